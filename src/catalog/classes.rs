@@ -1,0 +1,104 @@
+//! Classification and code tables (`layers/classes/*.csv`): GB/T 21010-2017 with the 三调 extensions,
+//! 权属性质, 管控分区, forest origin.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+/// One code table: code → name, plus accepted aliases that normalise to the code.
+#[derive(Debug, Clone, Default)]
+pub struct ClassTable {
+    names: HashMap<String, String>,
+    aliases: HashMap<String, String>,
+    order: Vec<String>,
+}
+
+impl ClassTable {
+    /// The canonical code for a value (a code, a name or an alias), if the table knows it.
+    pub fn normalise(&self, value: &str) -> Option<&str> {
+        let v = value.trim();
+        if let Some((k, _)) = self.names.get_key_value(v) {
+            return Some(k.as_str());
+        }
+        self.aliases.get(v).map(String::as_str)
+    }
+
+    /// The name of a code.
+    pub fn name(&self, code: &str) -> Option<&str> {
+        self.names.get(code).map(String::as_str)
+    }
+
+    /// Codes in file order.
+    pub fn codes(&self) -> &[String] {
+        &self.order
+    }
+
+    fn insert(&mut self, code: &str, name: &str, aliases: &str) {
+        if !self.names.contains_key(code) {
+            self.order.push(code.to_string());
+        }
+        self.names.insert(code.to_string(), name.to_string());
+        // the name itself is accepted too, where it differs from the code
+        if name != code {
+            self.aliases.entry(name.to_string()).or_insert_with(|| code.to_string());
+        }
+        for a in aliases.split(';').map(str::trim).filter(|a| !a.is_empty()) {
+            self.aliases.insert(a.to_string(), code.to_string());
+        }
+    }
+}
+
+/// All code tables by name. `landuse` is GB/T 21010-2017 ∪ 三调 extensions.
+#[derive(Debug, Clone, Default)]
+pub struct ClassTables {
+    tables: HashMap<String, ClassTable>,
+}
+
+impl ClassTables {
+    pub(super) fn parse(files: &[(String, String)]) -> Result<ClassTables> {
+        let mut tables: HashMap<String, ClassTable> = HashMap::new();
+        // landuse first from the standard, then the 三调 extensions may add or rename
+        let mut ordered: Vec<&(String, String)> = files.iter().collect();
+        ordered.sort_by_key(|(p, _)| (!p.contains("gbt21010"), p.clone()));
+        for (path, text) in ordered {
+            let table_name = match path.as_str() {
+                p if p.ends_with("gbt21010-2017.csv") || p.ends_with("sandiao-extensions.csv") => "landuse",
+                p if p.ends_with("qsxz.csv") => "qsxz",
+                p if p.ends_with("gkfq.csv") => "gkfq",
+                p if p.ends_with("forest-origin.csv") => "forest-origin",
+                _ => continue,
+            };
+            let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+            let headers = rdr.headers().map_err(|e| cfg(path, e))?.clone();
+            let col = |name: &str| headers.iter().position(|h| h == name);
+            let (Some(ci), Some(ni)) = (col("code"), col("name")) else {
+                return Err(Error::Config { file: path.clone(), reason: "needs columns code,name".into() });
+            };
+            let ai = col("aliases");
+            let table = tables.entry(table_name.to_string()).or_default();
+            for row in rdr.records() {
+                let row = row.map_err(|e| cfg(path, e))?;
+                let code = row.get(ci).unwrap_or("").trim();
+                if code.is_empty() {
+                    return Err(Error::Config { file: path.clone(), reason: format!("empty code in {row:?}") });
+                }
+                table.insert(code, row.get(ni).unwrap_or("").trim(), ai.and_then(|i| row.get(i)).unwrap_or(""));
+            }
+        }
+        Ok(ClassTables { tables })
+    }
+
+    /// A table by name.
+    pub fn table(&self, name: &str) -> Option<&ClassTable> {
+        self.tables.get(name)
+    }
+
+    /// The name of a land-use code (GB/T 21010 or 三调).
+    pub fn landuse_name(&self, code: &str) -> Option<&str> {
+        self.tables.get("landuse").and_then(|t| t.name(code))
+    }
+}
+
+fn cfg(path: &str, e: csv::Error) -> Error {
+    Error::Config { file: path.to_string(), reason: e.to_string() }
+}

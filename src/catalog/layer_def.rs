@@ -1,0 +1,111 @@
+//! Layer definitions: the fields of each layer kind, read from `layers/kinds/*.toml`.
+
+use serde::Deserialize;
+
+use super::ClassTables;
+use crate::error::{Error, Result};
+use crate::model::{FieldType, LayerKind};
+
+/// One attribute field of a layer kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// Column name (the official field code, e.g. `DLBM`).
+    pub name: String,
+    /// Chinese title.
+    pub title: String,
+    /// English title.
+    pub title_en: String,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// A value must be present.
+    #[serde(default)]
+    pub required: bool,
+    /// The value must be a code of this class table (`landuse`, `qsxz`, `gkfq`, `forest-origin`).
+    #[serde(default)]
+    pub codes: Option<String>,
+    /// The value, if present, must be the name of the code in this other field.
+    #[serde(default)]
+    pub name_of: Option<String>,
+    /// The text must match this regular expression.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Smallest allowed number.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest allowed number.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// The definition of one layer kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerDef {
+    /// Which kind this defines.
+    pub kind: LayerKind,
+    /// Chinese title.
+    pub title: String,
+    /// English title.
+    pub title_en: String,
+    /// The field that identifies a record across vintages (unique within a vintage).
+    pub key: String,
+    /// The field holding the declared (official) area, if any.
+    #[serde(default)]
+    pub area_field: Option<String>,
+    /// Records of this layer are registration units and carry registration events.
+    #[serde(default)]
+    pub registration: bool,
+    /// Attribute fields in column order.
+    pub fields: Vec<FieldDef>,
+    /// Compiled patterns, parallel to `fields`.
+    #[serde(skip)]
+    pub patterns: Vec<Option<regex::Regex>>,
+}
+
+impl LayerDef {
+    pub(super) fn parse(file: &str, text: &str) -> Result<LayerDef> {
+        let mut def: LayerDef = toml::from_str(text)
+            .map_err(|e| Error::Config { file: file.into(), reason: e.to_string() })?;
+        def.patterns = def
+            .fields
+            .iter()
+            .map(|f| {
+                f.pattern
+                    .as_deref()
+                    .map(regex::Regex::new)
+                    .transpose()
+                    .map_err(|e| Error::Config { file: file.into(), reason: format!("field {}: {e}", f.name) })
+            })
+            .collect::<Result<_>>()?;
+        if def.field_index(&def.key).is_none() {
+            return Err(Error::Config { file: file.into(), reason: format!("key field {} is not defined", def.key) });
+        }
+        Ok(def)
+    }
+
+    pub(super) fn check_against(&self, classes: &ClassTables) -> Result<()> {
+        for f in &self.fields {
+            if let Some(t) = &f.codes {
+                if classes.table(t).is_none() {
+                    return Err(Error::Config {
+                        file: format!("kinds/{}.toml", self.kind),
+                        reason: format!("field {} refers to unknown class table '{t}'", f.name),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Position of a field by name.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Position of the key field.
+    pub fn key_index(&self) -> usize {
+        self.field_index(&self.key).expect("checked at load")
+    }
+}

@@ -1,0 +1,166 @@
+//! The catalog: what the registry knows about layers, classifications and source schemas, all read
+//! from the data files in `layers/` (embedded in the binary; `--layers DIR` overrides them).
+//!
+//! - [`LayerDef`]: the fields of each layer kind (`layers/kinds/*.toml`),
+//! - [`ClassTables`]: the classification tables (`layers/classes/*.csv`),
+//! - [`Profile`]: how a delivered schema maps to ours (`layers/profiles/*.toml`).
+
+mod classes;
+mod layer_def;
+mod profile;
+
+use std::path::Path;
+
+pub use classes::{ClassTable, ClassTables};
+pub use layer_def::{FieldDef, LayerDef};
+pub use profile::{FieldSource, Profile};
+
+use crate::error::{Error, Result};
+use crate::model::LayerKind;
+
+/// Files embedded at build time, as (relative path, content).
+const EMBEDDED: &[(&str, &str)] = &[
+    ("kinds/admin.toml", include_str!("../../layers/kinds/admin.toml")),
+    ("kinds/units.toml", include_str!("../../layers/kinds/units.toml")),
+    ("kinds/parcels.toml", include_str!("../../layers/kinds/parcels.toml")),
+    ("kinds/redlines.toml", include_str!("../../layers/kinds/redlines.toml")),
+    ("kinds/farmland.toml", include_str!("../../layers/kinds/farmland.toml")),
+    ("kinds/urban.toml", include_str!("../../layers/kinds/urban.toml")),
+    ("kinds/forest.toml", include_str!("../../layers/kinds/forest.toml")),
+    ("classes/gbt21010-2017.csv", include_str!("../../layers/classes/gbt21010-2017.csv")),
+    ("classes/sandiao-extensions.csv", include_str!("../../layers/classes/sandiao-extensions.csv")),
+    ("classes/qsxz.csv", include_str!("../../layers/classes/qsxz.csv")),
+    ("classes/gkfq.csv", include_str!("../../layers/classes/gkfq.csv")),
+    ("classes/forest-origin.csv", include_str!("../../layers/classes/forest-origin.csv")),
+    ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
+    ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
+    ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
+    ("profiles/czkfbj.toml", include_str!("../../layers/profiles/czkfbj.toml")),
+    ("profiles/zrzy-djdy.toml", include_str!("../../layers/profiles/zrzy-djdy.toml")),
+    ("profiles/forest-xb.toml", include_str!("../../layers/profiles/forest-xb.toml")),
+    ("profiles/tianditu-county.toml", include_str!("../../layers/profiles/tianditu-county.toml")),
+];
+
+/// Everything loaded from `layers/`.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    layers: Vec<LayerDef>,
+    /// Classification and code tables.
+    pub classes: ClassTables,
+    profiles: Vec<Profile>,
+}
+
+impl Catalog {
+    /// The catalog embedded in the binary.
+    pub fn embedded() -> Result<Catalog> {
+        Catalog::from_files(EMBEDDED.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect())
+    }
+
+    /// The embedded catalog with any file present in `dir` (same layout as `layers/`) taking its place,
+    /// and any extra profile in `dir/profiles/` added.
+    pub fn with_overrides(dir: &Path) -> Result<Catalog> {
+        let mut files: Vec<(String, String)> =
+            EMBEDDED.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect();
+        for sub in ["kinds", "classes", "profiles"] {
+            let d = dir.join(sub);
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
+                if !(rel.ends_with(".toml") || rel.ends_with(".csv")) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                files.retain(|(p, _)| p != &rel);
+                files.push((rel, text));
+            }
+        }
+        Catalog::from_files(files)
+    }
+
+    fn from_files(files: Vec<(String, String)>) -> Result<Catalog> {
+        let mut layers = Vec::new();
+        let mut profiles = Vec::new();
+        let mut class_files = Vec::new();
+        for (path, text) in &files {
+            if path.starts_with("kinds/") {
+                layers.push(LayerDef::parse(path, text)?);
+            } else if path.starts_with("profiles/") {
+                profiles.push(Profile::parse(path, text)?);
+            } else if path.starts_with("classes/") {
+                class_files.push((path.clone(), text.clone()));
+            }
+        }
+        let classes = ClassTables::parse(&class_files)?;
+        for kind in LayerKind::ALL {
+            if !layers.iter().any(|l: &LayerDef| l.kind == kind) {
+                return Err(Error::Config {
+                    file: format!("kinds/{kind}.toml"),
+                    reason: "missing layer definition".into(),
+                });
+            }
+        }
+        for l in &layers {
+            l.check_against(&classes)?;
+        }
+        for p in &profiles {
+            let def = layers.iter().find(|l| l.kind == p.layer).expect("all kinds present");
+            p.check_against(def)?;
+        }
+        layers.sort_by_key(|l| l.kind);
+        Ok(Catalog { layers, classes, profiles })
+    }
+
+    /// The definition of a layer kind.
+    pub fn layer(&self, kind: LayerKind) -> &LayerDef {
+        self.layers.iter().find(|l| l.kind == kind).expect("catalog holds every kind")
+    }
+
+    /// All layer definitions.
+    pub fn layers(&self) -> &[LayerDef] {
+        &self.layers
+    }
+
+    /// A profile by name, or a profile file given by path.
+    pub fn profile(&self, name_or_path: &str) -> Result<Profile> {
+        if let Some(p) = self.profiles.iter().find(|p| p.name == name_or_path) {
+            return Ok(p.clone());
+        }
+        let path = Path::new(name_or_path);
+        if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let p = Profile::parse(name_or_path, &text)?;
+            p.check_against(self.layer(p.layer))?;
+            return Ok(p);
+        }
+        Err(Error::Config {
+            file: name_or_path.to_string(),
+            reason: format!(
+                "no such profile; known profiles: {}",
+                self.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// All known profiles.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_loads_and_is_consistent() {
+        let c = Catalog::embedded().unwrap();
+        assert_eq!(c.layers().len(), 7);
+        assert_eq!(c.layer(LayerKind::Parcels).key, "BSM");
+        assert_eq!(c.classes.landuse_name("0103"), Some("旱地"));
+        assert_eq!(c.classes.landuse_name("1104A"), Some("养殖坑塘"));
+        assert_eq!(c.classes.landuse_name("9999"), None);
+        assert_eq!(c.profile("sandiao-dltb").unwrap().layer, LayerKind::Parcels);
+        assert!(c.profile("no-such").is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! `nrledger info`: what a registry holds.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use nrledger::catalog::Catalog;
+use nrledger::Registry;
+
+use super::Format;
+
+/// Show the registry's CRS, each layer's vintages and record counts, the import log and (with --events)
+/// the registration events.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry file.
+    registry: PathBuf,
+    /// Also list registration events (optionally of one unit with --unit).
+    #[arg(long)]
+    events: bool,
+    /// Unit code for --events.
+    #[arg(long, requires = "events")]
+    unit: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    let reg = Registry::open(&a.registry, catalog)?;
+    let mut layers = Vec::new();
+    for def in reg.catalog().layers() {
+        let vintages = reg.vintages(def.kind)?;
+        let current = reg.count_at(def.kind, None)?;
+        layers.push(serde_json::json!({
+            "layer": def.kind, "title": def.title, "vintages": vintages.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "current_records": current,
+        }));
+    }
+    let imports = reg.imports()?;
+    let events = if a.events { reg.events(a.unit.as_deref())? } else { vec![] };
+    if a.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "registry": reg.path(), "crs": reg.crs.definition, "crs_name": reg.crs.name,
+                "layers": layers, "imports": imports, "events": events,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("registry {} — CRS {} ({})", reg.path().display(), reg.crs.definition, reg.crs.name);
+    for l in &layers {
+        println!(
+            "  {:<9} {:<10} {:>8} current record(s); vintages: {}",
+            l["layer"].as_str().unwrap_or(""),
+            l["title"].as_str().unwrap_or(""),
+            l["current_records"],
+            l["vintages"].as_array().map(|v| v.iter().filter_map(|d| d.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        );
+    }
+    if !imports.is_empty() {
+        println!("imports:");
+        for i in &imports {
+            println!(
+                "  #{} {} as of {} from {} ({}, {}): {} inserted, {} unchanged, {} closed, {} rejected",
+                i.import_id, i.layer, i.as_of, i.source, i.profile, i.mode, i.inserted, i.unchanged, i.closed, i.rejected
+            );
+        }
+    }
+    for e in &events {
+        println!(
+            "  {} {} {} by {} — {}{}",
+            e.event_date,
+            e.unit_code,
+            e.event_type,
+            e.registrar,
+            e.reason,
+            e.document_no.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

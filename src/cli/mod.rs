@@ -1,0 +1,77 @@
+//! Command-line interface: clap derive, one file per subcommand. Each subcommand turns its arguments into
+//! a library call and prints the result as text or JSON; this is the only place that composes stages.
+
+mod export;
+mod gen;
+mod import;
+mod info;
+mod init;
+mod query;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use nrledger::catalog::Catalog;
+
+/// nrledger — natural-resource registry and asset balance sheets (自然资源登记与资产负债表).
+#[derive(Debug, Parser)]
+#[command(name = "nrledger", version, about, long_about = None)]
+pub struct Cli {
+    /// Folder overriding the embedded layer definitions, class tables and profiles (laid out like `layers/`).
+    #[arg(long, global = true, value_name = "DIR")]
+    layers: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format shared by all commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on stdout.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(init::Args),
+    Import(import::Args),
+    Query(query::Args),
+    Export(export::Args),
+    Info(info::Args),
+    Gen(gen::Args),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let catalog = match &cli.layers {
+        Some(dir) => Catalog::with_overrides(dir)?,
+        None => Catalog::embedded()?,
+    };
+    match cli.command {
+        Command::Init(a) => init::run(a, catalog),
+        Command::Import(a) => import::run(a, catalog),
+        Command::Query(a) => query::run(a, catalog),
+        Command::Export(a) => export::run(a, catalog),
+        Command::Info(a) => info::run(a, catalog),
+        Command::Gen(a) => gen::run(a),
+    }
+}
+
+/// Parse a `YYYY-MM-DD` argument.
+fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
+    nrledger::model::parse_date(s)
+}
+
+/// Parse a layer-kind argument.
+fn layer_arg(s: &str) -> Result<nrledger::LayerKind, String> {
+    nrledger::LayerKind::parse(s).ok_or_else(|| {
+        format!(
+            "unknown layer '{s}'; layers are: {}",
+            nrledger::LayerKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+        )
+    })
+}

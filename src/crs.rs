@@ -1,0 +1,296 @@
+//! Coordinate reference systems: the only module that talks to PROJ (and to GDAL's OSR, which wraps the
+//! same PROJ library).
+//!
+//! **Axis order, written down once:** everywhere inside nrledger a coordinate is `(x, y)` =
+//! (easting, northing) for projected CRSs and (longitude, latitude) for geographic ones, whatever the
+//! EPSG definition says (EPSG:4490 and EPSG:45xx are northing/latitude-first). PROJ transformers are created
+//! with `proj_normalize_for_visualization` (through `Proj::new_known_crs`) to make that so.
+//!
+//! CGCS2000 Gauss-Krüger zones: 3° zone `n = round(L/3)`, central meridian `3n`. EPSG:4513–4533 are zones
+//! 25–45 with the zone number in the false easting (x ≈ 39 500 000); EPSG:4534–4554 are the same zones with
+//! false easting 500 000.
+
+use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use proj::Proj;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// First and last CGCS2000 3° zones (EPSG codes exist for these).
+pub const GK3_ZONES: std::ops::RangeInclusive<u32> = 25..=45;
+
+/// EPSG code of the CGCS2000 3° Gauss-Krüger CRS for a zone, with or without the zone prefix in x.
+pub fn gk3_epsg(zone: u32, prefixed: bool) -> Option<u32> {
+    GK3_ZONES.contains(&zone).then(|| if prefixed { 4513 + zone - 25 } else { 4534 + zone - 25 })
+}
+
+/// The CGCS2000 3° zone whose central meridian is nearest to a longitude.
+pub fn gk3_zone_for_lon(lon: f64) -> u32 {
+    (lon / 3.0).round() as u32
+}
+
+/// If `epsg` is a CGCS2000 3° GK CRS, its zone and whether x carries the zone prefix.
+pub fn gk3_zone_of_epsg(epsg: u32) -> Option<(u32, bool)> {
+    match epsg {
+        4513..=4533 => Some((epsg - 4513 + 25, true)),
+        4534..=4554 => Some((epsg - 4534 + 25, false)),
+        _ => None,
+    }
+}
+
+/// What the registry needs to know about a CRS, taken from GDAL/PROJ once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CrsInfo {
+    /// `AUTH:CODE` when the CRS has one, else its WKT.
+    pub definition: String,
+    /// EPSG code, if any.
+    pub epsg: Option<u32>,
+    /// Human-readable name.
+    pub name: String,
+    /// OGC WKT (for GeoPackage `gpkg_spatial_ref_sys` and Shapefile `.prj`).
+    pub wkt: String,
+    /// Definition of the geographic CRS it is based on (`EPSG:4490` for CGCS2000).
+    pub geographic: String,
+    /// Semi-major axis of the ellipsoid, metres.
+    pub semi_major: f64,
+    /// Inverse flattening of the ellipsoid.
+    pub inv_flattening: f64,
+    /// Projected (true) or geographic (false).
+    pub projected: bool,
+    /// Area of use as (west, south, east, north) degrees, when known.
+    pub area_of_use: Option<[f64; 4]>,
+    /// False easting in metres (projected CRSs).
+    pub false_easting: f64,
+}
+
+/// Normalise a `--crs`/`--src-crs` argument: `4527` → `EPSG:4527`; everything else is passed on.
+pub fn normalise_arg(s: &str) -> String {
+    let t = s.trim();
+    if t.chars().all(|c| c.is_ascii_digit()) {
+        format!("EPSG:{t}")
+    } else {
+        t.to_string()
+    }
+}
+
+/// Describe a CRS given as `EPSG:n`, WKT or a PROJ string.
+pub fn describe(def: &str) -> Result<CrsInfo> {
+    let def = normalise_arg(def);
+    let srs = SpatialRef::from_definition(&def).map_err(|e| Error::Crs { crs: def.clone(), reason: e.to_string() })?;
+    describe_srs(&srs, &def)
+}
+
+/// Describe a GDAL spatial reference (as read from a source layer).
+pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
+    let err = |reason: String| Error::Crs { crs: label.to_string(), reason };
+    let mut srs = srs.clone();
+    let _ = srs.auto_identify_epsg();
+    let epsg = match (srs.auth_name(), srs.auth_code()) {
+        (Some(a), Ok(c)) if a.eq_ignore_ascii_case("EPSG") => Some(c as u32),
+        _ => None,
+    };
+    let wkt = srs.to_wkt().map_err(|e| err(e.to_string()))?;
+    let definition = epsg.map(|c| format!("EPSG:{c}")).unwrap_or_else(|| wkt.clone());
+    let geog = srs.geog_cs().map_err(|e| err(e.to_string()))?;
+    let geographic = match (geog.auth_name(), geog.auth_code()) {
+        (Some(a), Ok(c)) => format!("{a}:{c}"),
+        _ => geog.to_wkt().map_err(|e| err(e.to_string()))?,
+    };
+    let a = srs.semi_major().map_err(|e| err(e.to_string()))?;
+    let b = srs.semi_minor().map_err(|e| err(e.to_string()))?;
+    let inv_flattening = if (a - b).abs() < 1e-9 { 0.0 } else { a / (a - b) };
+    let projected = srs.is_projected();
+    let false_easting = if projected { srs.get_proj_param("false_easting").ok().flatten().unwrap_or(0.0) } else { 0.0 };
+    let area_of_use = srs.area_of_use().map(|a| [a.west_lon_degree, a.south_lat_degree, a.east_lon_degree, a.north_lat_degree]);
+    Ok(CrsInfo {
+        definition,
+        epsg,
+        name: srs.name().unwrap_or_default(),
+        wkt,
+        geographic,
+        semi_major: a,
+        inv_flattening,
+        projected,
+        area_of_use,
+        false_easting,
+    })
+}
+
+/// A GDAL spatial reference for a CRS definition, with traditional GIS axis order (x = easting/longitude).
+pub fn gdal_srs(def: &str) -> Result<SpatialRef> {
+    let mut srs = SpatialRef::from_definition(def).map_err(|e| Error::Crs { crs: short(def), reason: e.to_string() })?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+fn short(def: &str) -> String {
+    if def.len() > 60 { format!("{}…", &def[..def.char_indices().nth(60).map(|(i, _)| i).unwrap_or(def.len())]) } else { def.to_string() }
+}
+
+/// A coordinate transformation between two CRSs, in (x, y) = (easting|lon, northing|lat) order.
+/// Not `Send`: make one per thread.
+pub struct Transformer {
+    proj: Proj,
+    identity: bool,
+}
+
+impl Transformer {
+    /// Transformer from `from` to `to` (each `AUTH:CODE`, WKT or PROJ string).
+    pub fn new(from: &str, to: &str) -> Result<Transformer> {
+        if from == to {
+            // still build a Proj so errors in the definition surface here
+            let proj = Proj::new_known_crs(from, to, None)
+                .map_err(|e| Error::Crs { crs: short(from), reason: e.to_string() })?;
+            return Ok(Transformer { proj, identity: true });
+        }
+        let proj = Proj::new_known_crs(from, to, None)
+            .map_err(|e| Error::Crs { crs: format!("{} → {}", short(from), short(to)), reason: e.to_string() })?;
+        Ok(Transformer { proj, identity: false })
+    }
+
+    /// Transform coordinates in place. Fails if any point cannot be transformed.
+    pub fn coords(&self, pts: &mut [(f64, f64)]) -> Result<()> {
+        if self.identity || pts.is_empty() {
+            return Ok(());
+        }
+        self.proj
+            .convert_array(pts)
+            .map_err(|e| Error::Invalid(format!("coordinate transformation failed: {e}")))?;
+        if pts.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            return Err(Error::Invalid("coordinate transformation gave non-finite coordinates".into()));
+        }
+        Ok(())
+    }
+
+    /// Transform a multipolygon.
+    pub fn multipolygon(&self, mp: &MultiPolygon<f64>) -> Result<MultiPolygon<f64>> {
+        if self.identity {
+            return Ok(mp.clone());
+        }
+        let mut pts: Vec<(f64, f64)> = Vec::with_capacity(mp.0.iter().map(ring_points).sum());
+        for p in &mp.0 {
+            for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                pts.extend(r.0.iter().map(|c| (c.x, c.y)));
+            }
+        }
+        self.coords(&mut pts)?;
+        let mut it = pts.into_iter().map(|(x, y)| Coord { x, y });
+        let polys = mp
+            .0
+            .iter()
+            .map(|p| {
+                let ext = LineString((&mut it).take(p.exterior().0.len()).collect());
+                let ints = p.interiors().iter().map(|r| LineString((&mut it).take(r.0.len()).collect())).collect();
+                Polygon::new(ext, ints)
+            })
+            .collect();
+        Ok(MultiPolygon(polys))
+    }
+}
+
+fn ring_points(p: &Polygon<f64>) -> usize {
+    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+}
+
+/// Guess, from the x/y extent of unlabelled coordinates, which CRS they are probably in — for the hint in
+/// the "no CRS" error message.
+pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64) -> String {
+    if min_x >= -180.0 && max_x <= 180.0 && min_y >= -90.0 && max_y <= 90.0 {
+        return "; the coordinates look like longitude/latitude: --src-crs EPSG:4490 (CGCS2000)".into();
+    }
+    let zone_lo = (min_x / 1e6).floor() as u32;
+    let zone_hi = (max_x / 1e6).floor() as u32;
+    if zone_lo == zone_hi && GK3_ZONES.contains(&zone_lo) {
+        let code = gk3_epsg(zone_lo, true).unwrap();
+        return format!(
+            "; x values {min_x:.0}…{max_x:.0} carry the zone prefix {zone_lo}: probably CGCS2000 3° Gauss-Krüger zone {zone_lo} (--src-crs EPSG:{code})"
+        );
+    }
+    if min_x > 0.0 && max_x < 1_000_000.0 && min_y > 0.0 && max_y < 6_500_000.0 {
+        return "; x values without a zone prefix: a CGCS2000 Gauss-Krüger zone without prefix, EPSG:4534–4554 for 3° zones 25–45".into();
+    }
+    String::new()
+}
+
+/// Check that projected coordinates fit the false easting of the CRS they are declared in; catches
+/// zone-prefixed Gauss-Krüger coordinates declared as unprefixed and the reverse.
+pub fn check_false_easting(info: &CrsInfo, min_x: f64, max_x: f64) -> Result<(), String> {
+    if !info.projected || !(min_x.is_finite() && max_x.is_finite()) {
+        return Ok(());
+    }
+    let fe = info.false_easting;
+    // a 3° or 6° zone spans well under ±1 000 km of easting from the central meridian
+    let off = (min_x - fe).abs().max((max_x - fe).abs());
+    if off < 1_000_000.0 {
+        return Ok(());
+    }
+    let zone = (min_x / 1e6).floor() as u32;
+    let mut msg = format!(
+        "x coordinates {min_x:.0}…{max_x:.0} are more than 1 000 km from the false easting {fe:.0} of {} ({})",
+        info.definition.chars().take(40).collect::<String>(),
+        info.name
+    );
+    if fe < 1_000_000.0 && GK3_ZONES.contains(&zone) {
+        msg.push_str(&format!(
+            "; they carry the zone prefix {zone}: the data are in EPSG:{} (with zone prefix) — pass --src-crs EPSG:{}",
+            gk3_epsg(zone, true).unwrap(),
+            gk3_epsg(zone, true).unwrap()
+        ));
+    } else if fe >= 1_000_000.0 && min_x > 0.0 && max_x < 1_000_000.0 {
+        let zone = ((fe - 500_000.0) / 1e6).round() as u32;
+        if let Some(c) = gk3_epsg(zone, false) {
+            msg.push_str(&format!("; they carry no zone prefix: pass --src-crs EPSG:{c}"));
+        }
+    }
+    Err(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gk_zone_codes() {
+        assert_eq!(gk3_epsg(40, true), Some(4528));
+        assert_eq!(gk3_epsg(40, false), Some(4549));
+        assert_eq!(gk3_zone_for_lon(119.68), 40);
+        assert_eq!(gk3_zone_of_epsg(4549), Some((40, false)));
+        assert_eq!(gk3_zone_of_epsg(4513), Some((25, true)));
+        assert_eq!(gk3_epsg(46, false), None);
+    }
+
+    #[test]
+    fn describe_cgcs2000_gk() {
+        let i = describe("EPSG:4549").unwrap();
+        assert_eq!(i.epsg, Some(4549));
+        assert_eq!(i.geographic, "EPSG:4490");
+        assert!((i.semi_major - 6_378_137.0).abs() < 1e-6);
+        assert!((i.inv_flattening - 298.257222101).abs() < 1e-6);
+        assert_eq!(i.false_easting, 500_000.0);
+    }
+
+    #[test]
+    fn transform_axis_order_is_lon_lat_and_east_north() {
+        let t = Transformer::new("EPSG:4490", "EPSG:4549").unwrap();
+        let mut p = [(120.0, 30.0)];
+        t.coords(&mut p).unwrap();
+        assert!((p[0].0 - 500_000.0).abs() < 1e-6, "{p:?}");
+        assert!((p[0].1 - 3_320_469.0).abs() < 5.0, "{p:?}");
+        let t2 = Transformer::new("EPSG:4549", "EPSG:4528").unwrap();
+        let mut q = [(500_000.0, 3_320_000.0)];
+        t2.coords(&mut q).unwrap();
+        assert!((q[0].0 - 40_500_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn prefix_mismatch_is_explained() {
+        let i = describe("EPSG:4549").unwrap();
+        let e = check_false_easting(&i, 40_400_000.0, 40_600_000.0).unwrap_err();
+        assert!(e.contains("EPSG:4528"), "{e}");
+        let j = describe("EPSG:4528").unwrap();
+        let e = check_false_easting(&j, 400_000.0, 600_000.0).unwrap_err();
+        assert!(e.contains("EPSG:4549"), "{e}");
+        assert!(check_false_easting(&i, 400_000.0, 600_000.0).is_ok());
+    }
+}

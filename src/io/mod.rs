@@ -1,0 +1,8 @@
+//! The edges where data enters and leaves: GDAL sources, GeoPackage geometry blobs, and exports
+//! (GeoJSON written by us, GeoPackage and Shapefile through GDAL). Nothing past this module sees a GDAL
+//! type: geometries are `geo` types and values are [`crate::model::Value`]s.
+
+pub mod blob;
+pub mod export;
+pub mod geojson_out;
+pub mod source;

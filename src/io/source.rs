@@ -1,0 +1,397 @@
+//! Reading vector sources through GDAL: any format GDAL reads (GeoJSON, Shapefile, GeoPackage, FileGDB
+//! through OpenFileGDB, …), opened read-only so a source is never modified.
+//!
+//! Shapefile attribute encoding: `--encoding` wins; otherwise GDAL follows the `.cpg` file or the DBF's
+//! language-driver id. When neither exists GDAL would read the bytes as Latin-1 and garble Chinese, so
+//! we read the raw bytes and decide: valid UTF-8 stays UTF-8, otherwise GBK (GB18030) if every value
+//! decodes cleanly — the usual case for Chinese deliveries without a `.cpg` — and the choice is reported.
+
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+
+use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use geo::MultiPolygon;
+use geo_traits::to_geo::ToGeoGeometry;
+
+use crate::crs::{describe_srs, CrsInfo};
+use crate::error::{Error, Result};
+use crate::model::Value;
+use crate::progress::Progress;
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRequest {
+    /// The file (or FileGDB folder).
+    pub path: PathBuf,
+    /// The source layer to read; `None` picks the only layer or a preferred one.
+    pub layer: Option<String>,
+    /// Layer names to prefer when there are several (from the profile).
+    pub preferred: Vec<String>,
+    /// Attribute encoding for Shapefiles (`GBK`, `UTF-8`, …).
+    pub encoding: Option<String>,
+    /// Repair invalid polygons with GEOS MakeValid instead of rejecting them.
+    pub make_valid: bool,
+}
+
+/// A feature's geometry as found in the source.
+#[derive(Debug, Clone)]
+pub enum SourceGeometry {
+    /// The feature has no geometry.
+    Missing,
+    /// The geometry is empty.
+    Empty,
+    /// A geometry of a non-polygonal type (named).
+    NotPolygonal(String),
+    /// GDAL could not convert it.
+    Unreadable(String),
+    /// A (multi)polygon, in the source CRS; `repaired` if MakeValid changed it.
+    Polygonal {
+        /// The polygons.
+        mp: MultiPolygon<f64>,
+        /// MakeValid was applied.
+        repaired: bool,
+    },
+}
+
+/// One source feature.
+#[derive(Debug, Clone)]
+pub struct SourceFeature {
+    /// 0-based position in the layer.
+    pub index: usize,
+    /// GDAL feature id, if the format has one.
+    pub fid: Option<u64>,
+    /// Values, parallel to [`Source::field_names`].
+    pub values: Vec<Value>,
+    /// The geometry.
+    pub geometry: SourceGeometry,
+}
+
+/// A source layer read into memory.
+#[derive(Debug)]
+pub struct Source {
+    /// The file.
+    pub path: PathBuf,
+    /// GDAL driver short name.
+    pub driver: String,
+    /// The layer read.
+    pub layer: String,
+    /// Field names as in the source.
+    pub field_names: Vec<String>,
+    /// The source layer's CRS, if it declares one.
+    pub crs: Option<CrsInfo>,
+    /// `[minx, maxx, miny, maxy]` of all polygonal geometries.
+    pub extent: Option<[f64; 4]>,
+    /// The attribute encoding used, and how it was chosen.
+    pub encoding: String,
+    /// The features.
+    pub features: Vec<SourceFeature>,
+}
+
+enum Raw {
+    V(Value),
+    Bytes(Vec<u8>),
+}
+
+/// Read one layer of a vector source.
+pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
+    quiet_gdal_errors();
+    let path = req.path.as_path();
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    let shp_encoding = shapefile_encoding(path, req.encoding.as_deref());
+    let mut open_opts: Vec<String> = Vec::new();
+    let raw_mode = match &shp_encoding {
+        ShpEncoding::Given(e) => {
+            open_opts.push(format!("ENCODING={e}"));
+            false
+        }
+        ShpEncoding::Unknown => {
+            open_opts.push("ENCODING=".into());
+            true
+        }
+        ShpEncoding::Declared(_) | ShpEncoding::NotShapefile => false,
+    };
+    let opt_refs: Vec<&str> = open_opts.iter().map(String::as_str).collect();
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: if opt_refs.is_empty() { None } else { Some(&opt_refs) },
+            ..Default::default()
+        },
+    )
+    .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })?;
+    let driver = ds.driver().short_name();
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    if names.is_empty() {
+        return Err(Error::NotVector { path: path.to_path_buf(), reason: "it has no vector layers".into() });
+    }
+    let chosen = choose_layer(path, &names, req)?;
+    let mut layer = ds.layer_by_name(&chosen)?;
+    let crs = match layer.spatial_ref() {
+        Some(srs) => Some(describe_srs(&srs, &format!("{} layer {chosen}", path.display()))?),
+        None => None,
+    };
+    let fields: Vec<(String, OGRFieldType::Type)> = layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
+    progress.set_len(layer.feature_count());
+    let mut raws: Vec<(usize, Option<u64>, Vec<Raw>, SourceGeometry)> = Vec::new();
+    let mut extent: Option<[f64; 4]> = None;
+    for (index, feature) in layer.features().enumerate() {
+        let mut vals = Vec::with_capacity(fields.len());
+        for (i, (_, ty)) in fields.iter().enumerate() {
+            vals.push(read_field(&feature, i, *ty));
+        }
+        let geometry = read_geometry(feature.geometry(), req.make_valid);
+        if let SourceGeometry::Polygonal { mp, .. } = &geometry {
+            if let Some(r) = geo::BoundingRect::bounding_rect(mp) {
+                let e = extent.get_or_insert([f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY]);
+                e[0] = e[0].min(r.min().x);
+                e[1] = e[1].max(r.max().x);
+                e[2] = e[2].min(r.min().y);
+                e[3] = e[3].max(r.max().y);
+            }
+        }
+        raws.push((index, feature.fid(), vals, geometry));
+        progress.inc(1);
+    }
+    let (decode, encoding): (Box<dyn Fn(&[u8]) -> String>, String) = if raw_mode {
+        let all_utf8 = raws.iter().flat_map(|r| &r.2).all(|v| match v {
+            Raw::Bytes(b) => std::str::from_utf8(b).is_ok(),
+            _ => true,
+        });
+        if all_utf8 {
+            (Box::new(|b| String::from_utf8_lossy(b).into_owned()), "UTF-8 (no .cpg; detected)".into())
+        } else {
+            let all_gbk = raws.iter().flat_map(|r| &r.2).all(|v| match v {
+                Raw::Bytes(b) => !encoding_rs::GB18030.decode_without_bom_handling(b).1,
+                _ => true,
+            });
+            if !all_gbk {
+                return Err(Error::Invalid(format!(
+                    "{}: the attribute encoding is not declared (no .cpg) and is neither UTF-8 nor GBK; pass --encoding",
+                    path.display()
+                )));
+            }
+            (
+                Box::new(|b| encoding_rs::GB18030.decode_without_bom_handling(b).0.into_owned()),
+                "GBK (no .cpg; detected)".into(),
+            )
+        }
+    } else {
+        let label = match shp_encoding {
+            ShpEncoding::Given(e) => format!("{e} (--encoding)"),
+            ShpEncoding::Declared(d) => d,
+            _ => "UTF-8".into(),
+        };
+        (Box::new(|b| String::from_utf8_lossy(b).into_owned()), label)
+    };
+    let features = raws
+        .into_iter()
+        .map(|(index, fid, vals, geometry)| SourceFeature {
+            index,
+            fid,
+            values: vals
+                .into_iter()
+                .map(|v| match v {
+                    Raw::V(v) => v,
+                    Raw::Bytes(b) => Value::Text(decode(&b)),
+                })
+                .collect(),
+            geometry,
+        })
+        .collect();
+    Ok(Source {
+        path: path.to_path_buf(),
+        driver,
+        layer: chosen,
+        field_names: fields.into_iter().map(|f| f.0).collect(),
+        crs,
+        extent,
+        encoding,
+        features,
+    })
+}
+
+/// List the layers of a source (for messages and `nrledger import --list`).
+pub fn layer_names(path: &Path) -> Result<Vec<String>> {
+    quiet_gdal_errors();
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(ds.layers().map(|l| l.name()).collect())
+}
+
+fn choose_layer(path: &Path, names: &[String], req: &SourceRequest) -> Result<String> {
+    if let Some(want) = &req.layer {
+        return names.iter().find(|n| n.eq_ignore_ascii_case(want)).cloned().ok_or_else(|| Error::NoSuchSourceLayer {
+            path: path.to_path_buf(),
+            layer: want.clone(),
+            layers: names.to_vec(),
+        });
+    }
+    if names.len() == 1 {
+        return Ok(names[0].clone());
+    }
+    for p in &req.preferred {
+        if let Some(n) = names.iter().find(|n| n.eq_ignore_ascii_case(p)) {
+            return Ok(n.clone());
+        }
+    }
+    Err(Error::AmbiguousLayer { path: path.to_path_buf(), layers: names.to_vec() })
+}
+
+enum ShpEncoding {
+    NotShapefile,
+    Given(String),
+    Declared(String),
+    Unknown,
+}
+
+fn shapefile_encoding(path: &Path, given: Option<&str>) -> ShpEncoding {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("shp") | Some("dbf")) {
+        return match given {
+            Some(g) => ShpEncoding::Given(g.to_string()),
+            None => ShpEncoding::NotShapefile,
+        };
+    }
+    if let Some(g) = given {
+        return ShpEncoding::Given(g.to_string());
+    }
+    for cpg in ["cpg", "CPG"] {
+        if let Ok(text) = std::fs::read_to_string(path.with_extension(cpg)) {
+            return ShpEncoding::Declared(format!("{} (.cpg)", text.trim()));
+        }
+    }
+    let ldid = std::fs::read(path.with_extension("dbf"))
+        .or_else(|_| std::fs::read(path.with_extension("DBF")))
+        .ok()
+        .and_then(|b| b.get(29).copied())
+        .unwrap_or(0);
+    if ldid != 0 {
+        ShpEncoding::Declared(format!("DBF language driver id {ldid}"))
+    } else {
+        ShpEncoding::Unknown
+    }
+}
+
+fn read_field(feature: &gdal::vector::Feature<'_>, i: usize, ty: OGRFieldType::Type) -> Raw {
+    if ty == OGRFieldType::OFTString {
+        // raw bytes: decoded once the encoding is known
+        // SAFETY: the feature handle is valid for the borrow; GDAL returns a NUL-terminated string owned by
+        // the feature, copied before the next call.
+        unsafe {
+            let h = feature.c_feature();
+            if gdal_sys::OGR_F_IsFieldSetAndNotNull(h, i as i32) == 0 {
+                return Raw::V(Value::Null);
+            }
+            let p = gdal_sys::OGR_F_GetFieldAsString(h, i as i32);
+            if p.is_null() {
+                return Raw::V(Value::Null);
+            }
+            return Raw::Bytes(CStr::from_ptr(p).to_bytes().to_vec());
+        }
+    }
+    Raw::V(match feature.field(i) {
+        Ok(Some(FieldValue::IntegerValue(v))) => Value::Int(v as i64),
+        Ok(Some(FieldValue::Integer64Value(v))) => Value::Int(v),
+        Ok(Some(FieldValue::RealValue(v))) => Value::Real(v),
+        Ok(Some(FieldValue::StringValue(s))) => Value::Text(s),
+        Ok(Some(FieldValue::DateValue(d))) => Value::Text(d.format("%Y-%m-%d").to_string()),
+        Ok(Some(FieldValue::DateTimeValue(d))) => Value::Text(d.to_rfc3339()),
+        Ok(Some(FieldValue::IntegerListValue(v))) => Value::Text(join(&v)),
+        Ok(Some(FieldValue::Integer64ListValue(v))) => Value::Text(join(&v)),
+        Ok(Some(FieldValue::RealListValue(v))) => Value::Text(join(&v)),
+        Ok(Some(FieldValue::StringListValue(v))) => Value::Text(v.join(";")),
+        Ok(None) | Err(_) => Value::Null,
+    })
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
+}
+
+fn read_geometry(g: Option<&gdal::vector::Geometry>, make_valid: bool) -> SourceGeometry {
+    let Some(g) = g else { return SourceGeometry::Missing };
+    if g.is_empty() {
+        return SourceGeometry::Empty;
+    }
+    // SAFETY: plain queries on a valid geometry handle.
+    let flat = unsafe { gdal_sys::OGR_GT_Flatten(g.geometry_type()) };
+    let polygonal = unsafe {
+        gdal_sys::OGR_GT_IsSubClassOf(flat, gdal_sys::OGRwkbGeometryType::wkbCurvePolygon) != 0
+            || gdal_sys::OGR_GT_IsSubClassOf(flat, gdal_sys::OGRwkbGeometryType::wkbMultiSurface) != 0
+    };
+    if !polygonal {
+        return SourceGeometry::NotPolygonal(g.geometry_name());
+    }
+    let mut repaired = false;
+    let fixed;
+    let g = if make_valid && !g.is_valid() {
+        match g.make_valid(&gdal::cpl::CslStringList::new()) {
+            Ok(v) => {
+                repaired = true;
+                fixed = v;
+                &fixed
+            }
+            Err(e) => return SourceGeometry::Unreadable(format!("MakeValid failed: {e}")),
+        }
+    } else {
+        g
+    };
+    match linear_wkb(g) {
+        Ok(bytes) => match wkb::reader::read_wkb(&bytes) {
+            Ok(w) => {
+                let mp = polygons_of(w.to_geometry());
+                if mp.0.is_empty() {
+                    SourceGeometry::Empty
+                } else {
+                    SourceGeometry::Polygonal { mp, repaired }
+                }
+            }
+            Err(e) => SourceGeometry::Unreadable(e.to_string()),
+        },
+        Err(e) => SourceGeometry::Unreadable(e),
+    }
+}
+
+fn polygons_of(g: geo::Geometry<f64>) -> MultiPolygon<f64> {
+    match g {
+        geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(mp) => mp,
+        geo::Geometry::GeometryCollection(gc) => MultiPolygon(gc.0.into_iter().flat_map(|g| polygons_of(g).0).collect()),
+        _ => MultiPolygon(vec![]),
+    }
+}
+
+/// ISO WKB of the geometry with curves linearised.
+fn linear_wkb(g: &gdal::vector::Geometry) -> Result<Vec<u8>, String> {
+    // SAFETY: OGR_G_GetLinearGeometry returns a new geometry we own and destroy below.
+    unsafe {
+        let lin = gdal_sys::OGR_G_GetLinearGeometry(g.c_geometry(), 0.0, std::ptr::null_mut());
+        if lin.is_null() {
+            return Err("cannot linearise geometry".into());
+        }
+        let size = gdal_sys::OGR_G_WkbSize(lin);
+        let mut buf = vec![0u8; size.max(0) as usize];
+        let rc = gdal_sys::OGR_G_ExportToIsoWkb(lin, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+        gdal_sys::OGR_G_DestroyGeometry(lin);
+        if rc != gdal_sys::OGRErr::OGRERR_NONE {
+            return Err(format!("WKB export failed (OGRErr {rc})"));
+        }
+        Ok(buf)
+    }
+}
+
+/// GDAL prints GEOS and driver warnings on stderr by default; nrledger reports problems itself.
+pub fn quiet_gdal_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| gdal::config::set_error_handler(|_, _, _| {}));
+}

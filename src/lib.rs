@@ -1,0 +1,42 @@
+//! # nrledger
+//!
+//! A geospatial registry of natural resources (自然资源统一确权登记) and, built on it, natural resource
+//! asset balance sheets (自然资源资产负债表) for the outgoing audit of officials.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source file ──io::source──▶ import (map, validate, reproject, measure) ──▶ store (GeoPackage, vintages)
+//!                                                                             │
+//!              query / export ◀── index (R-tree over a vintage) ◀─────────────┘
+//! ```
+//!
+//! - [`catalog`]: layer definitions, classification tables and mapping profiles, read from `layers/`;
+//! - [`crs`] and [`area`]: coordinate systems (the only PROJ user) and ellipsoidal/planar areas;
+//! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
+//! - [`import`]: the validated, atomic import pipeline;
+//! - [`store`]: the registry file, its history and its tables;
+//! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup;
+//! - [`gen`]: the deterministic demo-county generator behind `seeds/`.
+//!
+//! The library returns [`Error`]; the binary maps it to exit code 2.
+
+#![warn(missing_docs)]
+
+pub mod area;
+pub mod catalog;
+pub mod crs;
+pub mod error;
+pub mod gen;
+pub mod import;
+pub mod index;
+pub mod io;
+pub mod model;
+pub mod progress;
+pub mod query;
+pub mod regions;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use model::{LayerKind, Value};
+pub use store::Registry;

@@ -1,0 +1,214 @@
+//! Plain domain data with no I/O: layer kinds, field values, records, dates and areas.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of layer a registry holds, one GeoPackage table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// 行政区 administrative divisions.
+    Admin,
+    /// 自然资源登记单元 registration units.
+    Units,
+    /// 地类图斑 land-use parcels.
+    Parcels,
+    /// 生态保护红线 ecological protection red lines.
+    Redlines,
+    /// 永久基本农田 permanent basic farmland.
+    Farmland,
+    /// 城镇开发边界 urban development boundary.
+    Urban,
+    /// 森林资源小班 forest inventory stands.
+    Forest,
+}
+
+impl LayerKind {
+    /// Every layer kind, in the order they are listed and queried.
+    pub const ALL: [LayerKind; 7] = [
+        LayerKind::Admin,
+        LayerKind::Units,
+        LayerKind::Parcels,
+        LayerKind::Redlines,
+        LayerKind::Farmland,
+        LayerKind::Urban,
+        LayerKind::Forest,
+    ];
+
+    /// The table name in the registry (also the CLI name).
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Admin => "admin",
+            LayerKind::Units => "units",
+            LayerKind::Parcels => "parcels",
+            LayerKind::Redlines => "redlines",
+            LayerKind::Farmland => "farmland",
+            LayerKind::Urban => "urban",
+            LayerKind::Forest => "forest",
+        }
+    }
+
+    /// Parse a CLI/table name.
+    pub fn parse(s: &str) -> Option<LayerKind> {
+        LayerKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The type of an attribute field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// UTF-8 text.
+    Text,
+    /// 64-bit integer.
+    Integer,
+    /// Double-precision number.
+    Real,
+    /// Calendar date (ISO 8601, `YYYY-MM-DD`).
+    Date,
+}
+
+impl FieldType {
+    /// SQLite/GeoPackage column type.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FieldType::Text => "TEXT",
+            FieldType::Integer => "INTEGER",
+            FieldType::Real => "REAL",
+            FieldType::Date => "DATE",
+        }
+    }
+}
+
+/// One attribute value, as read from a source or the registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// No value.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// Text (dates are text in ISO 8601 form).
+    Text(String),
+}
+
+impl Value {
+    /// True for [`Value::Null`] and for blank text.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as a number, if it is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Real(r) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// The value as text, if it is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Real(r) => write!(f, "{r}"),
+            Value::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A date stamp: the day a vintage describes (`--as-of`).
+pub type AsOf = NaiveDate;
+
+/// Parse `YYYY-MM-DD` into a date, with a message naming what was wrong.
+pub fn parse_date(s: &str) -> Result<AsOf, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("'{s}' is not a date in YYYY-MM-DD form ({e})"))
+}
+
+/// An area in square metres; conversions to the units reports use.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
+pub struct SquareMetres(pub f64);
+
+impl SquareMetres {
+    /// Square metres in one 亩.
+    pub const PER_MU: f64 = 2000.0 / 3.0;
+    /// Square metres in one hectare (公顷).
+    pub const PER_HECTARE: f64 = 10_000.0;
+
+    /// The area in hectares.
+    pub fn hectares(self) -> f64 {
+        self.0 / Self::PER_HECTARE
+    }
+
+    /// The area in 亩.
+    pub fn mu(self) -> f64 {
+        self.0 / Self::PER_MU
+    }
+}
+
+impl fmt::Display for SquareMetres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2} m²", self.0)
+    }
+}
+
+/// A record of a layer as the registry stores it (attributes in the layer's field order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The value of the layer's key field (BSM, DYH, …).
+    pub key: String,
+    /// Attribute values in the order of [`crate::catalog::LayerDef::fields`].
+    pub values: Vec<Value>,
+    /// Polygonal geometry in the registry CRS.
+    pub geometry: geo::MultiPolygon<f64>,
+}
+
+/// The four registration types of 自然资源统一确权登记.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    /// 首次登记
+    First,
+    /// 变更登记
+    Change,
+    /// 注销登记
+    Cancel,
+    /// 更正登记
+    Correct,
+}
+
+impl EventType {
+    /// The official Chinese term, as stored in the registry.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventType::First => "首次登记",
+            EventType::Change => "变更登记",
+            EventType::Cancel => "注销登记",
+            EventType::Correct => "更正登记",
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Progress bars on stderr for long operations, hidden when stderr is not a terminal (so logs and CI
+//! output stay clean).
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar that draws only on a terminal.
+#[derive(Clone)]
+pub struct Progress(ProgressBar);
+
+impl Progress {
+    /// A bar for `len` steps labelled `what`.
+    pub fn new(len: u64, what: &str) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(len), Progress::target());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        Progress(bar)
+    }
+
+    /// A bar that never draws (library use, tests).
+    pub fn hidden() -> Progress {
+        Progress(ProgressBar::hidden())
+    }
+
+    fn target() -> ProgressDrawTarget {
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        }
+    }
+
+    /// Advance by `n` steps.
+    pub fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+
+    /// Set the total.
+    pub fn set_len(&self, len: u64) {
+        self.0.set_length(len);
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

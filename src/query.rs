@@ -1,0 +1,88 @@
+//! The clerk's lookup: what is at a point, or in a box, in every layer on a date — which unit, which parcel
+//! and class, which red line.
+
+use geo::{Contains, Intersects, Point, Rect};
+use serde::Serialize;
+
+use crate::crs::Transformer;
+use crate::error::Result;
+use crate::index::LayerIndex;
+use crate::model::{AsOf, LayerKind, Value};
+use crate::store::Registry;
+
+/// Where to look.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe {
+    /// A point, longitude/latitude in the registry's geographic CRS.
+    At(f64, f64),
+    /// A box: min lon, min lat, max lon, max lat.
+    BBox(f64, f64, f64, f64),
+}
+
+/// One record found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// Layer kind.
+    pub layer: LayerKind,
+    /// Layer title.
+    pub title: String,
+    /// fid in the registry.
+    pub fid: i64,
+    /// Key value.
+    pub key: String,
+    /// Field name → value.
+    pub attributes: Vec<(String, Value)>,
+    /// Ellipsoidal area, m².
+    pub area_m2: f64,
+    /// Valid from.
+    pub valid_from: String,
+    /// Valid to (None = current).
+    pub valid_to: Option<String>,
+}
+
+/// Look up every layer at a probe on a date (None: now).
+pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>> {
+    let to_reg = Transformer::new(&reg.crs.geographic, &reg.crs.definition)?;
+    let mut hits = Vec::new();
+    for def in reg.catalog().layers() {
+        let envs = reg.envelopes_at(def.kind, at)?;
+        if envs.is_empty() {
+            continue;
+        }
+        let idx = LayerIndex::build(&envs);
+        let (cands, test): (Vec<i64>, Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>) = match probe {
+            Probe::At(lon, lat) => {
+                let mut p = [(lon, lat)];
+                to_reg.coords(&mut p)?;
+                let pt = Point::new(p[0].0, p[0].1);
+                (idx.at_point(pt.x(), pt.y()), Box::new(move |g| g.contains(&pt) || g.intersects(&pt)))
+            }
+            Probe::BBox(a, b, c, d) => {
+                let mut p = [(a, b), (c, b), (c, d), (a, d)];
+                to_reg.coords(&mut p)?;
+                let xs = p.iter().map(|q| q.0);
+                let ys = p.iter().map(|q| q.1);
+                let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
+                let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
+                let r = Rect::new((x0, y0), (x1, y1)).to_polygon();
+                (idx.in_box(x0, y0, x1, y1), Box::new(move |g| g.intersects(&r)))
+            }
+        };
+        for rec in reg.records_by_fid(def.kind, &cands)? {
+            if !test(&rec.record.geometry) {
+                continue;
+            }
+            hits.push(Hit {
+                layer: def.kind,
+                title: def.title.clone(),
+                fid: rec.fid,
+                key: rec.record.key.clone(),
+                attributes: def.fields.iter().map(|f| f.name.clone()).zip(rec.record.values.iter().cloned()).filter(|(_, v)| !v.is_blank()).collect(),
+                area_m2: rec.areas.ellipsoidal,
+                valid_from: rec.valid_from,
+                valid_to: rec.valid_to,
+            });
+        }
+    }
+    Ok(hits)
+}

@@ -1,0 +1,244 @@
+//! The registry on disk: one GeoPackage file (the embedded default store), written through SQLite
+//! (the same system library GDAL uses) so that every import is one transaction — all or nothing, even
+//! if the process is killed — and read back by vintage.
+//!
+//! `schema` lays out the tables, `write` applies a validated import, `read` answers "what did layer L look
+//! like on date D".
+
+mod read;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub use read::StoredRecord;
+pub use schema::SCHEMA_VERSION;
+pub use write::{ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
+
+use crate::catalog::Catalog;
+use crate::crs::CrsInfo;
+use crate::error::{Error, Result};
+use crate::io::blob;
+use crate::model::{AsOf, LayerKind};
+
+/// An open registry.
+pub struct Registry {
+    conn: Connection,
+    path: PathBuf,
+    /// The registry CRS.
+    pub crs: CrsInfo,
+    /// `srs_id` of the registry CRS in `gpkg_spatial_ref_sys`.
+    pub srs_id: i32,
+    catalog: Catalog,
+}
+
+impl Registry {
+    /// Create a new registry file in `crs`. Refuses to overwrite an existing file. The file appears only
+    /// when complete (written to a temporary name, then renamed).
+    pub fn create(path: &Path, crs: &CrsInfo, catalog: Catalog) -> Result<Registry> {
+        if path.exists() {
+            return Err(Error::Registry { path: path.into(), reason: "already exists; refusing to overwrite it".into() });
+        }
+        if !crs.projected {
+            return Err(Error::Crs {
+                crs: crs.definition.clone(),
+                reason: "a registry needs a projected CRS (e.g. a CGCS2000 Gauss-Krüger zone, EPSG:4513–4554)".into(),
+            });
+        }
+        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
+        let tmp = path.with_extension("gpkg.partial");
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let conn = Connection::open(&tmp)?;
+            register_functions(&conn)?;
+            let mut sql = schema::core_sql(crs, srs_id);
+            for def in catalog.layers() {
+                sql.push_str(&schema::layer_sql(def, srs_id));
+            }
+            conn.execute_batch(&format!("BEGIN;\n{sql}\nCOMMIT;"))?;
+            let meta = [
+                ("crs", serde_json::to_string(crs).expect("serialisable")),
+                ("schema_version", SCHEMA_VERSION.to_string()),
+                ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
+                ("created_at", chrono::Utc::now().to_rfc3339()),
+            ];
+            for (k, v) in meta {
+                conn.execute("INSERT INTO nr_meta VALUES (?1, ?2)", params![k, v])?;
+            }
+        }
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        Registry::open(path, catalog)
+    }
+
+    /// Open an existing registry.
+    pub fn open(path: &Path, catalog: Catalog) -> Result<Registry> {
+        if !path.exists() {
+            return Err(Error::Registry { path: path.into(), reason: "no such file (create it with `nrledger init`)".into() });
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| Error::Registry { path: path.into(), reason: e.to_string() })?;
+        let not_registry = |reason: String| Error::Registry { path: path.into(), reason };
+        let crs_json: Option<String> = conn
+            .query_row("SELECT value FROM nr_meta WHERE key = 'crs'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| not_registry(format!("not an nrledger registry ({e})")))?;
+        let crs: CrsInfo = serde_json::from_str(&crs_json.ok_or_else(|| not_registry("no CRS in nr_meta".into()))?)
+            .map_err(|e| not_registry(format!("bad CRS in nr_meta: {e}")))?;
+        register_functions(&conn)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
+        Ok(Registry { conn, path: path.into(), crs, srs_id, catalog })
+    }
+
+    /// The registry file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The catalog the registry was opened with.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Vintages (`as_of` dates) of a layer, oldest first.
+    pub fn vintages(&self, kind: LayerKind) -> Result<Vec<AsOf>> {
+        let mut st = self.conn.prepare("SELECT as_of FROM nr_vintages WHERE layer = ?1 ORDER BY as_of")?;
+        let rows = st.query_map([kind.name()], |r| r.get::<_, String>(0))?;
+        rows.map(|r| {
+            let s = r?;
+            crate::model::parse_date(&s).map_err(|e| Error::Registry { path: self.path.clone(), reason: e })
+        })
+        .collect()
+    }
+
+    /// Rows of the import log, newest last, as (id, layer, as_of, source, inserted, unchanged, closed, rejected).
+    pub fn imports(&self) -> Result<Vec<ImportLogRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT import_id, layer, as_of, source_path, profile, inserted, unchanged, closed, rejected, repaired, mode, encoding
+             FROM nr_imports ORDER BY import_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(ImportLogRow {
+                import_id: r.get(0)?,
+                layer: r.get(1)?,
+                as_of: r.get(2)?,
+                source: r.get(3)?,
+                profile: r.get(4)?,
+                inserted: r.get(5)?,
+                unchanged: r.get(6)?,
+                closed: r.get(7)?,
+                rejected: r.get(8)?,
+                repaired: r.get(9)?,
+                mode: r.get(10)?,
+                encoding: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Registration events of a unit (or all units), oldest first.
+    pub fn events(&self, unit: Option<&str>) -> Result<Vec<EventRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT event_id, unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid
+             FROM nr_events WHERE ?1 IS NULL OR unit_code = ?1 ORDER BY event_date, event_id",
+        )?;
+        let rows = st.query_map([unit], |r| {
+            Ok(EventRow {
+                event_id: r.get(0)?,
+                unit_code: r.get(1)?,
+                event_type: r.get(2)?,
+                event_date: r.get(3)?,
+                registrar: r.get(4)?,
+                reason: r.get(5)?,
+                document_no: r.get(6)?,
+                import_id: r.get(7)?,
+                old_fid: r.get(8)?,
+                new_fid: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of rejects recorded for an import.
+    pub fn reject_count(&self, import_id: i64) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM rejects WHERE import_id = ?1", [import_id], |r| r.get(0))?)
+    }
+
+    /// Raw access for tests and read-only SQL reports.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// One row of the import log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportLogRow {
+    /// Import id.
+    pub import_id: i64,
+    /// Layer kind.
+    pub layer: String,
+    /// Vintage date.
+    pub as_of: String,
+    /// Source path as given.
+    pub source: String,
+    /// Mapping profile.
+    pub profile: String,
+    /// Records inserted.
+    pub inserted: i64,
+    /// Records unchanged since the previous vintage (kept open).
+    pub unchanged: i64,
+    /// Records closed by this vintage.
+    pub closed: i64,
+    /// Records rejected.
+    pub rejected: i64,
+    /// Geometries repaired with MakeValid.
+    pub repaired: i64,
+    /// `atomic` or `keep-going`.
+    pub mode: String,
+    /// Attribute encoding used.
+    pub encoding: String,
+}
+
+/// One registration event.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    /// Event id.
+    pub event_id: i64,
+    /// 登记单元号.
+    pub unit_code: String,
+    /// 首次登记 / 变更登记 / 注销登记 / 更正登记.
+    pub event_type: String,
+    /// Date of the event.
+    pub event_date: String,
+    /// Who registered it.
+    pub registrar: String,
+    /// Why.
+    pub reason: String,
+    /// Document number (登记文号).
+    pub document_no: Option<String>,
+    /// The import that recorded it.
+    pub import_id: Option<i64>,
+    /// The record closed by the event.
+    pub old_fid: Option<i64>,
+    /// The record opened by the event.
+    pub new_fid: Option<i64>,
+}
+
+/// The SQL functions the GeoPackage R-tree triggers call (GDAL registers the same ones).
+fn register_functions(conn: &Connection) -> Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("ST_IsEmpty", 1, flags, |ctx| {
+        let b: Option<Vec<u8>> = ctx.get(0)?;
+        Ok(b.map(|b| blob::is_empty(&b)).unwrap_or(true))
+    })?;
+    for (name, i) in [("ST_MinX", 0usize), ("ST_MaxX", 1), ("ST_MinY", 2), ("ST_MaxY", 3)] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            let b: Option<Vec<u8>> = ctx.get(0)?;
+            Ok(b.and_then(|b| blob::envelope(&b)).map(|e| e[i]))
+        })?;
+    }
+    Ok(())
+}

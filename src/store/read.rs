@@ -1,0 +1,123 @@
+//! Reading the registry by date: the records of a layer valid on a day (`valid_from ≤ day < valid_to`),
+//! their envelopes for indexing, or single records by fid.
+
+use rusqlite::types::ValueRef;
+
+use super::Registry;
+use crate::area::Areas;
+use crate::error::{Error, Result};
+use crate::io::blob;
+use crate::model::{AsOf, LayerKind, Record, Value};
+
+/// A record with its registry bookkeeping.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// Row id in the layer table.
+    pub fid: i64,
+    /// Key, values and geometry.
+    pub record: Record,
+    /// First day the record is valid.
+    pub valid_from: String,
+    /// First day it is no longer valid (None = still valid).
+    pub valid_to: Option<String>,
+    /// The import that wrote it.
+    pub import_id: i64,
+    /// Stored areas.
+    pub areas: Areas,
+}
+
+fn date_filter(at: Option<AsOf>) -> (String, Option<String>) {
+    match at {
+        None => ("valid_to IS NULL".into(), None),
+        Some(d) => ("valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)".into(), Some(d.format("%Y-%m-%d").to_string())),
+    }
+}
+
+impl Registry {
+    /// All records of a layer valid on `at` (None: valid now), in fid order.
+    pub fn records_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<StoredRecord>> {
+        let (filter, date) = date_filter(at);
+        self.select(kind, &filter, date.as_slice())
+    }
+
+    /// Records by fid (any vintage).
+    pub fn records_by_fid(&self, kind: LayerKind, fids: &[i64]) -> Result<Vec<StoredRecord>> {
+        if fids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = fids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        self.select(kind, &format!("fid IN ({list})"), &[])
+    }
+
+    /// (fid, `[minx, maxx, miny, maxy]`) of the records valid on `at`, for building an index.
+    pub fn envelopes_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<(i64, [f64; 4])>> {
+        let (filter, date) = date_filter(at);
+        let t = kind.name();
+        let mut st = self.conn.prepare(&format!(
+            "SELECT t.fid, r.minx, r.maxx, r.miny, r.maxy FROM {t} t JOIN rtree_{t}_geom r ON r.id = t.fid WHERE {filter}"
+        ))?;
+        let rows = st.query_map(rusqlite::params_from_iter(date.iter()), |r| {
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of records of a layer valid on `at`.
+    pub fn count_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<i64> {
+        let (filter, date) = date_filter(at);
+        Ok(self.conn.query_row(
+            &format!("SELECT count(*) FROM {} WHERE {filter}", kind.name()),
+            rusqlite::params_from_iter(date.iter()),
+            |r| r.get(0),
+        )?)
+    }
+
+    fn select(&self, kind: LayerKind, filter: &str, params: &[String]) -> Result<Vec<StoredRecord>> {
+        let def = self.catalog.layer(kind);
+        let t = kind.name();
+        let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+        let n = cols.len();
+        let key_idx = def.key_index();
+        let mut st = self.conn.prepare(&format!(
+            "SELECT fid, geom, valid_from, valid_to, import_id, area_ell, area_gk, {} FROM {t} WHERE {filter} ORDER BY fid",
+            cols.join(", ")
+        ))?;
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let fid: i64 = r.get(0)?;
+            let g: Vec<u8> = r.get(1)?;
+            let geometry = blob::decode(&g).map_err(|e| Error::Registry {
+                path: self.path.clone(),
+                reason: format!("layer {t}, fid {fid}: {e}"),
+            })?;
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(match r.get_ref(7 + i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+                    ValueRef::Blob(_) => Value::Null,
+                });
+            }
+            let key = values[key_idx].to_string();
+            out.push(StoredRecord {
+                fid,
+                record: Record { key, values, geometry },
+                valid_from: r.get(2)?,
+                valid_to: r.get(3)?,
+                import_id: r.get(4)?,
+                areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Registry {
+    /// Every version of every record of a layer, in fid order.
+    pub fn all_records(&self, kind: LayerKind) -> Result<Vec<StoredRecord>> {
+        self.select(kind, "1 = 1", &[])
+    }
+}

@@ -1,0 +1,274 @@
+//! Applying a validated import to the registry in one SQLite transaction.
+//!
+//! A vintage is a full snapshot of a layer as of a date. Against the records open before it:
+//! a record with the same key and content stays open (unchanged); a changed record is closed
+//! (`valid_to = as_of`) and its new version inserted; a record missing from the snapshot is closed; a new
+//! key is inserted. For registration units each of these is also a registration event (首次 / 变更 / 注销).
+//! Nothing is deleted or overwritten, and if anything fails — or the process dies — SQLite rolls the
+//! whole import back.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, params_from_iter, ToSql};
+
+use super::Registry;
+use crate::area::Areas;
+use crate::error::{Error, Result};
+use crate::io::blob;
+use crate::model::{AsOf, EventType, LayerKind, Value};
+use crate::progress::Progress;
+
+/// A record ready to store (validated, in the registry CRS, with areas).
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    /// Key value.
+    pub key: String,
+    /// Values in layer field order.
+    pub values: Vec<Value>,
+    /// Geometry in the registry CRS.
+    pub geometry: geo::MultiPolygon<f64>,
+    /// Ellipsoidal and planar areas.
+    pub areas: Areas,
+    /// Content hash (attributes and geometry), to tell unchanged records across vintages.
+    pub hash: String,
+    /// Document number for the registration event, if the record carries one.
+    pub document_no: Option<String>,
+}
+
+/// A rejected source record, kept with its reason.
+#[derive(Debug, Clone)]
+pub struct RejectRow {
+    /// 0-based index in the source layer.
+    pub feature_index: usize,
+    /// Source feature id.
+    pub source_fid: Option<u64>,
+    /// Key value, if it could be read.
+    pub key: Option<String>,
+    /// The field at fault, if one.
+    pub field: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// The source attributes as JSON.
+    pub attributes: String,
+    /// Geometry in the registry CRS when it could be transformed.
+    pub geometry: Option<geo::Geometry<f64>>,
+}
+
+/// Everything an import will write.
+#[derive(Debug, Clone)]
+pub struct PreparedImport {
+    /// Layer kind.
+    pub layer: LayerKind,
+    /// Vintage date.
+    pub as_of: AsOf,
+    /// Valid records.
+    pub records: Vec<PreparedRecord>,
+    /// Rejected records (written only with keep-going).
+    pub rejects: Vec<RejectRow>,
+    /// Source path as given.
+    pub source_path: String,
+    /// SHA-256 of the source file(s).
+    pub source_sha256: String,
+    /// Source layer name.
+    pub source_layer: String,
+    /// GDAL driver.
+    pub driver: String,
+    /// Profile name.
+    pub profile: String,
+    /// Source CRS definition.
+    pub source_crs: String,
+    /// Encoding used.
+    pub encoding: String,
+    /// `atomic` or `keep-going`.
+    pub mode: String,
+    /// Features read.
+    pub read_count: usize,
+    /// Geometries repaired.
+    pub repaired: usize,
+    /// Who ran the import (registrar for events).
+    pub user: String,
+    /// Reason recorded on registration events.
+    pub reason: String,
+    /// When the import started.
+    pub started_at: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportOutcome {
+    /// Import id in the log.
+    pub import_id: i64,
+    /// Records inserted (new or changed).
+    pub inserted: usize,
+    /// Records unchanged and kept open.
+    pub unchanged: usize,
+    /// Records closed.
+    pub closed: usize,
+    /// Rejects stored.
+    pub rejected: usize,
+    /// Registration events recorded.
+    pub events: usize,
+}
+
+impl Registry {
+    /// Store a prepared import as one transaction.
+    pub fn apply(&mut self, imp: &PreparedImport, progress: &Progress) -> Result<ImportOutcome> {
+        let def = self.catalog.layer(imp.layer).clone();
+        let t = imp.layer.name();
+        if let Some(last) = self.vintages(imp.layer)?.last() {
+            if imp.as_of <= *last {
+                return Err(Error::Invalid(format!(
+                    "layer {t} already has a vintage as of {last}; vintages are added in date order and never replaced, \
+                     so --as-of must be after {last}"
+                )));
+            }
+        }
+        let as_of = imp.as_of.format("%Y-%m-%d").to_string();
+        let fault_after: Option<usize> = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok().and_then(|v| v.parse().ok());
+        let srs_id = self.srs_id;
+        // IMMEDIATE: take the write lock now, so the import id reserved here stays ours
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let import_id: i64 =
+            tx.query_row("SELECT coalesce(max(import_id), 0) + 1 FROM nr_imports", [], |r| r.get(0))?;
+
+        // open records before this vintage: key → (fid, hash)
+        let key_col = format!("\"{}\"", def.key);
+        let mut open: HashMap<String, (i64, String)> = HashMap::new();
+        {
+            let mut st = tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL"))?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+            for row in rows {
+                let (k, fid, h) = row?;
+                open.insert(k, (fid, h));
+            }
+        }
+        let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+        let insert_sql = format!(
+            "INSERT INTO {t} (geom, {}, valid_from, valid_to, import_id, area_ell, area_gk, rec_hash) VALUES ({})",
+            cols.join(", "),
+            (1..=cols.len() + 7).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut out = ImportOutcome { import_id, ..Default::default() };
+        let mut seen: HashSet<&str> = HashSet::with_capacity(imp.records.len());
+        let now = chrono::Utc::now().to_rfc3339();
+        {
+            let mut ins = tx.prepare(&insert_sql)?;
+            let mut close = tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
+            let mut event = tx.prepare(
+                "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (n, rec) in imp.records.iter().enumerate() {
+                seen.insert(rec.key.as_str());
+                let prev = open.get(&rec.key);
+                if let Some((_, h)) = prev {
+                    if *h == rec.hash {
+                        out.unchanged += 1;
+                        progress.inc(1);
+                        continue;
+                    }
+                }
+                let old_fid = prev.map(|(fid, _)| *fid);
+                if let Some(fid) = old_fid {
+                    close.execute(params![as_of, fid])?;
+                    out.closed += 1;
+                }
+                let geom = blob::encode(&rec.geometry, srs_id);
+                let mut p: Vec<Box<dyn ToSql>> = Vec::with_capacity(cols.len() + 7);
+                p.push(Box::new(geom));
+                for v in &rec.values {
+                    p.push(Box::new(sql_value(v)));
+                }
+                p.push(Box::new(as_of.clone()));
+                p.push(Box::new(Option::<String>::None));
+                p.push(Box::new(import_id));
+                p.push(Box::new(rec.areas.ellipsoidal));
+                p.push(Box::new(rec.areas.planar));
+                p.push(Box::new(rec.hash.clone()));
+                ins.execute(params_from_iter(p.iter()))?;
+                let new_fid = tx.last_insert_rowid();
+                out.inserted += 1;
+                if def.registration {
+                    let ty = if old_fid.is_some() { EventType::Change } else { EventType::First };
+                    event.execute(params![
+                        rec.key, ty.label(), as_of, imp.user, imp.reason, rec.document_no, import_id, old_fid, new_fid, now
+                    ])?;
+                    out.events += 1;
+                }
+                progress.inc(1);
+                if fault_after == Some(n + 1) {
+                    // fault injection for the interrupted-import test: stop here mid-transaction
+                    eprintln!("NRLEDGER_FAULT_PAUSE reached after {} records", n + 1);
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
+            // records missing from the snapshot are closed (for units: cancelled)
+            let mut gone: Vec<(&String, &(i64, String))> = open.iter().filter(|(k, _)| !seen.contains(k.as_str())).collect();
+            gone.sort();
+            for (k, (fid, _)) in gone {
+                close.execute(params![as_of, fid])?;
+                out.closed += 1;
+                if def.registration {
+                    event.execute(params![
+                        k, EventType::Cancel.label(), as_of, imp.user, imp.reason, Option::<String>::None, import_id, fid,
+                        Option::<i64>::None, now
+                    ])?;
+                    out.events += 1;
+                }
+            }
+            let mut rej = tx.prepare(
+                "INSERT INTO rejects (geom, import_id, layer, source_path, feature_index, source_fid, record_key, field, reason, attributes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for r in &imp.rejects {
+                rej.execute(params![
+                    r.geometry.as_ref().map(|g| blob::encode_any(g, srs_id)),
+                    import_id,
+                    t,
+                    imp.source_path,
+                    r.feature_index as i64,
+                    r.source_fid.map(|f| f as i64),
+                    r.key,
+                    r.field,
+                    r.reason,
+                    r.attributes
+                ])?;
+                out.rejected += 1;
+            }
+        }
+        tx.execute("INSERT INTO nr_vintages VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?;
+        // the log row goes in last, with its final counts (nr_imports is append-only)
+        tx.execute(
+            "INSERT INTO nr_imports (import_id, layer, as_of, source_path, source_sha256, source_layer, driver, profile, source_crs,
+               encoding, mode, read_count, inserted, unchanged, closed, rejected, repaired, user, tool_version, started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            params![
+                import_id, t, as_of, imp.source_path, imp.source_sha256, imp.source_layer, imp.driver, imp.profile,
+                imp.source_crs, imp.encoding, imp.mode, imp.read_count as i64, out.inserted as i64, out.unchanged as i64,
+                out.closed as i64, out.rejected as i64, imp.repaired as i64, imp.user, env!("CARGO_PKG_VERSION"),
+                imp.started_at, chrono::Utc::now().to_rfc3339()
+            ],
+        )?;
+        tx.execute(
+            &format!(
+                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+                   min_x = (SELECT min(minx) FROM rtree_{t}_geom), max_x = (SELECT max(maxx) FROM rtree_{t}_geom),
+                   min_y = (SELECT min(miny) FROM rtree_{t}_geom), max_y = (SELECT max(maxy) FROM rtree_{t}_geom)
+                 WHERE table_name IN ('{t}', '{t}_current')"
+            ),
+            [],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// A value as SQLite stores it.
+pub(super) fn sql_value(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(*i),
+        Value::Real(r) => rusqlite::types::Value::Real(*r),
+        Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
