@@ -466,10 +466,14 @@ fn check_value(def: &LayerDef, i: usize, v: Value, classes: &crate::catalog::Cla
 }
 
 /// SHA-256 over the record's values and geometry: equal hashes across vintages mean an unchanged record.
+/// Coordinates are compared at millimetre resolution in the registry CRS, so that a layer exported and
+/// re-imported (reprojected twice by PROJ, moving vertices by nanometres) is recognised as unchanged.
 pub fn content_hash(values: &[Value], geometry: &geo::MultiPolygon<f64>) -> String {
+    use geo::MapCoords;
+    let mm = geometry.map_coords(|c| geo::Coord { x: (c.x * 1000.0).round() / 1000.0, y: (c.y * 1000.0).round() / 1000.0 });
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(values).expect("values serialise"));
-    h.update(blob::encode(geometry, 0));
+    h.update(blob::encode(&mm, 0));
     hex::encode(h.finalize())
 }
 

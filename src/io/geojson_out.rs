@@ -2,7 +2,8 @@
 //! coordinates are longitude/latitude in the registry's geographic CRS (CGCS2000 for Chinese registries)
 //! **written as is** — RFC 7946 names WGS 84, and CGCS2000 agrees with it to a few centimetres, so no datum
 //! shift is applied or implied; exteriors counter-clockwise and holes clockwise (right-hand rule); no `crs`
-//! member; 9 decimals (≈0.1 mm), enough for square-metre-exact areas after a round trip.
+//! member; full double precision (the shortest decimal that reads back to the same number), because
+//! rounding — even to 1e-9° — can make touching parts of a multipolygon overlap after a round trip.
 
 use std::io::Write;
 
@@ -12,9 +13,6 @@ use geojson::{Feature, FeatureWriter, JsonObject, JsonValue};
 
 use crate::crs::Transformer;
 use crate::error::{Error, Result};
-
-/// Decimal places of exported longitude/latitude.
-pub const DECIMALS: i32 = 9;
 
 /// One feature to write: geometry in the registry CRS and its properties in order.
 pub struct OutFeature {
@@ -28,11 +26,9 @@ pub struct OutFeature {
 pub fn write<W: Write>(out: W, to_lonlat: &Transformer, features: impl Iterator<Item = OutFeature>, path: &std::path::Path) -> Result<usize> {
     let io_err = |e: geojson::Error| Error::io(path, std::io::Error::other(e.to_string()));
     let mut w = FeatureWriter::from_writer(out);
-    let scale = 10f64.powi(DECIMALS);
     let mut n = 0;
     for f in features {
         let g = lonlat(&f.geometry, to_lonlat)?;
-        let g = g.map_coords(|c| geo::Coord { x: (c.x * scale).round() / scale, y: (c.y * scale).round() / scale });
         let g = match g {
             geo::Geometry::Polygon(p) => geo::Geometry::Polygon(p.orient(Direction::Default)),
             geo::Geometry::MultiPolygon(mp) => geo::Geometry::MultiPolygon(mp.orient(Direction::Default)),

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests: run the real binary, locate fixtures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+pub fn seed(rel: &str) -> PathBuf {
+    root().join("seeds/anji").join(rel)
+}
+
+pub fn nrledger() -> Command {
+    Command::cargo_bin("nrledger").unwrap()
+}
+
+/// Run and return (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = nrledger().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A fresh registry in EPSG:4549 (CGCS2000 3° GK zone 40, no prefix).
+pub fn registry(dir: &Path) -> PathBuf {
+    let reg = dir.join("r.gpkg");
+    let (code, _, err) = run(&["init", s(&reg), "--crs", "EPSG:4549"]);
+    assert_eq!(code, 0, "{err}");
+    reg
+}
+
+pub fn sha256(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Count rows of a table through SQLite.
+pub fn count(reg: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(reg).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}

@@ -1,0 +1,328 @@
+//! The registry: vintages and history, registration events, query, export (RFC 7946), round trips,
+//! append-only storage, atomicity under kill -9, and the file as an ordinary GeoPackage for GDAL/QGIS.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn demo_registry(dir: &Path) -> std::path::PathBuf {
+    let reg = dir.join("anji.gpkg");
+    let (c, _, e) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(c, 0, "{e}");
+    for d in ["2019-12-31", "2020-12-31"] {
+        let src = seed(&format!("{d}.gpkg"));
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy"), ("farmland", "yjjbnt"), ("urban", "czkfbj")] {
+            let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d, "--registrar", "tester"]);
+            assert_eq!(c, 0, "{layer} {d}: {o}{e}");
+        }
+    }
+    reg
+}
+
+fn defects() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn init_by_region_picks_the_gauss_kruger_zone_and_refuses_to_overwrite() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("r.gpkg");
+    let (c, out, err) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(c, 0);
+    assert!(err.contains("zone 40") && out.contains("EPSG:4549"), "{out}{err}");
+    let (c, _, err) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("already exists"), "{err}");
+    let (c, _, err) = run(&["init", s(&d.path().join("g.gpkg")), "--crs", "EPSG:4490"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("projected"), "{err}");
+    let (c, _, err) = run(&["init", s(&d.path().join("x.gpkg")), "--region", "999999"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("999999"), "{err}");
+}
+
+#[test]
+fn vintages_history_events_and_as_of_queries() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let v1 = count(&reg, "SELECT count(*) FROM parcels WHERE valid_from <= '2019-12-31' AND (valid_to IS NULL OR valid_to > '2019-12-31')");
+    let v2 = count(&reg, "SELECT count(*) FROM parcels_current");
+    let df = defects();
+    assert_eq!(v1, df["counts"]["parcels_2019"].as_i64().unwrap());
+    assert_eq!(v2, df["counts"]["parcels_2020"].as_i64().unwrap());
+    // the gap defect: a 2019 parcel is closed in 2020 and kept
+    let gone = df["defects_2020"].as_array().unwrap().iter().find(|x| x["kind"] == "coverage_gap").unwrap()["was_BSM"].as_str().unwrap().to_string();
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{gone}' AND valid_to = '2020-12-31'")), 1);
+    // the class change of the red-line violation: old record closed, new one open, both kept
+    let v = df["defects_2020"].as_array().unwrap().iter().find(|x| x["what"] == "采矿用地 in 核心保护区").unwrap()["BSM"].as_str().unwrap().to_string();
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{v}'")), 2);
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{v}' AND valid_to IS NULL AND DLBM = '0602'")), 1);
+    // exports as of each date give each vintage
+    for (date, n) in [("2019-12-31", v1), ("2020-06-30", v1), ("2020-12-31", v2)] {
+        let out = d.path().join(format!("p-{date}.geojson"));
+        let (c, _, e) = run(&["export", s(&reg), "--layer", "parcels", "--as-of", date, "--out", s(&out)]);
+        assert_eq!(c, 0, "{e}");
+        let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(j["features"].as_array().unwrap().len() as i64, n, "{date}");
+    }
+    let out = d.path().join("p-2018.geojson");
+    run(&["export", s(&reg), "--layer", "parcels", "--as-of", "2018-12-31", "--out", s(&out)]);
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(j["features"].as_array().unwrap().len(), 0);
+    // registration events with who, when, reason and document number
+    let (c, out, _) = run(&["info", s(&reg), "--events", "--format", "json"]);
+    assert_eq!(c, 0);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ev = j["events"].as_array().unwrap();
+    assert_eq!(ev.len() as i64, df["counts"]["units"].as_i64().unwrap());
+    assert!(ev.iter().all(|e| e["event_type"] == "首次登记" && e["registrar"] == "tester" && e["document_no"].as_str().unwrap().contains("登字")));
+    // an out-of-order vintage is refused and changes nothing
+    let before = sha256(&reg);
+    let (c, _, err) = run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-06-30"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("already has a vintage as of 2020-12-31"), "{err}");
+    assert_eq!(sha256(&reg), before);
+}
+
+#[test]
+fn units_changes_and_cancellations_close_records_and_record_events() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let src = seed("2019-12-31.gpkg");
+    assert_eq!(run(&["import", s(&reg), s(&src), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    // a later snapshot with one unit renamed and one missing
+    let next = d.path().join("units2.geojson");
+    let (c, _, e) = run(&["export", s(&reg), "--layer", "units", "--out", s(&next)]);
+    assert_eq!(c, 0, "{e}");
+    let mut j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&next).unwrap()).unwrap();
+    let feats = j["features"].as_array_mut().unwrap();
+    let cancelled = feats.pop().unwrap()["properties"]["DYH"].as_str().unwrap().to_string();
+    feats[0]["properties"]["DYMC"] = serde_json::json!("更名后的登记单元");
+    feats[0]["properties"]["DJWH"] = serde_json::json!("安自然资登字〔2021〕第9号");
+    let changed = feats[0]["properties"]["DYH"].as_str().unwrap().to_string();
+    let next2 = d.path().join("units3.geojson");
+    std::fs::write(&next2, j.to_string()).unwrap();
+    let (c, out, e) = run(&["import", s(&reg), s(&next2), "--layer", "units", "--as-of", "2021-06-30", "--reason", "边界调整"]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(out.contains("1 inserted") && out.contains("2 closed"), "{out}");
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{changed}' AND event_type = '变更登记' AND document_no = '安自然资登字〔2021〕第9号' AND reason = '边界调整'")), 1);
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{cancelled}' AND event_type = '注销登记'")), 1);
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM units WHERE DYH = '{cancelled}' AND valid_to = '2021-06-30'")), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM units"), 4);
+}
+
+#[test]
+fn query_finds_the_parcel_red_line_and_unit_at_a_point() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    // take a red-line violation parcel's interior point from its own export
+    let out = d.path().join("p.geojson");
+    run(&["export", s(&reg), "--layer", "redlines", "--out", s(&out)]);
+    let (c, out, e) = run(&["query", s(&reg), "--bbox", "119.2,30.3,119.9,30.9", "--format", "json"]);
+    assert_eq!(c, 0, "{e}");
+    let hits: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let layers: std::collections::BTreeSet<&str> = hits.as_array().unwrap().iter().map(|h| h["layer"].as_str().unwrap()).collect();
+    for l in ["parcels", "redlines", "farmland", "urban", "units"] {
+        assert!(layers.contains(l), "{l} missing from {layers:?}");
+    }
+    // a point: exactly one parcel (a clean tiling), with its class
+    let (c, out, _) = run(&["query", s(&reg), "--at", "119.6,30.6", "--format", "json"]);
+    assert_eq!(c, 0);
+    let hits: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let parcels: Vec<&serde_json::Value> = hits.as_array().unwrap().iter().filter(|h| h["layer"] == "parcels").collect();
+    assert_eq!(parcels.len(), 1, "{out}");
+    assert!(parcels[0]["attributes"]["DLBM"].is_string() && parcels[0]["attributes"]["DLMC"].is_string());
+    let (c, out, _) = run(&["query", s(&reg), "--at", "100.0,30.0"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("nothing here"));
+}
+
+#[test]
+fn geojson_export_is_rfc7946() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let out = d.path().join("parcels.geojson");
+    assert_eq!(run(&["export", s(&reg), "--layer", "parcels", "--out", s(&out)]).0, 0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(j.get("crs").is_none());
+    let gj: geojson::GeoJson = text.parse().unwrap();
+    let fc = geojson::FeatureCollection::try_from(gj).unwrap();
+    for f in &fc.features {
+        let g: geo::Geometry<f64> = f.geometry.clone().unwrap().try_into().unwrap();
+        let geo::Geometry::MultiPolygon(mp) = g else { panic!("not a multipolygon") };
+        for p in &mp.0 {
+            use geo::Winding;
+            assert!(p.exterior().is_ccw(), "exterior not counter-clockwise");
+            assert!(p.interiors().iter().all(|r| r.is_cw()));
+            for c in p.exterior().0.iter() {
+                assert!((119.0..120.5).contains(&c.x) && (30.0..31.0).contains(&c.y), "{c:?} not lon/lat");
+            }
+        }
+    }
+    // refuses to overwrite
+    assert_eq!(run(&["export", s(&reg), "--layer", "parcels", "--out", s(&out)]).0, 2);
+}
+
+fn roundtrip(reg: &Path, layer: &str, dir: &Path, ext: &str, profile: Option<&str>) {
+    let out = dir.join(format!("{layer}.{ext}"));
+    let (c, _, e) = run(&["export", s(reg), "--layer", layer, "--out", s(&out)]);
+    assert_eq!(c, 0, "{e}");
+    let reg2 = dir.join(format!("back-{ext}.gpkg"));
+    let crs = rusqlite::Connection::open(reg).unwrap().query_row("SELECT value FROM nr_meta WHERE key='crs'", [], |r| r.get::<_, String>(0)).unwrap();
+    let def = serde_json::from_str::<serde_json::Value>(&crs).unwrap()["definition"].as_str().unwrap().to_string();
+    assert_eq!(run(&["init", s(&reg2), "--crs", &def]).0, 0);
+    let mut args = vec!["import", s(&reg2), s(&out), "--layer", layer, "--as-of", "2030-01-01"];
+    if let Some(p) = profile {
+        args.extend(["--profile", p]);
+    }
+    let (c, o, e) = run(&args);
+    assert_eq!(c, 0, "{ext}: {o}{e}");
+    // same keys, same attributes (by content hash minus geometry), areas within 1e-6 relative
+    let a = rusqlite::Connection::open(reg).unwrap();
+    let b = rusqlite::Connection::open(&reg2).unwrap();
+    let key = match layer { "admin" => "XZQDM", "parcels" => "BSM", _ => unreachable!() };
+    let rows = |c: &rusqlite::Connection| -> Vec<(String, String, f64, f64)> {
+        let mut st = c.prepare(&format!("SELECT * FROM {layer}_current ORDER BY \"{key}\"")).unwrap();
+        let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+        let mut rs = st.query([]).unwrap();
+        let mut v = vec![];
+        while let Some(r) = rs.next().unwrap() {
+            let mut attrs = vec![];
+            for (i, n) in names.iter().enumerate() {
+                if ["fid", "geom", "valid_from", "valid_to", "import_id", "area_ell", "area_gk", "rec_hash"].contains(&n.as_str()) {
+                    continue;
+                }
+                let val: rusqlite::types::Value = r.get(i).unwrap();
+                attrs.push(format!("{n}={val:?}"));
+            }
+            let k: String = r.get(key).unwrap();
+            v.push((k, attrs.join("|"), r.get("area_ell").unwrap(), r.get("area_gk").unwrap()));
+        }
+        v
+    };
+    let (ra, rb) = (rows(&a), rows(&b));
+    assert_eq!(ra.len(), rb.len());
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x.0, y.0);
+        assert_eq!(x.1, y.1, "{ext}: attributes of {}", x.0);
+        assert!((x.2 - y.2).abs() <= 1e-6 * x.2 + 1e-3, "{ext}: ellipsoidal area of {}: {} vs {}", x.0, x.2, y.2);
+        assert!((x.3 - y.3).abs() <= 1e-6 * x.3 + 1e-3, "{ext}: planar area of {}: {} vs {}", x.0, x.3, y.3);
+    }
+}
+
+/// import → export → import on real county outlines (天地图, CGCS2000) and on the demo parcels, through
+/// each export format.
+#[test]
+fn round_trip_preserves_geometry_and_attributes() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("hz.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330500"]).0, 0);
+    let (c, o, e) = run(&["import", s(&reg), s(&fixture("admin/huzhou_counties.geojson")), "--layer", "admin", "--profile", "tianditu-county", "--as-of", "2020-01-01"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM admin"), 5);
+    for ext in ["geojson", "gpkg", "shp"] {
+        let sub = d.path().join(format!("admin-{ext}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        roundtrip(&reg, "admin", &sub, ext, None);
+    }
+    let p = d.path().join("parcels");
+    std::fs::create_dir_all(&p).unwrap();
+    let preg = registry(&p);
+    assert_eq!(run(&["import", s(&preg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    for ext in ["geojson", "gpkg", "shp"] {
+        let sub = p.join(ext);
+        std::fs::create_dir_all(&sub).unwrap();
+        roundtrip(&preg, "parcels", &sub, ext, Some("sandiao-dltb"));
+    }
+}
+
+/// The registry is an ordinary GeoPackage: GDAL lists its layers, reads its features and uses its R-tree.
+#[test]
+fn gdal_reads_the_registry_as_ordinary_layers() {
+    use gdal::vector::LayerAccess;
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    let ds = gdal::Dataset::open(&reg).unwrap();
+    assert_eq!(ds.driver().short_name(), "GPKG");
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    for n in ["admin", "units", "parcels", "parcels_current", "redlines", "farmland", "urban", "forest", "rejects", "nr_imports", "nr_vintages", "nr_events"] {
+        assert!(names.contains(&n.to_string()), "{n} not in {names:?}");
+    }
+    let mut l = ds.layer_by_name("parcels").unwrap();
+    assert_eq!(l.feature_count(), 40);
+    assert_eq!(l.spatial_ref().unwrap().auth_code().unwrap(), 4549);
+    let e = l.get_extent().unwrap();
+    l.set_spatial_filter_rect(e.MinX, e.MinY, (e.MinX + e.MaxX) / 2.0, (e.MinY + e.MaxY) / 2.0);
+    let n = l.features().count();
+    assert!(n > 0 && n < 40, "spatial filter through the R-tree gave {n}");
+    let mut sum = 0.0;
+    l.clear_spatial_filter();
+    for f in l.features() {
+        let a = f.geometry().unwrap().area();
+        let stored = f.field_as_double(f.field_index("area_gk").unwrap()).unwrap().unwrap();
+        assert!((a - stored).abs() < 1e-6 * stored, "GEOS planar area {a} vs stored {stored}");
+        sum += a;
+    }
+    assert!(sum > 0.0);
+}
+
+#[test]
+fn history_is_append_only_even_for_other_tools() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    // through GDAL (as QGIS would edit it): deleting or overwriting a record is refused by the triggers
+    let ds = gdal::Dataset::open_ex(&reg, gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+    let _ = ds.execute_sql("DELETE FROM parcels WHERE fid = 1", None, gdal::vector::sql::Dialect::DEFAULT);
+    let _ = ds.execute_sql("UPDATE parcels SET DLBM = '0101' WHERE fid = 2", None, gdal::vector::sql::Dialect::DEFAULT);
+    drop(ds);
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 40);
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE fid = 2 AND DLBM = '0101'"), 0);
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let e = c.execute("DELETE FROM nr_imports", []).unwrap_err().to_string();
+    assert!(e.contains("append-only"), "{e}");
+}
+
+/// kill -9 in the middle of an import's transaction leaves the registry exactly as before.
+#[test]
+fn interrupted_import_leaves_the_registry_as_before() {
+    use std::io::{BufRead, BufReader};
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    let before = sha256(&reg);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
+        .args(["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-12-31"])
+        .env("NRLEDGER_FAULT_PAUSE_AFTER", "1000")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut reached = false;
+    for l in lines.by_ref() {
+        if l.unwrap().contains("NRLEDGER_FAULT_PAUSE reached after 1000 records") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the import never reached the pause point");
+    // SIGKILL: no destructor, no rollback by the process itself
+    let st = std::process::Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    child.wait().unwrap();
+    // the hot journal is rolled back by the next opener; afterwards the content is exactly as before
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 40);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_imports"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_vintages"), 1);
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    drop(c);
+    assert!(!reg.with_extension("gpkg-journal").exists() || sha256(&reg) == before);
+    // and a fresh import of the same vintage now succeeds
+    let (c, o, e) = run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-12-31"]);
+    assert_eq!(c, 0, "{o}{e}");
+}
