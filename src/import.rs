@@ -260,7 +260,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
             (row, g) => {
                 let mut geom = None;
                 if let Err((reason, gm)) = g {
-                    let k = key.or_else(|| f.values.get(mapping[key_idx].as_ref().map(|m| m.0).unwrap_or(usize::MAX)).map(|v| v.to_string()));
+                    let k = key.or_else(|| f.values.get(mapping[key_idx].as_ref().map(|m| m.0).unwrap_or(usize::MAX)).map(|v| v.to_string()).filter(|k| !k.is_empty()));
                     problems.push(problem(&file, &src, f.index, f.fid, k, Some("geometry".into()), reason));
                     geom = gm;
                 } else if row.is_none() {

@@ -175,3 +175,28 @@ fn real_invalid_cadastre_is_rejected_then_repaired_with_make_valid() {
     assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE reason NOT LIKE '%duplicate XBH%' AND reason NOT LIKE 'XBH: required value is missing'"), 0);
     assert_eq!(count(&reg, "SELECT repaired FROM nr_imports"), 16);
 }
+
+/// Real 天地图 data: a boundary-line MultiLineString (no code) and a self-intersecting city outline.
+#[test]
+fn real_boundary_lines_and_invalid_outline_are_handled() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("xj.gpkg");
+    let (c, _, err) = run(&["init", s(&reg), "--region", "659006"]);
+    assert_eq!(c, 0);
+    assert!(err.contains("more than one 3° zone"), "{err}");
+    let src = fixture("admin/tianditu_mixed.geojson");
+    let base = ["import", s(&reg), s(&src), "--layer", "admin", "--profile", "tianditu-county", "--as-of", "2020-01-01"];
+    let (c, _, err) = run(&base);
+    assert_eq!(c, 1);
+    assert!(err.contains("layer china_city: feature #1 (fid 1) [659006]: field geometry: invalid geometry"), "{err}");
+    assert_eq!(err.matches("geometry is a MULTILINESTRING; layer admin needs polygons").count(), 2, "{err}");
+    assert_eq!(err.matches("field XZQDM: required value is missing").count(), 2, "{err}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM admin"), 0);
+    let mut repair = base.to_vec();
+    repair.extend(["--make-valid", "--keep-going"]);
+    let (c, out, _) = run(&repair);
+    assert_eq!(c, 1);
+    assert!(out.contains("repaired 1 ") && out.contains("2 inserted") && out.contains("2 rejected"), "{out}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM admin WHERE XZQMC IN ('铁门关市', '图木舒克市')"), 2);
+    assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE reason LIKE '%MULTILINESTRING%'"), 2);
+}
