@@ -1,0 +1,93 @@
+//! The geometry stage of an import: choose the source CRS, then for every feature check the geometry
+//! type and validity, reproject to the registry CRS, check it lands inside the registry's zone, and measure
+//! its ellipsoidal and planar areas — in parallel, one PROJ context per worker.
+
+use geo::{BoundingRect, Validation};
+use rayon::prelude::*;
+
+use super::Source;
+use crate::area::{AreaCalculator, Areas, Ellipsoid};
+use crate::crs::{self, CrsInfo, Transformer};
+use crate::error::{Error, Result};
+use crate::io::source::{SourceFeature, SourceGeometry};
+use crate::model::LayerKind;
+
+/// A feature's prepared geometry, or why it was refused (with the geometry to keep with the reject).
+pub(super) type Prepared = std::result::Result<(geo::MultiPolygon<f64>, Areas), (String, Option<geo::Geometry<f64>>)>;
+
+/// Prepare every feature's geometry for the registry.
+pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &CrsInfo, kind: LayerKind, make_valid: bool) -> Result<Vec<Prepared>> {
+    let reg_crs = reg.definition.clone();
+    let geog = reg.geographic.clone();
+    let ell = Ellipsoid { a: reg.semi_major, inv_f: reg.inv_flattening };
+    let fe = reg.false_easting;
+    let src_def = src_crs.definition.clone();
+    // fail early, with a clear message, if PROJ cannot build the transformations
+    Transformer::new(&src_def, &reg_crs)?;
+    AreaCalculator::new(&reg_crs, &geog, ell, true)?;
+    Ok(features
+        .par_iter()
+        .with_min_len(256)
+        .map_init(
+            || {
+                (
+                    Transformer::new(&src_def, &reg_crs).expect("checked above"),
+                    AreaCalculator::new(&reg_crs, &geog, ell, true).expect("checked above"),
+                )
+            },
+            |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid),
+        )
+        .collect())
+}
+
+fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f64, kind: LayerKind, make_valid: bool) -> Prepared {
+    let mp = match &f.geometry {
+        SourceGeometry::Missing => return Err(("no geometry".to_string(), None)),
+        SourceGeometry::Empty => return Err(("empty geometry".to_string(), None)),
+        SourceGeometry::NotPolygonal(t) => return Err((format!("geometry is a {t}; layer {kind} needs polygons"), None)),
+        SourceGeometry::Unreadable(e) => return Err((format!("unreadable geometry: {e}"), None)),
+        SourceGeometry::Polygonal { mp, .. } => mp,
+    };
+    let moved = tr.multipolygon(mp).map_err(|e| (e.to_string(), None))?;
+    let as_geom = || Some(geo::Geometry::MultiPolygon(moved.clone()));
+    if let Some(r) = moved.bounding_rect() {
+        let off = (r.min().x - fe).abs().max((r.max().x - fe).abs());
+        if off > 1_000_000.0 {
+            return Err((
+                format!("geometry lands {:.0} km from the registry's central meridian after reprojection — wrong source CRS?", off / 1000.0),
+                None,
+            ));
+        }
+    }
+    if !make_valid {
+        if let Err(e) = moved.check_validation() {
+            return Err((format!("invalid geometry: {e} (use --make-valid to repair with GEOS MakeValid)"), as_geom()));
+        }
+    }
+    let areas = calc.areas(&moved).map_err(|e| (e.to_string(), as_geom()))?;
+    if areas.ellipsoidal <= 0.0 {
+        return Err(("geometry has zero area".to_string(), as_geom()));
+    }
+    Ok((moved, areas))
+}
+
+/// Decide the source CRS: `--src-crs` wins; GeoJSON lon/lat is taken as the registry's geographic CRS
+/// (CGCS2000) as is; a source with no CRS is refused with a hint from its coordinates; projected
+/// coordinates that do not fit their CRS's false easting (zone prefix confusion) are refused.
+pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Result<CrsInfo> {
+    let info = match (given, &src.crs) {
+        (Some(g), _) => crs::describe(g)?,
+        (None, Some(c)) if src.driver == "GeoJSON" && c.epsg == Some(4326) => crs::describe(&reg.geographic)?,
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            let hint = src.extent.map(|e| crs::guess_hint(e[0], e[1], e[2], e[3])).unwrap_or_default();
+            return Err(Error::NoSourceCrs { path: src.path.clone(), layer: src.layer.clone(), hint });
+        }
+    };
+    if let Some(e) = src.extent {
+        crs::check_false_easting(&info, e[0], e[1])
+            .map_err(|reason| Error::CrsMismatch { path: src.path.clone(), layer: src.layer.clone(), reason })?;
+    }
+    Ok(info)
+}
+

@@ -1,0 +1,281 @@
+//! The import pipeline: read a source → map its fields through a profile → validate every record against
+//! the layer definition and the classification tables → reproject to the registry CRS → compute areas →
+//! hand a [`PreparedImport`] to the store.
+//!
+//! Bad records are [`Problem`]s, never panics or early exits: all of them are found and reported together,
+//! each naming the file, layer, feature, field and reason. In atomic mode (the default) one problem means
+//! nothing is written; with `keep_going` the valid records are written and the rejects kept in the
+//! registry's `rejects` layer.
+
+mod fields;
+mod geometry;
+mod hashing;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::catalog::Profile;
+use crate::error::{Error, Result};
+use crate::io::source::{self, Source, SourceGeometry, SourceRequest};
+use crate::model::{AsOf, LayerKind, Value};
+use crate::progress::Progress;
+use crate::store::{ImportOutcome, PreparedImport, PreparedRecord, Registry, RejectRow};
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// Target layer kind.
+    pub layer: LayerKind,
+    /// The source to read.
+    pub source: SourceRequest,
+    /// Vintage date.
+    pub as_of: AsOf,
+    /// Profile name or path (None: the layer's own field names).
+    pub profile: Option<String>,
+    /// CRS of the source when it declares none (or to override a wrong declaration).
+    pub src_crs: Option<String>,
+    /// Write valid records and keep rejects instead of refusing the whole import.
+    pub keep_going: bool,
+    /// Who runs the import (registrar on registration events).
+    pub user: String,
+    /// Reason recorded on registration events.
+    pub reason: Option<String>,
+}
+
+/// One thing wrong with one source record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    /// Source file.
+    pub file: String,
+    /// Source layer.
+    pub layer: String,
+    /// 0-based feature index in the source layer.
+    pub feature_index: usize,
+    /// Source feature id, if the format has one.
+    pub fid: Option<u64>,
+    /// Key value of the record, if readable.
+    pub key: Option<String>,
+    /// Field at fault (`geometry` for geometry problems).
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: layer {}: feature #{}", self.file, self.layer, self.feature_index)?;
+        if let Some(fid) = self.fid {
+            write!(f, " (fid {fid})")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, " [{k}]")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field {field}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// The result of an import.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportReport {
+    /// What was written (None when nothing was).
+    pub outcome: Option<ImportOutcome>,
+    /// Every problem found.
+    pub problems: Vec<Problem>,
+    /// Features read.
+    pub read: usize,
+    /// Source layer read.
+    pub source_layer: String,
+    /// Attribute encoding used.
+    pub encoding: String,
+    /// Source CRS used.
+    pub source_crs: String,
+    /// Geometries repaired by MakeValid.
+    pub repaired: usize,
+}
+
+/// Run an import against an open registry.
+pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let def = reg.catalog().layer(req.layer).clone();
+    let profile = match &req.profile {
+        Some(p) => reg.catalog().profile(p)?,
+        None => Profile::identity(&def),
+    };
+    if profile.layer != req.layer {
+        return Err(Error::Invalid(format!(
+            "profile {} loads layer {}, not {}",
+            profile.name, profile.layer, req.layer
+        )));
+    }
+    let mut sreq = req.source.clone();
+    if sreq.preferred.is_empty() {
+        sreq.preferred = profile.source_layers.clone();
+    }
+    let src = source::read(&sreq, progress)?;
+    progress.finish();
+    let src_crs = geometry::source_crs(&src, req.src_crs.as_deref(), &reg.crs)?;
+    let mapping = fields::map_fields(&src, &def, &profile)?;
+    let file = req.source.path.display().to_string();
+
+    // attribute validation (cheap, sequential, needs the duplicate-key view)
+    let classes = &reg.catalog().classes;
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut rows: Vec<Option<(String, Vec<Value>)>> = Vec::with_capacity(src.features.len());
+    let key_idx = def.key_index();
+    let mut first_seen: HashMap<String, Vec<usize>> = HashMap::new();
+    for f in &src.features {
+        let mut values = Vec::with_capacity(def.fields.len());
+        let mut bad = Vec::new();
+        for (i, fd) in def.fields.iter().enumerate() {
+            let raw = mapping[i].as_ref().map(|(si, rw)| fields::rewrite(&f.values[*si], rw)).unwrap_or(Value::Null);
+            match fields::check_value(&def, i, raw, classes) {
+                Ok(v) => values.push(v),
+                Err(reason) => {
+                    bad.push((fd.name.clone(), reason));
+                    values.push(Value::Null);
+                }
+            }
+        }
+        // name_of: the name field must name the code
+        for (i, fd) in def.fields.iter().enumerate() {
+            if let (Some(of), Value::Text(name)) = (&fd.name_of, &values[i]) {
+                let ci = def.field_index(of).expect("checked at load");
+                if let Value::Text(code) = &values[ci] {
+                    let base = code.trim_end_matches(['K', 'A']);
+                    let ok = [code.as_str(), base].iter().any(|c| classes.landuse_name(c) == Some(name.as_str()));
+                    if !ok {
+                        if let Some(expected) = classes.landuse_name(code) {
+                            bad.push((fd.name.clone(), format!("'{name}' is not the name of {of} {code} ({expected})")));
+                        }
+                    }
+                }
+            }
+        }
+        let key = match &values[key_idx] {
+            Value::Null => None,
+            v => Some(v.to_string()),
+        };
+        for (field, reason) in &bad {
+            problems.push(problem(&file, &src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
+        }
+        if let Some(k) = &key {
+            first_seen.entry(k.clone()).or_default().push(f.index);
+        }
+        rows.push(if bad.is_empty() { key.map(|k| (k, values)) } else { None });
+    }
+    for (k, idxs) in &first_seen {
+        if idxs.len() > 1 {
+            for &i in idxs {
+                let others: Vec<String> = idxs.iter().filter(|&&j| j != i).map(|j| format!("#{j}")).collect();
+                problems.push(problem(
+                    &file,
+                    &src,
+                    i,
+                    src.features[i].fid,
+                    Some(k.clone()),
+                    Some(def.key.clone()),
+                    format!("duplicate {} '{k}' (also feature {})", def.key, others.join(", ")),
+                ));
+                rows[i] = None;
+            }
+        }
+    }
+
+    let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
+
+    let mut records = Vec::new();
+    let mut rejects = Vec::new();
+    for (i, (f, g)) in src.features.iter().zip(geo_results).enumerate() {
+        match (rows[i].take(), g) {
+            (Some((key, values)), Ok((geometry, areas))) => {
+                let hash = hashing::content_hash(&values, &geometry);
+                let document_no = def.field_index("DJWH").and_then(|di| values[di].as_str().map(str::to_string));
+                records.push(PreparedRecord { key, values, geometry, areas, hash, document_no });
+            }
+            (row, Err((reason, geometry))) => {
+                // name the record by its key even when its attributes failed
+                let raw_key = mapping[key_idx].as_ref().map(|m| f.values[m.0].to_string()).filter(|k| !k.is_empty());
+                let key = row.map(|(k, _)| k).or(raw_key);
+                problems.push(problem(&file, &src, f.index, f.fid, key, Some("geometry".into()), reason));
+                rejects.push((i, geometry));
+            }
+            // attribute problems are already listed; the good geometry stays with the reject
+            (None, Ok((geometry, _))) => rejects.push((i, Some(geo::Geometry::MultiPolygon(geometry)))),
+        }
+    }
+    problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
+    let repaired = src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
+    let mut report = ImportReport {
+        outcome: None,
+        problems,
+        read: src.features.len(),
+        source_layer: src.layer.clone(),
+        encoding: src.encoding.clone(),
+        source_crs: src_crs.definition.chars().take(120).collect(),
+        repaired,
+    };
+    if !report.problems.is_empty() && !req.keep_going {
+        return Ok(report);
+    }
+    let mut by_feature: HashMap<usize, Vec<&Problem>> = HashMap::new();
+    for p in &report.problems {
+        by_feature.entry(p.feature_index).or_default().push(p);
+    }
+    let reject_rows = rejects
+        .into_iter()
+        .map(|(i, geometry)| {
+            let f = &src.features[i];
+            let mine = by_feature.get(&f.index).map(Vec::as_slice).unwrap_or_default();
+            RejectRow {
+                feature_index: f.index,
+                source_fid: f.fid,
+                key: mine.iter().find_map(|p| p.key.clone()),
+                field: mine.first().and_then(|p| p.field.clone()),
+                reason: mine
+                    .iter()
+                    .map(|p| match &p.field {
+                        Some(fl) => format!("{fl}: {}", p.reason),
+                        None => p.reason.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                attributes: hashing::attributes_json(&src, i),
+                geometry,
+            }
+        })
+        .collect();
+    let prepared = PreparedImport {
+        layer: req.layer,
+        as_of: req.as_of,
+        records,
+        rejects: reject_rows,
+        source_path: file,
+        source_sha256: hashing::hash_source(&req.source.path)?,
+        source_layer: src.layer.clone(),
+        driver: src.driver.clone(),
+        profile: profile.name.clone(),
+        source_crs: src_crs.definition.clone(),
+        encoding: src.encoding.clone(),
+        mode: if req.keep_going { "keep-going".into() } else { "atomic".into() },
+        read_count: src.features.len(),
+        repaired,
+        user: req.user.clone(),
+        reason: req.reason.clone().unwrap_or_else(|| format!("导入 import of {} as of {}", req.source.path.display(), req.as_of)),
+        started_at,
+    };
+    let bar = Progress::new(prepared.records.len() as u64, "storing");
+    let outcome = reg.apply(&prepared, &bar)?;
+    bar.finish();
+    report.outcome = Some(outcome);
+    Ok(report)
+}
+
+fn problem(file: &str, src: &Source, index: usize, fid: Option<u64>, key: Option<String>, field: Option<String>, reason: String) -> Problem {
+    Problem { file: file.to_string(), layer: src.layer.clone(), feature_index: index, fid, key, field, reason }
+}
+
+
+pub use hashing::{content_hash, hash_source};
