@@ -17,7 +17,8 @@
 //! - [`import`]: the validated, atomic import pipeline;
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup;
-//! - [`gen`]: the deterministic demo-county generator behind `seeds/`.
+//! - [`gen`]: the deterministic demo-county generator behind `seeds/`;
+//! - [`schemas`]: the JSON Schemas in `schemas/`, generated from the code.
 //!
 //! The library returns [`Error`]; the binary maps it to exit code 2.
 
@@ -35,6 +36,7 @@ pub mod model;
 pub mod progress;
 pub mod query;
 pub mod regions;
+pub mod schemas;
 pub mod store;
 
 pub use error::{Error, Result};

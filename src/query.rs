@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::crs::Transformer;
 use crate::error::Result;
 use crate::index::LayerIndex;
-use crate::model::{AsOf, LayerKind, Value};
+use crate::model::{AsOf, LayerKind};
 use crate::store::Registry;
 
 /// Where to look.
@@ -19,8 +19,8 @@ pub enum Probe {
     BBox(f64, f64, f64, f64),
 }
 
-/// One record found.
-#[derive(Debug, Clone, Serialize)]
+/// One record found (also the JSON form of `nrledger query --format json`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Hit {
     /// Layer kind.
     pub layer: LayerKind,
@@ -30,9 +30,9 @@ pub struct Hit {
     pub fid: i64,
     /// Key value.
     pub key: String,
-    /// Field name → value.
-    pub attributes: Vec<(String, Value)>,
-    /// Ellipsoidal area, m².
+    /// Field name → value (non-empty fields, in layer order).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Ellipsoidal area, m² (2 decimals).
     pub area_m2: f64,
     /// Valid from.
     pub valid_from: String,
@@ -77,8 +77,14 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
                 title: def.title.clone(),
                 fid: rec.fid,
                 key: rec.record.key.clone(),
-                attributes: def.fields.iter().map(|f| f.name.clone()).zip(rec.record.values.iter().cloned()).filter(|(_, v)| !v.is_blank()).collect(),
-                area_m2: rec.areas.ellipsoidal,
+                attributes: def
+                    .fields
+                    .iter()
+                    .zip(&rec.record.values)
+                    .filter(|(_, v)| !v.is_blank())
+                    .map(|(f, v)| (f.name.clone(), serde_json::to_value(v).unwrap_or_default()))
+                    .collect(),
+                area_m2: (rec.areas.ellipsoidal * 100.0).round() / 100.0,
                 valid_from: rec.valid_from,
                 valid_to: rec.valid_to,
             });

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{FieldType, LayerKind};
 
 /// One attribute field of a layer kind.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
     /// Column name (the official field code, e.g. `DLBM`).
@@ -40,7 +40,7 @@ pub struct FieldDef {
 }
 
 /// The definition of one layer kind.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LayerDef {
     /// Which kind this defines.
@@ -61,6 +61,7 @@ pub struct LayerDef {
     pub fields: Vec<FieldDef>,
     /// Compiled patterns, parallel to `fields`.
     #[serde(skip)]
+    #[schemars(skip)]
     pub patterns: Vec<Option<regex::Regex>>,
 }
 

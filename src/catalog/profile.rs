@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::LayerKind;
 
 /// Where a target field's value comes from.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum FieldSource {
     /// A source field name.
@@ -36,8 +36,8 @@ impl FieldSource {
     }
 }
 
-/// A mapping profile.
-#[derive(Debug, Clone, Deserialize)]
+/// A mapping profile (`layers/profiles/*.toml`).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Profile name (`--profile NAME`).

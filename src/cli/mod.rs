@@ -7,6 +7,7 @@ mod import;
 mod info;
 mod init;
 mod query;
+mod schemas;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ enum Command {
     Export(export::Args),
     Info(info::Args),
     Gen(gen::Args),
+    Schemas(schemas::Args),
 }
 
 /// Run a parsed command line.
@@ -58,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a, catalog),
         Command::Info(a) => info::run(a, catalog),
         Command::Gen(a) => gen::run(a),
+        Command::Schemas(a) => schemas::run(a, catalog),
     }
 }
 

@@ -56,22 +56,19 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     };
     let hits = query::query(&reg, probe, a.as_of)?;
     if a.format == Format::Json {
-        let json: Vec<serde_json::Value> = hits
-            .iter()
-            .map(|h| {
-                serde_json::json!({
-                    "layer": h.layer, "title": h.title, "fid": h.fid, "key": h.key,
-                    "attributes": h.attributes.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap())).collect::<serde_json::Map<_, _>>(),
-                    "area_m2": (h.area_m2 * 100.0).round() / 100.0, "valid_from": h.valid_from, "valid_to": h.valid_to,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        println!("{}", serde_json::to_string_pretty(&hits)?);
     } else if hits.is_empty() {
         println!("nothing here");
     } else {
         for h in &hits {
-            let attrs: Vec<String> = h.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let attrs: Vec<String> = h
+                .attributes
+                .iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
+                .collect();
             let area = SquareMetres(h.area_m2);
             println!(
                 "{:<9} {} {}  {}  {} ({:.4} ha, {:.2} 亩)  valid {}–{}",

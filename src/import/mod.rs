@@ -43,7 +43,7 @@ pub struct ImportRequest {
 }
 
 /// One thing wrong with one source record.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// Source file.
     pub file: String,
@@ -78,7 +78,7 @@ impl fmt::Display for Problem {
 }
 
 /// The result of an import.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ImportReport {
     /// What was written (None when nothing was).
     pub outcome: Option<ImportOutcome>,

@@ -174,7 +174,7 @@ impl Registry {
 }
 
 /// One row of the import log.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ImportLogRow {
     /// Import id.
     pub import_id: i64,
@@ -203,7 +203,7 @@ pub struct ImportLogRow {
 }
 
 /// One registration event.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct EventRow {
     /// Event id.
     pub event_id: i64,

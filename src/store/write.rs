@@ -94,7 +94,7 @@ pub struct PreparedImport {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct ImportOutcome {
     /// Import id in the log.
     pub import_id: i64,
