@@ -24,9 +24,9 @@ done
 echo "== what the registry holds"
 "$N" info "$REG" --events
 
-echo "== the clerk's lookup at 119.60°E 30.60°N, now and at the end of 2019"
-"$N" query "$REG" --at 119.60,30.60
-"$N" query "$REG" --at 119.60,30.60 --as-of 2019-12-31
+echo "== the clerk's lookup at 119.5630°E 30.4536°N, now and at the end of 2019 (a forest parcel turned into a mine in a red line)"
+"$N" query "$REG" --at 119.5630,30.4536
+"$N" query "$REG" --at 119.5630,30.4536 --as-of 2019-12-31
 
 echo "== export every layer (current) as GeoJSON, the 2019 parcels as GeoPackage, the parcel history as Shapefile"
 for L in admin units parcels redlines farmland urban; do

@@ -57,6 +57,9 @@ pub struct LayerDef {
     /// Records of this layer are registration units and carry registration events.
     #[serde(default)]
     pub registration: bool,
+    /// Fields shown in one-line text summaries (the clerk's lookup).
+    #[serde(default)]
+    pub summary: Vec<String>,
     /// Attribute fields in column order.
     pub fields: Vec<FieldDef>,
     /// Compiled patterns, parallel to `fields`.
@@ -80,6 +83,9 @@ impl LayerDef {
                     .map_err(|e| Error::Config { file: file.into(), reason: format!("field {}: {e}", f.name) })
             })
             .collect::<Result<_>>()?;
+        if let Some(bad) = def.summary.iter().find(|n| def.field_index(n).is_none()) {
+            return Err(Error::Config { file: file.into(), reason: format!("summary field {bad} is not defined") });
+        }
         if def.field_index(&def.key).is_none() {
             return Err(Error::Config { file: file.into(), reason: format!("key field {} is not defined", def.key) });
         }

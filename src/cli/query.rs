@@ -61,22 +61,23 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         println!("nothing here");
     } else {
         for h in &hits {
-            let attrs: Vec<String> = h
-                .attributes
+            let def = reg.catalog().layer(h.layer);
+            let shown: Vec<String> = def
+                .summary
                 .iter()
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k}={s}"),
-                    other => format!("{k}={other}"),
+                .filter_map(|n| h.attributes.get(n))
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
                 })
                 .collect();
             let area = SquareMetres(h.area_m2);
             println!(
-                "{:<9} {} {}  {}  {} ({:.4} ha, {:.2} 亩)  valid {}–{}",
+                "{:<9} {:<8} {:<16} {:<40} {:>12.4} ha {:>12.2} 亩  valid {}–{}",
                 h.layer.name(),
                 h.title,
                 h.key,
-                attrs.join(" "),
-                area,
+                shown.join(" "),
                 area.hectares(),
                 area.mu(),
                 h.valid_from,
