@@ -16,6 +16,8 @@ fn gbk_shapefile_with_cpg_keeps_chinese() {
     let (code, out, err) = import(&reg, &fixture("dltb/gbk.shp"), &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("CP936 (.cpg)"), "{out}");
+    // stderr is not a terminal here: no progress bar may be drawn into it
+    assert!(!err.contains('\r') && !err.contains("reading") && !err.contains("storing"), "{err:?}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE ZLDWMC LIKE '安吉县第%镇第%村'"), 40);
 }
 
