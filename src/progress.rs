@@ -5,26 +5,28 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A progress bar that draws only on a terminal.
+/// A progress bar that draws only on a terminal (the flag marks bars that must never draw).
 #[derive(Clone)]
-pub struct Progress(ProgressBar);
+pub struct Progress(ProgressBar, bool);
 
 impl Progress {
     /// A bar for `len` steps labelled `what`.
     pub fn new(len: u64, what: &str) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(len), Progress::target());
+        // a bar whose length is not known yet stays hidden until `set_len`
+        let target = if len == 0 { ProgressDrawTarget::hidden() } else { Progress::target() };
+        let bar = ProgressBar::with_draw_target(Some(len), target);
         bar.set_style(
             ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
         bar.set_message(what.to_string());
-        Progress(bar)
+        Progress(bar, false)
     }
 
     /// A bar that never draws (library use, tests).
     pub fn hidden() -> Progress {
-        Progress(ProgressBar::hidden())
+        Progress(ProgressBar::hidden(), true)
     }
 
     fn target() -> ProgressDrawTarget {
@@ -43,6 +45,9 @@ impl Progress {
     /// Set the total.
     pub fn set_len(&self, len: u64) {
         self.0.set_length(len);
+        if len > 0 && self.0.is_hidden() && !self.1 {
+            self.0.set_draw_target(Progress::target());
+        }
     }
 
     /// Remove the bar.
