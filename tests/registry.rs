@@ -109,6 +109,14 @@ fn units_changes_and_cancellations_close_records_and_record_events() {
     assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{cancelled}' AND event_type = '注销登记'")), 1);
     assert_eq!(count(&reg, &format!("SELECT count(*) FROM units WHERE DYH = '{cancelled}' AND valid_to = '2021-06-30'")), 1);
     assert_eq!(count(&reg, "SELECT count(*) FROM units"), 4);
+    // a correcting vintage: the changed unit gets a 更正登记 event
+    let mut j2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&next2).unwrap()).unwrap();
+    j2["features"][0]["properties"]["DYMC"] = serde_json::json!("更正后的登记单元名称");
+    let next3 = d.path().join("units4.geojson");
+    std::fs::write(&next3, j2.to_string()).unwrap();
+    let (c, out, e) = run(&["import", s(&reg), s(&next3), "--layer", "units", "--as-of", "2021-09-30", "--correction", "--reason", "名称笔误"]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{changed}' AND event_type = '更正登记' AND reason = '名称笔误'")), 1);
 }
 
 #[test]

@@ -55,6 +55,9 @@ pub struct Args {
     /// Reason recorded on registration events.
     #[arg(long)]
     reason: Option<String>,
+    /// This vintage corrects errors: changed units are recorded as 更正登记, not 变更登记.
+    #[arg(long)]
+    correction: bool,
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -77,6 +80,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         keep_going: a.keep_going,
         user: a.registrar.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into()),
         reason: a.reason,
+        correction: a.correction,
     };
     let bar = Progress::new(0, "reading");
     let report = import::run(&mut reg, &req, &bar)?;

@@ -40,6 +40,8 @@ pub struct ImportRequest {
     pub user: String,
     /// Reason recorded on registration events.
     pub reason: Option<String>,
+    /// Record changed units as corrections (更正登记).
+    pub correction: bool,
 }
 
 /// One thing wrong with one source record.
@@ -265,6 +267,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         user: req.user.clone(),
         reason: req.reason.clone().unwrap_or_else(|| format!("导入 import of {} as of {}", req.source.path.display(), req.as_of)),
         started_at,
+        correction: req.correction,
     };
     let bar = Progress::new(prepared.records.len() as u64, "storing");
     let outcome = reg.apply(&prepared, &bar)?;

@@ -89,6 +89,8 @@ pub struct PreparedImport {
     pub user: String,
     /// Reason recorded on registration events.
     pub reason: String,
+    /// Changed units are corrections of errors (更正登记) rather than changes (变更登记).
+    pub correction: bool,
     /// When the import started.
     pub started_at: String,
 }
@@ -189,7 +191,11 @@ impl Registry {
                 let new_fid = tx.last_insert_rowid();
                 out.inserted += 1;
                 if def.registration {
-                    let ty = if old_fid.is_some() { EventType::Change } else { EventType::First };
+                    let ty = match (old_fid, imp.correction) {
+                        (None, _) => EventType::First,
+                        (Some(_), false) => EventType::Change,
+                        (Some(_), true) => EventType::Correct,
+                    };
                     event.execute(params![
                         rec.key, ty.label(), as_of, imp.user, imp.reason, rec.document_no, import_id, old_fid, new_fid, now
                     ])?;
