@@ -35,4 +35,8 @@ done
 "$N" export "$REG" --layer parcels --as-of 2019-12-31 --out "$OUT/export/parcels-2019.gpkg"
 "$N" export "$REG" --layer parcels --history --out "$OUT/export/parcels-history.shp"
 
-echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/"
+echo "== checks: the 2019 survey, then the 2020 survey (which has deliberate defects; exit status 1 is expected)"
+"$N" check "$REG" --as-of 2019-12-31
+"$N" check "$REG" --out "$OUT/findings.gpkg" || test $? -eq 1
+
+echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg"

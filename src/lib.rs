@@ -26,6 +26,7 @@
 
 pub mod area;
 pub mod catalog;
+pub mod checks;
 pub mod crs;
 pub mod error;
 pub mod gen;

@@ -1,6 +1,7 @@
 //! Command-line interface: clap derive, one file per subcommand. Each subcommand turns its arguments into
 //! a library call and prints the result as text or JSON; this is the only place that composes stages.
 
+mod check;
 mod export;
 mod gen;
 mod import;
@@ -43,6 +44,7 @@ enum Command {
     Query(query::Args),
     Export(export::Args),
     Info(info::Args),
+    Check(check::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
 }
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(a) => query::run(a, catalog),
         Command::Export(a) => export::run(a, catalog),
         Command::Info(a) => info::run(a, catalog),
+        Command::Check(a) => check::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
     }

@@ -55,7 +55,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         v1.iter().filter(|p| f.height(centre(p)) > t_core && !p.dlbm.starts_with('1')).map(|p| &p.geometry).collect();
     let general: Vec<&MultiPolygon<f64>> = v1
         .iter()
-        .filter(|p| (t_gen..=t_core).contains(&f.height(centre(p))) && is_forest(p.dlbm))
+        .filter(|p| (t_gen..=t_core).contains(&f.height(centre(p))) && is_forest(p.dlbm) && f.town_distance(centre(p)) > f.town_r * 2.5)
         .map(|p| &p.geometry)
         .collect();
     let mut redlines = Vec::new();
@@ -188,7 +188,12 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         let g = MultiPolygon(comps.into_iter().flat_map(|m| m.0).collect());
         let state: f64 = parts.iter().filter(|p| qsxz(f, p) == "10").map(|p| p.area).sum();
         let total: f64 = parts.iter().map(|p| p.area).sum();
-        let links: Vec<&str> = redlines.iter().filter(|z| z.geometry.intersects(&g)).map(|z| z.key.as_str()).collect();
+        // a unit links the red lines it overlaps (touching along an edge is not a link)
+        let links: Vec<&str> = redlines
+            .iter()
+            .filter(|z| z.geometry.intersects(&g) && geo::Area::unsigned_area(&geo::BooleanOps::intersection(&z.geometry, &g)) > 1.0)
+            .map(|z| z.key.as_str())
+            .collect();
         let key = format!("{code}{tag}{:04}", n + 1);
         let collective = total - state;
         units.push(Zone {

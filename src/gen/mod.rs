@@ -142,11 +142,20 @@ fn tile(
         let d = jitter(seed, i, j, cell);
         Coord { x: i as f64 * cell + d.x, y: j as f64 * cell + d.y }
     };
+    let outline_pts: Vec<Coord<f64>> =
+        outline.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).flat_map(|r| r.0.iter().copied()).collect();
+    let segments: Vec<(Coord<f64>, Coord<f64>)> = outline
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+        .collect();
     let mut out = Vec::new();
     let mut seq = 1u64;
     for j in y0..y1 {
         for i in x0..x1 {
-            let ring = LineString(vec![vertex(i, j), vertex(i + 1, j), vertex(i + 1, j + 1), vertex(i, j + 1), vertex(i, j)]);
+            let corners = [vertex(i, j), vertex(i + 1, j), vertex(i + 1, j + 1), vertex(i, j + 1)];
+            let ring = LineString(vec![corners[0], corners[1], corners[2], corners[3], corners[0]]);
             let quad = Polygon::new(ring, vec![]);
             let qb = quad.bounding_rect().expect("quad");
             if qb.max().x < bbox.min().x || qb.min().x > bbox.max().x || qb.max().y < bbox.min().y || qb.min().y > bbox.max().y {
@@ -155,11 +164,28 @@ fn tile(
             let parts: Vec<Polygon<f64>> = if outline.contains(&quad) {
                 vec![quad]
             } else {
-                outline.intersection(&MultiPolygon(vec![quad])).0
+                // the exact points neighbours must agree on: corners, outline vertices in the cell, and the
+                // crossings of the cell's edges with the outline (computed in the edges' canonical order)
+                let edges = [((i, j), (i + 1, j)), ((i + 1, j), (i + 1, j + 1)), ((i, j + 1), (i + 1, j + 1)), ((i, j), (i, j + 1))];
+                let mut anchors: Vec<Coord<f64>> = corners.to_vec();
+                for (a, b) in edges {
+                    anchors.extend(crossings(vertex(a.0, a.1), vertex(b.0, b.1), &segments));
+                }
+                let grown = geo::Rect::new(
+                    Coord { x: qb.min().x - 1.0, y: qb.min().y - 1.0 },
+                    Coord { x: qb.max().x + 1.0, y: qb.max().y + 1.0 },
+                );
+                anchors.extend(outline_pts.iter().copied().filter(|c| grown.contains(c)));
+                outline
+                    .intersection(&MultiPolygon(vec![quad]))
+                    .0
+                    .into_iter()
+                    .map(|p| snap(p, &anchors, 0.01))
+                    .collect()
             };
             for p in parts {
-                // drop crumbs along the outline smaller than 1 % of a cell; merge nothing — a parcel per part
-                if p.unsigned_area() < 0.01 * cell * cell {
+                // keep every piece of a square metre or more: dropping crumbs would leave real gaps
+                if p.unsigned_area() < 1.0 {
                     continue;
                 }
                 let mp = MultiPolygon(vec![p]);
@@ -173,6 +199,45 @@ fn tile(
         }
     }
     Ok(out)
+}
+
+/// Where the segment a→b crosses the outline's segments (exact f64 formula, deterministic for equal inputs).
+fn crossings(a: Coord<f64>, b: Coord<f64>, segments: &[(Coord<f64>, Coord<f64>)]) -> Vec<Coord<f64>> {
+    let r = Coord { x: b.x - a.x, y: b.y - a.y };
+    segments
+        .iter()
+        .filter_map(|&(c, d)| {
+            let s = Coord { x: d.x - c.x, y: d.y - c.y };
+            let den = r.x * s.y - r.y * s.x;
+            if den == 0.0 {
+                return None;
+            }
+            let t = ((c.x - a.x) * s.y - (c.y - a.y) * s.x) / den;
+            let u = ((c.x - a.x) * r.y - (c.y - a.y) * r.x) / den;
+            ((0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u)).then(|| Coord { x: a.x + t * r.x, y: a.y + t * r.y })
+        })
+        .collect()
+}
+
+/// Move every vertex within `tol` of an anchor onto it (removing repeated vertices that result).
+fn snap(p: Polygon<f64>, anchors: &[Coord<f64>], tol: f64) -> Polygon<f64> {
+    let fix = |r: &LineString<f64>| {
+        let mut v: Vec<Coord<f64>> = Vec::with_capacity(r.0.len());
+        for c in &r.0 {
+            let best = anchors
+                .iter()
+                .map(|a| (a, (a.x - c.x).hypot(a.y - c.y)))
+                .filter(|(_, d)| *d <= tol)
+                .min_by(|x, y| x.1.partial_cmp(&y.1).expect("finite"))
+                .map(|(a, _)| *a)
+                .unwrap_or(*c);
+            if v.last() != Some(&best) {
+                v.push(best);
+            }
+        }
+        LineString(v)
+    };
+    Polygon::new(fix(p.exterior()), p.interiors().iter().map(fix).collect())
 }
 
 /// Generate and write a county's seed files into `req.out`, returning the files written.

@@ -1,0 +1,191 @@
+//! Rule configuration: tolerances per rule (`layers/rules/checks.toml`), the red-line land-use table
+//! (`layers/rules/redline-landuse.csv`) and the exceptions allow-list (`--exceptions FILE`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{Finding, Severity};
+use crate::error::{Error, Result};
+use crate::model::AsOf;
+
+const CHECKS: &str = include_str!("../../layers/rules/checks.toml");
+const REDLINE: &str = include_str!("../../layers/rules/redline-landuse.csv");
+
+/// Tolerances and severities of one rule.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerance {
+    /// Severity of a real hit.
+    pub severity: Severity,
+    /// Severity of a sliver.
+    #[serde(default)]
+    pub sliver_severity: Option<Severity>,
+    /// Pieces smaller than this are slivers, m².
+    #[serde(default)]
+    pub sliver_area_m2: Option<f64>,
+    /// Pieces thinner than this (mean width 2·A/P) are slivers, m.
+    #[serde(default)]
+    pub sliver_width_m: Option<f64>,
+    /// Pieces smaller than this are not reported at all, m².
+    #[serde(default)]
+    pub ignore_area_m2: Option<f64>,
+    /// Relative tolerance (declared vs computed area).
+    #[serde(default)]
+    pub relative_tolerance: Option<f64>,
+    /// Absolute tolerance, m².
+    #[serde(default)]
+    pub absolute_tolerance_m2: Option<f64>,
+}
+
+/// All rules' tolerances, and the red-line table.
+#[derive(Debug, Clone)]
+pub struct RuleConfig {
+    tolerances: HashMap<String, Tolerance>,
+    /// The red-line land-use table.
+    pub redline: RedlineRules,
+    /// Where the configuration came from (for the report).
+    pub source: String,
+}
+
+impl RuleConfig {
+    /// The embedded defaults, or the files of `dir` (`checks.toml`, `redline-landuse.csv`) where present.
+    pub fn load(dir: Option<&Path>) -> Result<RuleConfig> {
+        let read = |name: &str, default: &str| -> Result<(String, String)> {
+            if let Some(d) = dir {
+                let p = d.join(name);
+                if p.exists() {
+                    return Ok((std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?, p.display().to_string()));
+                }
+            }
+            Ok((default.to_string(), format!("layers/rules/{name} (embedded)")))
+        };
+        let (checks, checks_src) = read("checks.toml", CHECKS)?;
+        let (redline, redline_src) = read("redline-landuse.csv", REDLINE)?;
+        let tolerances: HashMap<String, Tolerance> =
+            toml::from_str(&checks).map_err(|e| Error::Config { file: checks_src.clone(), reason: e.to_string() })?;
+        Ok(RuleConfig { tolerances, redline: RedlineRules::parse(&redline, &redline_src)?, source: format!("{checks_src}; {redline_src}") })
+    }
+
+    /// A rule's tolerances (a missing rule is a configuration error).
+    pub fn tolerance(&self, code: &str) -> Result<&Tolerance> {
+        self.tolerances
+            .get(code)
+            .ok_or_else(|| Error::Config { file: "checks.toml".into(), reason: format!("no section [{code}]") })
+    }
+
+    /// All tolerances by rule (for the report).
+    pub fn all(&self) -> &HashMap<String, Tolerance> {
+        &self.tolerances
+    }
+}
+
+/// What the red-line table says of a class in a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Prohibited, with the basis.
+    Prohibited(String),
+    /// Allowed (positive list or not listed).
+    Allowed,
+}
+
+/// The red-line land-use table: zone → (code prefix → verdict).
+#[derive(Debug, Clone, Default)]
+pub struct RedlineRules {
+    rows: HashMap<String, Vec<(String, bool, String)>>,
+}
+
+impl RedlineRules {
+    fn parse(text: &str, src: &str) -> Result<RedlineRules> {
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let mut rows: HashMap<String, Vec<(String, bool, String)>> = HashMap::new();
+        for r in rdr.records() {
+            let r = r.map_err(|e| Error::Config { file: src.into(), reason: e.to_string() })?;
+            let verdict = match r.get(2).unwrap_or("") {
+                "prohibited" => true,
+                "allowed" => false,
+                v => return Err(Error::Config { file: src.into(), reason: format!("verdict must be prohibited or allowed, found '{v}'") }),
+            };
+            rows.entry(r[0].to_string()).or_default().push((r[1].to_string(), verdict, r.get(3).unwrap_or("").to_string()));
+        }
+        Ok(RedlineRules { rows })
+    }
+
+    /// The verdict for a class code in a zone: the longest listed prefix wins; unlisted is allowed.
+    pub fn verdict(&self, zone: &str, code: &str) -> Verdict {
+        let Some(rows) = self.rows.get(zone) else { return Verdict::Allowed };
+        match rows.iter().filter(|(p, _, _)| code.starts_with(p.as_str())).max_by_key(|(p, _, _)| p.len()) {
+            Some((_, true, basis)) => Verdict::Prohibited(basis.clone()),
+            _ => Verdict::Allowed,
+        }
+    }
+}
+
+/// One allow-listed exception.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// Rule code or name it applies to.
+    pub rule: String,
+    /// Keys of the records; the exception covers a finding whose ids include all of these.
+    pub ids: Vec<String>,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Approval document number (批准文号).
+    pub approval: String,
+    /// Last day the exception is valid (YYYY-MM-DD); after it the finding is reported again.
+    pub expires: String,
+}
+
+/// The allow-list file: `[[exception]]` tables.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exceptions {
+    /// The exceptions.
+    #[serde(default, rename = "exception")]
+    pub exceptions: Vec<Exception>,
+}
+
+impl Exceptions {
+    /// Read an allow-list file (TOML).
+    pub fn load(path: &Path) -> Result<Exceptions> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let ex: Exceptions = toml::from_str(&text).map_err(|e| Error::Config { file: path.display().to_string(), reason: e.to_string() })?;
+        for (i, e) in ex.exceptions.iter().enumerate() {
+            crate::model::parse_date(&e.expires).map_err(|m| Error::Config {
+                file: path.display().to_string(),
+                reason: format!("exception #{} (rule {}): expires: {m}", i + 1, e.rule),
+            })?;
+        }
+        Ok(ex)
+    }
+
+    /// The unexpired exception covering a finding on `date`, if any.
+    pub fn covering(&self, f: &Finding, date: AsOf) -> Option<&Exception> {
+        self.exceptions.iter().find(|e| {
+            (e.rule == f.rule || e.rule == f.name)
+                && e.ids.iter().all(|id| f.ids.contains(id))
+                && crate::model::parse_date(&e.expires).map(|d| d >= date).unwrap_or(false)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins_and_unlisted_is_allowed() {
+        let c = RuleConfig::load(None).unwrap();
+        assert!(matches!(c.redline.verdict("一般控制区", "0701"), Verdict::Prohibited(_)));
+        assert_eq!(c.redline.verdict("一般控制区", "0702"), Verdict::Allowed);
+        assert!(matches!(c.redline.verdict("核心保护区", "0702"), Verdict::Prohibited(_)));
+        assert!(matches!(c.redline.verdict("核心保护区", "0101"), Verdict::Prohibited(_)));
+        assert_eq!(c.redline.verdict("一般控制区", "0101"), Verdict::Allowed);
+        assert_eq!(c.redline.verdict("核心保护区", "0301"), Verdict::Allowed);
+        assert!(matches!(c.redline.verdict("一般控制区", "1302"), Verdict::Prohibited(_)));
+        assert!(c.tolerance("NR101").is_ok());
+        assert!(c.tolerance("NR999").is_err());
+    }
+}

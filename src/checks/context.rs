@@ -1,0 +1,141 @@
+//! What the rules look at: each layer's records valid on the check date (optionally only those touching a
+//! region), with an R-tree over them, the rule configuration and the exceptions.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use geo::{BoundingRect, Intersects, MultiPolygon};
+
+use super::{Exceptions, RuleConfig};
+use crate::area::{AreaCalculator, Ellipsoid};
+use crate::error::{Error, Result};
+use crate::index::LayerIndex;
+use crate::model::{AsOf, LayerKind};
+use crate::catalog::Catalog;
+use crate::crs::CrsInfo;
+use crate::store::{Registry, StoredRecord};
+
+/// One layer's records on the check date, with an index over their positions.
+pub struct LayerSet {
+    /// The records.
+    pub records: Vec<StoredRecord>,
+    /// R-tree whose ids are positions in `records`.
+    pub index: LayerIndex,
+}
+
+impl LayerSet {
+    fn new(records: Vec<StoredRecord>) -> LayerSet {
+        let envs: Vec<(i64, [f64; 4])> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.record.geometry.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
+            .collect();
+        LayerSet { index: LayerIndex::build(&envs), records }
+    }
+
+    /// Positions of records whose envelope intersects the box.
+    pub fn candidates(&self, b: geo::Rect<f64>) -> Vec<usize> {
+        self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|i| i as usize).collect()
+    }
+}
+
+/// Everything a rule needs.
+pub struct Context {
+    /// The registry file.
+    pub registry: String,
+    /// The registry CRS.
+    pub crs: CrsInfo,
+    /// The catalog (layer definitions, class tables).
+    pub catalog: Catalog,
+    /// The check date (None: now).
+    pub at: Option<AsOf>,
+    /// Rule configuration.
+    pub config: RuleConfig,
+    /// Exceptions.
+    pub exceptions: Exceptions,
+    /// The region the check is limited to (code, outline), if any.
+    pub region: Option<(String, MultiPolygon<f64>)>,
+    layers: HashMap<LayerKind, LayerSet>,
+    /// Vintage (latest as-of ≤ check date) of each layer used, for the report.
+    pub vintages: Vec<(LayerKind, Option<String>)>,
+    notes: Mutex<Vec<String>>,
+    ellipsoid: Ellipsoid,
+}
+
+impl Context {
+    /// Load the registry's layers valid on `at`, limited to `region` (a code prefix of the admin layer).
+    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions) -> Result<Context> {
+        let region = match region {
+            None => None,
+            Some(code) => {
+                let admin = reg.records_at(LayerKind::Admin, at)?;
+                let parts: Vec<geo::Polygon<f64>> = admin
+                    .iter()
+                    .filter(|r| r.record.key.starts_with(code))
+                    .flat_map(|r| r.record.geometry.0.iter().cloned())
+                    .collect();
+                if parts.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "region {code}: no admin outline with a code starting {code} in the registry{}",
+                        at.map(|d| format!(" on {d}")).unwrap_or_default()
+                    )));
+                }
+                Some((code.to_string(), geo::unary_union(parts.iter())))
+            }
+        };
+        let mut layers = HashMap::new();
+        let mut vintages = Vec::new();
+        for kind in LayerKind::ALL {
+            let mut recs = reg.records_at(kind, at)?;
+            if let Some((_, outline)) = &region {
+                if kind != LayerKind::Admin {
+                    let b = outline.bounding_rect().expect("region has area");
+                    recs.retain(|r| r.record.geometry.bounding_rect().is_some_and(|e| e.intersects(&b)) && r.record.geometry.intersects(outline));
+                }
+            }
+            let v = reg.vintages(kind)?;
+            let used = v.iter().filter(|d| at.is_none_or(|a| **d <= a)).next_back().map(|d| d.to_string());
+            vintages.push((kind, used));
+            layers.insert(kind, LayerSet::new(recs));
+        }
+        Ok(Context {
+            registry: reg.path().display().to_string(),
+            crs: reg.crs.clone(),
+            catalog: reg.catalog().clone(),
+            at,
+            config,
+            exceptions,
+            region,
+            layers,
+            vintages,
+            notes: Mutex::new(Vec::new()),
+            ellipsoid: Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening },
+        })
+    }
+
+    /// A layer's records.
+    pub fn layer(&self, kind: LayerKind) -> &LayerSet {
+        &self.layers[&kind]
+    }
+
+    /// The date exceptions are compared with: the check date, or today.
+    pub fn check_date(&self) -> AsOf {
+        self.at.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    /// A new area calculator for the registry CRS (one per worker thread).
+    pub fn area_calculator(&self) -> AreaCalculator {
+        AreaCalculator::new(&self.crs.definition, &self.crs.geographic, self.ellipsoid, true)
+            .expect("the registry CRS was usable when the registry was created")
+    }
+
+    /// Record a note for the report (e.g. a rule that could not run).
+    pub fn note(&self, s: String) {
+        self.notes.lock().expect("not poisoned").push(s);
+    }
+
+    /// The notes recorded so far.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().expect("not poisoned").clone()
+    }
+}

@@ -1,0 +1,106 @@
+//! Checks: what is wrong in the registry on a date — overlaps, gaps, invalid geometry, area mismatches,
+//! control lines that overlap, land uses a red line forbids (`nrledger check`).
+//!
+//! Each rule is one module in [`rules`] implementing [`Check`], with a stable code (`NR101` …) and a doc
+//! comment saying what it catches and why. The R-tree finds candidate pairs; the exact geometry runs in
+//! parallel; every hit carries the piece of geometry at fault (the overlap, the gap, the violating piece),
+//! its ellipsoidal area, the ids involved, and is classed sliver or real by the rule's tolerances
+//! (`layers/rules/checks.toml`). Exceptions (an allow-list with approval documents and expiry dates) turn
+//! findings into `excepted` until they expire.
+
+mod config;
+mod context;
+mod geom;
+mod report;
+pub mod rules;
+
+use serde::Serialize;
+
+pub use config::{Exception, Exceptions, RedlineRules, RuleConfig, Tolerance, Verdict};
+pub use context::Context;
+pub use report::{summarise, CheckReport, RuleSummary};
+
+use crate::error::Result;
+use crate::model::LayerKind;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational (e.g. slivers along shared edges).
+    Info,
+    /// Should be looked at.
+    Warning,
+    /// Wrong: `nrledger check` exits 1.
+    Error,
+}
+
+/// Whether a geometric hit is a sliver (numerical noise of digitising) or a real piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// Below the rule's sliver area or width.
+    Sliver,
+    /// A real piece.
+    Real,
+    /// Not a geometric finding (attributes, ids).
+    Attribute,
+}
+
+/// One thing wrong.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Finding {
+    /// Rule code (`NR101` …).
+    pub rule: String,
+    /// Rule name (`parcel-overlap` …).
+    pub name: String,
+    /// Severity after sliver classification and exceptions.
+    pub severity: Severity,
+    /// Sliver, real piece, or attribute finding.
+    pub class: Class,
+    /// Layers involved.
+    pub layers: Vec<LayerKind>,
+    /// Keys of the records involved (BSM, HXBH, …), in `layers` order.
+    pub ids: Vec<String>,
+    /// Registry fids of the records involved.
+    pub fids: Vec<i64>,
+    /// Ellipsoidal area of the piece at fault, m² (0 for attribute findings).
+    pub area_m2: f64,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// Set when an unexpired exception covers the finding: its approval document.
+    pub excepted_by: Option<String>,
+    /// The piece of geometry at fault, in the registry CRS.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub geometry: Option<geo::MultiPolygon<f64>>,
+}
+
+/// A rule.
+pub trait Check: Sync {
+    /// Stable code, e.g. `NR101`.
+    fn code(&self) -> &'static str;
+    /// Short name, e.g. `parcel-overlap`.
+    fn name(&self) -> &'static str;
+    /// Find what is wrong.
+    fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
+}
+
+/// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
+pub fn run_all(ctx: &Context, only: &[String]) -> Result<Vec<Finding>> {
+    let mut all = Vec::new();
+    for check in rules::catalogue() {
+        if !only.is_empty() && !only.iter().any(|o| o == check.code() || o == check.name()) {
+            continue;
+        }
+        all.extend(check.run(ctx)?);
+    }
+    for f in &mut all {
+        if let Some(ex) = ctx.exceptions.covering(f, ctx.check_date()) {
+            f.excepted_by = Some(ex.approval.clone());
+            f.severity = Severity::Info;
+        }
+    }
+    all.sort_by(|a, b| (&a.rule, &a.ids, a.fids.first()).cmp(&(&b.rule, &b.ids, b.fids.first())));
+    Ok(all)
+}

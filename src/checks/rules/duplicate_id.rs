@@ -1,0 +1,49 @@
+//! NR202 duplicate-id.
+//!
+//! **What it catches:** two records of one layer valid on the same day with the same key (BSM, DYH, HXBH …).
+//! **Why it matters:** the key is how a record is cited in registration documents and traced across
+//! vintages; two records under one key make every citation ambiguous. Imports refuse duplicates, so this
+//! guards data written by other tools.
+
+use std::collections::BTreeMap;
+
+use super::{Check, Class, Context, Finding};
+use crate::model::LayerKind;
+
+/// NR202.
+pub struct DuplicateId;
+
+impl Check for DuplicateId {
+    fn code(&self) -> &'static str {
+        "NR202"
+    }
+    fn name(&self) -> &'static str {
+        "duplicate-id"
+    }
+    fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
+        let tol = ctx.config.tolerance(self.code())?;
+        let mut out = Vec::new();
+        for kind in LayerKind::ALL {
+            let mut by_key: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for r in &ctx.layer(kind).records {
+                by_key.entry(r.record.key.as_str()).or_default().push(r.fid);
+            }
+            for (k, fids) in by_key.into_iter().filter(|(_, f)| f.len() > 1) {
+                out.push(Finding {
+                    rule: self.code().into(),
+                    name: self.name().into(),
+                    severity: tol.severity,
+                    class: Class::Attribute,
+                    layers: vec![kind; fids.len()],
+                    ids: vec![k.to_string(); fids.len()],
+                    message: format!("{} records of {kind} share the key {k}", fids.len()),
+                    fids,
+                    area_m2: 0.0,
+                    excepted_by: None,
+                    geometry: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,39 @@
+//! NR201 invalid-geometry.
+//!
+//! **What it catches:** stored polygons that are not valid OGC simple features — self-intersecting or
+//! crossing rings, holes outside their shell, overlapping parts of a multipolygon, rings with too few points.
+//! **Why it matters:** every area and overlay downstream assumes valid polygons. Imports refuse invalid
+//! geometry unless `--make-valid` repaired it, so this catches data written by other tools or repairs
+//! that still fail.
+
+use geo::Validation;
+use rayon::prelude::*;
+
+use super::{attribute, Check, Context, Finding};
+use crate::model::LayerKind;
+
+/// NR201.
+pub struct InvalidGeometry;
+
+impl Check for InvalidGeometry {
+    fn code(&self) -> &'static str {
+        "NR201"
+    }
+    fn name(&self) -> &'static str {
+        "invalid-geometry"
+    }
+    fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
+        let tol = ctx.config.tolerance(self.code())?;
+        let mut out = Vec::new();
+        for kind in LayerKind::ALL {
+            let set = ctx.layer(kind);
+            out.extend(set.records.par_iter().filter_map(|r| {
+                r.record.geometry.check_validation().err().map(|e| {
+                    let f = attribute(self, tol.severity, kind, r, format!("{kind} {}: {e}", r.record.key));
+                        f
+                })
+            }).collect::<Vec<_>>());
+        }
+        Ok(out)
+    }
+}

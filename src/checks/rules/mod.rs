@@ -1,0 +1,97 @@
+//! The rule catalogue. One module per rule; each rule's doc comment says what it catches and why.
+//!
+//! | code | name | layers |
+//! |---|---|---|
+//! | NR101 | parcel-overlap | parcels |
+//! | NR102 | unit-overlap | units |
+//! | NR103 | coverage-gap | parcels vs admin |
+//! | NR201 | invalid-geometry | all |
+//! | NR202 | duplicate-id | all |
+//! | NR203 | multipart | parcels |
+//! | NR301 | declared-area | all with a declared area |
+//! | NR302 | deduction-arithmetic | parcels |
+//! | NR303 | unit-area-sum | units |
+//! | NR401 | redline-farmland-overlap | redlines × farmland |
+//! | NR402 | redline-urban-overlap | redlines × urban |
+//! | NR403 | farmland-urban-overlap | farmland × urban |
+//! | NR501 | redline-prohibited-use | parcels × redlines |
+//! | NR502 | unit-redline-link | units × redlines |
+
+mod control_overlap;
+mod coverage_gap;
+mod declared_area;
+mod deduction;
+mod duplicate_id;
+mod invalid_geometry;
+mod multipart;
+mod parcel_overlap;
+mod redline_use;
+mod unit_area_sum;
+mod unit_overlap;
+mod unit_redline_link;
+
+use super::{Check, Class, Context, Finding, Severity};
+use crate::model::LayerKind;
+
+/// Every rule, in code order.
+pub fn catalogue() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::new(parcel_overlap::ParcelOverlap),
+        Box::new(unit_overlap::UnitOverlap),
+        Box::new(coverage_gap::CoverageGap),
+        Box::new(invalid_geometry::InvalidGeometry),
+        Box::new(duplicate_id::DuplicateId),
+        Box::new(multipart::Multipart),
+        Box::new(declared_area::DeclaredArea),
+        Box::new(deduction::Deduction),
+        Box::new(unit_area_sum::UnitAreaSum),
+        Box::new(control_overlap::RedlineFarmland),
+        Box::new(control_overlap::RedlineUrban),
+        Box::new(control_overlap::FarmlandUrban),
+        Box::new(redline_use::RedlineUse),
+        Box::new(unit_redline_link::UnitRedlineLink),
+    ]
+}
+
+/// Overlaps among the records of one layer, as findings.
+fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) -> crate::Result<Vec<Finding>> {
+    let tol = ctx.config.tolerance(check.code())?;
+    let set = ctx.layer(kind);
+    Ok(super::geom::overlaps(ctx, set, set, true, tol)
+        .into_iter()
+        .map(|p| {
+            let (ra, rb) = (&set.records[p.a], &set.records[p.b]);
+            Finding {
+                rule: check.code().into(),
+                name: check.name().into(),
+                severity: p.class.1,
+                class: p.class.0,
+                layers: vec![kind, kind],
+                ids: vec![ra.record.key.clone(), rb.record.key.clone()],
+                fids: vec![ra.fid, rb.fid],
+                area_m2: p.area,
+                message: format!("{what} {} and {} overlap by {:.2} m²", ra.record.key, rb.record.key, p.area),
+                excepted_by: None,
+                geometry: Some(p.geometry),
+            }
+        })
+        .collect())
+}
+
+/// An attribute finding, located by the record's geometry.
+fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate::store::StoredRecord, message: String) -> Finding {
+    Finding {
+        rule: check.code().into(),
+        name: check.name().into(),
+        severity,
+        class: Class::Attribute,
+        layers: vec![kind],
+        ids: vec![rec.record.key.clone()],
+        fids: vec![rec.fid],
+        area_m2: 0.0,
+        message,
+        excepted_by: None,
+        // the whole record, so a GIS user sees where the attribute problem is
+        geometry: Some(rec.record.geometry.clone()),
+    }
+}

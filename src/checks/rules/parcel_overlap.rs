@@ -1,0 +1,24 @@
+//! NR101 parcel-overlap.
+//!
+//! **What it catches:** two land parcels (地类图斑) of the same vintage that cover the same ground.
+//! **Why it matters:** 三调 parcels tile the land; an overlap counts the same square metres twice in every
+//! class total and balance sheet. Shared edges of a clean tiling give no area and are never reported;
+//! pieces below the sliver thresholds (digitising noise) are reported as `sliver` at info severity.
+
+use super::{self_overlaps, Check, Context, Finding};
+use crate::model::LayerKind;
+
+/// NR101.
+pub struct ParcelOverlap;
+
+impl Check for ParcelOverlap {
+    fn code(&self) -> &'static str {
+        "NR101"
+    }
+    fn name(&self) -> &'static str {
+        "parcel-overlap"
+    }
+    fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
+        self_overlaps(self, ctx, LayerKind::Parcels, "parcels")
+    }
+}

@@ -1,0 +1,83 @@
+//! NR501 redline-prohibited-use.
+//!
+//! **What it catches:** the part of a land parcel inside an ecological red line (生态保护红线) whose land class
+//! the red-line table (`layers/rules/redline-landuse.csv`) prohibits in that red line's 管控分区 — built-up
+//! and mining land anywhere in a red line except the positive list (正面清单), and also cultivation and other
+//! production in a 核心保护区. **Why it matters:** inside red lines development and production construction
+//! is prohibited (功能不降低、面积不减少、性质不改变); each violation carries the parcel, the red line, the class
+//! and the area of the violating piece, for enforcement and for the outgoing audit.
+
+use geo::{Area, BooleanOps, BoundingRect};
+use rayon::prelude::*;
+
+use super::{Check, Context, Finding};
+use crate::checks::{geom, Verdict};
+use crate::model::LayerKind;
+
+/// NR501.
+pub struct RedlineUse;
+
+impl Check for RedlineUse {
+    fn code(&self) -> &'static str {
+        "NR501"
+    }
+    fn name(&self) -> &'static str {
+        "redline-prohibited-use"
+    }
+    fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
+        let tol = ctx.config.tolerance(self.code())?;
+        let parcels = ctx.layer(LayerKind::Parcels);
+        let redlines = ctx.layer(LayerKind::Redlines);
+        let pdef = ctx.catalog.layer(LayerKind::Parcels);
+        let rdef = ctx.catalog.layer(LayerKind::Redlines);
+        let (Some(ci), Some(ni)) = (pdef.field_index("DLBM"), pdef.field_index("DLMC")) else { return Ok(vec![]) };
+        let Some(zi) = rdef.field_index("GKFQ") else { return Ok(vec![]) };
+        // candidate (parcel, red line, basis) where the parcel's class is prohibited in that red line's zone
+        let mut cands = Vec::new();
+        for (j, rl) in redlines.records.iter().enumerate() {
+            let zone = rl.record.values[zi].to_string();
+            let Some(env) = rl.record.geometry.bounding_rect() else { continue };
+            for i in parcels.candidates(env) {
+                let class = parcels.records[i].record.values[ci].to_string();
+                if let Verdict::Prohibited(basis) = ctx.config.redline.verdict(&zone, &class) {
+                    cands.push((i, j, zone.clone(), class, basis));
+                }
+            }
+        }
+        let found: Vec<Finding> = cands
+            .into_par_iter()
+            .with_min_len(16)
+            .map_init(
+                || ctx.area_calculator(),
+                |calc, (i, j, zone, class, basis)| {
+                    let (p, rl) = (&parcels.records[i], &redlines.records[j]);
+                    let piece = p.record.geometry.intersection(&rl.record.geometry);
+                    if piece.0.is_empty() || piece.unsigned_area() <= 0.0 {
+                        return None;
+                    }
+                    let area = calc.areas(&piece).map(|a| a.ellipsoidal).unwrap_or(0.0);
+                    let (klass, severity) = geom::classify(&piece, area, tol)?;
+                    let name = p.record.values[ni].to_string();
+                    Some(Finding {
+                        rule: self.code().into(),
+                        name: self.name().into(),
+                        severity,
+                        class: klass,
+                        layers: vec![LayerKind::Parcels, LayerKind::Redlines],
+                        ids: vec![p.record.key.clone(), rl.record.key.clone()],
+                        fids: vec![p.fid, rl.fid],
+                        area_m2: area,
+                        message: format!(
+                            "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({zone}): prohibited — {basis}",
+                            p.record.key, rl.record.key
+                        ),
+                        excepted_by: None,
+                        geometry: Some(piece),
+                    })
+                },
+            )
+            .flatten()
+            .collect();
+        Ok(found)
+    }
+}

@@ -1,0 +1,159 @@
+//! `nrledger check`: find what is wrong in the registry.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use nrledger::catalog::Catalog;
+use nrledger::checks::{self, CheckReport, Context, Exceptions, RuleConfig, Severity};
+use nrledger::io::export::{self, Column, Table};
+use nrledger::model::{AsOf, FieldType, SquareMetres, Value};
+use nrledger::Registry;
+
+use super::Format;
+
+/// Check the registry on a date: overlaps, gaps, invalid geometry, duplicate ids, declared areas and area
+/// arithmetic, control lines that overlap, land uses red lines forbid, unit/red-line links.
+///
+/// Prints a per-rule summary (count, area in m² and 亩); --format json prints the whole report; --out writes
+/// the finding pieces (the overlap, the gap, the violating piece) as a GeoJSON or GeoPackage layer.
+/// Exit status: 0 no finding at error severity, 1 findings at error severity, 2 failure.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry file.
+    registry: PathBuf,
+    /// The date to check (default: current records).
+    #[arg(long, value_parser = super::date_arg)]
+    as_of: Option<AsOf>,
+    /// Limit to a region: admin code prefix (e.g. 330523), whose outline is used for the gap check.
+    #[arg(long)]
+    region: Option<String>,
+    /// Folder with checks.toml and/or redline-landuse.csv replacing the embedded rules.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Allow-list of accepted findings (TOML, `[[exception]]` tables).
+    #[arg(long)]
+    exceptions: Option<PathBuf>,
+    /// Run only these rules (codes or names, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write finding geometries to this file (.geojson or .gpkg).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    let reg = Registry::open(&a.registry, catalog)?;
+    let config = RuleConfig::load(a.rules.as_deref())?;
+    let exceptions = match &a.exceptions {
+        Some(p) => Exceptions::load(p)?,
+        None => Exceptions::default(),
+    };
+    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions)?;
+    let findings = checks::run_all(&ctx, &a.only)?;
+    let ran: Vec<(String, String)> = checks::rules::catalogue()
+        .iter()
+        .filter(|c| a.only.is_empty() || a.only.iter().any(|o| o == c.code() || o == c.name()))
+        .map(|c| (c.code().to_string(), c.name().to_string()))
+        .collect();
+    let report = CheckReport {
+        registry: a.registry.display().to_string(),
+        as_of: a.as_of.map(|d| d.to_string()),
+        region: a.region.clone(),
+        vintages: ctx.vintages.iter().map(|(k, v)| (k.name().to_string(), v.clone())).collect(),
+        rules_source: ctx.config.source.clone(),
+        tolerances: ctx.config.all().iter().filter(|(k, _)| ran.iter().any(|(c, _)| c == *k)).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+        summary: checks::summarise(&findings, &ran),
+        notes: ctx.notes(),
+        findings,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    if let Some(out) = &a.out {
+        let n = write_layer(&report, out, &reg)?;
+        eprintln!("wrote {n} finding geometr(ies) to {}", out.display());
+    }
+    if a.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    let errors = report.findings.iter().any(|f| f.severity == Severity::Error);
+    Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_text(r: &CheckReport) {
+    println!(
+        "check of {}{}{} — vintages: {}",
+        r.registry,
+        r.as_of.as_deref().map(|d| format!(" as of {d}")).unwrap_or_default(),
+        r.region.as_deref().map(|c| format!(" in region {c}")).unwrap_or_default(),
+        r.vintages.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}"))).collect::<Vec<_>>().join(", ")
+    );
+    println!("{:<6} {:<26} {:>6} {:>8} {:>6} {:>16} {:>12}", "rule", "name", "errors", "warnings", "info", "area m²", "亩");
+    for s in &r.summary {
+        println!("{:<6} {:<26} {:>6} {:>8} {:>6} {:>16.2} {:>12.2}", s.rule, s.name, s.errors, s.warnings, s.info, s.area_m2, s.area_mu);
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    let shown: Vec<_> = r.findings.iter().filter(|f| f.severity > Severity::Info).collect();
+    for f in &shown {
+        println!("{} {:<7} {}", f.rule, format!("{:?}", f.severity).to_lowercase(), f.message);
+    }
+    let hidden = r.findings.len() - shown.len();
+    if hidden > 0 {
+        println!("{hidden} info finding(s) (slivers, excepted findings) not listed: see --format json or --out");
+    }
+}
+
+fn write_layer(r: &CheckReport, out: &std::path::Path, reg: &Registry) -> anyhow::Result<usize> {
+    let cols = [
+        ("rule", FieldType::Text),
+        ("name", FieldType::Text),
+        ("severity", FieldType::Text),
+        ("class", FieldType::Text),
+        ("layers", FieldType::Text),
+        ("ids", FieldType::Text),
+        ("fids", FieldType::Text),
+        ("area_m2", FieldType::Real),
+        ("area_mu", FieldType::Real),
+        ("message", FieldType::Text),
+        ("excepted", FieldType::Text),
+        ("as_of", FieldType::Text),
+        ("vintages", FieldType::Text),
+        ("tolerance", FieldType::Text),
+    ];
+    let vintages = serde_json::to_string(&r.vintages)?;
+    let rows = r
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let g = f.geometry.clone()?;
+            let tol = r.tolerances.get(&f.rule).map(|t| serde_json::to_string(t).unwrap_or_default()).unwrap_or_default();
+            Some((
+                geo::Geometry::MultiPolygon(g),
+                vec![
+                    Value::Text(f.rule.clone()),
+                    Value::Text(f.name.clone()),
+                    Value::Text(format!("{:?}", f.severity).to_lowercase()),
+                    Value::Text(format!("{:?}", f.class).to_lowercase()),
+                    Value::Text(f.layers.iter().map(|l| l.name()).collect::<Vec<_>>().join(";")),
+                    Value::Text(f.ids.join(";")),
+                    Value::Text(f.fids.iter().map(i64::to_string).collect::<Vec<_>>().join(";")),
+                    Value::Real((f.area_m2 * 100.0).round() / 100.0),
+                    Value::Real((SquareMetres(f.area_m2).mu() * 100.0).round() / 100.0),
+                    Value::Text(f.message.clone()),
+                    f.excepted_by.clone().map(Value::Text).unwrap_or(Value::Null),
+                    r.as_of.clone().map(Value::Text).unwrap_or(Value::Null),
+                    Value::Text(vintages.clone()),
+                    Value::Text(tol),
+                ],
+            ))
+        })
+        .collect();
+    let table = Table { name: "findings", columns: cols.iter().map(|(n, t)| Column { name: n.to_string(), field_type: *t }).collect(), rows };
+    Ok(export::write(&table, out, &reg.crs.definition, &reg.crs.geographic)?)
+}
