@@ -115,8 +115,14 @@ impl AreaCalculator {
 
     /// Ellipsoidal and planar area of a multipolygon in the calculator's CRS.
     pub fn areas(&self, mp: &MultiPolygon<f64>) -> Result<Areas> {
+        self.areas_densified(mp, DENSIFY_METRES)
+    }
+
+    /// The same with segments of at most `max_len` metres: finer for thin pieces (slivers, overlap pieces),
+    /// whose area is small relative to their edge length.
+    pub fn areas_densified(&self, mp: &MultiPolygon<f64>, max_len: f64) -> Result<Areas> {
         let planar = if self.projected { mp.unsigned_area() } else { 0.0 };
-        let dense = if self.projected { densify(mp, DENSIFY_METRES) } else { mp.clone() };
+        let dense = if self.projected { densify(mp, max_len) } else { mp.clone() };
         let ll = self.to_lonlat.multipolygon(&dense)?;
         Ok(Areas { ellipsoidal: self.ellipsoid.multipolygon_area_lonlat(&ll), planar })
     }

@@ -4,7 +4,8 @@
 //! - `layers/<kind>.schema.json`: a record of each layer as exported (GeoJSON `properties`), from the
 //!   layer definitions and class tables;
 //! - `layer-definition.schema.json`, `profile.schema.json`: the TOML files in `layers/`;
-//! - `import-report.schema.json`, `query.schema.json`, `info.schema.json`: the `--format json` outputs.
+//! - `import-report.schema.json`, `query.schema.json`, `info.schema.json`, `check-report.schema.json`: the
+//!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`.
 
 use serde_json::{json, Value as Json};
 
@@ -29,6 +30,8 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("import-report.schema.json".into(), schemars_json::<ImportReport>("import-report")));
     out.push(("query.schema.json".into(), schemars_json::<Vec<Hit>>("query")));
     out.push(("info.schema.json".into(), info_schema()));
+    out.push(("check-report.schema.json".into(), schemars_json::<crate::checks::CheckReport>("check-report")));
+    out.push(("exceptions.schema.json".into(), schemars_json::<crate::checks::Exceptions>("exceptions")));
     out.into_iter().map(|(p, j)| (p, serde_json::to_string_pretty(&j).expect("json") + "\n")).collect()
 }
 

@@ -1,6 +1,7 @@
 //! Mapping profiles: how a delivered schema (三调 DLTB, STBHHX, …) maps to a layer kind's fields.
 //! A profile is a TOML file: for each target field, the source field names to try (case-insensitive,
-//! first present wins), or a `{ from = "gb", strip_prefix = "156" }` table for simple rewrites.
+//! first present wins), or a `{ from = "gb", strip_prefix = "156" }` table for simple rewrites. The
+//! pseudo-field `@fid` is the source feature id, for sources without a key of their own.
 
 use std::collections::BTreeMap;
 

@@ -64,8 +64,11 @@ pub struct Finding {
     pub ids: Vec<String>,
     /// Registry fids of the records involved.
     pub fids: Vec<i64>,
-    /// Ellipsoidal area of the piece at fault, m² (0 for attribute findings).
+    /// Ellipsoidal area of the piece at fault, m² (0 for attribute findings; the discrepancy for area
+    /// arithmetic findings).
     pub area_m2: f64,
+    /// Planar area of the piece in the registry CRS, m² (what GEOS or PostGIS `ST_Area` would give).
+    pub area_planar_m2: f64,
     /// What is wrong, in a sentence.
     pub message: String,
     /// Set when an unexpired exception covers the finding: its approval document.

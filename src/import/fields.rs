@@ -8,6 +8,19 @@ use crate::model::{FieldType, Value};
 
 pub(super) type Mapping = Vec<Option<(usize, FieldSource)>>;
 
+/// Column index standing for the pseudo-field `@fid`: the source feature id (or position when the format
+/// has no feature ids), for sources that carry no key of their own.
+pub(super) const FID_COLUMN: usize = usize::MAX;
+
+/// The raw value of a mapped column for a feature.
+pub(super) fn raw_value(f: &crate::io::source::SourceFeature, column: usize) -> Value {
+    if column == FID_COLUMN {
+        Value::Int(f.fid.map(|x| x as i64).unwrap_or(f.index as i64))
+    } else {
+        f.values[column].clone()
+    }
+}
+
 /// For each layer field, the source column it comes from. A required field with no source column is an
 /// error for the whole source (every record would fail).
 pub(super) fn map_fields(src: &Source, def: &LayerDef, profile: &Profile) -> Result<Mapping> {
@@ -17,7 +30,12 @@ pub(super) fn map_fields(src: &Source, def: &LayerDef, profile: &Profile) -> Res
     for f in &def.fields {
         let cands = profile.fields.get(&f.name);
         let found = cands.and_then(|cs| {
-            cs.iter().find_map(|c| lower.iter().position(|n| *n == c.field().to_lowercase()).map(|i| (i, c.clone())))
+            cs.iter().find_map(|c| {
+                if c.field() == "@fid" {
+                    return Some((FID_COLUMN, c.clone()));
+                }
+                lower.iter().position(|n| *n == c.field().to_lowercase()).map(|i| (i, c.clone()))
+            })
         });
         if found.is_none() && f.required {
             let looked: Vec<&str> = cands.map(|cs| cs.iter().map(FieldSource::field).collect()).unwrap_or_default();

@@ -132,7 +132,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         let mut values = Vec::with_capacity(def.fields.len());
         let mut bad = Vec::new();
         for (i, fd) in def.fields.iter().enumerate() {
-            let raw = mapping[i].as_ref().map(|(si, rw)| fields::rewrite(&f.values[*si], rw)).unwrap_or(Value::Null);
+            let raw = mapping[i].as_ref().map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw)).unwrap_or(Value::Null);
             match fields::check_value(&def, i, raw, classes) {
                 Ok(v) => values.push(v),
                 Err(reason) => {
@@ -199,7 +199,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
             }
             (row, Err((reason, geometry))) => {
                 // name the record by its key even when its attributes failed
-                let raw_key = mapping[key_idx].as_ref().map(|m| f.values[m.0].to_string()).filter(|k| !k.is_empty());
+                let raw_key = mapping[key_idx].as_ref().map(|m| fields::raw_value(f, m.0).to_string()).filter(|k| !k.is_empty());
                 let key = row.map(|(k, _)| k).or(raw_key);
                 problems.push(problem(&file, &src, f.index, f.fid, key, Some("geometry".into()), reason));
                 rejects.push((i, geometry));

@@ -25,6 +25,7 @@ fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crat
                 ids: vec![ra.record.key.clone(), rb.record.key.clone()],
                 fids: vec![ra.fid, rb.fid],
                 area_m2: p.area,
+                area_planar_m2: p.planar,
                 message: format!("{ta} {} overlaps {tb} {} by {:.2} m²", ra.record.key, rb.record.key, p.area),
                 excepted_by: None,
                 geometry: Some(p.geometry),

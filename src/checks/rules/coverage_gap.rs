@@ -70,6 +70,7 @@ impl Check for CoverageGap {
             }
             let mp = MultiPolygon(vec![p]);
             let area = crate::checks::geom::area_of(ctx, &mp);
+            let planar = mp.unsigned_area();
             if let Some((class, severity)) = crate::checks::geom::classify(&mp, area, tol) {
                 let c = mp.bounding_rect().expect("piece").center();
                 out.push(Finding {
@@ -81,6 +82,7 @@ impl Check for CoverageGap {
                     ids: vec![code.clone()],
                     fids: vec![],
                     area_m2: area,
+                    area_planar_m2: planar,
                     message: format!("{:.2} m² of {code} near ({:.0}, {:.0}) is covered by no parcel", area, c.x, c.y),
                     excepted_by: None,
                     geometry: Some(mp),

@@ -39,6 +39,7 @@ impl Check for DuplicateId {
                     message: format!("{} records of {kind} share the key {k}", fids.len()),
                     fids,
                     area_m2: 0.0,
+                    area_planar_m2: 0.0,
                     excepted_by: None,
                     geometry: None,
                 });

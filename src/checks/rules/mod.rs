@@ -70,6 +70,7 @@ fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) 
                 ids: vec![ra.record.key.clone(), rb.record.key.clone()],
                 fids: vec![ra.fid, rb.fid],
                 area_m2: p.area,
+                area_planar_m2: p.planar,
                 message: format!("{what} {} and {} overlap by {:.2} m²", ra.record.key, rb.record.key, p.area),
                 excepted_by: None,
                 geometry: Some(p.geometry),
@@ -89,6 +90,7 @@ fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate
         ids: vec![rec.record.key.clone()],
         fids: vec![rec.fid],
         area_m2: 0.0,
+        area_planar_m2: 0.0,
         message,
         excepted_by: None,
         // the whole record, so a GIS user sees where the attribute problem is

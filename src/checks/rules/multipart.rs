@@ -27,6 +27,7 @@ impl Check for Multipart {
             .map(|r| {
                 let mut f = attribute(self, tol.severity, LayerKind::Parcels, r, format!("parcel {} has {} parts", r.record.key, r.record.geometry.0.len()));
                 f.area_m2 = r.areas.ellipsoidal;
+                f.area_planar_m2 = r.areas.planar;
                 f
             })
             .collect())

@@ -7,7 +7,7 @@
 //! is prohibited (功能不降低、面积不减少、性质不改变); each violation carries the parcel, the red line, the class
 //! and the area of the violating piece, for enforcement and for the outgoing audit.
 
-use geo::{Area, BooleanOps, BoundingRect};
+use geo::{Area, BoundingRect};
 use rayon::prelude::*;
 
 use super::{Check, Context, Finding};
@@ -51,11 +51,12 @@ impl Check for RedlineUse {
                 || ctx.area_calculator(),
                 |calc, (i, j, zone, class, basis)| {
                     let (p, rl) = (&parcels.records[i], &redlines.records[j]);
-                    let piece = p.record.geometry.intersection(&rl.record.geometry);
-                    if piece.0.is_empty() || piece.unsigned_area() <= 0.0 {
+                    let piece = geom::intersection(&p.record.geometry, &rl.record.geometry);
+                    let planar = piece.unsigned_area();
+                    if piece.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
                         return None;
                     }
-                    let area = calc.areas(&piece).map(|a| a.ellipsoidal).unwrap_or(0.0);
+                    let area = geom::piece_area(calc, &piece);
                     let (klass, severity) = geom::classify(&piece, area, tol)?;
                     let name = p.record.values[ni].to_string();
                     Some(Finding {
@@ -67,6 +68,7 @@ impl Check for RedlineUse {
                         ids: vec![p.record.key.clone(), rl.record.key.clone()],
                         fids: vec![p.fid, rl.fid],
                         area_m2: area,
+                        area_planar_m2: planar,
                         message: format!(
                             "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({zone}): prohibited — {basis}",
                             p.record.key, rl.record.key

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use geo::{BooleanOps, BoundingRect};
+use geo::BoundingRect;
 
 use super::{attribute, Check, Context, Finding};
 use crate::checks::geom;
@@ -42,7 +42,7 @@ impl Check for UnitRedlineLink {
             if let Some(env) = u.record.geometry.bounding_rect() {
                 for j in redlines.candidates(env) {
                     let rl = &redlines.records[j];
-                    let piece = u.record.geometry.intersection(&rl.record.geometry);
+                    let piece = geom::intersection(&u.record.geometry, &rl.record.geometry);
                     if !piece.0.is_empty() && geom::area_of(ctx, &piece) > min_area {
                         actual.insert(rl.record.key.clone());
                     }
