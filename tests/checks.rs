@@ -1,0 +1,304 @@
+//! `nrledger check`: hand-computed cases, the demo county's injected defects, agreement with GEOS (through
+//! GDAL) on generated and real data, exceptions, outputs and exit codes.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gdal::vector::{Geometry, LayerAccess};
+
+fn demo_registry(dir: &Path) -> PathBuf {
+    let reg = dir.join("anji.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for d in ["2019-12-31", "2020-12-31"] {
+        let src = seed(&format!("{d}.gpkg"));
+        let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "admin", "--src-layer", "XZQ", "--as-of", d]);
+        assert_eq!(c, 0, "{e}");
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy"), ("farmland", "yjjbnt"), ("urban", "czkfbj")] {
+            let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d]);
+            assert_eq!(c, 0, "{layer} {d}: {o}{e}");
+        }
+    }
+    reg
+}
+
+fn check_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let mut a = vec!["check"];
+    a.extend_from_slice(args);
+    a.extend(["--format", "json"]);
+    let (c, out, err) = run(&a);
+    assert!(c == 0 || c == 1, "exit {c}: {err}");
+    (c, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
+}
+
+fn errors(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").collect()
+}
+
+/// Squares in EPSG:4549 with hand-computed answers: A = [0,100]², B = [50,150]², C = [100,200]×[0,100].
+/// A∩B and B∩C are exactly 50 m × 50 m; A and C only share an edge (never an overlap); the 200 m × 200 m
+/// outline minus A ∪ B ∪ C (25 000 m²) leaves exactly 15 000 m².
+#[test]
+fn hand_computed_overlap_and_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let (x, y) = (500_000.0, 3_300_000.0);
+    let sq = |x0: f64, y0: f64, w: f64| format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y + y0, c = x + x0 + w, e = y + y0 + w);
+    let parcels = format!(
+        r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[
+        {{"type":"Feature","properties":{{"BSM":"A","DLBM":"0101"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
+        {{"type":"Feature","properties":{{"BSM":"B","DLBM":"0103"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
+        {{"type":"Feature","properties":{{"BSM":"C","DLBM":"0301"}},"geometry":{{"type":"Polygon","coordinates":{}}}}}]}}"#,
+        sq(0.0, 0.0, 100.0),
+        sq(50.0, 50.0, 100.0),
+        sq(100.0, 0.0, 100.0)
+    );
+    let admin = format!(
+        r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[
+        {{"type":"Feature","properties":{{"XZQDM":"330523","XZQMC":"测试县"}},"geometry":{{"type":"Polygon","coordinates":{}}}}}]}}"#,
+        sq(0.0, 0.0, 200.0)
+    );
+    let (pp, ap) = (d.path().join("p.geojson"), d.path().join("a.geojson"));
+    std::fs::write(&pp, parcels).unwrap();
+    std::fs::write(&ap, admin).unwrap();
+    assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
+    assert_eq!(run(&["import", s(&reg), s(&ap), "--layer", "admin", "--as-of", "2020-01-01"]).0, 0);
+    let (code, r) = check_json(&[s(&reg), "--only", "NR101,NR103"]);
+    assert_eq!(code, 1);
+    let f = r["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 3, "{f:#?}");
+    let overlaps: Vec<&serde_json::Value> = f.iter().filter(|x| x["rule"] == "NR101").collect();
+    assert_eq!(overlaps[0]["ids"], serde_json::json!(["A", "B"]));
+    assert_eq!(overlaps[1]["ids"], serde_json::json!(["B", "C"]));
+    for o in &overlaps {
+        assert!((o["area_planar_m2"].as_f64().unwrap() - 2500.0).abs() < 1e-6, "{o}");
+    }
+    let gap = f.iter().find(|x| x["rule"] == "NR103").unwrap();
+    assert!((gap["area_planar_m2"].as_f64().unwrap() - 15_000.0).abs() < 1e-6, "{gap}");
+    // the ellipsoidal area is the planar area divided by the squared scale factor (≈1 on the central meridian)
+    assert!((gap["area_m2"].as_f64().unwrap() / 15_000.0 - 1.0).abs() < 1e-4);
+}
+
+/// The demo county: 2019 is clean; 2020 has exactly the injected defects of seeds/anji/defects.json, with
+/// their ids and areas.
+#[test]
+fn demo_county_defects_are_found_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let (code, r19) = check_json(&[s(&reg), "--as-of", "2019-12-31"]);
+    assert_eq!(code, 0, "{:#?}", errors(&r19));
+    assert!(errors(&r19).is_empty());
+    let (code, r20) = check_json(&[s(&reg)]);
+    assert_eq!(code, 1);
+    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let errs = errors(&r20);
+    assert_eq!(errs.len(), defects["defects_2020"].as_array().unwrap().len(), "{errs:#?}");
+    for dft in defects["defects_2020"].as_array().unwrap() {
+        let area = dft["area_m2"].as_f64().unwrap();
+        let (rule, id) = match dft["kind"].as_str().unwrap() {
+            "redline_violation" => ("NR501", dft["BSM"].as_str().unwrap()),
+            "parcel_overlap" => ("NR101", dft["BSM"].as_str().unwrap()),
+            "coverage_gap" => ("NR103", "330523"),
+            "farmland_urban_overlap" => ("NR403", dft["BHKBH"].as_str().unwrap()),
+            k => panic!("unknown defect kind {k}"),
+        };
+        let hit = errs
+            .iter()
+            .find(|f| f["rule"] == rule && f["ids"].as_array().unwrap().iter().any(|i| i == id))
+            .unwrap_or_else(|| panic!("defect {dft} not found"));
+        // defects.json is rounded to 2 decimals and measured at 100 m densification, the pieces at 5 m
+        assert!((hit["area_m2"].as_f64().unwrap() - area).abs() <= 0.005 + 1e-6 * area, "{dft} vs {hit}");
+    }
+}
+
+/// Every error finding of the demo's 2020 check agrees with GEOS (through GDAL) within 1e-6 relative.
+#[test]
+fn demo_findings_agree_with_geos() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let (_, r) = check_json(&[s(&reg)]);
+    let ds = gdal::Dataset::open(&reg).unwrap();
+    let geom_of = |layer: &str, fid: i64| -> Geometry {
+        let l = ds.layer_by_name(layer).unwrap();
+        let g = l.feature(fid as u64).unwrap().geometry().unwrap().clone();
+        g
+    };
+    let mut compared = 0;
+    for f in errors(&r) {
+        let ours = f["area_planar_m2"].as_f64().unwrap();
+        let layers: Vec<&str> = f["layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        let fids: Vec<i64> = f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+        let geos = if fids.len() == 2 {
+            geom_of(layers[0], fids[0]).intersection(&geom_of(layers[1], fids[1])).unwrap().area()
+        } else if f["rule"] == "NR103" {
+            // outline minus the cascaded union of the parcels, the piece that contains ours
+            let mut all = Geometry::empty(gdal::vector::OGRwkbGeometryType::wkbMultiPolygon).unwrap();
+            let mut pl = ds.layer_by_name("parcels_current").unwrap();
+            for p in pl.features() {
+                let g = p.geometry().unwrap();
+                for i in 0..g.geometry_count() {
+                    all.add_geometry(g.get_geometry(i).clone()).unwrap();
+                }
+            }
+            let union = unsafe { gdal::vector::Geometry::from_wkb(&{
+                let u = gdal_sys::OGR_G_UnionCascaded(all.c_geometry());
+                let n = gdal_sys::OGR_G_WkbSize(u) as usize;
+                let mut b = vec![0u8; n];
+                gdal_sys::OGR_G_ExportToWkb(u, gdal_sys::OGRwkbByteOrder::wkbNDR, b.as_mut_ptr());
+                gdal_sys::OGR_G_DestroyGeometry(u);
+                b
+            }).unwrap() };
+            let mut al = ds.layer_by_name("admin_current").unwrap();
+            let outline = al.features().next().unwrap().geometry().unwrap().clone();
+            let gaps = outline.difference(&union).unwrap();
+            (0..gaps.geometry_count()).map(|i| gaps.get_geometry(i).area()).fold(0.0, f64::max)
+        } else {
+            continue;
+        };
+        assert!((ours - geos).abs() / geos < 1e-6, "{}: ours {ours} vs GEOS {geos}", f["rule"]);
+        compared += 1;
+    }
+    assert_eq!(compared, 5);
+}
+
+/// Real data: the Paris Urban Atlas subset. Its neighbours share edges digitised twice, so GEOS finds
+/// dozens of pairs with a positive but near-zero overlap; we report exactly the pairs above the noise
+/// threshold (1e-4 m²) that GEOS reports, with the same planar area.
+#[test]
+fn paris_overlaps_match_geos_above_the_noise_threshold() {
+    let d = tempfile::tempdir().unwrap();
+    let layers = d.path().join("layers/kinds");
+    std::fs::create_dir_all(&layers).unwrap();
+    let parcels = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap();
+    // Urban Atlas classes are not GB/T 21010 codes: make DLBM optional for this registry
+    let parcels = parcels.replace("type = \"text\"\nrequired = true\ncodes = \"landuse\"", "type = \"text\"").replace("name_of = \"DLBM\"\n", "");
+    std::fs::write(layers.join("parcels.toml"), parcels).unwrap();
+    let profile = d.path().join("ua.toml");
+    std::fs::write(&profile, "name = \"urban-atlas\"\nlayer = \"parcels\"\n[fields]\nBSM = [\"@fid\"]\nBZ = [\"class\"]\n").unwrap();
+    let reg = d.path().join("paris.gpkg");
+    let lay = d.path().join("layers");
+    assert_eq!(run(&["init", s(&reg), "--crs", s(&fixture("real/paris_land_use.prj"))]).0, 0);
+    let src = fixture("real/paris_land_use.shp");
+    let (c, out, err) = run(&["--layers", s(&lay), "import", s(&reg), s(&src), "--layer", "parcels", "--profile", s(&profile), "--as-of", "2012-01-01", "--keep-going"]);
+    assert_eq!(c, 1, "{out}{err}");
+    assert!(out.contains("399 inserted") && err.contains("feature #248") && err.contains("zero area"), "{out}{err}");
+    let (_, r) = check_json(&["--layers", s(&lay), s(&reg), "--only", "NR101"]);
+    let ours: BTreeMap<(i64, i64), f64> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let ids: Vec<i64> = f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().parse().unwrap()).collect();
+            ((ids[0].min(ids[1]), ids[0].max(ids[1])), f["area_planar_m2"].as_f64().unwrap())
+        })
+        .collect();
+    // GEOS, pair by pair, on the source file
+    let ds = gdal::Dataset::open(&src).unwrap();
+    let mut l = ds.layer(0).unwrap();
+    let feats: Vec<(i64, Geometry, gdal::vector::Envelope)> = l
+        .features()
+        .map(|f| {
+            let g = f.geometry().unwrap().clone();
+            let e = g.envelope();
+            (f.fid().unwrap() as i64, g, e)
+        })
+        .collect();
+    let mut geos = BTreeMap::new();
+    let mut near_zero = 0;
+    for i in 0..feats.len() {
+        for j in i + 1..feats.len() {
+            let (a, b) = (&feats[i].2, &feats[j].2);
+            if a.MaxX < b.MinX || b.MaxX < a.MinX || a.MaxY < b.MinY || b.MaxY < a.MinY {
+                continue;
+            }
+            if feats[i].0 == 248 || feats[j].0 == 248 {
+                continue;
+            }
+            let Some(x) = feats[i].1.intersection(&feats[j].1) else { continue };
+            let area = x.area();
+            if area > 1e-4 {
+                geos.insert((feats[i].0, feats[j].0), area);
+            } else if area > 0.0 {
+                near_zero += 1;
+            }
+        }
+    }
+    assert!(near_zero > 20, "expected the fixture's near-zero shared-edge slivers, found {near_zero}");
+    assert_eq!(ours.keys().collect::<Vec<_>>(), geos.keys().collect::<Vec<_>>());
+    for (k, g) in &geos {
+        assert!((ours[k] - g).abs() / g < 1e-6, "{k:?}: ours {} vs GEOS {g}", ours[k]);
+    }
+}
+
+#[test]
+fn exceptions_accept_findings_until_they_expire() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let v: Vec<&serde_json::Value> = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").collect();
+    let ex = |expires: &str| {
+        v.iter()
+            .map(|x| {
+                format!(
+                    "[[exception]]\nrule = \"NR501\"\nids = [\"{}\", \"{}\"]\nreason = \"省政府批准的历史遗留项目\"\napproval = \"浙政函〔2021〕99号\"\nexpires = \"{expires}\"\n",
+                    x["BSM"].as_str().unwrap(),
+                    x["redline"].as_str().unwrap()
+                )
+            })
+            .collect::<String>()
+    };
+    let valid = d.path().join("valid.toml");
+    std::fs::write(&valid, ex("2030-12-31")).unwrap();
+    let (code, r) = check_json(&[s(&reg), "--only", "NR501", "--exceptions", s(&valid), "--as-of", "2021-01-01"]);
+    assert_eq!(code, 0, "{r:#}");
+    let f = r["findings"].as_array().unwrap();
+    assert_eq!(f.iter().filter(|x| x["excepted_by"] == "浙政函〔2021〕99号").count(), 2);
+    let expired = d.path().join("expired.toml");
+    std::fs::write(&expired, ex("2020-12-31")).unwrap();
+    let (code, r) = check_json(&[s(&reg), "--only", "NR501", "--exceptions", s(&expired), "--as-of", "2021-01-01"]);
+    assert_eq!(code, 1);
+    assert_eq!(errors(&r).len(), 2);
+    // a malformed allow-list is a failure naming the file
+    let bad = d.path().join("bad.toml");
+    std::fs::write(&bad, "[[exception]]\nrule = \"NR501\"\nids = []\nreason = \"x\"\napproval = \"y\"\nexpires = \"someday\"\n").unwrap();
+    let (code, _, err) = run(&["check", s(&reg), "--exceptions", s(&bad)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml") && err.contains("expires"), "{err}");
+}
+
+#[test]
+fn report_layer_schema_and_failures() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let out = d.path().join("findings.geojson");
+    let (code, json) = check_json(&[s(&reg), "--out", s(&out)]);
+    assert_eq!(code, 1);
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/check-report.schema.json")).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    assert!(v.is_valid(&json), "{:?}", v.iter_errors(&json).map(|e| e.to_string()).collect::<Vec<_>>());
+    assert!(json["vintages"]["parcels"] == "2020-12-31");
+    assert!(json["tolerances"]["NR101"]["sliver_area_m2"].is_number());
+    let layer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let feats = layer["features"].as_array().unwrap();
+    let viol = feats.iter().find(|f| f["properties"]["rule"] == "NR501" && f["properties"]["severity"] == "error").unwrap();
+    for k in ["name", "class", "ids", "fids", "area_m2", "area_mu", "message", "vintages", "tolerance"] {
+        assert!(!viol["properties"][k].is_null(), "{k} missing");
+    }
+    assert_eq!(viol["geometry"]["type"], "MultiPolygon");
+    // text summary on stdout
+    let (code, text, _) = run(&["check", s(&reg), "--as-of", "2020-12-31"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("NR501  redline-prohibited-use") && text.contains("亩"), "{text}");
+    // failures: exit 2 with a reason
+    let (code, _, err) = run(&["check", s(&reg), "--region", "110101"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("region 110101"), "{err}");
+    let (code, _, err) = run(&["check", s(&d.path().join("none.gpkg"))]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such file"), "{err}");
+    // --region limits the check to the county (the same findings here: the registry holds one county)
+    let (_, rr) = check_json(&[s(&reg), "--region", "330523"]);
+    assert_eq!(errors(&rr).len(), errors(&json).len());
+}
