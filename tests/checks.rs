@@ -302,3 +302,32 @@ fn report_layer_schema_and_failures() {
     let (_, rr) = check_json(&[s(&reg), "--region", "330523"]);
     assert_eq!(errors(&rr).len(), errors(&json).len());
 }
+
+/// A displaced parcel: Q = [90,190]×[0,100] overlaps P = [0,100]×[0,100] by 1 000 m² and leaves the strip
+/// [190,200]×[0,100] (1 000 m²) of the 200 m × 100 m outline uncovered. The parcel areas add up to the
+/// outline's area exactly, so a check that compared sums would miss both; we report both.
+#[test]
+fn displaced_parcel_gap_is_not_hidden_by_its_overlap() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let (x, y) = (500_000.0, 3_300_000.0);
+    let rect = |x0: f64, x1: f64| format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y, c = x + x1, e = y + 100.0);
+    let fc = |props: &[&str], geoms: &[String]| {
+        let feats: Vec<String> = props
+            .iter()
+            .zip(geoms)
+            .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
+            .collect();
+        format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+    };
+    let (pp, ap) = (d.path().join("p.geojson"), d.path().join("a.geojson"));
+    std::fs::write(&pp, fc(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0101"}"#], &[rect(0.0, 100.0), rect(90.0, 190.0)])).unwrap();
+    std::fs::write(&ap, fc(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0)])).unwrap();
+    assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
+    assert_eq!(run(&["import", s(&reg), s(&ap), "--layer", "admin", "--as-of", "2020-01-01"]).0, 0);
+    let (code, r) = check_json(&[s(&reg), "--only", "NR101,NR103"]);
+    assert_eq!(code, 1);
+    let area = |rule: &str| r["findings"].as_array().unwrap().iter().find(|f| f["rule"] == rule).map(|f| f["area_planar_m2"].as_f64().unwrap());
+    assert!((area("NR101").unwrap() - 1000.0).abs() < 1e-6);
+    assert!((area("NR103").expect("the gap must be found") - 1000.0).abs() < 1e-6);
+}

@@ -60,6 +60,7 @@ pub struct Context {
     pub vintages: Vec<(LayerKind, Option<String>)>,
     notes: Mutex<Vec<String>>,
     ellipsoid: Ellipsoid,
+    parcel_overlaps: std::sync::OnceLock<Vec<super::geom::Piece>>,
 }
 
 impl Context {
@@ -109,6 +110,7 @@ impl Context {
             layers,
             vintages,
             notes: Mutex::new(Vec::new()),
+            parcel_overlaps: std::sync::OnceLock::new(),
             ellipsoid: Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening },
         })
     }
@@ -127,6 +129,18 @@ impl Context {
     pub fn area_calculator(&self) -> AreaCalculator {
         AreaCalculator::new(&self.crs.definition, &self.crs.geographic, self.ellipsoid, true)
             .expect("the registry CRS was usable when the registry was created")
+    }
+
+    /// Overlap pieces among the parcels (NR101's tolerances), computed once and shared by the rules that
+    /// need them (parcel-overlap reports them; coverage-gap uses them to know where sums of areas can hide a gap).
+    pub fn parcel_overlaps(&self) -> Result<&[super::geom::Piece]> {
+        if let Some(p) = self.parcel_overlaps.get() {
+            return Ok(p);
+        }
+        let tol = self.config.tolerance("NR101")?;
+        let set = self.layer(LayerKind::Parcels);
+        let pieces = super::geom::overlaps(self, set, set, true, tol);
+        Ok(self.parcel_overlaps.get_or_init(|| pieces))
     }
 
     /// Record a note for the report (e.g. a rule that could not run).

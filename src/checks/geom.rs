@@ -8,6 +8,7 @@ use super::context::LayerSet;
 use super::{Class, Context, Severity, Tolerance};
 
 /// An overlap piece between record `a` of one set and record `b` of another (or the same) set.
+#[derive(Debug, Clone)]
 pub struct Piece {
     /// Position in the first set.
     pub a: usize,
@@ -91,7 +92,7 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
 
 /// Sutherland–Hodgman clip of every ring to a rectangle. The rings may come out with zero-width
 /// connections along the rectangle's edges; the boolean operation that follows resolves them.
-fn clip_to_rect(mp: &MultiPolygon<f64>, r: geo::Rect<f64>) -> MultiPolygon<f64> {
+pub fn clip_to_rect(mp: &MultiPolygon<f64>, r: geo::Rect<f64>) -> MultiPolygon<f64> {
     use geo::{Coord, LineString, Polygon};
     fn clip(ring: &LineString<f64>, r: geo::Rect<f64>) -> Option<LineString<f64>> {
         let mut pts: Vec<Coord<f64>> = ring.0.clone();
@@ -154,6 +155,18 @@ fn clip_to_rect(mp: &MultiPolygon<f64>, r: geo::Rect<f64>) -> MultiPolygon<f64> 
             })
             .collect(),
     )
+}
+
+/// Area of a multipolygon by the shoelace formula, exteriors minus holes — exact for the output of
+/// [`clip_to_rect`], whose zero-width connections add nothing.
+pub fn shoelace_area(mp: &MultiPolygon<f64>) -> f64 {
+    use geo::Area as _;
+    mp.0.iter()
+        .map(|p| {
+            let ext = geo::Polygon::new(p.exterior().clone(), vec![]).unsigned_area();
+            ext - p.interiors().iter().map(|h| geo::Polygon::new(h.clone(), vec![]).unsigned_area()).sum::<f64>()
+        })
+        .sum()
 }
 
 /// Densification of finding pieces before their ellipsoidal area is integrated, metres.

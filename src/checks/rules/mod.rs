@@ -57,26 +57,26 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
 fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) -> crate::Result<Vec<Finding>> {
     let tol = ctx.config.tolerance(check.code())?;
     let set = ctx.layer(kind);
-    Ok(super::geom::overlaps(ctx, set, set, true, tol)
-        .into_iter()
-        .map(|p| {
-            let (ra, rb) = (&set.records[p.a], &set.records[p.b]);
-            Finding {
-                rule: check.code().into(),
-                name: check.name().into(),
-                severity: p.class.1,
-                class: p.class.0,
-                layers: vec![kind, kind],
-                ids: vec![ra.record.key.clone(), rb.record.key.clone()],
-                fids: vec![ra.fid, rb.fid],
-                area_m2: p.area,
-                area_planar_m2: p.planar,
-                message: format!("{what} {} and {} overlap by {:.2} m²", ra.record.key, rb.record.key, p.area),
-                excepted_by: None,
-                geometry: Some(p.geometry),
-            }
-        })
-        .collect())
+    Ok(super::geom::overlaps(ctx, set, set, true, tol).into_iter().map(|p| overlap_finding(check, kind, set, p, what)).collect())
+}
+
+/// A finding for an overlap piece between two records of one layer.
+fn overlap_finding(check: &dyn Check, kind: LayerKind, set: &super::context::LayerSet, p: super::geom::Piece, what: &str) -> Finding {
+    let (ra, rb) = (&set.records[p.a], &set.records[p.b]);
+    Finding {
+        rule: check.code().into(),
+        name: check.name().into(),
+        severity: p.class.1,
+        class: p.class.0,
+        layers: vec![kind, kind],
+        ids: vec![ra.record.key.clone(), rb.record.key.clone()],
+        fids: vec![ra.fid, rb.fid],
+        area_m2: p.area,
+        area_planar_m2: p.planar,
+        message: format!("{what} {} and {} overlap by {:.2} m²", ra.record.key, rb.record.key, p.area),
+        excepted_by: None,
+        geometry: Some(p.geometry),
+    }
 }
 
 /// An attribute finding, located by the record's geometry.

@@ -5,7 +5,7 @@
 //! class total and balance sheet. Shared edges of a clean tiling give no area and are never reported;
 //! pieces below the sliver thresholds (digitising noise) are reported as `sliver` at info severity.
 
-use super::{self_overlaps, Check, Context, Finding};
+use super::{Check, Context, Finding};
 use crate::model::LayerKind;
 
 /// NR101.
@@ -19,6 +19,7 @@ impl Check for ParcelOverlap {
         "parcel-overlap"
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
-        self_overlaps(self, ctx, LayerKind::Parcels, "parcels")
+        let set = ctx.layer(LayerKind::Parcels);
+        Ok(ctx.parcel_overlaps()?.iter().map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels")).collect())
     }
 }
