@@ -29,8 +29,10 @@ test: deps
 seeds: build
 	rm -rf seeds/anji && $(NRLEDGER) gen --out seeds/anji
 
+# Scale benchmarks (generated counties of 100 000 and 1 000 000 parcels); GNU time measures peak memory.
 bench: build
-	$(CARGO) bench --locked
+	@dpkg -s time >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq time)
+	$(CARGO) bench --locked --bench check_scale
 
 clean:
 	$(CARGO) clean && rm -rf out

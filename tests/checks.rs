@@ -331,3 +331,37 @@ fn displaced_parcel_gap_is_not_hidden_by_its_overlap() {
     assert!((area("NR101").unwrap() - 1000.0).abs() < 1e-6);
     assert!((area("NR103").expect("the gap must be found") - 1000.0).abs() < 1e-6);
 }
+
+/// NR304: a unit over a forest parcel and a homestead parcel (10 000 m² each) declaring 25 000 m² is
+/// reported with its resource-type breakdown; declaring 20 000 m² it is not.
+#[test]
+fn unit_area_must_equal_its_resource_types() {
+    let (x, y) = (500_000.0, 3_300_000.0);
+    let rect = |x0: f64, x1: f64| format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y, c = x + x1, e = y + 100.0);
+    let fc = |props: &[String], geoms: &[String]| {
+        let feats: Vec<String> = props
+            .iter()
+            .zip(geoms)
+            .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
+            .collect();
+        format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+    };
+    for (declared, expect_finding) in [(25_000.0, true), (20_000.0, false)] {
+        let d = tempfile::tempdir().unwrap();
+        let reg = registry(d.path());
+        let (pp, up) = (d.path().join("p.geojson"), d.path().join("u.geojson"));
+        std::fs::write(&pp, fc(&[r#"{"BSM":"F","DLBM":"0301"}"#.into(), r#"{"BSM":"H","DLBM":"0702"}"#.into()], &[rect(0.0, 100.0), rect(100.0, 200.0)])).unwrap();
+        let unit = format!(r#"{{"DYH":"330523ZR0001","DYMC":"测试单元","DYLX":"森林","DYMJ":{declared}}}"#);
+        std::fs::write(&up, fc(&[unit], &[rect(0.0, 200.0)])).unwrap();
+        assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
+        assert_eq!(run(&["import", s(&reg), s(&up), "--layer", "units", "--as-of", "2020-01-01"]).0, 0);
+        let (_, r) = check_json(&[s(&reg), "--only", "NR304"]);
+        let f = r["findings"].as_array().unwrap();
+        assert_eq!(!f.is_empty(), expect_finding, "{f:#?}");
+        if expect_finding {
+            let m = f[0]["message"].as_str().unwrap();
+            assert!(m.contains("森林 1000") && m.contains("非自然资源 1000"), "{m}");
+            assert!((f[0]["area_m2"].as_f64().unwrap() - 5000.0).abs() < 2.0, "{}", f[0]);
+        }
+    }
+}

@@ -52,6 +52,8 @@ impl ClassTable {
 #[derive(Debug, Clone, Default)]
 pub struct ClassTables {
     tables: HashMap<String, ClassTable>,
+    /// Land-class code prefix → resource type (`resource-types.csv`).
+    resource_types: Vec<(String, String)>,
 }
 
 impl ClassTables {
@@ -60,7 +62,16 @@ impl ClassTables {
         // landuse first from the standard, then the 三调 extensions may add or rename
         let mut ordered: Vec<&(String, String)> = files.iter().collect();
         ordered.sort_by_key(|(p, _)| (!p.contains("gbt21010"), p.clone()));
+        let mut resource_types = Vec::new();
         for (path, text) in ordered {
+            if path.ends_with("resource-types.csv") {
+                let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+                for row in rdr.records() {
+                    let row = row.map_err(|e| cfg(path, e))?;
+                    resource_types.push((row.get(0).unwrap_or("").trim().to_string(), row.get(1).unwrap_or("").trim().to_string()));
+                }
+                continue;
+            }
             let table_name = match path.as_str() {
                 p if p.ends_with("gbt21010-2017.csv") || p.ends_with("sandiao-extensions.csv") => "landuse",
                 p if p.ends_with("qsxz.csv") => "qsxz",
@@ -85,7 +96,18 @@ impl ClassTables {
                 table.insert(code, row.get(ni).unwrap_or("").trim(), ai.and_then(|i| row.get(i)).unwrap_or(""));
             }
         }
-        Ok(ClassTables { tables })
+        Ok(ClassTables { tables, resource_types })
+    }
+
+    /// The resource type (水流 / 湿地 / 森林 / 草原 / 荒地 / 其他 / 非自然资源) of a land class: the longest
+    /// listed code prefix wins; unlisted classes are 其他.
+    pub fn resource_type(&self, code: &str) -> &str {
+        self.resource_types
+            .iter()
+            .filter(|(p, _)| code.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, t)| t.as_str())
+            .unwrap_or("其他")
     }
 
     /// A table by name.

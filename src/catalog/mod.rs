@@ -32,6 +32,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/qsxz.csv", include_str!("../../layers/classes/qsxz.csv")),
     ("classes/gkfq.csv", include_str!("../../layers/classes/gkfq.csv")),
     ("classes/forest-origin.csv", include_str!("../../layers/classes/forest-origin.csv")),
+    ("classes/resource-types.csv", include_str!("../../layers/classes/resource-types.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
@@ -161,6 +162,11 @@ mod tests {
         assert_eq!(c.classes.landuse_name("1104A"), Some("养殖坑塘"));
         assert_eq!(c.classes.landuse_name("9999"), None);
         assert_eq!(c.profile("sandiao-dltb").unwrap().layer, LayerKind::Parcels);
+        assert_eq!(c.classes.resource_type("0301"), "森林");
+        assert_eq!(c.classes.resource_type("0304"), "湿地");
+        assert_eq!(c.classes.resource_type("1101"), "水流");
+        assert_eq!(c.classes.resource_type("0702"), "非自然资源");
+        assert_eq!(c.classes.resource_type("0101"), "其他");
         assert!(c.profile("no-such").is_err());
     }
 }

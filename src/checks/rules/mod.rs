@@ -11,24 +11,28 @@
 //! | NR301 | declared-area | all with a declared area |
 //! | NR302 | deduction-arithmetic | parcels |
 //! | NR303 | unit-area-sum | units |
+//! | NR304 | unit-resource-sum | units × parcels |
 //! | NR401 | redline-farmland-overlap | redlines × farmland |
 //! | NR402 | redline-urban-overlap | redlines × urban |
 //! | NR403 | farmland-urban-overlap | farmland × urban |
 //! | NR501 | redline-prohibited-use | parcels × redlines |
 //! | NR502 | unit-redline-link | units × redlines |
 
-mod control_overlap;
 mod coverage_gap;
 mod declared_area;
 mod deduction;
 mod duplicate_id;
+mod farmland_urban;
 mod invalid_geometry;
 mod multipart;
 mod parcel_overlap;
+mod redline_farmland;
+mod redline_urban;
 mod redline_use;
 mod unit_area_sum;
 mod unit_overlap;
 mod unit_redline_link;
+mod unit_resource_sum;
 
 use super::{Check, Class, Context, Finding, Severity};
 use crate::model::LayerKind;
@@ -45,9 +49,10 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
         Box::new(declared_area::DeclaredArea),
         Box::new(deduction::Deduction),
         Box::new(unit_area_sum::UnitAreaSum),
-        Box::new(control_overlap::RedlineFarmland),
-        Box::new(control_overlap::RedlineUrban),
-        Box::new(control_overlap::FarmlandUrban),
+        Box::new(unit_resource_sum::UnitResourceSum),
+        Box::new(redline_farmland::RedlineFarmland),
+        Box::new(redline_urban::RedlineUrban),
+        Box::new(farmland_urban::FarmlandUrban),
         Box::new(redline_use::RedlineUse),
         Box::new(unit_redline_link::UnitRedlineLink),
     ]
@@ -97,3 +102,31 @@ fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate
         geometry: Some(rec.record.geometry.clone()),
     }
 }
+
+/// Overlap pieces between two control-line layers, as findings (NR401–NR403).
+fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crate::Result<Vec<Finding>> {
+    let tol = ctx.config.tolerance(check.code())?;
+    let (sa, sb) = (ctx.layer(a), ctx.layer(b));
+    let (ta, tb) = (ctx.catalog.layer(a).title.clone(), ctx.catalog.layer(b).title.clone());
+    Ok(crate::checks::geom::overlaps(ctx, sa, sb, false, tol)
+        .into_iter()
+        .map(|p| {
+            let (ra, rb) = (&sa.records[p.a], &sb.records[p.b]);
+            Finding {
+                rule: check.code().into(),
+                name: check.name().into(),
+                severity: p.class.1,
+                class: p.class.0,
+                layers: vec![a, b],
+                ids: vec![ra.record.key.clone(), rb.record.key.clone()],
+                fids: vec![ra.fid, rb.fid],
+                area_m2: p.area,
+                area_planar_m2: p.planar,
+                message: format!("{ta} {} overlaps {tb} {} by {:.2} m²", ra.record.key, rb.record.key, p.area),
+                excepted_by: None,
+                geometry: Some(p.geometry),
+            }
+        })
+        .collect())
+}
+

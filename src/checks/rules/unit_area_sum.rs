@@ -3,9 +3,7 @@
 //! **What it catches:** a registration unit whose declared area is not the sum of its ownership areas:
 //! DYMJ ≠ GYMJ (国有) + JTMJ (集体) + ZYMJ (争议). **Why it matters:** the register book's 权属状况 must account
 //! for every square metre of the unit exactly once.
-//!
-//! Not checked yet: DYMJ = Σ resource-type areas + 非自然资源 — the units layer carries no resource-type
-//! areas; the register book (issue 7) computes them from the parcels.
+//! The other identity of the unit area, DYMJ = Σ resource-type areas + 非自然资源, is NR304.
 
 use super::{attribute, Check, Context, Finding};
 use crate::model::LayerKind;
