@@ -34,6 +34,8 @@ mod unit_overlap;
 mod unit_redline_link;
 mod unit_resource_sum;
 
+use super::context::LayerSet;
+use super::geom::Piece;
 use super::{Check, Class, Context, Finding, Severity};
 use crate::model::LayerKind;
 
@@ -66,19 +68,25 @@ fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) 
 }
 
 /// A finding for an overlap piece between two records of one layer.
-fn overlap_finding(check: &dyn Check, kind: LayerKind, set: &super::context::LayerSet, p: super::geom::Piece, what: &str) -> Finding {
-    let (ra, rb) = (&set.records[p.a], &set.records[p.b]);
+fn overlap_finding(check: &dyn Check, kind: LayerKind, set: &LayerSet, p: Piece, what: &str) -> Finding {
+    let message = format!("{what} {} and {} overlap by {:.2} m²", set.records[p.a].record.key, set.records[p.b].record.key, p.area);
+    piece_finding(check, (kind, set), (kind, set), p, message)
+}
+
+/// A finding for an overlap piece between record `p.a` of `a` and record `p.b` of `b`.
+fn piece_finding(check: &dyn Check, a: (LayerKind, &LayerSet), b: (LayerKind, &LayerSet), p: Piece, message: String) -> Finding {
+    let (ra, rb) = (&a.1.records[p.a], &b.1.records[p.b]);
     Finding {
         rule: check.code().into(),
         name: check.name().into(),
         severity: p.class.1,
         class: p.class.0,
-        layers: vec![kind, kind],
+        layers: vec![a.0, b.0],
         ids: vec![ra.record.key.clone(), rb.record.key.clone()],
         fids: vec![ra.fid, rb.fid],
         area_m2: p.area,
         area_planar_m2: p.planar,
-        message: format!("{what} {} and {} overlap by {:.2} m²", ra.record.key, rb.record.key, p.area),
+        message,
         excepted_by: None,
         geometry: Some(p.geometry),
     }
@@ -111,22 +119,8 @@ fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crat
     Ok(crate::checks::geom::overlaps(ctx, sa, sb, false, tol)
         .into_iter()
         .map(|p| {
-            let (ra, rb) = (&sa.records[p.a], &sb.records[p.b]);
-            Finding {
-                rule: check.code().into(),
-                name: check.name().into(),
-                severity: p.class.1,
-                class: p.class.0,
-                layers: vec![a, b],
-                ids: vec![ra.record.key.clone(), rb.record.key.clone()],
-                fids: vec![ra.fid, rb.fid],
-                area_m2: p.area,
-                area_planar_m2: p.planar,
-                message: format!("{ta} {} overlaps {tb} {} by {:.2} m²", ra.record.key, rb.record.key, p.area),
-                excepted_by: None,
-                geometry: Some(p.geometry),
-            }
+            let message = format!("{ta} {} overlaps {tb} {} by {:.2} m²", sa.records[p.a].record.key, sb.records[p.b].record.key, p.area);
+            piece_finding(check, (a, sa), (b, sb), p, message)
         })
         .collect())
 }
-
