@@ -37,6 +37,7 @@ pub mod model;
 pub mod progress;
 pub mod query;
 pub mod regions;
+pub mod register;
 pub mod schemas;
 pub mod store;
 

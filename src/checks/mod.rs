@@ -18,6 +18,7 @@ use serde::Serialize;
 
 pub use config::{Exception, Exceptions, RedlineRules, RuleConfig, Tolerance, Verdict};
 pub use context::Context;
+pub use geom::intersection;
 pub use report::{summarise, CheckReport, RuleSummary};
 
 use crate::error::Result;

@@ -8,6 +8,7 @@ mod import;
 mod info;
 mod init;
 mod query;
+mod register;
 mod schemas;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ enum Command {
     Export(export::Args),
     Info(info::Args),
     Check(check::Args),
+    Register(register::Args),
+    History(register::HistoryArgs),
     Gen(gen::Args),
     Schemas(schemas::Args),
 }
@@ -62,6 +65,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::run(a, catalog),
         Command::Info(a) => info::run(a, catalog),
         Command::Check(a) => check::run(a, catalog),
+        Command::Register(a) => register::run(a, catalog),
+        Command::History(a) => register::history(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
     }

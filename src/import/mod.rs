@@ -282,3 +282,36 @@ fn problem(file: &str, src: &Source, index: usize, fid: Option<u64>, key: Option
 
 
 pub use hashing::{content_hash, hash_source};
+
+/// Check one value against a layer field (type, required, range, pattern, code table), as imports do.
+pub fn check_field(def: &crate::catalog::LayerDef, field: &str, value: Value, classes: &crate::catalog::ClassTables) -> std::result::Result<Value, String> {
+    let i = def.field_index(field).ok_or_else(|| format!("layer {} has no field {field}", def.kind))?;
+    fields::check_value(def, i, value, classes)
+}
+
+/// Read the polygons of a source (all its features, dissolved into one multipolygon) into the registry
+/// CRS, through the same CRS and validity rules as an import; with their areas.
+pub fn read_geometry(reg: &Registry, source: &SourceRequest, src_crs: Option<&str>) -> Result<(geo::MultiPolygon<f64>, crate::area::Areas)> {
+    let src = source::read(source, &Progress::hidden())?;
+    let crs = geometry::source_crs(&src, src_crs, &reg.crs)?;
+    let prepared = geometry::prepare_all(&src.features, &crs, &reg.crs, LayerKind::Units, source.make_valid)?;
+    let mut polys = Vec::new();
+    for (f, p) in src.features.iter().zip(prepared) {
+        match p {
+            Ok((mp, _)) => polys.extend(geo::orient::Orient::orient(&mp, geo::orient::Direction::Default).0),
+            Err((reason, _)) => return Err(Error::Invalid(format!("{}: feature #{}: {reason}", source.path.display(), f.index))),
+        }
+    }
+    if polys.is_empty() {
+        return Err(Error::Invalid(format!("{}: no polygon", source.path.display())));
+    }
+    let mp = if polys.len() == 1 { geo::MultiPolygon(polys) } else { geo::unary_union(polys.iter()) };
+    let areas = crate::area::AreaCalculator::new(
+        &reg.crs.definition,
+        &reg.crs.geographic,
+        crate::area::Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening },
+        true,
+    )?
+    .areas(&mp)?;
+    Ok((mp, areas))
+}

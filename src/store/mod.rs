@@ -6,6 +6,7 @@
 //! like on date D".
 
 mod read;
+mod register;
 mod schema;
 mod write;
 
@@ -15,6 +16,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use read::StoredRecord;
+pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
 pub use write::{ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 

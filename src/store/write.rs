@@ -126,6 +126,14 @@ impl Registry {
             }
         }
         let as_of = imp.as_of.format("%Y-%m-%d").to_string();
+        // records registered one by one (units) after this date cannot be closed by it
+        let latest: Option<String> =
+            self.conn.query_row(&format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL"), [], |r| r.get(0))?;
+        if let Some(latest) = latest.filter(|l| l.as_str() >= as_of.as_str()) {
+            return Err(Error::Invalid(format!(
+                "layer {t} has records valid from {latest} (registered after its last vintage); --as-of must be after {latest}"
+            )));
+        }
         let fault_after: Option<usize> = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok().and_then(|v| v.parse().ok());
         let srs_id = self.srs_id;
         // IMMEDIATE: take the write lock now, so the import id reserved here stays ours

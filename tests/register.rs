@@ -1,0 +1,94 @@
+//! Registration operations (首次 / 变更 / 更正 / 注销) and history, through the binary: what is recorded, and
+//! every refusal leaving the registry file unchanged.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+fn square(dir: &Path, name: &str, lon: f64, lat: f64, size: f64) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let (a, b, c, d) = (lon, lat, lon + size, lat + size);
+    std::fs::write(
+        &p,
+        format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{a},{b}],[{c},{b}],[{c},{d}],[{a},{d}],[{a},{b}]]]}}}}]}}"#),
+    )
+    .unwrap();
+    p
+}
+
+fn refused(reg: &Path, args: &[&str], reason: &str) {
+    let before = sha256(reg);
+    let mut a = vec!["register", s(reg)];
+    a.extend_from_slice(args);
+    let (code, _, err) = run(&a);
+    assert_eq!(code, 2, "{args:?} was not refused");
+    assert!(err.contains(reason) && err.contains("nothing was written"), "{args:?}: {err}");
+    assert_eq!(sha256(reg), before, "{args:?} changed the registry");
+}
+
+#[test]
+fn registration_lifecycle_and_refusals() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let u1 = square(d.path(), "u1.geojson", 119.60, 30.60, 0.01);
+    let u2 = square(d.path(), "u2.geojson", 119.605, 30.605, 0.01); // overlaps u1
+    let u3 = square(d.path(), "u3.geojson", 119.62, 30.60, 0.01); // apart
+    let (c, out, err) = run(&[
+        "register", s(&reg), "first", "--unit", "330523HD0001", "--name", "测试荒地登记单元", "--type", "荒地", "--owner", "全民",
+        "--geometry", s(&u1), "--date", "2021-03-01", "--reason", "首次登记", "--document", "安自然资登字〔2021〕第1号", "--registrar", "张三",
+    ]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(out.contains("首次登记 of unit 330523HD0001 on 2021-03-01 recorded"), "{out}");
+    // the unit's declared area is its ellipsoidal area; the document number is stored with it
+    assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0001' AND abs(DYMJ - area_ell) < 0.01 AND DJWH = '安自然资登字〔2021〕第1号'"), 1);
+    refused(&reg, &["first", "--unit", "330523HD0001", "--name", "x", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "already registered");
+    refused(&reg, &["first", "--unit", "330523HD0002", "--name", "x", "--type", "荒地", "--geometry", s(&u2), "--date", "2021-04-01", "--reason", "r"], "would overlap registered unit 330523HD0001");
+    refused(&reg, &["first", "--unit", "BAD", "--name", "x", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "does not match the pattern");
+    refused(&reg, &["first", "--unit", "330523HD0002", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "field DYMC");
+    refused(&reg, &["first", "--unit", "330523HD0002", "--name", "x", "--type", "荒地", "--date", "2021-04-01", "--reason", "r"], "needs the unit's geometry");
+    refused(&reg, &["change", "--unit", "330523HD0009", "--name", "x", "--date", "2021-04-01", "--reason", "r"], "no such unit is registered");
+    refused(&reg, &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-03-01", "--reason", "r"], "the date must be after");
+    // a second unit beside it is fine
+    assert_eq!(run(&["register", s(&reg), "first", "--unit", "330523HD0002", "--name", "旁边的单元", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"]).0, 0);
+    // change of name, correction of the boundary (moving onto the neighbour is refused), cancellation
+    assert_eq!(run(&["register", s(&reg), "change", "--unit", "330523HD0001", "--name", "更名后的单元", "--date", "2021-05-01", "--reason", "名称变更"]).0, 0);
+    refused(&reg, &["correct", "--unit", "330523HD0001", "--geometry", s(&u3), "--date", "2021-05-15", "--reason", "r"], "would overlap registered unit 330523HD0002");
+    assert_eq!(run(&["register", s(&reg), "correct", "--unit", "330523HD0001", "--geometry", s(&u2), "--date", "2021-05-15", "--reason", "边界更正"]).0, 0);
+    assert_eq!(run(&["register", s(&reg), "cancel", "--unit", "330523HD0001", "--date", "2021-06-01", "--reason", "注销"]).0, 0);
+    refused(&reg, &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-07-01", "--reason", "r"], "was cancelled on 2021-06-01");
+    refused(&reg, &["first", "--unit", "330523HD0001", "--name", "x", "--type", "荒地", "--geometry", s(&u1), "--date", "2021-07-01", "--reason", "r"], "never reused");
+    // history: four events in order, three versions, each closed by the next
+    let (c, out, _) = run(&["history", s(&reg), "--unit", "330523HD0001", "--format", "json"]);
+    assert_eq!(c, 0);
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let types: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["首次登记", "变更登记", "更正登记", "注销登记"]);
+    assert_eq!(h["events"][0]["registrar"], "张三");
+    let v = h["versions"].as_array().unwrap();
+    assert_eq!(v.len(), 3);
+    assert_eq!((v[0]["valid_to"].as_str(), v[1]["valid_to"].as_str(), v[2]["valid_to"].as_str()), (Some("2021-05-01"), Some("2021-05-15"), Some("2021-06-01")));
+    assert_eq!(v[1]["attributes"]["DYMC"], "更名后的单元");
+    // the unit as of dates, from the layer
+    assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0001' AND valid_from <= '2021-05-20' AND (valid_to IS NULL OR valid_to > '2021-05-20')"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM units_current WHERE DYH = '330523HD0001'"), 0);
+    let (c, _, err) = run(&["history", s(&reg), "--unit", "330523XX9999"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("not in the registry"), "{err}");
+}
+
+/// A units snapshot dated before a registration cannot close the registered record: refused clearly.
+#[test]
+fn an_import_cannot_go_back_before_a_registration() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    let u = square(d.path(), "u.geojson", 119.85, 30.85, 0.005);
+    let (c, _, e) = run(&["register", s(&reg), "first", "--unit", "330523HD0001", "--name", "新单元", "--type", "荒地", "--geometry", s(&u), "--date", "2021-03-01", "--reason", "r"]);
+    assert_eq!(c, 0, "{e}");
+    let before = sha256(&reg);
+    let (c, _, err) = run(&["import", s(&reg), s(&seed("2020-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2020-12-31"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("valid from 2021-03-01") && err.contains("--as-of must be after 2021-03-01"), "{err}");
+    assert_eq!(sha256(&reg), before);
+}
