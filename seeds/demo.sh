@@ -39,4 +39,18 @@ echo "== checks: the 2019 survey, then the 2020 survey (which has deliberate def
 "$N" check "$REG" --as-of 2019-12-31
 "$N" check "$REG" --out "$OUT/findings.gpkg" || test $? -eq 1
 
-echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg"
+echo "== registration: a new 森林 unit (首次登记), a change of its name (变更登记), its history"
+"$N" register "$REG" first --unit 330523SN0005 --name 安吉县北部森林登记单元 --type 森林 --owner 集体 \
+  --representative 村民委员会 --manner 直接行使 --manager 安吉县林业局 \
+  --set "BDCDYH=330523001001GB00001W00000000;330523001001GB00002W00000000" \
+  --geometry "$SEEDS/unit-example.geojson" --date 2021-03-01 --reason 首次登记 --document "安自然资登字〔2021〕第5号" --registrar demo
+"$N" register "$REG" change --unit 330523SN0005 --name 安吉县北部森林一号登记单元 --date 2021-06-30 \
+  --reason 名称变更 --document "安自然资登字〔2021〕第8号" --registrar demo
+"$N" history "$REG" --unit 330523SN0005
+
+echo "== register-book pages (登记簿)"
+"$N" book "$REG" --unit 330523ZB0001 --out "$OUT/book-330523ZB0001.html"
+"$N" book "$REG" --unit 330523SN0005 --out "$OUT/book-330523SN0005.html"
+"$N" book "$REG" --unit 330523SN0005 --format json --out "$OUT/book-330523SN0005.json"
+
+echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/"

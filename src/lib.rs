@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod area;
+pub mod book;
 pub mod catalog;
 pub mod checks;
 pub mod crs;

@@ -5,7 +5,7 @@
 //!   layer definitions and class tables;
 //! - `layer-definition.schema.json`, `profile.schema.json`: the TOML files in `layers/`;
 //! - `import-report.schema.json`, `query.schema.json`, `info.schema.json`, `check-report.schema.json`: the
-//!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`.
+//!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`; `book.schema.json`: the register-book page.
 
 use serde_json::{json, Value as Json};
 
@@ -32,6 +32,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("info.schema.json".into(), info_schema()));
     out.push(("check-report.schema.json".into(), schemars_json::<crate::checks::CheckReport>("check-report")));
     out.push(("exceptions.schema.json".into(), schemars_json::<crate::checks::Exceptions>("exceptions")));
+    out.push(("book.schema.json".into(), schemars_json::<crate::book::BookPage>("book")));
     out.into_iter().map(|(p, j)| (p, serde_json::to_string_pretty(&j).expect("json") + "\n")).collect()
 }
 

@@ -92,3 +92,38 @@ fn an_import_cannot_go_back_before_a_registration() {
     assert!(err.contains("valid from 2021-03-01") && err.contains("--as-of must be after 2021-03-01"), "{err}");
     assert_eq!(sha256(&reg), before);
 }
+
+/// A registry created with an older units definition (no BDCDYH field) is given the new column when it is
+/// opened with the current one, keeps its records, and still refuses overwrites.
+#[test]
+fn older_registry_gets_new_optional_fields() {
+    let d = tempfile::tempdir().unwrap();
+    let old = d.path().join("old/kinds");
+    std::fs::create_dir_all(&old).unwrap();
+    let units = std::fs::read_to_string(root().join("layers/kinds/units.toml")).unwrap();
+    let start = units.find("[[fields]]\nname = \"BDCDYH\"").unwrap();
+    let end = start + units[start..].find("\n\n").unwrap() + 2;
+    std::fs::write(old.join("units.toml"), format!("{}{}", &units[..start], &units[end..])).unwrap();
+    let reg = d.path().join("r.gpkg");
+    let layers = d.path().join("old");
+    assert_eq!(run(&["--layers", s(&layers), "init", s(&reg), "--crs", "EPSG:4549"]).0, 0);
+    assert_eq!(run(&["--layers", s(&layers), "import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    let cols = |r: &Path| {
+        let c = rusqlite::Connection::open(r).unwrap();
+        let mut st = c.prepare("PRAGMA table_info(units)").unwrap();
+        st.query_map([], |r| r.get::<_, String>(1)).unwrap().map(|x| x.unwrap()).collect::<Vec<_>>()
+    };
+    assert!(!cols(&reg).contains(&"BDCDYH".to_string()));
+    let n = count(&reg, "SELECT count(*) FROM units");
+    let u = square(d.path(), "u.geojson", 119.85, 30.85, 0.005);
+    let (c, _, e) = run(&["register", s(&reg), "first", "--unit", "330523HD0001", "--name", "新单元", "--type", "荒地", "--set", "BDCDYH=330523001001GB00001W00000000", "--geometry", s(&u), "--date", "2021-03-01", "--reason", "r"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(cols(&reg).contains(&"BDCDYH".to_string()));
+    assert_eq!(count(&reg, "SELECT count(*) FROM units"), n + 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE BDCDYH = '330523001001GB00001W00000000'"), 1);
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let ds = gdal::Dataset::open_ex(&reg, gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+    let _ = ds.execute_sql("UPDATE units SET BDCDYH = 'x' WHERE DYH = '330523HD0001'", None, gdal::vector::sql::Dialect::DEFAULT);
+    drop(ds);
+    assert_eq!(c.query_row("SELECT count(*) FROM units WHERE BDCDYH = 'x'", [], |r| r.get::<_, i64>(0)).unwrap(), 0, "the regenerated guard must cover the new column");
+}

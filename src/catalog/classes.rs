@@ -54,6 +54,8 @@ pub struct ClassTables {
     tables: HashMap<String, ClassTable>,
     /// Land-class code prefix → resource type (`resource-types.csv`).
     resource_types: Vec<(String, String)>,
+    /// 权属性质 code → 国有 / 集体 (the `nature` column of `qsxz.csv`).
+    natures: HashMap<String, String>,
 }
 
 impl ClassTables {
@@ -63,6 +65,7 @@ impl ClassTables {
         let mut ordered: Vec<&(String, String)> = files.iter().collect();
         ordered.sort_by_key(|(p, _)| (!p.contains("gbt21010"), p.clone()));
         let mut resource_types = Vec::new();
+        let mut natures = HashMap::new();
         for (path, text) in ordered {
             if path.ends_with("resource-types.csv") {
                 let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
@@ -86,6 +89,7 @@ impl ClassTables {
                 return Err(Error::Config { file: path.clone(), reason: "needs columns code,name".into() });
             };
             let ai = col("aliases");
+            let nature_col = col("nature");
             let table = tables.entry(table_name.to_string()).or_default();
             for row in rdr.records() {
                 let row = row.map_err(|e| cfg(path, e))?;
@@ -94,9 +98,18 @@ impl ClassTables {
                     return Err(Error::Config { file: path.clone(), reason: format!("empty code in {row:?}") });
                 }
                 table.insert(code, row.get(ni).unwrap_or("").trim(), ai.and_then(|i| row.get(i)).unwrap_or(""));
+                if let Some(n) = nature_col.and_then(|i| row.get(i)).map(str::trim).filter(|n| !n.is_empty()) {
+                    natures.insert(code.to_string(), n.to_string());
+                }
             }
         }
-        Ok(ClassTables { tables, resource_types })
+        Ok(ClassTables { tables, resource_types, natures })
+    }
+
+    /// 国有 or 集体 for a 权属性质 code (or alias), from `qsxz.csv`.
+    pub fn ownership_nature(&self, qsxz: &str) -> Option<&str> {
+        let code = self.tables.get("qsxz")?.normalise(qsxz)?;
+        self.natures.get(code).map(String::as_str)
     }
 
     /// The resource type (水流 / 湿地 / 森林 / 草原 / 荒地 / 其他 / 非自然资源) of a land class: the longest

@@ -10,7 +10,7 @@
 
 mod config;
 mod context;
-mod geom;
+pub mod geom;
 mod report;
 pub mod rules;
 

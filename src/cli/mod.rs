@@ -1,6 +1,7 @@
 //! Command-line interface: clap derive, one file per subcommand. Each subcommand turns its arguments into
 //! a library call and prints the result as text or JSON; this is the only place that composes stages.
 
+mod book;
 mod check;
 mod export;
 mod gen;
@@ -48,6 +49,7 @@ enum Command {
     Check(check::Args),
     Register(register::Args),
     History(register::HistoryArgs),
+    Book(book::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
 }
@@ -67,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a, catalog),
         Command::Register(a) => register::run(a, catalog),
         Command::History(a) => register::history(a, catalog),
+        Command::Book(a) => book::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
     }

@@ -91,6 +91,21 @@ impl Registry {
             .map_err(|e| not_registry(format!("bad CRS in nr_meta: {e}")))?;
         register_functions(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // a registry created with an older layer definition gets the new (optional) columns
+        let mut migration = String::new();
+        for def in catalog.layers() {
+            let mut st = conn.prepare(&format!("PRAGMA table_info({})", def.kind.name()))?;
+            let cols: Vec<String> = st.query_map([], |r| r.get::<_, String>(1))?.collect::<rusqlite::Result<_>>()?;
+            if cols.is_empty() {
+                return Err(not_registry(format!("no table for layer {}", def.kind)));
+            }
+            if let Some(sql) = schema::migrate_sql(def, &cols) {
+                migration.push_str(&sql);
+            }
+        }
+        if !migration.is_empty() {
+            conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;"))?;
+        }
         let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
         Ok(Registry { conn, path: path.into(), crs, srs_id, catalog })
     }

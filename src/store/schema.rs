@@ -102,12 +102,6 @@ pub fn layer_sql(def: &LayerDef, srs_id: i32) -> String {
     let mut cols = vec!["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL".to_string(), "geom MULTIPOLYGON".to_string()];
     cols.extend(def.fields.iter().map(|f| format!("{} {}", q(&f.name), f.field_type.sql())));
     cols.extend(SYSTEM_COLUMNS.iter().map(|(n, ty)| format!("{n} {ty}")));
-    let all_cols: Vec<String> = ["fid".to_string(), "geom".to_string()]
-        .into_iter()
-        .chain(def.fields.iter().map(|f| q(&f.name)))
-        .chain(SYSTEM_COLUMNS.iter().filter(|(n, _)| *n != "valid_to").map(|(n, _)| n.to_string()))
-        .collect();
-    let unchanged = all_cols.iter().map(|c| format!("NEW.{c} IS OLD.{c}")).collect::<Vec<_>>().join(" AND ");
     let desc = format!("{} {} — all vintages (valid_from ≤ date < valid_to)", def.title, def.title_en);
     let desc_cur = format!("{} {} — records valid now", def.title, def.title_en);
     format!(
@@ -133,9 +127,7 @@ CREATE TRIGGER rtree_{t}_geom_delete AFTER DELETE ON {t} WHEN old.geom NOT NULL
 BEGIN DELETE FROM rtree_{t}_geom WHERE id = OLD.fid; END;
 CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t}
 BEGIN SELECT RAISE(ABORT, 'nrledger: registry records are never deleted; a later vintage or a cancellation closes them'); END;
-CREATE TRIGGER {t}_close_only BEFORE UPDATE ON {t}
-WHEN NOT (OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL AND NEW.valid_to > OLD.valid_from AND {unchanged})
-BEGIN SELECT RAISE(ABORT, 'nrledger: registry records are never overwritten; only closing an open record is allowed'); END;
+{close_only}
 CREATE VIEW {t}_current AS SELECT * FROM {t} WHERE valid_to IS NULL;
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES ('{t}_current', 'features', '{t}_current', {desc_cur}, {srs_id});
 INSERT INTO gpkg_geometry_columns VALUES ('{t}_current', 'geom', 'MULTIPOLYGON', {srs_id}, 0, 0);
@@ -144,5 +136,42 @@ INSERT INTO gpkg_geometry_columns VALUES ('{t}_current', 'geom', 'MULTIPOLYGON',
         key = q(&def.key),
         desc = lit(&desc),
         desc_cur = lit(&desc_cur),
+        close_only = close_only_sql(def),
     )
+}
+
+/// The trigger that refuses every update but closing an open record; it names every column, so it is
+/// regenerated when columns are added.
+pub fn close_only_sql(def: &LayerDef) -> String {
+    let t = def.kind.name();
+    let all_cols: Vec<String> = ["fid".to_string(), "geom".to_string()]
+        .into_iter()
+        .chain(def.fields.iter().map(|f| q(&f.name)))
+        .chain(SYSTEM_COLUMNS.iter().filter(|(n, _)| *n != "valid_to").map(|(n, _)| n.to_string()))
+        .collect();
+    let unchanged = all_cols.iter().map(|c| format!("NEW.{c} IS OLD.{c}")).collect::<Vec<_>>().join(" AND ");
+    format!(
+        "CREATE TRIGGER {t}_close_only BEFORE UPDATE ON {t}
+WHEN NOT (OLD.valid_to IS NULL AND NEW.valid_to IS NOT NULL AND NEW.valid_to > OLD.valid_from AND {unchanged})
+BEGIN SELECT RAISE(ABORT, 'nrledger: registry records are never overwritten; only closing an open record is allowed'); END;"
+    )
+}
+
+/// SQL adding the fields a layer definition has and its table lacks (a registry created with an older
+/// definition), or None when nothing is missing. New fields are always optional for the old records.
+pub fn migrate_sql(def: &LayerDef, existing: &[String]) -> Option<String> {
+    let t = def.kind.name();
+    let missing: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| !existing.iter().any(|c| c.eq_ignore_ascii_case(&f.name)))
+        .map(|f| format!("ALTER TABLE {t} ADD COLUMN {} {};", q(&f.name), f.field_type.sql()))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!("{}
+DROP TRIGGER IF EXISTS {t}_close_only;
+{}", missing.join("
+"), close_only_sql(def)))
 }

@@ -1,0 +1,220 @@
+//! The register-book page (登记簿) of a registration unit as of a date: 自然状况 (location, area, the area of
+//! each resource type inside the unit from the parcels), 权属状况 (ownership subjects; 国有 / 集体 / 争议 areas
+//! from the parcels' 权属性质), 关联信息 (the red lines, farmland blocks and urban boundary it overlaps, with
+//! areas; linked real-estate unit numbers), the registration events, and a map (附图). Rendered as JSON
+//! (`schemas/book.schema.json`) or as one self-contained HTML page that prints on A4 ([`html`]).
+
+pub mod html;
+
+use std::collections::BTreeMap;
+
+use geo::{BoundingRect, Intersects};
+use serde::Serialize;
+
+use crate::area::Ellipsoid;
+use crate::checks;
+use crate::error::{Error, Result};
+use crate::model::{AsOf, LayerKind, SquareMetres};
+use crate::store::{EventRow, Registry};
+
+/// An area in the three units a book shows.
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+pub struct Area {
+    /// Square metres (2 decimals).
+    pub m2: f64,
+    /// Hectares (4 decimals).
+    pub ha: f64,
+    /// 亩 (2 decimals).
+    pub mu: f64,
+}
+
+impl Area {
+    fn of(m2: f64) -> Area {
+        let a = SquareMetres(m2);
+        Area { m2: (m2 * 100.0).round() / 100.0, ha: (a.hectares() * 1e4).round() / 1e4, mu: (a.mu() * 100.0).round() / 100.0 }
+    }
+}
+
+/// One line of the resource-type or ownership breakdown.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Share {
+    /// 水流 / 湿地 / 森林 / 草原 / 荒地 / 其他 / 非自然资源, or 国有 / 集体 / 争议, or 未覆盖 (no parcel).
+    pub label: String,
+    /// Its area.
+    pub area: Area,
+}
+
+/// A public control the unit overlaps.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Link {
+    /// Layer (redlines, farmland, urban).
+    pub layer: LayerKind,
+    /// Layer title (生态保护红线 …).
+    pub title: String,
+    /// Its code.
+    pub key: String,
+    /// Name or zone, when it has one.
+    pub detail: String,
+    /// Area of the overlap with the unit.
+    pub overlap: Area,
+}
+
+/// The book page.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BookPage {
+    /// 登记单元号.
+    pub unit: String,
+    /// The date of the page.
+    pub as_of: String,
+    /// 登记单元名称.
+    pub name: String,
+    /// 登记单元类型.
+    pub unit_type: String,
+    /// 坐落.
+    pub location: String,
+    /// The unit's ellipsoidal area.
+    pub area: Area,
+    /// The declared area (DYMJ), if any.
+    pub declared_area: Option<Area>,
+    /// 自然状况: area by resource type (adds up to `area`).
+    pub resource_types: Vec<Share>,
+    /// 权属状况: 所有权主体, 代表行使主体, 代理行使主体, 行使方式, 日常管理主体 (label → value).
+    pub ownership: BTreeMap<String, String>,
+    /// 权属状况: 国有 / 集体 / 争议 areas from the parcels (adds up to `area`).
+    pub ownership_areas: Vec<Share>,
+    /// 关联信息: controls the unit overlaps.
+    pub links: Vec<Link>,
+    /// 关联信息: linked real-estate unit numbers.
+    pub real_estate_units: Vec<String>,
+    /// Registration events up to the date.
+    pub events: Vec<EventRow>,
+    /// What the page cannot reconcile (e.g. overlapping parcels counted twice).
+    pub warnings: Vec<String>,
+    /// Registry file and tool version that produced the page.
+    pub source: String,
+    /// The map (附图), an SVG document (not in the JSON).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub map_svg: String,
+}
+
+/// Overlaps smaller than this (m²) are edges touching, not links.
+const MIN_LINK_M2: f64 = 1.0;
+
+/// Build a unit's book page as of `at` (None: now).
+pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
+    let rec = reg
+        .records_at(LayerKind::Units, at)?
+        .into_iter()
+        .find(|r| r.record.key == unit)
+        .ok_or_else(|| Error::Invalid(format!("unit {unit} is not registered{}", at.map(|d| format!(" on {d}")).unwrap_or_default())))?;
+    let cat = reg.catalog();
+    let udef = cat.layer(LayerKind::Units);
+    let val = |f: &str| udef.field_index(f).map(|i| rec.record.values[i].to_string()).unwrap_or_default();
+    let ugeom = &rec.record.geometry;
+    let env = ugeom.bounding_rect().ok_or_else(|| Error::Invalid(format!("unit {unit} has an empty geometry")))?;
+    let calc = crate::area::AreaCalculator::new(&reg.crs.definition, &reg.crs.geographic, Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening }, true)?;
+    let total = rec.areas.ellipsoidal;
+
+    // parcels inside the unit: resource types and ownership
+    let pdef = cat.layer(LayerKind::Parcels);
+    let (ci, qi) = (pdef.field_index("DLBM"), pdef.field_index("QSXZ"));
+    let mut by_type: BTreeMap<String, f64> = BTreeMap::new();
+    let mut by_owner: BTreeMap<String, f64> = BTreeMap::new();
+    let mut pieces = Vec::new();
+    for p in reg.records_at(LayerKind::Parcels, at)? {
+        if !p.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
+            continue;
+        }
+        let piece = checks::intersection(ugeom, &p.record.geometry);
+        if piece.0.is_empty() {
+            continue;
+        }
+        let a = calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal;
+        let class = ci.map(|i| p.record.values[i].to_string()).unwrap_or_default();
+        let rtype = cat.classes.resource_type(&class).to_string();
+        *by_type.entry(rtype.clone()).or_default() += a;
+        // 权属性质: 国有 or 集体 by the code table; no code means ownership undetermined (争议)
+        let nature = qi.and_then(|i| cat.classes.ownership_nature(&p.record.values[i].to_string())).unwrap_or("争议");
+        *by_owner.entry(nature.to_string()).or_default() += a;
+        pieces.push((piece, rtype));
+    }
+    let covered: f64 = by_type.values().sum();
+    let order = ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"];
+    let mut resource_types: Vec<Share> = order.iter().map(|t| Share { label: t.to_string(), area: Area::of(by_type.get(*t).copied().unwrap_or(0.0)) }).collect();
+    for (t, a) in &by_type {
+        if !order.contains(&t.as_str()) {
+            resource_types.push(Share { label: t.clone(), area: Area::of(*a) });
+        }
+    }
+    let uncovered = (total - covered).max(0.0);
+    let mut warnings = Vec::new();
+    if covered - total > MIN_LINK_M2 {
+        warnings.push(format!(
+            "the parcels inside the unit add up to {:.2} m² more than the unit's area: parcels overlap there and are counted twice (see `nrledger check`, NR101)",
+            covered - total
+        ));
+    }
+    if uncovered > MIN_LINK_M2 {
+        resource_types.push(Share { label: "未覆盖 (no parcel)".into(), area: Area::of(uncovered) });
+    }
+    let mut ownership_areas: Vec<Share> =
+        ["国有", "集体", "争议"].iter().map(|t| Share { label: t.to_string(), area: Area::of(by_owner.get(*t).copied().unwrap_or(0.0)) }).collect();
+    if uncovered > MIN_LINK_M2 {
+        ownership_areas.push(Share { label: "未覆盖 (no parcel)".into(), area: Area::of(uncovered) });
+    }
+
+    // controls the unit overlaps
+    let mut links = Vec::new();
+    let mut zones = Vec::new();
+    for (kind, detail_field) in [(LayerKind::Redlines, "GKFQ"), (LayerKind::Farmland, "BHKBH"), (LayerKind::Urban, "FQLX")] {
+        let def = cat.layer(kind);
+        let di = def.field_index(detail_field);
+        let ni = def.field_index("HXMC");
+        for z in reg.records_at(kind, at)? {
+            if !z.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
+                continue;
+            }
+            let piece = checks::intersection(ugeom, &z.record.geometry);
+            let a = if piece.0.is_empty() { 0.0 } else { calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal };
+            if a < MIN_LINK_M2 {
+                continue;
+            }
+            let mut detail: Vec<String> = Vec::new();
+            if let Some(i) = ni {
+                detail.push(z.record.values[i].to_string());
+            }
+            if let Some(i) = di.filter(|i| Some(*i) != def.field_index(&def.key)) {
+                detail.push(z.record.values[i].to_string());
+            }
+            links.push(Link { layer: kind, title: def.title.clone(), key: z.record.key.clone(), detail: detail.join(" "), overlap: Area::of(a) });
+            zones.push((kind, z.record.geometry.clone()));
+        }
+    }
+    let declared = udef.field_index("DYMJ").and_then(|i| rec.record.values[i].as_f64()).map(Area::of);
+    let ownership = [("所有权主体", "SYQZT"), ("所有权代表行使主体", "DBXSZT"), ("所有权代理行使主体", "DLXSZT"), ("行使方式", "XSFS"), ("日常管理主体", "GLZT")]
+        .into_iter()
+        .map(|(label, f)| (label.to_string(), val(f)))
+        .collect();
+    let cutoff = at.map(|d| d.to_string());
+    let events = reg.events(Some(unit))?.into_iter().filter(|e| cutoff.as_ref().is_none_or(|c| e.event_date.as_str() <= c.as_str())).collect();
+    let map_svg = html::map_svg(ugeom, &pieces, &zones);
+    Ok(BookPage {
+        unit: unit.to_string(),
+        as_of: cutoff.unwrap_or_else(|| chrono::Local::now().date_naive().to_string()),
+        name: val("DYMC"),
+        unit_type: val("DYLX"),
+        location: val("ZL"),
+        area: Area::of(total),
+        declared_area: declared,
+        resource_types,
+        ownership,
+        ownership_areas,
+        links,
+        real_estate_units: val("BDCDYH").split([';', ',', '；']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        events,
+        warnings,
+        source: format!("{} (nrledger {})", reg.path().display(), env!("CARGO_PKG_VERSION")),
+        map_svg,
+    })
+}

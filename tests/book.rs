@@ -1,0 +1,125 @@
+//! The register-book page (登记簿): areas that add up, ownership from the parcels, links with overlap areas,
+//! events, the map, a self-contained HTML page and JSON following its schema.
+
+mod common;
+use common::*;
+
+fn fc(props: &[&str], geoms: &[String]) -> String {
+    let feats: Vec<String> = props
+        .iter()
+        .zip(geoms)
+        .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
+        .collect();
+    format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+}
+
+fn rect(x0: f64, x1: f64, y0: f64, y1: f64) -> String {
+    let (x, y) = (500_000.0, 3_300_000.0);
+    format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y + y0, c = x + x1, e = y + y1)
+}
+
+/// A unit over a state forest parcel and a collective homestead parcel (100 m × 100 m each), half inside a
+/// red line, with a hand-computable page.
+#[test]
+fn hand_computed_book_page() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let w = |name: &str, text: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let parcels = w("p.geojson", fc(&[r#"{"BSM":"F","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"H","DLBM":"0702","QSXZ":"30"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]));
+    let red = w("r.geojson", fc(&[r#"{"HXBH":"HX1","HXMC":"测试红线","GKFQ":"核心保护区"}"#], &[rect(-50.0, 100.0, -50.0, 150.0)]));
+    let unit = w("u.geojson", fc(&[r#"{"note":"boundary"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
+    for (layer, f) in [("parcels", &parcels), ("redlines", &red)] {
+        assert_eq!(run(&["import", s(&reg), s(f), "--layer", layer, "--as-of", "2020-01-01"]).0, 0);
+    }
+    let (c, _, e) = run(&[
+        "register", s(&reg), "first", "--unit", "330523ZR0001", "--name", "测试单元", "--type", "自然保护区", "--owner", "全民",
+        "--representative", "自然资源部", "--set", "BDCDYH=330523001001GB00001W00000000", "--geometry", s(&unit),
+        "--date", "2021-01-01", "--reason", "首次登记", "--document", "测字〔2021〕1号",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let out = d.path().join("book.json");
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0001", "--format", "json", "--out", s(&out)]).0, 0);
+    let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/book.schema.json")).unwrap()).unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&b));
+    let share = |list: &str, label: &str| b[list].as_array().unwrap().iter().find(|x| x["label"] == label).unwrap()["area"]["m2"].as_f64().unwrap();
+    let total = b["area"]["m2"].as_f64().unwrap();
+    // ellipsoidal areas: 10 000 m² planar each, within the scale factor on the central meridian
+    assert!((total / 20_000.0 - 1.0).abs() < 1e-3, "{total}");
+    assert!((share("resource_types", "森林") - total / 2.0).abs() < 0.05);
+    assert!((share("resource_types", "非自然资源") - total / 2.0).abs() < 0.05);
+    assert!((share("ownership_areas", "国有") - total / 2.0).abs() < 0.05);
+    assert!((share("ownership_areas", "集体") - total / 2.0).abs() < 0.05);
+    let sum = |list: &str| b[list].as_array().unwrap().iter().map(|x| x["area"]["m2"].as_f64().unwrap()).sum::<f64>();
+    assert!((sum("resource_types") - total).abs() < 0.05 && (sum("ownership_areas") - total).abs() < 0.05);
+    let link = &b["links"][0];
+    assert_eq!((link["key"].as_str(), link["layer"].as_str()), (Some("HX1"), Some("redlines")));
+    assert!((link["overlap"]["m2"].as_f64().unwrap() - total / 2.0).abs() < 0.05, "{link}");
+    assert_eq!(b["real_estate_units"], serde_json::json!(["330523001001GB00001W00000000"]));
+    assert_eq!(b["ownership"]["所有权代表行使主体"], "自然资源部");
+    assert_eq!(b["events"][0]["document_no"], "测字〔2021〕1号");
+    // the HTML page: self-contained, A4, one map piece per parcel piece, the unit outline
+    let html = d.path().join("book.html");
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0001", "--out", s(&html)]).0, 0);
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains("@page { size: A4"));
+    assert_eq!(h.matches("class=\"piece\"").count(), 2);
+    assert_eq!(h.matches("class=\"zone\"").count(), 1);
+    assert!(h.contains("class=\"unit\""));
+    for needle in ["自然状况", "权属状况", "关联信息", "附图", "测试红线 核心保护区", "330523001001GB00001W00000000"] {
+        assert!(h.contains(needle), "{needle} missing");
+    }
+    let urls: Vec<&str> = h.match_indices("http").map(|(i, _)| &h[i..(i + 30).min(h.len())]).collect();
+    assert!(urls.iter().all(|u| u.starts_with("http://www.w3.org/2000/svg")), "external reference: {urls:?}");
+    // refusals: an existing output, a date before the registration, an unknown unit
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0001", "--out", s(&html)]).0, 2);
+    let (c, _, err) = run(&["book", s(&reg), "--unit", "330523ZR0001", "--as-of", "2020-06-01", "--out", s(&d.path().join("x.html"))]);
+    assert_eq!(c, 2);
+    assert!(err.contains("not registered on 2020-06-01"), "{err}");
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523XX0000", "--out", s(&d.path().join("y.html"))]).0, 2);
+}
+
+/// On the demo county's clean 2019 survey every unit's resource types and ownership areas add up to its
+/// area; in 2020 the river unit holds the deliberate parcel overlap, which the page reports instead of
+/// hiding it.
+#[test]
+fn demo_units_add_up() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("anji.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for day in ["2019-12-31", "2020-12-31"] {
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy")] {
+            assert_eq!(run(&["import", s(&reg), s(&seed(&format!("{day}.gpkg"))), "--layer", layer, "--profile", profile, "--as-of", day]).0, 0);
+        }
+    }
+    let units: Vec<String> = {
+        let c = rusqlite::Connection::open(&reg).unwrap();
+        let mut st = c.prepare("SELECT DYH FROM units_current").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(|x| x.unwrap()).collect()
+    };
+    assert!(!units.is_empty());
+    let mut warnings_2020 = 0;
+    for u in units {
+        for day in ["2019-12-31", "2020-12-31"] {
+            let out = d.path().join(format!("{u}-{day}.json"));
+            assert_eq!(run(&["book", s(&reg), "--unit", &u, "--as-of", day, "--format", "json", "--out", s(&out)]).0, 0);
+            let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            let total = b["area"]["m2"].as_f64().unwrap();
+            let warned = !b["warnings"].as_array().unwrap().is_empty();
+            assert!(!(warned && day == "2019-12-31"), "{u}: {}", b["warnings"]);
+            for list in ["resource_types", "ownership_areas"] {
+                let sum: f64 = b[list].as_array().unwrap().iter().map(|x| x["area"]["m2"].as_f64().unwrap()).sum();
+                assert!(warned || (sum - total).abs() <= 1e-6 * total + 0.1, "{u} {day} {list}: {sum} vs {total}");
+            }
+            if warned {
+                assert!(b["warnings"][0].as_str().unwrap().contains("counted twice"));
+                warnings_2020 += 1;
+            }
+        }
+    }
+    assert_eq!(warnings_2020, 1, "the deliberate overlap lies in one unit");
+}
