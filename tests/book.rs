@@ -123,3 +123,33 @@ fn demo_units_add_up() {
     }
     assert_eq!(warnings_2020, 1, "the deliberate overlap lies in one unit");
 }
+
+/// The HTML page prints on A4 in headless Chromium (installed by the Makefile) within three pages, with its
+/// Chinese text intact.
+#[test]
+fn book_page_prints_on_a4() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    let html = d.path().join("book.html");
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523ZB0001", "--out", s(&html)]).0, 0);
+    let pdf = d.path().join("book.pdf");
+    let profile = d.path().join("chromium-profile");
+    let st = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-pdf-header-footer"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium (installed by `make test`)");
+    assert!(pdf.exists(), "no PDF: {}", String::from_utf8_lossy(&st.stderr));
+    let info = String::from_utf8(std::process::Command::new("pdfinfo").arg(&pdf).output().expect("pdfinfo (poppler-utils)").stdout).unwrap();
+    assert!(info.contains("(A4)"), "{info}");
+    let pages: u32 = info.lines().find(|l| l.starts_with("Pages:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((1..=3).contains(&pages), "{pages} pages");
+    let text = String::from_utf8(std::process::Command::new("pdftotext").arg(&pdf).arg("-").output().expect("pdftotext").stdout).unwrap();
+    for needle in ["自然资源登记簿", "自然状况", "权属状况", "关联信息", "附图", "330523ZB0001"] {
+        assert!(text.contains(needle), "{needle} not in the printed page");
+    }
+}
