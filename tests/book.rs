@@ -4,20 +4,6 @@
 mod common;
 use common::*;
 
-fn fc(props: &[&str], geoms: &[String]) -> String {
-    let feats: Vec<String> = props
-        .iter()
-        .zip(geoms)
-        .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
-        .collect();
-    format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
-}
-
-fn rect(x0: f64, x1: f64, y0: f64, y1: f64) -> String {
-    let (x, y) = (500_000.0, 3_300_000.0);
-    format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y + y0, c = x + x1, e = y + y1)
-}
-
 /// A unit over a state forest parcel and a collective homestead parcel (100 m × 100 m each), half inside a
 /// red line, with a hand-computable page.
 #[test]
@@ -29,9 +15,9 @@ fn hand_computed_book_page() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let parcels = w("p.geojson", fc(&[r#"{"BSM":"F","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"H","DLBM":"0702","QSXZ":"30"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]));
-    let red = w("r.geojson", fc(&[r#"{"HXBH":"HX1","HXMC":"测试红线","GKFQ":"核心保护区"}"#], &[rect(-50.0, 100.0, -50.0, 150.0)]));
-    let unit = w("u.geojson", fc(&[r#"{"note":"boundary"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
+    let parcels = w("p.geojson", collection(&[r#"{"BSM":"F","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"H","DLBM":"0702","QSXZ":"30"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]));
+    let red = w("r.geojson", collection(&[r#"{"HXBH":"HX1","HXMC":"测试红线","GKFQ":"核心保护区"}"#], &[rect(-50.0, 100.0, -50.0, 150.0)]));
+    let unit = w("u.geojson", collection(&[r#"{"note":"boundary"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
     for (layer, f) in [("parcels", &parcels), ("redlines", &red)] {
         assert_eq!(run(&["import", s(&reg), s(f), "--layer", layer, "--as-of", "2020-01-01"]).0, 0);
     }

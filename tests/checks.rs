@@ -33,22 +33,9 @@ fn check_json(args: &[&str]) -> (i32, serde_json::Value) {
     (c, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
 }
 
-const X0: f64 = 500_000.0;
-const Y0: f64 = 3_300_000.0;
-
-/// A 100 m tall rectangle [x0, x1] × [0, 100] at (X0, Y0), as GeoJSON polygon coordinates.
+/// A 100 m tall strip [x0, x1] × [0, 100] (see `common::rect`).
 fn strip(x0: f64, x1: f64) -> String {
-    format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = X0 + x0, b = Y0, c = X0 + x1, e = Y0 + 100.0)
-}
-
-/// A GeoJSON FeatureCollection in EPSG:4549 of polygons with their properties.
-fn collection(props: &[String], geoms: &[String]) -> String {
-    let feats: Vec<String> = props
-        .iter()
-        .zip(geoms)
-        .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
-        .collect();
-    format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+    rect(x0, x1, 0.0, 100.0)
 }
 
 fn errors(report: &serde_json::Value) -> Vec<&serde_json::Value> {
@@ -329,8 +316,8 @@ fn displaced_parcel_gap_is_not_hidden_by_its_overlap() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let (pp, ap) = (d.path().join("p.geojson"), d.path().join("a.geojson"));
-    std::fs::write(&pp, collection(&[r#"{"BSM":"P","DLBM":"0101"}"#.into(), r#"{"BSM":"Q","DLBM":"0101"}"#.into()], &[strip(0.0, 100.0), strip(90.0, 190.0)])).unwrap();
-    std::fs::write(&ap, collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#.into()], &[strip(0.0, 200.0)])).unwrap();
+    std::fs::write(&pp, collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0101"}"#], &[strip(0.0, 100.0), strip(90.0, 190.0)])).unwrap();
+    std::fs::write(&ap, collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[strip(0.0, 200.0)])).unwrap();
     assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
     assert_eq!(run(&["import", s(&reg), s(&ap), "--layer", "admin", "--as-of", "2020-01-01"]).0, 0);
     let (code, r) = check_json(&[s(&reg), "--only", "NR101,NR103"]);
@@ -348,9 +335,9 @@ fn unit_area_must_equal_its_resource_types() {
         let d = tempfile::tempdir().unwrap();
         let reg = registry(d.path());
         let (pp, up) = (d.path().join("p.geojson"), d.path().join("u.geojson"));
-        std::fs::write(&pp, collection(&[r#"{"BSM":"F","DLBM":"0301"}"#.into(), r#"{"BSM":"H","DLBM":"0702"}"#.into()], &[strip(0.0, 100.0), strip(100.0, 200.0)])).unwrap();
+        std::fs::write(&pp, collection(&[r#"{"BSM":"F","DLBM":"0301"}"#, r#"{"BSM":"H","DLBM":"0702"}"#], &[strip(0.0, 100.0), strip(100.0, 200.0)])).unwrap();
         let unit = format!(r#"{{"DYH":"330523ZR0001","DYMC":"测试单元","DYLX":"森林","DYMJ":{declared}}}"#);
-        std::fs::write(&up, collection(&[unit], &[strip(0.0, 200.0)])).unwrap();
+        std::fs::write(&up, collection(&[unit.as_str()], &[strip(0.0, 200.0)])).unwrap();
         assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
         assert_eq!(run(&["import", s(&reg), s(&up), "--layer", "units", "--as-of", "2020-01-01"]).0, 0);
         let (_, r) = check_json(&[s(&reg), "--only", "NR304"]);

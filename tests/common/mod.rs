@@ -53,3 +53,20 @@ pub fn count(reg: &Path, sql: &str) -> i64 {
     let c = rusqlite::Connection::open(reg).unwrap();
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
+
+/// A rectangle [x0, x1] × [y0, y1] metres from (500 000, 3 300 000) in EPSG:4549, as GeoJSON polygon
+/// coordinates (hand-made cases with known areas).
+pub fn rect(x0: f64, x1: f64, y0: f64, y1: f64) -> String {
+    let (x, y) = (500_000.0, 3_300_000.0);
+    format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y + y0, c = x + x1, e = y + y1)
+}
+
+/// A GeoJSON FeatureCollection in EPSG:4549 of polygons with their properties (JSON objects as text).
+pub fn collection(props: &[&str], geoms: &[String]) -> String {
+    let feats: Vec<String> = props
+        .iter()
+        .zip(geoms)
+        .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
+        .collect();
+    format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+}
