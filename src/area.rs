@@ -113,6 +113,11 @@ impl AreaCalculator {
         Ok(AreaCalculator { ellipsoid, to_lonlat: Transformer::new(crs, geographic)?, projected })
     }
 
+    /// For geometries in a registry's (projected) CRS, on its ellipsoid.
+    pub fn for_crs(crs: &crate::crs::CrsInfo) -> Result<AreaCalculator> {
+        AreaCalculator::new(&crs.definition, &crs.geographic, Ellipsoid { a: crs.semi_major, inv_f: crs.inv_flattening }, crs.projected)
+    }
+
     /// Ellipsoidal and planar area of a multipolygon in the calculator's CRS.
     pub fn areas(&self, mp: &MultiPolygon<f64>) -> Result<Areas> {
         self.areas_densified(mp, DENSIFY_METRES)

@@ -41,6 +41,7 @@ pub mod regions;
 pub mod register;
 pub mod schemas;
 pub mod store;
+pub mod units;
 
 pub use error::{Error, Result};
 pub use model::{LayerKind, Value};

@@ -26,7 +26,7 @@ fn colour(t: &str) -> &'static str {
 }
 
 /// The 附图: the unit's parcels coloured by resource type, the control zones it overlaps, the unit outline.
-pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[(MultiPolygon<f64>, String)], zones: &[(LayerKind, MultiPolygon<f64>)]) -> String {
+pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[crate::units::Piece], zones: &[(LayerKind, MultiPolygon<f64>)]) -> String {
     let Some(b) = unit.bounding_rect() else { return String::new() };
     let (w, h) = (170.0_f64, 120.0_f64); // millimetres on the page
     let pad = 0.04 * b.width().max(b.height());
@@ -45,8 +45,9 @@ pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[(MultiPolygon<f64>, String)],
         d
     };
     let mut svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}mm" height="{h}mm" role="img" aria-label="附图"><defs><clipPath id="frame"><rect width="{w}" height="{h}"/></clipPath></defs><rect width="{w}" height="{h}" fill="#fff" stroke="#999" stroke-width="0.2"/><g clip-path="url(#frame)">"##);
-    for (mp, t) in pieces {
-        let _ = write!(svg, r##"<path class="piece" d="{}" fill="{}" fill-rule="evenodd" stroke="#fff" stroke-width="0.1"><title>{}</title></path>"##, path(mp), colour(t), esc(t));
+    for p in pieces {
+        let t = &p.resource_type;
+        let _ = write!(svg, r##"<path class="piece" d="{}" fill="{}" fill-rule="evenodd" stroke="#fff" stroke-width="0.1"><title>{}</title></path>"##, path(&p.geometry), colour(t), esc(t));
     }
     for (kind, mp) in zones {
         let (stroke, dash) = match kind {

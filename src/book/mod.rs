@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use geo::{BoundingRect, Intersects};
 use serde::Serialize;
 
-use crate::area::Ellipsoid;
 use crate::checks;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind, SquareMetres};
@@ -113,32 +112,14 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     let val = |f: &str| udef.field_index(f).map(|i| rec.record.values[i].to_string()).unwrap_or_default();
     let ugeom = &rec.record.geometry;
     let env = ugeom.bounding_rect().ok_or_else(|| Error::Invalid(format!("unit {unit} has an empty geometry")))?;
-    let calc = crate::area::AreaCalculator::new(&reg.crs.definition, &reg.crs.geographic, Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening }, true)?;
+    let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let total = rec.areas.ellipsoidal;
 
     // parcels inside the unit: resource types and ownership
-    let pdef = cat.layer(LayerKind::Parcels);
-    let (ci, qi) = (pdef.field_index("DLBM"), pdef.field_index("QSXZ"));
-    let mut by_type: BTreeMap<String, f64> = BTreeMap::new();
-    let mut by_owner: BTreeMap<String, f64> = BTreeMap::new();
-    let mut pieces = Vec::new();
-    for p in reg.records_at(LayerKind::Parcels, at)? {
-        if !p.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
-            continue;
-        }
-        let piece = checks::intersection(ugeom, &p.record.geometry);
-        if piece.0.is_empty() {
-            continue;
-        }
-        let a = calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal;
-        let class = ci.map(|i| p.record.values[i].to_string()).unwrap_or_default();
-        let rtype = cat.classes.resource_type(&class).to_string();
-        *by_type.entry(rtype.clone()).or_default() += a;
-        // 权属性质: 国有 or 集体 by the code table; no code means ownership undetermined (争议)
-        let nature = qi.and_then(|i| cat.classes.ownership_nature(&p.record.values[i].to_string())).unwrap_or("争议");
-        *by_owner.entry(nature.to_string()).or_default() += a;
-        pieces.push((piece, rtype));
-    }
+    let parcels = reg.records_at(LayerKind::Parcels, at)?;
+    let pieces = crate::units::composition(ugeom, &parcels, cat, &calc)?;
+    let by_type = crate::units::totals(&pieces, |p| &p.resource_type);
+    let by_owner = crate::units::totals(&pieces, |p| &p.ownership);
     let covered: f64 = by_type.values().sum();
     let order = ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"];
     let mut resource_types: Vec<Share> = order.iter().map(|t| Share { label: t.to_string(), area: Area::of(by_type.get(*t).copied().unwrap_or(0.0)) }).collect();

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use geo::{BoundingRect, Intersects, MultiPolygon};
 
 use super::{Exceptions, RuleConfig};
-use crate::area::{AreaCalculator, Ellipsoid};
+use crate::area::AreaCalculator;
 use crate::error::{Error, Result};
 use crate::index::LayerIndex;
 use crate::model::{AsOf, LayerKind};
@@ -59,7 +59,6 @@ pub struct Context {
     /// Vintage (latest as-of ≤ check date) of each layer used, for the report.
     pub vintages: Vec<(LayerKind, Option<String>)>,
     notes: Mutex<Vec<String>>,
-    ellipsoid: Ellipsoid,
     parcel_overlaps: std::sync::OnceLock<Vec<super::geom::Piece>>,
 }
 
@@ -111,7 +110,6 @@ impl Context {
             vintages,
             notes: Mutex::new(Vec::new()),
             parcel_overlaps: std::sync::OnceLock::new(),
-            ellipsoid: Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening },
         })
     }
 
@@ -127,8 +125,7 @@ impl Context {
 
     /// A new area calculator for the registry CRS (one per worker thread).
     pub fn area_calculator(&self) -> AreaCalculator {
-        AreaCalculator::new(&self.crs.definition, &self.crs.geographic, self.ellipsoid, true)
-            .expect("the registry CRS was usable when the registry was created")
+        AreaCalculator::for_crs(&self.crs).expect("the registry CRS was usable when the registry was created")
     }
 
     /// Overlap pieces among the parcels (NR101's tolerances), computed once and shared by the rules that

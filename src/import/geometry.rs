@@ -6,7 +6,7 @@ use geo::{BoundingRect, Validation};
 use rayon::prelude::*;
 
 use super::Source;
-use crate::area::{AreaCalculator, Areas, Ellipsoid};
+use crate::area::{AreaCalculator, Areas};
 use crate::crs::{self, CrsInfo, Transformer};
 use crate::error::{Error, Result};
 use crate::io::source::{SourceFeature, SourceGeometry};
@@ -18,13 +18,11 @@ pub(super) type Prepared = std::result::Result<(geo::MultiPolygon<f64>, Areas), 
 /// Prepare every feature's geometry for the registry.
 pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &CrsInfo, kind: LayerKind, make_valid: bool) -> Result<Vec<Prepared>> {
     let reg_crs = reg.definition.clone();
-    let geog = reg.geographic.clone();
-    let ell = Ellipsoid { a: reg.semi_major, inv_f: reg.inv_flattening };
     let fe = reg.false_easting;
     let src_def = src_crs.definition.clone();
     // fail early, with a clear message, if PROJ cannot build the transformations
     Transformer::new(&src_def, &reg_crs)?;
-    AreaCalculator::new(&reg_crs, &geog, ell, true)?;
+    AreaCalculator::for_crs(reg)?;
     Ok(features
         .par_iter()
         .with_min_len(256)
@@ -32,7 +30,7 @@ pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &C
             || {
                 (
                     Transformer::new(&src_def, &reg_crs).expect("checked above"),
-                    AreaCalculator::new(&reg_crs, &geog, ell, true).expect("checked above"),
+                    AreaCalculator::for_crs(reg).expect("checked above"),
                 )
             },
             |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid),

@@ -306,12 +306,6 @@ pub fn read_geometry(reg: &Registry, source: &SourceRequest, src_crs: Option<&st
         return Err(Error::Invalid(format!("{}: no polygon", source.path.display())));
     }
     let mp = if polys.len() == 1 { geo::MultiPolygon(polys) } else { geo::unary_union(polys.iter()) };
-    let areas = crate::area::AreaCalculator::new(
-        &reg.crs.definition,
-        &reg.crs.geographic,
-        crate::area::Ellipsoid { a: reg.crs.semi_major, inv_f: reg.crs.inv_flattening },
-        true,
-    )?
-    .areas(&mp)?;
+    let areas = crate::area::AreaCalculator::for_crs(&reg.crs)?.areas(&mp)?;
     Ok((mp, areas))
 }

@@ -8,12 +8,9 @@
 //! unit; a shortfall means part of the unit has no parcel (or the declared area is wrong). The finding
 //! carries the breakdown; `area_m2` is the discrepancy.
 
-use std::collections::BTreeMap;
-
 use geo::BoundingRect;
 
 use super::{attribute, Check, Context, Finding};
-use crate::checks::geom;
 use crate::model::LayerKind;
 
 /// NR304.
@@ -31,7 +28,6 @@ impl Check for UnitResourceSum {
         let rel = tol.relative_tolerance.unwrap_or(0.001);
         let abs = tol.absolute_tolerance_m2.unwrap_or(1.0);
         let udef = ctx.catalog.layer(LayerKind::Units);
-        let Some(ci) = ctx.catalog.layer(LayerKind::Parcels).field_index("DLBM") else { return Ok(vec![]) };
         let ti = udef.field_index("DYMJ");
         let parcels = ctx.layer(LayerKind::Parcels);
         if parcels.records.is_empty() {
@@ -42,16 +38,9 @@ impl Check for UnitResourceSum {
         let mut out = Vec::new();
         for u in &ctx.layer(LayerKind::Units).records {
             let Some(env) = u.record.geometry.bounding_rect() else { continue };
-            let mut by_type: BTreeMap<String, f64> = BTreeMap::new();
-            for i in parcels.candidates(env) {
-                let p = &parcels.records[i];
-                let piece = geom::intersection(&u.record.geometry, &p.record.geometry);
-                if piece.0.is_empty() {
-                    continue;
-                }
-                let class = p.record.values[ci].to_string();
-                *by_type.entry(ctx.catalog.classes.resource_type(&class).to_string()).or_default() += geom::piece_area(&calc, &piece);
-            }
+            let candidates = parcels.candidates(env).into_iter().map(|i| &parcels.records[i]);
+            let pieces = crate::units::composition(&u.record.geometry, candidates, &ctx.catalog, &calc)?;
+            let by_type = crate::units::totals(&pieces, |p| &p.resource_type);
             let total: f64 = by_type.values().sum();
             let declared = ti.and_then(|i| u.record.values[i].as_f64()).unwrap_or(u.areas.ellipsoidal);
             let diff = (declared - total).abs();
