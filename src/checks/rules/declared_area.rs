@@ -7,7 +7,7 @@
 //! attribute or the geometry is wrong (or the area was computed on the plane, or on another ellipsoid).
 //! The finding's `area_m2` is the discrepancy.
 
-use super::{attribute, Check, Context, Finding};
+use super::{discrepancy, Check, Context, Finding};
 use crate::model::LayerKind;
 
 /// NR301.
@@ -34,18 +34,18 @@ impl Check for DeclaredArea {
                 let computed = r.areas.ellipsoidal;
                 let diff = (declared - computed).abs();
                 if diff > abs && diff > rel * computed {
-                    let mut f = attribute(
+                    let f = discrepancy(
                         self,
                         tol.severity,
                         kind,
                         r,
+                        diff,
                         format!(
                             "{kind} {}: {field} {declared:.2} m² differs from the ellipsoidal area {computed:.2} m² by {diff:.2} m² ({:.3} %)",
                             r.record.key,
                             100.0 * diff / computed
                         ),
                     );
-                    f.area_m2 = diff;
                     out.push(f);
                 }
             }

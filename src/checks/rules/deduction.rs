@@ -4,7 +4,7 @@
 //! TBDLMJ ≠ TBMJ − KCMJ (beyond the absolute tolerance). **Why it matters:** balance sheets count TBDLMJ
 //! under the parcel's class and KCMJ under 1203 田坎; if they do not add up to TBMJ, land appears or vanishes.
 
-use super::{attribute, Check, Context, Finding};
+use super::{discrepancy, Check, Context, Finding};
 use crate::model::LayerKind;
 
 /// NR302.
@@ -31,14 +31,14 @@ impl Check for Deduction {
             let kcmj = v[ki].as_f64().unwrap_or(0.0);
             let diff = (tbdlmj - (tbmj - kcmj)).abs();
             if diff > abs {
-                let mut f = attribute(
+                let f = discrepancy(
                     self,
                     tol.severity,
                     LayerKind::Parcels,
                     r,
+                    diff,
                     format!("parcel {}: TBDLMJ {tbdlmj:.2} ≠ TBMJ {tbmj:.2} − KCMJ {kcmj:.2} (off by {diff:.2} m²)", r.record.key),
                 );
-                f.area_m2 = diff;
                 out.push(f);
             }
         }

@@ -111,6 +111,11 @@ fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate
     }
 }
 
+/// An area-arithmetic finding: the record, what does not add up, and the discrepancy as its area.
+fn discrepancy(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate::store::StoredRecord, diff: f64, message: String) -> Finding {
+    Finding { area_m2: diff, ..attribute(check, severity, kind, rec, message) }
+}
+
 /// Overlap pieces between two control-line layers, as findings (NR401–NR403).
 fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crate::Result<Vec<Finding>> {
     let tol = ctx.config.tolerance(check.code())?;

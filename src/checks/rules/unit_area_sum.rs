@@ -5,7 +5,7 @@
 //! for every square metre of the unit exactly once.
 //! The other identity of the unit area, DYMJ = Σ resource-type areas + 非自然资源, is NR304.
 
-use super::{attribute, Check, Context, Finding};
+use super::{discrepancy, Check, Context, Finding};
 use crate::model::LayerKind;
 
 /// NR303.
@@ -34,14 +34,14 @@ impl Check for UnitAreaSum {
             let parts = [g, j, z].iter().map(|&i| v[i].as_f64().unwrap_or(0.0)).sum::<f64>();
             let diff = (total - parts).abs();
             if diff > abs {
-                let mut f = attribute(
+                let f = discrepancy(
                     self,
                     tol.severity,
                     LayerKind::Units,
                     r,
+                    diff,
                     format!("unit {}: DYMJ {total:.2} ≠ 国有 + 集体 + 争议 = {parts:.2} (off by {diff:.2} m²)", r.record.key),
                 );
-                f.area_m2 = diff;
                 out.push(f);
             }
         }

@@ -10,7 +10,7 @@
 
 use geo::BoundingRect;
 
-use super::{attribute, Check, Context, Finding};
+use super::{discrepancy, Check, Context, Finding};
 use crate::model::LayerKind;
 
 /// NR304.
@@ -46,18 +46,18 @@ impl Check for UnitResourceSum {
             let diff = (declared - total).abs();
             if diff > abs && diff > rel * declared {
                 let parts: Vec<String> = by_type.iter().map(|(t, a)| format!("{t} {a:.2}")).collect();
-                let mut f = attribute(
+                let f = discrepancy(
                     self,
                     tol.severity,
                     LayerKind::Units,
                     u,
+                    diff,
                     format!(
                         "unit {}: area {declared:.2} m² ≠ Σ resource types from the parcels {total:.2} m² ({}; off by {diff:.2} m²)",
                         u.record.key,
                         if parts.is_empty() { "no parcels".to_string() } else { parts.join(", ") }
                     ),
                 );
-                f.area_m2 = diff;
                 out.push(f);
             }
         }
