@@ -202,3 +202,17 @@ fn real_boundary_lines_and_invalid_outline_are_handled() {
     assert_eq!(count(&reg, "SELECT count(*) FROM admin WHERE XZQMC IN ('铁门关市', '图木舒克市')"), 2);
     assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE reason LIKE '%MULTILINESTRING%'"), 2);
 }
+
+/// Regression: a feature without a numeric property (here TBMJ) was stored as 0 m² because GDAL reads an
+/// unset number as 0; it must stay empty.
+#[test]
+fn missing_numbers_stay_null_not_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let src = d.path().join("p.geojson");
+    std::fs::write(&src, collection(&[r#"{"BSM":"A","DLBM":"0101","TBMJ":10000}"#, r#"{"BSM":"B","DLBM":"0101"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)])).unwrap();
+    let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", "parcels", "--as-of", "2020-01-01"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE BSM = 'B' AND TBMJ IS NULL"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE BSM = 'A' AND TBMJ = 10000"), 1);
+}

@@ -283,16 +283,16 @@ fn shapefile_encoding(path: &Path, given: Option<&str>) -> ShpEncoding {
 }
 
 fn read_field(feature: &gdal::vector::Feature<'_>, i: usize, ty: OGRFieldType::Type) -> Raw {
+    // SAFETY: the feature handle is valid for the borrow. Unset and null fields are Null for every type
+    // (the gdal crate would read an unset number as 0, turning a missing TBMJ into 0 m²).
+    if unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), i as i32) } == 0 {
+        return Raw::V(Value::Null);
+    }
     if ty == OGRFieldType::OFTString {
         // raw bytes: decoded once the encoding is known
-        // SAFETY: the feature handle is valid for the borrow; GDAL returns a NUL-terminated string owned by
-        // the feature, copied before the next call.
+        // SAFETY: GDAL returns a NUL-terminated string owned by the feature, copied before the next call.
         unsafe {
-            let h = feature.c_feature();
-            if gdal_sys::OGR_F_IsFieldSetAndNotNull(h, i as i32) == 0 {
-                return Raw::V(Value::Null);
-            }
-            let p = gdal_sys::OGR_F_GetFieldAsString(h, i as i32);
+            let p = gdal_sys::OGR_F_GetFieldAsString(feature.c_feature(), i as i32);
             if p.is_null() {
                 return Raw::V(Value::Null);
             }
