@@ -43,14 +43,11 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
     let refuse = |why: String| Error::Invalid(format!("{} of unit {}: {why}; nothing was written", req.op.label(), req.unit));
     // the unit's current values (change / correction) or a blank record (first registration)
     let current = reg.registration_state(req.op, &req.unit, req.date)?;
-    let mut values: Vec<Value> = match &current {
-        Some(c) => reg.records_by_fid(LayerKind::Units, &[c.fid])?.remove(0).record.values,
-        None => vec![Value::Null; def.fields.len()],
-    };
     let old = match &current {
         Some(c) => Some(reg.records_by_fid(LayerKind::Units, &[c.fid])?.remove(0)),
         None => None,
     };
+    let mut values: Vec<Value> = old.as_ref().map(|o| o.record.values.clone()).unwrap_or_else(|| vec![Value::Null; def.fields.len()]);
     let mut set: Vec<(String, Value)> = req.set.iter().map(|(k, v)| (k.clone(), Value::Text(v.clone()))).collect();
     set.push((def.key.clone(), Value::Text(req.unit.clone())));
     if let Some(d) = &req.document_no {

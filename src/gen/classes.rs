@@ -133,7 +133,7 @@ pub(crate) fn is_forest(c: &str) -> bool {
 }
 
 /// The second vintage: class changes (建设占用, 开垦, 生态退耕), splits and merges.
-pub(crate) fn second_vintage(v1: &[GenParcel], f: &Fields, rng: &mut ChaCha8Rng, areas: &AreaCalculator) -> Result<Vec<GenParcel>> {
+pub(crate) fn second_vintage(v1: &[GenParcel], f: &Fields, areas: &AreaCalculator) -> Result<Vec<GenParcel>> {
     let mut next_seq = v1.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
     let mut out: Vec<GenParcel> = Vec::with_capacity(v1.len() + 64);
     let mut merged_away = std::collections::HashSet::new();
@@ -192,6 +192,5 @@ pub(crate) fn second_vintage(v1: &[GenParcel], f: &Fields, rng: &mut ChaCha8Rng,
         }
         out.push(q);
     }
-    let _ = rng.random::<u8>();
     Ok(out)
 }

@@ -115,8 +115,7 @@ pub fn generate(req: &GenRequest) -> Result<County> {
     let cell = (outline.unsigned_area() / req.parcels.max(1) as f64).sqrt();
     let fields = classes::Fields::new(&mut rng, bbox, cell);
     let v1 = tile(&outline, bbox, cell, req.seed, &fields, &areas)?;
-    let v2 = classes::second_vintage(&v1, &fields, &mut rng, &areas)?;
-    let _ = rng.random::<u32>();
+    let v2 = classes::second_vintage(&v1, &fields, &areas)?;
     Ok(County { code: req.code.clone(), name, crs, outline, vintages: [v1, v2], fields, cell, areas })
 }
 
