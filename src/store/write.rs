@@ -136,6 +136,11 @@ impl Registry {
         }
         let fault_after: Option<usize> = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok().and_then(|v| v.parse().ok());
         let srs_id = self.srs_id;
+        if fault_after.is_some() {
+            // fault injection: a tiny page cache makes the transaction spill into the file before the pause, so
+            // an interrupted import exercises SQLite's hot-journal rollback, as a large real import would
+            self.conn.execute_batch("PRAGMA cache_size = -64;")?;
+        }
         // IMMEDIATE: take the write lock now, so the import id reserved here stays ours
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let import_id: i64 =
