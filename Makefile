@@ -37,7 +37,7 @@ test: test-deps
 
 # Rebuild the demo county's seed files (deterministic).
 seeds: build
-	rm -rf seeds/anji && $(NRLEDGER) gen --out seeds/anji
+	$(NRLEDGER) gen --out seeds/anji
 
 # Scale benchmarks (generated counties of 100 000 and 1 000 000 parcels); GNU time measures peak memory.
 bench: build

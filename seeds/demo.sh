@@ -19,6 +19,7 @@ for D in 2019-12-31 2020-12-31; do
   "$N" import "$REG" "$SEEDS/$D.gpkg" --layer farmland --profile yjjbnt --as-of "$D" --registrar demo
   "$N" import "$REG" "$SEEDS/$D.gpkg" --layer urban --profile czkfbj --as-of "$D" --registrar demo
   "$N" import "$REG" "$SEEDS/$D.gpkg" --layer units --profile zrzy-djdy --as-of "$D" --registrar demo
+  "$N" import "$REG" "$SEEDS/$D.gpkg" --layer forest --profile forest-xb --as-of "$D" --registrar demo
 done
 
 echo "== what the registry holds"
@@ -53,4 +54,11 @@ echo "== register-book pages (登记簿)"
 "$N" book "$REG" --unit 330523SN0005 --out "$OUT/book-330523SN0005.html"
 "$N" book "$REG" --unit 330523SN0005 --format json --out "$OUT/book-330523SN0005.json"
 
-echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/"
+echo "== balance sheet (自然资源资产负债表) of 安吉县, 2019-12-31 → 2020-12-31: land, forest, water, liabilities"
+BAL=(--from 2019-12-31 --to 2020-12-31 --region 330523 --forest-changes "$SEEDS/forest-changes.csv" --water "$SEEDS/water.csv" --targets "$SEEDS/targets.toml")
+"$N" balance "$REG" "${BAL[@]}" --trace "$OUT/balance-trace.gpkg"
+"$N" balance "$REG" "${BAL[@]}" --format xlsx --out "$OUT/balance-330523.xlsx"
+"$N" balance "$REG" "${BAL[@]}" --level 8class --format json --out "$OUT/balance-330523-8class.json"
+
+echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/,"
+echo "   balance sheet workbook $OUT/balance-330523.xlsx, changed pieces $OUT/balance-trace.gpkg"

@@ -17,6 +17,8 @@
 //! - [`import`]: the validated, atomic import pipeline;
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup;
+//! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
+//! - [`table`]: report tables (bilingual headers) written as text, CSV, Parquet or XLSX by [`io::tabular`];
 //! - [`gen`]: the deterministic demo-county generator behind `seeds/`;
 //! - [`schemas`]: the JSON Schemas in `schemas/`, generated from the code.
 //!
@@ -25,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod area;
+pub mod balance;
 pub mod book;
 pub mod catalog;
 pub mod checks;
@@ -41,6 +44,7 @@ pub mod regions;
 pub mod register;
 pub mod schemas;
 pub mod store;
+pub mod table;
 pub mod units;
 
 pub use error::{Error, Result};

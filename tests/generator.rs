@@ -11,7 +11,7 @@ use nrledger::progress::Progress;
 /// (attributes, WKB) of every feature of every layer, in order.
 fn content(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let mut out = vec![];
-    for layer in ["DLTB", "XZQ", "STBHHX", "YJJBNT", "CZKFBJ", "ZRZYDJDY"] {
+    for layer in ["DLTB", "XZQ", "STBHHX", "YJJBNT", "CZKFBJ", "XB", "ZRZYDJDY"] {
         let src = read(&SourceRequest { path: path.to_path_buf(), layer: Some(layer.into()), ..Default::default() }, &Progress::hidden()).unwrap();
         for f in src.features {
             let geom = match f.geometry {
@@ -34,8 +34,10 @@ fn committed_seeds_are_reproduced_exactly() {
     for f in ["2019-12-31.gpkg", "2020-12-31.gpkg"] {
         assert!(content(&d.path().join(f)) == content(&seed(f)), "{f} differs from seeds/anji: run `make seeds`");
     }
-    let a = std::fs::read_to_string(d.path().join("defects.json")).unwrap();
-    assert_eq!(a, std::fs::read_to_string(seed("defects.json")).unwrap());
+    for f in ["defects.json", "forest-changes.csv", "water.csv", "targets.toml"] {
+        let a = std::fs::read_to_string(d.path().join(f)).unwrap();
+        assert_eq!(a, std::fs::read_to_string(seed(f)).unwrap(), "{f} differs from seeds/anji: run `make seeds`");
+    }
 }
 
 #[test]

@@ -56,6 +56,19 @@ pub struct ClassTables {
     resource_types: Vec<(String, String)>,
     /// 权属性质 code → 国有 / 集体 (the `nature` column of `qsxz.csv`).
     natures: HashMap<String, String>,
+    /// Class crosswalks (`crosswalks.csv`): scheme → (code prefix → target class).
+    crosswalks: HashMap<String, Vec<(String, CrossClass)>>,
+}
+
+/// A class of a coarser scheme that land-class codes map to through `crosswalks.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossClass {
+    /// Code in the target scheme.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
 }
 
 impl ClassTables {
@@ -66,7 +79,20 @@ impl ClassTables {
         ordered.sort_by_key(|(p, _)| (!p.contains("gbt21010"), p.clone()));
         let mut resource_types = Vec::new();
         let mut natures = HashMap::new();
+        let mut crosswalks: HashMap<String, Vec<(String, CrossClass)>> = HashMap::new();
         for (path, text) in ordered {
+            if path.ends_with("crosswalks.csv") {
+                let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+                for row in rdr.records() {
+                    let row = row.map_err(|e| cfg(path, e))?;
+                    let get = |i: usize| row.get(i).unwrap_or("").trim().to_string();
+                    if get(0).is_empty() || get(1).is_empty() || get(2).is_empty() {
+                        return Err(Error::Config { file: path.clone(), reason: format!("line {}: needs scheme, prefix and code", row.position().map_or(0, |p| p.line())) });
+                    }
+                    crosswalks.entry(get(0)).or_default().push((get(1), CrossClass { code: get(2), name: get(3), name_en: get(4) }));
+                }
+                continue;
+            }
             if path.ends_with("resource-types.csv") {
                 let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
                 for row in rdr.records() {
@@ -103,7 +129,29 @@ impl ClassTables {
                 }
             }
         }
-        Ok(ClassTables { tables, resource_types, natures })
+        Ok(ClassTables { tables, resource_types, natures, crosswalks })
+    }
+
+    /// The class of `scheme` (e.g. `level1`, `8class`) a land-class code falls in: the longest listed code
+    /// prefix wins; None when the scheme is unknown or lists no prefix of the code.
+    pub fn crosswalk(&self, scheme: &str, code: &str) -> Option<&CrossClass> {
+        self.crosswalks
+            .get(scheme)?
+            .iter()
+            .filter(|(p, _)| code.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, c)| c)
+    }
+
+    /// The classes of a crosswalk scheme in file order, without repeats.
+    pub fn crosswalk_classes(&self, scheme: &str) -> Vec<&CrossClass> {
+        let mut out: Vec<&CrossClass> = Vec::new();
+        for (_, c) in self.crosswalks.get(scheme).into_iter().flatten() {
+            if !out.iter().any(|o| o.code == c.code) {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// 国有 or 集体 for a 权属性质 code (or alias), from `qsxz.csv`.

@@ -11,7 +11,7 @@ mod profile;
 
 use std::path::Path;
 
-pub use classes::{ClassTable, ClassTables};
+pub use classes::{ClassTable, ClassTables, CrossClass};
 pub use layer_def::{FieldDef, LayerDef};
 pub use profile::{FieldSource, Profile};
 
@@ -33,6 +33,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/gkfq.csv", include_str!("../../layers/classes/gkfq.csv")),
     ("classes/forest-origin.csv", include_str!("../../layers/classes/forest-origin.csv")),
     ("classes/resource-types.csv", include_str!("../../layers/classes/resource-types.csv")),
+    ("classes/crosswalks.csv", include_str!("../../layers/classes/crosswalks.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),

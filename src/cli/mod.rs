@@ -1,6 +1,7 @@
 //! Command-line interface: clap derive, one file per subcommand. Each subcommand turns its arguments into
 //! a library call and prints the result as text or JSON; this is the only place that composes stages.
 
+mod balance;
 mod book;
 mod check;
 mod export;
@@ -50,6 +51,7 @@ enum Command {
     Register(register::Args),
     History(register::HistoryArgs),
     Book(book::Args),
+    Balance(balance::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
 }
@@ -70,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Register(a) => register::run(a, catalog),
         Command::History(a) => register::history(a, catalog),
         Command::Book(a) => book::run(a, catalog),
+        Command::Balance(a) => balance::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
     }

@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::io::export::{self, Column, Table};
 use crate::model::{FieldType, Value};
 
-struct Zone {
+pub(super) struct Zone {
     /// Key value, for messages and links.
-    key: String,
-    geometry: MultiPolygon<f64>,
-    attrs: Vec<Value>,
+    pub(super) key: String,
+    pub(super) geometry: MultiPolygon<f64>,
+    pub(super) attrs: Vec<Value>,
 }
 
 fn union_components(parts: &[&MultiPolygon<f64>], min_area: f64) -> Vec<MultiPolygon<f64>> {
@@ -34,7 +34,7 @@ fn union_components(parts: &[&MultiPolygon<f64>], min_area: f64) -> Vec<MultiPol
     out
 }
 
-fn centre(p: &GenParcel) -> Coord<f64> {
+pub(super) fn centre(p: &GenParcel) -> Coord<f64> {
     p.geometry.bounding_rect().expect("parcel").center()
 }
 
@@ -221,11 +221,23 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     }
 
     let outline_area = c.areas.areas(&c.outline)?.ellipsoidal;
-    let xzq = vec![Zone {
+    let mut xzq = vec![Zone {
         key: code.clone(),
         attrs: vec![Value::Text(code.clone()), Value::Text(c.name.clone()), Value::Real(round2(outline_area))],
         geometry: c.outline.clone(),
     }];
+    // townships (乡镇, 9-digit codes as in ZLDWDM): the union of their 2019 parcels
+    let mut towns: Vec<u32> = v1.iter().map(|p| p.township).collect();
+    towns.sort_unstable();
+    towns.dedup();
+    for t in towns {
+        let parts: Vec<&MultiPolygon<f64>> = v1.iter().filter(|p| p.township == t).map(|p| &p.geometry).collect();
+        let g = MultiPolygon(union_components(&parts, 0.0).into_iter().flat_map(|m| m.0).collect());
+        let key = format!("{code}{:03}", 100 + t);
+        let area = c.areas.areas(&g)?.ellipsoidal;
+        xzq.push(Zone { key: key.clone(), attrs: vec![Value::Text(key), Value::Text(format!("{}第{t}镇", c.name)), Value::Real(round2(area))], geometry: g });
+    }
+    let forest = super::forest::stands(c, &v2)?;
     let first: std::collections::HashMap<u64, &GenParcel> = c.vintages[0].iter().map(|p| (p.seq, p)).collect();
     let mut written = Vec::new();
     for (date, year, parcels, farm) in [("2019-12-31", 2019, &c.vintages[0], &farmland), ("2020-12-31", 2020, &v2, &farmland2)] {
@@ -262,6 +274,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             &urban,
             &c.crs,
         )?;
+        write_table(&path, "XB", super::forest::columns(), forest.layer(year), &c.crs)?;
         write_zone_table(
             &path,
             "ZRZYDJDY",
@@ -284,6 +297,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     });
     std::fs::write(&dpath, serde_json::to_string_pretty(&summary).expect("json")).map_err(|e| Error::io(&dpath, e))?;
     written.push(dpath);
+    written.extend(super::forest::write_tables(c, &forest, &farmland, dir)?);
     Ok(written)
 }
 
@@ -291,7 +305,7 @@ fn centre_point(p: &GenParcel) -> geo::Point<f64> {
     geo::Point::from(centre(p))
 }
 
-fn round2(x: f64) -> f64 {
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

@@ -5,11 +5,13 @@
 //! class from smooth pseudo-random fields (hills → forest and bamboo, valley floor → paddy, dry land, tea
 //! and orchards, a town, a river and a reservoir), and derives from the parcels the 三调-style layers a land
 //! bureau delivers: DLTB parcels, XZQ outline, STBHHX red lines, YJJBNT farmland, CZKFBJ urban boundary and
-//! ZRZYDJDY registration units. A second vintage changes some classes (farmland built over, forest cleared,
+//! ZRZYDJDY registration units, XB forest stands (小班), and the tabular inputs of a balance sheet: forest
+//! changes, water statistics (illustrative figures) and control targets. A second vintage changes some classes (farmland built over, forest cleared,
 //! re-greening), splits some parcels, and adds a few deliberate defects for the checks to find.
 //! Everything comes from one seed through ChaCha8, so the same arguments give the same data.
 
 mod classes;
+mod forest;
 mod layers;
 
 use std::path::{Path, PathBuf};

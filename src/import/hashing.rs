@@ -58,3 +58,16 @@ pub fn hash_source(path: &Path) -> Result<String> {
     }
     Ok(hex::encode(h.finalize()))
 }
+
+/// SHA-256 of bytes, as hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file's content, streamed (a registry may be gigabytes).
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(hex::encode(h.finalize()))
+}

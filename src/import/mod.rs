@@ -9,7 +9,7 @@
 
 mod fields;
 mod geometry;
-mod hashing;
+pub mod hashing;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -6,3 +6,4 @@ pub mod blob;
 pub mod export;
 pub mod geojson_out;
 pub mod source;
+pub mod tabular;

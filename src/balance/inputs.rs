@@ -1,0 +1,366 @@
+//! The sheet's tabular inputs and configuration: forest changes and water statistics (CSV or Parquet, one
+//! row per region, year and item; see `schemas/forest-changes.md` and `schemas/water.md`), the targets file
+//! (`schemas/targets.schema.json`), and the balance configuration in `layers/rules/` (water items,
+//! liability models).
+//!
+//! Rows are kept for the region's code and the codes under it (a county's sheet takes rows of its
+//! townships too), for the years whose 31 December lies in the period (from, to]. A bad row is an error
+//! naming the file, the row (1 = first data row) and the field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::io::tabular;
+use crate::model::AsOf;
+
+const WATER_ITEMS: &str = include_str!("../../layers/rules/water-items.csv");
+const LIABILITIES: &str = include_str!("../../layers/rules/liabilities.toml");
+
+/// Which rows of an input belong to a sheet.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Region codes of the sheet (one, or every admin code when no region was asked for).
+    pub codes: Vec<String>,
+    /// Opening date.
+    pub from: AsOf,
+    /// Closing date.
+    pub to: AsOf,
+}
+
+impl Scope {
+    /// True when a row's region and year fall in the sheet.
+    pub fn takes(&self, region: &str, year: i32) -> bool {
+        let in_region = self.codes.iter().any(|c| region.starts_with(c.as_str()));
+        let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31);
+        in_region && end.is_some_and(|d| d > self.from && d <= self.to)
+    }
+
+    /// The calendar years whose end lies in the period.
+    pub fn years(&self) -> Vec<i32> {
+        (self.from.year()..=self.to.year()).filter(|y| chrono::NaiveDate::from_ymd_opt(*y, 12, 31).is_some_and(|d| d > self.from && d <= self.to)).collect()
+    }
+}
+
+/// Column lookup by Chinese name or English alias.
+struct Cols<'a> {
+    rows: &'a tabular::Rows,
+    path: &'a Path,
+}
+
+impl Cols<'_> {
+    fn find(&self, names: &[&str]) -> Option<usize> {
+        self.rows.headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    }
+    fn need(&self, names: &[&str]) -> Result<usize> {
+        self.find(names).ok_or_else(|| {
+            Error::Invalid(format!("{}: missing column {} (columns found: {})", self.path.display(), names.join(" / "), self.rows.headers.join(", ")))
+        })
+    }
+}
+
+fn cell<'a>(row: &'a [Option<String>], i: usize, path: &Path, n: usize, field: &str) -> Result<&'a str> {
+    row[i].as_deref().ok_or_else(|| Error::Invalid(format!("{}: row {n}, field {field}: empty", path.display())))
+}
+
+fn number(row: &[Option<String>], i: usize, path: &Path, n: usize, field: &str) -> Result<f64> {
+    let s = cell(row, i, path, n, field)?;
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field {field}: '{s}' is not a number", path.display())))
+}
+
+fn year(row: &[Option<String>], i: usize, path: &Path, n: usize, field: &str) -> Result<i32> {
+    let s = cell(row, i, path, n, field)?;
+    s.trim_end_matches(".0")
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (1900..=2200).contains(y))
+        .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field {field}: '{s}' is not a year", path.display())))
+}
+
+/// A forest change item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub enum ForestItem {
+    /// 生长量
+    Growth,
+    /// 造林
+    Afforestation,
+    /// 采伐
+    Harvest,
+    /// 灾害
+    Disaster,
+}
+
+impl ForestItem {
+    fn parse(s: &str) -> Option<ForestItem> {
+        match s.trim() {
+            "生长量" | "生长" | "growth" => Some(ForestItem::Growth),
+            "造林" | "afforestation" => Some(ForestItem::Afforestation),
+            "采伐" | "采伐量" | "harvest" => Some(ForestItem::Harvest),
+            "灾害" | "灾害损失" | "disaster" => Some(ForestItem::Disaster),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the forest changes input.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ForestChange {
+    /// Region code.
+    pub region: String,
+    /// Year.
+    pub year: i32,
+    /// 天然 / 人工 / 其他.
+    pub origin: String,
+    /// Item.
+    pub item: ForestItem,
+    /// Volume, m³ (non-negative).
+    pub volume_m3: f64,
+}
+
+/// Read the forest changes of the sheet's scope.
+pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<Vec<ForestChange>> {
+    let rows = tabular::read_rows(path)?;
+    let c = Cols { rows: &rows, path };
+    let (ri, yi, oi, ii, vi) =
+        (c.need(&["行政区代码", "region"])?, c.need(&["年份", "year"])?, c.need(&["起源", "origin"])?, c.need(&["项目", "item"])?, c.need(&["蓄积量", "volume_m3"])?);
+    let origins = catalog.classes.table("forest-origin");
+    let mut out = Vec::new();
+    for (k, row) in rows.rows.iter().enumerate() {
+        let n = k + 1;
+        let region = cell(row, ri, path, n, "行政区代码")?.to_string();
+        let y = year(row, yi, path, n, "年份")?;
+        let o = cell(row, oi, path, n, "起源")?;
+        let origin = origins
+            .and_then(|t| t.normalise(o))
+            .filter(|o| super::forest::ORIGINS.contains(o))
+            .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display())))?;
+        let it = cell(row, ii, path, n, "项目")?;
+        let item = ForestItem::parse(it)
+            .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field 项目: '{it}' is not 生长量, 造林, 采伐 or 灾害", path.display())))?;
+        let volume_m3 = number(row, vi, path, n, "蓄积量")?;
+        if volume_m3 < 0.0 {
+            return Err(Error::Invalid(format!("{}: row {n}, field 蓄积量: {volume_m3} is negative; a decrease is written as 采伐 or 灾害", path.display())));
+        }
+        if scope.takes(&region, y) {
+            out.push(ForestChange { region, year: y, origin: origin.to_string(), item, volume_m3 });
+        }
+    }
+    Ok(out)
+}
+
+/// What a water item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WaterKind {
+    /// Stock at the start of a year.
+    Opening,
+    /// Inflow to the stock.
+    Increase,
+    /// Outflow from the stock.
+    Decrease,
+    /// Stock at the end of a year (optional; checked against the flows).
+    Closing,
+    /// Number of assessed sections of a quality class.
+    Quality,
+}
+
+/// One item of `layers/rules/water-items.csv`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WaterItem {
+    /// 地表水, 地下水 or 水质.
+    pub account: String,
+    /// Item name as written in the input.
+    pub item: String,
+    /// Kind.
+    pub kind: WaterKind,
+    /// English label.
+    pub name_en: String,
+}
+
+/// One row of the water input.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WaterRow {
+    /// Region code.
+    pub region: String,
+    /// Year.
+    pub year: i32,
+    /// Position of the item in the item list.
+    pub item: usize,
+    /// Value (万 m³; sections for quality).
+    pub value: f64,
+}
+
+/// Balance configuration: water items and liability models.
+#[derive(Debug, Clone)]
+pub struct BalanceConfig {
+    /// Water items, in table order.
+    pub water_items: Vec<WaterItem>,
+    /// Liability models.
+    pub liabilities: LiabilityModels,
+    /// Files the configuration came from (for the sheet's provenance).
+    pub sources: Vec<(String, String)>,
+}
+
+/// Liability models file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiabilityModels {
+    /// Model used when none is named.
+    pub default: String,
+    /// Models by name.
+    pub models: BTreeMap<String, LiabilityModel>,
+}
+
+/// A named liability model: which liability items it counts.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiabilityModel {
+    /// Chinese title.
+    pub title: String,
+    /// English title.
+    pub title_en: String,
+    /// What it measures.
+    pub description: String,
+    /// Items (redline-encroachment, farmland-shortfall, groundwater-over-cap, harvest-over-quota).
+    pub items: Vec<String>,
+}
+
+impl BalanceConfig {
+    /// The embedded configuration, with `water-items.csv` and `liabilities.toml` from `dir` taking their place when present.
+    pub fn load(dir: Option<&Path>) -> Result<BalanceConfig> {
+        let read = |name: &str, embedded: &str| -> Result<(String, String)> {
+            if let Some(d) = dir {
+                let p = d.join(name);
+                if p.exists() {
+                    return Ok((p.display().to_string(), std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?));
+                }
+            }
+            Ok((format!("(embedded) layers/rules/{name}"), embedded.to_string()))
+        };
+        let (wsrc, wtext) = read("water-items.csv", WATER_ITEMS)?;
+        let (lsrc, ltext) = read("liabilities.toml", LIABILITIES)?;
+        let mut water_items = Vec::new();
+        let mut rdr = csv::Reader::from_reader(wtext.as_bytes());
+        for r in rdr.records() {
+            let r = r.map_err(|e| Error::Config { file: wsrc.clone(), reason: e.to_string() })?;
+            let kind: WaterKind = serde_json::from_value(serde_json::Value::String(r.get(2).unwrap_or("").trim().to_string()))
+                .map_err(|_| Error::Config { file: wsrc.clone(), reason: format!("kind must be opening, increase, decrease, closing or quality in {r:?}") })?;
+            water_items.push(WaterItem { account: r[0].trim().into(), item: r[1].trim().into(), kind, name_en: r.get(3).unwrap_or("").trim().into() });
+        }
+        let liabilities: LiabilityModels = toml::from_str(&ltext).map_err(|e| Error::Config { file: lsrc.clone(), reason: e.to_string() })?;
+        if !liabilities.models.contains_key(&liabilities.default) {
+            return Err(Error::Config { file: lsrc, reason: format!("default model '{}' is not defined", liabilities.default) });
+        }
+        for (name, m) in &liabilities.models {
+            for i in &m.items {
+                if !super::liability::ITEMS.contains(&i.as_str()) {
+                    return Err(Error::Config {
+                        file: lsrc.clone(),
+                        reason: format!("model {name}: unknown item '{i}' (items: {})", super::liability::ITEMS.join(", ")),
+                    });
+                }
+            }
+        }
+        let hash = |t: &str| crate::import::hashing::sha256_hex(t.as_bytes());
+        let sources = vec![(wsrc, hash(&wtext)), (lsrc, hash(&ltext))];
+        Ok(BalanceConfig { water_items, liabilities, sources })
+    }
+}
+
+/// Read the water statistics of the sheet's scope.
+pub fn water(path: &Path, scope: &Scope, cfg: &BalanceConfig) -> Result<Vec<WaterRow>> {
+    let rows = tabular::read_rows(path)?;
+    let c = Cols { rows: &rows, path };
+    let (ri, yi, ai, ii, vi) =
+        (c.need(&["行政区代码", "region"])?, c.need(&["年份", "year"])?, c.need(&["类别", "account"])?, c.need(&["项目", "item"])?, c.need(&["数值", "value"])?);
+    let mut out = Vec::new();
+    for (k, row) in rows.rows.iter().enumerate() {
+        let n = k + 1;
+        let region = cell(row, ri, path, n, "行政区代码")?.to_string();
+        let y = year(row, yi, path, n, "年份")?;
+        let account = cell(row, ai, path, n, "类别")?;
+        let it = cell(row, ii, path, n, "项目")?;
+        let item = cfg.water_items.iter().position(|w| w.account == account && w.item == it).ok_or_else(|| {
+            let known: Vec<String> = cfg.water_items.iter().filter(|w| w.account == account).map(|w| w.item.clone()).collect();
+            Error::Invalid(format!(
+                "{}: row {n}, fields 类别/项目: '{account}' / '{it}' is not a water item ({})",
+                path.display(),
+                if known.is_empty() { "类别 is 地表水, 地下水 or 水质".to_string() } else { format!("{account} items: {}", known.join(", ")) }
+            ))
+        })?;
+        let value = number(row, vi, path, n, "数值")?;
+        if value < 0.0 {
+            return Err(Error::Invalid(format!("{}: row {n}, field 数值: {value} is negative", path.display())));
+        }
+        if scope.takes(&region, y) {
+            out.push(WaterRow { region, year: y, item, value });
+        }
+    }
+    Ok(out)
+}
+
+/// Control targets (管控指标) per region, from the targets file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Region code → targets.
+    #[serde(default)]
+    pub regions: BTreeMap<String, RegionTargets>,
+}
+
+/// The control targets of one region.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionTargets {
+    /// 永久基本农田保护目标, ha.
+    #[serde(default)]
+    pub permanent_farmland_ha: Option<f64>,
+    /// 耕地保有量目标, ha.
+    #[serde(default)]
+    pub cultivated_land_ha: Option<f64>,
+    /// 地下水取水总量控制指标 per year, 万 m³.
+    #[serde(default)]
+    pub groundwater_cap_10k_m3_per_year: Option<f64>,
+    /// 用水总量控制指标 per year, 万 m³.
+    #[serde(default)]
+    pub water_use_cap_10k_m3_per_year: Option<f64>,
+    /// 森林采伐限额 per year, m³.
+    #[serde(default)]
+    pub harvest_quota_m3_per_year: Option<f64>,
+    /// 建设用地总规模上限, ha.
+    #[serde(default)]
+    pub construction_land_cap_ha: Option<f64>,
+}
+
+/// Read a targets file (TOML or JSON).
+pub fn targets(path: &Path) -> Result<(Targets, String)> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let t: Targets = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
+        _ => toml::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
+    };
+    Ok((t, crate::import::hashing::sha256_hex(text.as_bytes())))
+}
+
+/// An input file and its content hash, for the sheet's provenance.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct InputFile {
+    /// What it is.
+    pub role: String,
+    /// Path as given.
+    pub path: PathBuf,
+    /// SHA-256 of its content.
+    pub sha256: String,
+}
+
+/// Hash a file for the provenance list.
+pub fn input_file(role: &str, path: &Path) -> Result<InputFile> {
+    Ok(InputFile { role: role.into(), path: path.to_path_buf(), sha256: crate::import::hashing::sha256_file(path)? })
+}

@@ -1,0 +1,152 @@
+//! Liabilities (负债): named, configurable models (`layers/rules/liabilities.toml`) made of the items below.
+//! Practice has no single national definition, so the sheet prints the model, its description and the
+//! inputs each item used. An item whose target or input is missing is listed as not computed, with why.
+
+use serde::Serialize;
+
+use super::inputs::{LiabilityModel, RegionTargets};
+use super::partition::{Partition, GAP};
+use super::region::Outline;
+use crate::area::AreaCalculator;
+use crate::checks::{geom, RedlineRules, Verdict};
+use crate::store::StoredRecord;
+
+/// The items a model may use.
+pub const ITEMS: [&str; 4] = ["redline-encroachment", "farmland-shortfall", "groundwater-over-cap", "harvest-over-quota"];
+
+/// One computed liability item.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Liability {
+    /// Item id.
+    pub item: String,
+    /// Chinese label.
+    pub name: String,
+    /// Unit (公顷, 万m³, m³).
+    pub unit: String,
+    /// Value at the opening date (where the item has one).
+    pub opening: Option<f64>,
+    /// Actual value at the closing date / over the period.
+    pub actual: Option<f64>,
+    /// Target, cap or quota (None: the item has none, or it was not provided).
+    pub target: Option<f64>,
+    /// The liability (None: could not be computed).
+    pub liability: Option<f64>,
+    /// Where the numbers came from, or why the item was not computed.
+    pub basis: String,
+}
+
+/// Area of prohibited land uses inside red lines: each partition piece against each red line it meets,
+/// judged by the red line's 管控分区 (`GKFQ`) and the red-line table. m².
+pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules: &RedlineRules, calc_for: &(dyn Fn() -> AreaCalculator + Sync)) -> f64 {
+    use rayon::prelude::*;
+    redlines
+        .iter()
+        .map(|(zone, outline)| {
+            p.pieces
+                .par_iter()
+                .filter(|x| x.class != GAP && matches!(rules.verdict(zone, &x.class), Verdict::Prohibited(_)))
+                .map_init(calc_for, |calc, x| {
+                    let (g, clipped) = outline.clip(&x.geometry)?;
+                    Some(if clipped { geom::piece_area(calc, &g) } else { x.area })
+                })
+                .flatten()
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// Ellipsoidal area of zone records (farmland blocks …) inside the region, m².
+pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculator) -> f64 {
+    records
+        .iter()
+        .filter_map(|r| {
+            let (g, clipped) = region.clip(&r.record.geometry)?;
+            Some(if clipped { geom::piece_area(calc, &g) } else { r.areas.ellipsoidal })
+        })
+        .sum()
+}
+
+/// Figures the items are computed from.
+pub struct Figures {
+    /// Prohibited use inside red lines at the opening and closing dates, m².
+    pub redline_prohibited_m2: (f64, f64),
+    /// 永久基本农田 area in the region at the opening and closing dates, m².
+    pub farmland_m2: (f64, f64),
+    /// Groundwater withdrawal over the period, 万 m³ (None: no water statistics).
+    pub groundwater_withdrawal: Option<f64>,
+    /// Harvest over the period, m³ (None: no forest changes input).
+    pub harvest_m3: Option<f64>,
+    /// Number of years in the period (for yearly caps).
+    pub years: usize,
+}
+
+/// Compute a model's items.
+pub fn compute(model: &LiabilityModel, fig: &Figures, targets: Option<&RegionTargets>, targets_src: &str) -> Vec<Liability> {
+    let ha = |m2: f64| m2 / 1e4;
+    let missing = |what: &str| format!("未计算 (not computed): no {what} in the targets file{targets_src} for this region");
+    model
+        .items
+        .iter()
+        .map(|item| match item.as_str() {
+            "redline-encroachment" => Liability {
+                item: item.clone(),
+                name: "生态保护红线内禁止用途面积".into(),
+                unit: "公顷".into(),
+                opening: Some(ha(fig.redline_prohibited_m2.0)),
+                actual: Some(ha(fig.redline_prohibited_m2.1)),
+                target: Some(0.0),
+                liability: Some(ha(fig.redline_prohibited_m2.1)),
+                basis: "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区".into(),
+            },
+            "farmland-shortfall" => {
+                let t = targets.and_then(|t| t.permanent_farmland_ha);
+                Liability {
+                    item: item.clone(),
+                    name: "永久基本农田低于保护目标面积".into(),
+                    unit: "公顷".into(),
+                    opening: Some(ha(fig.farmland_m2.0)),
+                    actual: Some(ha(fig.farmland_m2.1)),
+                    target: t,
+                    liability: t.map(|t| (t - ha(fig.farmland_m2.1)).max(0.0)),
+                    basis: if t.is_some() { "永久基本农田 layer clipped to the region vs permanent_farmland_ha".into() } else { missing("permanent_farmland_ha") },
+                }
+            }
+            "groundwater-over-cap" => {
+                let cap = targets.and_then(|t| t.groundwater_cap_10k_m3_per_year).map(|c| c * fig.years as f64);
+                let basis = match (cap, fig.groundwater_withdrawal) {
+                    (_, None) => "未计算 (not computed): no water statistics (--water)".into(),
+                    (None, _) => missing("groundwater_cap_10k_m3_per_year"),
+                    _ => format!("地下水 取水 items of the water statistics vs the yearly cap × {} years", fig.years),
+                };
+                Liability {
+                    item: item.clone(),
+                    name: "地下水超采量".into(),
+                    unit: "万m³".into(),
+                    opening: None,
+                    actual: fig.groundwater_withdrawal,
+                    target: cap,
+                    liability: cap.zip(fig.groundwater_withdrawal).map(|(c, w)| (w - c).max(0.0)),
+                    basis,
+                }
+            }
+            _ => {
+                let quota = targets.and_then(|t| t.harvest_quota_m3_per_year).map(|q| q * fig.years as f64);
+                let basis = match (quota, fig.harvest_m3) {
+                    (_, None) => "未计算 (not computed): no forest changes (--forest-changes)".into(),
+                    (None, _) => missing("harvest_quota_m3_per_year"),
+                    _ => format!("采伐 rows of the forest changes vs the yearly quota × {} years", fig.years),
+                };
+                Liability {
+                    item: item.clone(),
+                    name: "林木超限额采伐量".into(),
+                    unit: "m³".into(),
+                    opening: None,
+                    actual: fig.harvest_m3,
+                    target: quota,
+                    liability: quota.zip(fig.harvest_m3).map(|(q, h)| (h - q).max(0.0)),
+                    basis,
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,390 @@
+//! Natural resource asset balance sheets (自然资源资产负债表): physical accounts of land, forest and water for
+//! a region between two dates, with liabilities, built from the registry.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! registry ─▶ region (admin outline) ─▶ partition at D1, at D2 (clip, resolve overlaps, 未覆盖 gaps)
+//!          ─▶ overlay (pairs of pieces) ─▶ transition matrix ─▶ land account (checked, rounded, exact)
+//!          ─▶ of-which rows, quality, forest (stands + changes input), water (statistics input), liabilities
+//!          ─▶ BalanceSheet ─▶ tables (text, JSON, CSV, XLSX, Parquet) and the trace layer
+//! ```
+//!
+//! - [`region`]: the region's outline and fast clipping;
+//! - [`partition`]: one vintage as a partition of the region;
+//! - [`overlay`]: the two-vintage overlay and the matrix;
+//! - [`land`], [`forest`], [`water`], [`liability`]: the accounts;
+//! - [`inputs`]: tabular inputs, targets and the balance configuration in `layers/rules/`;
+//! - [`tables`]: the sheet as report tables.
+
+pub mod forest;
+pub mod inputs;
+pub mod land;
+pub mod liability;
+pub mod overlay;
+pub mod partition;
+pub mod region;
+pub mod tables;
+pub mod water;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::area::AreaCalculator;
+use crate::checks::RuleConfig;
+use crate::error::{Error, Result};
+use crate::model::{AsOf, LayerKind};
+use crate::store::Registry;
+pub use land::{ClassLabel, LandAccount, Level};
+pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
+
+/// What sheet to produce.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Opening date (期初).
+    pub from: AsOf,
+    /// Closing date (期末).
+    pub to: AsOf,
+    /// Region code (None: every admin outline in the registry).
+    pub region: Option<String>,
+    /// Classification level of the land tables.
+    pub level: Level,
+    /// Liability model (None: the configured default).
+    pub liability: Option<String>,
+    /// Targets file (control targets for the liabilities).
+    pub targets: Option<PathBuf>,
+    /// Forest changes (growth, afforestation, harvest, disaster).
+    pub forest_changes: Option<PathBuf>,
+    /// Water statistics.
+    pub water: Option<PathBuf>,
+    /// Folder overriding `layers/rules/` files.
+    pub rules: Option<PathBuf>,
+    /// What to do with overlapping parcels.
+    pub overlaps: OverlapPolicy,
+}
+
+/// Where the sheet's numbers came from.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Provenance {
+    /// nrledger version.
+    pub tool_version: String,
+    /// Registry file.
+    pub registry: String,
+    /// SHA-256 of the registry file.
+    pub registry_sha256: String,
+    /// Registry CRS.
+    pub crs: String,
+    /// Region code.
+    pub region: String,
+    /// Region name(s).
+    pub region_name: String,
+    /// Region area (ellipsoidal, from its outline), m².
+    pub region_area_m2: f64,
+    /// Opening date.
+    pub from: String,
+    /// Closing date.
+    pub to: String,
+    /// Classification level.
+    pub level: Level,
+    /// Vintage of each layer used at the opening and closing dates (latest import on or before the date).
+    pub vintages: Vec<(String, Option<String>, Option<String>)>,
+    /// Rules and configuration files with their hashes.
+    pub rules: Vec<(String, String)>,
+    /// Tabular inputs and targets with their hashes.
+    pub inputs: Vec<inputs::InputFile>,
+    /// Overlaps between parcels resolved (earlier-registered parcel keeps the ground), per date.
+    pub overlaps_resolved: Vec<(String, Vec<ResolvedOverlap>)>,
+    /// 未覆盖 ground (no parcel) at the opening and closing dates, m².
+    pub uncovered_m2: (f64, f64),
+    /// Number of parcel pieces at the opening and closing dates, and overlay pairs.
+    pub counts: (usize, usize, usize),
+}
+
+/// One of-which set (inside red lines, inside permanent basic farmland): area by class at both dates, m².
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct OfWhich {
+    /// The zone (生态保护红线 / 永久基本农田).
+    pub zone: String,
+    /// (class, opening m², closing m²) in the land account's class order.
+    pub rows: Vec<(ClassLabel, f64, f64)>,
+}
+
+/// The liabilities section.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Liabilities {
+    /// Model name.
+    pub model: String,
+    /// The model.
+    pub definition: inputs::LiabilityModel,
+    /// Items.
+    pub items: Vec<liability::Liability>,
+}
+
+/// A piece of ground that changed class, for `--trace`.
+#[derive(Debug, Clone)]
+pub struct TracePiece {
+    /// Opening parcel (fid, key); negative fid for 未覆盖.
+    pub from: (i64, String),
+    /// Closing parcel.
+    pub to: (i64, String),
+    /// Opening and closing class at the sheet's level.
+    pub classes: (String, String),
+    /// Opening and closing second-level codes.
+    pub codes: (String, String),
+    /// Ellipsoidal area, m².
+    pub area: f64,
+    /// The piece.
+    pub geometry: geo::MultiPolygon<f64>,
+}
+
+/// A balance sheet.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BalanceSheet {
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// Land account and transition matrix at the requested level (m²).
+    pub land: LandAccount,
+    /// Land account at the second level (forest and water rows come from it).
+    pub land_level2: LandAccount,
+    /// Of-which sets.
+    pub of_which: Vec<OfWhich>,
+    /// Cultivated land by quality grade: grade → (opening m², closing m²); grade 0 = 未评定.
+    pub quality: Option<BTreeMap<i64, (f64, f64)>>,
+    /// Forest stock volume by origin.
+    pub forest_volume: forest::ForestVolume,
+    /// Water quantities and quality (None without water statistics).
+    pub water: Option<water::WaterAccount>,
+    /// Liabilities.
+    pub liabilities: Liabilities,
+    /// Notes (resolved overlaps, missing inputs, large balancing items …).
+    pub notes: Vec<String>,
+    /// Changed pieces, for `--trace` (not serialised).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub trace: Vec<TracePiece>,
+}
+
+fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>> {
+    Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))
+}
+
+/// Produce the sheet.
+pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
+    if req.to <= req.from {
+        return Err(Error::Invalid(format!("--to {} is not after --from {}: a balance sheet covers a period", req.to, req.from)));
+    }
+    let catalog = reg.catalog();
+    let cfg = inputs::BalanceConfig::load(req.rules.as_deref())?;
+    let rules = RuleConfig::load(req.rules.as_deref())?;
+    let model_name = req.liability.clone().unwrap_or_else(|| cfg.liabilities.default.clone());
+    let model = cfg.liabilities.models.get(&model_name).cloned().ok_or_else(|| {
+        Error::Invalid(format!(
+            "--liability {model_name}: no such model; models are {} (layers/rules/liabilities.toml)",
+            cfg.liabilities.models.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let parcel_vintages = reg.vintages(LayerKind::Parcels)?;
+    for (what, d) in [("--from", req.from), ("--to", req.to)] {
+        if !parcel_vintages.iter().any(|v| *v <= d) {
+            return Err(Error::Invalid(format!(
+                "{what} {d}: the registry {} has no parcels on that date (parcel vintages: {})",
+                reg.path().display(),
+                if parcel_vintages.is_empty() { "none".into() } else { parcel_vintages.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ") }
+            )));
+        }
+    }
+    let crs = reg.crs.clone();
+    let calc_for = move || AreaCalculator::for_crs(&crs).expect("the registry CRS was usable when the registry was created");
+    let calc = calc_for();
+    let region = region::Region::load(reg, req.region.as_deref(), req.to, &calc)?;
+    let scope = inputs::Scope { codes: region.code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
+    let mut notes = Vec::new();
+
+    // partitions and overlay
+    let p1 = partition::build(reg.records_at(LayerKind::Parcels, Some(req.from))?, req.from, &region, catalog, &calc_for, req.overlaps, None)?;
+    let p2 = partition::build(reg.records_at(LayerKind::Parcels, Some(req.to))?, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
+    for p in [&p1, &p2] {
+        if !p.overlaps.is_empty() {
+            let a: f64 = p.overlaps.iter().map(|o| o.area_m2).sum();
+            notes.push(format!(
+                "{}: {} overlap(s) between parcels, {a:.2} m² in all, counted once (the earlier-registered parcel keeps the ground; e.g. {} over {}). nrledger check reports them as NR101",
+                p.date,
+                p.overlaps.len(),
+                p.overlaps[0].kept_by,
+                p.overlaps[0].removed_from
+            ));
+        }
+        let g = p.gap_area();
+        if g > 0.01 {
+            notes.push(format!("{}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)", p.date));
+        }
+    }
+    let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
+    let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
+    let cls = land::Classifier::new(req.level, catalog);
+    let land = land::account(&m2, &p1, &p2, region.area, &cls, req.level)?;
+    let cls2 = land::Classifier::new(Level::Two, catalog);
+    let land_level2 = land::account(&m2, &p1, &p2, region.area, &cls2, Level::Two)?;
+
+    // of-which: inside red lines, inside permanent basic farmland
+    let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<region::Outline>> {
+        let recs = reg.records_at(kind, Some(d))?;
+        if recs.is_empty() {
+            return Ok(None);
+        }
+        let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
+        Ok(Some(region::Outline::new(geo::unary_union(parts.iter()))))
+    };
+    let mut of_which = Vec::new();
+    for (kind, zone) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")] {
+        let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for (k, (p, d)) in [(&p1, req.from), (&p2, req.to)].into_iter().enumerate() {
+            match zone_outline(kind, d)? {
+                None => notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero")),
+                Some(o) => {
+                    for (code, a) in land::inside(p, &o, &calc_for) {
+                        let c = cls.classify(&code)?.code;
+                        let e = by_class.entry(c).or_default();
+                        if k == 0 { e.0 += a } else { e.1 += a }
+                    }
+                }
+            }
+        }
+        let rows = land.classes.iter().map(|c| (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))).collect();
+        of_which.push(OfWhich { zone: zone.into(), rows });
+    }
+    let quality = match (land::by_quality(&p1), land::by_quality(&p2)) {
+        (None, None) => None,
+        (a, b) => {
+            let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+            let grades: std::collections::BTreeSet<i64> = a.keys().chain(b.keys()).copied().collect();
+            Some(grades.into_iter().map(|g| (g, (a.get(&g).copied().unwrap_or(0.0), b.get(&g).copied().unwrap_or(0.0)))).collect())
+        }
+    };
+
+    // inputs
+    let mut input_files = Vec::new();
+    let changes = match &req.forest_changes {
+        Some(p) => {
+            input_files.push(inputs::input_file("forest-changes", p)?);
+            let c = inputs::forest_changes(p, &scope, catalog)?;
+            if c.is_empty() {
+                notes.push(format!("{}: no forest change rows for region {} in the years {:?}", p.display(), region.code, scope.years()));
+            }
+            Some(c)
+        }
+        None => {
+            notes.push("no forest changes input (--forest-changes): growth, afforestation, harvest and disaster are not separated from 其他变化".into());
+            None
+        }
+    };
+    let forest_volume = forest::volume(
+        &reg.records_at(LayerKind::Forest, Some(req.from))?,
+        &reg.records_at(LayerKind::Forest, Some(req.to))?,
+        &region,
+        &p1,
+        &p2,
+        &pairs,
+        changes.as_deref().unwrap_or(&[]),
+        catalog,
+        &calc,
+        &mut notes,
+    );
+    let water = match &req.water {
+        Some(p) => {
+            input_files.push(inputs::input_file("water", p)?);
+            let rows = inputs::water(p, &scope, &cfg)?;
+            if rows.is_empty() {
+                notes.push(format!("{}: no water rows for region {} in the years {:?}", p.display(), region.code, scope.years()));
+                None
+            } else {
+                Some(water::account(&rows, &cfg, &scope.years(), p)?)
+            }
+        }
+        None => {
+            notes.push("no water statistics (--water): the water quantity table is omitted; water-surface area comes from the parcels".into());
+            None
+        }
+    };
+    let (targets, targets_src) = match &req.targets {
+        Some(p) => {
+            input_files.push(inputs::input_file("targets", p)?);
+            let (t, _) = inputs::targets(p)?;
+            (Some(t), format!(" {}", p.display()))
+        }
+        None => (None, " (none given: --targets)".to_string()),
+    };
+
+    // liabilities
+    let redlines_at = |d: AsOf| -> Result<Vec<(String, region::Outline)>> {
+        let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
+        Ok(reg
+            .records_at(LayerKind::Redlines, Some(d))?
+            .into_iter()
+            .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
+            .collect())
+    };
+    let fig = liability::Figures {
+        redline_prohibited_m2: (
+            liability::redline_encroachment(&p1, &redlines_at(req.from)?, &rules.redline, &calc_for),
+            liability::redline_encroachment(&p2, &redlines_at(req.to)?, &rules.redline, &calc_for),
+        ),
+        farmland_m2: (
+            liability::zone_area(&reg.records_at(LayerKind::Farmland, Some(req.from))?, &region.outline, &calc),
+            liability::zone_area(&reg.records_at(LayerKind::Farmland, Some(req.to))?, &region.outline, &calc),
+        ),
+        groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
+        harvest_m3: changes.as_ref().map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
+        years: scope.years().len().max(1),
+    };
+    let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(&region.code)), &targets_src);
+    let liabilities = Liabilities { model: model_name, definition: model, items };
+
+    // trace: ground whose class changed at the sheet's level
+    let mut trace = Vec::new();
+    for p in &pairs {
+        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
+        let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
+        if cx == cy {
+            continue;
+        }
+        if let Some(g) = &p.geometry {
+            trace.push(TracePiece {
+                from: (x.fid, x.key.clone()),
+                to: (y.fid, y.key.clone()),
+                classes: (cx, cy),
+                codes: (x.class.clone(), y.class.clone()),
+                area: p.area,
+                geometry: g.clone(),
+            });
+        }
+    }
+
+    let mut vintages = Vec::new();
+    for kind in [LayerKind::Admin, LayerKind::Parcels, LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban, LayerKind::Forest] {
+        vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
+    }
+    let mut rule_files = cfg.sources.clone();
+    rule_files.push((rules.source.clone(), String::new()));
+    let provenance = Provenance {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        registry: reg.path().display().to_string(),
+        registry_sha256: crate::import::hashing::sha256_file(reg.path())?,
+        crs: reg.crs.definition.clone(),
+        region: region.code.clone(),
+        region_name: region.name.clone(),
+        region_area_m2: region.area,
+        from: req.from.to_string(),
+        to: req.to.to_string(),
+        level: req.level,
+        vintages,
+        rules: rule_files,
+        inputs: input_files,
+        overlaps_resolved: vec![(req.from.to_string(), p1.overlaps.clone()), (req.to.to_string(), p2.overlaps.clone())],
+        uncovered_m2: (p1.gap_area(), p2.gap_area()),
+        counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
+    };
+    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, forest_volume, water, liabilities, notes, trace })
+}

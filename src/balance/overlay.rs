@@ -1,0 +1,153 @@
+//! The overlay of two partitions: every (opening piece, closing piece) pair that shares ground, with the
+//! ellipsoidal area of their intersection. Parcel ids do not survive splits and merges, so the transition
+//! matrix has to come from geometry.
+//!
+//! A parcel unchanged between the vintages keeps its registry fid; when neither partition altered it (no
+//! clipping, no overlap removed) it is its own pair and no boolean operation is needed. Every other piece is
+//! intersected with the candidates the other partition's R-tree returns — in parallel, each pair once.
+//!
+//! Each piece's pairs must add up to the piece: that is checked here for every piece on both sides, so the
+//! matrix's row and column sums cannot drift from the stocks without an error.
+
+use std::collections::HashMap;
+
+use geo::{Area, BoundingRect, MultiPolygon};
+use rayon::prelude::*;
+
+use super::partition::Partition;
+use crate::area::AreaCalculator;
+use crate::checks::geom;
+use crate::error::{Error, Result};
+
+/// Intersections below this (m², planar) are shared-edge noise.
+const NOISE_M2: f64 = 1e-4;
+
+/// One pair of pieces that share ground.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// Position in the opening partition.
+    pub from: usize,
+    /// Position in the closing partition.
+    pub to: usize,
+    /// Ellipsoidal area of the shared ground, m².
+    pub area: f64,
+    /// The shared ground, kept when the two pieces' classes differ (for `--trace` and the forest account);
+    /// None for an unchanged parcel (it is the opening piece's geometry).
+    pub geometry: Option<MultiPolygon<f64>>,
+}
+
+/// The overlay of `a` (opening) and `b` (closing).
+pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalculator + Sync)) -> Result<Vec<Pair>> {
+    // unchanged, unaltered parcels: their own pair
+    let twin_of_a: Vec<Option<usize>> = a
+        .pieces
+        .iter()
+        .map(|p| if p.fid < 0 || p.altered { None } else { b.by_fid.get(&p.fid).copied().filter(|&j| !b.pieces[j].altered) })
+        .collect();
+    let mut is_twin_b = vec![false; b.pieces.len()];
+    for j in twin_of_a.iter().flatten() {
+        is_twin_b[*j] = true;
+    }
+    let mut pairs: Vec<Pair> =
+        twin_of_a.iter().enumerate().filter_map(|(i, t)| t.map(|j| Pair { from: i, to: j, area: a.pieces[i].area, geometry: None })).collect();
+
+    // everything else: (changed opening piece × any closing piece) ∪ (unchanged opening piece × changed closing piece)
+    let cands = |p: &MultiPolygon<f64>, part: &Partition| -> Vec<usize> {
+        p.bounding_rect().map(|r| part.index.in_box(r.min().x, r.min().y, r.max().x, r.max().y).into_iter().map(|k| k as usize).collect()).unwrap_or_default()
+    };
+    let todo: Vec<(usize, usize)> = (0..a.pieces.len())
+        .into_par_iter()
+        .filter(|&i| twin_of_a[i].is_none())
+        .flat_map_iter(|i| cands(&a.pieces[i].geometry, b).into_iter().map(move |j| (i, j)))
+        .chain(
+            (0..b.pieces.len())
+                .into_par_iter()
+                .filter(|&j| !is_twin_b[j])
+                .flat_map_iter(|j| cands(&b.pieces[j].geometry, a).into_iter().filter(|&i| twin_of_a[i].is_some()).map(move |i| (i, j))),
+        )
+        .collect();
+    let computed: Vec<Pair> = todo
+        .into_par_iter()
+        .with_min_len(32)
+        .map_init(calc_for, |calc, (i, j)| {
+            let (p, q) = (&a.pieces[i], &b.pieces[j]);
+            let g = geom::intersection(&p.geometry, &q.geometry);
+            if g.0.is_empty() || g.unsigned_area() <= NOISE_M2 {
+                return None;
+            }
+            let area = geom::piece_area(calc, &g);
+            Some(Pair { from: i, to: j, area, geometry: Some(g) })
+        })
+        .flatten()
+        .collect();
+    pairs.extend(computed);
+    pairs.sort_by_key(|p| (p.from, p.to));
+
+    // every piece is the sum of its pairs
+    let mut sum_a = vec![0.0; a.pieces.len()];
+    let mut sum_b = vec![0.0; b.pieces.len()];
+    for p in &pairs {
+        sum_a[p.from] += p.area;
+        sum_b[p.to] += p.area;
+    }
+    let bad = |pieces: &[super::partition::Piece], sums: &[f64], date, opening: bool| -> Option<String> {
+        let off: Vec<String> = pieces
+            .iter()
+            .zip(sums)
+            .enumerate()
+            .filter(|(_, (p, s))| (p.area - **s).abs() > tolerance(p.area))
+            .take(5)
+            .map(|(k, (p, s))| {
+                let other = if opening { &b.pieces } else { &a.pieces };
+                let with: Vec<String> = pairs
+                    .iter()
+                    .filter(|x| if opening { x.from == k } else { x.to == k })
+                    .map(|x| {
+                        let o = &other[if opening { x.to } else { x.from }];
+                        format!("{} {:.3}", if o.key.is_empty() { "gap" } else { &o.key }, x.area)
+                    })
+                    .collect();
+                format!(
+                    "{} ({}, {:.3} m², overlay gives {:.3} m² from: {})",
+                    if p.key.is_empty() { "gap piece" } else { &p.key },
+                    p.class,
+                    p.area,
+                    s,
+                    with.join(", ")
+                )
+            })
+            .collect();
+        (!off.is_empty()).then(|| format!("on {date}: {}", off.join("; ")))
+    };
+    if let Some(msg) = bad(&a.pieces, &sum_a, a.date, true).or_else(|| bad(&b.pieces, &sum_b, b.date, false)) {
+        return Err(Error::Invalid(format!(
+            "transition matrix: pieces do not add up to the parcels they come from {msg}. The geometry is probably invalid there; run nrledger check"
+        )));
+    }
+    Ok(pairs)
+}
+
+/// How far a piece's pairs may be from its own area: 1e-6 relative plus 0.05 m² (densification and the
+/// boolean operation's rounding along shared edges).
+pub fn tolerance(area: f64) -> f64 {
+    1e-6 * area.abs() + 0.05
+}
+
+/// Total area per (opening key, closing key) of the pairs, splitting each pair's area by the two pieces'
+/// 田坎 shares (a deduction travels with its share of the ground: `(1 - k)` to the parcel's class, `k` to
+/// `tiankan`).
+pub fn matrix(a: &Partition, b: &Partition, pairs: &[Pair], tiankan: &str) -> HashMap<(String, String), f64> {
+    let mut m: HashMap<(String, String), f64> = HashMap::new();
+    for p in pairs {
+        let (x, y) = (&a.pieces[p.from], &b.pieces[p.to]);
+        for (fc, fs) in [(x.class.as_str(), 1.0 - x.deduction), (tiankan, x.deduction)] {
+            for (tc, ts) in [(y.class.as_str(), 1.0 - y.deduction), (tiankan, y.deduction)] {
+                let v = p.area * fs * ts;
+                if v != 0.0 {
+                    *m.entry((fc.to_string(), tc.to_string())).or_default() += v;
+                }
+            }
+        }
+    }
+    m
+}

@@ -1,0 +1,251 @@
+//! One vintage of the parcels as a partition of the region: every point of the region in exactly one piece.
+//!
+//! 1. The parcels valid on the date are clipped to the region ([`Outline::clip`]: only parcels on the
+//!    boundary are cut).
+//! 2. Overlaps between parcels (a defect NR101 reports) are resolved so no ground is counted twice: the
+//!    parcel registered earlier (lower fid) keeps the overlap, the later one loses it. Each resolution is
+//!    noted on the sheet; `--overlaps error` refuses instead.
+//! 3. Ground no parcel covers (NR103's gaps, through [`geom::uncovered`]) becomes pieces of the pseudo-class
+//!    [`GAP`] (未覆盖), so the pieces add up to the region's area.
+//!
+//! A piece keeps its parcel's fid, key, class, 田坎 share and quality grade. A parcel unchanged between two
+//! vintages keeps its fid in the registry, which is what lets the overlay skip it (see [`super::overlay`]).
+
+use std::collections::HashMap;
+
+use geo::{Area, BooleanOps, BoundingRect, MultiPolygon};
+use rayon::prelude::*;
+
+use super::region::Region;
+use crate::area::AreaCalculator;
+use crate::catalog::Catalog;
+use crate::checks::geom;
+use crate::error::{Error, Result};
+use crate::index::LayerIndex;
+use crate::model::{AsOf, LayerKind};
+use crate::store::StoredRecord;
+
+/// The pseudo-class of ground inside the region covered by no parcel.
+pub const GAP: &str = "未覆盖";
+
+/// Uncovered pieces smaller than this (m²) are slivers along shared edges (NR103's sliver size), not gaps:
+/// they are left out and their total is reported.
+pub const GAP_SLIVER_M2: f64 = 1.0;
+
+/// Overlaps below this (m², planar) are slivers along shared edges (NR101's sliver size), left as they are:
+/// each adds less than this to a stock.
+const OVERLAP_NOISE_M2: f64 = 1.0;
+
+/// What to do with parcels that overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverlapPolicy {
+    /// The earlier-registered parcel keeps the overlap; noted on the sheet.
+    #[default]
+    Resolve,
+    /// Refuse to produce a sheet.
+    Error,
+}
+
+/// One piece of a partition.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    /// Registry fid of the parcel (negative for gap pieces).
+    pub fid: i64,
+    /// Parcel key (BSM); empty for gap pieces.
+    pub key: String,
+    /// Land class (DLBM as stored), or [`GAP`].
+    pub class: String,
+    /// Share of the piece that is 田坎 (KCMJ / TBMJ, else KCXS), 0–1.
+    pub deduction: f64,
+    /// 耕地质量等别, when the parcel has one.
+    pub quality: Option<i64>,
+    /// Geometry, registry CRS.
+    pub geometry: MultiPolygon<f64>,
+    /// Ellipsoidal area, m².
+    pub area: f64,
+    /// True when the geometry is not the parcel's own (clipped to the region, or an overlap removed).
+    pub altered: bool,
+}
+
+/// An overlap that was resolved.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ResolvedOverlap {
+    /// Key of the parcel that kept the ground.
+    pub kept_by: String,
+    /// Key of the parcel that lost it.
+    pub removed_from: String,
+    /// Area, m².
+    pub area_m2: f64,
+}
+
+/// A vintage as a partition of the region.
+pub struct Partition {
+    /// The date.
+    pub date: AsOf,
+    /// The pieces (parcels first, in fid order, then gap pieces).
+    pub pieces: Vec<Piece>,
+    /// R-tree whose ids are positions in `pieces`.
+    pub index: LayerIndex,
+    /// Overlaps resolved.
+    pub overlaps: Vec<ResolvedOverlap>,
+    /// Position of each parcel piece by fid.
+    pub by_fid: HashMap<i64, usize>,
+    /// Uncovered slivers left out (below [`GAP_SLIVER_M2`] each), m².
+    pub gap_slivers_m2: f64,
+    /// Overlaps found between parcels (by fid pair, lower first), before they were resolved.
+    pub raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>>,
+}
+
+impl Partition {
+    /// Total area of the pieces of a class, m².
+    pub fn gap_area(&self) -> f64 {
+        self.pieces.iter().filter(|p| p.class == GAP).map(|p| p.area).sum()
+    }
+}
+
+/// Build the partition of `records` (the parcels valid on `date`) over `region`. With `previous` (the
+/// other vintage's partition over the same region), a pair of parcels both present there is not measured
+/// again: unchanged parcels keep their fids and geometry, so their overlap (or its absence) is known.
+pub fn build(
+    records: Vec<StoredRecord>,
+    date: AsOf,
+    region: &Region,
+    catalog: &Catalog,
+    calc_for: &(dyn Fn() -> AreaCalculator + Sync),
+    policy: OverlapPolicy,
+    previous: Option<&Partition>,
+) -> Result<Partition> {
+    let def = catalog.layer(LayerKind::Parcels);
+    let (ci, tbmj, kcmj, kcxs, zldj) =
+        (def.field_index("DLBM"), def.field_index("TBMJ"), def.field_index("KCMJ"), def.field_index("KCXS"), def.field_index("ZLDJ"));
+    let Some(ci) = ci else {
+        return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
+    };
+    // 1. clip to the region
+    let mut pieces: Vec<Piece> = records
+        .into_par_iter()
+        .map_init(calc_for, |calc, r| {
+            let (geometry, clipped) = region.outline.clip(&r.record.geometry)?;
+            let area = if clipped { geom::piece_area(calc, &geometry) } else { r.areas.ellipsoidal };
+            let num = |i: Option<usize>| i.and_then(|i| r.record.values[i].as_f64());
+            let deduction = match (num(kcmj), num(tbmj), num(kcxs)) {
+                (Some(k), Some(t), _) if t > 0.0 => (k / t).clamp(0.0, 1.0),
+                (_, _, Some(x)) => x.clamp(0.0, 1.0),
+                _ => 0.0,
+            };
+            Some(Piece {
+                fid: r.fid,
+                key: r.record.key.clone(),
+                class: r.record.values[ci].to_string(),
+                deduction,
+                quality: zldj.and_then(|i| r.record.values[i].as_f64()).map(|q| q as i64),
+                geometry,
+                area,
+                altered: clipped,
+            })
+        })
+        .flatten()
+        .collect();
+    pieces.sort_by_key(|p| p.fid);
+    let envs = |pieces: &[Piece]| -> Vec<(i64, [f64; 4])> {
+        pieces
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.geometry.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
+            .collect()
+    };
+    let index = LayerIndex::build(&envs(&pieces));
+
+    // 2. overlaps: pairs (i < j) whose boxes meet, measured in parallel
+    let known = |i: usize, j: usize| -> Option<Option<MultiPolygon<f64>>> {
+        let prev = previous?;
+        let (fi, fj) = (pieces[i].fid, pieces[j].fid);
+        (prev.by_fid.contains_key(&fi) && prev.by_fid.contains_key(&fj)).then(|| prev.raw_overlaps.get(&(fi.min(fj), fi.max(fj))).cloned())
+    };
+    let overlaps: Vec<(usize, usize, MultiPolygon<f64>)> = (0..pieces.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let b = pieces[i].geometry.bounding_rect();
+            let cands = b.map(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).unwrap_or_default();
+            cands.into_iter().map(|j| j as usize).filter(move |&j| j > i).map(move |j| (i, j))
+        })
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .with_min_len(64)
+        .filter_map(|(i, j)| match known(i, j) {
+            Some(k) => k.map(|g| (i, j, g)),
+            None => {
+                let g = geom::intersection(&pieces[i].geometry, &pieces[j].geometry);
+                (g.unsigned_area() > OVERLAP_NOISE_M2).then_some((i, j, g))
+            }
+        })
+        .collect();
+    let raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>> =
+        overlaps.iter().map(|(i, j, g)| ((pieces[*i].fid.min(pieces[*j].fid), pieces[*i].fid.max(pieces[*j].fid)), g.clone())).collect();
+    let mut resolved = Vec::new();
+    if !overlaps.is_empty() {
+        if policy == OverlapPolicy::Error {
+            let (i, j, g) = &overlaps[0];
+            return Err(Error::Invalid(format!(
+                "parcels on {date} overlap ({} pairs; e.g. {} and {}, {:.2} m² planar): the stocks would count that ground twice. \
+                 Fix the delivery (nrledger check reports them as NR101) or let the sheet resolve them (--overlaps resolve)",
+                overlaps.len(),
+                pieces[*i].key,
+                pieces[*j].key,
+                g.unsigned_area()
+            )));
+        }
+        // the later parcel loses every overlap with an earlier one
+        let mut losing: HashMap<usize, Vec<(usize, MultiPolygon<f64>)>> = HashMap::new();
+        for (i, j, g) in overlaps {
+            losing.entry(j).or_default().push((i, g));
+        }
+        let calc = calc_for();
+        let mut keys: Vec<usize> = losing.keys().copied().collect();
+        keys.sort_unstable();
+        for j in keys {
+            let lost = &losing[&j];
+            let cut = lost.iter().fold(MultiPolygon(vec![]), |acc, (_, g)| if acc.0.is_empty() { g.clone() } else { acc.union(g) });
+            let before = pieces[j].area;
+            let rest = pieces[j].geometry.difference(&cut);
+            pieces[j].area = geom::piece_area(&calc, &rest);
+            pieces[j].geometry = rest;
+            pieces[j].altered = true;
+            let total_lost = before - pieces[j].area;
+            let sum_parts: f64 = lost.iter().map(|(_, g)| geom::piece_area(&calc, g)).sum();
+            for (i, g) in lost {
+                let a = geom::piece_area(&calc, g);
+                // several earlier parcels may overlap each other too: share what was removed in proportion
+                let share = if sum_parts > 0.0 { total_lost * a / sum_parts } else { 0.0 };
+                resolved.push(ResolvedOverlap { kept_by: pieces[*i].key.clone(), removed_from: pieces[j].key.clone(), area_m2: share });
+            }
+        }
+    }
+
+    // 3. gaps
+    let parcel_count = pieces.len();
+    let index = LayerIndex::build(&envs(&pieces));
+    let gaps = geom::uncovered(
+        &region.outline.geometry,
+        parcel_count,
+        |i| &pieces[i].geometry,
+        |r| index.in_box(r.min().x, r.min().y, r.max().x, r.max().y).into_iter().map(|i| i as usize).collect(),
+        &[],
+        1e-3,
+    );
+    let calc = calc_for();
+    let mut gap_slivers_m2 = 0.0;
+    for (k, g) in gaps.into_iter().enumerate() {
+        let geometry = MultiPolygon(vec![g]);
+        let area = geom::piece_area(&calc, &geometry);
+        if area < GAP_SLIVER_M2 {
+            gap_slivers_m2 += area;
+            continue;
+        }
+        pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, geometry, area, altered: true });
+    }
+    let index = if pieces.len() > parcel_count { LayerIndex::build(&envs(&pieces)) } else { index };
+    let by_fid = pieces.iter().enumerate().filter(|(_, p)| p.fid >= 0).map(|(i, p)| (p.fid, i)).collect();
+    Ok(Partition { date, pieces, index, overlaps: resolved, by_fid, gap_slivers_m2, raw_overlaps })
+}

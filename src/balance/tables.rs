@@ -1,0 +1,287 @@
+//! The sheet as report tables, in the official layouts: 土地资源存量及变动表, 土地利用转移矩阵, 其中 (红线内,
+//! 永久基本农田内), 耕地质量等别, 林地面积变动表, 林木资源存量及变动表, 水资源存量及变动表, 水域面积, 水质, 负债表.
+
+use super::{land::LandAccount, BalanceSheet};
+use crate::table::{Col, Row, Table};
+
+/// Area unit of the land tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AreaUnit {
+    /// 公顷 (hectares, 4 decimals: whole square metres).
+    #[default]
+    Ha,
+    /// 亩 (4 decimals: whole square metres).
+    Mu,
+    /// Square metres.
+    M2,
+}
+
+impl AreaUnit {
+    fn label(self) -> &'static str {
+        match self {
+            AreaUnit::Ha => "公顷",
+            AreaUnit::Mu => "亩",
+            AreaUnit::M2 => "m²",
+        }
+    }
+    /// Convert whole square metres (exactly representable to 4 decimals in every unit).
+    fn of(self, m2: i64) -> f64 {
+        match self {
+            AreaUnit::Ha => m2 as f64 / 1e4,
+            AreaUnit::Mu => (m2 * 15) as f64 / 1e4,
+            AreaUnit::M2 => m2 as f64,
+        }
+    }
+    fn of_f(self, m2: f64) -> f64 {
+        self.of(m2.round() as i64)
+    }
+    fn decimals(self) -> usize {
+        if self == AreaUnit::M2 { 0 } else { 4 }
+    }
+}
+
+fn table(id: &str, title: &str, title_en: &str, columns: Vec<Col>, rows: Vec<Row>) -> Table {
+    Table {
+        id: id.into(),
+        title: title.into(),
+        title_en: title_en.into(),
+        code_header: ("编码".into(), "Code".into()),
+        name_header: ("名称".into(), "Name".into()),
+        columns,
+        rows,
+        notes: vec![],
+    }
+}
+
+fn land_table(acc: &LandAccount, u: AreaUnit, id: &str, title: &str, title_en: &str, filter: impl Fn(&str) -> bool) -> Table {
+    let (l, d) = (u.label(), u.decimals());
+    let cols = vec![
+        Col::new("期初存量", "Opening stock", l, d),
+        Col::new("本期增加", "Increases", l, d),
+        Col::new("本期减少", "Decreases", l, d),
+        Col::new("期末存量", "Closing stock", l, d),
+        Col::new("净变化", "Net change", l, d),
+    ];
+    let mut rows = Vec::new();
+    let mut tot = [0i64; 5];
+    for (i, c) in acc.classes.iter().enumerate() {
+        if !filter(&c.code) {
+            continue;
+        }
+        let v = [acc.opening(i), acc.increase(i), acc.decrease(i), acc.closing(i), acc.closing(i) - acc.opening(i)];
+        for k in 0..5 {
+            tot[k] += v[k];
+        }
+        rows.push(Row { code: c.code.clone(), name: c.name.clone(), values: v.iter().map(|x| Some(u.of(*x))).collect() });
+    }
+    rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot.iter().map(|x| Some(u.of(*x))).collect() });
+    table(id, title, title_en, cols, rows)
+}
+
+/// All tables of a sheet.
+pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
+    let (l, d) = (u.label(), u.decimals());
+    let acc = &s.land;
+    let mut out = Vec::new();
+    let mut t = land_table(acc, u, "land", "土地资源存量及变动表", "Land: stocks and changes", |_| true);
+    t.notes.push(format!(
+        "期初 {} · 期末 {} · 区域 {} {} · 分类 level {} · 面积为椭球面积, 田坎按扣除系数计入 1203",
+        s.provenance.from,
+        s.provenance.to,
+        s.provenance.region,
+        s.provenance.region_name,
+        acc.level.label()
+    ));
+    out.push(t);
+
+    // the matrix: rows from, columns to, with totals
+    let mut cols: Vec<Col> = acc.classes.iter().map(|c| Col::new(&format!("{} {}", c.code, c.name), &format!("to {}", c.code), l, d)).collect();
+    cols.push(Col::new("期初合计", "Opening total", l, d));
+    let mut rows: Vec<Row> = acc
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Row {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            values: acc.matrix[i].iter().map(|x| Some(u.of(*x))).chain([Some(u.of(acc.opening(i)))]).collect(),
+        })
+        .collect();
+    rows.push(Row {
+        code: String::new(),
+        name: "期末合计 Closing total".into(),
+        values: (0..acc.classes.len()).map(|j| Some(u.of(acc.closing(j)))).chain([Some(u.of(acc.total()))]).collect(),
+    });
+    let mut m = table("matrix", "土地利用转移矩阵", "Land-use transition matrix (rows: opening class, columns: closing class)", cols, rows);
+    m.code_header = ("期初\\期末".into(), "From \\ to".into());
+    out.push(m);
+
+    // of-which
+    let mut cols = Vec::new();
+    for o in &s.of_which {
+        let en = if o.zone == "生态保护红线" { "ecological red lines" } else { "permanent basic farmland" };
+        cols.push(Col::new(&format!("{}内期初", o.zone), &format!("Inside {en}, opening"), l, d));
+        cols.push(Col::new(&format!("{}内期末", o.zone), &format!("Inside {en}, closing"), l, d));
+        cols.push(Col::new(&format!("{}内净变化", o.zone), &format!("Inside {en}, net change"), l, d));
+    }
+    let mut rows: Vec<Row> = acc
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Row {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            values: s.of_which.iter().flat_map(|o| [Some(u.of_f(o.rows[i].1)), Some(u.of_f(o.rows[i].2)), Some(u.of_f(o.rows[i].2) - u.of_f(o.rows[i].1))]).collect(),
+        })
+        .collect();
+    let n = rows.first().map_or(0, |r| r.values.len());
+    let tot: Vec<Option<f64>> = (0..n).map(|k| Some(rows.iter().map(|r| r.values[k].unwrap_or(0.0)).sum())).collect();
+    rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot });
+    out.push(table("of_which", "其中：生态保护红线内、永久基本农田内", "Of which: inside ecological red lines and permanent basic farmland", cols, rows));
+
+    if let Some(q) = &s.quality {
+        let cols = vec![Col::new("期初", "Opening", l, d), Col::new("期末", "Closing", l, d), Col::new("净变化", "Net change", l, d)];
+        let rows = q
+            .iter()
+            .map(|(g, (a, b))| Row {
+                code: if *g == 0 { String::new() } else { g.to_string() },
+                name: if *g == 0 { "未评定 (no grade)".into() } else { format!("{g}等") },
+                values: vec![Some(u.of_f(*a)), Some(u.of_f(*b)), Some(u.of_f(*b) - u.of_f(*a))],
+            })
+            .collect();
+        out.push(table("quality", "耕地质量等别面积表", "Cultivated land by quality grade (1 best … 15)", cols, rows));
+    }
+
+    out.push(land_table(&s.land_level2, u, "forest_area", "林地面积变动表", "Forest land: area by class", |c| c.starts_with("03")));
+
+    let fv = &s.forest_volume;
+    let cols = vec![
+        Col::new("期初面积", "Opening stand area", "公顷", 4),
+        Col::new("期初蓄积", "Opening volume", "m³", 0),
+        Col::new("生长量", "Growth", "m³", 0),
+        Col::new("造林", "Afforestation", "m³", 0),
+        Col::new("采伐", "Harvest", "m³", 0),
+        Col::new("转为非林地", "Converted to other uses", "m³", 0),
+        Col::new("灾害", "Disaster losses", "m³", 0),
+        Col::new("其他变化", "Other changes in volume", "m³", 0),
+        Col::new("期末蓄积", "Closing volume", "m³", 0),
+        Col::new("期末面积", "Closing stand area", "公顷", 4),
+        Col::new("期初单位蓄积", "Opening volume per ha", "m³/公顷", 2),
+        Col::new("期末单位蓄积", "Closing volume per ha", "m³/公顷", 2),
+    ];
+    let rows = fv
+        .rows
+        .iter()
+        .map(|r| Row {
+            code: r.origin.clone(),
+            name: match r.origin.as_str() {
+                "天然" => "天然林 Natural".into(),
+                "人工" => "人工林 Planted".into(),
+                "其他" => "其他林木 Other".into(),
+                _ => "合计 Total".into(),
+            },
+            values: vec![
+                Some(r.opening_area_m2 / 1e4),
+                Some(r.opening_m3),
+                Some(r.growth_m3),
+                Some(r.afforestation_m3),
+                Some(r.harvest_m3),
+                Some(r.conversion_m3),
+                Some(r.disaster_m3),
+                Some(r.other_m3),
+                Some(r.closing_m3),
+                Some(r.closing_area_m2 / 1e4),
+                Some(r.opening_per_ha()),
+                Some(r.closing_per_ha()),
+            ],
+        })
+        .collect();
+    let mut t = table("forest_volume", "林木资源存量及变动表", "Timber: stock volume and changes by origin", cols, rows);
+    t.code_header = ("起源".into(), "Origin".into());
+    t.notes.push("期初蓄积 + 生长量 + 造林 − 采伐 − 转为非林地 − 灾害 + 其他变化 = 期末蓄积; 其他变化 is the balancing item (SEEA other changes in volume)".into());
+    out.push(t);
+
+    if let Some(w) = &s.water {
+        let cols = vec![Col::new("地表水", "Surface water", "万m³", 2), Col::new("地下水", "Groundwater", "万m³", 2), Col::new("合计", "Total", "万m³", 2)];
+        let rows = w
+            .lines
+            .iter()
+            .map(|(item, kind, en, v)| {
+                let sign = match kind {
+                    super::inputs::WaterKind::Increase => "＋",
+                    super::inputs::WaterKind::Decrease => "－",
+                    _ => "",
+                };
+                let total = v[0].unwrap_or(0.0) + v[1].unwrap_or(0.0);
+                Row { code: format!("{kind:?}").to_lowercase(), name: format!("{sign}{item} {en}"), values: vec![v[0], v[1], Some(total)] }
+            })
+            .collect();
+        let mut t = table("water", "水资源存量及变动表", "Water: stocks and flows", cols, rows);
+        t.notes.push(format!("years {:?}; 期末存量 = 期初存量 + increases − decreases", w.years));
+        out.push(t);
+        if !w.quality.is_empty() {
+            let total: f64 = w.quality.iter().map(|q| q.1).sum();
+            let cols = vec![Col::new("断面数", "Sections", "个", 0), Col::new("比例", "Share", "%", 1)];
+            let rows = w
+                .quality
+                .iter()
+                .map(|(c, n)| Row { code: c.clone(), name: format!("{c}水质"), values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)] })
+                .collect();
+            let mut t = table("water_quality", "地表水水质断面比例", "Surface-water quality: share of assessed sections", cols, rows);
+            if let (Some(y), Some(g)) = (w.quality_year, w.good_share()) {
+                t.notes.push(format!("{y} 年; Ⅰ–Ⅲ 类比例 {g:.1} %"));
+            }
+            out.push(t);
+        }
+    }
+    let mut t = land_table(&s.land_level2, u, "water_area", "水域面积变动表", "Water-surface area (11xx classes)", |c| c.starts_with("11"));
+    t.notes.push("面积来自地类图斑几何 (from parcel geometry)".into());
+    out.push(t);
+
+    let li = &s.liabilities;
+    let cols = vec![Col::new("期初", "Opening", "", 4), Col::new("期末/实际", "Closing / actual", "", 4), Col::new("目标/上限", "Target / cap", "", 4), Col::new("负债", "Liability", "", 4)];
+    let rows = li
+        .items
+        .iter()
+        .map(|x| Row { code: x.item.clone(), name: format!("{}（{}）", x.name, x.unit), values: vec![x.opening, x.actual, x.target, x.liability] })
+        .collect();
+    let mut t = table("liabilities", "自然资源负债表", "Liabilities", cols, rows);
+    t.code_header = ("项目".into(), "Item".into());
+    t.notes.push(format!("模型 model: {} — {} ({}): {}", li.model, li.definition.title, li.definition.title_en, li.definition.description));
+    for x in &li.items {
+        t.notes.push(format!("{}: {}", x.item, x.basis));
+    }
+    out.push(t);
+    out
+}
+
+/// The provenance as (key, value) lines (for the workbook's first sheet and the text header).
+pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
+    let p = &s.provenance;
+    let mut v = vec![
+        ("区域 Region".to_string(), format!("{} {}", p.region, p.region_name)),
+        ("区域面积 Region area".into(), format!("{:.4} 公顷 ({:.2} m², ellipsoidal)", p.region_area_m2 / 1e4, p.region_area_m2)),
+        ("期初 Opening date".into(), p.from.clone()),
+        ("期末 Closing date".into(), p.to.clone()),
+        ("分类 Classification level".into(), p.level.label().into()),
+        ("登记库 Registry".into(), p.registry.clone()),
+        ("登记库 SHA-256".into(), p.registry_sha256.clone()),
+        ("坐标系 CRS".into(), p.crs.clone()),
+        ("工具 Tool".into(), format!("nrledger {}", p.tool_version)),
+        ("负债模型 Liability model".into(), s.liabilities.model.clone()),
+        ("图斑/配对 Pieces and pairs".into(), format!("{} at opening, {} at closing, {} overlay pairs", p.counts.0, p.counts.1, p.counts.2)),
+    ];
+    for (layer, a, b) in &p.vintages {
+        v.push((format!("数据版本 Vintage {layer}"), format!("{} → {}", a.as_deref().unwrap_or("—"), b.as_deref().unwrap_or("—"))));
+    }
+    for (f, h) in &p.rules {
+        v.push(("规则 Rules".into(), if h.is_empty() { f.clone() } else { format!("{f} (sha256 {h})") }));
+    }
+    for i in &p.inputs {
+        v.push((format!("输入 Input {}", i.role), format!("{} (sha256 {})", i.path.display(), i.sha256)));
+    }
+    for n in &s.notes {
+        v.push(("注 Note".into(), n.clone()));
+    }
+    v
+}

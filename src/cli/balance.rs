@@ -1,0 +1,216 @@
+//! `nrledger balance`: the natural resource asset balance sheet (自然资源资产负债表) of a region for a period.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+use nrledger::balance::{self, tables::AreaUnit, Level, OverlapPolicy};
+use nrledger::catalog::Catalog;
+use nrledger::io::export::{self, Column, Table};
+use nrledger::io::tabular;
+use nrledger::model::{AsOf, FieldType, Value};
+use nrledger::Registry;
+
+/// Output format of the sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SheetFormat {
+    /// Aligned tables on the terminal.
+    Text,
+    /// The whole sheet as JSON (schemas/balance.schema.json).
+    Json,
+    /// Every table cell as one tidy row (table, code, name, column, unit, value).
+    Csv,
+    /// An Excel workbook, one sheet per table (needs --out).
+    Xlsx,
+    /// The tidy rows as Parquet (needs --out).
+    Parquet,
+}
+
+/// Produce the balance sheet of a region between two dates: the land account by class with the transition
+/// matrix (from a spatial overlay of the two vintages), of-which rows inside red lines and permanent basic
+/// farmland, cultivated land by quality grade, the forest account (area by class, stock volume by origin),
+/// the water account (from water statistics) and liabilities by a named model.
+///
+/// Every identity (row sums = opening, column sums = closing, total = the region's area) is checked; a
+/// failure is an error (exit 2). --trace writes every piece of ground that changed class, with the parcels
+/// it came from and went to.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry file.
+    registry: PathBuf,
+    /// Opening date (期初), YYYY-MM-DD.
+    #[arg(long, value_parser = super::date_arg)]
+    from: AsOf,
+    /// Closing date (期末), YYYY-MM-DD.
+    #[arg(long, value_parser = super::date_arg)]
+    to: AsOf,
+    /// Region: admin code (the outline with that code, or the outlines whose codes start with it). Default: every admin outline.
+    #[arg(long)]
+    region: Option<String>,
+    /// Classification level: 1 (first level), 2 (second level), 8class.
+    #[arg(long, value_enum, default_value = "1")]
+    level: Level,
+    /// Area unit of the land tables.
+    #[arg(long, value_enum, default_value = "ha")]
+    unit: AreaUnit,
+    /// Liability model (layers/rules/liabilities.toml; default: its `default`).
+    #[arg(long)]
+    liability: Option<String>,
+    /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets the liabilities compare with.
+    #[arg(long)]
+    targets: Option<PathBuf>,
+    /// Forest changes (CSV or Parquet, schemas/forest-changes.md): growth, afforestation, harvest, disaster.
+    #[arg(long)]
+    forest_changes: Option<PathBuf>,
+    /// Water statistics (CSV or Parquet, schemas/water.md), water-resources bulletin style.
+    #[arg(long)]
+    water: Option<PathBuf>,
+    /// Folder replacing files of layers/rules (redline-landuse.csv, water-items.csv, liabilities.toml).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Overlapping parcels: resolve (the earlier-registered parcel keeps the ground; noted) or error.
+    #[arg(long, value_enum, default_value = "resolve")]
+    overlaps: Overlaps,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: SheetFormat,
+    /// Output file (default: stdout for text, json and csv).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the pieces of ground that changed class (parcel ids and classes at both dates, area) to this
+    /// file (.gpkg or .geojson).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Overlaps {
+    Resolve,
+    Error,
+}
+
+pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    for p in a.out.iter().chain(a.trace.iter()) {
+        if p.exists() {
+            bail!("{}: already exists; refusing to overwrite it", p.display());
+        }
+    }
+    if matches!(a.format, SheetFormat::Xlsx | SheetFormat::Parquet) && a.out.is_none() {
+        bail!("--format {:?} writes a file: give --out FILE", a.format);
+    }
+    let reg = Registry::open(&a.registry, catalog)?;
+    let req = balance::Request {
+        from: a.from,
+        to: a.to,
+        region: a.region.clone(),
+        level: a.level,
+        liability: a.liability.clone(),
+        targets: a.targets.clone(),
+        forest_changes: a.forest_changes.clone(),
+        water: a.water.clone(),
+        rules: a.rules.clone(),
+        overlaps: match a.overlaps {
+            Overlaps::Resolve => OverlapPolicy::Resolve,
+            Overlaps::Error => OverlapPolicy::Error,
+        },
+    };
+    let sheet = balance::compute(&reg, &req)?;
+    let tables = balance::tables::tables(&sheet, a.unit);
+    let write_file = |bytes: Vec<u8>, out: &PathBuf| -> anyhow::Result<()> {
+        let tmp = out.with_extension("partial");
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
+    };
+    match (a.format, &a.out) {
+        (SheetFormat::Text, out) => {
+            let mut s = String::new();
+            s.push_str(&format!("自然资源资产负债表 Natural resource asset balance sheet — {} {}, {} → {}\n", sheet.provenance.region, sheet.provenance.region_name, sheet.provenance.from, sheet.provenance.to));
+            s.push_str(&format!(
+                "registry {} (sha256 {}…), nrledger {}, liability model {}\n\n",
+                sheet.provenance.registry,
+                &sheet.provenance.registry_sha256[..12],
+                sheet.provenance.tool_version,
+                sheet.liabilities.model
+            ));
+            for t in &tables {
+                s.push_str(&t.render());
+                s.push('\n');
+            }
+            for n in &sheet.notes {
+                s.push_str(&format!("注 note: {n}\n"));
+            }
+            match out {
+                Some(p) => write_file(s.into_bytes(), p)?,
+                None => print!("{s}"),
+            }
+        }
+        (SheetFormat::Json, out) => {
+            let mut v = serde_json::to_value(&sheet)?;
+            v["tables"] = serde_json::to_value(&tables)?;
+            let s = serde_json::to_string_pretty(&v)? + "\n";
+            match out {
+                Some(p) => write_file(s.into_bytes(), p)?,
+                None => print!("{s}"),
+            }
+        }
+        (SheetFormat::Csv, out) => {
+            let mut buf = Vec::new();
+            tabular::write_csv(&tables, &mut buf)?;
+            match out {
+                Some(p) => write_file(buf, p)?,
+                None => std::io::stdout().write_all(&buf)?,
+            }
+        }
+        (SheetFormat::Xlsx, Some(p)) => tabular::write_xlsx(&tables, &balance::tables::about(&sheet), p)?,
+        (SheetFormat::Parquet, Some(p)) => tabular::write_parquet(&tables, p)?,
+        _ => unreachable!("checked above"),
+    }
+    if let Some(out) = &a.out {
+        if a.format != SheetFormat::Text || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!("wrote the balance sheet ({} tables) to {}", tables.len(), out.display());
+        }
+    }
+    if let Some(t) = &a.trace {
+        let text = |s: &str| Value::Text(s.to_string());
+        let col = |n: &str, t: FieldType| Column { name: n.into(), field_type: t };
+        let table = Table {
+            name: "balance_trace",
+            columns: vec![
+                col("from_fid", FieldType::Integer),
+                col("from_key", FieldType::Text),
+                col("from_class", FieldType::Text),
+                col("from_code", FieldType::Text),
+                col("to_fid", FieldType::Integer),
+                col("to_key", FieldType::Text),
+                col("to_class", FieldType::Text),
+                col("to_code", FieldType::Text),
+                col("area_m2", FieldType::Real),
+            ],
+            rows: sheet
+                .trace
+                .iter()
+                .map(|p| {
+                    (
+                        geo::Geometry::MultiPolygon(p.geometry.clone()),
+                        vec![
+                            Value::Int(p.from.0),
+                            text(&p.from.1),
+                            text(&p.classes.0),
+                            text(&p.codes.0),
+                            Value::Int(p.to.0),
+                            text(&p.to.1),
+                            text(&p.classes.1),
+                            text(&p.codes.1),
+                            Value::Real(p.area),
+                        ],
+                    )
+                })
+                .collect(),
+        };
+        let n = export::write(&table, t, &reg.crs.definition, &reg.crs.geographic)?;
+        eprintln!("wrote {n} changed pieces to {}", t.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
