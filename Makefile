@@ -39,10 +39,12 @@ test: test-deps
 seeds: build
 	$(NRLEDGER) gen --out seeds/anji
 
-# Scale benchmarks (generated counties of 100 000 and 1 000 000 parcels); GNU time measures peak memory.
+# Scale benchmarks (generated counties of 100 000 and 1 000 000 parcels per vintage: import, check, balance
+# sheet); GNU time measures peak memory.
 bench: build
 	@$(MAKE) --no-print-directory install PACKAGES="time"
 	$(CARGO) bench --locked --bench check_scale
+	$(CARGO) bench --locked --bench balance_scale
 
 clean:
 	$(CARGO) clean && rm -rf out

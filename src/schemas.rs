@@ -5,7 +5,10 @@
 //!   layer definitions and class tables;
 //! - `layer-definition.schema.json`, `profile.schema.json`: the TOML files in `layers/`;
 //! - `import-report.schema.json`, `query.schema.json`, `info.schema.json`, `check-report.schema.json`: the
-//!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`; `book.schema.json`: the register-book page.
+//!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`; `book.schema.json`: the register-book page;
+//! - `balance.schema.json` (`nrledger balance --format json`), `targets.schema.json` (the targets file), and
+//!   Frictionless Table Schemas for the balance sheet's tabular inputs (`forest-changes`, `water`) and its
+//!   tidy CSV/Parquet output (`balance-tables`); `balance-trace.schema.json`: the `--trace` layer.
 
 use serde_json::{json, Value as Json};
 
@@ -33,7 +36,106 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("check-report.schema.json".into(), schemars_json::<crate::checks::CheckReport>("check-report")));
     out.push(("exceptions.schema.json".into(), schemars_json::<crate::checks::Exceptions>("exceptions")));
     out.push(("book.schema.json".into(), schemars_json::<crate::book::BookPage>("book")));
+    out.push(("balance.schema.json".into(), schemars_json::<crate::balance::BalanceJson>("balance")));
+    out.push(("targets.schema.json".into(), schemars_json::<crate::balance::inputs::Targets>("targets")));
+    out.push(("forest-changes.tableschema.json".into(), forest_changes_schema()));
+    out.push(("water.tableschema.json".into(), water_schema()));
+    out.push(("balance-tables.tableschema.json".into(), tidy_schema()));
+    out.push(("balance-trace.schema.json".into(), trace_schema()));
     out.into_iter().map(|(p, j)| (p, serde_json::to_string_pretty(&j).expect("json") + "\n")).collect()
+}
+
+/// A Frictionless Table Schema (<https://specs.frictionlessdata.io/table-schema/>) for a CSV/Parquet input or output.
+fn table_schema(id: &str, title: &str, description: &str, fields: Json) -> Json {
+    json!({
+        "$id": format!("{BASE}{id}.tableschema.json"),
+        "title": title,
+        "description": description,
+        "profile": "tabular-data-resource table schema; CSV in UTF-8 with a header row, or Parquet with the same column names",
+        "fields": fields
+    })
+}
+
+fn forest_changes_schema() -> Json {
+    table_schema(
+        "forest-changes",
+        "林木资源变动 forest changes (nrledger balance --forest-changes)",
+        "One row per region, year, origin and item. Rows of the sheet's region and the regions under it (code prefix) are taken, for the years whose 31 December lies in the period. English column names (region, year, origin, item, volume_m3, area_ha) are accepted too.",
+        json!([
+            {"name": "行政区代码", "title": "region code (GB/T 2260, 6–12 digits)", "type": "string", "constraints": {"required": true, "pattern": "^[0-9]{6,12}$"}},
+            {"name": "年份", "title": "calendar year", "type": "integer", "constraints": {"required": true, "minimum": 1900, "maximum": 2200}},
+            {"name": "起源", "title": "origin: 天然 natural, 人工 planted, 其他 other (aliases of layers/classes/forest-origin.csv accepted)", "type": "string", "constraints": {"required": true}},
+            {"name": "项目", "title": "item: 生长量 growth, 造林 afforestation (increases); 采伐 harvest, 灾害 disaster losses (decreases)", "type": "string", "constraints": {"required": true, "enum": ["生长量", "造林", "采伐", "灾害"]}},
+            {"name": "蓄积量", "title": "stock volume, m³ (non-negative; the item says the direction)", "type": "number", "constraints": {"required": true, "minimum": 0}},
+            {"name": "面积", "title": "area, ha (optional, informative)", "type": "number", "constraints": {"required": false, "minimum": 0}}
+        ]),
+    )
+}
+
+fn water_schema() -> Json {
+    let cfg = crate::balance::inputs::BalanceConfig::load(None).expect("embedded balance configuration");
+    let mut accounts: Vec<&str> = cfg.water_items.iter().map(|w| w.account.as_str()).collect();
+    accounts.dedup();
+    let mut items: Vec<&str> = cfg.water_items.iter().map(|w| w.item.as_str()).collect();
+    items.sort();
+    items.dedup();
+    let list: Vec<String> = cfg.water_items.iter().map(|w| format!("{}/{} ({:?}: {})", w.account, w.item, w.kind, w.name_en)).collect();
+    table_schema(
+        "water",
+        "水资源统计 water statistics (nrledger balance --water), water-resources bulletin style",
+        &format!(
+            "One row per region, year, account and item, values in 万 m³ (quality: number of assessed sections). Items (layers/rules/water-items.csv): {}. English column names (region, year, account, item, value) are accepted too.",
+            list.join("; ")
+        ),
+        json!([
+            {"name": "行政区代码", "title": "region code (GB/T 2260, 6–12 digits)", "type": "string", "constraints": {"required": true, "pattern": "^[0-9]{6,12}$"}},
+            {"name": "年份", "title": "calendar year", "type": "integer", "constraints": {"required": true, "minimum": 1900, "maximum": 2200}},
+            {"name": "类别", "title": "account", "type": "string", "constraints": {"required": true, "enum": accounts}},
+            {"name": "项目", "title": "item (valid combinations of 类别 and 项目: see the description)", "type": "string", "constraints": {"required": true, "enum": items}},
+            {"name": "数值", "title": "value, 万 m³ (sections for 水质)", "type": "number", "constraints": {"required": true, "minimum": 0}}
+        ]),
+    )
+}
+
+fn tidy_schema() -> Json {
+    table_schema(
+        "balance-tables",
+        "nrledger balance --format csv|parquet: every cell of every table of the sheet as one row",
+        "Tables (ids): land, matrix, of_which, quality, forest_area, forest_volume, water, water_quality, water_area, liabilities. The XLSX workbook holds the same tables, one sheet each, with Chinese headers and English on a second header row.",
+        json!([
+            {"name": "table", "title": "table id", "type": "string", "constraints": {"required": true}},
+            {"name": "table_title", "title": "Chinese table title", "type": "string", "constraints": {"required": true}},
+            {"name": "code", "title": "row code (class code, origin, item …; empty on total rows)", "type": "string"},
+            {"name": "name", "title": "row label", "type": "string", "constraints": {"required": true}},
+            {"name": "column", "title": "Chinese column header", "type": "string", "constraints": {"required": true}},
+            {"name": "column_en", "title": "English column header", "type": "string", "constraints": {"required": true}},
+            {"name": "unit", "title": "unit (公顷, 亩, m², m³, 万m³, %, …)", "type": "string"},
+            {"name": "value", "title": "value; empty when not applicable or not provided", "type": "number"}
+        ]),
+    )
+}
+
+fn trace_schema() -> Json {
+    json!({
+        "$schema": DRAFT,
+        "$id": format!("{BASE}balance-trace.schema.json"),
+        "title": "nrledger balance --trace: one piece of ground that changed class (GeoJSON properties, GeoPackage layer balance_trace)",
+        "description": "Geometry: the piece (MultiPolygon; GeoJSON in CGCS2000 lon/lat, GeoPackage in the registry CRS). Pieces of one (from_class, to_class) add up to that cell of the transition matrix, apart from 田坎 shares, which move with their parcels.",
+        "type": "object",
+        "required": ["from_fid", "from_key", "from_class", "from_code", "to_fid", "to_key", "to_class", "to_code", "area_m2"],
+        "additionalProperties": false,
+        "properties": {
+            "from_fid": {"type": "integer", "description": "registry fid of the opening parcel (negative: 未覆盖 ground)"},
+            "from_key": {"type": "string", "description": "BSM of the opening parcel (empty for 未覆盖)"},
+            "from_class": {"type": "string", "description": "opening class at the sheet's level"},
+            "from_code": {"type": "string", "description": "opening DLBM as delivered"},
+            "to_fid": {"type": "integer"},
+            "to_key": {"type": "string"},
+            "to_class": {"type": "string"},
+            "to_code": {"type": "string"},
+            "area_m2": {"type": "number", "description": "ellipsoidal area, m²"}
+        }
+    })
 }
 
 fn schemars_json<T: schemars::JsonSchema>(id: &str) -> Json {

@@ -166,6 +166,16 @@ pub struct BalanceSheet {
     pub trace: Vec<TracePiece>,
 }
 
+/// The JSON output of `nrledger balance`: the sheet and its tables.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BalanceJson {
+    /// The sheet.
+    #[serde(flatten)]
+    pub sheet: BalanceSheet,
+    /// Its tables, as printed and written to CSV, Parquet and XLSX.
+    pub tables: Vec<crate::table::Table>,
+}
+
 fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>> {
     Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))
 }

@@ -9,6 +9,7 @@
 use geo::{BoundingRect, Coord, MultiPolygon};
 
 use crate::area::AreaCalculator;
+use crate::checks::context::outermost;
 use crate::checks::geom;
 use crate::error::{Error, Result};
 use crate::index::LayerIndex;
@@ -124,11 +125,11 @@ impl Region {
             )));
         }
         let chosen: Vec<_> = match code {
-            None => admin.iter().collect(),
+            None => outermost(&admin),
             Some(c) => {
                 let exact: Vec<_> = admin.iter().filter(|r| r.record.key == c).collect();
                 if exact.is_empty() {
-                    admin.iter().filter(|r| r.record.key.starts_with(c)).collect()
+                    outermost(admin.iter().filter(|r| r.record.key.starts_with(c)))
                 } else {
                     exact
                 }

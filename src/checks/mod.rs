@@ -9,7 +9,7 @@
 //! findings into `excepted` until they expire.
 
 mod config;
-mod context;
+pub mod context;
 pub mod geom;
 mod report;
 pub mod rules;

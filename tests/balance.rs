@@ -1,0 +1,546 @@
+//! `nrledger balance`: a hand-made county with a known transition matrix (a class change, a split, a merge,
+//! a 田坎 deduction, a gap and an overlap), the demo county against an independent overlay (GEOS through
+//! GDAL, GeographicLib areas), the published identities, every output format, the trace layer, and bad
+//! input.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{Geometry, LayerAccess};
+use geographiclib_rs::{Geodesic, PolygonArea, Winding};
+
+fn demo_registry(dir: &Path) -> PathBuf {
+    let reg = dir.join("anji.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for d in ["2019-12-31", "2020-12-31"] {
+        let src = seed(&format!("{d}.gpkg"));
+        let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "admin", "--src-layer", "XZQ", "--as-of", d]);
+        assert_eq!(c, 0, "{e}");
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt"), ("forest", "forest-xb")] {
+            let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d]);
+            assert_eq!(c, 0, "{layer} {d}: {o}{e}");
+        }
+    }
+    reg
+}
+
+fn balance_json(args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["balance"];
+    a.extend_from_slice(args);
+    a.extend(["--format", "json"]);
+    let (c, out, err) = run(&a);
+    assert_eq!(c, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The matrix of a land account in the JSON as (from, to) → m².
+fn cells(acc: &serde_json::Value) -> BTreeMap<(String, String), i64> {
+    let codes: Vec<String> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
+    let mut m = BTreeMap::new();
+    for (i, row) in acc["matrix"].as_array().unwrap().iter().enumerate() {
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            let v = v.as_i64().unwrap();
+            if v != 0 {
+                m.insert((codes[i].clone(), codes[j].clone()), v);
+            }
+        }
+    }
+    m
+}
+
+/// The published identities, in integer square metres: row sums are openings, column sums closings,
+/// opening + increases − decreases = closing, and the tables agree with the matrix.
+fn assert_identities(sheet: &serde_json::Value, acc_key: &str, table_id: &str) {
+    let acc = &sheet[acc_key];
+    let m: Vec<Vec<i64>> = acc["matrix"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect();
+    let n = m.len();
+    let table = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == table_id).unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    let unit = table["columns"][0]["unit"].as_str().unwrap();
+    let scale = match unit {
+        "公顷" => 1e-4,
+        "亩" => 15e-4,
+        _ => 1.0,
+    };
+    let codes: Vec<&str> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let mut total = 0;
+    for i in 0..n {
+        let open: i64 = m[i].iter().sum();
+        let close: i64 = (0..n).map(|k| m[k][i]).sum();
+        let inc = close - m[i][i];
+        let dec = open - m[i][i];
+        assert_eq!(open + inc - dec, close);
+        total += open;
+        let Some(row) = rows.iter().find(|r| r["code"] == codes[i]) else { continue };
+        let v: Vec<f64> = row["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        for (k, want) in [open, inc, dec, close, close - open].iter().enumerate() {
+            assert!((v[k] - *want as f64 * scale).abs() < 1e-9, "{table_id} row {} column {k}: {} vs {}", codes[i], v[k], *want as f64 * scale);
+        }
+    }
+    // the total row is the sum of the rows above it
+    let last = rows.last().unwrap();
+    assert_eq!(last["code"], "");
+    for k in 0..5 {
+        let sum: f64 = rows[..rows.len() - 1].iter().map(|r| r["values"][k].as_f64().unwrap()).sum();
+        assert!((sum - last["values"][k].as_f64().unwrap()).abs() < 1e-6, "{table_id} total column {k}");
+    }
+    let closing_total: i64 = (0..n).map(|j| (0..n).map(|k| m[k][j]).sum::<i64>()).sum();
+    assert_eq!(total, closing_total);
+    // and the grand total is the region's area (rounding of each cell to whole m² aside)
+    let region = sheet["provenance"]["region_area_m2"].as_f64().unwrap();
+    assert!((total as f64 - region).abs() <= 1e-6 * region + n as f64 * n as f64, "total {total} vs region {region}");
+}
+
+/// Geodesic area (GeographicLib) of a GEOS geometry in EPSG:4549, after densifying to 1 m.
+fn geodesic_area(g: &Geometry, to_ll: &CoordTransform) -> f64 {
+    let d = g.clone();
+    unsafe { gdal_sys::OGR_G_Segmentize(d.c_geometry(), 1.0) };
+    let ll = d.transform(to_ll).unwrap();
+    let geod = Geodesic::new(6_378_137.0, 1.0 / 298.257_222_101);
+    let mut total = 0.0;
+    fn polygons(g: &Geometry, out: &mut Vec<Geometry>) {
+        use gdal::vector::OGRwkbGeometryType as T;
+        match g.geometry_type() {
+            T::wkbPolygon => out.push(g.clone()),
+            T::wkbMultiPolygon | T::wkbGeometryCollection => (0..g.geometry_count()).for_each(|i| polygons(&g.get_geometry(i).clone(), out)),
+            _ => {}
+        }
+    }
+    let mut polys = Vec::new();
+    polygons(&ll, &mut polys);
+    for p in polys {
+        for k in 0..p.geometry_count() {
+            let ring = p.get_geometry(k);
+            let mut pts = Vec::new();
+            ring.get_points(&mut pts);
+            let mut pa = PolygonArea::new(&geod, Winding::CounterClockwise);
+            for (lon, lat, _) in &pts[..pts.len() - 1] {
+                pa.add_point(*lat, *lon);
+            }
+            let (_, a, _) = pa.compute(true);
+            total += if k == 0 { a.abs() } else { -a.abs() };
+        }
+    }
+    total
+}
+
+fn to_lonlat() -> CoordTransform {
+    let mut src = SpatialRef::from_epsg(4549).unwrap();
+    let mut dst = SpatialRef::from_epsg(4490).unwrap();
+    src.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    dst.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    CoordTransform::new(&src, &dst).unwrap()
+}
+
+fn rect_geom(x0: f64, x1: f64, y0: f64, y1: f64) -> Geometry {
+    let (x, y) = (500_000.0, 3_300_000.0);
+    Geometry::from_wkt(&format!(
+        "POLYGON(({a} {b},{c} {b},{c} {e},{a} {e},{a} {b}))",
+        a = x + x0,
+        b = y + y0,
+        c = x + x1,
+        e = y + y1
+    ))
+    .unwrap()
+}
+
+/// A 300 m × 100 m county of three 100 m parcels: A 水田 (10 % 田坎), B 乔木林地, C 农村宅基地. A year later A
+/// is split (west half still 水田, [50, 90] built over as 城镇住宅用地), a later-registered 设施农用地 parcel
+/// [85, 95] overlaps the new housing by 5 m, [95, 100] is covered by nothing, and B and C are merged into one
+/// 农村宅基地 parcel. Every cell of the matrix is a known rectangle; its area is computed independently.
+#[test]
+fn hand_made_county_has_the_known_transition_matrix() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let write = |name: &str, text: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let admin = write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 300.0, 0.0, 100.0)]));
+    let y19 = write(
+        "p19.geojson",
+        collection(
+            &[r#"{"BSM":"A","DLBM":"0101","TBMJ":10000,"KCMJ":1000}"#, r#"{"BSM":"B","DLBM":"0301"}"#, r#"{"BSM":"C","DLBM":"0702"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0), rect(200.0, 300.0, 0.0, 100.0)],
+        ),
+    );
+    let y20 = write(
+        "p20.geojson",
+        collection(
+            &[r#"{"BSM":"A1","DLBM":"0101"}"#, r#"{"BSM":"A2","DLBM":"0701"}"#, r#"{"BSM":"BC","DLBM":"0702"}"#, r#"{"BSM":"X","DLBM":"1202"}"#],
+            &[rect(0.0, 50.0, 0.0, 100.0), rect(50.0, 90.0, 0.0, 100.0), rect(100.0, 300.0, 0.0, 100.0), rect(85.0, 95.0, 0.0, 100.0)],
+        ),
+    );
+    let red = write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 150.0, 0.0, 100.0)]));
+    for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
+        for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red)] {
+            let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
+            assert_eq!(c, 0, "{layer} {date}: {e}");
+        }
+    }
+    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--level", "2"]);
+    let ll = to_lonlat();
+    let area = |x0, x1| geodesic_area(&rect_geom(x0, x1, 0.0, 100.0), &ll);
+    let expected: BTreeMap<(String, String), f64> = [
+        (("0101", "0101"), 0.9 * area(0.0, 50.0)),
+        (("1203", "0101"), 0.1 * area(0.0, 50.0)),
+        (("0101", "0701"), 0.9 * area(50.0, 90.0)),
+        (("1203", "0701"), 0.1 * area(50.0, 90.0)),
+        (("0101", "1202"), 0.9 * area(90.0, 95.0)),
+        (("1203", "1202"), 0.1 * area(90.0, 95.0)),
+        (("0101", "未覆盖"), 0.9 * area(95.0, 100.0)),
+        (("1203", "未覆盖"), 0.1 * area(95.0, 100.0)),
+        (("0301", "0702"), area(100.0, 200.0)),
+        (("0702", "0702"), area(200.0, 300.0)),
+    ]
+    .into_iter()
+    .map(|((a, b), v)| ((a.to_string(), b.to_string()), v))
+    .collect();
+    let got = cells(&sheet["land_level2"]);
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{got:?}");
+    for (k, want) in &expected {
+        assert!((got[k] as f64 - want).abs() <= 0.5 + 1e-6 * want, "{k:?}: {} vs {want}", got[k]);
+    }
+    assert_identities(&sheet, "land_level2", "forest_area");
+    // the overlap is counted once and said so; the gap is shown as 未覆盖
+    let notes = sheet["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("counted once") && n.as_str().unwrap().contains("A2 over X")), "{notes:?}");
+    let overlaps = &sheet["provenance"]["overlaps_resolved"][1][1];
+    assert_eq!(overlaps[0]["kept_by"], "A2");
+    assert!((overlaps[0]["area_m2"].as_f64().unwrap() - area(85.0, 90.0)).abs() < 0.01);
+    // level 1 adds up the same cells: 01 → 07 is 0101→0701 and 1203→0701 (12 其他土地)
+    let l1 = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31"]);
+    let c1 = cells(&l1["land"]);
+    assert_eq!(c1[&("01".to_string(), "07".to_string())], got[&("0101".to_string(), "0701".to_string())]);
+    assert_eq!(c1[&("12".to_string(), "07".to_string())], got[&("1203".to_string(), "0701".to_string())]);
+    assert_eq!(c1[&("03".to_string(), "07".to_string())], got[&("0301".to_string(), "0702".to_string())]);
+    assert_identities(&l1, "land", "land");
+    // red line [0, 150]: 城镇住宅用地 is prohibited in an 一般控制区, 农村宅基地 is on the positive list
+    let li = &l1["liabilities"]["items"][0];
+    assert_eq!(li["item"], "redline-encroachment");
+    assert!((li["actual"].as_f64().unwrap() - area(50.0, 90.0) / 1e4).abs() < 1e-6, "{li}");
+    assert_eq!(li["opening"].as_f64().unwrap(), 0.0);
+    // of which inside the red line at the closing date: 07 is [50, 90] and [100, 150]
+    let of = &l1["of_which"][0];
+    assert_eq!(of["zone"], "生态保护红线");
+    let row07 = of["rows"].as_array().unwrap().iter().find(|r| r[0]["code"] == "07").unwrap();
+    assert!((row07[2].as_f64().unwrap() - area(50.0, 90.0) - area(100.0, 150.0)).abs() < 0.01, "{row07}");
+    // refusing overlaps instead
+    let (c, _, e) = run(&["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--overlaps", "error"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("overlap") && e.contains("A2") && e.contains("X"), "{e}");
+}
+
+/// One vintage of the demo registry through GDAL/GEOS: (fid, class, 田坎 share, geometry), with overlaps
+/// removed from the later parcel as the sheet does.
+fn geos_vintage(ds: &gdal::Dataset, date: &str) -> Vec<(i64, String, f64, Geometry)> {
+    let sql = format!("SELECT fid, DLBM, TBMJ, KCMJ, KCXS, geom FROM parcels WHERE valid_from <= '{date}' AND (valid_to IS NULL OR valid_to > '{date}') ORDER BY fid");
+    let mut rs = ds.execute_sql(sql, None, gdal::vector::sql::Dialect::DEFAULT).unwrap().unwrap();
+    let mut out: Vec<(i64, String, f64, Geometry)> = Vec::new();
+    for f in rs.features() {
+        let num = |n: &str| f.field_as_double(f.field_index(n).unwrap()).ok().flatten();
+        let k = match (num("KCMJ"), num("TBMJ"), num("KCXS")) {
+            (Some(k), Some(t), _) if t > 0.0 => k / t,
+            (_, _, Some(x)) => x,
+            _ => 0.0,
+        };
+        out.push((f.fid().unwrap() as i64, f.field_as_string(f.field_index("DLBM").unwrap()).unwrap().unwrap(), k, f.geometry().unwrap().clone()));
+    }
+    // the earlier parcel keeps an overlap (≥ 1 m²)
+    for j in 0..out.len() {
+        for i in 0..j {
+            let (a, b) = (out[i].3.envelope(), out[j].3.envelope());
+            if a.MaxX < b.MinX || b.MaxX < a.MinX || a.MaxY < b.MinY || b.MaxY < a.MinY {
+                continue;
+            }
+            let inter = out[i].3.intersection(&out[j].3).unwrap();
+            if inter.area() >= 1.0 {
+                out[j].3 = out[j].3.difference(&out[i].3).unwrap();
+            }
+        }
+    }
+    out.retain(|p| p.3.area() > 0.0);
+    out
+}
+
+/// The demo county (3 200 parcels a year, class changes, splits, merges, an overlap and a gap): the
+/// second-level transition matrix agrees cell by cell with an independent overlay — GEOS intersections,
+/// GEOS union for the gap, GeographicLib areas — within 1e-6 relative (plus the rounding to whole m²).
+#[test]
+fn demo_matrix_agrees_with_an_independent_overlay() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--level", "2"]);
+    let ds = gdal::Dataset::open(&reg).unwrap();
+    let a = geos_vintage(&ds, "2019-12-31");
+    let mut b = geos_vintage(&ds, "2020-12-31");
+    // the gap: the county outline minus the union of the 2020 parcels, pieces of 1 m² and more
+    let mut outline_layer = ds.layer_by_name("admin_current").unwrap();
+    let outline = outline_layer
+        .features()
+        .find(|f| f.field_as_string(f.field_index("XZQDM").unwrap()).unwrap().as_deref() == Some("330523"))
+        .unwrap()
+        .geometry()
+        .unwrap()
+        .clone();
+    let mut all = Geometry::empty(gdal::vector::OGRwkbGeometryType::wkbMultiPolygon).unwrap();
+    for p in &b {
+        for i in 0..p.3.geometry_count().max(1) {
+            let part = if p.3.geometry_type() == gdal::vector::OGRwkbGeometryType::wkbPolygon { p.3.clone() } else { p.3.get_geometry(i).clone() };
+            all.add_geometry(part).unwrap();
+        }
+    }
+    let union = unsafe {
+        Geometry::from_wkb(&{
+            let u = gdal_sys::OGR_G_UnionCascaded(all.c_geometry());
+            let n = gdal_sys::OGR_G_WkbSize(u) as usize;
+            let mut buf = vec![0u8; n];
+            gdal_sys::OGR_G_ExportToWkb(u, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+            gdal_sys::OGR_G_DestroyGeometry(u);
+            buf
+        })
+        .unwrap()
+    };
+    let gaps = outline.difference(&union).unwrap();
+    let parts: Vec<Geometry> = if gaps.geometry_type() == gdal::vector::OGRwkbGeometryType::wkbPolygon {
+        vec![gaps.clone()]
+    } else {
+        (0..gaps.geometry_count()).map(|i| gaps.get_geometry(i).clone()).collect()
+    };
+    for g in parts {
+        if g.area() >= 1.0 {
+            b.push((-1, "未覆盖".into(), 0.0, g));
+        }
+    }
+    // overlay through an R-tree of the 2020 envelopes
+    let ll = to_lonlat();
+    let items: Vec<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>> = b
+        .iter()
+        .enumerate()
+        .map(|(k, q)| {
+            let e = q.3.envelope();
+            rstar::primitives::GeomWithData::new(rstar::primitives::Rectangle::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY]), k)
+        })
+        .collect();
+    let tree = rstar::RTree::bulk_load(items);
+    let mut reference: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for p in &a {
+        let e = p.3.envelope();
+        for hit in tree.locate_in_envelope_intersecting(&rstar::AABB::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY])) {
+            let q = &b[hit.data];
+            let Some(inter) = p.3.intersection(&q.3) else {
+                assert!(q.3.area() < 1e-6, "GEOS could not intersect {} with {}", p.0, q.0);
+                continue;
+            };
+            if inter.area() <= 1e-4 {
+                continue;
+            }
+            let area = geodesic_area(&inter, &ll);
+            for (fc, fs) in [(p.1.as_str(), 1.0 - p.2), ("1203", p.2)] {
+                for (tc, ts) in [(q.1.as_str(), 1.0 - q.2), ("1203", q.2)] {
+                    if fs * ts > 0.0 {
+                        *reference.entry((fc.to_string(), tc.to_string())).or_default() += area * fs * ts;
+                    }
+                }
+            }
+        }
+    }
+    let ours = cells(&sheet["land_level2"]);
+    let mut compared = 0;
+    for (k, want) in &reference {
+        if *want < 0.5 {
+            continue;
+        }
+        let got = *ours.get(k).unwrap_or_else(|| panic!("{k:?} ({want} m²) missing from the sheet")) as f64;
+        assert!((got - want).abs() <= 1e-6 * want + 1.0, "{k:?}: ours {got} vs independent {want}");
+        compared += 1;
+    }
+    for (k, v) in &ours {
+        assert!(reference.get(k).is_some_and(|r| (*r - *v as f64).abs() <= 1e-6 * r + 1.0), "{k:?}: {v} m² not in the independent overlay");
+    }
+    assert!(compared > 20, "{compared}");
+    // changes, splits and merges are all there: forest cleared (开垦), re-greening (生态退耕), the mine and
+    // housing in red lines, the gap; and dozens of parcels replaced by split or merged ones
+    for k in [("0301", "0103"), ("0103", "0301"), ("0302", "0602"), ("0302", "0701"), ("0301", "未覆盖")] {
+        assert!(ours.contains_key(&(k.0.to_string(), k.1.to_string())), "{k:?} missing: {ours:?}");
+    }
+    let new = count(&reg, "SELECT count(*) FROM parcels WHERE valid_from = '2020-12-31'");
+    let gone = count(&reg, "SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31'");
+    let relabelled = count(&reg, "SELECT count(*) FROM parcels a JOIN parcels b ON a.BSM = b.BSM AND a.valid_to = '2020-12-31' AND b.valid_from = '2020-12-31'");
+    assert!(new - relabelled > 40 && gone - relabelled > 20, "splits and merges: {new} new, {gone} closed, {relabelled} relabelled");
+}
+
+/// The demo sheet in every format, with its identities, the forest and water balances, the trace layer,
+/// and reproducibility.
+#[test]
+fn demo_sheet_in_every_format() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let (fc, w, t) = (seed("forest-changes.csv"), seed("water.csv"), seed("targets.toml"));
+    let base = ["--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--forest-changes", s(&fc), "--water", s(&w), "--targets", s(&t)];
+    let mut args = vec![s(&reg)];
+    args.extend(base);
+    let sheet = balance_json(&args);
+    assert_identities(&sheet, "land", "land");
+    assert_identities(&sheet, "land_level2", "water_area");
+    // the JSON follows its schema
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/balance.schema.json")).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&sheet).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // reproducible: the same command gives the same sheet
+    assert_eq!(sheet, balance_json(&args));
+    // 8-class and 亩 tables are exact too
+    let mut a8 = args.clone();
+    a8.extend(["--level", "8class", "--unit", "mu"]);
+    let s8 = balance_json(&a8);
+    assert_identities(&s8, "land", "land");
+    assert_eq!(s8["land"]["classes"].as_array().unwrap().len(), 9, "8 classes and 未覆盖");
+    // forest volume: opening + growth + afforestation − harvest − conversion − disaster + other = closing
+    for r in sheet["forest_volume"]["rows"].as_array().unwrap() {
+        let v = |k: &str| r[k].as_f64().unwrap();
+        let lhs = v("opening_m3") + v("growth_m3") + v("afforestation_m3") - v("harvest_m3") - v("conversion_m3") - v("disaster_m3") + v("other_m3");
+        assert!((lhs - v("closing_m3")).abs() < 1e-6 * v("closing_m3").max(1.0), "{r}");
+    }
+    let total = sheet["forest_volume"]["rows"].as_array().unwrap().last().unwrap().clone();
+    assert!(total["conversion_m3"].as_f64().unwrap() > 1000.0, "forest cleared in 2020 carried volume: {total}");
+    assert_eq!(total["harvest_m3"].as_f64().unwrap(), 7757.0, "from seeds/anji/forest-changes.csv");
+    // the balancing item is small: the inputs explain the re-measured stock
+    assert!(total["other_m3"].as_f64().unwrap().abs() < 0.01 * total["opening_m3"].as_f64().unwrap(), "{total}");
+    // water: closing from the flows equals the bulletin's closing stock
+    let lines = sheet["water"]["lines"].as_array().unwrap();
+    let closing = lines.last().unwrap();
+    assert_eq!(closing[0], "期末存量");
+    assert_eq!(closing[3], serde_json::json!([16000.0, 30250.0]));
+    // liabilities of the default model, from the targets file
+    let items: BTreeMap<String, serde_json::Value> =
+        sheet["liabilities"]["items"].as_array().unwrap().iter().map(|i| (i["item"].as_str().unwrap().to_string(), i.clone())).collect();
+    assert_eq!(sheet["liabilities"]["model"], "control-targets");
+    assert!((items["groundwater-over-cap"]["liability"].as_f64().unwrap() - 50.0).abs() < 1e-9);
+    assert!((items["harvest-over-quota"]["liability"].as_f64().unwrap() - 757.0).abs() < 1e-9);
+    // the red-line liability is the two injected violations (defects.json), in hectares
+    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let violations: f64 = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").map(|x| x["area_m2"].as_f64().unwrap()).sum();
+    assert!((items["redline-encroachment"]["liability"].as_f64().unwrap() * 1e4 - violations).abs() < 1.0, "{:?} vs {violations}", items["redline-encroachment"]);
+    // provenance: inputs with their hashes, vintages
+    let inputs = sheet["provenance"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    assert_eq!(inputs[0]["sha256"], sha256(&fc));
+    assert_eq!(sheet["provenance"]["registry_sha256"], sha256(&reg));
+
+    // XLSX: one sheet per table, Chinese headers with English below, numbers as numbers
+    let xlsx = d.path().join("sheet.xlsx");
+    let cmd = |extra: &[&str]| {
+        let mut v = vec!["balance"];
+        v.extend(args.iter());
+        v.extend(extra);
+        run(&v)
+    };
+    let (c, _, e) = cmd(&["--format", "xlsx", "--out", s(&xlsx)]);
+    assert_eq!(c, 0, "{e}");
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let names = wb.sheet_names();
+    for n in ["说明 About", "土地资源存量及变动表", "土地利用转移矩阵", "林木资源存量及变动表", "水资源存量及变动表", "自然资源负债表"] {
+        assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
+    }
+    let land = wb.worksheet_range("土地资源存量及变动表").unwrap();
+    assert_eq!(land.get_value((2, 2)), Some(&Data::String("期初存量（公顷）".into())));
+    assert_eq!(land.get_value((3, 2)), Some(&Data::String("Opening stock".into())));
+    let rows = sheet["tables"][0]["rows"].as_array().unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        for (k, v) in r["values"].as_array().unwrap().iter().enumerate() {
+            match land.get_value((4 + i as u32, 2 + k as u32)) {
+                Some(Data::Float(x)) => assert!((x - v.as_f64().unwrap()).abs() < 1e-9),
+                other => panic!("row {i} column {k}: {other:?} is not a number"),
+            }
+        }
+    }
+    // Parquet and CSV: the same cells, tidy
+    let pq = d.path().join("sheet.parquet");
+    assert_eq!(cmd(&["--format", "parquet", "--out", s(&pq)]).0, 0);
+    let rows_pq = nrledger::io::tabular::read_rows(&pq).unwrap();
+    assert_eq!(rows_pq.headers, ["table", "table_title", "code", "name", "column", "column_en", "unit", "value"]);
+    let (c, csv_out, e) = cmd(&["--format", "csv"]);
+    assert_eq!(c, 0, "{e}");
+    let n_cells: usize = sheet["tables"].as_array().unwrap().iter().map(|t| t["rows"].as_array().unwrap().len() * t["columns"].as_array().unwrap().len()).sum();
+    assert_eq!(csv_out.lines().count(), n_cells + 1);
+    assert_eq!(rows_pq.rows.len(), n_cells);
+    let first = &rows_pq.rows[0];
+    assert_eq!(first[0].as_deref(), Some("land"));
+    assert_eq!(first[7].as_deref().map(|v| v.parse::<f64>().unwrap()), Some(rows[0]["values"][0].as_f64().unwrap()));
+
+    // the trace: every changed piece, adding up to the off-diagonal cells
+    let trace = d.path().join("trace.gpkg");
+    let (c, out, e) = cmd(&["--trace", s(&trace)]);
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("土地利用转移矩阵"));
+    let tds = gdal::Dataset::open(&trace).unwrap();
+    let mut layer = tds.layer_by_name("balance_trace").unwrap();
+    let mut by_cell: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for f in layer.features() {
+        let g = |n: &str| f.field_as_string(f.field_index(n).unwrap()).unwrap().unwrap_or_default();
+        assert!(!g("from_key").is_empty() || g("from_class") == "未覆盖");
+        *by_cell.entry((g("from_class"), g("to_class"))).or_default() += f.field_as_double(f.field_index("area_m2").unwrap()).unwrap().unwrap();
+    }
+    let m = cells(&sheet["land"]);
+    let off: Vec<_> = m.iter().filter(|((a, b), _)| a != b).collect();
+    assert!(!off.is_empty());
+    for ((a, b), v) in off {
+        // a cell also holds 田坎 shares moving with their parcels; the trace holds whole pieces
+        let t = by_cell.get(&(a.clone(), b.clone())).copied().unwrap_or(0.0);
+        assert!(t + 1.0 >= *v as f64 || a == "12" || b == "12", "{a}→{b}: trace {t} vs cell {v}");
+    }
+}
+
+/// Bad input: a clear error naming what and where, exit 2, and no output file left behind.
+#[test]
+fn bad_input_is_refused_and_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let out = d.path().join("sheet.xlsx");
+    let write = |name: &str, text: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let bad_origin = write("fc1.csv", "行政区代码,年份,起源,项目,蓄积量\n330523,2020,天然,生长量,10\n330523,2020,野生,采伐,5\n");
+    let bad_item = write("w1.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,降雨,10\n");
+    let bad_number = write("w2.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,期初存量,十\n");
+    let bad_closing = write("w3.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,期初存量,100\n330523,2020,地表水,农业取水,10\n330523,2020,地表水,期末存量,100\n");
+    let bad_targets = write("t.toml", "[regions.\"330523\"]\nfarmland_hectares = 5\n");
+    let missing_col = write("fc2.csv", "region,year,item,volume_m3\n330523,2020,growth,1\n");
+    let r = s(&reg);
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec![r, "--from", "2020-12-31", "--to", "2019-12-31"], vec!["--to 2019-12-31 is not after --from 2020-12-31"]),
+        (vec![r, "--from", "2018-12-31", "--to", "2020-12-31"], vec!["--from 2018-12-31", "no parcels", "2019-12-31, 2020-12-31"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--region", "110101"], vec!["region 110101", "330523"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--liability", "depletion"], vec!["--liability depletion", "control-targets"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&bad_origin)], vec!["fc1.csv", "row 2", "起源", "野生"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&missing_col)], vec!["fc2.csv", "missing column 起源 / origin"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_item)], vec!["w1.csv", "row 1", "降雨"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_number)], vec!["w2.csv", "row 1", "数值", "十"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_closing)], vec!["w3.csv", "地表水 期末存量", "90.00"]),
+        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--targets", s(&bad_targets)], vec!["t.toml", "farmland_hectares"]),
+    ];
+    for (args, wants) in cases {
+        let mut a = vec!["balance"];
+        a.extend(args.iter());
+        a.extend(["--format", "xlsx", "--out", s(&out)]);
+        let (c, _, e) = run(&a);
+        assert_eq!(c, 2, "{args:?}: {e}");
+        for w in wants {
+            assert!(e.contains(w), "{args:?}: '{w}' not in: {e}");
+        }
+        assert!(!out.exists(), "{args:?} left {}", out.display());
+        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f.unwrap().file_name().to_string_lossy().contains("partial")));
+    }
+    let (c, _, e) = run(&["balance", r, "--from", "2019-12-31", "--to", "2020-12-31", "--format", "xlsx"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("--out"), "{e}");
+}
