@@ -48,7 +48,9 @@ fn main() {
                 }
                 let (t, m, out) = timed(&bin, &args);
                 if layer == "parcels" {
-                    actual = out.split_whitespace().skip_while(|w| *w != format!("{date}:")).nth(1).and_then(|w| w.parse().ok()).unwrap_or(actual);
+                    // "…: read N feature(s) from layer DLTB …"
+                    let read: usize = out.split_whitespace().skip_while(|w| *w != "read").nth(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+                    actual = actual.max(read);
                     eprintln!("{n}: imported the {date} parcels in {t:.1} s ({m:.0} MB)");
                 }
             }

@@ -401,6 +401,17 @@ fn demo_sheet_in_every_format() {
     let s8 = balance_json(&a8);
     assert_identities(&s8, "land", "land");
     assert_eq!(s8["land"]["classes"].as_array().unwrap().len(), 9, "8 classes and 未覆盖");
+    // townships: each sheet is exact, and the nine add up to the county (each clipped to its own outline)
+    let mut sum = 0i64;
+    for t in 101..=109 {
+        let code = format!("330523{t}");
+        let ts = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", &code]);
+        assert_identities(&ts, "land", "land");
+        assert_eq!(ts["provenance"]["region"], code.as_str());
+        sum += ts["land"]["matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum::<i64>();
+    }
+    let county: i64 = sheet["land"]["matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum();
+    assert!((sum - county).abs() as f64 <= 1e-6 * county as f64, "townships {sum} vs county {county}");
     // forest volume: opening + growth + afforestation − harvest − conversion − disaster + other = closing
     for r in sheet["forest_volume"]["rows"].as_array().unwrap() {
         let v = |k: &str| r[k].as_f64().unwrap();

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::inputs::ForestChange;
 use super::overlay::Pair;
 use super::partition::Partition;
-use super::region::Region;
+use super::region::{Clip, Region};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
 use crate::checks::geom;
@@ -49,9 +49,15 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
     records
         .iter()
         .filter_map(|r| {
-            let (g, clipped) = region.outline.clip(&r.record.geometry)?;
             let full = r.areas.ellipsoidal;
-            let area = if clipped { geom::piece_area(calc, &g) } else { full };
+            let (g, area) = match region.outline.clip(&r.record.geometry) {
+                Clip::Outside => return None,
+                Clip::Inside => (r.record.geometry.clone(), full),
+                Clip::Cut(g) => {
+                    let a = geom::piece_area(calc, &g);
+                    (g, a)
+                }
+            };
             let raw = qy.map(|i| r.record.values[i].to_string()).unwrap_or_default();
             let origin = origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
             let vol = xj.and_then(|i| r.record.values[i].as_f64()).unwrap_or(0.0);

@@ -364,3 +364,64 @@ pub struct InputFile {
 pub fn input_file(role: &str, path: &Path) -> Result<InputFile> {
     Ok(InputFile { role: role.into(), path: path.to_path_buf(), sha256: crate::import::hashing::sha256_file(path)? })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+
+    fn scope() -> Scope {
+        Scope { codes: vec!["330523".into()], from: AsOf::from_ymd_opt(2019, 12, 31).unwrap(), to: AsOf::from_ymd_opt(2021, 12, 31).unwrap() }
+    }
+
+    #[test]
+    fn years_and_regions_in_scope() {
+        let s = scope();
+        assert_eq!(s.years(), vec![2020, 2021]);
+        assert!(s.takes("330523101", 2020) && s.takes("330523", 2021));
+        assert!(!s.takes("330523", 2019) && !s.takes("330522", 2020) && !s.takes("330523", 2022));
+    }
+
+    /// The same forest changes as CSV and as Parquet read the same; rows outside the scope are dropped.
+    #[test]
+    fn csv_and_parquet_inputs_agree() {
+        let d = tempfile::tempdir().unwrap();
+        let csv = d.path().join("f.csv");
+        std::fs::write(&csv, "region,year,origin,item,volume_m3\n330523,2020,天然,growth,120.5\n330523,2020,2,harvest,30\n330522,2020,人工,growth,9\n330523,2019,人工,growth,9\n").unwrap();
+        let mut df = df!(
+            "行政区代码" => ["330523", "330523", "330522", "330523"],
+            "年份" => [2020i64, 2020, 2020, 2019],
+            "起源" => ["天然", "人工", "人工", "人工"],
+            "项目" => ["生长量", "采伐", "生长量", "生长量"],
+            "蓄积量" => [120.5f64, 30.0, 9.0, 9.0]
+        )
+        .unwrap();
+        let pq = d.path().join("f.parquet");
+        ParquetWriter::new(std::fs::File::create(&pq).unwrap()).finish(&mut df).unwrap();
+        let cat = Catalog::embedded().unwrap();
+        let a = forest_changes(&csv, &scope(), &cat).unwrap();
+        let b = forest_changes(&pq, &scope(), &cat).unwrap();
+        let key = |v: &[ForestChange]| v.iter().map(|c| (c.origin.clone(), c.item, c.volume_m3)).collect::<Vec<_>>();
+        assert_eq!(key(&a), key(&b));
+        assert_eq!(key(&a), vec![("天然".to_string(), ForestItem::Growth, 120.5), ("人工".to_string(), ForestItem::Harvest, 30.0)]);
+    }
+
+    /// A water closing stock that the flows do not reach is refused, naming the file and the account.
+    #[test]
+    fn water_closing_must_follow_from_the_flows() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = BalanceConfig::load(None).unwrap();
+        let ok = d.path().join("ok.csv");
+        std::fs::write(&ok, "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2020,地下水,降水入渗补给,20\n330523,2020,地下水,农业取水,5\n330523,2021,地下水,农业取水,5\n330523,2021,地下水,期末存量,110.3\n330523,2021,水质,Ⅱ类,3\n330523,2021,水质,Ⅳ类,1\n").unwrap();
+        let rows = water(&ok, &scope(), &cfg).unwrap();
+        let acc = super::super::water::account(&rows, &cfg, &scope().years(), &ok).unwrap();
+        assert_eq!(acc.lines.last().unwrap().3[1], Some(110.0));
+        assert_eq!(acc.withdrawal(1), 10.0);
+        assert_eq!(acc.good_share(), Some(75.0));
+        let bad = d.path().join("bad.csv");
+        std::fs::write(&bad, "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2021,地下水,期末存量,120\n").unwrap();
+        let rows = water(&bad, &scope(), &cfg).unwrap();
+        let e = super::super::water::account(&rows, &cfg, &scope().years(), &bad).unwrap_err().to_string();
+        assert!(e.contains("bad.csv") && e.contains("地下水 期末存量"), "{e}");
+    }
+}

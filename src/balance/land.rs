@@ -181,7 +181,7 @@ impl LandAccount {
 pub fn stocks(p: &Partition) -> BTreeMap<String, (f64, f64)> {
     let mut s: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for x in &p.pieces {
-        let tol = super::overlay::tolerance(x.area);
+        let tol = x.tolerance();
         let e = s.entry(x.class.clone()).or_default();
         e.0 += x.area * (1.0 - x.deduction);
         e.1 += tol;
@@ -246,14 +246,15 @@ pub fn account(m2: &HashMap<(String, String), f64>, a: &Partition, b: &Partition
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².
 pub fn inside(p: &Partition, zone: &super::region::Outline, calc_for: &(dyn Fn() -> crate::area::AreaCalculator + Sync)) -> BTreeMap<String, f64> {
     use rayon::prelude::*;
-    let parts: Vec<(String, f64, f64)> = p
-        .pieces
+    let Some(b) = zone.bounds() else { return BTreeMap::new() };
+    let near = p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y);
+    let parts: Vec<(String, f64, f64)> = near
         .par_iter()
+        .map(|&k| &p.pieces[k as usize])
         .filter(|x| x.class != GAP)
         .map_init(calc_for, |calc, x| {
-            let (g, clipped) = zone.clip(&x.geometry)?;
-            let a = if clipped { crate::checks::geom::piece_area(calc, &g) } else { x.area };
-            Some((x.class.clone(), a, x.deduction))
+            let a = zone.area_inside(&x.geometry, x.area, calc);
+            (a > 0.0).then(|| (x.class.clone(), a, x.deduction))
         })
         .flatten()
         .collect();

@@ -8,7 +8,7 @@ use super::inputs::{LiabilityModel, RegionTargets};
 use super::partition::{Partition, GAP};
 use super::region::Outline;
 use crate::area::AreaCalculator;
-use crate::checks::{geom, RedlineRules, Verdict};
+use crate::checks::{RedlineRules, Verdict};
 use crate::store::StoredRecord;
 
 /// The items a model may use.
@@ -42,14 +42,13 @@ pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules
     redlines
         .iter()
         .map(|(zone, outline)| {
-            p.pieces
+            let Some(b) = outline.bounds() else { return 0.0 };
+            p.index
+                .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
                 .par_iter()
+                .map(|&k| &p.pieces[k as usize])
                 .filter(|x| x.class != GAP && matches!(rules.verdict(zone, &x.class), Verdict::Prohibited(_)))
-                .map_init(calc_for, |calc, x| {
-                    let (g, clipped) = outline.clip(&x.geometry)?;
-                    Some(if clipped { geom::piece_area(calc, &g) } else { x.area })
-                })
-                .flatten()
+                .map_init(calc_for, |calc, x| outline.area_inside(&x.geometry, x.area, calc))
                 .sum::<f64>()
         })
         .sum()
@@ -59,10 +58,7 @@ pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules
 pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculator) -> f64 {
     records
         .iter()
-        .filter_map(|r| {
-            let (g, clipped) = region.clip(&r.record.geometry)?;
-            Some(if clipped { geom::piece_area(calc, &g) } else { r.areas.ellipsoidal })
-        })
+        .map(|r| region.area_inside(&r.record.geometry, r.areas.ellipsoidal, calc))
         .sum()
 }
 

@@ -205,6 +205,15 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
             )));
         }
     }
+    // the registry's hash (provenance) is read while the sheet is computed
+    let reg_path = reg.path().to_path_buf();
+    let hashing = std::thread::spawn(move || crate::import::hashing::sha256_file(&reg_path));
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("NRLEDGER_TIMING").is_some() {
+            eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
+        }
+    };
     let crs = reg.crs.clone();
     let calc_for = move || AreaCalculator::for_crs(&crs).expect("the registry CRS was usable when the registry was created");
     let calc = calc_for();
@@ -213,8 +222,15 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let mut notes = Vec::new();
 
     // partitions and overlay
-    let p1 = partition::build(reg.records_at(LayerKind::Parcels, Some(req.from))?, req.from, &region, catalog, &calc_for, req.overlaps, None)?;
-    let p2 = partition::build(reg.records_at(LayerKind::Parcels, Some(req.to))?, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
+    lap("region");
+    let r1 = reg.records_at(LayerKind::Parcels, Some(req.from))?;
+    lap("read opening parcels");
+    let p1 = partition::build(r1, req.from, &region, catalog, &calc_for, req.overlaps, None)?;
+    lap("opening partition");
+    let r2 = reg.records_at(LayerKind::Parcels, Some(req.to))?;
+    lap("read closing parcels");
+    let p2 = partition::build(r2, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
+    lap("closing partition");
     for p in [&p1, &p2] {
         if !p.overlaps.is_empty() {
             let a: f64 = p.overlaps.iter().map(|o| o.area_m2).sum();
@@ -232,11 +248,13 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         }
     }
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
+    lap("overlay");
     let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
     let cls = land::Classifier::new(req.level, catalog);
     let land = land::account(&m2, &p1, &p2, region.area, &cls, req.level)?;
     let cls2 = land::Classifier::new(Level::Two, catalog);
     let land_level2 = land::account(&m2, &p1, &p2, region.area, &cls2, Level::Two)?;
+    lap("land accounts");
 
     // of-which: inside red lines, inside permanent basic farmland
     let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<region::Outline>> {
@@ -254,6 +272,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
             match zone_outline(kind, d)? {
                 None => notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero")),
                 Some(o) => {
+                    lap(&format!("{zone} union {d}"));
                     for (code, a) in land::inside(p, &o, &calc_for) {
                         let c = cls.classify(&code)?.code;
                         let e = by_class.entry(c).or_default();
@@ -265,6 +284,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         let rows = land.classes.iter().map(|c| (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))).collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
     }
+    lap("of-which");
     let quality = match (land::by_quality(&p1), land::by_quality(&p2)) {
         (None, None) => None,
         (a, b) => {
@@ -302,6 +322,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         &calc,
         &mut notes,
     );
+    lap("forest");
     let water = match &req.water {
         Some(p) => {
             input_files.push(inputs::input_file("water", p)?);
@@ -349,6 +370,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         harvest_m3: changes.as_ref().map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
     };
+    lap("liability figures");
     let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(&region.code)), &targets_src);
     let liabilities = Liabilities { model: model_name, definition: model, items };
 
@@ -372,6 +394,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         }
     }
 
+    lap("trace");
     let mut vintages = Vec::new();
     for kind in [LayerKind::Admin, LayerKind::Parcels, LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban, LayerKind::Forest] {
         vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
@@ -381,7 +404,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let provenance = Provenance {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         registry: reg.path().display().to_string(),
-        registry_sha256: crate::import::hashing::sha256_file(reg.path())?,
+        registry_sha256: hashing.join().map_err(|_| Error::Invalid("hashing the registry failed".into()))??,
         crs: reg.crs.definition.clone(),
         region: region.code.clone(),
         region_name: region.name.clone(),
@@ -396,5 +419,6 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         uncovered_m2: (p1.gap_area(), p2.gap_area()),
         counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
     };
+    lap("provenance (registry hash)");
     Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, forest_volume, water, liabilities, notes, trace })
 }

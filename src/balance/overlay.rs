@@ -95,7 +95,7 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalcula
             .iter()
             .zip(sums)
             .enumerate()
-            .filter(|(_, (p, s))| (p.area - **s).abs() > tolerance(p.area))
+            .filter(|(_, (p, s))| (p.area - **s).abs() > p.tolerance())
             .take(5)
             .map(|(k, (p, s))| {
                 let other = if opening { &b.pieces } else { &a.pieces };
@@ -125,12 +125,6 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalcula
         )));
     }
     Ok(pairs)
-}
-
-/// How far a piece's pairs may be from its own area: 1e-6 relative plus 0.05 m² (densification and the
-/// boolean operation's rounding along shared edges).
-pub fn tolerance(area: f64) -> f64 {
-    1e-6 * area.abs() + 0.05
 }
 
 /// Total area per (opening key, closing key) of the pairs, splitting each pair's area by the two pieces'
