@@ -7,15 +7,11 @@
 //! Run with `make bench`. Prints a Markdown table.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
 
 fn timed(bin: &Path, args: &[&str]) -> (f64, f64, String) {
-    let out = Command::new("/usr/bin/time").arg("-f").arg("NRLEDGER_TIME %e %M").arg(bin).args(args).output().expect("GNU time (apt-get install time)");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let line = err.lines().find(|l| l.starts_with("NRLEDGER_TIME")).unwrap_or_else(|| panic!("{args:?}: {err}"));
-    let v: Vec<f64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
-    assert!(out.status.success(), "{args:?} failed: {err}");
-    (v[0], v[1] / 1024.0, String::from_utf8_lossy(&out.stdout).into_owned())
+    common::timed_with(bin, args, |_| false)
 }
 
 fn main() {

@@ -6,16 +6,12 @@
 //! Run with `make bench` (which builds the release binary and installs GNU time). Prints a Markdown table.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
 
 fn timed(bin: &Path, args: &[&str]) -> (f64, f64, String) {
-    let out = Command::new("/usr/bin/time").arg("-f").arg("NRLEDGER_TIME %e %M").arg(bin).args(args).output().expect("GNU time (apt-get install time)");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let line = err.lines().find(|l| l.starts_with("NRLEDGER_TIME")).unwrap_or_else(|| panic!("{args:?}: {err}"));
-    let v: Vec<f64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
-    let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || (code == 1 && args[0] == "check"), "{args:?} failed: {err}");
-    (v[0], v[1] / 1024.0, String::from_utf8_lossy(&out.stdout).into_owned())
+    // check exits 1 when it finds errors (the generated counties have injected defects)
+    common::timed_with(bin, args, |code| code == 1 && args[0] == "check")
 }
 
 fn main() {

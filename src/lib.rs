@@ -8,7 +8,9 @@
 //! ```text
 //! source file ──io::source──▶ import (map, validate, reproject, measure) ──▶ store (GeoPackage, vintages)
 //!                                                                             │
-//!              query / export ◀── index (R-tree over a vintage) ◀─────────────┘
+//!              query / export ◀── index (R-tree over a vintage) ◀─────────────┤
+//!              check (rules) ◀────────────────────────────────────────────────┤
+//!    tables ◀── balance sheet (two vintages → overlay → accounts) ◀───────────┘
 //! ```
 //!
 //! - [`catalog`]: layer definitions, classification tables and mapping profiles, read from `layers/`;
@@ -17,6 +19,8 @@
 //! - [`import`]: the validated, atomic import pipeline;
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup;
+//! - [`checks`]: the rules that find what is wrong on a date; [`units`], [`register`] and [`book`]:
+//!   registration units, their events and register-book pages;
 //! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
 //! - [`table`]: report tables (bilingual headers) written as text, CSV, Parquet or XLSX by [`io::tabular`];
 //! - [`gen`]: the deterministic demo-county generator behind `seeds/`;

@@ -70,3 +70,20 @@ pub fn collection(props: &[&str], geoms: &[String]) -> String {
         .collect();
     format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
 }
+
+/// A registry of the demo county (`seeds/anji`) with both vintages of the admin layer and of the given
+/// (layer, profile) pairs.
+pub fn demo_registry_with(dir: &Path, layers: &[(&str, &str)]) -> PathBuf {
+    let reg = dir.join("anji.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for d in ["2019-12-31", "2020-12-31"] {
+        let src = seed(&format!("{d}.gpkg"));
+        let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "admin", "--src-layer", "XZQ", "--as-of", d]);
+        assert_eq!(c, 0, "{e}");
+        for (layer, profile) in layers {
+            let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d]);
+            assert_eq!(c, 0, "{layer} {d}: {o}{e}");
+        }
+    }
+    reg
+}
