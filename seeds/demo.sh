@@ -60,5 +60,11 @@ BAL=(--from 2019-12-31 --to 2020-12-31 --region 330523 --forest-changes "$SEEDS/
 "$N" balance "$REG" "${BAL[@]}" --format xlsx --out "$OUT/balance-330523.xlsx"
 "$N" balance "$REG" "${BAL[@]}" --level 8class --format json --out "$OUT/balance-330523-8class.json"
 
+echo "== outgoing audit (离任审计) of the county head for the same period: indicators, score, new findings, report"
+"$N" audit "$REG" --official 张三 --post 县长 --region 330523 --from 2019-12-31 --to 2020-12-31 \
+  --targets "$SEEDS/targets.toml" --forest-changes "$SEEDS/forest-changes.csv" --water "$SEEDS/water.csv" \
+  --out "$OUT/audit-330523.html" --xlsx "$OUT/audit-330523.xlsx"
+
 echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/,"
 echo "   balance sheet workbook $OUT/balance-330523.xlsx, changed pieces $OUT/balance-trace.gpkg"
+echo "   audit report: $(cd "$OUT" && pwd)/audit-330523.html (workbook audit-330523.xlsx)"

@@ -22,6 +22,7 @@
 //! - [`checks`]: the rules that find what is wrong on a date; [`units`], [`register`] and [`book`]:
 //!   registration units, their events and register-book pages;
 //! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
+//! - [`audit`]: the outgoing audit of an official: indicators, score and grade, new findings, the HTML report;
 //! - [`table`]: report tables (bilingual headers) written as text, CSV, Parquet or XLSX by [`io::tabular`];
 //! - [`gen`]: the deterministic demo-county generator behind `seeds/`;
 //! - [`schemas`]: the JSON Schemas in `schemas/`, generated from the code.
@@ -31,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod area;
+pub mod audit;
 pub mod balance;
 pub mod book;
 pub mod catalog;

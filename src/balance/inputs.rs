@@ -313,6 +313,37 @@ pub struct Targets {
     /// Region code → targets.
     #[serde(default)]
     pub regions: BTreeMap<String, RegionTargets>,
+    /// Audit scoring: indicator weights and grade bands (`nrledger audit`).
+    #[serde(default)]
+    pub scoring: Option<Scoring>,
+}
+
+/// The audit's 100-point score: a weight per indicator and the grade bands.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    /// Indicator id → weight (points when met). Ids: cultivated_land, permanent_farmland, redline_area,
+    /// redline_prohibited_use, forest_coverage, forest_volume, wetland_area, construction_land, water_use,
+    /// water_quality.
+    pub weights: BTreeMap<String, f64>,
+    /// Grade bands, best first: a score at or above `min` (out of 100) gets `grade`.
+    pub bands: Vec<Band>,
+    /// 森林覆盖率 target, % (optional: without it the rate must not fall).
+    #[serde(default)]
+    pub forest_coverage_pct: Option<f64>,
+    /// Share of sections in classes Ⅰ–Ⅲ target, %.
+    #[serde(default)]
+    pub water_quality_good_pct: Option<f64>,
+}
+
+/// A grade band.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// 好 / 较好 / 一般 / 较差 / 差.
+    pub grade: String,
+    /// Lowest score of the band.
+    pub min: f64,
 }
 
 /// The control targets of one region.

@@ -62,8 +62,12 @@ pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculat
         .sum()
 }
 
-/// Figures the items are computed from.
+/// Figures the items (and the audit's indicators) are computed from.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Figures {
+    /// Area of the red lines, the permanent basic farmland and the urban development boundary inside the
+    /// region at the opening and closing dates, m².
+    pub zone_areas_m2: Vec<(String, f64, f64)>,
     /// Prohibited use inside red lines at the opening and closing dates, m².
     pub redline_prohibited_m2: (f64, f64),
     /// 永久基本农田 area in the region at the opening and closing dates, m².

@@ -120,6 +120,8 @@ pub struct Liabilities {
     pub definition: inputs::LiabilityModel,
     /// Items.
     pub items: Vec<liability::Liability>,
+    /// The figures they (and the audit's indicators) come from.
+    pub figures: liability::Figures,
 }
 
 /// A piece of ground that changed class, for `--trace`.
@@ -357,22 +359,26 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
             .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
             .collect())
     };
+    let mut zone_areas_m2 = Vec::new();
+    for (kind, zone) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
+        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&reg.records_at(kind, Some(d))?, &region.outline, &calc)) };
+        zone_areas_m2.push((zone.to_string(), a(req.from)?, a(req.to)?));
+    }
+    let zone_areas_m2_farmland = (zone_areas_m2[1].1, zone_areas_m2[1].2);
     let fig = liability::Figures {
+        zone_areas_m2,
         redline_prohibited_m2: (
             liability::redline_encroachment(&p1, &redlines_at(req.from)?, &rules.redline, &calc_for),
             liability::redline_encroachment(&p2, &redlines_at(req.to)?, &rules.redline, &calc_for),
         ),
-        farmland_m2: (
-            liability::zone_area(&reg.records_at(LayerKind::Farmland, Some(req.from))?, &region.outline, &calc),
-            liability::zone_area(&reg.records_at(LayerKind::Farmland, Some(req.to))?, &region.outline, &calc),
-        ),
+        farmland_m2: (zone_areas_m2_farmland.0, zone_areas_m2_farmland.1),
         groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
         harvest_m3: changes.as_ref().map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
     };
     lap("liability figures");
     let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(&region.code)), &targets_src);
-    let liabilities = Liabilities { model: model_name, definition: model, items };
+    let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
 
     // trace: ground whose class changed at the sheet's level
     let mut trace = Vec::new();

@@ -1,6 +1,7 @@
 //! Command-line interface: clap derive, one file per subcommand. Each subcommand turns its arguments into
 //! a library call and prints the result as text or JSON; this is the only place that composes stages.
 
+mod audit;
 mod balance;
 mod book;
 mod check;
@@ -52,6 +53,7 @@ enum Command {
     History(register::HistoryArgs),
     Book(book::Args),
     Balance(balance::Args),
+    Audit(audit::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
 }
@@ -73,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(a) => register::history(a, catalog),
         Command::Book(a) => book::run(a, catalog),
         Command::Balance(a) => balance::run(a, catalog),
+        Command::Audit(a) => audit::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
     }

@@ -1,0 +1,105 @@
+//! `nrledger audit`: the natural-resource part of an official's outgoing audit (领导干部自然资源资产离任审计).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use nrledger::catalog::Catalog;
+use nrledger::model::AsOf;
+use nrledger::{audit, Registry};
+
+/// Prepare the natural-resource part of an official's outgoing audit: indicators at the start and end of
+/// the tenure against the targets file (a configurable 100-point score and grade 好 / 较好 / 一般 / 较差 / 差),
+/// the check findings that arose during the tenure, and the balance sheets of the period — as one
+/// self-contained HTML report (charts and map inline, no network) and optionally an XLSX workbook.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Registry file.
+    registry: PathBuf,
+    /// The official (姓名).
+    #[arg(long)]
+    official: String,
+    /// The official's post (职务), e.g. 县长.
+    #[arg(long)]
+    post: String,
+    /// Region code (admin outline in the registry).
+    #[arg(long)]
+    region: String,
+    /// Start of the tenure, YYYY-MM-DD.
+    #[arg(long, value_parser = super::date_arg)]
+    from: AsOf,
+    /// End of the tenure, YYYY-MM-DD.
+    #[arg(long, value_parser = super::date_arg)]
+    to: AsOf,
+    /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets, weights and grade bands.
+    #[arg(long)]
+    targets: PathBuf,
+    /// Forest changes (CSV or Parquet), for the forest account.
+    #[arg(long)]
+    forest_changes: Option<PathBuf>,
+    /// Water statistics (CSV or Parquet), for water use and quality.
+    #[arg(long)]
+    water: Option<PathBuf>,
+    /// Folder replacing files of layers/rules.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The report (HTML).
+    #[arg(long, default_value = "report.html")]
+    out: PathBuf,
+    /// Also write the numbers as an XLSX workbook.
+    #[arg(long)]
+    xlsx: Option<PathBuf>,
+    /// Also write the audit as JSON (schemas/audit.schema.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    for p in std::iter::once(&a.out).chain(a.xlsx.iter()).chain(a.json.iter()) {
+        if p.exists() {
+            bail!("{}: already exists; refusing to overwrite it", p.display());
+        }
+    }
+    let reg = Registry::open(&a.registry, catalog)?;
+    let req = audit::Request {
+        official: a.official.clone(),
+        post: a.post.clone(),
+        from: a.from,
+        to: a.to,
+        region: a.region.clone(),
+        targets: a.targets.clone(),
+        forest_changes: a.forest_changes.clone(),
+        water: a.water.clone(),
+        rules: a.rules.clone(),
+    };
+    // everything is computed before anything is written: a failure leaves no partial report
+    let au = audit::compute(&reg, &req)?;
+    let balance_tables = nrledger::balance::tables::tables(&au.sheet, nrledger::balance::tables::AreaUnit::Ha);
+    let html = audit::html::render(&au, &balance_tables);
+    let write = |bytes: &[u8], out: &PathBuf| -> anyhow::Result<()> {
+        let tmp = out.with_extension("partial");
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
+    };
+    if let Some(j) = &a.json {
+        write((serde_json::to_string_pretty(&au)? + "\n").as_bytes(), j)?;
+    }
+    if let Some(x) = &a.xlsx {
+        let mut tables = audit::tables(&au);
+        tables.extend(balance_tables.iter().cloned());
+        nrledger::io::tabular::write_xlsx(&tables, &audit::about(&au), x)?;
+    }
+    write(html.as_bytes(), &a.out)?;
+    println!(
+        "{} {} ({} {}, {} → {}): score {:.1} / 100, grade {}; {} finding(s) arose during the tenure",
+        au.post, au.official, au.sheet.provenance.region, au.sheet.provenance.region_name, au.sheet.provenance.from, au.sheet.provenance.to, au.score, au.grade, au.new_findings.len()
+    );
+    for i in &au.indicators {
+        println!("  {:<6} {} {}", i.verdict.label(), i.name, i.rule);
+    }
+    println!("wrote the audit report to {}", a.out.display());
+    if let Some(x) = &a.xlsx {
+        println!("wrote the workbook to {}", x.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,182 @@
+//! `nrledger audit`: the demo county's tenure — indicators and verdicts against the seeds' targets, the score,
+//! the findings that arose in the tenure (the injected 2020 defects), the report rendered by headless
+//! Chromium with its charts and map, the workbook, reproducibility, and bad input.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+
+fn demo_registry(dir: &Path) -> PathBuf {
+    demo_registry_with(
+        dir,
+        &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt"), ("urban", "czkfbj"), ("units", "zrzy-djdy"), ("forest", "forest-xb")],
+    )
+}
+
+fn audit_args<'a>(reg: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["audit", reg, "--official", "张三", "--post", "县长", "--region", "330523", "--from", "2019-12-31", "--to", "2020-12-31"];
+    v.extend_from_slice(extra);
+    v.extend(["--out", out]);
+    v
+}
+
+#[test]
+fn demo_tenure_report() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let (t, fc, w) = (seed("targets.toml"), seed("forest-changes.csv"), seed("water.csv"));
+    let html = d.path().join("report.html");
+    let (xlsx, json) = (d.path().join("audit.xlsx"), d.path().join("audit.json"));
+    let extra = ["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w), "--xlsx", s(&xlsx), "--json", s(&json)];
+    let (c, out, e) = run(&audit_args(s(&reg), s(&html), &extra));
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("wrote the audit report"), "{out}");
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // the JSON follows its schema
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit.schema.json")).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&a).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let ind = |id: &str| a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap().clone();
+    // the red lines got two prohibited uses in 2020 (seeds/anji/defects.json): not met, with their area
+    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let violations: f64 = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").map(|x| x["area_m2"].as_f64().unwrap()).sum();
+    let r = ind("redline_prohibited_use");
+    assert_eq!(r["verdict"], "NotMet");
+    assert!((r["end"].as_f64().unwrap() * 1e4 - violations).abs() < 1.0, "{r}");
+    assert!(r["start"].as_f64().unwrap().abs() < 1e-9);
+    // the farmland target (seeds/anji/targets.toml) is above the 2020 area; water use is under its cap
+    assert_eq!(ind("permanent_farmland")["verdict"], "NotMet");
+    assert_eq!(ind("permanent_farmland")["target"], 1458.0);
+    assert_eq!(ind("water_use")["verdict"], "Met");
+    assert_eq!(ind("water_use")["end"], 17750.0);
+    assert_eq!(ind("water_quality")["verdict"], "Met");
+    // cultivated land is the 01xx rows of the balance sheet
+    let land = &a["sheet"]["land"];
+    let row01 = land["classes"].as_array().unwrap().iter().position(|c| c["code"] == "01").unwrap();
+    let closing01: i64 = land["matrix"].as_array().unwrap().iter().map(|r| r[row01].as_i64().unwrap()).sum();
+    assert!((ind("cultivated_land")["end"].as_f64().unwrap() - closing01 as f64 / 1e4).abs() < 1e-9);
+    // the score is the weights met over the weights scored, and the grade follows the bands
+    let (mut met, mut scored) = (0.0, 0.0);
+    for i in a["indicators"].as_array().unwrap() {
+        if i["verdict"] != "NoData" {
+            scored += i["weight"].as_f64().unwrap();
+        }
+        if i["verdict"] == "Met" {
+            met += i["weight"].as_f64().unwrap();
+        }
+    }
+    let score = a["score"].as_f64().unwrap();
+    assert!((score - 100.0 * met / scored).abs() < 1e-9);
+    let grade = match score {
+        x if x >= 90.0 => "好",
+        x if x >= 80.0 => "较好",
+        x if x >= 70.0 => "一般",
+        x if x >= 60.0 => "较差",
+        _ => "差",
+    };
+    assert_eq!(a["grade"], grade);
+    // the findings that arose in the tenure are exactly the injected 2020 defects
+    let nf = a["new_findings"].as_array().unwrap();
+    assert_eq!(nf.len(), defects["defects_2020"].as_array().unwrap().len(), "{nf:#?}");
+    for f in nf {
+        let (lon, lat) = (f["location"][0].as_f64().unwrap(), f["location"][1].as_f64().unwrap());
+        assert!((119.2..120.0).contains(&lon) && (30.3..31.0).contains(&lat), "{f}");
+    }
+    assert!(nf.iter().any(|f| f["rule"] == "NR501" && f["ids"].as_array().unwrap().iter().any(|i| i == "33052300000295")));
+
+    // the report: self-contained, with the summary, indicators, charts and the map with the findings
+    let text = std::fs::read_to_string(&html).unwrap();
+    for needle in ["id=\"summary\"", "id=\"indicators\"", "id=\"chart-classes\"", "id=\"chart-change\"", "id=\"chart-matrix\"", "id=\"chart-indicators\"", "id=\"map\"", "class=\"finding\"", "土地资源存量及变动表", "张三"] {
+        assert!(text.contains(needle), "{needle} not in the report");
+    }
+    assert!(!text.contains("<script") && !text.contains("src=\"http") && !text.contains("href=\"http") && !text.contains("url(http"), "no scripts, nothing from the network");
+    assert_eq!(text.matches("class=\"finding\"").count(), nf.len());
+    assert!(text.contains(&sha256(&reg)), "the registry's hash is stated");
+    assert!(text.contains(&sha256(&t)), "the targets' hash is stated");
+    // headless Chromium loads it and lays out the charts and the map
+    let profile = d.path().join("chromium-profile");
+    let shot = d.path().join("report.png");
+    let chrome = |extra: &[String]| {
+        std::process::Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .expect("chromium (installed by `make test`)")
+    };
+    let dom = chrome(&["--dump-dom".to_string()]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    for needle in ["<svg id=\"map\"", "<svg id=\"chart-matrix\"", "<svg id=\"chart-classes\"", "class=\"finding\"", "id=\"grade\""] {
+        assert!(dom_text.contains(needle), "{needle} not in Chromium's DOM");
+    }
+    let err = String::from_utf8_lossy(&dom.stderr);
+    assert!(!err.contains("Uncaught") && !err.contains("Failed to load resource"), "{err}");
+    let st = chrome(&["--window-size=1200,2400".to_string(), format!("--screenshot={}", shot.display())]);
+    assert!(shot.exists() && std::fs::metadata(&shot).unwrap().len() > 50_000, "{}", String::from_utf8_lossy(&st.stderr));
+
+    // the workbook: the audit's tables, then the balance sheets
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let names = wb.sheet_names();
+    for n in ["审计指标", "任期内新增问题", "土地资源存量及变动表", "土地利用转移矩阵"] {
+        assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
+    }
+    let sheet = wb.worksheet_range("审计指标").unwrap();
+    assert_eq!(sheet.get_value((4, 0)), Some(&Data::String("cultivated_land".into())));
+    assert!(matches!(sheet.get_value((4, 3)), Some(Data::Float(_))));
+
+    // reproducible: the same command writes the same report
+    let html2 = d.path().join("report2.html");
+    let (c, _, e) = run(&audit_args(s(&reg), s(&html2), &["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w)]));
+    assert_eq!(c, 0, "{e}");
+    assert_eq!(std::fs::read(&html).unwrap(), std::fs::read(&html2).unwrap());
+}
+
+#[test]
+fn bad_input_is_refused_and_no_report_is_left() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let html = d.path().join("report.html");
+    let targets = std::fs::read_to_string(seed("targets.toml")).unwrap();
+    let write = |name: &str, text: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let unknown = write("t1.toml", targets.replace("wetland_area = 5", "wetland_area = 5\ngreen_gdp = 5"));
+    let no_scoring = write("t2.toml", targets.split("[scoring]").next().unwrap().to_string());
+    let t = seed("targets.toml");
+    let r = s(&reg);
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--targets", s(&unknown)], vec!["t1.toml", "unknown indicator 'green_gdp'", "cultivated_land"]),
+        (vec!["--targets", s(&no_scoring)], vec!["t2.toml", "[scoring]"]),
+    ];
+    for (extra, wants) in cases {
+        let (c, _, e) = run(&audit_args(r, s(&html), &extra));
+        assert_eq!(c, 2, "{extra:?}: {e}");
+        for w in wants {
+            assert!(e.contains(w), "'{w}' not in {e}");
+        }
+        assert!(!html.exists());
+    }
+    let out = s(&html);
+    let base = |from: &'static str, to: &'static str, region: &'static str| -> Vec<&str> {
+        vec!["audit", r, "--official", "张三", "--post", "县长", "--region", region, "--from", from, "--to", to, "--targets", s(&t), "--out", out]
+    };
+    for (args, want) in [
+        (base("2020-12-31", "2019-12-31", "330523"), "is not after"),
+        (base("2018-12-31", "2020-12-31", "330523"), "no parcels on that date"),
+        (base("2019-12-31", "2020-12-31", "110101"), "region 110101"),
+    ] {
+        let (c, _, e) = run(&args);
+        assert_eq!(c, 2, "{args:?}: {e}");
+        assert!(e.contains(want), "'{want}' not in {e}");
+        assert!(!html.exists());
+        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f.unwrap().file_name().to_string_lossy().contains("partial")));
+    }
+}
