@@ -85,11 +85,15 @@ fn demo_tenure_report() {
         let (lon, lat) = (f["location"][0].as_f64().unwrap(), f["location"][1].as_f64().unwrap());
         assert!((119.2..120.0).contains(&lon) && (30.3..31.0).contains(&lat), "{f}");
     }
-    assert!(nf.iter().any(|f| f["rule"] == "NR501" && f["ids"].as_array().unwrap().iter().any(|i| i == "33052300000295")));
+    let mine = nf.iter().find(|f| f["rule"] == "NR501" && f["ids"].as_array().unwrap().iter().any(|i| i == "33052300000295")).unwrap();
+    // the generator recorded 建设占用 on the parcel: a human cause; the farmland block drawn into the urban
+    // boundary involves no parcel, so its cause is not stated
+    assert_eq!((mine["cause"].as_str(), mine["nature"].as_str()), (Some("建设占用"), Some("人为")), "{mine}");
+    assert!(nf.iter().filter(|f| f["rule"] == "NR403").all(|f| f["nature"] == "未注明"));
 
     // the report: self-contained, with the summary, indicators, charts and the map with the findings
     let text = std::fs::read_to_string(&html).unwrap();
-    for needle in ["id=\"summary\"", "id=\"indicators\"", "id=\"chart-classes\"", "id=\"chart-change\"", "id=\"chart-matrix\"", "id=\"chart-indicators\"", "id=\"map\"", "class=\"finding\"", "土地资源存量及变动表", "张三"] {
+    for needle in ["id=\"causes\"", "人为", "id=\"summary\"", "id=\"indicators\"", "id=\"chart-classes\"", "id=\"chart-change\"", "id=\"chart-matrix\"", "id=\"chart-indicators\"", "id=\"map\"", "class=\"finding\"", "土地资源存量及变动表", "张三"] {
         assert!(text.contains(needle), "{needle} not in the report");
     }
     assert!(!text.contains("<script") && !text.contains("src=\"http") && !text.contains("href=\"http") && !text.contains("url(http"), "no scripts, nothing from the network");

@@ -330,11 +330,17 @@ fn demo_matrix_agrees_with_an_independent_overlay() {
                 continue;
             }
             let area = geodesic_area(&inter, &ll);
-            for (fc, fs) in [(p.1.as_str(), 1.0 - p.2), ("1203", p.2)] {
-                for (tc, ts) in [(q.1.as_str(), 1.0 - q.2), ("1203", q.2)] {
-                    if fs * ts > 0.0 {
-                        *reference.entry((fc.to_string(), tc.to_string())).or_default() += area * fs * ts;
-                    }
+            // 田坎 stays where it lay (see overlay::cells): the smaller share 田坎 → 田坎, the difference
+            // from or to the parcels' classes, the rest class to class
+            let (kx, ky) = (p.2, q.2);
+            for (fc, tc, v) in [
+                (p.1.as_str(), q.1.as_str(), area * (1.0 - kx.max(ky))),
+                ("1203", "1203", area * kx.min(ky)),
+                (p.1.as_str(), "1203", area * (ky - kx).max(0.0)),
+                ("1203", q.1.as_str(), area * (kx - ky).max(0.0)),
+            ] {
+                if v > 0.0 {
+                    *reference.entry((fc.to_string(), tc.to_string())).or_default() += v;
                 }
             }
         }
@@ -406,6 +412,18 @@ fn demo_sheet_in_every_format() {
     }
     let county: i64 = sheet["land"]["matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum();
     assert!((sum - county).abs() as f64 <= 1e-6 * county as f64, "townships {sum} vs county {county}");
+    // changes by cause add up to the land account's cultivated increases and decreases
+    let i01 = sheet["land"]["classes"].as_array().unwrap().iter().position(|c| c["code"] == "01").unwrap();
+    let m: Vec<Vec<i64>> = sheet["land"]["matrix"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect();
+    let inc01: i64 = (0..m.len()).filter(|&k| k != i01).map(|k| m[k][i01]).sum();
+    let dec01: i64 = (0..m.len()).filter(|&k| k != i01).map(|k| m[i01][k]).sum();
+    let causes = sheet["causes"].as_array().unwrap();
+    let ci: f64 = causes.iter().map(|c| c["cultivated_increase_m2"].as_f64().unwrap()).sum();
+    let cd: f64 = causes.iter().map(|c| c["cultivated_decrease_m2"].as_f64().unwrap()).sum();
+    assert!((ci - inc01 as f64).abs() < 50.0 && (cd - dec01 as f64).abs() < 50.0, "causes {ci}/{cd} vs account {inc01}/{dec01}");
+    // the generator records 建设占用 on the built-over parcels: human causes
+    let built = causes.iter().find(|c| c["cause"] == "建设占用").unwrap();
+    assert_eq!(built["nature"], "人为");
     // forest volume: opening + growth + afforestation − harvest − conversion − disaster + other = closing
     for r in sheet["forest_volume"]["rows"].as_array().unwrap() {
         let v = |k: &str| r[k].as_f64().unwrap();

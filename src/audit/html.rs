@@ -344,21 +344,25 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
     if a.new_findings.is_empty() {
         s.push_str("<p>无 (none)</p>");
     } else {
-        s.push_str(r#"<table id="findings"><thead><tr><th>#</th><th>规则</th><th>说明</th><th>面积（m²）</th><th>位置（经度, 纬度）</th></tr></thead><tbody>"#);
+        let count = |n: &str| a.new_findings.iter().filter(|f| f.nature == n).count();
+        let _ = write!(s, r#"<p id="causes">人为 (human) {} 处 · 自然 (natural) {} 处 · 未注明 (not stated) {} 处</p>"#, count("人为"), count("自然"), count("未注明"));
+        s.push_str(r#"<table id="findings"><thead><tr><th>#</th><th>规则</th><th>说明</th><th>原因</th><th>面积（m²）</th><th>位置（经度, 纬度）</th></tr></thead><tbody>"#);
         for (k, f) in a.new_findings.iter().enumerate() {
             let _ = write!(
                 s,
-                r#"<tr><td>{}</td><td>{} {}</td><td>{}</td><td class="n">{:.2}</td><td>{:.5}°E, {:.5}°N</td></tr>"#,
+                r#"<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}{}</td><td class="n">{:.2}</td><td>{:.5}°E, {:.5}°N</td></tr>"#,
                 k + 1,
                 esc(&f.rule),
                 esc(&f.name),
                 esc(&f.message),
+                esc(&f.nature),
+                f.cause.as_deref().map(|c| format!(" · {}", esc(c))).unwrap_or_default(),
                 f.area_m2,
                 f.location.0,
                 f.location.1
             );
         }
-        s.push_str("</tbody></table><p class=\"note\">注：变化原因 (human / natural cause) is not recorded in the registry's data; findings are listed without it.</p>");
+        s.push_str("</tbody></table><p class=\"note\">注：原因取所涉图斑的变更原因 (BGYY, layers/classes/change-causes.csv)；数据未注明的列为未注明。</p>");
     }
     s.push_str(r#"<h2>五、自然资源资产负债表 <span class="en">Balance sheets of the tenure</span></h2>"#);
     for t in balance_tables {

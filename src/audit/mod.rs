@@ -123,6 +123,10 @@ pub struct NewFinding {
     pub location: (f64, f64),
     /// The message.
     pub message: String,
+    /// 变更原因 of the parcel involved (BGYY at the end of the tenure), when it has one.
+    pub cause: Option<String>,
+    /// 人为 human, 自然 natural, or 未注明 (not stated in the data).
+    pub nature: String,
     /// The piece, registry CRS (for the map).
     #[serde(skip)]
     #[schemars(skip)]
@@ -333,6 +337,7 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
     };
     let before: BTreeSet<(String, Vec<String>)> = run(req.from)?.iter().map(key).collect();
     let to_ll = crate::crs::Transformer::new(&reg.crs.definition, &reg.crs.geographic)?;
+    let bgyy = reg.catalog().layer(LayerKind::Parcels).field_index("BGYY");
     let mut out = Vec::new();
     for f in run(req.to)? {
         if before.contains(&key(&f)) {
@@ -345,7 +350,19 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
                 to_ll.coords(&mut pt).ok().map(|_| pt[0])
             })
             .unwrap_or((f64::NAN, f64::NAN));
-        out.push(NewFinding { rule: f.rule, name: f.name, ids: f.ids, area_m2: f.area_m2, location, message: f.message, geometry: f.geometry });
+        // the cause recorded on the parcel involved, if any
+        let cause = f
+            .layers
+            .iter()
+            .zip(&f.fids)
+            .filter(|(l, _)| **l == LayerKind::Parcels)
+            .find_map(|(_, fid)| {
+                let r = reg.records_by_fid(LayerKind::Parcels, &[*fid]).ok()?.pop()?;
+                let v = &r.record.values[bgyy?];
+                (!v.is_blank()).then(|| v.to_string())
+            });
+        let nature = cause.as_deref().and_then(|c| reg.catalog().classes.cause_nature(c)).unwrap_or("未注明").to_string();
+        out.push(NewFinding { rule: f.rule, name: f.name, ids: f.ids, area_m2: f.area_m2, location, message: f.message, cause, nature, geometry: f.geometry });
     }
     Ok(out)
 }
@@ -387,7 +404,11 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         rows: a
             .new_findings
             .iter()
-            .map(|f| Row { code: f.rule.clone(), name: f.message.clone(), values: vec![Some(f.area_m2), Some(f.location.0), Some(f.location.1)] })
+            .map(|f| Row {
+                code: f.rule.clone(),
+                name: format!("[{}{}] {}", f.nature, f.cause.as_deref().map(|c| format!(" · {c}")).unwrap_or_default(), f.message),
+                values: vec![Some(f.area_m2), Some(f.location.0), Some(f.location.1)],
+            })
             .collect(),
         notes: vec![],
     };

@@ -124,6 +124,21 @@ pub struct Liabilities {
     pub figures: liability::Figures,
 }
 
+/// Changes attributed to one cause (the closing parcel's 变更原因, BGYY), m².
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CauseRow {
+    /// The cause (未注明 when the parcel carries none).
+    pub cause: String,
+    /// 人为 human, 自然 natural, or 未注明 (`layers/classes/change-causes.csv`).
+    pub nature: String,
+    /// Cultivated land (01) gained.
+    pub cultivated_increase_m2: f64,
+    /// Cultivated land lost.
+    pub cultivated_decrease_m2: f64,
+    /// All ground whose second-level class changed.
+    pub changed_m2: f64,
+}
+
 /// A piece of ground that changed class, for `--trace`.
 #[derive(Debug, Clone)]
 pub struct TracePiece {
@@ -154,6 +169,8 @@ pub struct BalanceSheet {
     pub of_which: Vec<OfWhich>,
     /// Cultivated land by quality grade: grade → (opening m², closing m²); grade 0 = 未评定.
     pub quality: Option<BTreeMap<i64, (f64, f64)>>,
+    /// Changes by cause (human / natural), from the closing parcels' 变更原因.
+    pub causes: Vec<CauseRow>,
     /// Forest stock volume by origin.
     pub forest_volume: forest::ForestVolume,
     /// Water quantities and quality (None without water statistics).
@@ -252,6 +269,37 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
     lap("overlay");
     let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
+    // changes by cause: each pair's share that left or joined 01, with the closing parcel's cause
+    let mut by_cause: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for p in &pairs {
+        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
+        let (mut inc, mut dec) = (0.0, 0.0);
+        for (f, t, v) in overlay::cells(&x.class, x.deduction, &y.class, y.deduction, p.area, land::TIANKAN) {
+            match (f.starts_with("01"), t.starts_with("01")) {
+                (true, false) => dec += v,
+                (false, true) => inc += v,
+                _ => {}
+            }
+        }
+        let changed = if x.class != y.class { p.area } else { 0.0 };
+        if dec == 0.0 && inc == 0.0 && changed == 0.0 {
+            continue;
+        }
+        let e = by_cause.entry(y.cause.clone().unwrap_or_else(|| "未注明".into())).or_default();
+        e.0 += inc;
+        e.1 += dec;
+        e.2 += changed;
+    }
+    let causes: Vec<CauseRow> = by_cause
+        .into_iter()
+        .map(|(cause, (inc, dec, ch))| CauseRow {
+            nature: catalog.classes.cause_nature(&cause).unwrap_or("未注明").to_string(),
+            cause,
+            cultivated_increase_m2: inc,
+            cultivated_decrease_m2: dec,
+            changed_m2: ch,
+        })
+        .collect();
     let cls = land::Classifier::new(req.level, catalog);
     let land = land::account(&m2, &p1, &p2, region.area, &cls, req.level)?;
     let cls2 = land::Classifier::new(Level::Two, catalog);
@@ -426,5 +474,5 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
     };
     lap("provenance (registry hash)");
-    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, forest_volume, water, liabilities, notes, trace })
+    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, causes, forest_volume, water, liabilities, notes, trace })
 }

@@ -127,21 +127,52 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalcula
     Ok(pairs)
 }
 
-/// Total area per (opening key, closing key) of the pairs, splitting each pair's area by the two pieces'
-/// 田坎 shares (a deduction travels with its share of the ground: `(1 - k)` to the parcel's class, `k` to
-/// `tiankan`).
+/// How a pair's area splits into matrix cells when either piece carries a 田坎 share (`kx`, `ky`). The
+/// deduction is taken to lie where it lay: the smaller share stays 田坎 → 田坎, a grown share comes from the
+/// opening class, a shrunk one goes to the closing class, and the rest moves class to class. An unchanged
+/// parcel therefore shows no flow at all (an independent split would invent 0103 → 1203 → 0103 flows).
+pub fn cells<'a>(from: &'a str, kx: f64, to: &'a str, ky: f64, area: f64, tiankan: &'a str) -> [(&'a str, &'a str, f64); 4] {
+    [
+        (from, to, area * (1.0 - kx.max(ky))),
+        (tiankan, tiankan, area * kx.min(ky)),
+        (from, tiankan, area * (ky - kx).max(0.0)),
+        (tiankan, to, area * (kx - ky).max(0.0)),
+    ]
+}
+
+/// Total area per (opening class, closing class) of the pairs, second level, with 田坎 shares split by [`cells`].
 pub fn matrix(a: &Partition, b: &Partition, pairs: &[Pair], tiankan: &str) -> HashMap<(String, String), f64> {
     let mut m: HashMap<(String, String), f64> = HashMap::new();
     for p in pairs {
         let (x, y) = (&a.pieces[p.from], &b.pieces[p.to]);
-        for (fc, fs) in [(x.class.as_str(), 1.0 - x.deduction), (tiankan, x.deduction)] {
-            for (tc, ts) in [(y.class.as_str(), 1.0 - y.deduction), (tiankan, y.deduction)] {
-                let v = p.area * fs * ts;
-                if v != 0.0 {
-                    *m.entry((fc.to_string(), tc.to_string())).or_default() += v;
-                }
+        for (f, t, v) in cells(&x.class, x.deduction, &y.class, y.deduction, p.area, tiankan) {
+            if v != 0.0 {
+                *m.entry((f.to_string(), t.to_string())).or_default() += v;
             }
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cells;
+
+    #[test]
+    fn tiankan_stays_where_it_was() {
+        let sum = |c: &[(&str, &str, f64)], f: &str, t: &str| c.iter().filter(|x| x.0 == f && x.1 == t).map(|x| x.2).sum::<f64>();
+        // unchanged 旱地 with 20 % 田坎: no flow between classes
+        let c = cells("0103", 0.2, "0103", 0.2, 100.0, "1203");
+        assert_eq!(sum(&c, "0103", "0103"), 80.0);
+        assert_eq!(sum(&c, "1203", "1203"), 20.0);
+        assert_eq!(sum(&c, "0103", "1203") + sum(&c, "1203", "0103"), 0.0);
+        // the deduction shrinks from 20 % to 5 %: 15 of 田坎 became 旱地; rows and columns still add up
+        let c = cells("0103", 0.2, "0103", 0.05, 100.0, "1203");
+        assert!((sum(&c, "1203", "0103") - 15.0).abs() < 1e-9);
+        assert!((c.iter().filter(|x| x.0 == "1203").map(|x| x.2).sum::<f64>() - 20.0).abs() < 1e-9);
+        assert!((c.iter().filter(|x| x.1 == "1203").map(|x| x.2).sum::<f64>() - 5.0).abs() < 1e-9);
+        // built over: 旱地 and its 田坎 both become 住宅用地
+        let c = cells("0103", 0.1, "0701", 0.0, 100.0, "1203");
+        assert_eq!((sum(&c, "0103", "0701"), sum(&c, "1203", "0701")), (90.0, 10.0));
+    }
 }

@@ -60,6 +60,8 @@ pub struct Piece {
     pub deduction: f64,
     /// 耕地质量等别, when the parcel has one.
     pub quality: Option<i64>,
+    /// 变更原因 (BGYY), when the parcel has one.
+    pub cause: Option<String>,
     /// Geometry, registry CRS.
     pub geometry: MultiPolygon<f64>,
     /// Ellipsoidal area, m².
@@ -128,6 +130,7 @@ pub fn build(
     let def = catalog.layer(LayerKind::Parcels);
     let (ci, tbmj, kcmj, kcxs, zldj) =
         (def.field_index("DLBM"), def.field_index("TBMJ"), def.field_index("KCMJ"), def.field_index("KCXS"), def.field_index("ZLDJ"));
+    let bgyy = def.field_index("BGYY");
     let Some(ci) = ci else {
         return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
     };
@@ -155,6 +158,7 @@ pub fn build(
                 class: r.record.values[ci].to_string(),
                 deduction,
                 quality: zldj.and_then(|i| r.record.values[i].as_f64()).map(|q| q as i64),
+                cause: bgyy.map(|i| &r.record.values[i]).filter(|v| !v.is_blank()).map(|v| v.to_string()),
                 geometry,
                 area,
                 altered: clipped,
@@ -268,7 +272,7 @@ pub fn build(
             gap_slivers_m2 += area;
             continue;
         }
-        pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, geometry, area, altered: true });
+        pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, cause: None, geometry, area, altered: true });
     }
     let index = if pieces.len() > parcel_count { LayerIndex::build(&envs(&pieces)) } else { index };
     let by_fid = pieces.iter().enumerate().filter(|(_, p)| p.fid >= 0).map(|(i, p)| (p.fid, i)).collect();

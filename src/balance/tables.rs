@@ -152,6 +152,42 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         out.push(table("quality", "耕地质量等别面积表", "Cultivated land by quality grade (1 best … 15)", cols, rows));
     }
 
+    if !s.causes.is_empty() {
+        let cols = vec![
+            Col::new("耕地增加", "Cultivated land gained", l, d),
+            Col::new("耕地减少", "Cultivated land lost", l, d),
+            Col::new("地类变化合计", "All class changes", l, d),
+        ];
+        let mut rows: Vec<Row> = s
+            .causes
+            .iter()
+            .map(|c| Row {
+                code: c.nature.clone(),
+                name: c.cause.clone(),
+                values: vec![Some(u.of_f(c.cultivated_increase_m2)), Some(u.of_f(c.cultivated_decrease_m2)), Some(u.of_f(c.changed_m2))],
+            })
+            .collect();
+        for nature in ["人为", "自然", "未注明"] {
+            let sel: Vec<&super::CauseRow> = s.causes.iter().filter(|c| c.nature == nature).collect();
+            if !sel.is_empty() {
+                rows.push(Row {
+                    code: nature.into(),
+                    name: format!("{nature}小计 subtotal"),
+                    values: vec![
+                        Some(u.of_f(sel.iter().map(|c| c.cultivated_increase_m2).sum())),
+                        Some(u.of_f(sel.iter().map(|c| c.cultivated_decrease_m2).sum())),
+                        Some(u.of_f(sel.iter().map(|c| c.changed_m2).sum())),
+                    ],
+                });
+            }
+        }
+        let mut t = table("causes", "变化原因表", "Changes by cause (human / natural)", cols, rows);
+        t.code_header = ("性质".into(), "Nature".into());
+        t.name_header = ("变更原因".into(), "Cause".into());
+        t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致".into());
+        out.push(t);
+    }
+
     out.push(land_table(&s.land_level2, u, "forest_area", "林地面积变动表", "Forest land: area by class", |c| c.starts_with("03")));
 
     let fv = &s.forest_volume;

@@ -106,6 +106,7 @@ impl ClassTables {
                 p if p.ends_with("qsxz.csv") => "qsxz",
                 p if p.ends_with("gkfq.csv") => "gkfq",
                 p if p.ends_with("forest-origin.csv") => "forest-origin",
+                p if p.ends_with("change-causes.csv") => "change-cause",
                 _ => continue,
             };
             let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
@@ -157,6 +158,12 @@ impl ClassTables {
     /// 国有 or 集体 for a 权属性质 code (or alias), from `qsxz.csv`.
     pub fn ownership_nature(&self, qsxz: &str) -> Option<&str> {
         let code = self.tables.get("qsxz")?.normalise(qsxz)?;
+        self.natures.get(code).map(String::as_str)
+    }
+
+    /// 人为 (human) or 自然 (natural) for a change cause (code or alias), from `change-causes.csv`.
+    pub fn cause_nature(&self, cause: &str) -> Option<&str> {
+        let code = self.tables.get("change-cause")?.normalise(cause)?;
         self.natures.get(code).map(String::as_str)
     }
 

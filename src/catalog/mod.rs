@@ -34,6 +34,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/forest-origin.csv", include_str!("../../layers/classes/forest-origin.csv")),
     ("classes/resource-types.csv", include_str!("../../layers/classes/resource-types.csv")),
     ("classes/crosswalks.csv", include_str!("../../layers/classes/crosswalks.csv")),
+    ("classes/change-causes.csv", include_str!("../../layers/classes/change-causes.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),

@@ -248,7 +248,23 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             .iter()
             .map(|p| {
                 let same = first.get(&p.seq).is_some_and(|q| q.dlbm == p.dlbm && q.geometry == p.geometry);
-                (p.geometry.clone(), dltb_row(c, p, if same { 2019 } else { year }))
+                // 变更原因 of a 2020 parcel whose class changed (a split or merge keeping its class has none)
+                let cause = match first.get(&p.seq) {
+                    _ if year == 2019 => None,
+                    Some(q) if q.dlbm != p.dlbm => Some(match (q.dlbm, p.dlbm) {
+                        (_, n) if n.starts_with("06") || n.starts_with("07") => "建设占用",
+                        (o, "0103") if o.starts_with("03") => "开发",
+                        ("0103", n) if n.starts_with("03") => "生态退耕",
+                        _ => "农业结构调整",
+                    }),
+                    None if p.dlbm == "1202" => Some("农业结构调整"),
+                    _ => None,
+                };
+                let mut row = dltb_row(c, p, if same { 2019 } else { year });
+                let bz = row.pop().expect("BZ is last");
+                row.push(cause.map(|x| Value::Text(x.into())).unwrap_or(Value::Null));
+                row.push(bz);
+                (p.geometry.clone(), row)
             })
             .collect();
         write_table(&path, "DLTB", dltb_columns(), rows, &c.crs)?;
@@ -329,7 +345,8 @@ fn dltb_columns() -> Vec<(&'static str, FieldType)> {
         ("BSM", FieldType::Text), ("YSDM", FieldType::Text), ("TBBH", FieldType::Text), ("DLBM", FieldType::Text), ("DLMC", FieldType::Text),
         ("QSXZ", FieldType::Text), ("QSDWDM", FieldType::Text), ("QSDWMC", FieldType::Text), ("ZLDWDM", FieldType::Text), ("ZLDWMC", FieldType::Text),
         ("TBMJ", FieldType::Real), ("KCDLBM", FieldType::Text), ("KCXS", FieldType::Real), ("KCMJ", FieldType::Real), ("TBDLMJ", FieldType::Real),
-        ("GDLX", FieldType::Text), ("GDPDJB", FieldType::Text), ("ZLDJ", FieldType::Integer), ("SJNF", FieldType::Integer), ("BZ", FieldType::Text),
+        ("GDLX", FieldType::Text), ("GDPDJB", FieldType::Text), ("ZLDJ", FieldType::Integer), ("SJNF", FieldType::Integer), ("BGYY", FieldType::Text),
+        ("BZ", FieldType::Text),
     ]
 }
 
