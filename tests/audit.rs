@@ -100,6 +100,10 @@ fn demo_tenure_report() {
     assert_eq!(text.matches("class=\"finding\"").count(), nf.len());
     assert!(text.contains(&sha256(&reg)), "the registry's hash is stated");
     assert!(text.contains(&sha256(&t)), "the targets' hash is stated");
+    // and the check rules' (the embedded checks.toml followed by redline-landuse.csv)
+    let rules = [std::fs::read(root().join("layers/rules/checks.toml")).unwrap(), std::fs::read(root().join("layers/rules/redline-landuse.csv")).unwrap()].concat();
+    let rules_hash = { use sha2::Digest; hex::encode(sha2::Sha256::digest(&rules)) };
+    assert!(text.contains(&rules_hash), "the rules' hash is stated");
     // headless Chromium loads it and lays out the charts and the map
     let profile = d.path().join("chromium-profile");
     let shot = d.path().join("report.png");

@@ -345,7 +345,6 @@ fn unit_area_must_equal_its_resource_types() {
 /// as another tool would.
 #[test]
 fn each_rule_finds_its_defect() {
-    use gdal::vector::LayerAccess;
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let write = |name: &str, text: String| {

@@ -454,7 +454,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
     }
     let mut rule_files = cfg.sources.clone();
-    rule_files.push((rules.source.clone(), String::new()));
+    rule_files.push((rules.source.clone(), rules.sha256.clone()));
     let provenance = Provenance {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         registry: reg.path().display().to_string(),

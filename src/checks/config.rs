@@ -47,6 +47,8 @@ pub struct RuleConfig {
     pub redline: RedlineRules,
     /// Where the configuration came from (for the report).
     pub source: String,
+    /// SHA-256 of `checks.toml` followed by `redline-landuse.csv` as used (for reproducibility).
+    pub sha256: String,
 }
 
 impl RuleConfig {
@@ -65,7 +67,8 @@ impl RuleConfig {
         let (redline, redline_src) = read("redline-landuse.csv", REDLINE)?;
         let tolerances: HashMap<String, Tolerance> =
             toml::from_str(&checks).map_err(|e| Error::Config { file: checks_src.clone(), reason: e.to_string() })?;
-        Ok(RuleConfig { tolerances, redline: RedlineRules::parse(&redline, &redline_src)?, source: format!("{checks_src}; {redline_src}") })
+        let sha256 = crate::import::hashing::sha256_hex(format!("{checks}{redline}").as_bytes());
+        Ok(RuleConfig { tolerances, redline: RedlineRules::parse(&redline, &redline_src)?, source: format!("{checks_src}; {redline_src}"), sha256 })
     }
 
     /// A rule's tolerances (a missing rule is a configuration error).
