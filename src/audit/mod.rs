@@ -220,10 +220,10 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let mut map = vec![("行政区".to_string(), region.outline.geometry.clone())];
     for (kind, name) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
         for r in reg.records_at(kind, Some(req.to))? {
-            if let balance::region::Clip::Cut(g) = region.outline.clip(&r.record.geometry) {
-                map.push((name.to_string(), g));
-            } else if region.outline.clip(&r.record.geometry) == balance::region::Clip::Inside {
-                map.push((name.to_string(), r.record.geometry));
+            match region.outline.clip(&r.record.geometry) {
+                balance::region::Clip::Cut(g) => map.push((name.to_string(), g)),
+                balance::region::Clip::Inside => map.push((name.to_string(), r.record.geometry)),
+                balance::region::Clip::Outside => {}
             }
         }
     }

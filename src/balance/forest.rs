@@ -4,7 +4,7 @@
 //! - Opening and closing volume: the forest layer's stands (小班, `XJ`) valid on each date, clipped to the
 //!   region; a stand cut by the region boundary contributes in proportion to its area inside.
 //! - Growth, afforestation, harvest and disaster losses: the tabular input (`--forest-changes`, see
-//!   `schemas/forest-changes.md`), rows of the region (or its sub-regions) for the years ending in the period.
+//!   `schemas/forest-changes.tableschema.json`), rows of the region (or its sub-regions) for the years ending in the period.
 //! - Conversion losses: the forest land (03xx) that the transition matrix sends to other classes, with the
 //!   volume density of the stand it lay in at the opening date.
 //! - 其他变化 (other changes in volume, as in the SEEA asset account) is what is left so that opening +

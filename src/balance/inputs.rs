@@ -1,5 +1,5 @@
 //! The sheet's tabular inputs and configuration: forest changes and water statistics (CSV or Parquet, one
-//! row per region, year and item; see `schemas/forest-changes.md` and `schemas/water.md`), the targets file
+//! row per region, year and item; see `schemas/forest-changes.tableschema.json` and `schemas/water.tableschema.json`), the targets file
 //! (`schemas/targets.schema.json`), and the balance configuration in `layers/rules/` (water items,
 //! liability models).
 //!

@@ -195,6 +195,14 @@ pub struct BalanceJson {
     pub tables: Vec<crate::table::Table>,
 }
 
+/// With `NRLEDGER_TIMING` set, print the time since `t0` of a stage on stderr (how the README's figures
+/// were broken down).
+pub(crate) fn lap(t0: std::time::Instant, what: &str) {
+    if std::env::var_os("NRLEDGER_TIMING").is_some() {
+        eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
+    }
+}
+
 fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>> {
     Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))
 }
@@ -228,11 +236,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let reg_path = reg.path().to_path_buf();
     let hashing = std::thread::spawn(move || crate::import::hashing::sha256_file(&reg_path));
     let t0 = std::time::Instant::now();
-    let lap = |what: &str| {
-        if std::env::var_os("NRLEDGER_TIMING").is_some() {
-            eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
-        }
-    };
+    let lap = |what: &str| lap(t0, what);
     let crs = reg.crs.clone();
     let calc_for = move || AreaCalculator::for_crs(&crs).expect("the registry CRS was usable when the registry was created");
     let calc = calc_for();

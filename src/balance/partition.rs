@@ -168,11 +168,7 @@ pub fn build(
         .collect();
     pieces.sort_by_key(|p| p.fid);
     let t0 = std::time::Instant::now();
-    let lap = |what: &str| {
-        if std::env::var_os("NRLEDGER_TIMING").is_some() {
-            eprintln!("           {:>8.2} s  partition {date}: {what}", t0.elapsed().as_secs_f64());
-        }
-    };
+    let lap = |what: &str| super::lap(t0, &format!("  partition {date}: {what}"));
     lap("clipped");
     let envs = |pieces: &[Piece]| -> Vec<(i64, [f64; 4])> {
         pieces

@@ -34,15 +34,8 @@ pub struct Args {
     /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets, weights and grade bands.
     #[arg(long)]
     targets: PathBuf,
-    /// Forest changes (CSV or Parquet), for the forest account.
-    #[arg(long)]
-    forest_changes: Option<PathBuf>,
-    /// Water statistics (CSV or Parquet), for water use and quality.
-    #[arg(long)]
-    water: Option<PathBuf>,
-    /// Folder replacing files of layers/rules.
-    #[arg(long)]
-    rules: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: super::SheetInputs,
     /// The report (HTML).
     #[arg(long, default_value = "report.html")]
     out: PathBuf,
@@ -68,9 +61,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         to: a.to,
         region: a.region.clone(),
         targets: a.targets.clone(),
-        forest_changes: a.forest_changes.clone(),
-        water: a.water.clone(),
-        rules: a.rules.clone(),
+        forest_changes: a.inputs.forest_changes.clone(),
+        water: a.inputs.water.clone(),
+        rules: a.inputs.rules.clone(),
     };
     // everything is computed before anything is written: a failure leaves no partial report
     let au = audit::compute(&reg, &req)?;

@@ -61,15 +61,8 @@ pub struct Args {
     /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets the liabilities compare with.
     #[arg(long)]
     targets: Option<PathBuf>,
-    /// Forest changes (CSV or Parquet, schemas/forest-changes.md): growth, afforestation, harvest, disaster.
-    #[arg(long)]
-    forest_changes: Option<PathBuf>,
-    /// Water statistics (CSV or Parquet, schemas/water.md), water-resources bulletin style.
-    #[arg(long)]
-    water: Option<PathBuf>,
-    /// Folder replacing files of layers/rules (redline-landuse.csv, water-items.csv, liabilities.toml).
-    #[arg(long)]
-    rules: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: super::SheetInputs,
     /// Overlapping parcels: resolve (the earlier-registered parcel keeps the ground; noted) or error.
     #[arg(long, value_enum, default_value = "resolve")]
     overlaps: Overlaps,
@@ -108,9 +101,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         level: a.level,
         liability: a.liability.clone(),
         targets: a.targets.clone(),
-        forest_changes: a.forest_changes.clone(),
-        water: a.water.clone(),
-        rules: a.rules.clone(),
+        forest_changes: a.inputs.forest_changes.clone(),
+        water: a.inputs.water.clone(),
+        rules: a.inputs.rules.clone(),
         overlaps: match a.overlaps {
             Overlaps::Resolve => OverlapPolicy::Resolve,
             Overlaps::Error => OverlapPolicy::Error,

@@ -81,6 +81,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The tabular inputs and rules folder a balance sheet (and an audit, which draws one) reads.
+#[derive(Debug, clap::Args)]
+pub struct SheetInputs {
+    /// Forest changes (CSV or Parquet, schemas/forest-changes.tableschema.json): growth, afforestation,
+    /// harvest, disaster.
+    #[arg(long)]
+    forest_changes: Option<PathBuf>,
+    /// Water statistics (CSV or Parquet, schemas/water.tableschema.json), water-resources bulletin style.
+    #[arg(long)]
+    water: Option<PathBuf>,
+    /// Folder replacing files of layers/rules (checks.toml, redline-landuse.csv, water-items.csv, liabilities.toml).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+}
+
 /// Parse a `YYYY-MM-DD` argument.
 fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
     nrledger::model::parse_date(s)
