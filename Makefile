@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test deps test-deps install build seeds bench clean
+.PHONY: demo test deps test-deps install build seeds bench bench-peers bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -39,12 +39,26 @@ test: test-deps
 seeds: build
 	$(NRLEDGER) gen --out seeds/anji
 
-# Scale benchmarks (generated counties of 100 000 and 1 000 000 parcels per vintage: import, check, balance
-# sheet); GNU time measures peak memory.
-bench: build
-	@$(MAKE) --no-print-directory install PACKAGES="time"
+# Benchmarks (not part of the test suite). The scale benches time import, check and the balance sheet on
+# generated counties of 100 000 and 1 000 000 parcels per vintage (GNU time measures peak memory). The peer
+# bench (benches/peers/run.py) does the same six steps in nrledger, GeoPandas (PyPI, in a virtualenv) and
+# PostGIS (Debian; a throw-away cluster on 127.0.0.1 it starts and stops), compares the answers and prints
+# the ratio tables of the README. NRLEDGER_PEER_SIZES=100000 limits it to the county of 100 000 parcels.
+BENCH_PACKAGES := time postgresql postgresql-15-postgis-3 python3-venv
+VENV := target/bench-venv
+
+bench: build bench-deps
 	$(CARGO) bench --locked --bench check_scale
 	$(CARGO) bench --locked --bench balance_scale
+	python3 benches/peers/run.py
+
+bench-peers: build bench-deps
+	python3 benches/peers/run.py
+
+bench-deps:
+	@$(MAKE) --no-print-directory install PACKAGES="$(BENCH_PACKAGES)"
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q -r benches/peers/requirements.txt
 
 clean:
 	$(CARGO) clean && rm -rf out
