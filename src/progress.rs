@@ -55,3 +55,11 @@ impl Progress {
         self.0.finish_and_clear();
     }
 }
+
+/// With `NRLEDGER_TIMING` set, print the time since `t0` of a stage on stderr (how the README's figures
+/// were broken down; the peer benchmark splits the balance sheet at these stages).
+pub fn lap(t0: std::time::Instant, what: &str) {
+    if std::env::var_os("NRLEDGER_TIMING").is_some() {
+        eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
+    }
+}

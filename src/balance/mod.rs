@@ -195,13 +195,7 @@ pub struct BalanceJson {
     pub tables: Vec<crate::table::Table>,
 }
 
-/// With `NRLEDGER_TIMING` set, print the time since `t0` of a stage on stderr (how the README's figures
-/// were broken down).
-pub(crate) fn lap(t0: std::time::Instant, what: &str) {
-    if std::env::var_os("NRLEDGER_TIMING").is_some() {
-        eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
-    }
-}
+pub(crate) use crate::progress::lap;
 
 fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>> {
     Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))

@@ -73,8 +73,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Load the registry's layers valid on `at`, limited to `region` (a code prefix of the admin layer).
-    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions) -> Result<Context> {
+    /// Load the registry's layers in `kinds` (those the rules to run read: [`super::layers_needed`]) valid on
+    /// `at`, limited to `region` (a code prefix of the admin layer).
+    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions, kinds: &[LayerKind]) -> Result<Context> {
         let region = match region {
             None => None,
             Some(code) => {
@@ -95,6 +96,12 @@ impl Context {
         let mut layers = HashMap::new();
         let mut vintages = Vec::new();
         for kind in LayerKind::ALL {
+            let v = reg.vintages(kind)?;
+            let used = v.iter().filter(|d| at.is_none_or(|a| **d <= a)).next_back().map(|d| d.to_string());
+            vintages.push((kind, used));
+            if !kinds.contains(&kind) {
+                continue;
+            }
             let mut recs = reg.records_at(kind, at)?;
             if let Some((_, outline)) = &region {
                 if kind != LayerKind::Admin {
@@ -102,9 +109,6 @@ impl Context {
                     recs.retain(|r| r.record.geometry.bounding_rect().is_some_and(|e| e.intersects(&b)) && r.record.geometry.intersects(outline));
                 }
             }
-            let v = reg.vintages(kind)?;
-            let used = v.iter().filter(|d| at.is_none_or(|a| **d <= a)).next_back().map(|d| d.to_string());
-            vintages.push((kind, used));
             layers.insert(kind, LayerSet::new(recs));
         }
         Ok(Context {
@@ -122,9 +126,10 @@ impl Context {
         })
     }
 
-    /// A layer's records.
+    /// A layer's records. Panics when the layer was not loaded: a rule that reads a layer must list it in
+    /// [`super::Check::layers`].
     pub fn layer(&self, kind: LayerKind) -> &LayerSet {
-        &self.layers[&kind]
+        self.layers.get(&kind).unwrap_or_else(|| panic!("the {} layer was not loaded: a rule reads it without listing it in Check::layers", kind.name()))
     }
 
     /// The date exceptions are compared with: the check date, or today.

@@ -86,17 +86,27 @@ pub trait Check: Sync {
     fn code(&self) -> &'static str;
     /// Short name, e.g. `parcel-overlap`.
     fn name(&self) -> &'static str;
+    /// The layers it reads: the check loads only the layers of the rules it runs.
+    fn layers(&self) -> &'static [LayerKind];
     /// Find what is wrong.
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
+}
+
+/// The rules whose code or name is in `only` (every rule when `only` is empty), in code order.
+pub fn selected(only: &[String]) -> Vec<Box<dyn Check>> {
+    rules::catalogue().into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.code() || o == c.name())).collect()
+}
+
+/// The layers the rules in `only` read (see [`Check::layers`]), for [`Context::load`].
+pub fn layers_needed(only: &[String]) -> Vec<LayerKind> {
+    let rules = selected(only);
+    LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect()
 }
 
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
 pub fn run_all(ctx: &Context, only: &[String]) -> Result<Vec<Finding>> {
     let mut all = Vec::new();
-    for check in rules::catalogue() {
-        if !only.is_empty() && !only.iter().any(|o| o == check.code() || o == check.name()) {
-            continue;
-        }
+    for check in selected(only) {
         all.extend(check.run(ctx)?);
     }
     for f in &mut all {

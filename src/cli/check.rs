@@ -52,11 +52,10 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         Some(p) => Exceptions::load(p)?,
         None => Exceptions::default(),
     };
-    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions)?;
+    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only))?;
     let findings = checks::run_all(&ctx, &a.only)?;
-    let ran: Vec<(String, String)> = checks::rules::catalogue()
+    let ran: Vec<(String, String)> = checks::selected(&a.only)
         .iter()
-        .filter(|c| a.only.is_empty() || a.only.iter().any(|o| o == c.code() || o == c.name()))
         .map(|c| (c.code().to_string(), c.name().to_string()))
         .collect();
     let report = CheckReport {

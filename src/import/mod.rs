@@ -116,7 +116,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     if sreq.preferred.is_empty() {
         sreq.preferred = profile.source_layers.clone();
     }
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| crate::progress::lap(t0, &format!("  import: {what}"));
     let src = source::read(&sreq, progress)?;
+    lap("read");
     progress.finish();
     let src_crs = geometry::source_crs(&src, req.src_crs.as_deref(), &reg.crs)?;
     let mapping = fields::map_fields(&src, &def, &profile)?;
@@ -186,7 +189,9 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         }
     }
 
+    lap("attributes validated");
     let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
+    lap("geometry prepared (CRS, validity, areas)");
 
     let mut records = Vec::new();
     let mut rejects = Vec::new();
@@ -209,6 +214,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         }
     }
     problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
+    lap("records hashed");
     let repaired = src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
     let mut report = ImportReport {
         outcome: None,
@@ -269,9 +275,11 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         started_at,
         correction: req.correction,
     };
+    lap("source hashed");
     let bar = Progress::new(prepared.records.len() as u64, "storing");
     let outcome = reg.apply(&prepared, &bar)?;
     bar.finish();
+    lap("stored");
     report.outcome = Some(outcome);
     Ok(report)
 }

@@ -9,7 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, params_from_iter, ToSql};
+use geo::BoundingRect;
+use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
 
 use super::Registry;
 use crate::area::Areas;
@@ -140,9 +141,15 @@ impl Registry {
             // fault injection: a tiny page cache makes the transaction spill into the file before the pause, so
             // an interrupted import exercises SQLite's hot-journal rollback, as a large real import would
             self.conn.execute_batch("PRAGMA cache_size = -64;")?;
+        } else {
+            // a page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
+            // default 2 MB spills dirty pages to the file and journal again and again during a large import
+            self.conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;")?;
         }
         // IMMEDIATE: take the write lock now, so the import id reserved here stays ours
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| crate::progress::lap(t0, &format!("  store: {what}"));
         let import_id: i64 =
             tx.query_row("SELECT coalesce(max(import_id), 0) + 1 FROM nr_imports", [], |r| r.get(0))?;
 
@@ -163,12 +170,23 @@ impl Registry {
             cols.join(", "),
             (1..=cols.len() + 7).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
         );
+        // the GeoPackage R-tree is filled here from the envelopes we already have, instead of by its insert
+        // trigger (which decodes each blob four times through ST_MinX…); the trigger is dropped and re-created
+        // inside this transaction, so the registry never exists without it
+        let trigger_name = format!("rtree_{t}_geom_insert");
+        let trigger_sql: Option<String> = tx
+            .query_row("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [&trigger_name], |r| r.get(0))
+            .optional()?;
+        if trigger_sql.is_some() {
+            tx.execute_batch(&format!("DROP TRIGGER \"{trigger_name}\""))?;
+        }
         let mut out = ImportOutcome { import_id, ..Default::default() };
         let mut seen: HashSet<&str> = HashSet::with_capacity(imp.records.len());
         let now = chrono::Utc::now().to_rfc3339();
         {
             let mut ins = tx.prepare(&insert_sql)?;
             let mut close = tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
+            let mut rtree = tx.prepare(&format!("INSERT OR REPLACE INTO rtree_{t}_geom VALUES (?1, ?2, ?3, ?4, ?5)"))?;
             let mut event = tx.prepare(
                 "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -202,6 +220,9 @@ impl Registry {
                 p.push(Box::new(rec.hash.clone()));
                 ins.execute(params_from_iter(p.iter()))?;
                 let new_fid = tx.last_insert_rowid();
+                if let Some(r) = rec.geometry.bounding_rect() {
+                    rtree.execute(params![new_fid, r.min().x, r.max().x, r.min().y, r.max().y])?;
+                }
                 out.inserted += 1;
                 if def.registration {
                     let ty = match (old_fid, imp.correction) {
@@ -221,6 +242,7 @@ impl Registry {
                     std::thread::sleep(std::time::Duration::from_secs(3600));
                 }
             }
+            lap("rows inserted");
             // records missing from the snapshot are closed (for units: cancelled)
             let mut gone: Vec<(&String, &(i64, String))> = open.iter().filter(|(k, _)| !seen.contains(k.as_str())).collect();
             gone.sort();
@@ -255,6 +277,9 @@ impl Registry {
                 out.rejected += 1;
             }
         }
+        if let Some(sql) = trigger_sql {
+            tx.execute_batch(&sql)?;
+        }
         tx.execute("INSERT INTO nr_vintages VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?;
         // the log row goes in last, with its final counts (nr_imports is append-only)
         tx.execute(
@@ -277,7 +302,9 @@ impl Registry {
             ),
             [],
         )?;
+        lap("extents");
         tx.commit()?;
+        lap("committed");
         Ok(out)
     }
 }

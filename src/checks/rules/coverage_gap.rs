@@ -23,6 +23,9 @@ impl Check for CoverageGap {
     fn name(&self) -> &'static str {
         "coverage-gap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels, LayerKind::Admin]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let (code, outline) = match &ctx.region {

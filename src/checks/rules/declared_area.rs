@@ -20,6 +20,9 @@ impl Check for DeclaredArea {
     fn name(&self) -> &'static str {
         "declared-area"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &LayerKind::ALL
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let rel = tol.relative_tolerance.unwrap_or(0.01);

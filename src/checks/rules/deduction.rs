@@ -17,6 +17,9 @@ impl Check for Deduction {
     fn name(&self) -> &'static str {
         "deduction-arithmetic"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let abs = tol.absolute_tolerance_m2.unwrap_or(0.01);

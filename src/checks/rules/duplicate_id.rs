@@ -20,6 +20,9 @@ impl Check for DuplicateId {
     fn name(&self) -> &'static str {
         "duplicate-id"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &LayerKind::ALL
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let mut out = Vec::new();

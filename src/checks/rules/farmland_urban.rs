@@ -16,6 +16,9 @@ impl Check for FarmlandUrban {
     fn name(&self) -> &'static str {
         "farmland-urban-overlap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Farmland, LayerKind::Urban]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         between(self, ctx, LayerKind::Farmland, LayerKind::Urban)
     }

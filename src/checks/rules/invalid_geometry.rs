@@ -22,6 +22,9 @@ impl Check for InvalidGeometry {
     fn name(&self) -> &'static str {
         "invalid-geometry"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &LayerKind::ALL
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let mut out = Vec::new();

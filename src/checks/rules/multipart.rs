@@ -17,6 +17,9 @@ impl Check for Multipart {
     fn name(&self) -> &'static str {
         "multipart"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         Ok(ctx

@@ -18,6 +18,9 @@ impl Check for ParcelOverlap {
     fn name(&self) -> &'static str {
         "parcel-overlap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let set = ctx.layer(LayerKind::Parcels);
         Ok(ctx.parcel_overlaps()?.iter().map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels")).collect())

@@ -16,6 +16,9 @@ impl Check for RedlineFarmland {
     fn name(&self) -> &'static str {
         "redline-farmland-overlap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Redlines, LayerKind::Farmland]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         between(self, ctx, LayerKind::Redlines, LayerKind::Farmland)
     }

@@ -16,6 +16,9 @@ impl Check for RedlineUrban {
     fn name(&self) -> &'static str {
         "redline-urban-overlap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Redlines, LayerKind::Urban]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         between(self, ctx, LayerKind::Redlines, LayerKind::Urban)
     }

@@ -24,6 +24,9 @@ impl Check for RedlineUse {
     fn name(&self) -> &'static str {
         "redline-prohibited-use"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels, LayerKind::Redlines]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let parcels = ctx.layer(LayerKind::Parcels);

@@ -18,6 +18,9 @@ impl Check for UnitAreaSum {
     fn name(&self) -> &'static str {
         "unit-area-sum"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Units]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let abs = tol.absolute_tolerance_m2.unwrap_or(0.01);

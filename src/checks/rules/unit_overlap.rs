@@ -17,6 +17,9 @@ impl Check for UnitOverlap {
     fn name(&self) -> &'static str {
         "unit-overlap"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Units]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         self_overlaps(self, ctx, LayerKind::Units, "registration units")
     }

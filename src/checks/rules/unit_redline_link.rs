@@ -24,6 +24,9 @@ impl Check for UnitRedlineLink {
     fn name(&self) -> &'static str {
         "unit-redline-link"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Units, LayerKind::Redlines]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let min_area = tol.ignore_area_m2.unwrap_or(1.0);

@@ -23,6 +23,9 @@ impl Check for UnitResourceSum {
     fn name(&self) -> &'static str {
         "unit-resource-sum"
     }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Units, LayerKind::Parcels]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let rel = tol.relative_tolerance.unwrap_or(0.001);
