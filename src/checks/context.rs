@@ -93,6 +93,7 @@ impl Context {
                 Some((code.to_string(), geo::unary_union(parts.iter())))
             }
         };
+        let t0 = std::time::Instant::now();
         let mut layers = HashMap::new();
         let mut vintages = Vec::new();
         for kind in LayerKind::ALL {
@@ -110,6 +111,7 @@ impl Context {
                 }
             }
             layers.insert(kind, LayerSet::new(recs));
+            crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
         }
         Ok(Context {
             registry: reg.path().display().to_string(),
