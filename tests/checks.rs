@@ -117,6 +117,10 @@ fn demo_county_defects_are_found_exactly() {
         assert_eq!(of(&alone), of(&r20), "{rule} alone");
         assert_eq!(alone["summary"].as_array().unwrap().len(), 1, "{rule}: only that rule ran");
     }
+    // a rule name that is no rule's is refused, not taken for a clean check
+    let (c, _, e) = run(&["check", s(&reg), "--only", "NR101,NR999"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("NR999") && e.contains("NR501 redline-prohibited-use"), "{e}");
 }
 
 /// Every error finding of the demo's 2020 check agrees with GEOS (through GDAL) within 1e-6 relative.

@@ -327,7 +327,7 @@ fn indicators(sheet: &BalanceSheet, catalog: &Catalog, rt: &balance::inputs::Reg
 /// Error findings present at the end of the tenure and absent at its start (same rule and ids).
 fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
     let run = |d: AsOf| -> Result<Vec<checks::Finding>> {
-        let ctx = Context::load(reg, Some(d), Some(&req.region), RuleConfig::load(req.rules.as_deref())?, Exceptions::default(), &LayerKind::ALL)?;
+        let ctx = Context::load(reg, Some(d), Some(&req.region), RuleConfig::load(req.rules.as_deref())?, Exceptions::default(), &checks::layers_needed(&[])?)?;
         Ok(checks::run_all(&ctx, &[])?.into_iter().filter(|f| f.severity == Severity::Error && f.excepted_by.is_none()).collect())
     };
     let key = |f: &checks::Finding| {

@@ -92,21 +92,31 @@ pub trait Check: Sync {
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
 }
 
-/// The rules whose code or name is in `only` (every rule when `only` is empty), in code order.
-pub fn selected(only: &[String]) -> Vec<Box<dyn Check>> {
-    rules::catalogue().into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.code() || o == c.name())).collect()
+/// The rules whose code or name is in `only` (every rule when `only` is empty), in code order. A name that
+/// is no rule's is refused: a typo must not pass as a clean check.
+pub fn selected(only: &[String]) -> Result<Vec<Box<dyn Check>>> {
+    let all = rules::catalogue();
+    let unknown: Vec<&str> = only.iter().filter(|o| !all.iter().any(|c| *o == c.code() || *o == c.name())).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        return Err(crate::error::Error::Invalid(format!(
+            "--only {}: no such rule; the rules are {}",
+            unknown.join(","),
+            all.iter().map(|c| format!("{} {}", c.code(), c.name())).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(all.into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.code() || o == c.name())).collect())
 }
 
 /// The layers the rules in `only` read (see [`Check::layers`]), for [`Context::load`].
-pub fn layers_needed(only: &[String]) -> Vec<LayerKind> {
-    let rules = selected(only);
-    LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect()
+pub fn layers_needed(only: &[String]) -> Result<Vec<LayerKind>> {
+    let rules = selected(only)?;
+    Ok(LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect())
 }
 
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
 pub fn run_all(ctx: &Context, only: &[String]) -> Result<Vec<Finding>> {
     let mut all = Vec::new();
-    for check in selected(only) {
+    for check in selected(only)? {
         all.extend(check.run(ctx)?);
     }
     for f in &mut all {

@@ -52,9 +52,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         Some(p) => Exceptions::load(p)?,
         None => Exceptions::default(),
     };
-    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only))?;
+    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only)?)?;
     let findings = checks::run_all(&ctx, &a.only)?;
-    let ran: Vec<(String, String)> = checks::selected(&a.only)
+    let ran: Vec<(String, String)> = checks::selected(&a.only)?
         .iter()
         .map(|c| (c.code().to_string(), c.name().to_string()))
         .collect();
