@@ -53,6 +53,8 @@ COPY (
 ) TO STDOUT WITH CSV;
 
 -- step: class_totals
+-- (the two vintages' statements are written out, not generated: this is how a PostGIS user writes them,
+-- and it is the SQL the README's figures were measured with)
 DROP TABLE IF EXISTS pieces_2019, pieces_2020;
 CREATE UNLOGGED TABLE pieces_2019 AS
   WITH ov AS (
