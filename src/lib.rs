@@ -18,7 +18,8 @@
 //! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
 //! - [`import`]: the validated, atomic import pipeline;
 //! - [`store`]: the registry file, its history and its tables;
-//! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup;
+//! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup; [`outline`]: an outline indexed
+//!   for fast point location, overlap tests and clipping (regions, zones, counties);
 //! - [`checks`]: the rules that find what is wrong on a date; [`units`], [`register`] and [`book`]:
 //!   registration units, their events and register-book pages;
 //! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
@@ -44,6 +45,7 @@ pub mod import;
 pub mod index;
 pub mod io;
 pub mod model;
+pub mod outline;
 pub mod progress;
 pub mod query;
 pub mod regions;

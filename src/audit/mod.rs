@@ -219,7 +219,8 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let region = balance::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
     let mut map = vec![("行政区".to_string(), region.outline.geometry.clone())];
     for (kind, name) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
-        for r in reg.records_at(kind, Some(req.to))? {
+        let Some(b) = region.outline.bounds() else { break };
+        for r in reg.records_in_box(kind, Some(req.to), b)? {
             match region.outline.clip(&r.record.geometry) {
                 balance::region::Clip::Cut(g) => map.push((name.to_string(), g)),
                 balance::region::Clip::Inside => map.push((name.to_string(), r.record.geometry)),

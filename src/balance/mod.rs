@@ -240,11 +240,15 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
 
     // partitions and overlay
     lap("region");
-    let r1 = reg.records_at(LayerKind::Parcels, Some(req.from))?;
+    // every layer is read through the R-tree for the region's box only: a county's sheet in a province
+    // registry reads the county, not the province (everything read is clipped to the region anyway)
+    let region_box = region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
+    let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box);
+    let r1 = window(LayerKind::Parcels, req.from)?;
     lap("read opening parcels");
     let p1 = partition::build(r1, req.from, &region, catalog, &calc_for, req.overlaps, None)?;
     lap("opening partition");
-    let r2 = reg.records_at(LayerKind::Parcels, Some(req.to))?;
+    let r2 = window(LayerKind::Parcels, req.to)?;
     lap("read closing parcels");
     let p2 = partition::build(r2, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
     lap("closing partition");
@@ -306,7 +310,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
 
     // of-which: inside red lines, inside permanent basic farmland
     let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<region::Outline>> {
-        let recs = reg.records_at(kind, Some(d))?;
+        let recs = window(kind, d)?;
         if recs.is_empty() {
             return Ok(None);
         }
@@ -359,8 +363,8 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         }
     };
     let forest_volume = forest::volume(
-        &reg.records_at(LayerKind::Forest, Some(req.from))?,
-        &reg.records_at(LayerKind::Forest, Some(req.to))?,
+        &window(LayerKind::Forest, req.from)?,
+        &window(LayerKind::Forest, req.to)?,
         &region,
         &p1,
         &p2,
@@ -399,15 +403,14 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     // liabilities
     let redlines_at = |d: AsOf| -> Result<Vec<(String, region::Outline)>> {
         let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
-        Ok(reg
-            .records_at(LayerKind::Redlines, Some(d))?
+        Ok(window(LayerKind::Redlines, d)?
             .into_iter()
             .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
             .collect())
     };
     let mut zone_areas_m2 = Vec::new();
     for (kind, zone) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
-        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&reg.records_at(kind, Some(d))?, &region.outline, &calc)) };
+        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, &calc)) };
         zone_areas_m2.push((zone.to_string(), a(req.from)?, a(req.to)?));
     }
     let zone_areas_m2_farmland = (zone_areas_m2[1].1, zone_areas_m2[1].2);

@@ -54,6 +54,11 @@ pub struct LayerDef {
     /// The field holding the declared (official) area, if any.
     #[serde(default)]
     pub area_field: Option<String>,
+    /// The field whose value starts with the code of the county a record belongs to (坐落单位代码,
+    /// 行政区代码): a county's delivery (`import --scope CODE`) holds the records whose value starts with
+    /// CODE. Default: the key.
+    #[serde(default)]
+    pub scope_field: Option<String>,
     /// Records of this layer are registration units and carry registration events.
     #[serde(default)]
     pub registration: bool,
@@ -89,6 +94,9 @@ impl LayerDef {
         if def.field_index(&def.key).is_none() {
             return Err(Error::Config { file: file.into(), reason: format!("key field {} is not defined", def.key) });
         }
+        if let Some(bad) = def.scope_field.as_ref().filter(|n| def.field_index(n).is_none()) {
+            return Err(Error::Config { file: file.into(), reason: format!("scope field {bad} is not defined") });
+        }
         Ok(def)
     }
 
@@ -114,5 +122,15 @@ impl LayerDef {
     /// Position of the key field.
     pub fn key_index(&self) -> usize {
         self.field_index(&self.key).expect("checked at load")
+    }
+
+    /// The field a county's delivery is scoped by (`scope_field`, else the key).
+    pub fn scope_field(&self) -> &str {
+        self.scope_field.as_deref().unwrap_or(&self.key)
+    }
+
+    /// Position of [`LayerDef::scope_field`].
+    pub fn scope_index(&self) -> usize {
+        self.field_index(self.scope_field()).expect("checked at load")
     }
 }

@@ -1,15 +1,17 @@
-//! What the rules look at: each layer's records valid on the check date (optionally only those touching a
-//! region), with an R-tree over them, the rule configuration and the exceptions.
+//! What the rules look at: each layer's records valid on the check date (optionally only those sharing
+//! ground with a region, read through the registry's R-tree: a county window of a province), with an
+//! R-tree over them, the rule configuration and the exceptions.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use geo::{BoundingRect, Intersects, MultiPolygon};
+use geo::{BoundingRect, MultiPolygon};
 
 use super::{Exceptions, RuleConfig};
 use crate::area::AreaCalculator;
 use crate::error::{Error, Result};
 use crate::index::LayerIndex;
+use crate::outline::Outline;
 use crate::model::{AsOf, LayerKind};
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
@@ -37,6 +39,96 @@ impl LayerSet {
     pub fn candidates(&self, b: geo::Rect<f64>) -> Vec<usize> {
         self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|i| i as usize).collect()
     }
+}
+
+/// The records of a layer valid on `at` whose envelope meets `outline`'s box, read through the layer's
+/// R-tree, split into those that share ground with the outline and the others.
+fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
+    use rayon::prelude::*;
+    let Some(b) = outline.bounds() else { return Ok((vec![], vec![])) };
+    let recs = reg.records_in_box(kind, at, b)?;
+    Ok(recs.into_par_iter().partition(|r| outline.overlaps(&r.record.geometry)))
+}
+
+fn union_box(a: geo::Rect<f64>, b: geo::Rect<f64>) -> geo::Rect<f64> {
+    geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+}
+
+fn contains_box(outer: geo::Rect<f64>, inner: geo::Rect<f64>) -> bool {
+    outer.min().x <= inner.min().x && outer.min().y <= inner.min().y && outer.max().x >= inner.max().x && outer.max().y >= inner.max().y
+}
+
+/// Add the ring to a window: the records outside it that meet a record of the window on its border (so an
+/// overlap lying in a crack between two county outlines is still seen whole), and every record sharing
+/// ground with a registration unit of the window (so a unit's sums and links see the whole unit).
+/// `outside` holds the records already read whose box met the window's but which lie outside it.
+fn ring(
+    reg: &Registry,
+    at: Option<AsOf>,
+    outline: &Outline,
+    loaded: &mut HashMap<LayerKind, Vec<StoredRecord>>,
+    mut outside: HashMap<LayerKind, Vec<StoredRecord>>,
+) -> Result<()> {
+    use geo::Intersects;
+    use rayon::prelude::*;
+    let Some(window_box) = outline.bounds() else { return Ok(()) };
+    // the window's records on the border, indexed, and the box they reach out to
+    let border: Vec<MultiPolygon<f64>> = loaded
+        .iter()
+        .filter(|(k, _)| **k != LayerKind::Admin)
+        .flat_map(|(_, recs)| recs.iter())
+        .filter(|r| outline.position(&r.record.geometry) == crate::outline::Position::Boundary)
+        .map(|r| r.record.geometry.clone())
+        .collect();
+    let envs: Vec<(i64, [f64; 4])> = border
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| g.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
+        .collect();
+    let reach = border.iter().filter_map(|g| g.bounding_rect()).fold(window_box, union_box);
+    let index = LayerIndex::build(&envs);
+    let meets_border = |g: &MultiPolygon<f64>| {
+        g.bounding_rect().is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| border[i as usize].intersects(g)))
+    };
+    // units first: the other layers' ring covers every unit of the window, its own ring units included
+    let mut kinds: Vec<LayerKind> = loaded.keys().copied().filter(|k| *k != LayerKind::Admin).collect();
+    kinds.sort_by_key(|k| (*k != LayerKind::Units, k.name()));
+    let mut units: Vec<Outline> = Vec::new();
+    for kind in kinds {
+        let recs = loaded.get_mut(&kind).expect("loaded");
+        let mut have: std::collections::HashSet<i64> = recs.iter().map(|r| r.fid).collect();
+        let mut candidates = outside.remove(&kind).unwrap_or_default();
+        // records beyond the window's box that a border record still reaches
+        if reach != window_box {
+            let seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
+            candidates.extend(reg.records_in_box(kind, at, reach)?.into_iter().filter(|r| !seen.contains(&r.fid)));
+        }
+        let joined: Vec<StoredRecord> =
+            candidates.into_par_iter().filter(|r| meets_border(&r.record.geometry) || units.iter().any(|u| u.overlaps(&r.record.geometry))).collect();
+        for r in joined {
+            if have.insert(r.fid) {
+                recs.push(r);
+            }
+        }
+        // what the window's units cover beyond the box read so far
+        for u in &units {
+            let Some(ub) = u.bounds() else { continue };
+            if contains_box(reach, ub) {
+                continue;
+            }
+            for r in reg.records_in_box(kind, at, ub)? {
+                if !have.contains(&r.fid) && u.overlaps(&r.record.geometry) {
+                    have.insert(r.fid);
+                    recs.push(r);
+                }
+            }
+        }
+        recs.sort_by_key(|r| r.fid);
+        if kind == LayerKind::Units {
+            units = recs.iter().map(|r| Outline::new(r.record.geometry.clone())).collect();
+        }
+    }
+    Ok(())
 }
 
 /// The admin records not inside another of the set: a county's townships are dropped when the county is
@@ -93,8 +185,29 @@ impl Context {
                 Some((code.to_string(), geo::unary_union(parts.iter())))
             }
         };
+        Context::load_window(reg, at, region, config, exceptions, kinds)
+    }
+
+    /// Load the layers in `kinds` valid on `at` inside a window: a region (code, outline) — only the records
+    /// that share ground with it, read through each layer's R-tree — or, with None, the whole registry.
+    ///
+    /// A window also holds the **ring** around it: the records outside it that meet one of its records on
+    /// the border, so that a piece at fault between a record inside and one outside is seen whole even
+    /// where it lies in a crack between two county outlines; and every record sharing ground with a
+    /// registration unit of the window, so that a unit's sums (NR303, NR304) and links (NR502) see the whole
+    /// unit. A ring record's own findings are also found by its own county's window.
+    pub fn load_window(
+        reg: &Registry,
+        at: Option<AsOf>,
+        region: Option<(String, MultiPolygon<f64>)>,
+        config: RuleConfig,
+        exceptions: Exceptions,
+        kinds: &[LayerKind],
+    ) -> Result<Context> {
         let t0 = std::time::Instant::now();
-        let mut layers = HashMap::new();
+        let outline = region.as_ref().map(|(_, g)| Outline::new(g.clone()));
+        let mut loaded: HashMap<LayerKind, Vec<StoredRecord>> = HashMap::new();
+        let mut outside: HashMap<LayerKind, Vec<StoredRecord>> = HashMap::new();
         let mut vintages = Vec::new();
         for kind in LayerKind::ALL {
             let v = reg.vintages(kind)?;
@@ -103,16 +216,22 @@ impl Context {
             if !kinds.contains(&kind) {
                 continue;
             }
-            let mut recs = reg.records_at(kind, at)?;
-            if let Some((_, outline)) = &region {
-                if kind != LayerKind::Admin {
-                    let b = outline.bounding_rect().expect("region has area");
-                    recs.retain(|r| r.record.geometry.bounding_rect().is_some_and(|e| e.intersects(&b)) && r.record.geometry.intersects(outline));
+            match &outline {
+                Some(o) if kind != LayerKind::Admin => {
+                    let (inside, out) = window(reg, kind, at, o)?;
+                    loaded.insert(kind, inside);
+                    outside.insert(kind, out);
+                }
+                _ => {
+                    loaded.insert(kind, reg.records_at(kind, at)?);
                 }
             }
-            layers.insert(kind, LayerSet::new(recs));
             crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
         }
+        if let Some(o) = &outline {
+            ring(reg, at, o, &mut loaded, outside)?;
+        }
+        let layers = loaded.into_iter().map(|(k, recs)| (k, LayerSet::new(recs))).collect();
         Ok(Context {
             registry: reg.path().display().to_string(),
             crs: reg.crs.clone(),
@@ -126,6 +245,11 @@ impl Context {
             notes: Mutex::new(Vec::new()),
             parcel_overlaps: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Number of records loaded, all layers.
+    pub fn record_count(&self) -> usize {
+        self.layers.values().map(|l| l.records.len()).sum()
     }
 
     /// A layer's records. Panics when the layer was not loaded: a rule that reads a layer must list it in

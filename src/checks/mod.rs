@@ -8,6 +8,7 @@
 //! (`layers/rules/checks.toml`). Exceptions (an allow-list with approval documents and expiry dates) turn
 //! findings into `excepted` until they expire.
 
+pub mod by_county;
 mod config;
 pub mod context;
 pub mod geom;
@@ -119,12 +120,17 @@ pub fn run_all(ctx: &Context, only: &[String]) -> Result<Vec<Finding>> {
     for check in selected(only)? {
         all.extend(check.run(ctx)?);
     }
-    for f in &mut all {
-        if let Some(ex) = ctx.exceptions.covering(f, ctx.check_date()) {
+    finish(&mut all, &ctx.exceptions, ctx.check_date());
+    Ok(all)
+}
+
+/// Apply the exceptions valid on `date` and sort the findings (rule, ids, first fid).
+fn finish(all: &mut [Finding], exceptions: &Exceptions, date: crate::model::AsOf) {
+    for f in all.iter_mut() {
+        if let Some(ex) = exceptions.covering(f, date) {
             f.excepted_by = Some(ex.approval.clone());
             f.severity = Severity::Info;
         }
     }
     all.sort_by(|a, b| (&a.rule, &a.ids, a.fids.first()).cmp(&(&b.rule, &b.ids, b.fids.first())));
-    Ok(all)
 }

@@ -49,6 +49,9 @@ pub struct CheckReport {
     pub notes: Vec<String>,
     /// The findings.
     pub findings: Vec<Finding>,
+    /// The counties of a check streamed county by county (`--by-county`), in the order checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counties: Vec<super::by_county::CountyLine>,
     /// nrledger version.
     pub tool_version: String,
 }

@@ -28,6 +28,11 @@ pub struct Args {
     /// Limit to a region: admin code prefix (e.g. 330523), whose outline is used for the gap check.
     #[arg(long)]
     region: Option<String>,
+    /// Stream a province: check one county (6-digit admin outline, under --region if given) at a time, so
+    /// memory follows the largest county. Prints a line per county on stderr; the findings are those of
+    /// one whole check (gaps cut at county borders).
+    #[arg(long)]
+    by_county: bool,
     /// Folder with checks.toml and/or redline-landuse.csv replacing the embedded rules.
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -52,8 +57,23 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         Some(p) => Exceptions::load(p)?,
         None => Exceptions::default(),
     };
-    let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only)?)?;
-    let findings = checks::run_all(&ctx, &a.only)?;
+    let (findings, vintages, notes, counties, config) = if a.by_county {
+        let s = checks::by_county::run(&reg, a.as_of, a.region.as_deref(), &config, &exceptions, &a.only, |c, secs| {
+            eprintln!(
+                "county {} {}: {} record(s) in the window, {} finding(s){}, {secs:.1} s",
+                c.code,
+                c.name,
+                c.records,
+                c.findings,
+                if c.shared > 0 { format!(" (+{} already reported by a neighbour)", c.shared) } else { String::new() }
+            )
+        })?;
+        (s.findings, s.vintages, s.notes, s.counties, config)
+    } else {
+        let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only)?)?;
+        let findings = checks::run_all(&ctx, &a.only)?;
+        (findings, ctx.vintages.clone(), ctx.notes(), vec![], ctx.config)
+    };
     let ran: Vec<(String, String)> = checks::selected(&a.only)?
         .iter()
         .map(|c| (c.code().to_string(), c.name().to_string()))
@@ -62,12 +82,13 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         registry: a.registry.display().to_string(),
         as_of: a.as_of.map(|d| d.to_string()),
         region: a.region.clone(),
-        vintages: ctx.vintages.iter().map(|(k, v)| (k.name().to_string(), v.clone())).collect(),
-        rules_source: ctx.config.source.clone(),
-        tolerances: ctx.config.all().iter().filter(|(k, _)| ran.iter().any(|(c, _)| c == *k)).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+        vintages: vintages.iter().map(|(k, v)| (k.name().to_string(), v.clone())).collect(),
+        rules_source: config.source.clone(),
+        tolerances: config.all().iter().filter(|(k, _)| ran.iter().any(|(c, _)| c == *k)).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
         summary: checks::summarise(&findings, &ran),
-        notes: ctx.notes(),
+        notes,
         findings,
+        counties,
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     if let Some(out) = &a.out {

@@ -58,6 +58,11 @@ pub struct Args {
     /// This vintage corrects errors: changed units are recorded as 更正登记, not 变更登记.
     #[arg(long)]
     correction: bool,
+    /// Import one county of a layer delivered county by county: only records whose key starts with this
+    /// prefix (the county code, e.g. 330523) are compared with the source and closed; a source record
+    /// outside it is refused. Each scope keeps its own vintages in date order.
+    #[arg(long)]
+    scope: Option<String>,
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -81,6 +86,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         user: a.registrar.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into()),
         reason: a.reason,
         correction: a.correction,
+        scope: a.scope.clone(),
     };
     let bar = Progress::new(0, "reading");
     let report = import::run(&mut reg, &req, &bar)?;
@@ -104,8 +110,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         }
         match &report.outcome {
             Some(o) => println!(
-                "{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
-                a.layer, a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
+                "{}{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
+                a.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
             ),
             None => eprintln!(
                 "{} record(s) with {} problem(s); nothing was written (use --keep-going to write the valid records and keep the rejects)",

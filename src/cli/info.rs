@@ -62,8 +62,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         println!("imports:");
         for i in &imports {
             println!(
-                "  #{} {} as of {} from {} ({}, {}): {} inserted, {} unchanged, {} closed, {} rejected",
-                i.import_id, i.layer, i.as_of, i.source, i.profile, i.mode, i.inserted, i.unchanged, i.closed, i.rejected
+                "  #{} {}{} as of {} from {} ({}, {}): {} inserted, {} unchanged, {} closed, {} rejected",
+                i.import_id, i.layer, i.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), i.as_of, i.source, i.profile, i.mode, i.inserted, i.unchanged, i.closed, i.rejected
             );
         }
     }

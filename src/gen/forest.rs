@@ -116,8 +116,9 @@ pub(super) fn columns() -> Vec<(&'static str, FieldType)> {
 }
 
 impl Forest {
-    /// Rows of the XB layer for a vintage year (2019 or 2020).
-    pub(super) fn layer(&self, year: i64) -> Vec<(MultiPolygon<f64>, Vec<Value>)> {
+    /// Rows of the XB layer for a vintage year (2019 or 2020) of county `code`: stand ids start with the
+    /// county code (unique across a province) and XZQDM names the county (a county delivery's scope).
+    pub(super) fn layer(&self, year: i64, code: &str) -> Vec<(MultiPolygon<f64>, Vec<Value>)> {
         let stands = if year <= 2019 { &self.v1 } else { &self.v2 };
         stands
             .iter()
@@ -125,7 +126,7 @@ impl Forest {
                 (
                     s.geometry.clone(),
                     vec![
-                        Value::Text(format!("XB{:08}", s.seq)),
+                        Value::Text(format!("{code}XB{:08}", s.seq)),
                         Value::Text(s.dlbm.into()),
                         Value::Text(s.origin.into()),
                         Value::Text(s.species.into()),
@@ -133,7 +134,7 @@ impl Forest {
                         Value::Int(s.age),
                         Value::Real(round2(s.area)),
                         Value::Real(round2(s.volume)),
-                        Value::Null,
+                        Value::Text(code.to_string()),
                     ],
                 )
             })

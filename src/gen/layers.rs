@@ -290,7 +290,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             &urban,
             &c.crs,
         )?;
-        write_table(&path, "XB", super::forest::columns(), forest.layer(year), &c.crs)?;
+        write_table(&path, "XB", super::forest::columns(), forest.layer(year, &c.code), &c.crs)?;
         write_zone_table(
             &path,
             "ZRZYDJDY",

@@ -42,6 +42,10 @@ pub struct ImportRequest {
     pub reason: Option<String>,
     /// Record changed units as corrections (更正登记).
     pub correction: bool,
+    /// Import one county of a layer delivered county by county: a key prefix (the county code). Only the
+    /// open records with that prefix are compared with the source and closed; a source record without it
+    /// is refused. None: the source is the whole layer.
+    pub scope: Option<String>,
 }
 
 /// One thing wrong with one source record.
@@ -101,6 +105,9 @@ pub struct ImportReport {
 /// Run an import against an open registry.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
+    if let Some(scope) = req.scope.as_deref().filter(|s| s.is_empty() || s.chars().any(char::is_whitespace)) {
+        return Err(Error::Invalid(format!("--scope '{scope}': a scope is a non-empty key prefix (a county code)")));
+    }
     let def = reg.catalog().layer(req.layer).clone();
     let profile = match &req.profile {
         Some(p) => reg.catalog().profile(p)?,
@@ -163,6 +170,15 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
             Value::Null => None,
             v => Some(v.to_string()),
         };
+        if let Some(scope) = &req.scope {
+            let v = values[def.scope_index()].to_string();
+            if !v.starts_with(scope.as_str()) {
+                bad.push((
+                    def.scope_field().to_string(),
+                    format!("'{v}' is outside the import's scope {scope} (a county's delivery holds only records whose {} starts with it)", def.scope_field()),
+                ));
+            }
+        }
         for (field, reason) in &bad {
             problems.push(problem(&file, &src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
         }
@@ -274,6 +290,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         reason: req.reason.clone().unwrap_or_else(|| format!("导入 import of {} as of {}", req.source.path.display(), req.as_of)),
         started_at,
         correction: req.correction,
+        scope: req.scope.clone(),
     };
     lap("source hashed");
     let bar = Progress::new(prepared.records.len() as u64, "storing");

@@ -103,6 +103,11 @@ impl Registry {
                 migration.push_str(&sql);
             }
         }
+        let scoped: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_scoped_vintages'", [], |r| r.get(0))?;
+        if scoped == 0 {
+            migration.push_str(&schema::scoped_vintages_sql());
+        }
         if !migration.is_empty() {
             conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;"))?;
         }
@@ -120,9 +125,12 @@ impl Registry {
         &self.catalog
     }
 
-    /// Vintages (`as_of` dates) of a layer, oldest first.
+    /// Vintages (`as_of` dates) of a layer, oldest first: whole-layer vintages and the dates of the county
+    /// vintages of a layer delivered county by county ([`Registry::scoped_vintages`]), each date once.
     pub fn vintages(&self, kind: LayerKind) -> Result<Vec<AsOf>> {
-        let mut st = self.conn.prepare("SELECT as_of FROM nr_vintages WHERE layer = ?1 ORDER BY as_of")?;
+        let mut st = self.conn.prepare(
+            "SELECT as_of FROM nr_vintages WHERE layer = ?1 UNION SELECT as_of FROM nr_scoped_vintages WHERE layer = ?1 ORDER BY as_of",
+        )?;
         let rows = st.query_map([kind.name()], |r| r.get::<_, String>(0))?;
         rows.map(|r| {
             let s = r?;
@@ -131,11 +139,30 @@ impl Registry {
         .collect()
     }
 
+    /// The county vintages of a layer (`import --scope`): (scope, as_of, import id), by scope then date.
+    pub fn scoped_vintages(&self, kind: LayerKind) -> Result<Vec<(String, AsOf, i64)>> {
+        let mut st = self.conn.prepare("SELECT scope, as_of, import_id FROM nr_scoped_vintages WHERE layer = ?1 ORDER BY scope, as_of")?;
+        let rows = st.query_map([kind.name()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        rows.map(|r| {
+            let (scope, d, id) = r?;
+            let d = crate::model::parse_date(&d).map_err(|e| Error::Registry { path: self.path.clone(), reason: e })?;
+            Ok((scope, d, id))
+        })
+        .collect()
+    }
+
+    /// The scope of each scoped import: import id → scope.
+    pub fn import_scopes(&self) -> Result<std::collections::HashMap<i64, String>> {
+        let mut st = self.conn.prepare("SELECT import_id, scope FROM nr_scoped_vintages")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Rows of the import log, newest last, as (id, layer, as_of, source, inserted, unchanged, closed, rejected).
     pub fn imports(&self) -> Result<Vec<ImportLogRow>> {
         let mut st = self.conn.prepare(
-            "SELECT import_id, layer, as_of, source_path, profile, inserted, unchanged, closed, rejected, repaired, mode, encoding
-             FROM nr_imports ORDER BY import_id",
+            "SELECT i.import_id, i.layer, i.as_of, source_path, profile, inserted, unchanged, closed, rejected, repaired, mode, encoding, s.scope
+             FROM nr_imports i LEFT JOIN nr_scoped_vintages s ON s.import_id = i.import_id ORDER BY i.import_id",
         )?;
         let rows = st.query_map([], |r| {
             Ok(ImportLogRow {
@@ -151,6 +178,7 @@ impl Registry {
                 repaired: r.get(9)?,
                 mode: r.get(10)?,
                 encoding: r.get(11)?,
+                scope: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -217,6 +245,8 @@ pub struct ImportLogRow {
     pub mode: String,
     /// Attribute encoding used.
     pub encoding: String,
+    /// Key prefix (county) of a scoped vintage (`import --scope`); None: the whole layer.
+    pub scope: Option<String>,
 }
 
 /// One registration event.

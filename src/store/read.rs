@@ -1,5 +1,6 @@
 //! Reading the registry by date: the records of a layer valid on a day (`valid_from ≤ day < valid_to`),
-//! their envelopes for indexing, or single records by fid.
+//! all of them or only those in a box (a window read through the layer's R-tree, so a county of a
+//! province registry costs what the county holds), their envelopes for indexing, or single records by fid.
 
 use rusqlite::types::ValueRef;
 
@@ -38,6 +39,39 @@ impl Registry {
     pub fn records_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
         self.select(kind, &filter, date.as_slice())
+    }
+
+    /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
+    /// order: the layer's R-tree picks them, so only the window is read and decoded.
+    pub fn records_in_box(&self, kind: LayerKind, at: Option<AsOf>, b: geo::Rect<f64>) -> Result<Vec<StoredRecord>> {
+        let (filter, date) = date_filter(at);
+        let t = kind.name();
+        let window = format!(
+            "fid IN (SELECT id FROM rtree_{t}_geom WHERE minx <= {} AND maxx >= {} AND miny <= {} AND maxy >= {})",
+            b.max().x,
+            b.min().x,
+            b.max().y,
+            b.min().y
+        );
+        self.select(kind, &format!("{window} AND {filter}"), date.as_slice())
+    }
+
+    /// Keys held by more than one record of a layer valid on `at`, each with those records' fids — found by
+    /// SQLite over the whole layer, without loading it (the duplicate-id rule of a check streamed by county).
+    pub fn duplicate_keys(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<(String, Vec<i64>)>> {
+        let (filter, date) = date_filter(at);
+        let key = format!("\"{}\"", self.catalog.layer(kind).key);
+        let mut st = self.conn.prepare(&format!(
+            "SELECT CAST({key} AS TEXT), group_concat(fid) FROM (SELECT {key}, fid FROM {t} WHERE {filter} ORDER BY fid) \
+             GROUP BY {key} HAVING count(*) > 1 ORDER BY 1",
+            t = kind.name()
+        ))?;
+        let rows = st.query_map(rusqlite::params_from_iter(date.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|r| {
+            let (k, fids) = r?;
+            Ok((k, fids.split(',').filter_map(|f| f.parse().ok()).collect()))
+        })
+        .collect()
     }
 
     /// Records by fid (any vintage).

@@ -82,6 +82,7 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
   ('nr_events', 'attributes', 'nr_events', '登记事件 Registration events'),
   ('nr_meta', 'attributes', 'nr_meta', 'Registry metadata');
 {append_only}
+{scoped}
 "#,
         name = lit(&crs.name),
         wkt = lit(&crs.wkt),
@@ -93,6 +94,23 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
             ))
             .collect::<Vec<_>>()
             .join("\n"),
+        scoped = scoped_vintages_sql(),
+    )
+}
+
+/// SQL creating `nr_scoped_vintages`: the vintages of one county (scope: a key prefix) of a layer delivered
+/// county by county (`import --scope`). Append-only like `nr_vintages`. Registries created before it get it
+/// when they are opened.
+pub fn scoped_vintages_sql() -> String {
+    let t = "nr_scoped_vintages";
+    format!(
+        "CREATE TABLE {t} (layer TEXT NOT NULL, scope TEXT NOT NULL, as_of DATE NOT NULL,
+  import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), PRIMARY KEY (layer, scope, as_of));
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
+  ('{t}', 'attributes', '{t}', '分区数据版本 Vintages of one county (key prefix) of a layer');
+CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
+CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
+"
     )
 }
 

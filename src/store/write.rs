@@ -6,6 +6,13 @@
 //! key is inserted. For registration units each of these is also a registration event (首次 / 变更 / 注销).
 //! Nothing is deleted or overwritten, and if anything fails — or the process dies — SQLite rolls the
 //! whole import back.
+//!
+//! A **scoped** vintage (`import --scope 330523`) is the snapshot of one county of a layer delivered county
+//! by county: it holds only records whose scope field (the layer's `scope_field`: 坐落单位代码 ZLDWDM for
+//! parcels, 行政区代码 XZQDM for zones and stands, else the key) starts with the scope, it is compared only with the open
+//! records of that scope (other counties' records are never closed by it), and it is logged in
+//! `nr_scoped_vintages`. Each scope's vintages are in date order, and a whole-layer vintage must follow all
+//! of them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -94,6 +101,8 @@ pub struct PreparedImport {
     pub correction: bool,
     /// When the import started.
     pub started_at: String,
+    /// Key prefix (county code) of a scoped vintage; None: the whole layer.
+    pub scope: Option<String>,
 }
 
 /// What an import did.
@@ -118,18 +127,56 @@ impl Registry {
     pub fn apply(&mut self, imp: &PreparedImport, progress: &Progress) -> Result<ImportOutcome> {
         let def = self.catalog.layer(imp.layer).clone();
         let t = imp.layer.name();
-        if let Some(last) = self.vintages(imp.layer)?.last() {
-            if imp.as_of <= *last {
-                return Err(Error::Invalid(format!(
-                    "layer {t} already has a vintage as of {last}; vintages are added in date order and never replaced, \
-                     so --as-of must be after {last}"
-                )));
+        let as_of = imp.as_of.format("%Y-%m-%d").to_string();
+        match &imp.scope {
+            None => {
+                if let Some(last) = self.vintages(imp.layer)?.last() {
+                    if imp.as_of <= *last {
+                        return Err(Error::Invalid(format!(
+                            "layer {t} already has a vintage as of {last}; vintages are added in date order and never replaced, \
+                             so --as-of must be after {last}"
+                        )));
+                    }
+                }
+            }
+            Some(scope) => {
+                if scope.is_empty() || scope.chars().any(char::is_whitespace) {
+                    return Err(Error::Invalid(format!("--scope '{scope}': a scope is a non-empty key prefix (a county code)")));
+                }
+                let whole: Option<String> =
+                    self.conn.query_row("SELECT max(as_of) FROM nr_vintages WHERE layer = ?1", [t], |r| r.get(0))?;
+                if let Some(last) = whole.filter(|l| l.as_str() >= as_of.as_str()) {
+                    return Err(Error::Invalid(format!(
+                        "layer {t} has a whole-layer vintage as of {last}; a county's vintage (--scope {scope}) must be after it"
+                    )));
+                }
+                // vintages of this scope, or of one containing it or contained in it, come in date order
+                for (other, d, _) in self.scoped_vintages(imp.layer)? {
+                    if (other.starts_with(scope.as_str()) || scope.starts_with(other.as_str())) && imp.as_of <= d {
+                        return Err(Error::Invalid(format!(
+                            "layer {t} already has a vintage of scope {other} as of {d}; a scope's vintages are added in date \
+                             order and never replaced, so --as-of must be after {d}"
+                        )));
+                    }
+                }
+                let si = def.scope_index();
+                if let Some(r) = imp.records.iter().find(|r| !r.values[si].to_string().starts_with(scope.as_str())) {
+                    return Err(Error::Invalid(format!("record {} is outside the import's scope {scope} ({})", r.key, def.scope_field())));
+                }
             }
         }
-        let as_of = imp.as_of.format("%Y-%m-%d").to_string();
+        // the open records this vintage replaces: the whole layer, or the scope's
+        let (scope_sql, scope_param) = match &imp.scope {
+            None => (String::new(), String::new()),
+            Some(s) => (format!(" AND substr(\"{}\", 1, {}) = ?1", def.scope_field(), s.chars().count()), s.clone()),
+        };
+        let scope_params: Vec<&str> = if imp.scope.is_some() { vec![scope_param.as_str()] } else { vec![] };
         // records registered one by one (units) after this date cannot be closed by it
-        let latest: Option<String> =
-            self.conn.query_row(&format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL"), [], |r| r.get(0))?;
+        let latest: Option<String> = self.conn.query_row(
+            &format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL{scope_sql}"),
+            params_from_iter(scope_params.iter()),
+            |r| r.get(0),
+        )?;
         if let Some(latest) = latest.filter(|l| l.as_str() >= as_of.as_str()) {
             return Err(Error::Invalid(format!(
                 "layer {t} has records valid from {latest} (registered after its last vintage); --as-of must be after {latest}"
@@ -157,8 +204,8 @@ impl Registry {
         let key_col = format!("\"{}\"", def.key);
         let mut open: HashMap<String, (i64, String)> = HashMap::new();
         {
-            let mut st = tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL"))?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+            let mut st = tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL{scope_sql}"))?;
+            let rows = st.query_map(params_from_iter(scope_params.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (k, fid, h) = row?;
                 open.insert(k, (fid, h));
@@ -280,7 +327,10 @@ impl Registry {
         if let Some(sql) = trigger_sql {
             tx.execute_batch(&sql)?;
         }
-        tx.execute("INSERT INTO nr_vintages VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?;
+        match &imp.scope {
+            None => tx.execute("INSERT INTO nr_vintages VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?,
+            Some(scope) => tx.execute("INSERT INTO nr_scoped_vintages VALUES (?1, ?2, ?3, ?4)", params![t, scope, as_of, import_id])?,
+        };
         // the log row goes in last, with its final counts (nr_imports is append-only)
         tx.execute(
             "INSERT INTO nr_imports (import_id, layer, as_of, source_path, source_sha256, source_layer, driver, profile, source_crs,

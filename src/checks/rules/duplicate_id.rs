@@ -32,22 +32,27 @@ impl Check for DuplicateId {
                 by_key.entry(r.record.key.as_str()).or_default().push(r.fid);
             }
             for (k, fids) in by_key.into_iter().filter(|(_, f)| f.len() > 1) {
-                out.push(Finding {
-                    rule: self.code().into(),
-                    name: self.name().into(),
-                    severity: tol.severity,
-                    class: Class::Attribute,
-                    layers: vec![kind; fids.len()],
-                    ids: vec![k.to_string(); fids.len()],
-                    message: format!("{} records of {kind} share the key {k}", fids.len()),
-                    fids,
-                    area_m2: 0.0,
-                    area_planar_m2: 0.0,
-                    excepted_by: None,
-                    geometry: None,
-                });
+                out.push(finding(tol, kind, k, fids));
             }
         }
         Ok(out)
+    }
+}
+
+/// The NR202 finding for `fids`, the records of `kind` that share the key `k`.
+pub fn finding(tol: &crate::checks::Tolerance, kind: LayerKind, k: &str, fids: Vec<i64>) -> Finding {
+    Finding {
+        rule: DuplicateId.code().into(),
+        name: DuplicateId.name().into(),
+        severity: tol.severity,
+        class: Class::Attribute,
+        layers: vec![kind; fids.len()],
+        ids: vec![k.to_string(); fids.len()],
+        message: format!("{} records of {kind} share the key {k}", fids.len()),
+        fids,
+        area_m2: 0.0,
+        area_planar_m2: 0.0,
+        excepted_by: None,
+        geometry: None,
     }
 }

@@ -21,7 +21,7 @@
 mod coverage_gap;
 mod declared_area;
 mod deduction;
-mod duplicate_id;
+pub(crate) mod duplicate_id;
 mod farmland_urban;
 mod invalid_geometry;
 mod multipart;

@@ -1,0 +1,343 @@
+//! An outline (a region, a red line, the farmland union, a county) indexed for fast location and clipping.
+//!
+//! [`Outline`] indexes the outline's boundary segments in an R-tree, so a polygon whose box no boundary
+//! segment meets is wholly inside or wholly outside, decided by counting crossings of a ray — only polygons
+//! on the boundary need more work. It also cuts its ground into a quadtree of small tiles, so that point
+//! location and clipping only see the outline near a polygon. Balance sheets clip parcels to their region
+//! and zones with it; checks streamed by county use it to decide which records a county's window holds.
+
+use geo::{BoundingRect, Coord, MultiPolygon};
+
+use crate::checks::geom;
+use crate::index::LayerIndex;
+
+/// Where a polygon lies relative to an outline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Wholly inside.
+    Inside,
+    /// Wholly outside.
+    Outside,
+    /// Its box meets the outline's boundary: clip it.
+    Boundary,
+}
+
+/// A multipolygon with an index over its boundary segments, and its ground cut into small tiles (a quadtree
+/// of exact rectangle clips, at most [`TILE_VERTICES`] vertices each) so that clipping a polygon to it only
+/// involves the outline near that polygon — a red-line or farmland union can have a million vertices.
+pub struct Outline {
+    /// The outline, registry CRS.
+    pub geometry: MultiPolygon<f64>,
+    segments: Vec<(Coord<f64>, Coord<f64>)>,
+    index: LayerIndex,
+    tiles: Vec<MultiPolygon<f64>>,
+    tile_index: LayerIndex,
+}
+
+/// Vertices per tile of an [`Outline`].
+pub const TILE_VERTICES: usize = 512;
+
+fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
+    mp.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum()
+}
+
+/// Cut `mp` (already inside `r`) into tiles of at most [`TILE_VERTICES`] vertices by recursive quartering.
+fn quarter(mp: MultiPolygon<f64>, r: geo::Rect<f64>, depth: u32, out: &mut Vec<(geo::Rect<f64>, MultiPolygon<f64>)>) {
+    if mp.0.is_empty() {
+        return;
+    }
+    if vertex_count(&mp) <= TILE_VERTICES || depth >= 20 {
+        out.push((r, mp));
+        return;
+    }
+    let c = r.center();
+    for q in [
+        geo::Rect::new(r.min(), c),
+        geo::Rect::new(Coord { x: c.x, y: r.min().y }, Coord { x: r.max().x, y: c.y }),
+        geo::Rect::new(Coord { x: r.min().x, y: c.y }, Coord { x: c.x, y: r.max().y }),
+        geo::Rect::new(c, r.max()),
+    ] {
+        quarter(geom::clip_to_rect(&mp, q), q, depth + 1, out);
+    }
+}
+
+impl Outline {
+    /// Index an outline.
+    pub fn new(geometry: MultiPolygon<f64>) -> Outline {
+        let segments: Vec<(Coord<f64>, Coord<f64>)> = geometry
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+            .filter(|(a, b)| a != b)
+            .collect();
+        let envs: Vec<(i64, [f64; 4])> =
+            segments.iter().enumerate().map(|(i, (a, b))| (i as i64, [a.x.min(b.x), a.x.max(b.x), a.y.min(b.y), a.y.max(b.y)])).collect();
+        let mut leaves = Vec::new();
+        if let Some(b) = geometry.bounding_rect() {
+            quarter(geometry.clone(), b, 0, &mut leaves);
+        }
+        let tile_envs: Vec<(i64, [f64; 4])> =
+            leaves.iter().enumerate().map(|(i, (r, _))| (i as i64, [r.min().x, r.max().x, r.min().y, r.max().y])).collect();
+        Outline { index: LayerIndex::build(&envs), tile_index: LayerIndex::build(&tile_envs), tiles: leaves.into_iter().map(|(_, m)| m).collect(), segments, geometry }
+    }
+
+    /// The outline's box.
+    pub fn bounds(&self) -> Option<geo::Rect<f64>> {
+        self.geometry.bounding_rect()
+    }
+
+    /// Where `mp` lies: inside, outside, or on the boundary (its box meets a boundary segment's box).
+    pub fn position(&self, mp: &MultiPolygon<f64>) -> Position {
+        let Some(b) = mp.bounding_rect() else { return Position::Outside };
+        if !self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).is_empty() {
+            return Position::Boundary;
+        }
+        let Some(p) = mp.0.first().and_then(|p| p.exterior().0.first()) else { return Position::Outside };
+        if self.contains_point(*p) {
+            Position::Inside
+        } else {
+            Position::Outside
+        }
+    }
+
+    /// Point in the outline: located in its tile (a few hundred vertices at most); a point in no tile is
+    /// in a quarter the outline does not reach. A point on a tile's drawn boundary falls back to counting the
+    /// crossings of a ray through the whole outline.
+    pub fn contains_point(&self, p: Coord<f64>) -> bool {
+        use geo::coordinate_position::{CoordPos, CoordinatePosition};
+        let leaves = self.tile_index.at_point(p.x, p.y);
+        if leaves.is_empty() {
+            return false;
+        }
+        for i in leaves {
+            match self.tiles[i as usize].coordinate_position(&p) {
+                CoordPos::Inside => return true,
+                CoordPos::Outside => return false,
+                _ => continue,
+            }
+        }
+        self.contains_point_by_ray(p)
+    }
+
+    /// Even–odd point-in-polygon through the segment index (a horizontal ray to the east).
+    fn contains_point_by_ray(&self, p: Coord<f64>) -> bool {
+        let Some(b) = self.geometry.bounding_rect() else { return false };
+        let mut inside = false;
+        for i in self.index.in_box(p.x, p.y, b.max().x + 1.0, p.y) {
+            let (a, c) = self.segments[i as usize];
+            if (a.y > p.y) != (c.y > p.y) {
+                let x = a.x + (p.y - a.y) / (c.y - a.y) * (c.x - a.x);
+                if x > p.x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+
+    /// True when the outline's boundary passes through the interior of `mp`. Each boundary segment near it
+    /// is cut where it meets `mp`'s edges and the middle of every piece is tested: a boundary that only runs
+    /// along `mp`'s edges (the usual case: zones drawn from parcels share their edges) does not enter it.
+    fn boundary_enters(&self, mp: &MultiPolygon<f64>) -> bool {
+        use geo::coordinate_position::{CoordPos, CoordinatePosition};
+        let Some(b) = mp.bounding_rect() else { return false };
+        let edges: Vec<(Coord<f64>, Coord<f64>)> = mp
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
+            .collect();
+        let cross = |u: Coord<f64>, v: Coord<f64>| u.x * v.y - u.y * v.x;
+        for k in self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y) {
+            let (a, c) = self.segments[k as usize];
+            let r = c - a;
+            let rr = r.x * r.x + r.y * r.y;
+            let mut ts = vec![0.0, 1.0];
+            for (p, q) in &edges {
+                let sv = *q - *p;
+                let d = cross(r, sv);
+                let pa = *p - a;
+                if d.abs() <= 1e-12 * (rr.sqrt() * (sv.x.hypot(sv.y))).max(f64::MIN_POSITIVE) {
+                    // parallel: where a collinear edge's ends fall on the segment
+                    if cross(pa, r).abs() <= 1e-9 * rr.sqrt().max(1.0) {
+                        for e in [*p, *q] {
+                            ts.push(((e - a).x * r.x + (e - a).y * r.y) / rr);
+                        }
+                    }
+                    continue;
+                }
+                let t = cross(pa, sv) / d;
+                let u = cross(pa, r) / d;
+                if (-1e-12..=1.0 + 1e-12).contains(&u) {
+                    ts.push(t);
+                }
+            }
+            ts.retain(|t| (0.0..=1.0).contains(t));
+            ts.sort_by(|x, y| x.partial_cmp(y).expect("finite"));
+            for w in ts.windows(2) {
+                if w[1] - w[0] <= 1e-12 {
+                    continue;
+                }
+                let t = 0.5 * (w[0] + w[1]);
+                let m = Coord { x: a.x + t * r.x, y: a.y + t * r.y };
+                if mp.coordinate_position(&m) == CoordPos::Inside {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Where `mp` lies, and the part inside when it is cut: no copy is made of a polygon wholly inside.
+    pub fn clip(&self, mp: &MultiPolygon<f64>) -> Clip {
+        let mut pos = self.position(mp);
+        if pos == Position::Boundary && !self.boundary_enters(mp) {
+            // wholly on one side: an interior point says which
+            let Some(p) = geo::InteriorPoint::interior_point(mp) else { return Clip::Outside };
+            pos = if self.contains_point(p.0) { Position::Inside } else { Position::Outside };
+        }
+        match pos {
+            Position::Inside => Clip::Inside,
+            Position::Outside => Clip::Outside,
+            Position::Boundary => {
+                // only the tiles of the outline near the polygon take part in the boolean operation
+                let Some(b) = mp.bounding_rect() else { return Clip::Outside };
+                let near: Vec<geo::Polygon<f64>> =
+                    self.tile_index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().flat_map(|i| self.tiles[i as usize].0.iter().cloned()).collect();
+                let g = geom::intersection(mp, &MultiPolygon(near));
+                let (a, whole) = (geo::Area::unsigned_area(&g), geo::Area::unsigned_area(mp));
+                if g.0.is_empty() || a <= 0.0 {
+                    Clip::Outside
+                } else if (whole - a).abs() <= 1e-9 * whole + 1e-6 {
+                    // wholly inside, only touching the boundary: keep the exact original (the boolean
+                    // operation's output is rounded to its grid and would no longer share vertices with neighbours)
+                    Clip::Inside
+                } else {
+                    Clip::Cut(g)
+                }
+            }
+        }
+    }
+
+    /// True when `mp` and the outline share ground (a piece of positive area), without a boolean operation:
+    /// a polygon that only touches the outline from outside does not overlap it.
+    pub fn overlaps(&self, mp: &MultiPolygon<f64>) -> bool {
+        match self.position(mp) {
+            Position::Inside => true,
+            Position::Outside => false,
+            Position::Boundary => {
+                self.boundary_enters(mp) || geo::InteriorPoint::interior_point(mp).is_some_and(|p| self.contains_point(p.0))
+            }
+        }
+    }
+
+    /// Ellipsoidal area of the part of `mp` inside the outline; `area` is `mp`'s own (used when it is wholly inside).
+    pub fn area_inside(&self, mp: &MultiPolygon<f64>, area: f64, calc: &crate::area::AreaCalculator) -> f64 {
+        match self.clip(mp) {
+            Clip::Inside => area,
+            Clip::Outside => 0.0,
+            Clip::Cut(g) => geom::piece_area(calc, &g),
+        }
+    }
+}
+
+/// The result of clipping a polygon to an [`Outline`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clip {
+    /// Wholly inside (the polygon itself).
+    Inside,
+    /// Nothing inside.
+    Outside,
+    /// Cut by the boundary: the part inside.
+    Cut(MultiPolygon<f64>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, Polygon};
+
+    fn sq(x0: f64, y0: f64, s: f64) -> Polygon<f64> {
+        Polygon::new(LineString::from(vec![(x0, y0), (x0 + s, y0), (x0 + s, y0 + s), (x0, y0 + s), (x0, y0)]), vec![])
+    }
+
+    /// The tiled point location agrees with the plain ray count on a big ring with holes (many tiles).
+    #[test]
+    fn tiled_point_location_agrees_with_the_ray() {
+        let ring: Vec<(f64, f64)> = (0..5000)
+            .map(|k| {
+                let a = k as f64 / 5000.0 * std::f64::consts::TAU;
+                let r = 1000.0 + 300.0 * (7.0 * a).sin();
+                (r * a.cos(), r * a.sin())
+            })
+            .chain(std::iter::once((1000.0, 0.0)))
+            .collect();
+        let mut poly = Polygon::new(LineString::from(ring), vec![]);
+        poly.interiors_push(sq(-100.0, -100.0, 200.0).exterior().clone());
+        let o = Outline::new(MultiPolygon(vec![poly]));
+        assert!(o.tiles.len() > 8, "{} tiles", o.tiles.len());
+        let mut inside = 0;
+        for i in 0..60 {
+            for j in 0..60 {
+                let p = Coord { x: -1400.0 + 47.3 * i as f64, y: -1400.0 + 47.1 * j as f64 };
+                assert_eq!(o.contains_point(p), o.contains_point_by_ray(p), "{p:?}");
+                inside += o.contains_point(p) as usize;
+            }
+        }
+        assert!(inside > 500 && inside < 3000, "{inside}");
+    }
+
+    #[test]
+    fn positions_and_clipping() {
+        // a 100 m square with a 20 m hole
+        let mut outer = sq(0.0, 0.0, 100.0);
+        outer.interiors_push(sq(40.0, 40.0, 20.0).exterior().clone());
+        let o = Outline::new(MultiPolygon(vec![outer]));
+        assert_eq!(o.position(&MultiPolygon(vec![sq(10.0, 10.0, 5.0)])), Position::Inside);
+        assert_eq!(o.position(&MultiPolygon(vec![sq(45.0, 45.0, 5.0)])), Position::Outside, "in the hole");
+        assert_eq!(o.position(&MultiPolygon(vec![sq(200.0, 10.0, 5.0)])), Position::Outside);
+        assert_eq!(o.position(&MultiPolygon(vec![sq(95.0, 10.0, 10.0)])), Position::Boundary);
+        for (x, y) in [(5.0, 5.0), (50.0, 50.0), (150.0, 5.0), (39.0, 50.0), (41.0, 50.0), (99.9, 99.9)] {
+            assert_eq!(o.contains_point(Coord { x, y }), o.contains_point_by_ray(Coord { x, y }), "({x}, {y})");
+        }
+        let Clip::Cut(g) = o.clip(&MultiPolygon(vec![sq(95.0, 10.0, 10.0)])) else { panic!() };
+        assert!((geo::Area::unsigned_area(&g) - 50.0).abs() < 1e-9);
+        assert_eq!(o.clip(&MultiPolygon(vec![sq(45.0, 45.0, 5.0)])), Clip::Outside);
+        // sharing edges with the boundary, inside or outside: no boolean operation, the polygon itself
+        let along = MultiPolygon(vec![sq(90.0, 0.0, 10.0)]);
+        assert!(!o.boundary_enters(&along));
+        assert_eq!(o.clip(&along), Clip::Inside);
+        assert_eq!(o.clip(&MultiPolygon(vec![sq(100.0, 0.0, 10.0)])), Clip::Outside);
+        assert_eq!(o.clip(&MultiPolygon(vec![sq(40.0, 40.0, 5.0)])), Clip::Outside, "in the hole, sharing its corner");
+        // a boundary cutting from corner to corner enters the polygon
+        let tri = Outline::new(MultiPolygon(vec![Polygon::new(LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (0.0, 0.0)]), vec![])]));
+        let cell = MultiPolygon(vec![sq(0.0, 0.0, 10.0)]);
+        assert!(tri.boundary_enters(&cell));
+        let Clip::Cut(g) = tri.clip(&cell) else { panic!() };
+        assert!((geo::Area::unsigned_area(&g) - 50.0).abs() < 1e-9);
+    }
+
+    /// `overlaps` agrees with an exact intersection area on squares inside, outside, across, along the
+    /// boundary, in the hole and touching it at a corner.
+    #[test]
+    fn overlaps_agrees_with_the_intersection_area() {
+        use geo::{Area, BooleanOps};
+        let mut outer = sq(0.0, 0.0, 100.0);
+        outer.interiors_push(sq(40.0, 40.0, 20.0).exterior().clone());
+        let mp = MultiPolygon(vec![outer]);
+        let o = Outline::new(mp.clone());
+        let mut seen = (0, 0);
+        for x in (-20..=120).step_by(5) {
+            for y in (-20..=120).step_by(5) {
+                for s in [5.0, 10.0, 30.0] {
+                    let cell = MultiPolygon(vec![sq(x as f64, y as f64, s)]);
+                    let exact = cell.intersection(&mp).unsigned_area() > 1e-9;
+                    assert_eq!(o.overlaps(&cell), exact, "square at ({x}, {y}) side {s}");
+                    if exact { seen.0 += 1 } else { seen.1 += 1 }
+                }
+            }
+        }
+        assert!(seen.0 > 100 && seen.1 > 100, "{seen:?}");
+    }
+}
