@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test deps test-deps install build seeds bench bench-peers bench-deps clean
+.PHONY: demo test deps test-deps install build seeds bench bench-peers bench-province bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -44,6 +44,7 @@ seeds: build
 # bench (benches/peers/run.py) does the same six steps in nrledger, GeoPandas (PyPI, in a virtualenv) and
 # PostGIS (Debian; a throw-away cluster on 127.0.0.1 it starts and stops), compares the answers and prints
 # the ratio tables of the README. NRLEDGER_PEER_SIZES=100000 limits it to the county of 100 000 parcels.
+# benches/peers/province.py streams a province of PROVINCE_PARCELS parcels county by county.
 BENCH_PACKAGES := time postgresql postgresql-15-postgis-3 python3-venv
 VENV := target/bench-venv
 
@@ -51,9 +52,15 @@ bench: build bench-deps
 	$(CARGO) bench --locked --bench check_scale
 	$(CARGO) bench --locked --bench balance_scale
 	python3 benches/peers/run.py
+	python3 benches/peers/province.py --parcels $(PROVINCE_PARCELS)
 
 bench-peers: build bench-deps
 	python3 benches/peers/run.py
+
+# The province (five 湖州 counties) imported county by county and checked streamed by county; nrledger only.
+PROVINCE_PARCELS ?= 10000000
+bench-province: build bench-deps
+	python3 benches/peers/province.py --parcels $(PROVINCE_PARCELS)
 
 bench-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BENCH_PACKAGES)"

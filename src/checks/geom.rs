@@ -217,8 +217,28 @@ where
                 return Vec::new().into_iter();
             }
             // rings are oriented first: sources deliver them either way round, and the fill rule reads their winding
-            let covered = MultiPolygon(candidates(*t).into_iter().flat_map(|i| geom(i).0.iter().map(|p| p.orient(Direction::Default))).collect());
-            part.orient(Direction::Default).boolean_op_with_fill_rule(&covered, OpType::Difference, FillRule::NonZero).0.into_iter()
+            let near = candidates(*t);
+            let covered = MultiPolygon(near.iter().flat_map(|&i| geom(i).0.iter().map(|p| p.orient(Direction::Default))).collect());
+            let gaps = part.orient(Direction::Default).boolean_op_with_fill_rule(&covered, OpType::Difference, FillRule::NonZero);
+            // the difference against a whole tile of parcels at once can leave ground a parcel covers (seen where
+            // many parcels meet along a county boundary): each gap piece is cut again by every parcel that
+            // really covers part of it, one at a time
+            let mut out = Vec::new();
+            for g in gaps.0 {
+                let mut piece = MultiPolygon(vec![g]);
+                let Some(b) = piece.bounding_rect() else { continue };
+                for &i in &near {
+                    let c = geom(i);
+                    if c.bounding_rect().is_none_or(|cb| !geo::Intersects::intersects(&cb, &b)) {
+                        continue;
+                    }
+                    if piece.intersection(c).unsigned_area() > 0.0 {
+                        piece = piece.difference(c);
+                    }
+                }
+                out.extend(piece.0);
+            }
+            out.into_iter()
         })
         .collect();
     geo::unary_union(pieces.iter()).0.into_iter().filter(|p| p.unsigned_area() > 0.0).collect()

@@ -1,0 +1,324 @@
+//! A province delivered county by county (issue 6): three neighbouring generated 湖州 counties imported
+//! with `import --scope`, checked with `check --by-county` and measured by county sheets. What is checked:
+//! - a county's vintage leaves the other counties' records as they were; imports out of scope, out of
+//!   order, with an empty scope or as a whole layer before a county's vintage are refused and leave the
+//!   registry byte for byte as it was;
+//! - `records_in_box` is exactly the filter of all records by envelope;
+//! - `check --by-county` finds what one whole check finds (gaps by total, since they are cut at county
+//!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties;
+//! - the province's balance sheet is the sum of its counties' sheets, cell by cell.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value as Json;
+
+const COUNTIES: [(&str, &str); 3] = [("330502", "吴兴区"), ("330503", "南浔区"), ("330521", "德清县")];
+const DATES: [&str; 2] = ["2019-12-31", "2020-12-31"];
+const LAYERS: [(&str, &str, &str); 7] = [
+    ("admin", "--src-layer", "XZQ"),
+    ("parcels", "--profile", "sandiao-dltb"),
+    ("redlines", "--profile", "stbhhx"),
+    ("farmland", "--profile", "yjjbnt"),
+    ("urban", "--profile", "czkfbj"),
+    ("units", "--profile", "zrzy-djdy"),
+    ("forest", "--profile", "forest-xb"),
+];
+
+struct Province {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    reg: PathBuf,
+}
+
+/// The province, built once for every test here (they only read it, or work on a copy).
+fn province() -> &'static Province {
+    static P: OnceLock<Province> = OnceLock::new();
+    P.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        for (code, _) in COUNTIES {
+            let (c, _, e) = run(&["gen", "--code", code, "--parcels", "1200", "--out", s(&root.join(code))]);
+            assert_eq!(c, 0, "{e}");
+        }
+        let reg = root.join("province.gpkg");
+        let (c, _, e) = run(&["init", s(&reg), "--crs", "EPSG:4549"]);
+        assert_eq!(c, 0, "{e}");
+        for date in DATES {
+            for (code, _) in COUNTIES {
+                let file = root.join(code).join(format!("{date}.gpkg"));
+                for (layer, opt, val) in LAYERS {
+                    let (c, out, e) = run(&["import", s(&reg), s(&file), "--layer", layer, opt, val, "--as-of", date, "--scope", code]);
+                    assert_eq!(c, 0, "{layer} {code} {date}: {e}");
+                    assert!(out.contains(&format!("{layer} (scope {code}) as of {date}")), "{out}");
+                }
+            }
+        }
+        Province { _dir: dir, root, reg }
+    })
+}
+
+fn sqlite(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+fn json(args: &[&str]) -> (i32, Json, String) {
+    let (c, out, e) = run(args);
+    assert!(c == 0 || c == 1, "{args:?}: {e}");
+    (c, serde_json::from_str(&out).unwrap_or_else(|x| panic!("{x}: {out}")), e)
+}
+
+#[test]
+fn county_vintages_leave_the_other_counties_alone() {
+    let p = province();
+    let db = sqlite(&p.reg);
+    for (code, _) in COUNTIES {
+        // every county's open parcels are exactly its latest delivery, whatever came after it
+        let delivered: i64 = sqlite(&p.root.join(code).join("2020-12-31.gpkg")).query_row("SELECT count(*) FROM DLTB", [], |r| r.get(0)).unwrap();
+        let open: i64 =
+            db.query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM LIKE ?1 || '%'", [code], |r| r.get(0)).unwrap();
+        assert_eq!(open, delivered, "{code}");
+        // the records closed in 2020 are the county's own, as many as its own 2020 import closed
+        let closed: i64 = db
+            .query_row("SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31' AND ZLDWDM LIKE ?1 || '%'", [code], |r| r.get(0))
+            .unwrap();
+        let logged: i64 = db
+            .query_row(
+                "SELECT i.closed FROM nr_imports i JOIN nr_scoped_vintages s ON s.import_id = i.import_id
+                 WHERE s.layer = 'parcels' AND s.scope = ?1 AND s.as_of = '2020-12-31'",
+                [code],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(closed > 0);
+        assert_eq!(closed, logged, "{code}");
+    }
+    // each import names its scope in info
+    let (c, info, _) = json(&["info", s(&p.reg), "--format", "json"]);
+    assert_eq!(c, 0);
+    let imports = info["imports"].as_array().unwrap();
+    assert_eq!(imports.len(), COUNTIES.len() * DATES.len() * LAYERS.len());
+    for i in imports {
+        assert!(COUNTIES.iter().any(|(c, _)| i["scope"] == *c), "{i}");
+    }
+    let (_, text, _) = run(&["info", s(&p.reg)]);
+    assert!(text.contains("parcels (scope 330503) as of 2020-12-31"), "{text}");
+    assert!(info["layers"][2]["vintages"].as_array().unwrap().len() == 2, "{info}");
+}
+
+#[test]
+fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing() {
+    let p = province();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("copy.gpkg");
+    std::fs::copy(&p.reg, &reg).unwrap();
+    let before = sha256(&reg);
+    let nanxun_2020 = p.root.join("330503/2020-12-31.gpkg");
+    let wuxing_2019 = p.root.join("330502/2019-12-31.gpkg");
+    let parcels = |file: &Path, date: &str, scope: Option<&str>| {
+        let mut a = vec!["import", s(&reg), s(file), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", date];
+        if let Some(sc) = scope {
+            a.extend(["--scope", sc]);
+        }
+        run(&a)
+    };
+    // another county's delivery under this county's scope: every record refused, named by file, feature and field
+    let (c, _, e) = parcels(&nanxun_2020, "2021-12-31", Some("330502"));
+    assert_eq!(c, 1, "{e}");
+    assert!(e.contains("2020-12-31.gpkg: layer DLTB: feature #0") && e.contains("field ZLDWDM") && e.contains("outside the import's scope 330502"), "{e}");
+    assert!(e.contains("nothing was written"), "{e}");
+    // a county's vintage before its last one
+    let (c, _, e) = parcels(&wuxing_2019, "2020-06-30", Some("330502"));
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("already has a vintage of scope 330502 as of 2020-12-31"), "{e}");
+    // a city scope containing the county is ordered with it too
+    let (c, _, e) = parcels(&wuxing_2019, "2020-06-30", Some("3305"));
+    assert_eq!(c, 2, "{e}");
+    // an empty scope
+    let (c, _, e) = parcels(&wuxing_2019, "2021-12-31", Some(""));
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("non-empty key prefix"), "{e}");
+    // a whole-layer vintage must follow every county's
+    let (c, _, e) = parcels(&wuxing_2019, "2020-12-31", None);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("already has a vintage as of 2020-12-31"), "{e}");
+    assert_eq!(sha256(&reg), before, "a refused import changed the registry");
+    // and the next county vintage in order is taken, closing nothing of the other counties
+    let others = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM NOT LIKE '330502%'", [], |r| r.get(0)).unwrap()
+    };
+    let n_others = others(&sqlite(&reg));
+    let (c, out, e) = parcels(&wuxing_2019, "2021-12-31", Some("330502"));
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("parcels (scope 330502) as of 2021-12-31"), "{out}");
+    assert_eq!(others(&sqlite(&reg)), n_others);
+}
+
+#[test]
+fn records_in_box_is_the_envelope_filter_over_all_records() {
+    use geo::BoundingRect;
+    let p = province();
+    let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
+    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let b = all.iter().filter_map(|r| r.record.geometry.bounding_rect()).reduce(|a, b| {
+        geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+    });
+    let b = b.unwrap();
+    for (fx, fy, w) in [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)] {
+        let bx = geo::Rect::new(
+            (b.min().x + fx * b.width(), b.min().y + fy * b.height()),
+            (b.min().x + (fx + w) * b.width(), b.min().y + (fy + w) * b.height()),
+        );
+        let want: Vec<i64> = all
+            .iter()
+            .filter(|r| r.record.geometry.bounding_rect().is_some_and(|e| geo::Intersects::intersects(&e, &bx)))
+            .map(|r| r.fid)
+            .collect();
+        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, bx).unwrap().iter().map(|r| r.fid).collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "box {bx:?}");
+    }
+}
+
+/// Record findings of a report: (rule, fids) → area.
+fn by_records(r: &Json) -> BTreeMap<(String, Vec<i64>), f64> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["fids"].as_array().unwrap().is_empty())
+        .map(|f| {
+            let fids = f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+            ((f["rule"].as_str().unwrap().to_string(), fids), f["area_m2"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn check_by_county_finds_what_one_whole_check_finds() {
+    let p = province();
+    let (_, whole, _) = json(&["check", s(&p.reg), "--format", "json"]);
+    let (_, streamed, err) = json(&["check", s(&p.reg), "--by-county", "--format", "json"]);
+    // one progress line per county
+    for (code, name) in COUNTIES {
+        assert!(err.lines().any(|l| l.starts_with(&format!("county {code} {name}: ")) && l.contains("record(s) in the window")), "{err}");
+    }
+    let counties: Vec<&str> = streamed["counties"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(counties, COUNTIES.iter().map(|c| c.0).collect::<Vec<_>>());
+    // every finding once
+    let keys: Vec<(String, Vec<i64>)> = by_records(&streamed).into_keys().collect();
+    let n = streamed["findings"].as_array().unwrap().iter().filter(|f| !f["fids"].as_array().unwrap().is_empty()).count();
+    assert_eq!(keys.len(), n, "a finding reported twice");
+    // the same record findings with the same areas
+    let (w, st) = (by_records(&whole), by_records(&streamed));
+    assert_eq!(w.keys().collect::<Vec<_>>(), st.keys().collect::<Vec<_>>());
+    for (k, a) in &w {
+        assert!((a - st[k]).abs() <= 1e-6 * a.max(1.0), "{k:?}: {a} vs {}", st[k]);
+    }
+    // cross-border overlaps are among them (parcels of two counties)
+    let cross = whole["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "NR101")
+        .filter(|f| {
+            let ids: BTreeSet<&str> = f["ids"].as_array().unwrap().iter().map(|i| &i.as_str().unwrap()[..6]).collect();
+            ids.len() == 2
+        })
+        .count();
+    assert!(cross > 0, "the fixture has no cross-border overlap to test");
+    // gaps: the same total, cut at county borders
+    let gaps = |r: &Json| -> f64 { r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "NR103").map(|f| f["area_m2"].as_f64().unwrap()).sum() };
+    let (gw, gs) = (gaps(&whole), gaps(&streamed));
+    assert!(gw > 1e5 && (gw - gs).abs() <= 1e-6 * gw + 5.0, "gaps {gw} vs {gs}");
+    // one county only, under a prefix
+    let (_, one, err) = json(&["check", s(&p.reg), "--by-county", "--region", "330503", "--format", "json"]);
+    assert_eq!(one["counties"].as_array().unwrap().len(), 1, "{err}");
+    let (_, unknown, e) = run(&["check", s(&p.reg), "--by-county", "--region", "4401"]);
+    assert_eq!(unknown, 2);
+    assert!(e.contains("no county outline") && e.contains("330521"), "{e}");
+}
+
+#[test]
+fn duplicate_keys_across_counties_are_found_by_the_streamed_check() {
+    let p = province();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("copy.gpkg");
+    std::fs::copy(&p.reg, &reg).unwrap();
+    // 南浔区's next delivery reuses a 吴兴区 parcel's BSM (a copy of the source; its triggers go, the
+    // geometry is untouched)
+    let src = dir.path().join("330503-2021.gpkg");
+    std::fs::copy(p.root.join("330503/2020-12-31.gpkg"), &src).unwrap();
+    let wuxing_bsm: String = sqlite(&reg).query_row("SELECT BSM FROM parcels WHERE ZLDWDM LIKE '330502%' AND valid_to IS NULL LIMIT 1", [], |r| r.get(0)).unwrap();
+    {
+        let db = sqlite(&src);
+        let triggers: Vec<String> =
+            db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        for t in triggers {
+            db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
+        }
+        db.execute("UPDATE DLTB SET BSM = ?1 WHERE fid = (SELECT min(fid) FROM DLTB)", [&wuxing_bsm]).unwrap();
+    }
+    let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2021-12-31", "--scope", "330503"]);
+    assert_eq!(c, 0, "{e}");
+    let dup = |args: &[&str]| -> Vec<Vec<i64>> {
+        let mut a = vec!["check", s(&reg), "--only", "NR202", "--format", "json"];
+        a.extend_from_slice(args);
+        let (_, r, _) = json(&a);
+        r["findings"].as_array().unwrap().iter().map(|f| f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()).collect()
+    };
+    let whole = dup(&[]);
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    assert_eq!(dup(&["--by-county"]), whole);
+}
+
+/// The second-level transition matrix of a sheet: (from, to) → m².
+fn cells(sheet: &Json) -> BTreeMap<(String, String), i64> {
+    let acc = &sheet["land_level2"];
+    let codes: Vec<&str> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let mut m = BTreeMap::new();
+    for (i, row) in acc["matrix"].as_array().unwrap().iter().enumerate() {
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            let v = v.as_i64().unwrap();
+            if v != 0 {
+                m.insert((codes[i].to_string(), codes[j].to_string()), v);
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn the_province_sheet_is_the_sum_of_its_county_sheets() {
+    let p = province();
+    let sheet = |region: Option<&str>| {
+        let mut a = vec!["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--format", "json"];
+        if let Some(r) = region {
+            a.extend(["--region", r]);
+        }
+        let (c, j, e) = json(&a);
+        assert_eq!(c, 0, "{e}");
+        j
+    };
+    let mut sum: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (code, _) in COUNTIES {
+        for (k, v) in cells(&sheet(Some(code))) {
+            *sum.entry(k).or_default() += v;
+        }
+    }
+    for whole in [sheet(None), sheet(Some("3305"))] {
+        let m = cells(&whole);
+        let keys: BTreeSet<_> = m.keys().chain(sum.keys()).collect();
+        assert!(keys.len() > 10);
+        for k in keys {
+            let (a, b) = (m.get(k).copied().unwrap_or(0), sum.get(k).copied().unwrap_or(0));
+            // each county's sheet rounds to whole m²
+            assert!((a - b).abs() <= COUNTIES.len() as i64, "{k:?}: province {a} vs Σ counties {b}");
+        }
+    }
+}
