@@ -10,7 +10,9 @@ use super::classes::{is_cultivated, is_forest};
 use super::{County, GenParcel};
 use crate::error::{Error, Result};
 use crate::io::export::{self, Column, Table};
+use crate::index::LayerIndex;
 use crate::model::{FieldType, Value};
+use crate::outline::Outline;
 
 pub(super) struct Zone {
     /// Key value, for messages and links.
@@ -98,16 +100,30 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             }
         })
         .collect();
-    let in_red = |p: &GenParcel| redlines.iter().any(|z| z.geometry.intersects(&centre_point(p)));
+    // point location in the zones through their tiled outlines (a zone is a union of many parcels: testing
+    // every parcel against its whole boundary is quadratic in a county of millions of parcels)
+    let red_outlines: Vec<Outline> = redlines.iter().map(|z| Outline::new(z.geometry.clone())).collect();
+    let in_red = |p: &GenParcel| red_outlines.iter().any(|o| o.contains_point(centre(p)));
     // 永久基本农田: cultivated parcels outside the town and the red lines
     let farm_parts: Vec<&GenParcel> =
         v1.iter().filter(|p| is_cultivated(p.dlbm) && f.town_distance(centre(p)) >= f.town_r * 1.6 && !in_red(p)).collect();
     let farm_geoms: Vec<&MultiPolygon<f64>> = farm_parts.iter().map(|p| &p.geometry).collect();
+    let farm_centres: Vec<(i64, [f64; 4])> = farm_parts.iter().enumerate().map(|(i, p)| (i as i64, { let c = centre(p); [c.x, c.x, c.y, c.y] })).collect();
+    let farm_index = LayerIndex::build(&farm_centres);
     let farmland: Vec<Zone> = union_components(&farm_geoms, 3.0 * cell2)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
-            let q: Vec<u8> = farm_parts.iter().filter(|p| g.intersects(&centre_point(p))).map(|p| p.quality).collect();
+            // the block's parcels: centres in its box (R-tree), then in the block (tiled outline)
+            let b = g.bounding_rect().expect("block");
+            let o = Outline::new(g.clone());
+            let q: Vec<u8> = farm_index
+                .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
+                .into_iter()
+                .map(|k| farm_parts[k as usize])
+                .filter(|p| o.contains_point(centre(p)))
+                .map(|p| p.quality)
+                .collect();
             let grade = if q.is_empty() { 8 } else { (q.iter().map(|&x| x as u32).sum::<u32>() as f64 / q.len() as f64).round() as i64 };
             let area = c.areas.areas(&g).map(|a| a.ellipsoidal).unwrap_or(0.0);
             Zone {
@@ -130,8 +146,8 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     let next_seq = v2.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
     // (1) mining inside a core red line, (2) housing inside a general red line
     for (zone, class, what) in [("核心保护区", "0602", "采矿用地 in 核心保护区"), ("一般控制区", "0701", "城镇住宅用地 in 一般控制区")] {
-        if let Some(z) = redlines.iter().find(|z| matches!(&z.attrs[2], Value::Text(t) if t == zone)) {
-            if let Some(p) = v2.iter_mut().filter(|p| p.geometry.0.len() == 1 && z.geometry.intersects(&centre_point(p))).nth(2) {
+        if let Some((z, o)) = redlines.iter().zip(&red_outlines).find(|(z, _)| matches!(&z.attrs[2], Value::Text(t) if t == zone)) {
+            if let Some(p) = v2.iter_mut().filter(|p| p.geometry.0.len() == 1 && o.contains_point(centre(p))).nth(2) {
                 p.dlbm = class;
                 defects.push(serde_json::json!({"kind": "redline_violation", "what": what, "BSM": bsm(code, p.seq), "redline": z.key, "area_m2": round2(p.area)}));
             }
