@@ -239,7 +239,7 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     // one county only, under a prefix
     let (_, one, err) = json(&["check", s(&p.reg), "--by-county", "--region", "330503", "--format", "json"]);
     assert_eq!(one["counties"].as_array().unwrap().len(), 1, "{err}");
-    let (_, unknown, e) = run(&["check", s(&p.reg), "--by-county", "--region", "4401"]);
+    let (unknown, _, e) = run(&["check", s(&p.reg), "--by-county", "--region", "4401"]);
     assert_eq!(unknown, 2);
     assert!(e.contains("no county outline") && e.contains("330521"), "{e}");
 }

@@ -105,15 +105,7 @@ def main():
     env = dict(os.environ, NRLEDGER_TIMING="1")
     for c in COUNTIES:
         t, m, _, err = peers.run([NRLEDGER, "balance", str(reg), "--from", D1, "--to", D2, "--region", c, "--level", "2", "--unit", "m2", "--format", "json"], env=env)
-        laps = {}
-        for line in err.splitlines():
-            parts = line.strip().split("s  ", 1)
-            if len(parts) == 2:
-                try:
-                    laps[parts[1].strip()] = float(parts[0])
-                except ValueError:
-                    pass
-        mx = laps["land accounts"] - laps["closing partition"]
+        mx = peers.matrix_seconds(err)
         secs["matrix"] += mx
         secs["class_totals"] += t - mx
         peak["class_totals"] = max(peak["class_totals"], m)

@@ -190,6 +190,16 @@ def tool_nrledger(data, work):
     t, m, out, err = run(
         [str(NRLEDGER), "balance", str(reg), "--from", D1, "--to", D2, "--region", region, "--level", "2", "--unit", "m2", "--format", "json"], env=env
     )
+    secs["matrix"] = matrix_seconds(err)
+    secs["class_totals"] = t - secs["matrix"]
+    secs["balance sheet (whole command)"] = t
+    peak["class_totals"] = peak["matrix"] = m
+    answers.update(balance_answers(json.loads(out)))
+    return secs, peak, answers
+
+
+def matrix_seconds(err):
+    """The matrix stage of a balance command (overlay to land account) from its NRLEDGER_TIMING laps on stderr."""
     laps = {}
     for line in err.splitlines():
         parts = line.strip().split("s  ", 1)
@@ -198,12 +208,7 @@ def tool_nrledger(data, work):
                 laps[parts[1].strip()] = float(parts[0])
             except ValueError:
                 pass
-    secs["matrix"] = laps["land accounts"] - laps["closing partition"]
-    secs["class_totals"] = t - secs["matrix"]
-    secs["balance sheet (whole command)"] = t
-    peak["class_totals"] = peak["matrix"] = m
-    answers.update(balance_answers(json.loads(out)))
-    return secs, peak, answers
+    return laps["land accounts"] - laps["closing partition"]
 
 
 def balance_answers(sheet):

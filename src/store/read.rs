@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 use crate::io::blob;
 use crate::model::{AsOf, LayerKind, Record, Value};
 
+/// Rows read before their geometry blobs are decoded (in parallel).
+const READ_BATCH: usize = 65_536;
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -117,14 +120,27 @@ impl Registry {
             cols.join(", ")
         ))?;
         let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        // SQLite hands the rows over one at a time; their geometry blobs are decoded in parallel, a batch at
+        // a time (so the raw blobs held at once stay bounded)
+        let path = &self.path;
+        let decode = |batch: &mut Vec<(Vec<u8>, StoredRecord)>, out: &mut Vec<StoredRecord>| -> Result<()> {
+            use rayon::prelude::*;
+            let done = std::mem::take(batch)
+                .into_par_iter()
+                .map(|(g, mut rec)| {
+                    rec.record.geometry = blob::decode(&g)
+                        .map_err(|e| Error::Registry { path: path.clone(), reason: format!("layer {t}, fid {}: {e}", rec.fid) })?;
+                    Ok(rec)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.extend(done);
+            Ok(())
+        };
         let mut out = Vec::new();
+        let mut batch: Vec<(Vec<u8>, StoredRecord)> = Vec::with_capacity(READ_BATCH);
         while let Some(r) = rows.next()? {
             let fid: i64 = r.get(0)?;
             let g: Vec<u8> = r.get(1)?;
-            let geometry = blob::decode(&g).map_err(|e| Error::Registry {
-                path: self.path.clone(),
-                reason: format!("layer {t}, fid {fid}: {e}"),
-            })?;
             let mut values = Vec::with_capacity(n);
             for i in 0..n {
                 values.push(match r.get_ref(7 + i)? {
@@ -136,15 +152,22 @@ impl Registry {
                 });
             }
             let key = values[key_idx].to_string();
-            out.push(StoredRecord {
-                fid,
-                record: Record { key, values, geometry },
-                valid_from: r.get(2)?,
-                valid_to: r.get(3)?,
-                import_id: r.get(4)?,
-                areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
-            });
+            batch.push((
+                g,
+                StoredRecord {
+                    fid,
+                    record: Record { key, values, geometry: geo::MultiPolygon(vec![]) },
+                    valid_from: r.get(2)?,
+                    valid_to: r.get(3)?,
+                    import_id: r.get(4)?,
+                    areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
+                },
+            ));
+            if batch.len() == READ_BATCH {
+                decode(&mut batch, &mut out)?;
+            }
         }
+        decode(&mut batch, &mut out)?;
         Ok(out)
     }
 }
