@@ -26,21 +26,6 @@ fn balance_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-/// The matrix of a land account in the JSON as (from, to) → m².
-fn cells(acc: &serde_json::Value) -> BTreeMap<(String, String), i64> {
-    let codes: Vec<String> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
-    let mut m = BTreeMap::new();
-    for (i, row) in acc["matrix"].as_array().unwrap().iter().enumerate() {
-        for (j, v) in row.as_array().unwrap().iter().enumerate() {
-            let v = v.as_i64().unwrap();
-            if v != 0 {
-                m.insert((codes[i].clone(), codes[j].clone()), v);
-            }
-        }
-    }
-    m
-}
-
 /// The published identities, in integer square metres: row sums are openings, column sums closings,
 /// opening + increases − decreases = closing, and the tables agree with the matrix.
 fn assert_identities(sheet: &serde_json::Value, acc_key: &str, table_id: &str) {

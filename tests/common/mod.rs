@@ -87,3 +87,19 @@ pub fn demo_registry_with(dir: &Path, layers: &[(&str, &str)]) -> PathBuf {
     }
     reg
 }
+
+/// The transition matrix of a land account in a sheet's JSON (`sheet["land"]`, `sheet["land_level2"]`) as
+/// (from, to) → m², non-zero cells only.
+pub fn cells(acc: &serde_json::Value) -> std::collections::BTreeMap<(String, String), i64> {
+    let codes: Vec<String> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
+    let mut m = std::collections::BTreeMap::new();
+    for (i, row) in acc["matrix"].as_array().unwrap().iter().enumerate() {
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            let v = v.as_i64().unwrap();
+            if v != 0 {
+                m.insert((codes[i].clone(), codes[j].clone()), v);
+            }
+        }
+    }
+    m
+}
