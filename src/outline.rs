@@ -140,53 +140,9 @@ impl Outline {
     /// is cut where it meets `mp`'s edges and the middle of every piece is tested: a boundary that only runs
     /// along `mp`'s edges (the usual case: zones drawn from parcels share their edges) does not enter it.
     fn boundary_enters(&self, mp: &MultiPolygon<f64>) -> bool {
-        use geo::coordinate_position::{CoordPos, CoordinatePosition};
         let Some(b) = mp.bounding_rect() else { return false };
-        let edges: Vec<(Coord<f64>, Coord<f64>)> = mp
-            .0
-            .iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
-            .collect();
-        let cross = |u: Coord<f64>, v: Coord<f64>| u.x * v.y - u.y * v.x;
-        for k in self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y) {
-            let (a, c) = self.segments[k as usize];
-            let r = c - a;
-            let rr = r.x * r.x + r.y * r.y;
-            let mut ts = vec![0.0, 1.0];
-            for (p, q) in &edges {
-                let sv = *q - *p;
-                let d = cross(r, sv);
-                let pa = *p - a;
-                if d.abs() <= 1e-12 * (rr.sqrt() * (sv.x.hypot(sv.y))).max(f64::MIN_POSITIVE) {
-                    // parallel: where a collinear edge's ends fall on the segment
-                    if cross(pa, r).abs() <= 1e-9 * rr.sqrt().max(1.0) {
-                        for e in [*p, *q] {
-                            ts.push(((e - a).x * r.x + (e - a).y * r.y) / rr);
-                        }
-                    }
-                    continue;
-                }
-                let t = cross(pa, sv) / d;
-                let u = cross(pa, r) / d;
-                if (-1e-12..=1.0 + 1e-12).contains(&u) {
-                    ts.push(t);
-                }
-            }
-            ts.retain(|t| (0.0..=1.0).contains(t));
-            ts.sort_by(|x, y| x.partial_cmp(y).expect("finite"));
-            for w in ts.windows(2) {
-                if w[1] - w[0] <= 1e-12 {
-                    continue;
-                }
-                let t = 0.5 * (w[0] + w[1]);
-                let m = Coord { x: a.x + t * r.x, y: a.y + t * r.y };
-                if mp.coordinate_position(&m) == CoordPos::Inside {
-                    return true;
-                }
-            }
-        }
-        false
+        let near = self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|k| self.segments[k as usize]);
+        geom::segments_enter(near, mp, &geom::edges(mp))
     }
 
     /// Where `mp` lies, and the part inside when it is cut: no copy is made of a polygon wholly inside.
