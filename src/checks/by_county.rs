@@ -114,7 +114,9 @@ pub fn run(
         let ctx = Context::load_window(reg, at, Some((code.clone(), outline)), config.clone(), Exceptions::default(), &kinds)?;
         let mut line = CountyLine { code, name, records: ctx.record_count(), findings: 0, shared: 0 };
         for check in checks.iter().filter(|c| c.code() != "NR202") {
-            for f in check.run(&ctx)? {
+            let found = check.run(&ctx)?;
+            crate::progress::lap(t0, &format!("  check: {} run", check.code()));
+            for f in found {
                 // record findings are reported once; area findings without records (gaps) are the county's own
                 if !f.fids.is_empty() && !seen.insert((f.rule.clone(), f.fids.clone())) {
                     line.shared += 1;

@@ -69,7 +69,6 @@ fn ring(
     loaded: &mut HashMap<LayerKind, Vec<StoredRecord>>,
     mut outside: HashMap<LayerKind, Vec<StoredRecord>>,
 ) -> Result<()> {
-    use geo::Intersects;
     use rayon::prelude::*;
     let Some(window_box) = outline.bounds() else { return Ok(()) };
     // the window's records on the border, indexed, and the box they reach out to
@@ -87,8 +86,23 @@ fn ring(
         .collect();
     let reach = border.iter().filter_map(|g| g.bounding_rect()).fold(window_box, union_box);
     let index = LayerIndex::build(&envs);
+    // a finding needs shared ground, so a record that only touches the border records stays out
     let meets_border = |g: &MultiPolygon<f64>| {
-        g.bounding_rect().is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| border[i as usize].intersects(g)))
+        g.bounding_rect()
+            .is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| super::geom::may_share_ground(&border[i as usize], g)))
+    };
+    // the strips between the window's box and the reach of its border records
+    let strips: Vec<geo::Rect<f64>> = {
+        let (w, r) = (window_box, reach);
+        [
+            geo::Rect::new((r.min().x, r.min().y), (w.min().x, r.max().y)),
+            geo::Rect::new((w.max().x, r.min().y), (r.max().x, r.max().y)),
+            geo::Rect::new((r.min().x, r.min().y), (r.max().x, w.min().y)),
+            geo::Rect::new((r.min().x, w.max().y), (r.max().x, r.max().y)),
+        ]
+        .into_iter()
+        .filter(|s| s.width() > 0.0 && s.height() > 0.0)
+        .collect()
     };
     // units first: the other layers' ring covers every unit of the window, its own ring units included
     let mut kinds: Vec<LayerKind> = loaded.keys().copied().filter(|k| *k != LayerKind::Admin).collect();
@@ -99,9 +113,13 @@ fn ring(
         let mut have: std::collections::HashSet<i64> = recs.iter().map(|r| r.fid).collect();
         let mut candidates = outside.remove(&kind).unwrap_or_default();
         // records beyond the window's box that a border record still reaches
-        if reach != window_box {
-            let seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
-            candidates.extend(reg.records_in_box(kind, at, reach)?.into_iter().filter(|r| !seen.contains(&r.fid)));
+        let mut seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
+        for strip in &strips {
+            for r in reg.records_in_box(kind, at, *strip)? {
+                if seen.insert(r.fid) {
+                    candidates.push(r);
+                }
+            }
         }
         let joined: Vec<StoredRecord> =
             candidates.into_par_iter().filter(|r| meets_border(&r.record.geometry) || units.iter().any(|u| u.overlaps(&r.record.geometry))).collect();
@@ -230,8 +248,10 @@ impl Context {
         }
         if let Some(o) = &outline {
             ring(reg, at, o, &mut loaded, outside)?;
+            crate::progress::lap(t0, "  check: ring around the window");
         }
         let layers = loaded.into_iter().map(|(k, recs)| (k, LayerSet::new(recs))).collect();
+        crate::progress::lap(t0, "  check: indexed");
         Ok(Context {
             registry: reg.path().display().to_string(),
             crs: reg.crs.clone(),

@@ -190,6 +190,16 @@ pub fn interiors_meet(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
         || a.0.iter().any(|p| geo::InteriorPoint::interior_point(p).is_some_and(|ip| b.coordinate_position(&ip.0) == CoordPos::Inside))
 }
 
+/// False only when `a` and `b` certainly share no ground: exact ([`interiors_meet`]) for small operands, the
+/// cheaper `intersects` (touching counts) for large ones.
+pub fn may_share_ground(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
+    if vertex_count(a) + vertex_count(b) <= PRETEST_VERTICES {
+        interiors_meet(a, b)
+    } else {
+        geo::Intersects::intersects(a, b)
+    }
+}
+
 /// Sutherland–Hodgman clip of every ring to a rectangle. The rings may come out with zero-width
 /// connections along the rectangle's edges; the boolean operation that follows resolves them.
 pub fn clip_to_rect(mp: &MultiPolygon<f64>, r: geo::Rect<f64>) -> MultiPolygon<f64> {
