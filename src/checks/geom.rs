@@ -184,10 +184,48 @@ pub fn segments_enter(segments: impl Iterator<Item = (geo::Coord<f64>, geo::Coor
 /// therefore complete.
 pub fn interiors_meet(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
     use geo::coordinate_position::{CoordPos, CoordinatePosition};
+    if separated_by_an_edge(a, b) || separated_by_an_edge(b, a) {
+        return false;
+    }
     let (ea, eb) = (edges(a), edges(b));
     segments_enter(ea.iter().copied(), b, &eb)
         || segments_enter(eb.iter().copied(), a, &ea)
         || a.0.iter().any(|p| geo::InteriorPoint::interior_point(p).is_some_and(|ip| b.coordinate_position(&ip.0) == CoordPos::Inside))
+}
+
+/// True when `a` is one convex polygon without holes and one of its edges has every vertex of `b` on its
+/// line or outside (robust orientation): `a` lies on the inner side of that line and `b` on the outer, so
+/// their interiors are disjoint. Neighbours in a tiling of convex parcels are separated by their shared edge.
+fn separated_by_an_edge(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
+    use geo::kernels::{Kernel, Orientation, RobustKernel};
+    let [pa] = a.0.as_slice() else { return false };
+    if !pa.interiors().is_empty() {
+        return false;
+    }
+    let ring = &pa.exterior().0;
+    let n = ring.len().saturating_sub(1);
+    if n < 3 {
+        return false;
+    }
+    // convex: every turn the same way (collinear turns allowed)
+    let mut turn = Orientation::Collinear;
+    for k in 0..n {
+        let (p, q, r) = (ring[k], ring[(k + 1) % n], ring[(k + 2) % n]);
+        match RobustKernel::orient2d(p, q, r) {
+            Orientation::Collinear => {}
+            o if turn == Orientation::Collinear => turn = o,
+            o if o != turn => return false,
+            _ => {}
+        }
+    }
+    if turn == Orientation::Collinear {
+        return false;
+    }
+    let bv: Vec<geo::Coord<f64>> = b.0.iter().flat_map(|p| p.exterior().0.iter().copied()).collect();
+    (0..n).any(|k| {
+        let (p, q) = (ring[k], ring[k + 1]);
+        p != q && bv.iter().all(|v| RobustKernel::orient2d(p, q, *v) != turn)
+    })
 }
 
 /// False only when `a` and `b` certainly share no ground: exact ([`interiors_meet`]) for small operands, the
