@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::{Check, Context, Finding};
 use crate::checks::{geom, Verdict};
 use crate::model::LayerKind;
+use crate::outline::{Clip, Outline};
 
 /// NR501.
 pub struct RedlineUse;
@@ -47,6 +48,13 @@ impl Check for RedlineUse {
                 }
             }
         }
+        // each red line with candidates, tiled: a parcel is located against the outline near it only (a red
+        // line is a union of many parcels; clipping every candidate against all of it was the cost here)
+        let mut with_cands: Vec<usize> = cands.iter().map(|c| c.1).collect();
+        with_cands.sort_unstable();
+        with_cands.dedup();
+        let outlines: std::collections::HashMap<usize, Outline> =
+            with_cands.into_par_iter().map(|j| (j, Outline::new(redlines.records[j].record.geometry.clone()))).collect();
         let found: Vec<Finding> = cands
             .into_par_iter()
             .with_min_len(16)
@@ -54,7 +62,11 @@ impl Check for RedlineUse {
                 || ctx.area_calculator(),
                 |calc, (i, j, zone, class, basis)| {
                     let (p, rl) = (&parcels.records[i], &redlines.records[j]);
-                    let piece = geom::intersection(&p.record.geometry, &rl.record.geometry);
+                    let piece = match outlines[&j].clip(&p.record.geometry) {
+                        Clip::Inside => p.record.geometry.clone(),
+                        Clip::Outside => return None,
+                        Clip::Cut(g) => g,
+                    };
                     let planar = piece.unsigned_area();
                     if piece.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
                         return None;
