@@ -95,7 +95,7 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalcula
             .iter()
             .zip(sums)
             .enumerate()
-            .filter(|(_, (p, s))| (p.area - **s).abs() > p.tolerance())
+            .filter(|(_, (p, s))| (p.area - **s).abs() > p.tolerance() + slivers_near(p, if opening { b } else { a }))
             .take(5)
             .map(|(k, (p, s))| {
                 let other = if opening { &b.pieces } else { &a.pieces };
@@ -125,6 +125,17 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalcula
         )));
     }
     Ok(pairs)
+}
+
+/// For a 未覆盖 piece: the uncovered slivers the other vintage left out (below [`super::partition::GAP_SLIVER_M2`]
+/// each) where the piece lies — the same thin gap can come out whole in one vintage and as several slivers in
+/// the other, whose search tiles differ.
+fn slivers_near(p: &super::partition::Piece, other: &Partition) -> f64 {
+    if p.class != super::partition::GAP {
+        return 0.0;
+    }
+    let Some(b) = geo::BoundingRect::bounding_rect(&p.geometry) else { return 0.0 };
+    other.gap_slivers.iter().filter(|(r, _)| geo::Intersects::intersects(r, &b)).map(|(_, a)| a).sum()
 }
 
 /// How a pair's area splits into matrix cells when either piece carries a 田坎 share (`kx`, `ky`). The

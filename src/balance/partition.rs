@@ -73,7 +73,8 @@ pub struct Piece {
 impl Piece {
     /// How far the sum of this piece's overlay pairs may be from its area: 1e-6 relative plus 0.05 m²
     /// (densification, and the boolean operation's rounding along shared edges); for 未覆盖 ground also twice
-    /// [`GAP_SLIVER_M2`], since the other vintage may have left out as a sliver what matches it.
+    /// [`GAP_SLIVER_M2`], since the other vintage may have left out as a sliver what matches it (the overlay
+    /// adds what the other vintage really left out at the piece's place, [`Partition::gap_slivers`]).
     pub fn tolerance(&self) -> f64 {
         1e-6 * self.area.abs() + 0.05 + if self.class == GAP { 2.0 * GAP_SLIVER_M2 } else { 0.0 }
     }
@@ -104,6 +105,9 @@ pub struct Partition {
     pub by_fid: HashMap<i64, usize>,
     /// Uncovered slivers left out (below [`GAP_SLIVER_M2`] each), m².
     pub gap_slivers_m2: f64,
+    /// Where they were: each left-out sliver's box and area (m²), so the overlay can allow a gap piece of
+    /// the other vintage exactly what was left out at its place.
+    pub gap_slivers: Vec<(geo::Rect<f64>, f64)>,
     /// Overlaps found between parcels (by fid pair, lower first), before they were resolved.
     pub raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>>,
 }
@@ -261,16 +265,20 @@ pub fn build(
     lap("gaps found");
     let calc = calc_for();
     let mut gap_slivers_m2 = 0.0;
+    let mut gap_slivers = Vec::new();
     for (k, g) in gaps.into_iter().enumerate() {
         let geometry = MultiPolygon(vec![g]);
         let area = geom::piece_area(&calc, &geometry);
         if area < GAP_SLIVER_M2 {
             gap_slivers_m2 += area;
+            if let Some(b) = geometry.bounding_rect() {
+                gap_slivers.push((b, area));
+            }
             continue;
         }
         pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, cause: None, geometry, area, altered: true });
     }
     let index = if pieces.len() > parcel_count { LayerIndex::build(&envs(&pieces)) } else { index };
     let by_fid = pieces.iter().enumerate().filter(|(_, p)| p.fid >= 0).map(|(i, p)| (p.fid, i)).collect();
-    Ok(Partition { date, pieces, index, overlaps: resolved, by_fid, gap_slivers_m2, raw_overlaps })
+    Ok(Partition { date, pieces, index, overlaps: resolved, by_fid, gap_slivers_m2, gap_slivers, raw_overlaps })
 }

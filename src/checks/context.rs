@@ -58,6 +58,38 @@ fn contains_box(outer: geo::Rect<f64>, inner: geo::Rect<f64>) -> bool {
     outer.min().x <= inner.min().x && outer.min().y <= inner.min().y && outer.max().x >= inner.max().x && outer.max().y >= inner.max().y
 }
 
+/// A record of a window on its border, as the ring tests the records outside against it: a small one (a
+/// parcel) as it is, a big one (a red-line or farmland union) tiled, so each test only sees its outline near
+/// the record tested.
+enum Border {
+    Small(MultiPolygon<f64>),
+    Big(Outline),
+}
+
+impl Border {
+    fn new(g: &MultiPolygon<f64>) -> Border {
+        if super::geom::vertex_count(g) > super::geom::PRETEST_VERTICES {
+            Border::Big(Outline::new(g.clone()))
+        } else {
+            Border::Small(g.clone())
+        }
+    }
+
+    fn bounds(&self) -> Option<geo::Rect<f64>> {
+        match self {
+            Border::Small(g) => g.bounding_rect(),
+            Border::Big(o) => o.bounds(),
+        }
+    }
+
+    fn shares_ground(&self, g: &MultiPolygon<f64>) -> bool {
+        match self {
+            Border::Small(b) => super::geom::may_share_ground(b, g),
+            Border::Big(o) => o.overlaps(g),
+        }
+    }
+}
+
 /// Add the ring to a window: the records outside it that meet a record of the window on its border (so an
 /// overlap lying in a crack between two county outlines is still seen whole), and every record sharing
 /// ground with a registration unit of the window (so a unit's sums and links see the whole unit).
@@ -72,24 +104,23 @@ fn ring(
     use rayon::prelude::*;
     let Some(window_box) = outline.bounds() else { return Ok(()) };
     // the window's records on the border, indexed, and the box they reach out to
-    let border: Vec<MultiPolygon<f64>> = loaded
+    let border: Vec<Border> = loaded
         .iter()
         .filter(|(k, _)| **k != LayerKind::Admin)
         .flat_map(|(_, recs)| recs.iter())
         .filter(|r| outline.position(&r.record.geometry) == crate::outline::Position::Boundary)
-        .map(|r| r.record.geometry.clone())
+        .map(|r| Border::new(&r.record.geometry))
         .collect();
     let envs: Vec<(i64, [f64; 4])> = border
         .iter()
         .enumerate()
-        .filter_map(|(i, g)| g.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
+        .filter_map(|(i, g)| g.bounds().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
         .collect();
-    let reach = border.iter().filter_map(|g| g.bounding_rect()).fold(window_box, union_box);
+    let reach = border.iter().filter_map(Border::bounds).fold(window_box, union_box);
     let index = LayerIndex::build(&envs);
     // a finding needs shared ground, so a record that only touches the border records stays out
     let meets_border = |g: &MultiPolygon<f64>| {
-        g.bounding_rect()
-            .is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| super::geom::may_share_ground(&border[i as usize], g)))
+        g.bounding_rect().is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| border[i as usize].shares_ground(g)))
     };
     // the strips between the window's box and the reach of its border records
     let strips: Vec<geo::Rect<f64>> = {

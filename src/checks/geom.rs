@@ -98,9 +98,10 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
 
 /// Operands of [`intersection`] with at most this many vertices together are pre-tested with
 /// [`interiors_meet`] (it costs O(n·m); beyond this the clipped boolean operation is cheaper).
-const PRETEST_VERTICES: usize = 256;
+pub(crate) const PRETEST_VERTICES: usize = 256;
 
-fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
+/// Vertices of a multipolygon, all rings.
+pub(crate) fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
     mp.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum()
 }
 

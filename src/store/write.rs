@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 
 use geo::BoundingRect;
-use rusqlite::{params, params_from_iter, OptionalExtension, ToSql};
+use rusqlite::{params, params_from_iter, OptionalExtension};
 
 use super::Registry;
 use crate::area::Areas;
@@ -238,7 +238,19 @@ impl Registry {
                 "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
+            // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time
+            let changed = |rec: &PreparedRecord| open.get(&rec.key).is_none_or(|(_, h)| *h != rec.hash);
+            let mut blobs: HashMap<usize, Vec<u8>> = HashMap::new();
             for (n, rec) in imp.records.iter().enumerate() {
+                if n % ENCODE_BATCH == 0 {
+                    use rayon::prelude::*;
+                    let end = (n + ENCODE_BATCH).min(imp.records.len());
+                    blobs = (n..end)
+                        .into_par_iter()
+                        .filter(|&k| changed(&imp.records[k]))
+                        .map(|k| (k, blob::encode(&imp.records[k].geometry, srs_id)))
+                        .collect();
+                }
                 seen.insert(rec.key.as_str());
                 let prev = open.get(&rec.key);
                 if let Some((_, h)) = prev {
@@ -253,19 +265,20 @@ impl Registry {
                     close.execute(params![as_of, fid])?;
                     out.closed += 1;
                 }
-                let geom = blob::encode(&rec.geometry, srs_id);
-                let mut p: Vec<Box<dyn ToSql>> = Vec::with_capacity(cols.len() + 7);
-                p.push(Box::new(geom));
-                for v in &rec.values {
-                    p.push(Box::new(sql_value(v)));
+                // parameters bound by reference (no boxed copies of every value)
+                let geom = blobs.remove(&n).expect("encoded with its batch");
+                ins.raw_bind_parameter(1, geom.as_slice())?;
+                for (k, v) in rec.values.iter().enumerate() {
+                    bind_value(&mut ins, k + 2, v)?;
                 }
-                p.push(Box::new(as_of.clone()));
-                p.push(Box::new(Option::<String>::None));
-                p.push(Box::new(import_id));
-                p.push(Box::new(rec.areas.ellipsoidal));
-                p.push(Box::new(rec.areas.planar));
-                p.push(Box::new(rec.hash.clone()));
-                ins.execute(params_from_iter(p.iter()))?;
+                let m = rec.values.len() + 2;
+                ins.raw_bind_parameter(m, as_of.as_str())?;
+                ins.raw_bind_parameter(m + 1, rusqlite::types::Null)?;
+                ins.raw_bind_parameter(m + 2, import_id)?;
+                ins.raw_bind_parameter(m + 3, rec.areas.ellipsoidal)?;
+                ins.raw_bind_parameter(m + 4, rec.areas.planar)?;
+                ins.raw_bind_parameter(m + 5, rec.hash.as_str())?;
+                ins.raw_execute()?;
                 let new_fid = tx.last_insert_rowid();
                 if let Some(r) = rec.geometry.bounding_rect() {
                     rtree.execute(params![new_fid, r.min().x, r.max().x, r.min().y, r.max().y])?;
@@ -356,6 +369,19 @@ impl Registry {
         tx.commit()?;
         lap("committed");
         Ok(out)
+    }
+}
+
+/// Records whose blobs are encoded together (in parallel) before they are inserted.
+const ENCODE_BATCH: usize = 65_536;
+
+/// Bind a value to parameter `i` of a statement, by reference.
+fn bind_value(st: &mut rusqlite::Statement<'_>, i: usize, v: &Value) -> rusqlite::Result<()> {
+    match v {
+        Value::Null => st.raw_bind_parameter(i, rusqlite::types::Null),
+        Value::Int(x) => st.raw_bind_parameter(i, *x),
+        Value::Real(x) => st.raw_bind_parameter(i, *x),
+        Value::Text(t) => st.raw_bind_parameter(i, t.as_str()),
     }
 }
 
