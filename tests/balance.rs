@@ -122,6 +122,46 @@ fn rect_geom(x0: f64, x1: f64, y0: f64, y1: f64) -> Geometry {
     .unwrap()
 }
 
+/// A later parcel that overlaps an unchanged one by only 0.5 m² (a sliver a 2 000 000-parcel county showed): the
+/// sheet resolves it like any overlap — the earlier parcel keeps the ground — instead of counting it twice and
+/// refusing its own identities.
+#[test]
+fn a_half_square_metre_overlap_is_resolved_not_counted_twice() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let write = |name: &str, text: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let admin = write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
+    let y19 = write(
+        "p19.geojson",
+        collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]),
+    );
+    // Q2 reaches 5 mm into P along its 100 m edge: 0.5 m²
+    let y20 = write(
+        "p20.geojson",
+        collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q2","DLBM":"1202"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(99.995, 200.0, 0.0, 100.0)]),
+    );
+    for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
+        for (layer, file) in [("admin", &admin), ("parcels", parcels)] {
+            let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
+            assert_eq!(c, 0, "{layer} {date}: {e}");
+        }
+    }
+    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--level", "2", "--unit", "m2"]);
+    let resolved = &sheet["provenance"]["overlaps_resolved"][1][1];
+    assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved}");
+    assert_eq!(resolved[0]["kept_by"], "P");
+    assert!((resolved[0]["area_m2"].as_f64().unwrap() - 0.5).abs() < 0.01, "{resolved}");
+    let ll = to_lonlat();
+    let area = |x0, x1| geodesic_area(&rect_geom(x0, x1, 0.0, 100.0), &ll);
+    let got = cells(&sheet["land_level2"]);
+    assert!((got[&("0101".to_string(), "0101".to_string())] as f64 - area(0.0, 100.0)).abs() <= 1.0, "{got:?}");
+    assert!((got[&("0301".to_string(), "1202".to_string())] as f64 - area(100.0, 200.0)).abs() <= 1.0, "{got:?}");
+}
+
 /// A 300 m × 100 m county of three 100 m parcels: A 水田 (10 % 田坎), B 乔木林地, C 农村宅基地. A year later A
 /// is split (west half still 水田, [50, 90] built over as 城镇住宅用地), a later-registered 设施农用地 parcel
 /// [85, 95] overlaps the new housing by 5 m, [95, 100] is covered by nothing, and B and C are merged into one
