@@ -141,7 +141,7 @@ fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing()
     // an empty scope
     let (c, _, e) = parcels(&wuxing_2019, "2021-12-31", Some(""));
     assert_eq!(c, 2, "{e}");
-    assert!(e.contains("non-empty key prefix"), "{e}");
+    assert!(e.contains("county code, the non-empty prefix"), "{e}");
     // a whole-layer vintage must follow every county's
     let (c, _, e) = parcels(&wuxing_2019, "2020-12-31", None);
     assert_eq!(c, 2, "{e}");
@@ -305,4 +305,30 @@ fn the_province_sheet_is_the_sum_of_its_county_sheets() {
             assert!((a - b).abs() <= COUNTIES.len() as i64, "{k:?}: province {a} vs Σ counties {b}");
         }
     }
+}
+
+/// A registry made before county vintages existed (no `nr_scoped_vintages`) gets the table, append-only and
+/// registered in `gpkg_contents`, when it is opened, and then takes a county's delivery.
+#[test]
+fn an_older_registry_gets_the_county_vintage_table() {
+    let p = province();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path());
+    {
+        let db = sqlite(&reg);
+        db.execute_batch(
+            "DROP TRIGGER nr_scoped_vintages_no_delete; DROP TRIGGER nr_scoped_vintages_no_update; DROP TABLE nr_scoped_vintages;
+             DELETE FROM gpkg_contents WHERE table_name = 'nr_scoped_vintages';",
+        )
+        .unwrap();
+    }
+    let file = p.root.join("330503/2019-12-31.gpkg");
+    let (c, out, e) = run(&["import", s(&reg), s(&file), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31", "--scope", "330503"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("(scope 330503)"), "{out}");
+    let db = sqlite(&reg);
+    assert_eq!(db.query_row("SELECT count(*) FROM nr_scoped_vintages WHERE scope = '330503'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    assert_eq!(db.query_row("SELECT count(*) FROM gpkg_contents WHERE table_name = 'nr_scoped_vintages'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    let err = db.execute("DELETE FROM nr_scoped_vintages", []).unwrap_err().to_string();
+    assert!(err.contains("append-only"), "{err}");
 }

@@ -58,9 +58,10 @@ pub struct Args {
     /// This vintage corrects errors: changed units are recorded as 更正登记, not 变更登记.
     #[arg(long)]
     correction: bool,
-    /// Import one county of a layer delivered county by county: only records whose key starts with this
-    /// prefix (the county code, e.g. 330523) are compared with the source and closed; a source record
-    /// outside it is refused. Each scope keeps its own vintages in date order.
+    /// Import one county of a layer delivered county by county (CODE: the county code, e.g. 330523): only
+    /// the records whose scope field (ZLDWDM for parcels, XZQDM for zones and forest stands, else the key;
+    /// `scope_field` in the layer definition) starts with CODE are compared with the source and closed; a
+    /// source record outside it is refused. Each scope keeps its own vintages in date order.
     #[arg(long)]
     scope: Option<String>,
     /// Output format of the report.

@@ -42,9 +42,9 @@ pub struct ImportRequest {
     pub reason: Option<String>,
     /// Record changed units as corrections (更正登记).
     pub correction: bool,
-    /// Import one county of a layer delivered county by county: a key prefix (the county code). Only the
-    /// open records with that prefix are compared with the source and closed; a source record without it
-    /// is refused. None: the source is the whole layer.
+    /// Import one county of a layer delivered county by county: the county code, a prefix of the layer's
+    /// scope field ([`crate::catalog::LayerDef::scope_field`]). Only the open records with that prefix are
+    /// compared with the source and closed; a source record without it is refused. None: the whole layer.
     pub scope: Option<String>,
 }
 
@@ -105,8 +105,8 @@ pub struct ImportReport {
 /// Run an import against an open registry.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
-    if let Some(scope) = req.scope.as_deref().filter(|s| s.is_empty() || s.chars().any(char::is_whitespace)) {
-        return Err(Error::Invalid(format!("--scope '{scope}': a scope is a non-empty key prefix (a county code)")));
+    if let Some(scope) = &req.scope {
+        crate::store::check_scope(scope)?;
     }
     let def = reg.catalog().layer(req.layer).clone();
     let profile = match &req.profile {

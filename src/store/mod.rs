@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use read::StoredRecord;
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
-pub use write::{ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
+pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
@@ -151,13 +151,6 @@ impl Registry {
         .collect()
     }
 
-    /// The scope of each scoped import: import id → scope.
-    pub fn import_scopes(&self) -> Result<std::collections::HashMap<i64, String>> {
-        let mut st = self.conn.prepare("SELECT import_id, scope FROM nr_scoped_vintages")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Rows of the import log, newest last, as (id, layer, as_of, source, inserted, unchanged, closed, rejected).
     pub fn imports(&self) -> Result<Vec<ImportLogRow>> {
         let mut st = self.conn.prepare(
@@ -245,7 +238,7 @@ pub struct ImportLogRow {
     pub mode: String,
     /// Attribute encoding used.
     pub encoding: String,
-    /// Key prefix (county) of a scoped vintage (`import --scope`); None: the whole layer.
+    /// County of a scoped vintage (`import --scope`); None: the whole layer.
     pub scope: Option<String>,
 }
 

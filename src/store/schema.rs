@@ -98,8 +98,8 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
     )
 }
 
-/// SQL creating `nr_scoped_vintages`: the vintages of one county (scope: a key prefix) of a layer delivered
-/// county by county (`import --scope`). Append-only like `nr_vintages`. Registries created before it get it
+/// SQL creating `nr_scoped_vintages`: the vintages of one county (scope: a prefix of the layer's scope
+/// field) of a layer delivered county by county (`import --scope`). Append-only like `nr_vintages`. Registries created before it get it
 /// when they are opened.
 pub fn scoped_vintages_sql() -> String {
     let t = "nr_scoped_vintages";
@@ -107,7 +107,7 @@ pub fn scoped_vintages_sql() -> String {
         "CREATE TABLE {t} (layer TEXT NOT NULL, scope TEXT NOT NULL, as_of DATE NOT NULL,
   import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), PRIMARY KEY (layer, scope, as_of));
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
-  ('{t}', 'attributes', '{t}', '分区数据版本 Vintages of one county (key prefix) of a layer');
+  ('{t}', 'attributes', '{t}', '分区数据版本 Vintages of one county of a layer (import --scope)');
 CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
 CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
 "

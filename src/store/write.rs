@@ -101,7 +101,7 @@ pub struct PreparedImport {
     pub correction: bool,
     /// When the import started.
     pub started_at: String,
-    /// Key prefix (county code) of a scoped vintage; None: the whole layer.
+    /// County code of a scoped vintage (a prefix of the layer's scope field); None: the whole layer.
     pub scope: Option<String>,
 }
 
@@ -140,9 +140,7 @@ impl Registry {
                 }
             }
             Some(scope) => {
-                if scope.is_empty() || scope.chars().any(char::is_whitespace) {
-                    return Err(Error::Invalid(format!("--scope '{scope}': a scope is a non-empty key prefix (a county code)")));
-                }
+                check_scope(scope)?;
                 let whole: Option<String> =
                     self.conn.query_row("SELECT max(as_of) FROM nr_vintages WHERE layer = ?1", [t], |r| r.get(0))?;
                 if let Some(last) = whole.filter(|l| l.as_str() >= as_of.as_str()) {
@@ -372,8 +370,17 @@ impl Registry {
     }
 }
 
-/// Records whose blobs are encoded together (in parallel) before they are inserted.
-const ENCODE_BATCH: usize = 65_536;
+/// Refuse a scope that cannot name a county: empty, or with white space.
+pub fn check_scope(scope: &str) -> Result<()> {
+    if scope.is_empty() || scope.chars().any(char::is_whitespace) {
+        return Err(Error::Invalid(format!("--scope '{scope}': a scope is a county code, the non-empty prefix of the records' scope field")));
+    }
+    Ok(())
+}
+
+/// Records whose blobs are encoded together (in parallel) before they are inserted (small enough that the
+/// tests' imports cross batch boundaries).
+const ENCODE_BATCH: usize = 1024;
 
 /// Bind a value to parameter `i` of a statement, by reference.
 fn bind_value(st: &mut rusqlite::Statement<'_>, i: usize, v: &Value) -> rusqlite::Result<()> {
