@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::io::blob;
 use crate::model::{AsOf, LayerKind, Record, Value};
 
-/// Rows read before their geometry blobs are decoded (in parallel).
-const READ_BATCH: usize = 65_536;
+/// Rows read before their geometry blobs are decoded (in parallel): small enough that every test reading a
+/// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
+const READ_BATCH: usize = 1024;
 
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
