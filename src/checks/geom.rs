@@ -194,38 +194,31 @@ pub fn interiors_meet(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
         || a.0.iter().any(|p| geo::InteriorPoint::interior_point(p).is_some_and(|ip| b.coordinate_position(&ip.0) == CoordPos::Inside))
 }
 
-/// True when `a` is one convex polygon without holes and one of its edges has every vertex of `b` on its
-/// line or outside (robust orientation): `a` lies on the inner side of that line and `b` on the outer, so
-/// their interiors are disjoint. Neighbours in a tiling of convex parcels are separated by their shared edge.
+/// True when the line of some edge of `a` has every vertex of `a` on one side (or on the line) and every
+/// vertex of `b` on the other side (or on the line), by robust orientation. A polygon lies in the convex
+/// hull of its vertices, so `a` is then in one closed half-plane and `b` in the other: their interiors are
+/// disjoint. Neighbours in a tiling of convex parcels are separated by their shared edge. Nothing is
+/// assumed of either shape: an earlier version took `a`'s side from its turns, which a repeated vertex
+/// could hide at a reflex corner, and so missed a real overlap.
 fn separated_by_an_edge(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
     use geo::kernels::{Kernel, Orientation, RobustKernel};
-    let [pa] = a.0.as_slice() else { return false };
-    if !pa.interiors().is_empty() {
-        return false;
-    }
-    let ring = &pa.exterior().0;
-    let n = ring.len().saturating_sub(1);
-    if n < 3 {
-        return false;
-    }
-    // convex: every turn the same way (collinear turns allowed)
-    let mut turn = Orientation::Collinear;
-    for k in 0..n {
-        let (p, q, r) = (ring[k], ring[(k + 1) % n], ring[(k + 2) % n]);
-        match RobustKernel::orient2d(p, q, r) {
-            Orientation::Collinear => {}
-            o if turn == Orientation::Collinear => turn = o,
-            o if o != turn => return false,
-            _ => {}
-        }
-    }
-    if turn == Orientation::Collinear {
-        return false;
-    }
+    let av: Vec<geo::Coord<f64>> = a.0.iter().flat_map(|p| p.exterior().0.iter().copied()).collect();
     let bv: Vec<geo::Coord<f64>> = b.0.iter().flat_map(|p| p.exterior().0.iter().copied()).collect();
-    (0..n).any(|k| {
-        let (p, q) = (ring[k], ring[k + 1]);
-        p != q && bv.iter().all(|v| RobustKernel::orient2d(p, q, *v) != turn)
+    a.0.iter().flat_map(|p| p.exterior().0.windows(2)).any(|w| {
+        let (p, q) = (w[0], w[1]);
+        if p == q {
+            return false;
+        }
+        let mut side = Orientation::Collinear;
+        for v in &av {
+            match RobustKernel::orient2d(p, q, *v) {
+                Orientation::Collinear => {}
+                o if side == Orientation::Collinear => side = o,
+                o if o != side => return false,
+                _ => {}
+            }
+        }
+        side != Orientation::Collinear && bv.iter().all(|v| RobustKernel::orient2d(p, q, *v) != side)
     })
 }
 
@@ -485,6 +478,20 @@ mod tests {
                 prop_assert!(interiors_meet(&pa, &pb), "{exact}");
             }
         }
+    }
+
+    /// The case the property test found: `b` is concave at a vertex written twice, so its turns (read
+    /// three vertices at a time) never showed the reflex corner and it passed for convex; the line of its
+    /// edge along y = 0 then "separated" it from a triangle it overlaps by 5 380.9 m².
+    #[test]
+    fn a_repeated_vertex_at_a_reflex_corner_does_not_hide_an_overlap() {
+        let a = poly(vec![(-119.29173622070253, 0.0), (0.0, 0.0), (0.0, 612.946079100108)]);
+        let b = poly(vec![(0.0, 0.0), (0.0, 0.0), (127.44208209841767, 0.0), (0.0, -347.03927207719136), (-690.6453742037911, 612.440298789277)]);
+        let exact = a.intersection(&b).unsigned_area();
+        assert!((exact - 5380.913).abs() < 0.01, "{exact}");
+        assert!(interiors_meet(&a, &b) && interiors_meet(&b, &a));
+        assert!(!separated_by_an_edge(&a, &b) && !separated_by_an_edge(&b, &a));
+        assert!((intersection(&a, &b).unsigned_area() - exact).abs() < 1e-6);
     }
 
     #[test]
