@@ -3,7 +3,7 @@
 //! - a county's vintage leaves the other counties' records as they were; imports out of scope, out of
 //!   order, with an empty scope or as a whole layer before a county's vintage are refused and leave the
 //!   registry byte for byte as it was;
-//! - `records_in_box` is exactly the filter of all records by envelope;
+//! - `records_in_box` and `records_in_boxes` are exactly the filter of all records by envelope;
 //! - `check --by-county` finds what one whole check finds (gaps by total, since they are cut at county
 //!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties;
 //! - the province's balance sheet is the sum of its counties' sheets, cell by cell.
@@ -169,20 +169,33 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
         geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
     });
     let b = b.unwrap();
-    for (fx, fy, w) in [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)] {
-        let bx = geo::Rect::new(
-            (b.min().x + fx * b.width(), b.min().y + fy * b.height()),
-            (b.min().x + (fx + w) * b.width(), b.min().y + (fy + w) * b.height()),
-        );
-        let want: Vec<i64> = all
-            .iter()
-            .filter(|r| r.record.geometry.bounding_rect().is_some_and(|e| geo::Intersects::intersects(&e, &bx)))
+    let boxes: Vec<geo::Rect<f64>> = [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)]
+        .into_iter()
+        .map(|(fx, fy, w)| {
+            geo::Rect::new((b.min().x + fx * b.width(), b.min().y + fy * b.height()), (b.min().x + (fx + w) * b.width(), b.min().y + (fy + w) * b.height()))
+        })
+        .collect();
+    let filter = |bs: &[geo::Rect<f64>]| -> Vec<i64> {
+        all.iter()
+            .filter(|r| r.record.geometry.bounding_rect().is_some_and(|e| bs.iter().any(|bx| geo::Intersects::intersects(&e, bx))))
             .map(|r| r.fid)
-            .collect();
-        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, bx).unwrap().iter().map(|r| r.fid).collect();
+            .collect()
+    };
+    for bx in &boxes {
+        let want = filter(std::slice::from_ref(bx));
+        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, *bx).unwrap().iter().map(|r| r.fid).collect();
         assert!(!want.is_empty());
         assert_eq!(got, want, "box {bx:?}");
     }
+    // several boxes at once (records_in_boxes, NR501's read of the parcels under the red lines): each record
+    // once, in fid order, whether the boxes overlap or not; the last sets cross the 1 024-fid statements
+    for set in [&boxes[..1], &boxes[..3], &boxes[1..3], &boxes[..]] {
+        let want = filter(set);
+        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set).unwrap().iter().map(|r| r.fid).collect();
+        assert_eq!(got, want, "boxes {set:?}");
+    }
+    assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough to cross the read statements' fid chunks", filter(&boxes).len());
+    assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[]).unwrap().is_empty());
 }
 
 /// Record findings of a report: (rule, fids) → area.

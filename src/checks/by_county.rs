@@ -4,7 +4,9 @@
 //! The counties are the admin outlines with a 6-digit code (县级) under the requested prefix; a code that
 //! only groups others (330500 when 3305xx are there) is not a county. Each county's window
 //! ([`Context::load_window`]) holds the records sharing ground with the county outline, read through the
-//! registry's R-tree, plus the ring of records around the window's registration units. What the windows
+//! registry's R-tree, plus its ring ([`Context::load_window`]): the records outside that meet its border
+//! records — except those wholly inside another county of the run, which that county pairs with their
+//! neighbours — and the records around the window's registration units. What the windows
 //! see together is what one whole check sees:
 //! - a piece at fault (an overlap, a violating piece) lies in some county, and both of its records share
 //!   ground with that county, so that county's window finds it; a record-level finding (invalid geometry,
@@ -21,12 +23,14 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use geo::MultiPolygon;
+use geo::{BoundingRect, MultiPolygon};
 
 use super::context::Context;
 use super::{rules, Exceptions, Finding, RuleConfig};
 use crate::error::{Error, Result};
+use crate::index::LayerIndex;
 use crate::model::{AsOf, LayerKind};
+use crate::outline::{Outline, Position};
 use crate::store::Registry;
 
 /// One county of a streamed check.
@@ -102,16 +106,33 @@ pub fn run(
     mut progress: impl FnMut(&CountyLine, f64),
 ) -> Result<StreamedCheck> {
     let checks = super::selected(only)?;
-    let kinds = super::layers_needed(only)?;
+    let needs = super::layers_needed(only)?;
     let counties = counties(reg, at, prefix)?;
     let mut seen: HashSet<(String, Vec<i64>)> = HashSet::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut lines = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut vintages = Vec::new();
-    for (code, name, outline) in counties {
+    // a record wholly inside a county is that county's window's to pair with its neighbours: the other
+    // windows' rings leave it out (a piece it shares with any record lies in that county)
+    let outlines: Vec<Outline> = counties.iter().map(|(_, _, g)| Outline::new(g.clone())).collect();
+    let boxes: Vec<(i64, [f64; 4])> = outlines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.bounds().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
+        .collect();
+    let county_index = LayerIndex::build(&boxes);
+    for (k, (code, name, outline)) in counties.into_iter().enumerate() {
         let t0 = Instant::now();
-        let ctx = Context::load_window(reg, at, Some((code.clone(), outline)), config.clone(), Exceptions::default(), &kinds)?;
+        let settled = |g: &MultiPolygon<f64>| {
+            g.bounding_rect().is_some_and(|b| {
+                county_index
+                    .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
+                    .into_iter()
+                    .any(|i| i as usize != k && outlines[i as usize].position(g) == Position::Inside)
+            })
+        };
+        let ctx = Context::load_window(reg, at, Some((code.clone(), outline)), config.clone(), Exceptions::default(), &needs, Some(&settled))?;
         let mut line = CountyLine { code, name, records: ctx.record_count(), findings: 0, shared: 0 };
         for check in checks.iter().filter(|c| c.code() != "NR202") {
             let found = check.run(&ctx)?;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use geo::{BoundingRect, MultiPolygon};
 
-use super::{Exceptions, RuleConfig};
+use super::{Exceptions, Needs, RuleConfig};
 use crate::area::AreaCalculator;
 use crate::error::{Error, Result};
 use crate::index::LayerIndex;
@@ -58,6 +58,9 @@ fn contains_box(outer: geo::Rect<f64>, inner: geo::Rect<f64>) -> bool {
     outer.min().x <= inner.min().x && outer.min().y <= inner.min().y && outer.max().x >= inner.max().x && outer.max().y >= inner.max().y
 }
 
+/// Which records outside a window another window of the same run already holds whole: see [`ring`].
+pub type Settled<'a> = &'a (dyn Fn(&MultiPolygon<f64>) -> bool + Sync);
+
 /// A record of a window on its border, as the ring tests the records outside against it: a small one (a
 /// parcel) as it is, a big one (a red-line or farmland union) tiled, so each test only sees its outline near
 /// the record tested.
@@ -94,12 +97,16 @@ impl Border {
 /// overlap lying in a crack between two county outlines is still seen whole), and every record sharing
 /// ground with a registration unit of the window (so a unit's sums and links see the whole unit).
 /// `outside` holds the records already read whose box met the window's but which lie outside it.
+/// `settled` says which records outside the window its border may leave out: those wholly inside another
+/// window of the same streamed check, whose pieces with this window's records that window finds (a
+/// neighbour's red line crossing the border by a sliver no longer brings the neighbour's parcels under it).
 fn ring(
     reg: &Registry,
     at: Option<AsOf>,
     outline: &Outline,
     loaded: &mut HashMap<LayerKind, Vec<StoredRecord>>,
     mut outside: HashMap<LayerKind, Vec<StoredRecord>>,
+    settled: Option<Settled>,
 ) -> Result<()> {
     use rayon::prelude::*;
     let Some(window_box) = outline.bounds() else { return Ok(()) };
@@ -153,7 +160,13 @@ fn ring(
             }
         }
         let joined: Vec<StoredRecord> =
-            candidates.into_par_iter().filter(|r| meets_border(&r.record.geometry) || units.iter().any(|u| u.overlaps(&r.record.geometry))).collect();
+            candidates
+                .into_par_iter()
+                .filter(|r| {
+                    let g = &r.record.geometry;
+                    (!settled.is_some_and(|s| s(g)) && meets_border(g)) || units.iter().any(|u| u.overlaps(g))
+                })
+                .collect();
         for r in joined {
             if have.insert(r.fid) {
                 recs.push(r);
@@ -214,9 +227,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Load the registry's layers in `kinds` (those the rules to run read: [`super::layers_needed`]) valid on
-    /// `at`, limited to `region` (a code prefix of the admin layer).
-    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions, kinds: &[LayerKind]) -> Result<Context> {
+    /// Load the registry's layers the rules to run read ([`super::layers_needed`]) valid on `at`, limited to
+    /// `region` (a code prefix of the admin layer).
+    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions, needs: &Needs) -> Result<Context> {
         let region = match region {
             None => None,
             Some(code) => {
@@ -234,24 +247,28 @@ impl Context {
                 Some((code.to_string(), geo::unary_union(parts.iter())))
             }
         };
-        Context::load_window(reg, at, region, config, exceptions, kinds)
+        Context::load_window(reg, at, region, config, exceptions, needs, None)
     }
 
-    /// Load the layers in `kinds` valid on `at` inside a window: a region (code, outline) — only the records
-    /// that share ground with it, read through each layer's R-tree — or, with None, the whole registry.
+    /// Load the layers in `needs` valid on `at` inside a window: a region (code, outline) — only the records
+    /// that share ground with it, read through each layer's R-tree — or, with None, the whole registry. A
+    /// layer needed only near another ([`Needs::near`]) is read, over the whole registry, only where the
+    /// other layer's parts are; a window reads it whole in its box (its ring needs its border records).
     ///
     /// A window also holds the **ring** around it: the records outside it that meet one of its records on
     /// the border, so that a piece at fault between a record inside and one outside is seen whole even
     /// where it lies in a crack between two county outlines; and every record sharing ground with a
     /// registration unit of the window, so that a unit's sums (NR303, NR304) and links (NR502) see the whole
-    /// unit. A ring record's own findings are also found by its own county's window.
+    /// unit. A ring record's own findings are also found by its own county's window. In a streamed check,
+    /// `settled` tells the ring which outside records another window holds whole (see [`ring`]).
     pub fn load_window(
         reg: &Registry,
         at: Option<AsOf>,
         region: Option<(String, MultiPolygon<f64>)>,
         config: RuleConfig,
         exceptions: Exceptions,
-        kinds: &[LayerKind],
+        needs: &Needs,
+        settled: Option<Settled>,
     ) -> Result<Context> {
         let t0 = std::time::Instant::now();
         let outline = region.as_ref().map(|(_, g)| Outline::new(g.clone()));
@@ -262,7 +279,7 @@ impl Context {
             let v = reg.vintages(kind)?;
             let used = v.iter().filter(|d| at.is_none_or(|a| **d <= a)).next_back().map(|d| d.to_string());
             vintages.push((kind, used));
-            if !kinds.contains(&kind) {
+            if !needs.kinds.contains(&kind) || (outline.is_none() && needs.near.iter().any(|(a, _)| *a == kind)) {
                 continue;
             }
             match &outline {
@@ -277,8 +294,16 @@ impl Context {
             }
             crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
         }
+        if outline.is_none() {
+            for &(kind, near) in &needs.near {
+                let parts: Vec<geo::Rect<f64>> =
+                    loaded.get(&near).into_iter().flatten().flat_map(|r| r.record.geometry.0.iter().filter_map(|p| p.bounding_rect())).collect();
+                loaded.insert(kind, reg.records_in_boxes(kind, at, &parts)?);
+                crate::progress::lap(t0, &format!("  check: {} loaded where {} are", kind.name(), near.name()));
+            }
+        }
         if let Some(o) = &outline {
-            ring(reg, at, o, &mut loaded, outside)?;
+            ring(reg, at, o, &mut loaded, outside, settled)?;
             crate::progress::lap(t0, "  check: ring around the window");
         }
         let layers = loaded.into_iter().map(|(k, recs)| (k, LayerSet::new(recs))).collect();

@@ -89,6 +89,13 @@ pub trait Check: Sync {
     fn name(&self) -> &'static str;
     /// The layers it reads: the check loads only the layers of the rules it runs.
     fn layers(&self) -> &'static [LayerKind];
+    /// Layers it reads only where another layer's records are: `(layer, near)` says every finding on
+    /// `layer` lies inside a record of `near`, so a whole-registry check that runs no other rule reading
+    /// `layer` reads only its records whose box meets a part of a `near` record (NR501 reads the parcels
+    /// under the red lines, not the county).
+    fn near(&self) -> &'static [(LayerKind, LayerKind)] {
+        &[]
+    }
     /// Find what is wrong.
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
 }
@@ -108,10 +115,29 @@ pub fn selected(only: &[String]) -> Result<Vec<Box<dyn Check>>> {
     Ok(all.into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.code() || o == c.name())).collect())
 }
 
-/// The layers the rules in `only` read (see [`Check::layers`]), for [`Context::load`].
-pub fn layers_needed(only: &[String]) -> Result<Vec<LayerKind>> {
+/// The layers a set of rules reads, for [`Context::load`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Needs {
+    /// Every layer a rule reads ([`Check::layers`]).
+    pub kinds: Vec<LayerKind>,
+    /// `(layer, near)`: `layer` is needed only where `near`'s records are — every rule that reads `layer`
+    /// says so ([`Check::near`]).
+    pub near: Vec<(LayerKind, LayerKind)>,
+}
+
+/// The layers the rules in `only` read (see [`Check::layers`] and [`Check::near`]).
+pub fn layers_needed(only: &[String]) -> Result<Needs> {
     let rules = selected(only)?;
-    Ok(LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect())
+    let kinds: Vec<LayerKind> = LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
+    let near = kinds
+        .iter()
+        .filter_map(|k| {
+            let mut readers = rules.iter().filter(|c| c.layers().contains(k));
+            let (_, near) = *readers.next()?.near().iter().find(|(a, _)| a == k)?;
+            readers.all(|c| c.near().contains(&(*k, near))).then_some((*k, near))
+        })
+        .collect();
+    Ok(Needs { kinds, near })
 }
 
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
@@ -133,4 +159,28 @@ fn finish(all: &mut [Finding], exceptions: &Exceptions, date: crate::model::AsOf
         }
     }
     all.sort_by(|a, b| (&a.rule, &a.ids, a.fids.first()).cmp(&(&b.rule, &b.ids, b.fids.first())));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only(rules: &str) -> Vec<String> {
+        rules.split(',').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_layer_is_read_near_another_only_when_every_rule_reading_it_says_so() {
+        let n = layers_needed(&only("NR501")).unwrap();
+        assert_eq!(n.kinds.len(), 2);
+        assert!(n.kinds.contains(&LayerKind::Parcels) && n.kinds.contains(&LayerKind::Redlines));
+        assert_eq!(n.near, vec![(LayerKind::Parcels, LayerKind::Redlines)]);
+        // NR101 reads every parcel: the parcels are read whole
+        let n = layers_needed(&only("NR101,NR501")).unwrap();
+        assert!(n.near.is_empty(), "{n:?}");
+        assert!(layers_needed(&[]).unwrap().near.is_empty());
+        // rules that do not read parcels leave NR501's restriction alone
+        let n = layers_needed(&only("NR501,NR401")).unwrap();
+        assert_eq!(n.near, vec![(LayerKind::Parcels, LayerKind::Redlines)]);
+    }
 }

@@ -14,6 +14,9 @@ use crate::model::{AsOf, LayerKind, Record, Value};
 /// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
 const READ_BATCH: usize = 1024;
 
+/// Fids per statement of a read by fid list ([`Registry::records_in_boxes`]).
+const FID_CHUNK: usize = 1024;
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -58,6 +61,32 @@ impl Registry {
             b.min().y
         );
         self.select(kind, &format!("{window} AND {filter}"), date.as_slice())
+    }
+
+    /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order: the R-tree
+    /// picks them box by box (each record once), and only they are read and decoded. A rule that looks at
+    /// parcels only inside red lines reads the parcels near the red lines' parts, not the layer.
+    pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>]) -> Result<Vec<StoredRecord>> {
+        let t = kind.name();
+        let mut fids: Vec<i64> = Vec::new();
+        {
+            let mut st = self.conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
+            for b in boxes {
+                let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
+                for f in rows {
+                    fids.push(f?);
+                }
+            }
+        }
+        fids.sort_unstable();
+        fids.dedup();
+        let (filter, date) = date_filter(at);
+        let mut out = Vec::with_capacity(fids.len());
+        for chunk in fids.chunks(FID_CHUNK) {
+            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            out.extend(self.select(kind, &format!("fid IN ({list}) AND {filter}"), date.as_slice())?);
+        }
+        Ok(out)
     }
 
     /// Keys held by more than one record of a layer valid on `at`, each with those records' fids — found by
@@ -121,12 +150,13 @@ impl Registry {
             cols.join(", ")
         ))?;
         let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        // SQLite hands the rows over one at a time; their geometry blobs are decoded in parallel, a batch at
-        // a time (so the raw blobs held at once stay bounded)
+        // SQLite hands the rows over one at a time on this thread, while a second thread decodes the
+        // geometry blobs of the rows already read, a batch at a time and in parallel (so reading and
+        // decoding overlap, and the raw blobs held at once stay bounded); batches keep fid order
         let path = &self.path;
-        let decode = |batch: &mut Vec<(Vec<u8>, StoredRecord)>, out: &mut Vec<StoredRecord>| -> Result<()> {
+        let decode = |batch: Vec<(Vec<u8>, StoredRecord)>, out: &mut Vec<StoredRecord>| -> Result<()> {
             use rayon::prelude::*;
-            let done = std::mem::take(batch)
+            let done = batch
                 .into_par_iter()
                 .map(|(g, mut rec)| {
                     rec.record.geometry = blob::decode(&g)
@@ -137,39 +167,55 @@ impl Registry {
             out.extend(done);
             Ok(())
         };
-        let mut out = Vec::new();
-        let mut batch: Vec<(Vec<u8>, StoredRecord)> = Vec::with_capacity(READ_BATCH);
-        while let Some(r) = rows.next()? {
-            let fid: i64 = r.get(0)?;
-            let g: Vec<u8> = r.get(1)?;
-            let mut values = Vec::with_capacity(n);
-            for i in 0..n {
-                values.push(match r.get_ref(7 + i)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(v) => Value::Int(v),
-                    ValueRef::Real(v) => Value::Real(v),
-                    ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
-                    ValueRef::Blob(_) => Value::Null,
-                });
-            }
-            let key = values[key_idx].to_string();
-            batch.push((
-                g,
-                StoredRecord {
-                    fid,
-                    record: Record { key, values, geometry: geo::MultiPolygon(vec![]) },
-                    valid_from: r.get(2)?,
-                    valid_to: r.get(3)?,
-                    import_id: r.get(4)?,
-                    areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
-                },
-            ));
-            if batch.len() == READ_BATCH {
-                decode(&mut batch, &mut out)?;
-            }
-        }
-        decode(&mut batch, &mut out)?;
-        Ok(out)
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, StoredRecord)>>(4);
+            let decoder = s.spawn(move || -> Result<Vec<StoredRecord>> {
+                let mut out = Vec::new();
+                for batch in rx {
+                    decode(batch, &mut out)?;
+                }
+                Ok(out)
+            });
+            let read = (|| -> Result<()> {
+                let mut batch: Vec<(Vec<u8>, StoredRecord)> = Vec::with_capacity(READ_BATCH);
+                while let Some(r) = rows.next()? {
+                    let fid: i64 = r.get(0)?;
+                    let g: Vec<u8> = r.get(1)?;
+                    let mut values = Vec::with_capacity(n);
+                    for i in 0..n {
+                        values.push(match r.get_ref(7 + i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(v) => Value::Int(v),
+                            ValueRef::Real(v) => Value::Real(v),
+                            ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+                            ValueRef::Blob(_) => Value::Null,
+                        });
+                    }
+                    let key = values[key_idx].to_string();
+                    batch.push((
+                        g,
+                        StoredRecord {
+                            fid,
+                            record: Record { key, values, geometry: geo::MultiPolygon(vec![]) },
+                            valid_from: r.get(2)?,
+                            valid_to: r.get(3)?,
+                            import_id: r.get(4)?,
+                            areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
+                        },
+                    ));
+                    if batch.len() == READ_BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH))).is_err() {
+                        // the decoder stopped on a bad blob: its error is the one to report
+                        return Ok(());
+                    }
+                }
+                let _ = tx.send(batch);
+                Ok(())
+            })();
+            drop(tx);
+            let decoded = decoder.join().expect("the registry's geometry decoder panicked");
+            read?;
+            decoded
+        })
     }
 }
 

@@ -28,6 +28,10 @@ impl Check for RedlineUse {
     fn layers(&self) -> &'static [LayerKind] {
         &[LayerKind::Parcels, LayerKind::Redlines]
     }
+    fn near(&self) -> &'static [(LayerKind, LayerKind)] {
+        // a finding is a parcel's piece inside a red line
+        &[(LayerKind::Parcels, LayerKind::Redlines)]
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let parcels = ctx.layer(LayerKind::Parcels);
