@@ -5,7 +5,8 @@
 //!   registry byte for byte as it was;
 //! - `records_in_box` and `records_in_boxes` are exactly the filter of all records by envelope;
 //! - `check --by-county` finds what one whole check finds (gaps by total, since they are cut at county
-//!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties;
+//!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties; its
+//!   windows leave out what another county of the run holds whole;
 //! - the province's balance sheet is the sum of its counties' sheets, cell by cell.
 
 mod common;
@@ -196,6 +197,8 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough to cross the read statements' fid chunks", filter(&boxes).len());
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[]).unwrap().is_empty());
+    // county vintages insert their R-tree entries one by one (a county of 1 200 is below the packing size)
+    assert_eq!(rtree_check(&p.reg, "parcels"), "ok");
 }
 
 /// Record findings of a report: (rule, fids) → area.
@@ -249,6 +252,23 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     let gaps = |r: &Json| -> f64 { r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "NR103").map(|f| f["area_m2"].as_f64().unwrap()).sum() };
     let (gw, gs) = (gaps(&whole), gaps(&streamed));
     assert!(gw > 1e5 && (gw - gs).abs() <= 1e-6 * gw + 5.0, "gaps {gw} vs {gs}");
+    // the windows' rings leave out what another county of the run holds whole: a neighbour's red line or
+    // parcel crossing the border no longer brings that neighbour's records under it (the answers above are
+    // unchanged). Without that, a window is the one `check --region` loads (no other county to lean on).
+    let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let needs = nrledger::checks::layers_needed(&[]).unwrap();
+    let config = nrledger::checks::RuleConfig::load(None).unwrap();
+    let mut smaller = 0;
+    for (line, (code, _, outline)) in streamed["counties"].as_array().unwrap().iter().zip(nrledger::checks::by_county::counties(&reg, None, None).unwrap()) {
+        assert_eq!(line["code"], code.as_str());
+        let alone = nrledger::checks::context::Context::load_window(&reg, None, Some((code.clone(), outline)), config.clone(), Default::default(), &needs, None)
+            .unwrap()
+            .record_count();
+        let streamed = line["records"].as_u64().unwrap() as usize;
+        assert!(streamed <= alone, "{code}: {streamed} records streamed, {alone} alone");
+        smaller += usize::from(streamed < alone);
+    }
+    assert!(smaller > 0, "no county window was smaller than its region window: the fixture no longer tests the ring's settling");
     // one county only, under a prefix
     let (_, one, err) = json(&["check", s(&p.reg), "--by-county", "--region", "330503", "--format", "json"]);
     assert_eq!(one["counties"].as_array().unwrap().len(), 1, "{err}");

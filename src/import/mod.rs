@@ -125,6 +125,11 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     }
     let t0 = std::time::Instant::now();
     let lap = |what: &str| crate::progress::lap(t0, &format!("  import: {what}"));
+    // the source's hash (for the import log) is taken while the source is read and checked
+    let source_hash = {
+        let path = req.source.path.clone();
+        std::thread::spawn(move || hashing::hash_source(&path))
+    };
     let src = source::read(&sreq, progress)?;
     lap("read");
     progress.finish();
@@ -132,13 +137,13 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let mapping = fields::map_fields(&src, &def, &profile)?;
     let file = req.source.path.display().to_string();
 
-    // attribute validation (cheap, sequential, needs the duplicate-key view)
+    // attribute validation: each feature's values in parallel, then the problems and the duplicate-key view
+    // in feature order
     let classes = &reg.catalog().classes;
     let mut problems: Vec<Problem> = Vec::new();
     let mut rows: Vec<Option<(String, Vec<Value>)>> = Vec::with_capacity(src.features.len());
     let key_idx = def.key_index();
-    let mut first_seen: HashMap<String, Vec<usize>> = HashMap::new();
-    for f in &src.features {
+    let validate = |f: &source::SourceFeature| -> (Vec<Value>, Vec<(String, String)>, Option<String>) {
         let mut values = Vec::with_capacity(def.fields.len());
         let mut bad = Vec::new();
         for (i, fd) in def.fields.iter().enumerate() {
@@ -179,15 +184,32 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
                 ));
             }
         }
+        (values, bad, key)
+    };
+    let validated: Vec<(Vec<Value>, Vec<(String, String)>, Option<String>)> = {
+        use rayon::prelude::*;
+        src.features.par_iter().with_min_len(256).map(validate).collect()
+    };
+    // features sharing a key: runs of a parallel sort by key (no map of a million keys)
+    let mut duplicates: Vec<(String, Vec<usize>)> = Vec::new();
+    {
+        use rayon::prelude::*;
+        let mut order: Vec<usize> = (0..validated.len()).filter(|&i| validated[i].2.is_some()).collect();
+        order.par_sort_unstable_by(|&a, &b| validated[a].2.cmp(&validated[b].2).then(a.cmp(&b)));
+        for run in order.chunk_by(|&a, &b| validated[a].2 == validated[b].2) {
+            if run.len() > 1 {
+                let k = validated[run[0]].2.clone().expect("keyed");
+                duplicates.push((k, run.iter().map(|&i| src.features[i].index).collect()));
+            }
+        }
+    }
+    for (f, (values, bad, key)) in src.features.iter().zip(validated) {
         for (field, reason) in &bad {
             problems.push(problem(&file, &src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
         }
-        if let Some(k) = &key {
-            first_seen.entry(k.clone()).or_default().push(f.index);
-        }
         rows.push(if bad.is_empty() { key.map(|k| (k, values)) } else { None });
     }
-    for (k, idxs) in &first_seen {
+    for (k, idxs) in &duplicates {
         if idxs.len() > 1 {
             for &i in idxs {
                 let others: Vec<String> = idxs.iter().filter(|&&j| j != i).map(|j| format!("#{j}")).collect();
@@ -209,12 +231,24 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
     lap("geometry prepared (CRS, validity, areas)");
 
+    // each good record's content hash, in parallel
+    let mut hashes: Vec<Option<String>> = {
+        use rayon::prelude::*;
+        rows.par_iter()
+            .zip(geo_results.par_iter())
+            .with_min_len(256)
+            .map(|(row, g)| match (row, g) {
+                (Some((_, values)), Ok((geometry, _))) => Some(hashing::content_hash(values, geometry)),
+                _ => None,
+            })
+            .collect()
+    };
     let mut records = Vec::new();
     let mut rejects = Vec::new();
     for (i, (f, g)) in src.features.iter().zip(geo_results).enumerate() {
         match (rows[i].take(), g) {
             (Some((key, values)), Ok((geometry, areas))) => {
-                let hash = hashing::content_hash(&values, &geometry);
+                let hash = hashes[i].take().expect("hashed above");
                 let document_no = def.field_index("DJWH").and_then(|di| values[di].as_str().map(str::to_string));
                 records.push(PreparedRecord { key, values, geometry, areas, hash, document_no });
             }
@@ -277,7 +311,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         records,
         rejects: reject_rows,
         source_path: file,
-        source_sha256: hashing::hash_source(&req.source.path)?,
+        source_sha256: source_hash.join().expect("the source hashing thread panicked")?,
         source_layer: src.layer.clone(),
         driver: src.driver.clone(),
         profile: profile.name.clone(),

@@ -136,15 +136,33 @@ pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
     };
     let fields: Vec<(String, OGRFieldType::Type)> = layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
     progress.set_len(layer.feature_count());
+    // GDAL hands the features over one at a time (fields and WKB); the WKB is parsed afterwards, in parallel
     let mut raws: Vec<(usize, Option<u64>, Vec<Raw>, SourceGeometry)> = Vec::new();
-    let mut extent: Option<[f64; 4]> = None;
+    let mut wkbs: Vec<Option<(Vec<u8>, bool)>> = Vec::new();
     for (index, feature) in layer.features().enumerate() {
         let mut vals = Vec::with_capacity(fields.len());
         for (i, (_, ty)) in fields.iter().enumerate() {
             vals.push(read_field(&feature, i, *ty));
         }
-        let geometry = read_geometry(feature.geometry(), req.make_valid);
-        if let SourceGeometry::Polygonal { mp, .. } = &geometry {
+        let (geometry, wkb) = match geometry_wkb(feature.geometry(), req.make_valid) {
+            Ok(w) => (SourceGeometry::Empty, Some(w)),
+            Err(g) => (g, None),
+        };
+        raws.push((index, feature.fid(), vals, geometry));
+        wkbs.push(wkb);
+        progress.inc(1);
+    }
+    {
+        use rayon::prelude::*;
+        raws.par_iter_mut().zip(wkbs.into_par_iter()).with_min_len(256).for_each(|(r, w)| {
+            if let Some((bytes, repaired)) = w {
+                r.3 = parse_wkb(&bytes, repaired);
+            }
+        });
+    }
+    let mut extent: Option<[f64; 4]> = None;
+    for (_, _, _, geometry) in &raws {
+        if let SourceGeometry::Polygonal { mp, .. } = geometry {
             if let Some(r) = geo::BoundingRect::bounding_rect(mp) {
                 let e = extent.get_or_insert([f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY]);
                 e[0] = e[0].min(r.min().x);
@@ -153,8 +171,6 @@ pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
                 e[3] = e[3].max(r.max().y);
             }
         }
-        raws.push((index, feature.fid(), vals, geometry));
-        progress.inc(1);
     }
     let (decode, encoding): (Box<dyn Fn(&[u8]) -> String>, String) = if raw_mode {
         let all_utf8 = raws.iter().flat_map(|r| &r.2).all(|v| match v {
@@ -318,10 +334,12 @@ fn join<T: ToString>(v: &[T]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
 }
 
-fn read_geometry(g: Option<&gdal::vector::Geometry>, make_valid: bool) -> SourceGeometry {
-    let Some(g) = g else { return SourceGeometry::Missing };
+/// A feature's geometry as linear ISO WKB (repaired by MakeValid when asked and needed), or what it is
+/// when it cannot be one (missing, empty, not polygonal, unreadable).
+fn geometry_wkb(g: Option<&gdal::vector::Geometry>, make_valid: bool) -> Result<(Vec<u8>, bool), SourceGeometry> {
+    let Some(g) = g else { return Err(SourceGeometry::Missing) };
     if g.is_empty() {
-        return SourceGeometry::Empty;
+        return Err(SourceGeometry::Empty);
     }
     // SAFETY: plain queries on a valid geometry handle.
     let flat = unsafe { gdal_sys::OGR_GT_Flatten(g.geometry_type()) };
@@ -330,7 +348,7 @@ fn read_geometry(g: Option<&gdal::vector::Geometry>, make_valid: bool) -> Source
             || gdal_sys::OGR_GT_IsSubClassOf(flat, gdal_sys::OGRwkbGeometryType::wkbMultiSurface) != 0
     };
     if !polygonal {
-        return SourceGeometry::NotPolygonal(g.geometry_name());
+        return Err(SourceGeometry::NotPolygonal(g.geometry_name()));
     }
     let mut repaired = false;
     let fixed;
@@ -341,24 +359,26 @@ fn read_geometry(g: Option<&gdal::vector::Geometry>, make_valid: bool) -> Source
                 fixed = v;
                 &fixed
             }
-            Err(e) => return SourceGeometry::Unreadable(format!("MakeValid failed: {e}")),
+            Err(e) => return Err(SourceGeometry::Unreadable(format!("MakeValid failed: {e}"))),
         }
     } else {
         g
     };
-    match linear_wkb(g) {
-        Ok(bytes) => match wkb::reader::read_wkb(&bytes) {
-            Ok(w) => {
-                let mp = polygons_of(w.to_geometry());
-                if mp.0.is_empty() {
-                    SourceGeometry::Empty
-                } else {
-                    SourceGeometry::Polygonal { mp, repaired }
-                }
+    linear_wkb(g).map(|b| (b, repaired)).map_err(SourceGeometry::Unreadable)
+}
+
+/// The polygons of a feature's WKB.
+fn parse_wkb(bytes: &[u8], repaired: bool) -> SourceGeometry {
+    match wkb::reader::read_wkb(bytes) {
+        Ok(w) => {
+            let mp = polygons_of(w.to_geometry());
+            if mp.0.is_empty() {
+                SourceGeometry::Empty
+            } else {
+                SourceGeometry::Polygonal { mp, repaired }
             }
-            Err(e) => SourceGeometry::Unreadable(e.to_string()),
-        },
-        Err(e) => SourceGeometry::Unreadable(e),
+        }
+        Err(e) => SourceGeometry::Unreadable(e.to_string()),
     }
 }
 
@@ -373,8 +393,18 @@ fn polygons_of(g: geo::Geometry<f64>) -> MultiPolygon<f64> {
 
 /// ISO WKB of the geometry with curves linearised.
 fn linear_wkb(g: &gdal::vector::Geometry) -> Result<Vec<u8>, String> {
-    // SAFETY: OGR_G_GetLinearGeometry returns a new geometry we own and destroy below.
+    // SAFETY: plain queries and export on a valid handle; OGR_G_GetLinearGeometry returns a new geometry we
+    // own and destroy below (only made when there are curves: it copies the whole geometry).
     unsafe {
+        if gdal_sys::OGR_G_HasCurveGeometry(g.c_geometry(), 0) == 0 {
+            let size = gdal_sys::OGR_G_WkbSize(g.c_geometry());
+            let mut buf = vec![0u8; size.max(0) as usize];
+            let rc = gdal_sys::OGR_G_ExportToIsoWkb(g.c_geometry(), gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+            if rc != gdal_sys::OGRErr::OGRERR_NONE {
+                return Err(format!("WKB export failed (OGRErr {rc})"));
+            }
+            return Ok(buf);
+        }
         let lin = gdal_sys::OGR_G_GetLinearGeometry(g.c_geometry(), 0.0, std::ptr::null_mut());
         if lin.is_null() {
             return Err("cannot linearise geometry".into());

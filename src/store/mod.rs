@@ -6,6 +6,7 @@
 //! like on date D".
 
 mod read;
+mod rtree;
 mod register;
 mod schema;
 mod write;
