@@ -36,7 +36,7 @@ use crate::area::AreaCalculator;
 use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::Registry;
+use crate::store::{Registry, StoredRecord};
 pub use land::{ClassLabel, LandAccount, Level};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
 
@@ -246,10 +246,15 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box);
     let r1 = window(LayerKind::Parcels, req.from)?;
     lap("read opening parcels");
-    let p1 = partition::build(r1, req.from, &region, catalog, &calc_for, req.overlaps, None)?;
-    lap("opening partition");
-    let r2 = window(LayerKind::Parcels, req.to)?;
-    lap("read closing parcels");
+    // the closing parcels are read (through a second connection) while the opening partition is built
+    let (p1, r2) = std::thread::scope(|s| -> Result<_> {
+        let (path, cat, to) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to);
+        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { Registry::open(&path, cat)?.records_in_box(LayerKind::Parcels, Some(to), region_box) });
+        let p1 = partition::build(r1, req.from, &region, catalog, &calc_for, req.overlaps, None);
+        let r2 = reader.join().expect("the closing parcels' reader panicked");
+        Ok((p1?, r2?))
+    })?;
+    lap("opening partition (closing parcels read meanwhile)");
     let p2 = partition::build(r2, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
     lap("closing partition");
     for p in [&p1, &p2] {

@@ -184,30 +184,30 @@ pub fn build(
             .filter_map(|(i, p)| p.geometry.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
             .collect()
     };
-    let index = LayerIndex::build(&envs(&pieces));
+    let boxes: Vec<Option<geo::Rect<f64>>> = pieces.par_iter().map(|p| p.geometry.bounding_rect()).collect();
+    let index = LayerIndex::build(
+        &boxes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y]))).collect::<Vec<_>>(),
+    );
 
-    // 2. overlaps: pairs (i < j) whose boxes meet, measured in parallel
-    let known = |i: usize, j: usize| -> Option<Option<MultiPolygon<f64>>> {
-        let prev = previous?;
-        let (fi, fj) = (pieces[i].fid, pieces[j].fid);
-        (prev.by_fid.contains_key(&fi) && prev.by_fid.contains_key(&fj)).then(|| prev.raw_overlaps.get(&(fi.min(fj), fi.max(fj))).cloned())
-    };
+    // 2. overlaps: pairs (i < j) whose boxes meet, measured in parallel as they are found; a pair of parcels
+    // both in the previous partition (unchanged records) takes its overlap from there
+    let in_previous = |i: usize| previous.is_some_and(|p| p.by_fid.contains_key(&pieces[i].fid));
     let overlaps: Vec<(usize, usize, MultiPolygon<f64>)> = (0..pieces.len())
         .into_par_iter()
-        .flat_map_iter(|i| {
-            let b = pieces[i].geometry.bounding_rect();
-            let cands = b.map(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).unwrap_or_default();
-            cands.into_iter().map(|j| j as usize).filter(move |&j| j > i).map(move |j| (i, j))
-        })
-        .collect::<Vec<_>>()
-        .into_par_iter()
         .with_min_len(64)
-        .filter_map(|(i, j)| match known(i, j) {
-            Some(k) => k.map(|g| (i, j, g)),
-            None => {
+        .flat_map_iter(|i| {
+            let cands = boxes[i].map(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).unwrap_or_default();
+            let known_i = in_previous(i);
+            let pieces = &pieces;
+            cands.into_iter().map(|j| j as usize).filter(move |&j| j > i).filter_map(move |j| {
+                if known_i && in_previous(j) {
+                    let (fi, fj) = (pieces[i].fid, pieces[j].fid);
+                    let prev = previous.expect("in the previous partition");
+                    return prev.raw_overlaps.get(&(fi.min(fj), fi.max(fj))).map(|g| (i, j, g.clone()));
+                }
                 let g = geom::intersection(&pieces[i].geometry, &pieces[j].geometry);
                 (g.unsigned_area() > OVERLAP_NOISE_M2).then_some((i, j, g))
-            }
+            })
         })
         .collect();
     let raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>> =
