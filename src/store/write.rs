@@ -29,7 +29,7 @@ use crate::progress::Progress;
 /// New records from which an import packs the layer's R-tree again instead of inserting them one by one
 /// (when they are also at least an eighth of the entries already there: packing costs about a tenth of an
 /// insert per entry, old or new).
-const RTREE_PACK_MIN: usize = 2048;
+const RTREE_PACK_MIN: usize = 1024;
 
 /// A record ready to store (validated, in the registry CRS, with areas).
 #[derive(Debug, Clone)]
