@@ -7,7 +7,9 @@
 //! - `check --by-county` finds what one whole check finds (gaps by total, since they are cut at county
 //!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties; its
 //!   windows leave out what another county of the run holds whole;
-//! - the province's balance sheet is the sum of its counties' sheets, cell by cell.
+//! - the province's balance sheet is the sum of its counties' sheets, cell by cell, and `balance --by-county`
+//!   (one county in memory at a time) gives the whole region's sheet: every figure and table cell, with
+//!   one progress line per county.
 
 mod common;
 
@@ -366,4 +368,72 @@ fn an_older_registry_gets_the_county_vintage_table() {
     assert_eq!(db.query_row("SELECT count(*) FROM gpkg_contents WHERE table_name = 'nr_scoped_vintages'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
     let err = db.execute("DELETE FROM nr_scoped_vintages", []).unwrap_err().to_string();
     assert!(err.contains("append-only"), "{err}");
+}
+
+/// Every number of two JSON documents within `tol(a)` of each other and every other value equal, outside the
+/// paths `skip`; the first difference is returned with its path.
+fn json_close(a: &Json, b: &Json, path: &str, skip: &[&str], tol: &dyn Fn(f64) -> f64) -> Result<(), String> {
+    if skip.contains(&path) {
+        return Ok(());
+    }
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            if (x - y).abs() <= tol(x.abs().max(y.abs())) { Ok(()) } else { Err(format!("{path}: {x} vs {y}")) }
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            if x.len() != y.len() {
+                return Err(format!("{path}: {} vs {} items", x.len(), y.len()));
+            }
+            x.iter().zip(y).enumerate().try_for_each(|(i, (x, y))| json_close(x, y, &format!("{path}[{i}]"), skip, tol))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            if x.keys().ne(y.keys()) {
+                return Err(format!("{path}: keys {:?} vs {:?}", x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>()));
+            }
+            x.iter().try_for_each(|(k, v)| json_close(v, &y[k], &format!("{path}.{k}"), skip, tol))
+        }
+        _ if a == b => Ok(()),
+        _ => Err(format!("{path}: {a} vs {b}")),
+    }
+}
+
+#[test]
+fn balance_by_county_gives_the_whole_regions_sheet() {
+    let p = province();
+    let sheet = |extra: &[&str]| {
+        let mut a = vec!["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--level", "2", "--unit", "m2", "--format", "json"];
+        a.extend_from_slice(extra);
+        let (c, j, e) = json(&a);
+        assert_eq!(c, 0, "{e}");
+        (j, e)
+    };
+    for region in [None, Some("3305")] {
+        let r: Vec<&str> = region.map(|r| vec!["--region", r]).unwrap_or_default();
+        let (whole, _) = sheet(&r);
+        let (streamed, err) = sheet(&[r.as_slice(), &["--by-county"]].concat());
+        // one progress line per county, in code order
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("county ")).collect();
+        assert_eq!(lines.len(), COUNTIES.len(), "{err}");
+        for ((code, name), l) in COUNTIES.iter().zip(&lines) {
+            assert!(l.starts_with(&format!("county {code} {name}: ")), "{l}");
+        }
+        assert_eq!(streamed["provenance"]["region"], whole["provenance"]["region"]);
+        // the pieces are cut at county borders (more of them), and a note's figures may differ in the
+        // last digit; every published figure agrees: whole m² cells within 2 m² (each sheet rounds once,
+        // and the county outlines add up to the union's area within floating-point noise), the rest
+        // within 1e-9 relative or 1e-3 m²
+        let skip = ["$.provenance.counts", "$.notes"];
+        json_close(&streamed, &whole, "$", &skip, &|x| (1e-9 * x).max(2.0)).unwrap();
+        let a = |j: &Json| j["provenance"]["region_area_m2"].as_f64().unwrap();
+        assert!((a(&streamed) - a(&whole)).abs() < 1e-6 * a(&whole), "{} vs {}", a(&streamed), a(&whole));
+        // the sheet is not empty: land changed class, red lines and farmland have ground
+        assert!(streamed["land_level2"]["classes"].as_array().unwrap().len() > 10);
+        assert!(streamed["liabilities"]["figures"]["zone_areas_m2"][0][2].as_f64().unwrap() > 0.0);
+        assert!(streamed["forest_volume"]["stands"][1].as_u64().unwrap() > 0);
+    }
+    // a region with no county under it is refused
+    let (c, _, e) = run(&["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--region", "3306", "--by-county"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("--by-county: no county") && e.contains("3306"), "{e}");
 }

@@ -8,10 +8,12 @@ injected defects), then:
    in the registry's rejects (counted in the table) instead of stopping the run;
 2.–4. `check --by-county` (one county window at a time) for overlapping parcels, red-line land use and
    control-line overlaps;
-5.–6. each county's balance sheet (`balance --region CODE`, read through the registry's R-tree), added up.
+5.–6. the province's balance sheet streamed by county (`balance --by-county --region 3305`: one county's
+   parcels, partitions and overlay in memory at a time, the counties' measures added before rounding).
 
 The streamed findings are compared with one `check --region CODE` per county (their union): the same records
-and areas, or the harness exits 1. Seconds and peak memory (wait4 max RSS) are reported per step.
+and areas; the streamed sheet's transition matrix with the sum of the five county sheets (`balance --region
+CODE`, not timed), cell by cell within the counties' whole-m² rounding; or the harness exits 1. Seconds and peak memory (wait4 max RSS) are reported per step.
 
     python3 benches/peers/province.py [--parcels 10000000]
 
@@ -100,16 +102,25 @@ def main():
         agree &= same
         log(f"{step}: {len(streamed)} finding(s) in {t:.1f} s; county-by-county checks {'agree' if same else 'DISAGREE'}")
 
-    # 5–6 the sheets of the counties, added up
-    secs["class_totals"], secs["matrix"], peak["class_totals"] = 0.0, 0.0, 0
+    # 5–6 the province's sheet, streamed by county
     env = dict(os.environ, NRLEDGER_TIMING="1")
+    sheet_cmd = [NRLEDGER, "balance", str(reg), "--from", D1, "--to", D2, "--level", "2", "--unit", "m2", "--format", "json"]
+    t, m, out, err = peers.run(sheet_cmd + ["--region", "3305", "--by-county"], env=env)
+    secs["matrix"] = peers.matrix_seconds(err)
+    secs["class_totals"] = t - secs["matrix"]
+    peak["class_totals"] = peak["matrix"] = m
+    streamed = peers.balance_answers(json.loads(out))["matrix"]
+    log(f"province sheet streamed by county in {t:.1f} s")
+    # the same answers as the county sheets added up (each county's sheet rounds to whole m²)
+    summed = {}
     for c in COUNTIES:
-        t, m, _, err = peers.run([NRLEDGER, "balance", str(reg), "--from", D1, "--to", D2, "--region", c, "--level", "2", "--unit", "m2", "--format", "json"], env=env)
-        mx = peers.matrix_seconds(err)
-        secs["matrix"] += mx
-        secs["class_totals"] += t - mx
-        peak["class_totals"] = max(peak["class_totals"], m)
-    peak["matrix"] = peak["class_totals"]
+        _, _, o, _ = peers.run(sheet_cmd + ["--region", c])
+        for f, to, v in peers.balance_answers(json.loads(o))["matrix"]:
+            summed[(f, to)] = summed.get((f, to), 0) + v
+    cells = {(f, to): v for f, to, v in streamed}
+    sheet_agree = all(abs(cells.get(k, 0) - summed.get(k, 0)) <= len(COUNTIES) for k in cells.keys() | summed.keys())
+    agree &= sheet_agree
+    log(f"streamed sheet vs the county sheets added up: {'agree' if sheet_agree else 'DISAGREE'} ({len(cells)} cells)")
     total = time.perf_counter() - t0
 
     lines = [
@@ -130,7 +141,7 @@ def main():
         "",
         "Records the import refused (kept in the registry's rejects): " + (", ".join(f"{k}: {v}" for k, v in rejected.items()) or "none"),
         "",
-        f"Answers, streamed check vs the county-by-county checks: **{'agree' if agree else 'DISAGREE'}**",
+        f"Answers, streamed check vs the county-by-county checks, and the streamed sheet's matrix vs the county sheets added up: **{'agree' if agree else 'DISAGREE'}**",
     ]
     md = "\n".join(lines)
     print(md)

@@ -32,6 +32,7 @@ pub const ORIGINS: [&str; 3] = ["天然", "人工", "其他"];
 
 /// A stand clipped to the region.
 struct Stand {
+    fid: i64,
     origin: String,
     /// Ellipsoidal area inside the region, m².
     area: f64,
@@ -62,7 +63,7 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
             let origin = origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
             let vol = xj.and_then(|i| r.record.values[i].as_f64()).unwrap_or(0.0);
             let density = if full > 0.0 { vol / full } else { 0.0 };
-            Some(Stand { origin, area, volume: density * area, density, geometry: g })
+            Some(Stand { fid: r.fid, origin, area, volume: density * area, density, geometry: g })
         })
         .collect()
 }
@@ -122,20 +123,54 @@ pub struct ForestVolume {
     pub stands: (usize, usize),
 }
 
-/// Compute the volume account. `pairs` are the land overlay's pairs (with geometry where the class changed).
+/// The measured part of the volume account in one region: per origin, the stands' areas and volumes at
+/// both dates and the volume on forest land converted to other classes, with the number of stands. Measures
+/// of several regions (the counties of a streamed sheet) add up ([`StandMeasures::add`]); [`volume`] then
+/// adds the change inputs and the balancing item.
+#[derive(Debug, Clone)]
+pub struct StandMeasures {
+    rows: BTreeMap<&'static str, VolumeRow>,
+    /// The stands (fids) at the opening and closing dates inside the region: a stand crossing a county
+    /// border is one stand of the province.
+    stands: [std::collections::BTreeSet<i64>; 2],
+}
+
+impl Default for StandMeasures {
+    fn default() -> Self {
+        StandMeasures { rows: ORIGINS.iter().map(|o| (*o, VolumeRow { origin: o.to_string(), ..Default::default() })).collect(), stands: Default::default() }
+    }
+}
+
+impl StandMeasures {
+    /// Add another region's measures.
+    pub fn add(&mut self, other: &StandMeasures) {
+        for (o, r) in &other.rows {
+            let e = self.rows.get_mut(o).expect("known origin");
+            e.opening_area_m2 += r.opening_area_m2;
+            e.opening_m3 += r.opening_m3;
+            e.conversion_m3 += r.conversion_m3;
+            e.closing_m3 += r.closing_m3;
+            e.closing_area_m2 += r.closing_area_m2;
+        }
+        for (a, b) in self.stands.iter_mut().zip(&other.stands) {
+            a.extend(b);
+        }
+    }
+}
+
+/// Measure the stands of one region. `pairs` are the land overlay's pairs (with geometry where the class
+/// changed).
 #[allow(clippy::too_many_arguments)]
-pub fn volume(
+pub fn measure(
     open: &[StoredRecord],
     close: &[StoredRecord],
     region: &Region,
     a: &Partition,
     b: &Partition,
     pairs: &[Pair],
-    changes: &[ForestChange],
     catalog: &Catalog,
     calc: &AreaCalculator,
-    notes: &mut Vec<String>,
-) -> ForestVolume {
+) -> StandMeasures {
     let s1 = stands(open, region, catalog, calc);
     let s2 = stands(close, region, catalog, calc);
     let envs: Vec<(i64, [f64; 4])> = s1
@@ -144,7 +179,8 @@ pub fn volume(
         .filter_map(|(i, s)| s.geometry.bounding_rect().map(|r| (i as i64, [r.min().x, r.max().x, r.min().y, r.max().y])))
         .collect();
     let idx = LayerIndex::build(&envs);
-    let mut rows: BTreeMap<&str, VolumeRow> = ORIGINS.iter().map(|o| (*o, VolumeRow { origin: o.to_string(), ..Default::default() })).collect();
+    let mut m = StandMeasures { stands: [s1.iter().map(|s| s.fid).collect(), s2.iter().map(|s| s.fid).collect()], ..Default::default() };
+    let rows = &mut m.rows;
     for s in &s1 {
         let r = rows.get_mut(s.origin.as_str()).expect("known origin");
         r.opening_m3 += s.volume;
@@ -172,6 +208,14 @@ pub fn volume(
             rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 += geom::piece_area(calc, &piece) * s.density;
         }
     }
+    m
+}
+
+/// The volume account: the measured stands with the change inputs (growth, afforestation, harvest,
+/// disaster) and the balancing item 其他变化.
+pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec<String>) -> ForestVolume {
+    let StandMeasures { mut rows, stands } = measured;
+    let stands = (stands[0].len(), stands[1].len());
     for c in changes {
         let r = rows.get_mut(c.origin.as_str()).expect("origins are normalised on reading");
         match c.item {
@@ -206,8 +250,8 @@ pub fn volume(
         out.push(r);
     }
     out.push(total);
-    if s1.is_empty() && s2.is_empty() {
+    if stands == (0, 0) {
         notes.push("林木: the registry has no forest stands (小班) in the region at either date; stock volume is zero".into());
     }
-    ForestVolume { rows: out, stands: (s1.len(), s2.len()) }
+    ForestVolume { rows: out, stands }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::partition::{Partition, GAP};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::model::AsOf;
 
 /// 田坎, the class deductions go to.
 pub const TIANKAN: &str = "1203";
@@ -194,17 +195,28 @@ pub fn stocks(p: &Partition) -> BTreeMap<String, (f64, f64)> {
     s
 }
 
-/// Check the second-level matrix against the partitions and the region, then aggregate it to the level
-/// and round it to whole m².
-pub fn account(m2: &HashMap<(String, String), f64>, a: &Partition, b: &Partition, region_area: f64, cls: &Classifier<'_>, level: Level) -> Result<LandAccount> {
+/// What the land account checks its matrix against at one date: the per-class [`stocks`] of the partition
+/// (or the sum of several counties' partitions) and the area of the sub-m² gap slivers it left out.
+pub struct StockCheck<'a> {
+    /// The date.
+    pub date: AsOf,
+    /// Per-class stocks with their tolerances.
+    pub stocks: &'a BTreeMap<String, (f64, f64)>,
+    /// [`Partition::gap_slivers_m2`].
+    pub gap_slivers_m2: f64,
+}
+
+/// Check the second-level matrix against the stocks at both dates and the region, then aggregate it to the
+/// level and round it to whole m².
+pub fn account(m2: &HashMap<(String, String), f64>, checks: [StockCheck<'_>; 2], region_area: f64, cls: &Classifier<'_>, level: Level) -> Result<LandAccount> {
     // rows and columns against the stocks from the pieces
-    for (part, by_row) in [(a, true), (b, false)] {
+    for (part, by_row) in checks.iter().zip([true, false]) {
         let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
         for ((f, t), v) in m2 {
             *sums.entry(if by_row { f.as_str() } else { t.as_str() }).or_default() += v;
         }
-        let st = stocks(part);
-        for (code, (want, tol)) in &st {
+        let st = part.stocks;
+        for (code, (want, tol)) in st {
             let got = sums.get(code.as_str()).copied().unwrap_or(0.0);
             if (got - want).abs() > *tol {
                 return Err(Error::Invalid(format!(

@@ -27,7 +27,7 @@ pub mod region;
 pub mod tables;
 pub mod water;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -201,12 +201,20 @@ fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>
     Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))
 }
 
-/// Produce the sheet.
-pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
+/// What a sheet is computed from once its region is measured: the configuration, the liability model and
+/// the registry's hash (read in the background while the sheet is measured).
+struct Setup {
+    cfg: inputs::BalanceConfig,
+    rules: RuleConfig,
+    model_name: String,
+    model: inputs::LiabilityModel,
+    hashing: std::thread::JoinHandle<Result<String>>,
+}
+
+fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
     if req.to <= req.from {
         return Err(Error::Invalid(format!("--to {} is not after --from {}: a balance sheet covers a period", req.to, req.from)));
     }
-    let catalog = reg.catalog();
     let cfg = inputs::BalanceConfig::load(req.rules.as_deref())?;
     let rules = RuleConfig::load(req.rules.as_deref())?;
     let model_name = req.liability.clone().unwrap_or_else(|| cfg.liabilities.default.clone());
@@ -229,17 +237,115 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     // the registry's hash (provenance) is read while the sheet is computed
     let reg_path = reg.path().to_path_buf();
     let hashing = std::thread::spawn(move || crate::import::hashing::sha256_file(&reg_path));
-    let t0 = std::time::Instant::now();
+    Ok(Setup { cfg, rules, model_name, model, hashing })
+}
+
+/// One of-which zone measured: whether the registry has the zone at each date, and the area of each
+/// second-level class inside it at each date, m².
+#[derive(Debug, Clone, Default)]
+struct ZoneMeasure {
+    present: [bool; 2],
+    by_code: [BTreeMap<String, f64>; 2],
+}
+
+/// Everything a sheet adds up over its ground, measured in one region. The measures of the counties of a
+/// province add up ([`Measures::add`]) to the province's: every figure is a sum over pieces of ground, and
+/// each county's pieces are clipped to its own outline. Nothing here is rounded: the sheet rounds once,
+/// after adding.
+#[derive(Default)]
+struct Measures {
+    region_area: f64,
+    /// The second-level transition matrix, m² (田坎 deducted).
+    m2: HashMap<(String, String), f64>,
+    /// Per-class stocks and the gap slivers left out, at both dates ([`land::stocks`]).
+    stocks: [BTreeMap<String, (f64, f64)>; 2],
+    gap_slivers_m2: [f64; 2],
+    uncovered_m2: [f64; 2],
+    overlaps: [Vec<ResolvedOverlap>; 2],
+    /// Pieces at both dates, overlay pairs.
+    counts: (usize, usize, usize),
+    /// cause → (cultivated gained, cultivated lost, changed at the second level), m².
+    by_cause: BTreeMap<String, (f64, f64, f64)>,
+    /// 生态保护红线, 永久基本农田.
+    of_which: [ZoneMeasure; 2],
+    quality: [Option<BTreeMap<i64, f64>>; 2],
+    stands: forest::StandMeasures,
+    /// 生态保护红线, 永久基本农田, 城镇开发边界 area inside the region at both dates, m².
+    zone_areas_m2: [(f64, f64); 3],
+    redline_prohibited_m2: (f64, f64),
+    trace: Vec<TracePiece>,
+}
+
+fn add_maps<K: Ord + Clone>(a: &mut BTreeMap<K, f64>, b: &BTreeMap<K, f64>) {
+    for (k, v) in b {
+        *a.entry(k.clone()).or_default() += v;
+    }
+}
+
+impl Measures {
+    /// Add another region's measures (the regions must not share ground).
+    fn add(&mut self, o: Measures) {
+        self.region_area += o.region_area;
+        for (k, v) in o.m2 {
+            *self.m2.entry(k).or_default() += v;
+        }
+        for i in 0..2 {
+            for (k, (a, t)) in &o.stocks[i] {
+                let e = self.stocks[i].entry(k.clone()).or_default();
+                e.0 += a;
+                e.1 += t;
+            }
+            self.gap_slivers_m2[i] += o.gap_slivers_m2[i];
+            self.uncovered_m2[i] += o.uncovered_m2[i];
+            self.quality[i] = match (self.quality[i].take(), &o.quality[i]) {
+                (None, None) => None,
+                (a, b) => {
+                    let mut a = a.unwrap_or_default();
+                    add_maps(&mut a, &b.clone().unwrap_or_default());
+                    Some(a)
+                }
+            };
+        }
+        // an overlap crossing a county border is resolved in each county: one entry per pair, areas added
+        for (mine, theirs) in self.overlaps.iter_mut().zip(o.overlaps) {
+            for x in theirs {
+                match mine.iter_mut().find(|m| m.kept_by == x.kept_by && m.removed_from == x.removed_from) {
+                    Some(m) => m.area_m2 += x.area_m2,
+                    None => mine.push(x),
+                }
+            }
+        }
+        self.counts = (self.counts.0 + o.counts.0, self.counts.1 + o.counts.1, self.counts.2 + o.counts.2);
+        for (k, v) in o.by_cause {
+            let e = self.by_cause.entry(k).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+            e.2 += v.2;
+        }
+        for (z, oz) in self.of_which.iter_mut().zip(&o.of_which) {
+            for i in 0..2 {
+                z.present[i] |= oz.present[i];
+                add_maps(&mut z.by_code[i], &oz.by_code[i]);
+            }
+        }
+        self.stands.add(&o.stands);
+        for (a, b) in self.zone_areas_m2.iter_mut().zip(o.zone_areas_m2) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.redline_prohibited_m2.0 += o.redline_prohibited_m2.0;
+        self.redline_prohibited_m2.1 += o.redline_prohibited_m2.1;
+        self.trace.extend(o.trace);
+    }
+}
+
+/// Measure one region: both partitions, their overlay and everything the sheet adds up over them.
+fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleConfig, t0: std::time::Instant) -> Result<Measures> {
+    let catalog = reg.catalog();
     let lap = |what: &str| lap(t0, what);
     let crs = reg.crs.clone();
     let calc_for = move || AreaCalculator::for_crs(&crs).expect("the registry CRS was usable when the registry was created");
     let calc = calc_for();
-    let region = region::Region::load(reg, req.region.as_deref(), req.to, &calc)?;
-    let scope = inputs::Scope { codes: region.code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
-    let mut notes = Vec::new();
-
-    // partitions and overlay
-    lap("region");
     // every layer is read through the R-tree for the region's box only: a county's sheet in a province
     // registry reads the county, not the province (everything read is clipped to the region anyway)
     let region_box = region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
@@ -250,29 +356,13 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let (p1, r2) = std::thread::scope(|s| -> Result<_> {
         let (path, cat, to) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to);
         let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { Registry::open(&path, cat)?.records_in_box(LayerKind::Parcels, Some(to), region_box) });
-        let p1 = partition::build(r1, req.from, &region, catalog, &calc_for, req.overlaps, None);
+        let p1 = partition::build(r1, req.from, region, catalog, &calc_for, req.overlaps, None);
         let r2 = reader.join().expect("the closing parcels' reader panicked");
         Ok((p1?, r2?))
     })?;
     lap("opening partition (closing parcels read meanwhile)");
-    let p2 = partition::build(r2, req.to, &region, catalog, &calc_for, req.overlaps, Some(&p1))?;
+    let p2 = partition::build(r2, req.to, region, catalog, &calc_for, req.overlaps, Some(&p1))?;
     lap("closing partition");
-    for p in [&p1, &p2] {
-        if !p.overlaps.is_empty() {
-            let a: f64 = p.overlaps.iter().map(|o| o.area_m2).sum();
-            notes.push(format!(
-                "{}: {} overlap(s) between parcels, {a:.2} m² in all, counted once (the earlier-registered parcel keeps the ground; e.g. {} over {}). nrledger check reports them as NR101",
-                p.date,
-                p.overlaps.len(),
-                p.overlaps[0].kept_by,
-                p.overlaps[0].removed_from
-            ));
-        }
-        let g = p.gap_area();
-        if g > 0.01 {
-            notes.push(format!("{}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)", p.date));
-        }
-    }
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
     lap("overlay");
     let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
@@ -297,20 +387,6 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         e.1 += dec;
         e.2 += changed;
     }
-    let causes: Vec<CauseRow> = by_cause
-        .into_iter()
-        .map(|(cause, (inc, dec, ch))| CauseRow {
-            nature: catalog.classes.cause_nature(&cause).unwrap_or("未注明").to_string(),
-            cause,
-            cultivated_increase_m2: inc,
-            cultivated_decrease_m2: dec,
-            changed_m2: ch,
-        })
-        .collect();
-    let cls = land::Classifier::new(req.level, catalog);
-    let land = land::account(&m2, &p1, &p2, region.area, &cls, req.level)?;
-    let cls2 = land::Classifier::new(Level::Two, catalog);
-    let land_level2 = land::account(&m2, &p1, &p2, region.area, &cls2, Level::Two)?;
     lap("land accounts");
 
     // of-which: inside red lines, inside permanent basic farmland
@@ -322,30 +398,198 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
         let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
         Ok(Some(region::Outline::new(geo::unary_union(parts.iter()))))
     };
-    let mut of_which = Vec::new();
-    for (kind, zone) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")] {
-        let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    let mut of_which: [ZoneMeasure; 2] = Default::default();
+    for (z, (kind, zone)) in of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")]) {
         for (k, (p, d)) in [(&p1, req.from), (&p2, req.to)].into_iter().enumerate() {
-            match zone_outline(kind, d)? {
-                None => notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero")),
-                Some(o) => {
-                    lap(&format!("{zone} union {d}"));
-                    for (code, a) in land::inside(p, &o, &calc_for) {
-                        let c = cls.classify(&code)?.code;
-                        let e = by_class.entry(c).or_default();
-                        if k == 0 { e.0 += a } else { e.1 += a }
-                    }
-                }
+            if let Some(o) = zone_outline(kind, d)? {
+                lap(&format!("{zone} union {d}"));
+                z.present[k] = true;
+                z.by_code[k] = land::inside(p, &o, &calc_for);
+            }
+        }
+    }
+    lap("of-which");
+    let quality = [land::by_quality(&p1), land::by_quality(&p2)];
+    let stands = forest::measure(&window(LayerKind::Forest, req.from)?, &window(LayerKind::Forest, req.to)?, region, &p1, &p2, &pairs, catalog, &calc);
+    lap("forest");
+
+    // liability figures
+    let redlines_at = |d: AsOf| -> Result<Vec<(String, region::Outline)>> {
+        let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
+        Ok(window(LayerKind::Redlines, d)?
+            .into_iter()
+            .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
+            .collect())
+    };
+    let mut zone_areas_m2 = [(0.0, 0.0); 3];
+    for (z, kind) in zone_areas_m2.iter_mut().zip([LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban]) {
+        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, &calc)) };
+        *z = (a(req.from)?, a(req.to)?);
+    }
+    let redline_prohibited_m2 = (
+        liability::redline_encroachment(&p1, &redlines_at(req.from)?, &rules.redline, &calc_for),
+        liability::redline_encroachment(&p2, &redlines_at(req.to)?, &rules.redline, &calc_for),
+    );
+    lap("liability figures");
+
+    // trace: ground whose class changed at the sheet's level
+    let cls = land::Classifier::new(req.level, catalog);
+    let mut trace = Vec::new();
+    for p in &pairs {
+        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
+        let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
+        if cx == cy {
+            continue;
+        }
+        if let Some(g) = &p.geometry {
+            trace.push(TracePiece {
+                from: (x.fid, x.key.clone()),
+                to: (y.fid, y.key.clone()),
+                classes: (cx, cy),
+                codes: (x.class.clone(), y.class.clone()),
+                area: p.area,
+                geometry: g.clone(),
+            });
+        }
+    }
+    lap("trace");
+    Ok(Measures {
+        region_area: region.area,
+        m2,
+        stocks: [land::stocks(&p1), land::stocks(&p2)],
+        gap_slivers_m2: [p1.gap_slivers_m2, p2.gap_slivers_m2],
+        uncovered_m2: [p1.gap_area(), p2.gap_area()],
+        counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
+        overlaps: [p1.overlaps, p2.overlaps],
+        by_cause,
+        of_which,
+        quality,
+        stands,
+        zone_areas_m2,
+        redline_prohibited_m2,
+        trace,
+    })
+}
+
+/// Produce the sheet.
+pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
+    let setup = setup(reg, req)?;
+    let t0 = std::time::Instant::now();
+    let calc = AreaCalculator::for_crs(&reg.crs)?;
+    let region = region::Region::load(reg, req.region.as_deref(), req.to, &calc)?;
+    lap(t0, "region");
+    let m = measure(reg, req, &region, &setup.rules, t0)?;
+    assemble(reg, req, setup, &region.code, &region.name, m, t0)
+}
+
+/// One county of a streamed sheet ([`compute_by_county`]).
+#[derive(Debug, Clone)]
+pub struct CountySheet {
+    /// County code (XZQDM).
+    pub code: String,
+    /// County name.
+    pub name: String,
+    /// Parcel pieces at the opening and closing dates.
+    pub pieces: (usize, usize),
+    /// The county's area, m².
+    pub area_m2: f64,
+}
+
+/// Produce the sheet of a region (a province, a city) county by county: each county (the 6-digit admin
+/// outlines under `req.region`, as `check --by-county` finds them) is measured on its own — its parcels,
+/// partitions and overlay held in memory only while it is measured — and the measures are added up before
+/// the sheet is rounded and its identities checked, so memory follows the largest county, not the region.
+/// The sheet is the one `compute` gives for the same region up to floating-point summation order (and the
+/// rounding to whole m² that follows): every figure is a sum over pieces of ground clipped to the region,
+/// and the counties' outlines part the region. `progress` is called after each county.
+pub fn compute_by_county(reg: &Registry, req: &Request, mut progress: impl FnMut(&CountySheet, f64)) -> Result<BalanceSheet> {
+    let setup = setup(reg, req)?;
+    let t0 = std::time::Instant::now();
+    let calc = AreaCalculator::for_crs(&reg.crs)?;
+    let counties = crate::checks::by_county::counties(reg, Some(req.to), req.region.as_deref())?;
+    if counties.is_empty() {
+        return Err(Error::Invalid(format!(
+            "--by-county: no county (6-digit admin code{}) is valid on {} in {}",
+            req.region.as_deref().map(|r| format!(" starting {r}")).unwrap_or_default(),
+            req.to,
+            reg.path().display()
+        )));
+    }
+    let mut total = Measures::default();
+    let mut names = Vec::new();
+    for (code, name, _) in &counties {
+        let tc = std::time::Instant::now();
+        let region = region::Region::load(reg, Some(code), req.to, &calc)?;
+        let m = measure(reg, req, &region, &setup.rules, t0)?;
+        progress(&CountySheet { code: code.clone(), name: name.clone(), pieces: (m.counts.0, m.counts.1), area_m2: m.region_area }, tc.elapsed().as_secs_f64());
+        total.add(m);
+        names.push(name.clone());
+    }
+    let code = req.region.clone().unwrap_or_else(|| counties.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join(";"));
+    assemble(reg, req, setup, &code, &names.join("、"), total, t0)
+}
+
+/// The sheet from a region's measures: notes, the land accounts (checked against the stocks, rounded), the
+/// of-which rows, the inputs (forest changes, water statistics, targets), the liabilities and provenance.
+fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str, m: Measures, t0: std::time::Instant) -> Result<BalanceSheet> {
+    let catalog = reg.catalog();
+    let Setup { cfg, rules, model_name, model, hashing } = setup;
+    let scope = inputs::Scope { codes: code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
+    let mut notes = Vec::new();
+    for (i, d) in [req.from, req.to].into_iter().enumerate() {
+        let o = &m.overlaps[i];
+        if !o.is_empty() {
+            let a: f64 = o.iter().map(|o| o.area_m2).sum();
+            notes.push(format!(
+                "{d}: {} overlap(s) between parcels, {a:.2} m² in all, counted once (the earlier-registered parcel keeps the ground; e.g. {} over {}). nrledger check reports them as NR101",
+                o.len(),
+                o[0].kept_by,
+                o[0].removed_from
+            ));
+        }
+        let g = m.uncovered_m2[i];
+        if g > 0.01 {
+            notes.push(format!("{d}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)"));
+        }
+    }
+    let cls = land::Classifier::new(req.level, catalog);
+    fn checks<'a>(m: &'a Measures, req: &Request) -> [land::StockCheck<'a>; 2] {
+        [(req.from, 0), (req.to, 1)].map(|(date, i)| land::StockCheck { date, stocks: &m.stocks[i], gap_slivers_m2: m.gap_slivers_m2[i] })
+    }
+    let land = land::account(&m.m2, checks(&m, req), m.region_area, &cls, req.level)?;
+    let cls2 = land::Classifier::new(Level::Two, catalog);
+    let land_level2 = land::account(&m.m2, checks(&m, req), m.region_area, &cls2, Level::Two)?;
+    let causes: Vec<CauseRow> = m
+        .by_cause
+        .iter()
+        .map(|(cause, &(inc, dec, ch))| CauseRow {
+            nature: catalog.classes.cause_nature(cause).unwrap_or("未注明").to_string(),
+            cause: cause.clone(),
+            cultivated_increase_m2: inc,
+            cultivated_decrease_m2: dec,
+            changed_m2: ch,
+        })
+        .collect();
+    let mut of_which = Vec::new();
+    for (z, zone) in m.of_which.iter().zip(["生态保护红线", "永久基本农田"]) {
+        let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for (k, d) in [req.from, req.to].into_iter().enumerate() {
+            if !z.present[k] {
+                notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero"));
+            }
+            for (code, a) in &z.by_code[k] {
+                let c = cls.classify(code)?.code;
+                let e = by_class.entry(c).or_default();
+                if k == 0 { e.0 += a } else { e.1 += a }
             }
         }
         let rows = land.classes.iter().map(|c| (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))).collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
     }
-    lap("of-which");
-    let quality = match (land::by_quality(&p1), land::by_quality(&p2)) {
-        (None, None) => None,
-        (a, b) => {
-            let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
+    let quality = match &m.quality {
+        [None, None] => None,
+        [a, b] => {
+            let (a, b) = (a.clone().unwrap_or_default(), b.clone().unwrap_or_default());
             let grades: std::collections::BTreeSet<i64> = a.keys().chain(b.keys()).copied().collect();
             Some(grades.into_iter().map(|g| (g, (a.get(&g).copied().unwrap_or(0.0), b.get(&g).copied().unwrap_or(0.0)))).collect())
         }
@@ -358,7 +602,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
             input_files.push(inputs::input_file("forest-changes", p)?);
             let c = inputs::forest_changes(p, &scope, catalog)?;
             if c.is_empty() {
-                notes.push(format!("{}: no forest change rows for region {} in the years {:?}", p.display(), region.code, scope.years()));
+                notes.push(format!("{}: no forest change rows for region {code} in the years {:?}", p.display(), scope.years()));
             }
             Some(c)
         }
@@ -367,25 +611,13 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
             None
         }
     };
-    let forest_volume = forest::volume(
-        &window(LayerKind::Forest, req.from)?,
-        &window(LayerKind::Forest, req.to)?,
-        &region,
-        &p1,
-        &p2,
-        &pairs,
-        changes.as_deref().unwrap_or(&[]),
-        catalog,
-        &calc,
-        &mut notes,
-    );
-    lap("forest");
+    let forest_volume = forest::volume(m.stands, changes.as_deref().unwrap_or(&[]), &mut notes);
     let water = match &req.water {
         Some(p) => {
             input_files.push(inputs::input_file("water", p)?);
             let rows = inputs::water(p, &scope, &cfg)?;
             if rows.is_empty() {
-                notes.push(format!("{}: no water rows for region {} in the years {:?}", p.display(), region.code, scope.years()));
+                notes.push(format!("{}: no water rows for region {code} in the years {:?}", p.display(), scope.years()));
                 None
             } else {
                 Some(water::account(&rows, &cfg, &scope.years(), p)?)
@@ -406,79 +638,44 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     };
 
     // liabilities
-    let redlines_at = |d: AsOf| -> Result<Vec<(String, region::Outline)>> {
-        let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
-        Ok(window(LayerKind::Redlines, d)?
-            .into_iter()
-            .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
-            .collect())
-    };
-    let mut zone_areas_m2 = Vec::new();
-    for (kind, zone) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
-        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, &calc)) };
-        zone_areas_m2.push((zone.to_string(), a(req.from)?, a(req.to)?));
-    }
-    let zone_areas_m2_farmland = (zone_areas_m2[1].1, zone_areas_m2[1].2);
+    let zone_areas_m2: Vec<(String, f64, f64)> =
+        ["生态保护红线", "永久基本农田", "城镇开发边界"].iter().zip(m.zone_areas_m2).map(|(z, (a, b))| (z.to_string(), a, b)).collect();
     let fig = liability::Figures {
+        farmland_m2: (zone_areas_m2[1].1, zone_areas_m2[1].2),
         zone_areas_m2,
-        redline_prohibited_m2: (
-            liability::redline_encroachment(&p1, &redlines_at(req.from)?, &rules.redline, &calc_for),
-            liability::redline_encroachment(&p2, &redlines_at(req.to)?, &rules.redline, &calc_for),
-        ),
-        farmland_m2: (zone_areas_m2_farmland.0, zone_areas_m2_farmland.1),
+        redline_prohibited_m2: m.redline_prohibited_m2,
         groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
         harvest_m3: changes.as_ref().map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
     };
-    lap("liability figures");
-    let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(&region.code)), &targets_src);
+    let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(code)), &targets_src);
     let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
 
-    // trace: ground whose class changed at the sheet's level
-    let mut trace = Vec::new();
-    for p in &pairs {
-        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
-        let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
-        if cx == cy {
-            continue;
-        }
-        if let Some(g) = &p.geometry {
-            trace.push(TracePiece {
-                from: (x.fid, x.key.clone()),
-                to: (y.fid, y.key.clone()),
-                classes: (cx, cy),
-                codes: (x.class.clone(), y.class.clone()),
-                area: p.area,
-                geometry: g.clone(),
-            });
-        }
-    }
-
-    lap("trace");
     let mut vintages = Vec::new();
     for kind in [LayerKind::Admin, LayerKind::Parcels, LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban, LayerKind::Forest] {
         vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
     }
     let mut rule_files = cfg.sources.clone();
     rule_files.push((rules.source.clone(), rules.sha256.clone()));
+    let [o1, o2] = m.overlaps;
     let provenance = Provenance {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         registry: reg.path().display().to_string(),
         registry_sha256: hashing.join().map_err(|_| Error::Invalid("hashing the registry failed".into()))??,
         crs: reg.crs.definition.clone(),
-        region: region.code.clone(),
-        region_name: region.name.clone(),
-        region_area_m2: region.area,
+        region: code.to_string(),
+        region_name: name.to_string(),
+        region_area_m2: m.region_area,
         from: req.from.to_string(),
         to: req.to.to_string(),
         level: req.level,
         vintages,
         rules: rule_files,
         inputs: input_files,
-        overlaps_resolved: vec![(req.from.to_string(), p1.overlaps.clone()), (req.to.to_string(), p2.overlaps.clone())],
-        uncovered_m2: (p1.gap_area(), p2.gap_area()),
-        counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
+        overlaps_resolved: vec![(req.from.to_string(), o1), (req.to.to_string(), o2)],
+        uncovered_m2: (m.uncovered_m2[0], m.uncovered_m2[1]),
+        counts: m.counts,
     };
-    lap("provenance (registry hash)");
-    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, causes, forest_volume, water, liabilities, notes, trace })
+    lap(t0, "provenance (registry hash)");
+    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, causes, forest_volume, water, liabilities, notes, trace: m.trace })
 }

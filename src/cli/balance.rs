@@ -49,6 +49,12 @@ pub struct Args {
     /// Region: admin code (the outline with that code, or the outlines whose codes start with it). Default: every admin outline.
     #[arg(long)]
     region: Option<String>,
+    /// Stream a province (or a city): measure one county (6-digit admin outline, under --region if given) at
+    /// a time and add the counties up before the sheet is rounded, so memory follows the largest county, not
+    /// the region. Prints a line per county on stderr; the sheet is the region's (the counties' outlines
+    /// part it).
+    #[arg(long)]
+    by_county: bool,
     /// Classification level: 1 (first level), 2 (second level), 8class.
     #[arg(long, value_enum, default_value = "1")]
     level: Level,
@@ -109,7 +115,13 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             Overlaps::Error => OverlapPolicy::Error,
         },
     };
-    let sheet = balance::compute(&reg, &req)?;
+    let sheet = if a.by_county {
+        balance::compute_by_county(&reg, &req, |c, secs| {
+            eprintln!("county {} {}: {} / {} parcel piece(s), {:.0} m², {secs:.1} s", c.code, c.name, c.pieces.0, c.pieces.1, c.area_m2)
+        })?
+    } else {
+        balance::compute(&reg, &req)?
+    };
     let tables = balance::tables::tables(&sheet, a.unit);
     let write_file = |bytes: Vec<u8>, out: &PathBuf| -> anyhow::Result<()> {
         let tmp = out.with_extension("partial");
