@@ -59,7 +59,21 @@ impl Progress {
 /// With `NRLEDGER_TIMING` set, print the time since `t0` of a stage on stderr (how the README's figures
 /// were broken down; the peer benchmark splits the balance sheet at these stages).
 pub fn lap(t0: std::time::Instant, what: &str) {
-    if std::env::var_os("NRLEDGER_TIMING").is_some() {
-        eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
+    if let Some(v) = std::env::var_os("NRLEDGER_TIMING") {
+        if v == "rss" {
+            eprintln!("{:>8.2} s  {what}  ({})", t0.elapsed().as_secs_f64(), memory());
+        } else {
+            eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// The process's resident memory now and at its peak (Linux /proc), for `NRLEDGER_TIMING=rss`.
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |field: &str| status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(now), Some(peak)) => format!("RSS {} MB, peak {} MB", now / 1024, peak / 1024),
+        _ => "RSS unknown".into(),
     }
 }

@@ -21,18 +21,19 @@ use crate::store::{Registry, StoredRecord};
 pub struct LayerSet {
     /// The records.
     pub records: Vec<StoredRecord>,
+    /// Each record's envelope (None for an empty geometry), computed once.
+    pub envelopes: Vec<Option<geo::Rect<f64>>>,
     /// R-tree whose ids are positions in `records`.
     pub index: LayerIndex,
 }
 
 impl LayerSet {
     fn new(records: Vec<StoredRecord>) -> LayerSet {
-        let envs: Vec<(i64, [f64; 4])> = records
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.record.geometry.bounding_rect().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
-            .collect();
-        LayerSet { index: LayerIndex::build(&envs), records }
+        use rayon::prelude::*;
+        let envelopes: Vec<Option<geo::Rect<f64>>> = records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
+        let envs: Vec<(i64, [f64; 4])> =
+            envelopes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y]))).collect();
+        LayerSet { index: LayerIndex::build(&envs), envelopes, records }
     }
 
     /// Positions of records whose envelope intersects the box.

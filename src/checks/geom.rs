@@ -39,31 +39,37 @@ pub fn classify(mp: &MultiPolygon<f64>, area_ell: f64, tol: &Tolerance) -> Optio
 /// Overlap pieces between every pair of records of `a` and `b` whose envelopes intersect. With
 /// `same = true` (`a` is `b`) each unordered pair is visited once and a record is not paired with itself.
 pub fn overlaps(ctx: &Context, a: &LayerSet, b: &LayerSet, same: bool, tol: &Tolerance) -> Vec<Piece> {
-    let pairs: Vec<(usize, usize)> = (0..a.records.len())
+    // each record with the candidates the other set's R-tree gives for its envelope, measured as they are
+    // found (no list of every box-meeting pair), the envelopes computed once by the sets
+    let mut pieces: Vec<Piece> = (0..a.records.len())
         .into_par_iter()
-        .flat_map_iter(|i| {
-            let env = a.records[i].record.geometry.bounding_rect();
-            let cands = env.map(|e| b.candidates(e)).unwrap_or_default();
-            cands.into_iter().filter(move |&j| !same || j > i).map(move |j| (i, j))
-        })
-        .collect();
-    let mut pieces: Vec<Piece> = pairs
-        .into_par_iter()
-        .with_min_len(64)
+        .with_min_len(256)
         .map_init(
             || ctx.area_calculator(),
-            |calc, (i, j)| {
-                let inter = intersection(&a.records[i].record.geometry, &b.records[j].record.geometry);
-                let planar = inter.unsigned_area();
-                // shared edges of a clean tiling: no area at all, or far below the noise threshold
-                if inter.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
-                    return None;
+            |calc, i| {
+                let Some(ea) = a.envelopes[i] else { return vec![] };
+                let ga = &a.records[i].record.geometry;
+                let mut found = Vec::new();
+                for j in b.candidates(ea) {
+                    if same && j <= i {
+                        continue;
+                    }
+                    let Some(eb) = b.envelopes[j] else { continue };
+                    let inter = intersection_in(ga, ea, &b.records[j].record.geometry, eb);
+                    let planar = inter.unsigned_area();
+                    // shared edges of a clean tiling: no area at all, or far below the noise threshold
+                    if inter.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
+                        continue;
+                    }
+                    let area = piece_area(calc, &inter);
+                    if let Some(class) = classify(&inter, area, tol) {
+                        found.push(Piece { a: i, b: j, geometry: inter, area, planar, class });
+                    }
                 }
-                let area = piece_area(calc, &inter);
-                classify(&inter, area, tol).map(|class| Piece { a: i, b: j, geometry: inter, area, planar, class })
+                found
             },
         )
-        .flatten()
+        .flatten_iter()
         .collect();
     pieces.sort_by_key(|p| (p.a, p.b));
     pieces
@@ -78,6 +84,11 @@ pub fn overlaps(ctx: &Context, a: &LayerSet, b: &LayerSet, same: bool, tol: &Tol
 /// neighbours in a clean tiling only share edges, and then no boolean operation is needed.
 pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     let (Some(ra), Some(rb)) = (a.bounding_rect(), b.bounding_rect()) else { return MultiPolygon(vec![]) };
+    intersection_in(a, ra, b, rb)
+}
+
+/// [`intersection`] of two multipolygons whose envelopes `ra`, `rb` are already known.
+pub fn intersection_in(a: &MultiPolygon<f64>, ra: geo::Rect<f64>, b: &MultiPolygon<f64>, rb: geo::Rect<f64>) -> MultiPolygon<f64> {
     let min = geo::Coord { x: ra.min().x.max(rb.min().x), y: ra.min().y.max(rb.min().y) };
     let max = geo::Coord { x: ra.max().x.min(rb.max().x), y: ra.max().y.min(rb.max().y) };
     if min.x > max.x || min.y > max.y {
