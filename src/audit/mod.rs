@@ -204,6 +204,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
             water: req.water.clone(),
             rules: req.rules.clone(),
             overlaps: balance::OverlapPolicy::Resolve,
+            trace: false,
         },
     )?;
     let catalog = reg.catalog();

@@ -63,6 +63,10 @@ pub struct Request {
     pub rules: Option<PathBuf>,
     /// What to do with overlapping parcels.
     pub overlaps: OverlapPolicy,
+    /// Keep the pieces of ground that changed class, with their geometry ([`BalanceSheet::trace`], which
+    /// `--trace` writes). Without it the sheet holds no geometry, so a streamed sheet's memory does not grow
+    /// with the counties it has measured.
+    pub trace: bool,
 }
 
 /// Where the sheet's numbers came from.
@@ -179,7 +183,7 @@ pub struct BalanceSheet {
     pub liabilities: Liabilities,
     /// Notes (resolved overlaps, missing inputs, large balancing items …).
     pub notes: Vec<String>,
-    /// Changed pieces, for `--trace` (not serialised).
+    /// Changed pieces, for `--trace` (not serialised; empty unless [`Request::trace`]).
     #[serde(skip)]
     #[schemars(skip)]
     pub trace: Vec<TracePiece>,
@@ -435,7 +439,7 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     // trace: ground whose class changed at the sheet's level
     let cls = land::Classifier::new(req.level, catalog);
     let mut trace = Vec::new();
-    for p in &pairs {
+    for p in pairs.iter().filter(|_| req.trace) {
         let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
         let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
         if cx == cy {

@@ -114,6 +114,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             Overlaps::Resolve => OverlapPolicy::Resolve,
             Overlaps::Error => OverlapPolicy::Error,
         },
+        trace: a.trace.is_some(),
     };
     let sheet = if a.by_county {
         balance::compute_by_county(&reg, &req, |c, secs| {

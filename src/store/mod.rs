@@ -95,9 +95,8 @@ impl Registry {
             .map_err(|e| not_registry(format!("bad CRS in nr_meta: {e}")))?;
         register_functions(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        // reads map the file instead of copying every page through read(2) (SQLite caps the map at its
-        // compile-time limit, 2 GB on Debian; pages beyond it are read as before)
-        conn.execute_batch("PRAGMA mmap_size = 17179869184;")?;
+        // the file is read through read(2), not mapped (PRAGMA mmap_size): mapping saved no measurable time
+        // on a 1 000 000-parcel read and put up to 2 GB of file pages in the process's resident memory
         // a registry created with an older layer definition gets the new (optional) columns
         let mut migration = String::new();
         for def in catalog.layers() {
