@@ -305,7 +305,9 @@ impl Measures {
                 (None, None) => None,
                 (a, b) => {
                     let mut a = a.unwrap_or_default();
-                    add_maps(&mut a, &b.clone().unwrap_or_default());
+                    if let Some(b) = b {
+                        add_maps(&mut a, b);
+                    }
                     Some(a)
                 }
             };
