@@ -105,14 +105,15 @@ fn demo_county_defects_are_found_exactly() {
         // defects.json is rounded to 2 decimals and measured at 100 m densification, the pieces at 5 m
         assert!((hit["area_m2"].as_f64().unwrap() - area).abs() <= 0.005 + 1e-6 * area, "{dft} vs {hit}");
     }
-    // each rule run alone (`--only`, which loads just the layers the rule lists) finds exactly what it
-    // finds in the full check; a rule reading a layer it does not list would panic (exit 101) here
+    // each rule run alone (`--only`, which loads just the layers the rule lists, with just the fields it
+    // names) finds exactly what it finds in the full check, with the same messages; a rule reading a layer
+    // it does not list would panic (exit 101) here, one reading a field it does not name would see it empty
     let rules: Vec<String> = r20["summary"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap().to_string()).collect();
     assert_eq!(rules.len(), 15, "every rule is in the summary");
     for rule in &rules {
         let (_, alone) = check_json(&[s(&reg), "--only", rule]);
         let of = |r: &serde_json::Value| -> Vec<String> {
-            r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule.as_str()).map(|f| format!("{} {} {:.6}", f["ids"], f["severity"], f["area_m2"].as_f64().unwrap_or(0.0))).collect()
+            r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule.as_str()).map(|f| format!("{} {} {:.6} {}", f["ids"], f["severity"], f["area_m2"].as_f64().unwrap_or(0.0), f["message"])).collect()
         };
         assert_eq!(of(&alone), of(&r20), "{rule} alone");
         assert_eq!(alone["summary"].as_array().unwrap().len(), 1, "{rule}: only that rule ran");

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::*;
+use nrledger::store::Fields;
 use serde_json::Value as Json;
 
 const COUNTIES: [(&str, &str); 3] = [("330502", "吴兴区"), ("330503", "南浔区"), ("330521", "德清县")];
@@ -186,7 +187,7 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     };
     for bx in &boxes {
         let want = filter(std::slice::from_ref(bx));
-        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, *bx).unwrap().iter().map(|r| r.fid).collect();
+        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, *bx, Fields::All).unwrap().iter().map(|r| r.fid).collect();
         assert!(!want.is_empty());
         assert_eq!(got, want, "box {bx:?}");
     }
@@ -194,15 +195,49 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     // once, in fid order, whether the boxes overlap or not; the last sets cross the 1 024-fid statements
     for set in [&boxes[..1], &boxes[..3], &boxes[1..3], &boxes[..]] {
         let want = filter(set);
-        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set).unwrap().iter().map(|r| r.fid).collect();
+        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
         assert_eq!(got, want, "boxes {set:?}");
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough to cross the read statements' fid chunks", filter(&boxes).len());
-    assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[]).unwrap().is_empty());
+    assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
     // each county's first vintage (1 200 parcels) packs the R-tree again with the counties already there
     // (store::rtree); the 2020 changes go in one by one. Either way: one sound entry per record version
     assert_eq!(rtree_check(&p.reg, "parcels"), "ok");
     assert_eq!(count(&p.reg, "SELECT count(*) FROM rtree_parcels_geom"), count(&p.reg, "SELECT count(*) FROM parcels"));
+}
+
+#[test]
+fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
+    use nrledger::model::Value;
+    let p = province();
+    let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
+    let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
+    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let key = def.key_index();
+    // the key is read whatever is asked; a name the layer does not have is ignored
+    for names in [&["DLBM", "KCXS"][..], &[], &["DLBM", "不存在"]] {
+        let some = reg.records_at_with(nrledger::LayerKind::Parcels, at, Fields::Only(names)).unwrap();
+        let boxed = reg.records_in_box(nrledger::LayerKind::Parcels, at, geo::Rect::new((-1e9, -1e9), (1e9, 1e9)), Fields::Only(names)).unwrap();
+        assert_eq!(some.len(), all.len());
+        let mut filled = 0;
+        for ((a, b), c) in all.iter().zip(&some).zip(&boxed) {
+            assert_eq!((a.fid, &a.record.key, &a.record.geometry, &a.valid_from, a.areas.ellipsoidal), (b.fid, &b.record.key, &b.record.geometry, &b.valid_from, b.areas.ellipsoidal));
+            assert_eq!(b.record.values, c.record.values);
+            assert_eq!(b.record.values.len(), def.fields.len(), "values keep the layer's field order");
+            for (i, f) in def.fields.iter().enumerate() {
+                if i == key || names.contains(&f.name.as_str()) {
+                    assert_eq!(b.record.values[i], a.record.values[i], "{} of {}", f.name, a.record.key);
+                    filled += usize::from(!a.record.values[i].is_blank());
+                } else {
+                    assert_eq!(b.record.values[i], Value::Null, "{} of {} was not asked for", f.name, a.record.key);
+                }
+            }
+        }
+        assert!(filled >= all.len(), "the fields asked for hold values");
+    }
+    let every = reg.records_at_with(nrledger::LayerKind::Parcels, at, Fields::All).unwrap();
+    assert!(all.iter().zip(&every).all(|(a, b)| a.record.values == b.record.values));
 }
 
 /// Record findings of a report: (rule, fids) → area.

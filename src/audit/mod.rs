@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::checks::{self, Context, Exceptions, RuleConfig, Severity};
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::Registry;
+use crate::store::{Fields, Registry};
 use crate::table::{Col, Row, Table};
 
 /// The indicators an audit knows, in report order: (id, Chinese name, English name, unit).
@@ -221,7 +221,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let mut map = vec![("行政区".to_string(), region.outline.geometry.clone())];
     for (kind, name) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
         let Some(b) = region.outline.bounds() else { break };
-        for r in reg.records_in_box(kind, Some(req.to), b)? {
+        for r in reg.records_in_box(kind, Some(req.to), b, Fields::All)? {
             match region.outline.clip(&r.record.geometry) {
                 balance::region::Clip::Cut(g) => map.push((name.to_string(), g)),
                 balance::region::Clip::Inside => map.push((name.to_string(), r.record.geometry)),

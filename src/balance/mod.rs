@@ -36,7 +36,7 @@ use crate::area::AreaCalculator;
 use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::{Registry, StoredRecord};
+use crate::store::{Fields, Registry, StoredRecord};
 pub use land::{ClassLabel, LandAccount, Level};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
 
@@ -355,13 +355,15 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     // every layer is read through the R-tree for the region's box only: a county's sheet in a province
     // registry reads the county, not the province (everything read is clipped to the region anyway)
     let region_box = region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
-    let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box);
-    let r1 = window(LayerKind::Parcels, req.from)?;
+    let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box, Fields::All);
+    // the parcels go only to the partitions, which read the fields partition::FIELDS names
+    let parcels = Fields::Only(&partition::FIELDS);
+    let r1 = reg.records_in_box(LayerKind::Parcels, Some(req.from), region_box, parcels)?;
     lap("read opening parcels");
     // the closing parcels are read (through a second connection) while the opening partition is built
     let (p1, r2) = std::thread::scope(|s| -> Result<_> {
         let (path, cat, to) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to);
-        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { Registry::open(&path, cat)?.records_in_box(LayerKind::Parcels, Some(to), region_box) });
+        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { Registry::open(&path, cat)?.records_in_box(LayerKind::Parcels, Some(to), region_box, parcels) });
         let p1 = partition::build(r1, req.from, region, catalog, &calc_for, req.overlaps, None);
         let r2 = reader.join().expect("the closing parcels' reader panicked");
         Ok((p1?, r2?))

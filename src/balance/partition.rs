@@ -39,6 +39,10 @@ pub const GAP_SLIVER_M2: f64 = 1.0;
 /// ([`geom::interiors_meet`]), so no edge noise comes this far.
 const OVERLAP_NOISE_M2: f64 = 0.01;
 
+/// The parcel fields a partition reads (with the key), in the order [`build`] looks them up: the registry
+/// reads only these for a sheet.
+pub const FIELDS: [&str; 6] = ["DLBM", "TBMJ", "KCMJ", "KCXS", "ZLDJ", "BGYY"];
+
 /// What to do with parcels that overlap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -135,9 +139,7 @@ pub fn build(
     previous: Option<&Partition>,
 ) -> Result<Partition> {
     let def = catalog.layer(LayerKind::Parcels);
-    let (ci, tbmj, kcmj, kcxs, zldj) =
-        (def.field_index("DLBM"), def.field_index("TBMJ"), def.field_index("KCMJ"), def.field_index("KCXS"), def.field_index("ZLDJ"));
-    let bgyy = def.field_index("BGYY");
+    let [ci, tbmj, kcmj, kcxs, zldj, bgyy] = FIELDS.map(|f| def.field_index(f));
     let Some(ci) = ci else {
         return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
     };

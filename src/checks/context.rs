@@ -15,7 +15,7 @@ use crate::outline::Outline;
 use crate::model::{AsOf, LayerKind};
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
-use crate::store::{Registry, StoredRecord};
+use crate::store::{Fields, Registry, StoredRecord};
 
 /// One layer's records on the check date, with an index over their positions.
 pub struct LayerSet {
@@ -44,10 +44,10 @@ impl LayerSet {
 
 /// The records of a layer valid on `at` whose envelope meets `outline`'s box, read through the layer's
 /// R-tree, split into those that share ground with the outline and the others.
-fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
+fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline, fields: Fields) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
     use rayon::prelude::*;
     let Some(b) = outline.bounds() else { return Ok((vec![], vec![])) };
-    let recs = reg.records_in_box(kind, at, b)?;
+    let recs = reg.records_in_box(kind, at, b, fields)?;
     Ok(recs.into_par_iter().partition(|r| outline.overlaps(&r.record.geometry)))
 }
 
@@ -104,6 +104,7 @@ impl Border {
 fn ring(
     reg: &Registry,
     at: Option<AsOf>,
+    needs: &Needs,
     outline: &Outline,
     loaded: &mut HashMap<LayerKind, Vec<StoredRecord>>,
     mut outside: HashMap<LayerKind, Vec<StoredRecord>>,
@@ -154,7 +155,7 @@ fn ring(
         // records beyond the window's box that a border record still reaches
         let mut seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
         for strip in &strips {
-            for r in reg.records_in_box(kind, at, *strip)? {
+            for r in reg.records_in_box(kind, at, *strip, needs.fields_of(kind))? {
                 if seen.insert(r.fid) {
                     candidates.push(r);
                 }
@@ -179,7 +180,7 @@ fn ring(
             if contains_box(reach, ub) {
                 continue;
             }
-            for r in reg.records_in_box(kind, at, ub)? {
+            for r in reg.records_in_box(kind, at, ub, needs.fields_of(kind))? {
                 if !have.contains(&r.fid) && u.overlaps(&r.record.geometry) {
                     have.insert(r.fid);
                     recs.push(r);
@@ -285,12 +286,12 @@ impl Context {
             }
             match &outline {
                 Some(o) if kind != LayerKind::Admin => {
-                    let (inside, out) = window(reg, kind, at, o)?;
+                    let (inside, out) = window(reg, kind, at, o, needs.fields_of(kind))?;
                     loaded.insert(kind, inside);
                     outside.insert(kind, out);
                 }
                 _ => {
-                    loaded.insert(kind, reg.records_at(kind, at)?);
+                    loaded.insert(kind, reg.records_at_with(kind, at, needs.fields_of(kind))?);
                 }
             }
             crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
@@ -299,12 +300,12 @@ impl Context {
             for &(kind, near) in &needs.near {
                 let parts: Vec<geo::Rect<f64>> =
                     loaded.get(&near).into_iter().flatten().flat_map(|r| r.record.geometry.0.iter().filter_map(|p| p.bounding_rect())).collect();
-                loaded.insert(kind, reg.records_in_boxes(kind, at, &parts)?);
+                loaded.insert(kind, reg.records_in_boxes(kind, at, &parts, needs.fields_of(kind))?);
                 crate::progress::lap(t0, &format!("  check: {} loaded where {} are", kind.name(), near.name()));
             }
         }
         if let Some(o) = &outline {
-            ring(reg, at, o, &mut loaded, outside, settled)?;
+            ring(reg, at, needs, o, &mut loaded, outside, settled)?;
             crate::progress::lap(t0, "  check: ring around the window");
         }
         let layers = loaded.into_iter().map(|(k, recs)| (k, LayerSet::new(recs))).collect();

@@ -24,6 +24,7 @@ pub use report::{summarise, CheckReport, RuleSummary};
 
 use crate::error::Result;
 use crate::model::LayerKind;
+use crate::store::Fields;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -96,6 +97,12 @@ pub trait Check: Sync {
     fn near(&self) -> &'static [(LayerKind, LayerKind)] {
         &[]
     }
+    /// The attribute fields of `kind` it reads (the key is always read). `None`, the default, means every
+    /// field. A layer is read with only the named fields when every rule run that reads it names them
+    /// ([`Needs::fields`]); any other field of its records is then [`crate::model::Value::Null`].
+    fn fields(&self, _kind: LayerKind) -> Option<&'static [&'static str]> {
+        None
+    }
     /// Find what is wrong.
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
 }
@@ -123,6 +130,19 @@ pub struct Needs {
     /// `(layer, near)`: `layer` is needed only where `near`'s records are — every rule that reads `layer`
     /// says so ([`Check::near`]).
     pub near: Vec<(LayerKind, LayerKind)>,
+    /// `(layer, fields)`: only these fields of `layer` are read, since every rule reading it names the
+    /// fields it uses ([`Check::fields`]). A layer not listed is read with every field.
+    pub fields: Vec<(LayerKind, Vec<&'static str>)>,
+}
+
+impl Needs {
+    /// The fields to read of `kind`.
+    pub fn fields_of(&self, kind: LayerKind) -> Fields<'_> {
+        match self.fields.iter().find(|(k, _)| *k == kind) {
+            Some((_, names)) => Fields::Only(names),
+            None => Fields::All,
+        }
+    }
 }
 
 /// The layers the rules in `only` read (see [`Check::layers`] and [`Check::near`]).
@@ -137,7 +157,19 @@ pub fn layers_needed(only: &[String]) -> Result<Needs> {
             readers.all(|c| c.near().contains(&(*k, near))).then_some((*k, near))
         })
         .collect();
-    Ok(Needs { kinds, near })
+    let fields = kinds
+        .iter()
+        .filter_map(|k| {
+            let mut names: Vec<&'static str> = Vec::new();
+            for c in rules.iter().filter(|c| c.layers().contains(k)) {
+                names.extend(c.fields(*k)?);
+            }
+            names.sort_unstable();
+            names.dedup();
+            Some((*k, names))
+        })
+        .collect();
+    Ok(Needs { kinds, near, fields })
 }
 
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
@@ -182,5 +214,22 @@ mod tests {
         // rules that do not read parcels leave NR501's restriction alone
         let n = layers_needed(&only("NR501,NR401")).unwrap();
         assert_eq!(n.near, vec![(LayerKind::Parcels, LayerKind::Redlines)]);
+    }
+
+    #[test]
+    fn a_layer_is_read_with_some_fields_only_when_every_rule_reading_it_names_them() {
+        let n = layers_needed(&only("NR101")).unwrap();
+        assert_eq!(n.fields, vec![(LayerKind::Parcels, vec![])]);
+        assert_eq!(n.fields_of(LayerKind::Parcels), Fields::Only(&[]));
+        // the union of what the rules name, per layer
+        let n = layers_needed(&only("NR101,NR501,NR401")).unwrap();
+        assert_eq!(n.fields_of(LayerKind::Parcels), Fields::Only(&["DLBM", "DLMC"]));
+        assert_eq!(n.fields_of(LayerKind::Redlines), Fields::Only(&["GKFQ"]));
+        assert_eq!(n.fields_of(LayerKind::Farmland), Fields::Only(&[]));
+        // NR301 (declared area) names no fields: whoever else reads the parcels, they are read whole
+        let n = layers_needed(&only("NR101,NR301")).unwrap();
+        assert_eq!(n.fields_of(LayerKind::Parcels), Fields::All);
+        let n = layers_needed(&[]).unwrap();
+        assert!(n.kinds.iter().all(|k| n.fields_of(*k) == Fields::All), "{n:?}");
     }
 }

@@ -17,6 +17,28 @@ const READ_BATCH: usize = 1024;
 /// Fids per statement of a read by fid list ([`Registry::records_in_boxes`]).
 const FID_CHUNK: usize = 1024;
 
+/// Which attribute fields a read fills in. The key is always read. A field left out stays
+/// [`Value::Null`] in the record's values, which keep the layer's field order. It costs neither the SQLite
+/// column nor a string. A 1 000 000-parcel read that needs only the keys saves about a third of its time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Fields<'a> {
+    /// Every field of the layer.
+    #[default]
+    All,
+    /// Only these fields (names the layer does not have are ignored) and the key.
+    Only(&'a [&'a str]),
+}
+
+impl Fields<'_> {
+    /// Whether field `name` is read.
+    pub fn reads(&self, name: &str) -> bool {
+        match self {
+            Fields::All => true,
+            Fields::Only(names) => names.contains(&name),
+        }
+    }
+}
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -44,13 +66,18 @@ fn date_filter(at: Option<AsOf>) -> (String, Option<String>) {
 impl Registry {
     /// All records of a layer valid on `at` (None: valid now), in fid order.
     pub fn records_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<StoredRecord>> {
+        self.records_at_with(kind, at, Fields::All)
+    }
+
+    /// [`Registry::records_at`] reading only `fields`.
+    pub fn records_at_with(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
-        self.select(kind, &filter, date.as_slice())
+        self.select(kind, &filter, date.as_slice(), fields)
     }
 
     /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
-    /// order: the layer's R-tree picks them, so only the window is read and decoded.
-    pub fn records_in_box(&self, kind: LayerKind, at: Option<AsOf>, b: geo::Rect<f64>) -> Result<Vec<StoredRecord>> {
+    /// order, with `fields` read: the layer's R-tree picks them, so only the window is read and decoded.
+    pub fn records_in_box(&self, kind: LayerKind, at: Option<AsOf>, b: geo::Rect<f64>, fields: Fields) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
         let t = kind.name();
         let window = format!(
@@ -60,13 +87,13 @@ impl Registry {
             b.max().y,
             b.min().y
         );
-        self.select(kind, &format!("{window} AND {filter}"), date.as_slice())
+        self.select(kind, &format!("{window} AND {filter}"), date.as_slice(), fields)
     }
 
-    /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order: the R-tree
-    /// picks them box by box (each record once), and only they are read and decoded. A rule that looks at
-    /// parcels only inside red lines reads the parcels near the red lines' parts, not the layer.
-    pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>]) -> Result<Vec<StoredRecord>> {
+    /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order, with `fields`
+    /// read: the R-tree picks them box by box (each record once), and only they are read and decoded. A rule
+    /// that looks at parcels only inside red lines reads the parcels near the red lines' parts, not the layer.
+    pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields) -> Result<Vec<StoredRecord>> {
         let t = kind.name();
         let mut fids: Vec<i64> = Vec::new();
         {
@@ -84,7 +111,7 @@ impl Registry {
         let mut out = Vec::with_capacity(fids.len());
         for chunk in fids.chunks(FID_CHUNK) {
             let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            out.extend(self.select(kind, &format!("fid IN ({list}) AND {filter}"), date.as_slice())?);
+            out.extend(self.select(kind, &format!("fid IN ({list}) AND {filter}"), date.as_slice(), fields)?);
         }
         Ok(out)
     }
@@ -113,7 +140,7 @@ impl Registry {
             return Ok(vec![]);
         }
         let list = fids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.select(kind, &format!("fid IN ({list})"), &[])
+        self.select(kind, &format!("fid IN ({list})"), &[], Fields::All)
     }
 
     /// (fid, `[minx, maxx, miny, maxy]`) of the records valid on `at`, for building an index.
@@ -139,12 +166,14 @@ impl Registry {
         )?)
     }
 
-    fn select(&self, kind: LayerKind, filter: &str, params: &[String]) -> Result<Vec<StoredRecord>> {
+    fn select(&self, kind: LayerKind, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
         let def = self.catalog.layer(kind);
         let t = kind.name();
-        let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
-        let n = cols.len();
+        let n = def.fields.len();
         let key_idx = def.key_index();
+        // the positions (in the layer's field order) of the columns read, the key always among them
+        let read: Vec<usize> = (0..n).filter(|&i| i == key_idx || fields.reads(&def.fields[i].name)).collect();
+        let cols: Vec<String> = read.iter().map(|&i| format!("\"{}\"", def.fields[i].name)).collect();
         let mut st = self.conn.prepare(&format!(
             "SELECT fid, geom, valid_from, valid_to, import_id, area_ell, area_gk, {} FROM {t} WHERE {filter} ORDER BY fid",
             cols.join(", ")
@@ -181,15 +210,15 @@ impl Registry {
                 while let Some(r) = rows.next()? {
                     let fid: i64 = r.get(0)?;
                     let g: Vec<u8> = r.get(1)?;
-                    let mut values = Vec::with_capacity(n);
-                    for i in 0..n {
-                        values.push(match r.get_ref(7 + i)? {
+                    let mut values = vec![Value::Null; n];
+                    for (c, &i) in read.iter().enumerate() {
+                        values[i] = match r.get_ref(7 + c)? {
                             ValueRef::Null => Value::Null,
                             ValueRef::Integer(v) => Value::Int(v),
                             ValueRef::Real(v) => Value::Real(v),
                             ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
                             ValueRef::Blob(_) => Value::Null,
-                        });
+                        };
                     }
                     let key = values[key_idx].to_string();
                     batch.push((
@@ -222,6 +251,6 @@ impl Registry {
 impl Registry {
     /// Every version of every record of a layer, in fid order.
     pub fn all_records(&self, kind: LayerKind) -> Result<Vec<StoredRecord>> {
-        self.select(kind, "1 = 1", &[])
+        self.select(kind, "1 = 1", &[], Fields::All)
     }
 }

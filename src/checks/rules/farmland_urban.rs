@@ -19,6 +19,10 @@ impl Check for FarmlandUrban {
     fn layers(&self) -> &'static [LayerKind] {
         &[LayerKind::Farmland, LayerKind::Urban]
     }
+    /// Only the keys: the findings name the records and measure their geometry.
+    fn fields(&self, _kind: LayerKind) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         between(self, ctx, LayerKind::Farmland, LayerKind::Urban)
     }

@@ -21,6 +21,10 @@ impl Check for ParcelOverlap {
     fn layers(&self) -> &'static [LayerKind] {
         &[LayerKind::Parcels]
     }
+    /// Only the keys: the findings name the records and measure their geometry.
+    fn fields(&self, _kind: LayerKind) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let set = ctx.layer(LayerKind::Parcels);
         Ok(ctx.parcel_overlaps()?.iter().map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels")).collect())

@@ -15,6 +15,11 @@ use crate::checks::{geom, Verdict};
 use crate::model::LayerKind;
 use crate::outline::{Clip, Outline};
 
+/// The parcel fields it reads: class code and class name.
+const PARCEL_FIELDS: [&str; 2] = ["DLBM", "DLMC"];
+/// The red-line field it reads: the control type (管控分区).
+const REDLINE_FIELDS: [&str; 1] = ["GKFQ"];
+
 /// NR501.
 pub struct RedlineUse;
 
@@ -28,6 +33,14 @@ impl Check for RedlineUse {
     fn layers(&self) -> &'static [LayerKind] {
         &[LayerKind::Parcels, LayerKind::Redlines]
     }
+    /// The parcels' class code and name, the red lines' control type.
+    fn fields(&self, kind: LayerKind) -> Option<&'static [&'static str]> {
+        match kind {
+            LayerKind::Parcels => Some(&PARCEL_FIELDS),
+            LayerKind::Redlines => Some(&REDLINE_FIELDS),
+            _ => None,
+        }
+    }
     fn near(&self) -> &'static [(LayerKind, LayerKind)] {
         // a finding is a parcel's piece inside a red line
         &[(LayerKind::Parcels, LayerKind::Redlines)]
@@ -38,8 +51,8 @@ impl Check for RedlineUse {
         let redlines = ctx.layer(LayerKind::Redlines);
         let pdef = ctx.catalog.layer(LayerKind::Parcels);
         let rdef = ctx.catalog.layer(LayerKind::Redlines);
-        let (Some(ci), Some(ni)) = (pdef.field_index("DLBM"), pdef.field_index("DLMC")) else { return Ok(vec![]) };
-        let Some(zi) = rdef.field_index("GKFQ") else { return Ok(vec![]) };
+        let [Some(ci), Some(ni)] = PARCEL_FIELDS.map(|f| pdef.field_index(f)) else { return Ok(vec![]) };
+        let [Some(zi)] = REDLINE_FIELDS.map(|f| rdef.field_index(f)) else { return Ok(vec![]) };
         // candidate (parcel, red line, basis) where the parcel's class is prohibited in that red line's zone
         let mut cands = Vec::new();
         for (j, rl) in redlines.records.iter().enumerate() {
