@@ -592,3 +592,75 @@ fn bad_input_is_refused_and_leaves_nothing() {
     assert_eq!(c, 2);
     assert!(e.contains("--out"), "{e}");
 }
+
+/// A sheet keeps the changed pieces' geometry only when asked (`balance::Request::trace`, which `--trace`
+/// sets): the audit's sheet and a streamed province's hold none, so their memory does not grow with them.
+/// The figures are the same either way, and the traced pieces are the ground whose class changed.
+#[test]
+fn only_a_traced_sheet_keeps_the_changed_pieces() {
+    use nrledger::balance::{compute, Level, Request};
+    let d = tempfile::tempdir().unwrap();
+    let path = demo_registry(d.path());
+    let reg = nrledger::Registry::open(&path, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let req = |trace| Request {
+        from: day("2019-12-31"),
+        to: day("2020-12-31"),
+        region: Some("330523".into()),
+        level: Level::One,
+        liability: None,
+        targets: None,
+        forest_changes: None,
+        water: None,
+        rules: None,
+        overlaps: Default::default(),
+        trace,
+    };
+    let (plain, traced) = (compute(&reg, &req(false)).unwrap(), compute(&reg, &req(true)).unwrap());
+    assert!(plain.trace.is_empty(), "{} pieces kept without --trace", plain.trace.len());
+    assert!(!traced.trace.is_empty());
+    assert!(traced.trace.iter().all(|p| p.classes.0 != p.classes.1 && p.area > 0.0 && !p.geometry.0.is_empty()));
+    assert_eq!(serde_json::to_value(&plain).unwrap(), serde_json::to_value(&traced).unwrap());
+}
+
+/// `NRLEDGER_TIMING` prints one line per stage on stderr, "<seconds> s  <stage>", which the peer benchmark
+/// reads (the matrix stage runs from "closing partition" to "land accounts"); `=rss` adds the resident
+/// memory, its anonymous part and the peak. Without the variable nothing is printed.
+#[test]
+fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let args = ["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--format", "json"];
+    let stderr = |timing: Option<&str>| {
+        let mut c = nrledger();
+        c.args(args).env_remove("NRLEDGER_TIMING");
+        if let Some(t) = timing {
+            c.env("NRLEDGER_TIMING", t);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(!stderr(None).contains(" s  "), "no laps without NRLEDGER_TIMING");
+    let stages = |err: &str| -> Vec<(f64, String)> {
+        err.lines()
+            .filter_map(|l| {
+                let (t, what) = l.trim().split_once(" s  ")?;
+                Some((t.parse().ok()?, what.trim().to_string()))
+            })
+            .collect()
+    };
+    let plain = stages(&stderr(Some("1")));
+    let names: Vec<&str> = plain.iter().map(|(_, w)| w.as_str()).collect();
+    let at = |n: &str| names.iter().position(|w| *w == n).unwrap_or_else(|| panic!("no stage {n}: {names:?}"));
+    assert!(at("closing partition") < at("overlay") && at("overlay") < at("land accounts"), "{names:?}");
+    assert!(plain.iter().all(|(_, w)| !w.contains("RSS")));
+    let rss = stages(&stderr(Some("rss")));
+    assert_eq!(rss.len(), plain.len());
+    for (_, w) in &rss {
+        let mb: Vec<u64> = w.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect();
+        assert!(w.contains("(RSS ") && w.contains(" MB of which anonymous ") && w.contains(" MB, peak "), "{w}");
+        let [now, anon, peak] = mb[mb.len() - 3..] else { panic!("{w}") };
+        assert!(anon <= now && now <= peak && peak > 0, "{w}");
+    }
+}
