@@ -34,6 +34,10 @@ pub struct Outline {
     tile_index: LayerIndex,
 }
 
+/// Levels of the quadtree [`Outline::cover`] is asked for when records near an outline are read: boxes
+/// down to 1/64 of the outline's box on a side.
+pub const COVER_DEPTH: u32 = 6;
+
 /// Vertices per tile of an [`Outline`].
 pub const TILE_VERTICES: usize = 512;
 
@@ -80,6 +84,43 @@ impl Outline {
         let tile_envs: Vec<(i64, [f64; 4])> =
             leaves.iter().enumerate().map(|(i, (r, _))| (i as i64, [r.min().x, r.max().x, r.min().y, r.max().y])).collect();
         Outline { index: LayerIndex::build(&envs), tile_index: LayerIndex::build(&tile_envs), tiles: leaves.into_iter().map(|(_, m)| m).collect(), segments, geometry }
+    }
+
+    /// Boxes covering the outline, for reading the records that share ground with it through an R-tree
+    /// (a big red line covers 40 % of its box, a county of a province much less of its box than that): the
+    /// quadtree of its box down to `depth` levels. A quarter no boundary segment's box meets is kept whole
+    /// when its centre is inside and dropped when it is outside; one the boundary meets is split, and kept
+    /// at the last level. Every point of the outline lies in a box, and the boxes reach at most one
+    /// last-level quarter beyond it.
+    pub fn cover(&self, depth: u32) -> Vec<geo::Rect<f64>> {
+        let mut out = Vec::new();
+        if let Some(b) = self.bounds() {
+            self.cover_in(b, depth, &mut out);
+        }
+        out
+    }
+
+    fn cover_in(&self, r: geo::Rect<f64>, depth: u32, out: &mut Vec<geo::Rect<f64>>) {
+        if self.index.in_box(r.min().x, r.min().y, r.max().x, r.max().y).is_empty() {
+            // the boundary does not cross the quarter: it is wholly inside or wholly outside
+            if self.contains_point(r.center()) {
+                out.push(r);
+            }
+            return;
+        }
+        if depth == 0 {
+            out.push(r);
+            return;
+        }
+        let c = r.center();
+        for q in [
+            geo::Rect::new(r.min(), c),
+            geo::Rect::new(Coord { x: c.x, y: r.min().y }, Coord { x: r.max().x, y: c.y }),
+            geo::Rect::new(Coord { x: r.min().x, y: c.y }, Coord { x: c.x, y: r.max().y }),
+            geo::Rect::new(c, r.max()),
+        ] {
+            self.cover_in(q, depth - 1, out);
+        }
     }
 
     /// The outline's box.
@@ -242,6 +283,46 @@ mod tests {
             }
         }
         assert!(inside > 500 && inside < 3000, "{inside}");
+    }
+
+    /// The cover's boxes hold every point of a big star with a hole and a far second part, lie in the
+    /// outline's box, and cover far less ground than the parts' boxes.
+    #[test]
+    fn the_cover_holds_the_outline_and_hugs_it() {
+        let ring: Vec<(f64, f64)> = (0..5000)
+            .map(|k| {
+                let a = k as f64 / 5000.0 * std::f64::consts::TAU;
+                let r = 1000.0 + 600.0 * (5.0 * a).sin();
+                (r * a.cos(), r * a.sin())
+            })
+            .chain(std::iter::once((1000.0, 0.0)))
+            .collect();
+        let mut star = Polygon::new(LineString::from(ring), vec![]);
+        star.interiors_push(sq(-100.0, -100.0, 200.0).exterior().clone());
+        let o = Outline::new(MultiPolygon(vec![star, sq(5000.0, 5000.0, 50.0)]));
+        let boxes = o.cover(COVER_DEPTH);
+        let part_boxes: Vec<geo::Rect<f64>> = o.geometry.0.iter().filter_map(|p| p.bounding_rect()).collect();
+        let b = o.bounds().unwrap();
+        let within = |x: &geo::Rect<f64>| x.min().x >= b.min().x && x.min().y >= b.min().y && x.max().x <= b.max().x && x.max().y <= b.max().y;
+        assert!(boxes.iter().all(within), "every box lies in the outline's box");
+        let area = |bs: &[geo::Rect<f64>]| bs.iter().map(|b| b.width() * b.height()).sum::<f64>();
+        let ground = geo::Area::unsigned_area(&o.geometry);
+        assert!(area(&boxes) < 0.75 * area(&part_boxes), "{} vs {}", area(&boxes), area(&part_boxes));
+        assert!(area(&boxes) > ground, "the boxes cover the ground: {} vs {ground}", area(&boxes));
+        // a shallow cover is the box itself where the boundary crosses everything
+        assert_eq!(o.cover(0), vec![b]);
+        let mut inside = 0;
+        for i in 0..80 {
+            for j in 0..80 {
+                for p in [Coord { x: -1700.0 + 42.7 * i as f64, y: -1700.0 + 42.9 * j as f64 }, Coord { x: 5000.0 + 0.63 * i as f64, y: 5000.0 + 0.61 * j as f64 }] {
+                    if o.contains_point(p) {
+                        inside += 1;
+                        assert!(boxes.iter().any(|b| b.min().x <= p.x && p.x <= b.max().x && b.min().y <= p.y && p.y <= b.max().y), "{p:?} in no tile box");
+                    }
+                }
+            }
+        }
+        assert!(inside > 2000, "{inside}");
     }
 
     #[test]

@@ -192,13 +192,14 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
         assert_eq!(got, want, "box {bx:?}");
     }
     // several boxes at once (records_in_boxes, NR501's read of the parcels under the red lines): each record
-    // once, in fid order, whether the boxes overlap or not; the last sets cross the 1 024-fid statements
+    // once, in fid order, whether the boxes overlap or not (the fids found are bound as one array and drive
+    // the lookups); the last sets hold thousands of records
     for set in [&boxes[..1], &boxes[..3], &boxes[1..3], &boxes[..]] {
         let want = filter(set);
         let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
         assert_eq!(got, want, "boxes {set:?}");
     }
-    assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough to cross the read statements' fid chunks", filter(&boxes).len());
+    assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
     // each county's first vintage (1 200 parcels) packs the R-tree again with the counties already there
     // (store::rtree); the 2020 changes go in one by one. Either way: one sound entry per record version

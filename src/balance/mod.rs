@@ -358,12 +358,16 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box, Fields::All);
     // the parcels go only to the partitions, which read the fields partition::FIELDS names
     let parcels = Fields::Only(&partition::FIELDS);
-    let r1 = reg.records_in_box(LayerKind::Parcels, Some(req.from), region_box, parcels)?;
-    lap("read opening parcels");
+    // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
+    // box does: a county of a province reads few of its neighbours' parcels
+    let tiles = region.outline.cover(crate::outline::COVER_DEPTH);
+    let read_parcels = |reg: &Registry, d: AsOf| reg.records_in_boxes(LayerKind::Parcels, Some(d), &tiles, parcels);
+    let r1 = read_parcels(reg, req.from)?;
+    lap(&format!("read opening parcels ({} records)", r1.len()));
     // the closing parcels are read (through a second connection) while the opening partition is built
     let (p1, r2) = std::thread::scope(|s| -> Result<_> {
         let (path, cat, to) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to);
-        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { Registry::open(&path, cat)?.records_in_box(LayerKind::Parcels, Some(to), region_box, parcels) });
+        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { read_parcels(&Registry::open(&path, cat)?, to) });
         let p1 = partition::build(r1, req.from, region, catalog, &calc_for, req.overlaps, None);
         let r2 = reader.join().expect("the closing parcels' reader panicked");
         Ok((p1?, r2?))

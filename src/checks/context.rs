@@ -298,10 +298,15 @@ impl Context {
         }
         if outline.is_none() {
             for &(kind, near) in &needs.near {
-                let parts: Vec<geo::Rect<f64>> =
-                    loaded.get(&near).into_iter().flatten().flat_map(|r| r.record.geometry.0.iter().filter_map(|p| p.bounding_rect())).collect();
-                loaded.insert(kind, reg.records_in_boxes(kind, at, &parts, needs.fields_of(kind))?);
-                crate::progress::lap(t0, &format!("  check: {} loaded where {} are", kind.name(), near.name()));
+                // boxes covering each near record (Outline::cover): every point of it lies in one, so a record
+                // sharing ground with it meets one of them
+                use rayon::prelude::*;
+                let near_records: Vec<&StoredRecord> = loaded.get(&near).into_iter().flatten().collect();
+                let boxes: Vec<geo::Rect<f64>> =
+                    near_records.par_iter().flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::outline::COVER_DEPTH)).collect();
+                let recs = reg.records_in_boxes(kind, at, &boxes, needs.fields_of(kind))?;
+                crate::progress::lap(t0, &format!("  check: {} {} loaded where {} are ({} boxes)", recs.len(), kind.name(), near.name(), boxes.len()));
+                loaded.insert(kind, recs);
             }
         }
         if let Some(o) = &outline {

@@ -1,6 +1,8 @@
 //! Reading the registry by date: the records of a layer valid on a day (`valid_from ≤ day < valid_to`),
-//! all of them or only those in a box (a window read through the layer's R-tree, so a county of a
-//! province registry costs what the county holds), their envelopes for indexing, or single records by fid.
+//! all of them or only those in a box or a set of boxes (a window read through the layer's R-tree, so a
+//! county of a province registry costs what the county holds; the fids found are bound as one array with
+//! rusqlite's `rarray` and drive the lookups), their envelopes for indexing, or single records by fid.
+//! A read fills in every attribute field or only those asked for ([`Fields`]).
 
 use rusqlite::types::ValueRef;
 
@@ -13,9 +15,6 @@ use crate::model::{AsOf, LayerKind, Record, Value};
 /// Rows read before their geometry blobs are decoded (in parallel): small enough that every test reading a
 /// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
 const READ_BATCH: usize = 1024;
-
-/// Fids per statement of a read by fid list ([`Registry::records_in_boxes`]).
-const FID_CHUNK: usize = 1024;
 
 /// Which attribute fields a read fills in. The key is always read. A field left out stays
 /// [`Value::Null`] in the record's values, which keep the layer's field order. It costs neither the SQLite
@@ -78,16 +77,7 @@ impl Registry {
     /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
     /// order, with `fields` read: the layer's R-tree picks them, so only the window is read and decoded.
     pub fn records_in_box(&self, kind: LayerKind, at: Option<AsOf>, b: geo::Rect<f64>, fields: Fields) -> Result<Vec<StoredRecord>> {
-        let (filter, date) = date_filter(at);
-        let t = kind.name();
-        let window = format!(
-            "fid IN (SELECT id FROM rtree_{t}_geom WHERE minx <= {} AND maxx >= {} AND miny <= {} AND maxy >= {})",
-            b.max().x,
-            b.min().x,
-            b.max().y,
-            b.min().y
-        );
-        self.select(kind, &format!("{window} AND {filter}"), date.as_slice(), fields)
+        self.records_in_boxes(kind, at, &[b], fields)
     }
 
     /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order, with `fields`
@@ -108,10 +98,15 @@ impl Registry {
         fids.sort_unstable();
         fids.dedup();
         let (filter, date) = date_filter(at);
-        let mut out = Vec::with_capacity(fids.len());
-        for chunk in fids.chunks(FID_CHUNK) {
-            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            out.extend(self.select(kind, &format!("fid IN ({list}) AND {filter}"), date.as_slice(), fields)?);
+        // one statement: the fids, bound as one array, drive the lookups by rowid in fid order
+        let ids: std::rc::Rc<Vec<rusqlite::types::Value>> = std::rc::Rc::new(fids.into_iter().map(rusqlite::types::Value::Integer).collect());
+        let mut params: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+        params.push(&ids);
+        // (CROSS JOIN keeps the array as the outer loop, so the rows come in the array's order)
+        let from = format!("rarray(?{}) ids CROSS JOIN {t} ON {t}.fid = ids.value", params.len());
+        let mut out = self.select_from(kind, &from, &filter, &params, fields)?;
+        if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
+            out.sort_by_key(|r| r.fid);
         }
         Ok(out)
     }
@@ -167,6 +162,12 @@ impl Registry {
     }
 
     fn select(&self, kind: LayerKind, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
+        let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+        self.select_from(kind, kind.name(), &format!("{filter} ORDER BY fid"), &params, fields)
+    }
+
+    /// The records of `from` (the layer's table, or a join yielding its rows in fid order) matching `filter`.
+    fn select_from(&self, kind: LayerKind, from: &str, filter: &str, params: &[&dyn rusqlite::ToSql], fields: Fields) -> Result<Vec<StoredRecord>> {
         let def = self.catalog.layer(kind);
         let t = kind.name();
         let n = def.fields.len();
@@ -175,10 +176,10 @@ impl Registry {
         let read: Vec<usize> = (0..n).filter(|&i| i == key_idx || fields.reads(&def.fields[i].name)).collect();
         let cols: Vec<String> = read.iter().map(|&i| format!("\"{}\"", def.fields[i].name)).collect();
         let mut st = self.conn.prepare(&format!(
-            "SELECT fid, geom, valid_from, valid_to, import_id, area_ell, area_gk, {} FROM {t} WHERE {filter} ORDER BY fid",
+            "SELECT fid, geom, valid_from, valid_to, import_id, area_ell, area_gk, {} FROM {from} WHERE {filter}",
             cols.join(", ")
         ))?;
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut rows = st.query(params)?;
         // SQLite hands the rows over one at a time on this thread, while a second thread decodes the
         // geometry blobs of the rows already read, a batch at a time and in parallel (so reading and
         // decoding overlap, and the raw blobs held at once stay bounded); batches keep fid order
