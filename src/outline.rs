@@ -45,6 +45,17 @@ fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
     mp.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum()
 }
 
+/// The four quarters of `r`.
+fn quarters(r: geo::Rect<f64>) -> [geo::Rect<f64>; 4] {
+    let c = r.center();
+    [
+        geo::Rect::new(r.min(), c),
+        geo::Rect::new(Coord { x: c.x, y: r.min().y }, Coord { x: r.max().x, y: c.y }),
+        geo::Rect::new(Coord { x: r.min().x, y: c.y }, Coord { x: c.x, y: r.max().y }),
+        geo::Rect::new(c, r.max()),
+    ]
+}
+
 /// Cut `mp` (already inside `r`) into tiles of at most [`TILE_VERTICES`] vertices by recursive quartering.
 fn quarter(mp: MultiPolygon<f64>, r: geo::Rect<f64>, depth: u32, out: &mut Vec<(geo::Rect<f64>, MultiPolygon<f64>)>) {
     if mp.0.is_empty() {
@@ -54,13 +65,7 @@ fn quarter(mp: MultiPolygon<f64>, r: geo::Rect<f64>, depth: u32, out: &mut Vec<(
         out.push((r, mp));
         return;
     }
-    let c = r.center();
-    for q in [
-        geo::Rect::new(r.min(), c),
-        geo::Rect::new(Coord { x: c.x, y: r.min().y }, Coord { x: r.max().x, y: c.y }),
-        geo::Rect::new(Coord { x: r.min().x, y: c.y }, Coord { x: c.x, y: r.max().y }),
-        geo::Rect::new(c, r.max()),
-    ] {
+    for q in quarters(r) {
         quarter(geom::clip_to_rect(&mp, q), q, depth + 1, out);
     }
 }
@@ -112,13 +117,7 @@ impl Outline {
             out.push(r);
             return;
         }
-        let c = r.center();
-        for q in [
-            geo::Rect::new(r.min(), c),
-            geo::Rect::new(Coord { x: c.x, y: r.min().y }, Coord { x: r.max().x, y: c.y }),
-            geo::Rect::new(Coord { x: r.min().x, y: c.y }, Coord { x: c.x, y: r.max().y }),
-            geo::Rect::new(c, r.max()),
-        ] {
+        for q in quarters(r) {
             self.cover_in(q, depth - 1, out);
         }
     }
@@ -259,20 +258,25 @@ mod tests {
         Polygon::new(LineString::from(vec![(x0, y0), (x0 + s, y0), (x0 + s, y0 + s), (x0, y0 + s), (x0, y0)]), vec![])
     }
 
-    /// The tiled point location agrees with the plain ray count on a big ring with holes (many tiles).
-    #[test]
-    fn tiled_point_location_agrees_with_the_ray() {
+    /// A 5 000-vertex star of `lobes` lobes around the origin (radius 1 000 ± `depth`) with a 200 m square hole.
+    fn star(lobes: f64, depth: f64) -> Polygon<f64> {
         let ring: Vec<(f64, f64)> = (0..5000)
             .map(|k| {
                 let a = k as f64 / 5000.0 * std::f64::consts::TAU;
-                let r = 1000.0 + 300.0 * (7.0 * a).sin();
+                let r = 1000.0 + depth * (lobes * a).sin();
                 (r * a.cos(), r * a.sin())
             })
             .chain(std::iter::once((1000.0, 0.0)))
             .collect();
         let mut poly = Polygon::new(LineString::from(ring), vec![]);
         poly.interiors_push(sq(-100.0, -100.0, 200.0).exterior().clone());
-        let o = Outline::new(MultiPolygon(vec![poly]));
+        poly
+    }
+
+    /// The tiled point location agrees with the plain ray count on a big ring with holes (many tiles).
+    #[test]
+    fn tiled_point_location_agrees_with_the_ray() {
+        let o = Outline::new(MultiPolygon(vec![star(7.0, 300.0)]));
         assert!(o.tiles.len() > 8, "{} tiles", o.tiles.len());
         let mut inside = 0;
         for i in 0..60 {
@@ -289,17 +293,7 @@ mod tests {
     /// outline's box, and cover far less ground than the parts' boxes.
     #[test]
     fn the_cover_holds_the_outline_and_hugs_it() {
-        let ring: Vec<(f64, f64)> = (0..5000)
-            .map(|k| {
-                let a = k as f64 / 5000.0 * std::f64::consts::TAU;
-                let r = 1000.0 + 600.0 * (5.0 * a).sin();
-                (r * a.cos(), r * a.sin())
-            })
-            .chain(std::iter::once((1000.0, 0.0)))
-            .collect();
-        let mut star = Polygon::new(LineString::from(ring), vec![]);
-        star.interiors_push(sq(-100.0, -100.0, 200.0).exterior().clone());
-        let o = Outline::new(MultiPolygon(vec![star, sq(5000.0, 5000.0, 50.0)]));
+        let o = Outline::new(MultiPolygon(vec![star(5.0, 600.0), sq(5000.0, 5000.0, 50.0)]));
         let boxes = o.cover(COVER_DEPTH);
         let part_boxes: Vec<geo::Rect<f64>> = o.geometry.0.iter().filter_map(|p| p.bounding_rect()).collect();
         let b = o.bounds().unwrap();
