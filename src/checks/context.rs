@@ -254,8 +254,9 @@ impl Context {
 
     /// Load the layers in `needs` valid on `at` inside a window: a region (code, outline) — only the records
     /// that share ground with it, read through each layer's R-tree — or, with None, the whole registry. A
-    /// layer needed only near another ([`Needs::near`]) is read, over the whole registry, only where the
-    /// other layer's parts are; a window reads it whole in its box (its ring needs its border records).
+    /// layer needed only near another ([`Needs::near`]) is read, over the whole registry, only in boxes
+    /// covering the other layer's records; a window reads it whole in its box (its ring needs its border
+    /// records).
     ///
     /// A window also holds the **ring** around it: the records outside it that meet one of its records on
     /// the border, so that a piece at fault between a record inside and one outside is seen whole even

@@ -92,8 +92,8 @@ pub trait Check: Sync {
     fn layers(&self) -> &'static [LayerKind];
     /// Layers it reads only where another layer's records are: `(layer, near)` says every finding on
     /// `layer` lies inside a record of `near`, so a whole-registry check that runs no other rule reading
-    /// `layer` reads only its records whose box meets a part of a `near` record (NR501 reads the parcels
-    /// under the red lines, not the county).
+    /// `layer` reads only its records whose box meets a box covering a `near` record
+    /// ([`crate::outline::Outline::cover`]; NR501 reads the parcels under the red lines, not the county).
     fn near(&self) -> &'static [(LayerKind, LayerKind)] {
         &[]
     }

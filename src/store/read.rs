@@ -82,7 +82,7 @@ impl Registry {
 
     /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order, with `fields`
     /// read: the R-tree picks them box by box (each record once), and only they are read and decoded. A rule
-    /// that looks at parcels only inside red lines reads the parcels near the red lines' parts, not the layer.
+    /// that looks at parcels only inside red lines reads the parcels in boxes covering them, not the layer.
     pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields) -> Result<Vec<StoredRecord>> {
         let t = kind.name();
         let mut fids: Vec<i64> = Vec::new();
