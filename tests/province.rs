@@ -201,6 +201,17 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
+    // by fid, any vintage: fids given backwards and repeated come back once each, in fid order, whole
+    let every = reg.all_records(nrledger::LayerKind::Parcels).unwrap();
+    assert!(every.iter().any(|r| r.valid_to.is_some()), "closed versions are among them");
+    let pick: Vec<i64> = every.iter().rev().step_by(3).chain(every.iter().take(5)).map(|r| r.fid).chain([every[0].fid]).collect();
+    let mut want: Vec<&nrledger::store::StoredRecord> = every.iter().filter(|r| pick.contains(&r.fid)).collect();
+    want.sort_by_key(|r| r.fid);
+    let got = reg.records_by_fid(nrledger::LayerKind::Parcels, &pick).unwrap();
+    assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want.iter().map(|r| r.fid).collect::<Vec<_>>());
+    assert!(got.iter().zip(&want).all(|(a, b)| a.record.values == b.record.values && a.valid_to == b.valid_to && a.record.geometry == b.record.geometry));
+    assert!(want.len() > 1000 && want.iter().any(|r| r.valid_to.is_some()), "{} records", want.len());
+    assert!(reg.records_by_fid(nrledger::LayerKind::Parcels, &[]).unwrap().is_empty());
     // each county's first vintage (1 200 parcels) packs the R-tree again with the counties already there
     // (store::rtree); the 2020 changes go in one by one. Either way: one sound entry per record version
     assert_eq!(rtree_check(&p.reg, "parcels"), "ok");

@@ -95,16 +95,22 @@ impl Registry {
                 }
             }
         }
+        let (filter, date) = date_filter(at);
+        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
+    }
+
+    /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
+    /// One statement: the sorted fids, bound as one array (rusqlite's `rarray`), drive the lookups by rowid.
+    fn select_fids(&self, kind: LayerKind, mut fids: Vec<i64>, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
         fids.sort_unstable();
         fids.dedup();
-        let (filter, date) = date_filter(at);
-        // one statement: the fids, bound as one array, drive the lookups by rowid in fid order
+        let t = kind.name();
         let ids: std::rc::Rc<Vec<rusqlite::types::Value>> = std::rc::Rc::new(fids.into_iter().map(rusqlite::types::Value::Integer).collect());
-        let mut params: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+        let mut params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
         params.push(&ids);
-        // (CROSS JOIN keeps the array as the outer loop, so the rows come in the array's order)
+        // CROSS JOIN keeps the array as the outer loop, so the rows come in the array's (fid) order
         let from = format!("rarray(?{}) ids CROSS JOIN {t} ON {t}.fid = ids.value", params.len());
-        let mut out = self.select_from(kind, &from, &filter, &params, fields)?;
+        let mut out = self.select_from(kind, &from, filter, &params, fields)?;
         if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
             out.sort_by_key(|r| r.fid);
         }
@@ -129,13 +135,9 @@ impl Registry {
         .collect()
     }
 
-    /// Records by fid (any vintage).
+    /// Records by fid (any vintage), each once, in fid order.
     pub fn records_by_fid(&self, kind: LayerKind, fids: &[i64]) -> Result<Vec<StoredRecord>> {
-        if fids.is_empty() {
-            return Ok(vec![]);
-        }
-        let list = fids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.select(kind, &format!("fid IN ({list})"), &[], Fields::All)
+        self.select_fids(kind, fids.to_vec(), "1 = 1", &[], Fields::All)
     }
 
     /// (fid, `[minx, maxx, miny, maxy]`) of the records valid on `at`, for building an index.
