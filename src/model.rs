@@ -188,6 +188,16 @@ pub struct Record {
     pub geometry: geo::MultiPolygon<f64>,
 }
 
+impl Record {
+    /// The value of field `i` (its position in the layer's fields). A registry read restricted to some
+    /// fields ([`crate::store::Fields::Only`]) stops the values after the last field it read, so the fields
+    /// after it are null here too.
+    pub fn value(&self, i: usize) -> &Value {
+        const NULL: &Value = &Value::Null;
+        self.values.get(i).unwrap_or(NULL)
+    }
+}
+
 /// The four registration types of 自然资源统一确权登记.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {

@@ -46,8 +46,8 @@ pub fn composition<'a>(
         if geometry.0.is_empty() {
             continue;
         }
-        let class = ci.map(|i| p.record.values[i].to_string()).unwrap_or_default();
-        let ownership = qi.and_then(|i| catalog.classes.ownership_nature(&p.record.values[i].to_string())).unwrap_or("争议");
+        let class = ci.map(|i| p.record.value(i).to_string()).unwrap_or_default();
+        let ownership = qi.and_then(|i| catalog.classes.ownership_nature(&p.record.value(i).to_string())).unwrap_or("争议");
         out.push(Piece {
             area: piece_area(calc, &geometry),
             geometry,

@@ -360,7 +360,7 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
             .filter(|(l, _)| **l == LayerKind::Parcels)
             .find_map(|(_, fid)| {
                 let r = reg.records_by_fid(LayerKind::Parcels, &[*fid]).ok()?.pop()?;
-                let v = &r.record.values[bgyy?];
+                let v = r.record.value(bgyy?);
                 (!v.is_blank()).then(|| v.to_string())
             });
         let nature = cause.as_deref().and_then(|c| reg.catalog().classes.cause_nature(c)).unwrap_or("未注明").to_string();

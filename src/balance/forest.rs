@@ -59,9 +59,9 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
                     (g, a)
                 }
             };
-            let raw = qy.map(|i| r.record.values[i].to_string()).unwrap_or_default();
+            let raw = qy.map(|i| r.record.value(i).to_string()).unwrap_or_default();
             let origin = origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
-            let vol = xj.and_then(|i| r.record.values[i].as_f64()).unwrap_or(0.0);
+            let vol = xj.and_then(|i| r.record.value(i).as_f64()).unwrap_or(0.0);
             let density = if full > 0.0 { vol / full } else { 0.0 };
             Some(Stand { fid: r.fid, origin, area, volume: density * area, density, geometry: g })
         })

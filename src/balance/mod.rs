@@ -430,7 +430,7 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
         let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
         Ok(window(LayerKind::Redlines, d)?
             .into_iter()
-            .map(|r| (zi.map(|i| r.record.values[i].to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
+            .map(|r| (zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
             .collect())
     };
     let mut zone_areas_m2 = [(0.0, 0.0); 3];

@@ -146,16 +146,16 @@ pub fn build(
     // 1. clip to the region
     let mut pieces: Vec<Piece> = records
         .into_par_iter()
-        .map_init(calc_for, |calc, r| {
+        .map_init(calc_for, |calc, mut r| {
             let (geometry, clipped, area) = match region.outline.clip(&r.record.geometry) {
                 Clip::Outside => return None,
-                Clip::Inside => (r.record.geometry, false, r.areas.ellipsoidal),
+                Clip::Inside => (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal),
                 Clip::Cut(g) => {
                     let a = geom::piece_area(calc, &g);
                     (g, true, a)
                 }
             };
-            let num = |i: Option<usize>| i.and_then(|i| r.record.values[i].as_f64());
+            let num = |i: Option<usize>| i.and_then(|i| r.record.value(i).as_f64());
             let deduction = match (num(kcmj), num(tbmj), num(kcxs)) {
                 (Some(k), Some(t), _) if t > 0.0 => (k / t).clamp(0.0, 1.0),
                 (_, _, Some(x)) => x.clamp(0.0, 1.0),
@@ -163,11 +163,11 @@ pub fn build(
             };
             Some(Piece {
                 fid: r.fid,
-                key: r.record.key.clone(),
-                class: r.record.values[ci].to_string(),
+                key: std::mem::take(&mut r.record.key),
+                class: r.record.value(ci).to_string(),
                 deduction,
-                quality: zldj.and_then(|i| r.record.values[i].as_f64()).map(|q| q as i64),
-                cause: bgyy.map(|i| &r.record.values[i]).filter(|v| !v.is_blank()).map(|v| v.to_string()),
+                quality: zldj.and_then(|i| r.record.value(i).as_f64()).map(|q| q as i64),
+                cause: bgyy.map(|i| r.record.value(i)).filter(|v| !v.is_blank()).map(|v| v.to_string()),
                 geometry,
                 area,
                 altered: clipped,

@@ -109,7 +109,7 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
         .ok_or_else(|| Error::Invalid(format!("unit {unit} is not registered{}", at.map(|d| format!(" on {d}")).unwrap_or_default())))?;
     let cat = reg.catalog();
     let udef = cat.layer(LayerKind::Units);
-    let val = |f: &str| udef.field_index(f).map(|i| rec.record.values[i].to_string()).unwrap_or_default();
+    let val = |f: &str| udef.field_index(f).map(|i| rec.record.value(i).to_string()).unwrap_or_default();
     let ugeom = &rec.record.geometry;
     let env = ugeom.bounding_rect().ok_or_else(|| Error::Invalid(format!("unit {unit} has an empty geometry")))?;
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
@@ -163,16 +163,16 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             }
             let mut detail: Vec<String> = Vec::new();
             if let Some(i) = ni {
-                detail.push(z.record.values[i].to_string());
+                detail.push(z.record.value(i).to_string());
             }
             if let Some(i) = di.filter(|i| Some(*i) != def.field_index(&def.key)) {
-                detail.push(z.record.values[i].to_string());
+                detail.push(z.record.value(i).to_string());
             }
             links.push(Link { layer: kind, title: def.title.clone(), key: z.record.key.clone(), detail: detail.join(" "), overlap: Area::of(a) });
             zones.push((kind, z.record.geometry.clone()));
         }
     }
-    let declared = udef.field_index("DYMJ").and_then(|i| rec.record.values[i].as_f64()).map(Area::of);
+    let declared = udef.field_index("DYMJ").and_then(|i| rec.record.value(i).as_f64()).map(Area::of);
     let ownership = [("所有权主体", "SYQZT"), ("所有权代表行使主体", "DBXSZT"), ("所有权代理行使主体", "DLXSZT"), ("行使方式", "XSFS"), ("日常管理主体", "GLZT")]
         .into_iter()
         .map(|(label, f)| (label.to_string(), val(f)))

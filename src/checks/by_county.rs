@@ -76,7 +76,7 @@ pub fn counties(reg: &Registry, at: Option<AsOf>, prefix: Option<&str>) -> Resul
     let mut out: Vec<(String, String, MultiPolygon<f64>)> = six
         .iter()
         .filter(|r| !groups(&r.record.key) && prefix.is_none_or(|p| r.record.key.starts_with(p)))
-        .map(|r| (r.record.key.clone(), name_idx.map(|i| r.record.values[i].to_string()).unwrap_or_default(), r.record.geometry.clone()))
+        .map(|r| (r.record.key.clone(), name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default(), r.record.geometry.clone()))
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.dedup_by(|a, b| a.0 == b.0);

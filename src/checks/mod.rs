@@ -175,8 +175,10 @@ pub fn layers_needed(only: &[String]) -> Result<Needs> {
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
 pub fn run_all(ctx: &Context, only: &[String]) -> Result<Vec<Finding>> {
     let mut all = Vec::new();
+    let t0 = std::time::Instant::now();
     for check in selected(only)? {
         all.extend(check.run(ctx)?);
+        crate::progress::lap(t0, &format!("  check: {} run", check.code()));
     }
     finish(&mut all, &ctx.exceptions, ctx.check_date());
     Ok(all)

@@ -184,7 +184,7 @@ pub fn history(a: HistoryArgs, catalog: Catalog) -> anyhow::Result<ExitCode> {
             r.fid,
             r.valid_from,
             r.valid_to.as_deref().unwrap_or(""),
-            name_i.map(|i| r.record.values[i].to_string()).unwrap_or_default(),
+            name_i.map(|i| r.record.value(i).to_string()).unwrap_or_default(),
             r.areas.ellipsoidal
         );
     }

@@ -16,9 +16,11 @@ use crate::model::{AsOf, LayerKind, Record, Value};
 /// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
 const READ_BATCH: usize = 1024;
 
-/// Which attribute fields a read fills in. The key is always read. A field left out stays
-/// [`Value::Null`] in the record's values, which keep the layer's field order. It costs neither the SQLite
-/// column nor a string. A 1 000 000-parcel read that needs only the keys saves about a third of its time.
+/// Which attribute fields a read fills in. The key is always read. A field left out is null: the record's
+/// values keep the layer's field order and stop after the last field read, so read them with
+/// [`crate::model::Record::value`]. A field left out costs neither the SQLite column nor a string, and
+/// one after the last read not even its slot: a 1 000 000-parcel read of the keys alone (the first field)
+/// holds one value per record, not 19.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub enum Fields<'a> {
     /// Every field of the layer.
@@ -176,6 +178,8 @@ impl Registry {
         let key_idx = def.key_index();
         // the positions (in the layer's field order) of the columns read, the key always among them
         let read: Vec<usize> = (0..n).filter(|&i| i == key_idx || fields.reads(&def.fields[i].name)).collect();
+        // the values stop after the last field read (all of them for Fields::All)
+        let width = read.last().map_or(0, |&i| i + 1);
         let cols: Vec<String> = read.iter().map(|&i| format!("\"{}\"", def.fields[i].name)).collect();
         let mut st = self.conn.prepare(&format!(
             "SELECT fid, geom, valid_from, valid_to, import_id, area_ell, area_gk, {} FROM {from} WHERE {filter}",
@@ -213,7 +217,7 @@ impl Registry {
                 while let Some(r) = rows.next()? {
                     let fid: i64 = r.get(0)?;
                     let g: Vec<u8> = r.get(1)?;
-                    let mut values = vec![Value::Null; n];
+                    let mut values = vec![Value::Null; width];
                     for (c, &i) in read.iter().enumerate() {
                         values[i] = match r.get_ref(7 + c)? {
                             ValueRef::Null => Value::Null,

@@ -33,7 +33,7 @@ impl Check for DeclaredArea {
             let Some(fi) = def.area_field.as_deref().and_then(|f| def.field_index(f)) else { continue };
             let field = &def.fields[fi].name;
             for r in &ctx.layer(kind).records {
-                let Some(declared) = r.record.values[fi].as_f64() else { continue };
+                let Some(declared) = r.record.value(fi).as_f64() else { continue };
                 let computed = r.areas.ellipsoidal;
                 let diff = (declared - computed).abs();
                 if diff > abs && diff > rel * computed {

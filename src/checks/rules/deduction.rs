@@ -29,9 +29,9 @@ impl Check for Deduction {
         };
         let mut out = Vec::new();
         for r in &ctx.layer(LayerKind::Parcels).records {
-            let v = &r.record.values;
-            let (Some(tbmj), Some(tbdlmj)) = (v[ti].as_f64(), v[di].as_f64()) else { continue };
-            let kcmj = v[ki].as_f64().unwrap_or(0.0);
+            let v = |i| r.record.value(i);
+            let (Some(tbmj), Some(tbdlmj)) = (v(ti).as_f64(), v(di).as_f64()) else { continue };
+            let kcmj = v(ki).as_f64().unwrap_or(0.0);
             let diff = (tbdlmj - (tbmj - kcmj)).abs();
             if diff > abs {
                 let f = discrepancy(

@@ -56,10 +56,10 @@ impl Check for RedlineUse {
         // candidate (parcel, red line, basis) where the parcel's class is prohibited in that red line's zone
         let mut cands = Vec::new();
         for (j, rl) in redlines.records.iter().enumerate() {
-            let zone = rl.record.values[zi].to_string();
+            let zone = rl.record.value(zi).to_string();
             let Some(env) = rl.record.geometry.bounding_rect() else { continue };
             for i in parcels.candidates(env) {
-                let class = parcels.records[i].record.values[ci].to_string();
+                let class = parcels.records[i].record.value(ci).to_string();
                 if let Verdict::Prohibited(basis) = ctx.config.redline.verdict(&zone, &class) {
                     cands.push((i, j, zone.clone(), class, basis));
                 }
@@ -90,7 +90,7 @@ impl Check for RedlineUse {
                     }
                     let area = geom::piece_area(calc, &piece);
                     let (klass, severity) = geom::classify(&piece, area, tol)?;
-                    let name = p.record.values[ni].to_string();
+                    let name = p.record.value(ni).to_string();
                     Some(Finding {
                         rule: self.code().into(),
                         name: self.name().into(),

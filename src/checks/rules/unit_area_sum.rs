@@ -29,12 +29,12 @@ impl Check for UnitAreaSum {
         let (Some(t), Some(g), Some(j), Some(z)) = (idx("DYMJ"), idx("GYMJ"), idx("JTMJ"), idx("ZYMJ")) else { return Ok(vec![]) };
         let mut out = Vec::new();
         for r in &ctx.layer(LayerKind::Units).records {
-            let v = &r.record.values;
-            let Some(total) = v[t].as_f64() else { continue };
-            if [g, j, z].iter().all(|&i| v[i].as_f64().is_none()) {
+            let v = |i| r.record.value(i);
+            let Some(total) = v(t).as_f64() else { continue };
+            if [g, j, z].iter().all(|&i| v(i).as_f64().is_none()) {
                 continue;
             }
-            let parts = [g, j, z].iter().map(|&i| v[i].as_f64().unwrap_or(0.0)).sum::<f64>();
+            let parts = [g, j, z].iter().map(|&i| v(i).as_f64().unwrap_or(0.0)).sum::<f64>();
             let diff = (total - parts).abs();
             if diff > abs {
                 let f = discrepancy(

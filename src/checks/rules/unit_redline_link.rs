@@ -34,7 +34,7 @@ impl Check for UnitRedlineLink {
         let redlines = ctx.layer(LayerKind::Redlines);
         let mut out = Vec::new();
         for u in &ctx.layer(LayerKind::Units).records {
-            let declared: BTreeSet<String> = u.record.values[si]
+            let declared: BTreeSet<String> = u.record.value(si)
                 .to_string()
                 .split([';', ',', '；', '，'])
                 .map(str::trim)

@@ -45,7 +45,7 @@ impl Check for UnitResourceSum {
             let pieces = crate::units::composition(&u.record.geometry, candidates, &ctx.catalog, &calc)?;
             let by_type = crate::units::totals(&pieces, |p| &p.resource_type);
             let total: f64 = by_type.values().sum();
-            let declared = ti.and_then(|i| u.record.values[i].as_f64()).unwrap_or(u.areas.ellipsoidal);
+            let declared = ti.and_then(|i| u.record.value(i).as_f64()).unwrap_or(u.areas.ellipsoidal);
             let diff = (declared - total).abs();
             if diff > abs && diff > rel * declared {
                 let parts: Vec<String> = by_type.iter().map(|(t, a)| format!("{t} {a:.2}")).collect();
