@@ -53,10 +53,17 @@ pub fn hash_source(path: &Path) -> Result<String> {
     }
     let mut h = Sha256::new();
     for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-        h.update(&bytes);
+        hash_into(&mut h, &f)?;
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// Stream a file's content into `h`, a megabyte at a time: a source or a registry may be gigabytes, and
+/// reading one whole (as imports once did) first cost as long again as hashing it.
+fn hash_into(h: &mut Sha256, path: &Path) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    std::io::copy(&mut std::io::BufReader::with_capacity(1 << 20, f), h).map_err(|e| Error::io(path, e))?;
+    Ok(())
 }
 
 /// SHA-256 of bytes, as hex.
@@ -64,10 +71,47 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// SHA-256 of a file's content, streamed (a registry may be gigabytes).
+/// SHA-256 of a file's content, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    hash_into(&mut h, path)?;
     Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes that are not periodic over the read buffer, so a chunk read twice or skipped changes the hash.
+    fn bytes(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_source_streamed_in_chunks_hashes_as_its_whole_content() {
+        let dir = tempfile::tempdir().unwrap();
+        // a file of 2.5 read buffers, and a Shapefile whose sidecars follow it in a fixed order
+        let big = bytes((5 << 20) / 2 + 7, 1);
+        let file = dir.path().join("big.gpkg");
+        std::fs::write(&file, &big).unwrap();
+        assert_eq!(hash_source(&file).unwrap(), sha256_hex(&big));
+        assert_eq!(sha256_file(&file).unwrap(), sha256_hex(&big));
+        let mut all = Vec::new();
+        for (ext, n) in [("shp", 1_500_000), ("shx", 10), ("dbf", 3_000), ("prj", 0)] {
+            let b = bytes(n, n as u64 + 2);
+            std::fs::write(dir.path().join(format!("a.{ext}")), &b).unwrap();
+            all.extend(b);
+        }
+        assert_eq!(hash_source(&dir.path().join("a.shp")).unwrap(), sha256_hex(&all));
+        let missing = dir.path().join("missing.gpkg");
+        assert!(hash_source(&missing).unwrap_err().to_string().contains("missing.gpkg"));
+    }
 }
