@@ -19,6 +19,17 @@ impl LayerIndex {
         LayerIndex { tree: RTree::bulk_load(items) }
     }
 
+    /// Add an entry (fid, `[minx, maxx, miny, maxy]`). Queries answer in fid order whatever the tree's
+    /// shape, so an index patched entry by entry answers as one bulk-loaded from the same entries.
+    pub fn insert(&mut self, fid: i64, e: [f64; 4]) {
+        self.tree.insert(GeomWithData::new(Rectangle::from_corners([e[0], e[2]], [e[1], e[3]]), fid));
+    }
+
+    /// Remove the entry (fid, envelope) if present; true if it was.
+    pub fn remove(&mut self, fid: i64, e: [f64; 4]) -> bool {
+        self.tree.remove(&GeomWithData::new(Rectangle::from_corners([e[0], e[2]], [e[1], e[3]]), fid)).is_some()
+    }
+
     /// fids whose envelope contains the point.
     pub fn at_point(&self, x: f64, y: f64) -> Vec<i64> {
         let p = AABB::from_point([x, y]);
@@ -57,6 +68,22 @@ mod tests {
         assert_eq!(idx.at_point(10.0, 5.0), vec![1, 2]);
         assert_eq!(idx.in_box(15.0, 5.0, 55.0, 55.0), vec![2, 3]);
         assert!(idx.at_point(30.0, 30.0).is_empty());
+        assert_eq!(idx.len(), 3);
+    }
+
+    #[test]
+    fn an_index_patched_entry_by_entry_answers_as_one_loaded_from_the_same_entries() {
+        let mut idx = LayerIndex::build(&[(1, [0.0, 10.0, 0.0, 10.0]), (2, [10.0, 20.0, 0.0, 10.0])]);
+        assert!(idx.remove(2, [10.0, 20.0, 0.0, 10.0]));
+        assert!(!idx.remove(2, [10.0, 20.0, 0.0, 10.0]), "already gone");
+        assert!(!idx.remove(1, [0.0, 9.0, 0.0, 10.0]), "an entry is removed only with its own box");
+        idx.insert(2, [12.0, 20.0, 0.0, 10.0]);
+        idx.insert(3, [50.0, 60.0, 50.0, 60.0]);
+        let loaded = LayerIndex::build(&[(3, [50.0, 60.0, 50.0, 60.0]), (1, [0.0, 10.0, 0.0, 10.0]), (2, [12.0, 20.0, 0.0, 10.0])]);
+        for b in [[0.0, 0.0, 100.0, 100.0], [10.0, 0.0, 11.0, 5.0], [11.0, 0.0, 55.0, 55.0], [30.0, 30.0, 40.0, 40.0]] {
+            assert_eq!(idx.in_box(b[0], b[1], b[2], b[3]), loaded.in_box(b[0], b[1], b[2], b[3]), "{b:?}");
+        }
+        assert_eq!(idx.in_box(0.0, 0.0, 100.0, 100.0), vec![1, 2, 3]);
         assert_eq!(idx.len(), 3);
     }
 }
