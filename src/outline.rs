@@ -86,9 +86,8 @@ impl Outline {
         if let Some(b) = geometry.bounding_rect() {
             quarter(geometry.clone(), b, 0, &mut leaves);
         }
-        let tile_envs: Vec<(i64, [f64; 4])> =
-            leaves.iter().enumerate().map(|(i, (r, _))| (i as i64, [r.min().x, r.max().x, r.min().y, r.max().y])).collect();
-        Outline { index: LayerIndex::build(&envs), tile_index: LayerIndex::build(&tile_envs), tiles: leaves.into_iter().map(|(_, m)| m).collect(), segments, geometry }
+        let tile_boxes: Vec<_> = leaves.iter().map(|(r, _)| Some(*r)).collect();
+        Outline { index: LayerIndex::build(&envs), tile_index: LayerIndex::of_boxes(&tile_boxes), tiles: leaves.into_iter().map(|(_, m)| m).collect(), segments, geometry }
     }
 
     /// Boxes covering the outline, for reading the records that share ground with it through an R-tree

@@ -173,12 +173,7 @@ pub fn measure(
 ) -> StandMeasures {
     let s1 = stands(open, region, catalog, calc);
     let s2 = stands(close, region, catalog, calc);
-    let envs: Vec<(i64, [f64; 4])> = s1
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.geometry.bounding_rect().map(|r| (i as i64, [r.min().x, r.max().x, r.min().y, r.max().y])))
-        .collect();
-    let idx = LayerIndex::build(&envs);
+    let idx = LayerIndex::of_boxes(&s1.iter().map(|s| s.geometry.bounding_rect()).collect::<Vec<_>>());
     let mut m = StandMeasures { stands: [s1.iter().map(|s| s.fid).collect(), s2.iter().map(|s| s.fid).collect()], ..Default::default() };
     let rows = &mut m.rows;
     for s in &s1 {

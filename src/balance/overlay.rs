@@ -194,18 +194,11 @@ mod tests {
                 altered: fid < 0,
             })
             .collect();
-        let envs: Vec<(i64, [f64; 4])> = pieces
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let b = p.geometry.bounding_rect().unwrap();
-                (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])
-            })
-            .collect();
+        let boxes: Vec<_> = pieces.iter().map(|p| p.geometry.bounding_rect()).collect();
         Partition {
             date: date.parse().unwrap(),
             by_fid: pieces.iter().enumerate().filter(|(_, p)| p.fid >= 0).map(|(i, p)| (p.fid, i)).collect(),
-            index: LayerIndex::build(&envs),
+            index: LayerIndex::of_boxes(&boxes),
             pieces,
             overlaps: vec![],
             gap_slivers_m2: gap_slivers.iter().map(|s| s.1).sum(),

@@ -179,12 +179,11 @@ pub fn build(
         .collect();
     pieces.sort_by_key(|p| p.fid);
     lap("clipped");
-    let env = |b: geo::Rect<f64>| [b.min().x, b.max().x, b.min().y, b.max().y];
     // one R-tree over the pieces' boxes serves the overlap search, the gap search and the overlay: it is
     // bulk-loaded once and then patched where resolving overlaps shrinks a piece and where gap pieces are
     // added (loading it three times took about 0.3 s each per 1 000 000 parcels)
     let boxes: Vec<Option<geo::Rect<f64>>> = pieces.par_iter().map(|p| p.geometry.bounding_rect()).collect();
-    let mut index = LayerIndex::build(&boxes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, env(b)))).collect::<Vec<_>>());
+    let mut index = LayerIndex::of_boxes(&boxes);
 
     // 2. overlaps: pairs (i < j) whose boxes meet, measured in parallel as they are found. A parcel in the
     // previous partition is unchanged (same fid, same geometry, same region), so a pair of two such
@@ -244,10 +243,10 @@ pub fn build(
             let before = pieces[j].area;
             let rest = pieces[j].geometry.difference(&cut);
             if let Some(b) = boxes[j] {
-                index.remove(j as i64, env(b));
+                index.remove(j as i64, b);
             }
             if let Some(b) = rest.bounding_rect() {
-                index.insert(j as i64, env(b));
+                index.insert(j as i64, b);
             }
             pieces[j].area = geom::piece_area(&calc, &rest);
             pieces[j].geometry = rest;
@@ -289,7 +288,7 @@ pub fn build(
             continue;
         }
         if let Some(b) = geometry.bounding_rect() {
-            index.insert(pieces.len() as i64, env(b));
+            index.insert(pieces.len() as i64, b);
         }
         pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, cause: None, geometry, area, altered: true });
     }

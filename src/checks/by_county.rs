@@ -116,12 +116,7 @@ pub fn run(
     // a record wholly inside a county is that county's window's to pair with its neighbours: the other
     // windows' rings leave it out (a piece it shares with any record lies in that county)
     let outlines: Vec<Outline> = counties.iter().map(|(_, _, g)| Outline::new(g.clone())).collect();
-    let boxes: Vec<(i64, [f64; 4])> = outlines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| o.bounds().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
-        .collect();
-    let county_index = LayerIndex::build(&boxes);
+    let county_index = LayerIndex::of_boxes(&outlines.iter().map(Outline::bounds).collect::<Vec<_>>());
     for (k, (code, name, outline)) in counties.into_iter().enumerate() {
         let t0 = Instant::now();
         let settled = |g: &MultiPolygon<f64>| {

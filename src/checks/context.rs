@@ -31,9 +31,7 @@ impl LayerSet {
     fn new(records: Vec<StoredRecord>) -> LayerSet {
         use rayon::prelude::*;
         let envelopes: Vec<Option<geo::Rect<f64>>> = records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
-        let envs: Vec<(i64, [f64; 4])> =
-            envelopes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y]))).collect();
-        LayerSet { index: LayerIndex::build(&envs), envelopes, records }
+        LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records }
     }
 
     /// Positions of records whose envelope intersects the box.
@@ -120,13 +118,8 @@ fn ring(
         .filter(|r| outline.position(&r.record.geometry) == crate::outline::Position::Boundary)
         .map(|r| Border::new(&r.record.geometry))
         .collect();
-    let envs: Vec<(i64, [f64; 4])> = border
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| g.bounds().map(|b| (i as i64, [b.min().x, b.max().x, b.min().y, b.max().y])))
-        .collect();
     let reach = border.iter().filter_map(Border::bounds).fold(window_box, union_box);
-    let index = LayerIndex::build(&envs);
+    let index = LayerIndex::of_boxes(&border.iter().map(Border::bounds).collect::<Vec<_>>());
     // a finding needs shared ground, so a record that only touches the border records stays out
     let meets_border = |g: &MultiPolygon<f64>| {
         g.bounding_rect().is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| border[i as usize].shares_ground(g)))

@@ -285,7 +285,7 @@ impl Registry {
                 ins.raw_execute()?;
                 let new_fid = tx.last_insert_rowid();
                 if let Some(r) = rec.geometry.bounding_rect() {
-                    boxes.push((new_fid, [r.min().x, r.max().x, r.min().y, r.max().y]));
+                    boxes.push((new_fid, crate::index::envelope(r)));
                 }
                 out.inserted += 1;
                 if def.registration {
