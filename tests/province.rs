@@ -254,6 +254,42 @@ fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
     assert!(all.iter().zip(&every).all(|(a, b)| a.record.values == b.record.values));
 }
 
+#[test]
+fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix() {
+    use nrledger::store::ClassPrefixes;
+    let p = province();
+    let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
+    let ci = def.field_index("DLBM").unwrap();
+    let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
+    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let whole = geo::Rect::new((-1e9, -1e9), (1e9, 1e9));
+    let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    // prefixes of several lengths, one that is a whole code, one no code has, a quote that must stay a literal,
+    // the red-line table's prohibited classes, and none at all
+    let sets = [
+        p(&["01", "0603", "1202"]),
+        p(&["03"]),
+        p(&["0101", "07"]),
+        p(&["99", "0'1"]),
+        nrledger::checks::RuleConfig::load(None).unwrap().redline.prohibited_prefixes(),
+        vec![],
+    ];
+    let mut kept_some = 0;
+    for prefixes in &sets {
+        let want: Vec<i64> =
+            all.iter().filter(|r| prefixes.iter().any(|x| r.record.value(ci).to_string().starts_with(x.as_str()))).map(|r| r.fid).collect();
+        let classes = Some(ClassPrefixes { field: "DLBM", prefixes });
+        let got = reg.records_at_where(nrledger::LayerKind::Parcels, at, Fields::Only(&["DLBM"]), classes).unwrap();
+        assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?}");
+        let boxed = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();
+        assert_eq!(boxed.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?} in a box");
+        assert!(got.iter().zip(&boxed).all(|(a, b)| a.record.geometry == b.record.geometry && a.record.value(ci) == b.record.value(ci)));
+        kept_some += usize::from(!want.is_empty() && want.len() < all.len());
+    }
+    assert!(kept_some >= 4, "the prefixes keep some records and leave others out");
+}
+
 /// Record findings of a report: (rule, fids) → area.
 fn by_records(r: &Json) -> BTreeMap<(String, Vec<i64>), f64> {
     r["findings"]
@@ -309,8 +345,8 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     // parcel crossing the border no longer brings that neighbour's records under it (the answers above are
     // unchanged). Without that, a window is the one `check --region` loads (no other county to lean on).
     let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
-    let needs = nrledger::checks::layers_needed(&[]).unwrap();
     let config = nrledger::checks::RuleConfig::load(None).unwrap();
+    let needs = nrledger::checks::layers_needed(&[], &config).unwrap();
     let mut smaller = 0;
     for (line, (code, _, outline)) in streamed["counties"].as_array().unwrap().iter().zip(nrledger::checks::by_county::counties(&reg, None, None).unwrap()) {
         assert_eq!(line["code"], code.as_str());

@@ -329,7 +329,9 @@ fn indicators(sheet: &BalanceSheet, catalog: &Catalog, rt: &balance::inputs::Reg
 /// Error findings present at the end of the tenure and absent at its start (same rule and ids).
 fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
     let run = |d: AsOf| -> Result<Vec<checks::Finding>> {
-        let ctx = Context::load(reg, Some(d), Some(&req.region), RuleConfig::load(req.rules.as_deref())?, Exceptions::default(), &checks::layers_needed(&[])?)?;
+        let config = RuleConfig::load(req.rules.as_deref())?;
+        let needs = checks::layers_needed(&[], &config)?;
+        let ctx = Context::load(reg, Some(d), Some(&req.region), config, Exceptions::default(), &needs)?;
         Ok(checks::run_all(&ctx, &[])?.into_iter().filter(|f| f.severity == Severity::Error && f.excepted_by.is_none()).collect())
     };
     let key = |f: &checks::Finding| {

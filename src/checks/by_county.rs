@@ -106,7 +106,7 @@ pub fn run(
     mut progress: impl FnMut(&CountyLine, f64),
 ) -> Result<StreamedCheck> {
     let checks = super::selected(only)?;
-    let needs = super::layers_needed(only)?;
+    let needs = super::layers_needed(only, config)?;
     let counties = counties(reg, at, prefix)?;
     let mut seen: HashSet<(String, Vec<i64>)> = HashSet::new();
     let mut findings: Vec<Finding> = Vec::new();

@@ -115,6 +115,15 @@ impl RedlineRules {
         Ok(RedlineRules { rows })
     }
 
+    /// Every class-code prefix the table prohibits in some zone, sorted, each once: a class outside all of
+    /// them is allowed in every zone (a prohibited verdict needs a prohibited prefix of the code).
+    pub fn prohibited_prefixes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.rows.values().flatten().filter(|(_, prohibited, _)| *prohibited).map(|(p, _, _)| p.clone()).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The verdict for a class code in a zone: the longest listed prefix wins; unlisted is allowed.
     pub fn verdict(&self, zone: &str, code: &str) -> Verdict {
         let Some(rows) = self.rows.get(zone) else { return Verdict::Allowed };

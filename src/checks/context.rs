@@ -15,7 +15,7 @@ use crate::outline::Outline;
 use crate::model::{AsOf, LayerKind};
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
-use crate::store::{Fields, Registry, StoredRecord};
+use crate::store::{Registry, StoredRecord};
 
 /// One layer's records on the check date, with an index over their positions.
 pub struct LayerSet {
@@ -42,10 +42,10 @@ impl LayerSet {
 
 /// The records of a layer valid on `at` whose envelope meets `outline`'s box, read through the layer's
 /// R-tree, split into those that share ground with the outline and the others.
-fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline, fields: Fields) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
+fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline, needs: &Needs) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
     use rayon::prelude::*;
     let Some(b) = outline.bounds() else { return Ok((vec![], vec![])) };
-    let recs = reg.records_in_box(kind, at, b, fields)?;
+    let recs = needs.read(reg, kind, at, Some(&[b]))?;
     Ok(recs.into_par_iter().partition(|r| outline.overlaps(&r.record.geometry)))
 }
 
@@ -148,7 +148,7 @@ fn ring(
         // records beyond the window's box that a border record still reaches
         let mut seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
         for strip in &strips {
-            for r in reg.records_in_box(kind, at, *strip, needs.fields_of(kind))? {
+            for r in needs.read(reg, kind, at, Some(&[*strip]))? {
                 if seen.insert(r.fid) {
                     candidates.push(r);
                 }
@@ -173,7 +173,7 @@ fn ring(
             if contains_box(reach, ub) {
                 continue;
             }
-            for r in reg.records_in_box(kind, at, ub, needs.fields_of(kind))? {
+            for r in needs.read(reg, kind, at, Some(&[ub]))? {
                 if !have.contains(&r.fid) && u.overlaps(&r.record.geometry) {
                     have.insert(r.fid);
                     recs.push(r);
@@ -280,12 +280,12 @@ impl Context {
             }
             match &outline {
                 Some(o) if kind != LayerKind::Admin => {
-                    let (inside, out) = window(reg, kind, at, o, needs.fields_of(kind))?;
+                    let (inside, out) = window(reg, kind, at, o, needs)?;
                     loaded.insert(kind, inside);
                     outside.insert(kind, out);
                 }
                 _ => {
-                    loaded.insert(kind, reg.records_at_with(kind, at, needs.fields_of(kind))?);
+                    loaded.insert(kind, needs.read(reg, kind, at, None)?);
                 }
             }
             crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
@@ -298,7 +298,7 @@ impl Context {
                 let near_records: Vec<&StoredRecord> = loaded.get(&near).into_iter().flatten().collect();
                 let boxes: Vec<geo::Rect<f64>> =
                     near_records.par_iter().flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::outline::COVER_DEPTH)).collect();
-                let recs = reg.records_in_boxes(kind, at, &boxes, needs.fields_of(kind))?;
+                let recs = needs.read(reg, kind, at, Some(&boxes))?;
                 crate::progress::lap(t0, &format!("  check: {} {} loaded where {} are ({} boxes)", recs.len(), kind.name(), near.name(), boxes.len()));
                 loaded.insert(kind, recs);
             }

@@ -24,7 +24,8 @@ pub use report::{summarise, CheckReport, RuleSummary};
 
 use crate::error::Result;
 use crate::model::LayerKind;
-use crate::store::Fields;
+use crate::model::AsOf;
+use crate::store::{ClassPrefixes, Fields, Registry, StoredRecord};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -103,6 +104,13 @@ pub trait Check: Sync {
     fn fields(&self, _kind: LayerKind) -> Option<&'static [&'static str]> {
         None
     }
+    /// The only records of `kind` it can find fault with, by class: `(field, prefixes)` says a record whose
+    /// `field` starts with none of `prefixes` never gives it a finding (NR501: the classes the red-line
+    /// table prohibits somewhere). `None`, the default, means any record. A layer is read with only those
+    /// classes when every rule run that reads it restricts it on the same field ([`Needs::classes`]).
+    fn classes(&self, _kind: LayerKind, _config: &RuleConfig) -> Option<(&'static str, Vec<String>)> {
+        None
+    }
     /// Find what is wrong.
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
 }
@@ -133,6 +141,9 @@ pub struct Needs {
     /// `(layer, fields)`: only these fields of `layer` are read, since every rule reading it names the
     /// fields it uses ([`Check::fields`]). A layer not listed is read with every field.
     pub fields: Vec<(LayerKind, Vec<&'static str>)>,
+    /// `(layer, field, prefixes)`: only the records whose `field` starts with one of `prefixes` are read,
+    /// since every rule reading the layer can fault only those ([`Check::classes`]; the union of theirs).
+    pub classes: Vec<(LayerKind, &'static str, Vec<String>)>,
 }
 
 impl Needs {
@@ -143,10 +154,26 @@ impl Needs {
             None => Fields::All,
         }
     }
+
+    /// The classes to read of `kind` (None: every record).
+    pub fn classes_of(&self, kind: LayerKind) -> Option<ClassPrefixes<'_>> {
+        self.classes.iter().find(|(k, _, _)| *k == kind).map(|(_, field, prefixes)| ClassPrefixes { field, prefixes })
+    }
+
+    /// The records of `kind` valid on `at` as the rules need them — their fields, their classes (when the
+    /// layer has the class field) — the whole layer with `boxes` None, else those whose box meets one.
+    pub fn read(&self, reg: &Registry, kind: LayerKind, at: Option<AsOf>, boxes: Option<&[geo::Rect<f64>]>) -> Result<Vec<StoredRecord>> {
+        let classes = self.classes_of(kind).filter(|c| reg.catalog().layer(kind).field_index(c.field).is_some());
+        match boxes {
+            None => reg.records_at_where(kind, at, self.fields_of(kind), classes),
+            Some(b) => reg.records_in_boxes_where(kind, at, b, self.fields_of(kind), classes),
+        }
+    }
 }
 
-/// The layers the rules in `only` read (see [`Check::layers`] and [`Check::near`]).
-pub fn layers_needed(only: &[String]) -> Result<Needs> {
+/// The layers the rules in `only` read, with the fields and classes they use (see [`Check::layers`],
+/// [`Check::near`], [`Check::fields`], [`Check::classes`]; `config` holds the tables a rule's classes come from).
+pub fn layers_needed(only: &[String], config: &RuleConfig) -> Result<Needs> {
     let rules = selected(only)?;
     let kinds: Vec<LayerKind> = LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
     let near = kinds
@@ -169,7 +196,24 @@ pub fn layers_needed(only: &[String]) -> Result<Needs> {
             Some((*k, names))
         })
         .collect();
-    Ok(Needs { kinds, near, fields })
+    let classes = kinds
+        .iter()
+        .filter_map(|k| {
+            let mut readers = rules.iter().filter(|c| c.layers().contains(k));
+            let (field, mut prefixes) = readers.next()?.classes(*k, config)?;
+            for c in readers {
+                let (f, p) = c.classes(*k, config)?;
+                if f != field {
+                    return None;
+                }
+                prefixes.extend(p);
+            }
+            prefixes.sort_unstable();
+            prefixes.dedup();
+            Some((*k, field, prefixes))
+        })
+        .collect();
+    Ok(Needs { kinds, near, fields, classes })
 }
 
 /// Run every rule (or those whose code or name is in `only`), apply exceptions, and sort the findings.
@@ -199,39 +243,67 @@ fn finish(all: &mut [Finding], exceptions: &Exceptions, date: crate::model::AsOf
 mod tests {
     use super::*;
 
+    fn defaults() -> RuleConfig {
+        RuleConfig::load(None).unwrap()
+    }
+
     fn only(rules: &str) -> Vec<String> {
         rules.split(',').map(str::to_string).collect()
     }
 
     #[test]
     fn a_layer_is_read_near_another_only_when_every_rule_reading_it_says_so() {
-        let n = layers_needed(&only("NR501")).unwrap();
+        let n = layers_needed(&only("NR501"), &defaults()).unwrap();
         assert_eq!(n.kinds.len(), 2);
         assert!(n.kinds.contains(&LayerKind::Parcels) && n.kinds.contains(&LayerKind::Redlines));
         assert_eq!(n.near, vec![(LayerKind::Parcels, LayerKind::Redlines)]);
         // NR101 reads every parcel: the parcels are read whole
-        let n = layers_needed(&only("NR101,NR501")).unwrap();
+        let n = layers_needed(&only("NR101,NR501"), &defaults()).unwrap();
         assert!(n.near.is_empty(), "{n:?}");
-        assert!(layers_needed(&[]).unwrap().near.is_empty());
+        assert!(layers_needed(&[], &defaults()).unwrap().near.is_empty());
         // rules that do not read parcels leave NR501's restriction alone
-        let n = layers_needed(&only("NR501,NR401")).unwrap();
+        let n = layers_needed(&only("NR501,NR401"), &defaults()).unwrap();
         assert_eq!(n.near, vec![(LayerKind::Parcels, LayerKind::Redlines)]);
     }
 
     #[test]
+    fn a_layer_is_read_with_some_classes_only_when_every_rule_reading_it_restricts_them() {
+        let config = defaults();
+        let prohibited = config.redline.prohibited_prefixes();
+        // the table's prohibited prefixes, each once: built-up land everywhere, cultivation in a 核心保护区,
+        // and not the positive list's allowed classes
+        assert!(["01", "05", "07", "13"].iter().all(|p| prohibited.contains(&p.to_string())), "{prohibited:?}");
+        assert!(!prohibited.iter().any(|p| p == "0702" || p == "03"), "{prohibited:?}");
+        assert!(prohibited.windows(2).all(|w| w[0] < w[1]));
+        let n = layers_needed(&only("NR501"), &config).unwrap();
+        assert_eq!(n.classes, vec![(LayerKind::Parcels, "DLBM", prohibited.clone())]);
+        assert_eq!(n.classes_of(LayerKind::Parcels), Some(ClassPrefixes { field: "DLBM", prefixes: &prohibited }));
+        assert_eq!(n.classes_of(LayerKind::Redlines), None);
+        // rules that do not read parcels leave the restriction alone; NR101 reads every parcel
+        assert_eq!(layers_needed(&only("NR501,NR401"), &config).unwrap().classes, n.classes);
+        assert!(layers_needed(&only("NR101,NR501"), &config).unwrap().classes.is_empty());
+        assert!(layers_needed(&[], &config).unwrap().classes.is_empty());
+        // an empty table prohibits nothing: no parcel can be at fault, none is read
+        let mut empty = defaults();
+        empty.redline = RedlineRules::default();
+        let n = layers_needed(&only("NR501"), &empty).unwrap();
+        assert_eq!(n.classes, vec![(LayerKind::Parcels, "DLBM", vec![])]);
+    }
+
+    #[test]
     fn a_layer_is_read_with_some_fields_only_when_every_rule_reading_it_names_them() {
-        let n = layers_needed(&only("NR101")).unwrap();
+        let n = layers_needed(&only("NR101"), &defaults()).unwrap();
         assert_eq!(n.fields, vec![(LayerKind::Parcels, vec![])]);
         assert_eq!(n.fields_of(LayerKind::Parcels), Fields::Only(&[]));
         // the union of what the rules name, per layer
-        let n = layers_needed(&only("NR101,NR501,NR401")).unwrap();
+        let n = layers_needed(&only("NR101,NR501,NR401"), &defaults()).unwrap();
         assert_eq!(n.fields_of(LayerKind::Parcels), Fields::Only(&["DLBM", "DLMC"]));
         assert_eq!(n.fields_of(LayerKind::Redlines), Fields::Only(&["GKFQ"]));
         assert_eq!(n.fields_of(LayerKind::Farmland), Fields::Only(&[]));
         // NR301 (declared area) names no fields: whoever else reads the parcels, they are read whole
-        let n = layers_needed(&only("NR101,NR301")).unwrap();
+        let n = layers_needed(&only("NR101,NR301"), &defaults()).unwrap();
         assert_eq!(n.fields_of(LayerKind::Parcels), Fields::All);
-        let n = layers_needed(&[]).unwrap();
+        let n = layers_needed(&[], &defaults()).unwrap();
         assert!(n.kinds.iter().all(|k| n.fields_of(*k) == Fields::All), "{n:?}");
     }
 }

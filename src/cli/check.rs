@@ -70,7 +70,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         })?;
         (s.findings, s.vintages, s.notes, s.counties, config)
     } else {
-        let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &checks::layers_needed(&a.only)?)?;
+        let needs = checks::layers_needed(&a.only, &config)?;
+        let ctx = Context::load(&reg, a.as_of, a.region.as_deref(), config, exceptions, &needs)?;
         let findings = checks::run_all(&ctx, &a.only)?;
         let out = (findings, ctx.vintages.clone(), ctx.notes(), vec![], ctx.config.clone());
         // the loaded layers go with the process, which ends after the report: freeing a million records one

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use read::{Fields, StoredRecord};
+pub use read::{ClassPrefixes, Fields, StoredRecord};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};

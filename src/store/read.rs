@@ -40,6 +40,49 @@ impl Fields<'_> {
     }
 }
 
+/// Which records a read keeps by class: those whose field `field` starts with one of `prefixes` (none when
+/// `prefixes` is empty). SQLite applies it to each row before the row's geometry is fetched or decoded, so
+/// a read for a rule that can only fault some classes (NR501: the classes a red line prohibits) costs
+/// what those classes hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassPrefixes<'a> {
+    /// The class-code field.
+    pub field: &'a str,
+    /// The prefixes kept.
+    pub prefixes: &'a [String],
+}
+
+impl ClassPrefixes<'_> {
+    /// The SQL condition: per prefix length, `substr(field, 1, n) IN (…)`, the prefixes quoted as literals.
+    fn sql(&self) -> String {
+        let mut lens: Vec<usize> = self.prefixes.iter().map(|p| p.chars().count()).collect();
+        lens.sort_unstable();
+        lens.dedup();
+        let col = format!("CAST(\"{}\" AS TEXT)", self.field.replace('"', "\"\""));
+        let terms: Vec<String> = lens
+            .iter()
+            .map(|&n| {
+                let lits: Vec<String> =
+                    self.prefixes.iter().filter(|p| p.chars().count() == n).map(|p| format!("'{}'", p.replace('\'', "''"))).collect();
+                format!("substr({col}, 1, {n}) IN ({})", lits.join(", "))
+            })
+            .collect();
+        if terms.is_empty() {
+            "0".into()
+        } else {
+            format!("({})", terms.join(" OR "))
+        }
+    }
+}
+
+/// A date filter narrowed by classes.
+fn with_classes(filter: String, classes: Option<ClassPrefixes>) -> String {
+    match classes {
+        None => filter,
+        Some(c) => format!("{filter} AND {}", c.sql()),
+    }
+}
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -72,8 +115,13 @@ impl Registry {
 
     /// [`Registry::records_at`] reading only `fields`.
     pub fn records_at_with(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields) -> Result<Vec<StoredRecord>> {
+        self.records_at_where(kind, at, fields, None)
+    }
+
+    /// [`Registry::records_at_with`] keeping only the records of `classes` (all with None).
+    pub fn records_at_where(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields, classes: Option<ClassPrefixes>) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
-        self.select(kind, &filter, date.as_slice(), fields)
+        self.select(kind, &with_classes(filter, classes), date.as_slice(), fields)
     }
 
     /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
@@ -86,6 +134,18 @@ impl Registry {
     /// read: the R-tree picks them box by box (each record once), and only they are read and decoded. A rule
     /// that looks at parcels only inside red lines reads the parcels in boxes covering them, not the layer.
     pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields) -> Result<Vec<StoredRecord>> {
+        self.records_in_boxes_where(kind, at, boxes, fields, None)
+    }
+
+    /// [`Registry::records_in_boxes`] keeping only the records of `classes` (all with None).
+    pub fn records_in_boxes_where(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        boxes: &[geo::Rect<f64>],
+        fields: Fields,
+        classes: Option<ClassPrefixes>,
+    ) -> Result<Vec<StoredRecord>> {
         let t = kind.name();
         let mut fids: Vec<i64> = Vec::new();
         {
@@ -98,7 +158,7 @@ impl Registry {
             }
         }
         let (filter, date) = date_filter(at);
-        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
+        self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)
     }
 
     /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.

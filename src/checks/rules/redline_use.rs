@@ -11,7 +11,7 @@ use geo::{Area, BoundingRect};
 use rayon::prelude::*;
 
 use super::{Check, Context, Finding};
-use crate::checks::{geom, Verdict};
+use crate::checks::{geom, RuleConfig, Verdict};
 use crate::model::LayerKind;
 use crate::outline::{Clip, Outline};
 
@@ -40,6 +40,10 @@ impl Check for RedlineUse {
             LayerKind::Redlines => Some(&REDLINE_FIELDS),
             _ => None,
         }
+    }
+    /// Only parcels of a class the red-line table prohibits in some zone can be at fault.
+    fn classes(&self, kind: LayerKind, config: &RuleConfig) -> Option<(&'static str, Vec<String>)> {
+        (kind == LayerKind::Parcels).then(|| (PARCEL_FIELDS[0], config.redline.prohibited_prefixes()))
     }
     fn near(&self) -> &'static [(LayerKind, LayerKind)] {
         // a finding is a parcel's piece inside a red line
