@@ -118,6 +118,13 @@ impl AreaCalculator {
         AreaCalculator::new(&crs.definition, &crs.geographic, Ellipsoid { a: crs.semi_major, inv_f: crs.inv_flattening }, crs.projected)
     }
 
+    /// The calling thread's calculator for a registry CRS, built on the thread's first call and kept
+    /// ([`crate::crs::per_thread`]): what a parallel loop's `map_init` should ask for.
+    pub fn for_thread(crs: &crate::crs::CrsInfo) -> Result<std::rc::Rc<AreaCalculator>> {
+        let key = format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", crs.definition, crs.geographic, crs.semi_major, crs.inv_flattening, crs.projected);
+        crate::crs::per_thread(&key, || AreaCalculator::for_crs(crs))
+    }
+
     /// Ellipsoidal and planar area of a multipolygon in the calculator's CRS.
     pub fn areas(&self, mp: &MultiPolygon<f64>) -> Result<Areas> {
         self.areas_densified(mp, DENSIFY_METRES)

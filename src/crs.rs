@@ -128,8 +128,28 @@ fn short(def: &str) -> String {
     if def.len() > 60 { format!("{}…", &def[..def.char_indices().nth(60).map(|(i, _)| i).unwrap_or(def.len())]) } else { def.to_string() }
 }
 
+/// An object built once per thread and kept for the thread's life, found by its type and `key`. A PROJ
+/// transformation is looked up in PROJ's database and costs milliseconds to build, and a parallel loop
+/// asks for one per job (rayon's `map_init` calls its init for every job it splits off, hundreds per
+/// 1 000 000 records): with this each worker thread builds each transformation once. The object stays on
+/// its thread (`Rc`), like the PROJ context it holds.
+pub fn per_thread<T: 'static>(key: &str, build: impl FnOnce() -> Result<T>) -> Result<std::rc::Rc<T>> {
+    use std::any::{Any, TypeId};
+    use std::rc::Rc;
+    thread_local! {
+        static KEPT: std::cell::RefCell<std::collections::HashMap<(TypeId, String), Rc<dyn Any>>> = std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    let id = (TypeId::of::<T>(), key.to_string());
+    if let Some(kept) = KEPT.with(|k| k.borrow().get(&id).cloned()) {
+        return Ok(kept.downcast::<T>().unwrap_or_else(|_| unreachable!("kept under its own type id")));
+    }
+    let made = Rc::new(build()?);
+    KEPT.with(|k| k.borrow_mut().insert(id, made.clone()));
+    Ok(made)
+}
+
 /// A coordinate transformation between two CRSs, in (x, y) = (easting|lon, northing|lat) order.
-/// Not `Send`: make one per thread.
+/// Not `Send`: make one per thread ([`Transformer::for_thread`]).
 pub struct Transformer {
     proj: Proj,
     identity: bool,
@@ -147,6 +167,11 @@ impl Transformer {
         let proj = Proj::new_known_crs(from, to, None)
             .map_err(|e| Error::Crs { crs: format!("{} → {}", short(from), short(to)), reason: e.to_string() })?;
         Ok(Transformer { proj, identity: false })
+    }
+
+    /// The calling thread's transformer from `from` to `to`, built on the thread's first call ([`per_thread`]).
+    pub fn for_thread(from: &str, to: &str) -> Result<std::rc::Rc<Transformer>> {
+        per_thread(&format!("{from}\u{0}{to}"), || Transformer::new(from, to))
     }
 
     /// Transform coordinates in place. Fails if any point cannot be transformed.
@@ -282,6 +307,33 @@ mod tests {
         let mut q = [(500_000.0, 3_320_000.0)];
         t2.coords(&mut q).unwrap();
         assert!((q[0].0 - 40_500_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_thread_builds_each_transformer_once_and_keeps_it() {
+        use std::rc::Rc;
+        let a = Transformer::for_thread("EPSG:4490", "EPSG:4549").unwrap();
+        let b = Transformer::for_thread("EPSG:4490", "EPSG:4549").unwrap();
+        assert!(Rc::ptr_eq(&a, &b), "the same transformation on the same thread is the kept one");
+        let c = Transformer::for_thread("EPSG:4549", "EPSG:4490").unwrap();
+        assert!(!Rc::ptr_eq(&a, &c), "another pair of CRSs is another transformer");
+        // and it transforms as a new one does
+        let (mut p, mut q) = ([(120.0, 30.0)], [(120.0, 30.0)]);
+        a.coords(&mut p).unwrap();
+        Transformer::new("EPSG:4490", "EPSG:4549").unwrap().coords(&mut q).unwrap();
+        assert_eq!(p, q);
+        // the same key under another type is another object
+        let n = per_thread("EPSG:4490\u{0}EPSG:4549", || Ok(7_u32)).unwrap();
+        assert_eq!(*n, 7);
+        // a failure is not kept: the next call builds again
+        assert!(per_thread::<u32>("fails once", || Err(Error::Invalid("no".into()))).is_err());
+        assert_eq!(*per_thread("fails once", || Ok(8_u32)).unwrap(), 8);
+        // another thread builds its own
+        let here = Rc::as_ptr(&a) as usize;
+        let there = std::thread::spawn(|| Rc::as_ptr(&Transformer::for_thread("EPSG:4490", "EPSG:4549").unwrap()) as usize).join().unwrap();
+        assert_ne!(here, there);
+        // an invalid definition fails as Transformer::new does
+        assert!(Transformer::for_thread("EPSG:999999", "EPSG:4490").is_err());
     }
 
     #[test]

@@ -256,7 +256,7 @@ pub fn account(m2: &HashMap<(String, String), f64>, checks: [StockCheck<'_>; 2],
 }
 
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².
-pub fn inside(p: &Partition, zone: &super::region::Outline, calc_for: &(dyn Fn() -> crate::area::AreaCalculator + Sync)) -> BTreeMap<String, f64> {
+pub fn inside(p: &Partition, zone: &super::region::Outline, calc_for: &(dyn Fn() -> std::rc::Rc<crate::area::AreaCalculator> + Sync)) -> BTreeMap<String, f64> {
     use rayon::prelude::*;
     let Some(b) = zone.bounds() else { return BTreeMap::new() };
     let near = p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y);

@@ -37,7 +37,7 @@ pub struct Liability {
 
 /// Area of prohibited land uses inside red lines: each partition piece against each red line it meets,
 /// judged by the red line's 管控分区 (`GKFQ`) and the red-line table. m².
-pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules: &RedlineRules, calc_for: &(dyn Fn() -> AreaCalculator + Sync)) -> f64 {
+pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules: &RedlineRules, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> f64 {
     use rayon::prelude::*;
     redlines
         .iter()

@@ -350,7 +350,7 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     let catalog = reg.catalog();
     let lap = |what: &str| lap(t0, what);
     let crs = reg.crs.clone();
-    let calc_for = move || AreaCalculator::for_crs(&crs).expect("the registry CRS was usable when the registry was created");
+    let calc_for = move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
     let calc = calc_for();
     // every layer is read through the R-tree for the region's box only: a county's sheet in a province
     // registry reads the county, not the province (everything read is clipped to the region anyway)

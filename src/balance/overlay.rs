@@ -37,7 +37,7 @@ pub struct Pair {
 }
 
 /// The overlay of `a` (opening) and `b` (closing).
-pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> AreaCalculator + Sync)) -> Result<Vec<Pair>> {
+pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Result<Vec<Pair>> {
     // unchanged, unaltered parcels: their own pair
     let twin_of_a: Vec<Option<usize>> = a
         .pieces
@@ -214,7 +214,7 @@ mod tests {
     fn a_gap_left_out_as_slivers_in_the_other_vintage_is_allowed_only_where_they_lie() {
         let crs = crate::crs::describe("EPSG:4549").unwrap();
         let calc = AreaCalculator::for_crs(&crs).unwrap();
-        let calc_for = || AreaCalculator::for_crs(&crs).unwrap();
+        let calc_for = || AreaCalculator::for_thread(&crs).unwrap();
         let (p1, p2, strip) = (rect(0.0, 0.0, 100.0, 100.0), rect(100.04, 0.0, 200.0, 100.0), rect(100.0, 0.0, 100.04, 100.0));
         let opening = partition("2019-12-31", vec![(1, "0101", p1.clone()), (2, "0301", p2.clone()), (-1, GAP, strip)], vec![], &calc);
         let strip_area = opening.pieces[2].area;

@@ -134,7 +134,7 @@ pub fn build(
     date: AsOf,
     region: &Region,
     catalog: &Catalog,
-    calc_for: &(dyn Fn() -> AreaCalculator + Sync),
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
     policy: OverlapPolicy,
     previous: Option<&Partition>,
 ) -> Result<Partition> {
@@ -339,7 +339,7 @@ mod tests {
     fn the_closing_partition_reuses_the_opening_one_and_equals_one_built_from_scratch() {
         let catalog = Catalog::embedded().unwrap();
         let crs = crate::crs::describe("EPSG:4549").unwrap();
-        let calc_for = move || AreaCalculator::for_crs(&crs).unwrap();
+        let calc_for = move || AreaCalculator::for_thread(&crs).unwrap();
         let outline = MultiPolygon(vec![geo::Rect::new((459_990.0, 3_389_990.0), (460_200.0, 3_390_200.0)).to_polygon()]);
         let region = Region { code: "t".into(), name: "t".into(), outline: crate::outline::Outline::new(outline), area: 0.0 };
         let (d1, d2) = (AsOf::from_ymd_opt(2019, 12, 31).unwrap(), AsOf::from_ymd_opt(2020, 12, 31).unwrap());

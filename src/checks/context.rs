@@ -340,9 +340,9 @@ impl Context {
         self.at.unwrap_or_else(|| chrono::Local::now().date_naive())
     }
 
-    /// A new area calculator for the registry CRS (one per worker thread).
-    pub fn area_calculator(&self) -> AreaCalculator {
-        AreaCalculator::for_crs(&self.crs).expect("the registry CRS was usable when the registry was created")
+    /// The calling thread's area calculator for the registry CRS ([`AreaCalculator::for_thread`]).
+    pub fn area_calculator(&self) -> std::rc::Rc<AreaCalculator> {
+        AreaCalculator::for_thread(&self.crs).expect("the registry CRS was usable when the registry was created")
     }
 
     /// Overlap pieces among the parcels (NR101's tolerances), computed once and shared by the rules that

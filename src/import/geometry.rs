@@ -29,8 +29,8 @@ pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &C
         .map_init(
             || {
                 (
-                    Transformer::new(&src_def, &reg_crs).expect("checked above"),
-                    AreaCalculator::for_crs(reg).expect("checked above"),
+                    Transformer::for_thread(&src_def, &reg_crs).expect("checked above"),
+                    AreaCalculator::for_thread(reg).expect("checked above"),
                 )
             },
             |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid),
