@@ -200,7 +200,8 @@ impl Outline {
                 let Some(b) = mp.bounding_rect() else { return Clip::Outside };
                 let near: Vec<geo::Polygon<f64>> =
                     self.tile_index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().flat_map(|i| self.tiles[i as usize].0.iter().cloned()).collect();
-                let g = geom::intersection(mp, &MultiPolygon(near));
+                // the boundary enters mp (tested above), so their interiors meet: no pre-test
+                let g = geom::intersection_of_meeting(mp, &MultiPolygon(near));
                 let (a, whole) = (geo::Area::unsigned_area(&g), geo::Area::unsigned_area(mp));
                 if g.0.is_empty() || a <= 0.0 {
                     Clip::Outside

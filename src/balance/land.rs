@@ -258,8 +258,10 @@ pub fn account(m2: &HashMap<(String, String), f64>, checks: [StockCheck<'_>; 2],
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².
 pub fn inside(p: &Partition, zone: &super::region::Outline, calc_for: &(dyn Fn() -> std::rc::Rc<crate::area::AreaCalculator> + Sync)) -> BTreeMap<String, f64> {
     use rayon::prelude::*;
-    let Some(b) = zone.bounds() else { return BTreeMap::new() };
-    let near = p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y);
+    // the pieces whose box meets a box covering the zone (Outline::cover): any other lies outside it
+    let mut near: Vec<i64> = zone.cover(crate::outline::COVER_DEPTH).par_iter().flat_map_iter(|b| p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).collect();
+    near.par_sort_unstable();
+    near.dedup();
     let parts: Vec<(String, f64, f64)> = near
         .par_iter()
         .map(|&k| &p.pieces[k as usize])

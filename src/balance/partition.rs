@@ -201,7 +201,11 @@ pub fn build(
                 .collect()
         })
         .unwrap_or_default();
-    overlaps.par_extend((0..pieces.len()).into_par_iter().with_min_len(64).filter(|&i| changed[i]).flat_map_iter(|i| {
+    // the positions to search from, gathered first: the changed parcels hold the newest fids and sit
+    // together at the end, and a parallel loop over every position would leave them in one worker's last
+    // chunk (rayon splits a range only so far unless a chunk is stolen), searched by one thread
+    let searching: Vec<usize> = (0..pieces.len()).filter(|&i| changed[i]).collect();
+    overlaps.par_extend(searching.into_par_iter().with_min_len(16).flat_map_iter(|i| {
         let cands = boxes[i].map(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).unwrap_or_default();
         let (pieces, changed) = (&pieces, &changed);
         // a pair of two changed parcels is measured once, from its lower position
