@@ -57,15 +57,30 @@ impl Progress {
 }
 
 /// With `NRLEDGER_TIMING` set, print the time since `t0` of a stage on stderr (how the README's figures
-/// were broken down; the peer benchmark splits the balance sheet at these stages).
+/// were broken down; the peer benchmark splits the balance sheet at these stages). `=rss` adds the memory,
+/// `=cpu` the CPU time the process has used so far (user + system, every thread): a stage whose CPU time
+/// grows no faster than its wall time ran on one core.
 pub fn lap(t0: std::time::Instant, what: &str) {
     if let Some(v) = std::env::var_os("NRLEDGER_TIMING") {
         if v == "rss" {
             eprintln!("{:>8.2} s  {what}  ({})", t0.elapsed().as_secs_f64(), memory());
+        } else if v == "cpu" {
+            eprintln!("{:>8.2} s  {what}  (CPU {:.2} s)", t0.elapsed().as_secs_f64(), cpu_seconds());
         } else {
             eprintln!("{:>8.2} s  {what}", t0.elapsed().as_secs_f64());
         }
     }
+}
+
+/// CPU seconds the process has used, user and system, all threads (getrusage).
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; a zeroed rusage is a valid value of it
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 /// The process's resident memory now and at its peak (Linux /proc), for `NRLEDGER_TIMING=rss`.

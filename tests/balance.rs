@@ -625,7 +625,7 @@ fn only_a_traced_sheet_keeps_the_changed_pieces() {
 
 /// `NRLEDGER_TIMING` prints one line per stage on stderr, "<seconds> s  <stage>", which the peer benchmark
 /// reads (the matrix stage runs from "closing partition" to "land accounts"); `=rss` adds the resident
-/// memory, its anonymous part and the peak. Without the variable nothing is printed.
+/// memory, its anonymous part and the peak, `=cpu` the CPU seconds used. Without the variable nothing is printed.
 #[test]
 fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
     let d = tempfile::tempdir().unwrap();
@@ -663,4 +663,12 @@ fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
         let [now, anon, peak] = mb[mb.len() - 3..] else { panic!("{w}") };
         assert!(anon <= now && now <= peak && peak > 0, "{w}");
     }
+    // `=cpu`: the process's CPU seconds so far, never decreasing
+    let cpu = stages(&stderr(Some("cpu")));
+    assert_eq!(cpu.len(), plain.len());
+    let secs: Vec<f64> = cpu
+        .iter()
+        .map(|(_, w)| w.rsplit_once("(CPU ").and_then(|(_, x)| x.strip_suffix(" s)")).and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("{w}")))
+        .collect();
+    assert!(secs.windows(2).all(|x| x[0] <= x[1]) && secs[0] > 0.0, "{secs:?}");
 }
