@@ -201,6 +201,16 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
+    // beyond what an earlier vintage's read holds: the closing records whose fid the opening read lacks
+    let opening = Some(chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap());
+    for set in [&boxes[..1], &boxes[..]] {
+        let known: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, opening, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        let want: Vec<i64> = filter(set).into_iter().filter(|f| !known.contains(f)).collect();
+        let got = reg.records_in_boxes_beyond(nrledger::LayerKind::Parcels, at, set, Fields::All, &known).unwrap();
+        assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "beyond the opening, boxes {set:?}");
+        assert!(!want.is_empty() && want.len() < filter(set).len() / 2, "{} of {}", want.len(), filter(set).len());
+        assert!(got.iter().all(|r| r.valid_from.as_str() > "2019-12-31"), "what the closing vintage adds");
+    }
     // by fid, any vintage: fids given backwards and repeated come back once each, in fid order, whole
     let every = reg.all_records(nrledger::LayerKind::Parcels).unwrap();
     assert!(every.iter().any(|r| r.valid_to.is_some()), "closed versions are among them");

@@ -364,16 +364,24 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     let read_parcels = |reg: &Registry, d: AsOf| reg.records_in_boxes(LayerKind::Parcels, Some(d), &tiles, parcels);
     let r1 = read_parcels(reg, req.from)?;
     lap(&format!("read opening parcels ({} records)", r1.len()));
-    // the closing parcels are read (through a second connection) while the opening partition is built
-    let (p1, r2) = std::thread::scope(|s| -> Result<_> {
-        let (path, cat, to) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to);
-        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> { read_parcels(&Registry::open(&path, cat)?, to) });
+    // the closing vintage holds most opening parcels unchanged (the same registry rows): those still valid
+    // at the closing date are carried over from the opening partition, and only the parcels the closing
+    // vintage adds are read — through a second connection, while the opening partition is built
+    let known: Vec<i64> = r1.iter().map(|r| r.fid).collect();
+    let to_day = req.to.format("%Y-%m-%d").to_string();
+    let ended: std::collections::HashSet<i64> = r1.iter().filter(|r| r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str())).map(|r| r.fid).collect();
+    let (p1, added) = std::thread::scope(|s| -> Result<_> {
+        let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
+        let tiles = &tiles;
+        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> {
+            Registry::open(&path, cat)?.records_in_boxes_beyond(LayerKind::Parcels, Some(to), tiles, parcels, known)
+        });
         let p1 = partition::build(r1, req.from, region, catalog, &calc_for, req.overlaps, None);
-        let r2 = reader.join().expect("the closing parcels' reader panicked");
-        Ok((p1?, r2?))
+        let added = reader.join().expect("the closing parcels' reader panicked");
+        Ok((p1?, added?))
     })?;
-    lap("opening partition (closing parcels read meanwhile)");
-    let p2 = partition::build(r2, req.to, region, catalog, &calc_for, req.overlaps, Some(&p1))?;
+    lap(&format!("opening partition (the {} parcels the closing vintage adds read meanwhile)", added.len()));
+    let p2 = partition::build_next(&p1, |fid| !ended.contains(&fid), added, req.to, region, catalog, &calc_for, req.overlaps)?;
     lap("closing partition");
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
     lap("overlay");

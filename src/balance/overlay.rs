@@ -204,6 +204,7 @@ mod tests {
             gap_slivers_m2: gap_slivers.iter().map(|s| s.1).sum(),
             gap_slivers,
             raw_overlaps: Default::default(),
+            before_resolution: Default::default(),
         }
     }
 

@@ -146,19 +146,35 @@ impl Registry {
         fields: Fields,
         classes: Option<ClassPrefixes>,
     ) -> Result<Vec<StoredRecord>> {
-        let t = kind.name();
-        let mut fids: Vec<i64> = Vec::new();
-        {
-            let mut st = self.conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
-            for b in boxes {
-                let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
-                for f in rows {
-                    fids.push(f?);
-                }
-            }
-        }
+        let fids = self.fids_in_boxes(kind, boxes)?;
         let (filter, date) = date_filter(at);
         self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)
+    }
+
+    /// [`Registry::records_in_boxes`] leaving out the records whose fid is in `known` (sorted): what a
+    /// vintage adds to the records of an earlier one already read through the same boxes (a tenure's
+    /// closing parcels beyond the opening ones). Only the fids the R-tree finds and `known` lacks are looked up.
+    pub fn records_in_boxes_beyond(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields, known: &[i64]) -> Result<Vec<StoredRecord>> {
+        debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
+        let mut fids = self.fids_in_boxes(kind, boxes)?;
+        fids.retain(|f| known.binary_search(f).is_err());
+        let (filter, date) = date_filter(at);
+        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
+    }
+
+    /// The fids of every row (any vintage) whose box meets one of `boxes`, as the R-tree gives them
+    /// (repeats allowed).
+    fn fids_in_boxes(&self, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
+        let t = kind.name();
+        let mut fids: Vec<i64> = Vec::new();
+        let mut st = self.conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
+        for b in boxes {
+            let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
+            for f in rows {
+                fids.push(f?);
+            }
+        }
+        Ok(fids)
     }
 
     /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
