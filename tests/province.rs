@@ -201,6 +201,12 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
+    // each record handed over as it is decoded: the same records, in fid order
+    let then = reg.records_in_boxes_then(nrledger::LayerKind::Parcels, at, &boxes, Fields::All, &|r| (r.fid, r.record.key.clone(), r.record.geometry.0.len())).unwrap();
+    let plain: Vec<(i64, String, usize)> =
+        reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &boxes, Fields::All).unwrap().into_iter().map(|r| (r.fid, r.record.key, r.record.geometry.0.len())).collect();
+    assert_eq!(then, plain);
+    assert!(then.iter().all(|(_, _, parts)| *parts > 0), "geometry decoded before the record is handed over");
     // beyond what an earlier vintage's read holds: the closing records whose fid the opening read lacks
     let opening = Some(chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap());
     for set in [&boxes[..1], &boxes[..]] {

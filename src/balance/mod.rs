@@ -361,22 +361,29 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
     // box does: a county of a province reads few of its neighbours' parcels
     let tiles = region.outline.cover(crate::outline::COVER_DEPTH);
-    let read_parcels = |reg: &Registry, d: AsOf| reg.records_in_boxes(LayerKind::Parcels, Some(d), &tiles, parcels);
-    let r1 = read_parcels(reg, req.from)?;
-    lap(&format!("read opening parcels ({} records)", r1.len()));
+    // the opening parcels are clipped to the region as they are read (on the decoding threads, while SQLite
+    // reads on); each also says whether it has ended by the closing date
+    let clipper = partition::Clipper::new(region, catalog)?;
+    let to_day = req.to.format("%Y-%m-%d").to_string();
+    let read = reg.records_in_boxes_then(LayerKind::Parcels, Some(req.from), &tiles, parcels, &|r| {
+        let ended = r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str());
+        (r.fid, ended, clipper.piece(r, &calc_for))
+    })?;
+    lap(&format!("read opening parcels, clipped as read ({} records)", read.len()));
     // the closing vintage holds most opening parcels unchanged (the same registry rows): those still valid
     // at the closing date are carried over from the opening partition, and only the parcels the closing
     // vintage adds are read — through a second connection, while the opening partition is built
-    let known: Vec<i64> = r1.iter().map(|r| r.fid).collect();
-    let to_day = req.to.format("%Y-%m-%d").to_string();
-    let ended: std::collections::HashSet<i64> = r1.iter().filter(|r| r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str())).map(|r| r.fid).collect();
+    let mut known: Vec<i64> = read.iter().map(|(fid, _, _)| *fid).collect();
+    known.sort_unstable(); // already in fid order: a check that costs one pass
+    let ended: std::collections::HashSet<i64> = read.iter().filter(|(_, ended, _)| *ended).map(|(fid, _, _)| *fid).collect();
+    let pieces1: Vec<partition::Piece> = read.into_iter().filter_map(|(_, _, p)| p).collect();
     let (p1, added) = std::thread::scope(|s| -> Result<_> {
         let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
         let tiles = &tiles;
         let reader = s.spawn(move || -> Result<Vec<StoredRecord>> {
             Registry::open(&path, cat)?.records_in_boxes_beyond(LayerKind::Parcels, Some(to), tiles, parcels, known)
         });
-        let p1 = partition::build(r1, req.from, region, catalog, &calc_for, req.overlaps, None);
+        let p1 = partition::from_clipped(pieces1, req.from, region, &calc_for, req.overlaps, None);
         let added = reader.join().expect("the closing parcels' reader panicked");
         Ok((p1?, added?))
     })?;
@@ -678,6 +685,7 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
     let mut rule_files = cfg.sources.clone();
     rule_files.push((rules.source.clone(), rules.sha256.clone()));
     let [o1, o2] = m.overlaps;
+    lap(t0, "tables assembled");
     let provenance = Provenance {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         registry: reg.path().display().to_string(),

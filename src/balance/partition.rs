@@ -187,44 +187,73 @@ pub fn build_next(
 
 /// The parcels clipped to the region, with the attributes a piece keeps.
 fn clip(records: Vec<StoredRecord>, region: &Region, catalog: &Catalog, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Result<Vec<Piece>> {
-    let def = catalog.layer(LayerKind::Parcels);
-    let [ci, tbmj, kcmj, kcxs, zldj, bgyy] = FIELDS.map(|f| def.field_index(f));
-    let Some(ci) = ci else {
-        return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
-    };
-    // 1. clip to the region
-    let pieces: Vec<Piece> = records
-        .into_par_iter()
-        .map_init(calc_for, |calc, mut r| {
-            let (geometry, clipped, area) = match region.outline.clip(&r.record.geometry) {
-                Clip::Outside => return None,
-                Clip::Inside => (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal),
-                Clip::Cut(g) => {
-                    let a = geom::piece_area(calc, &g);
-                    (g, true, a)
-                }
-            };
-            let num = |i: Option<usize>| i.and_then(|i| r.record.value(i).as_f64());
-            let deduction = match (num(kcmj), num(tbmj), num(kcxs)) {
-                (Some(k), Some(t), _) if t > 0.0 => (k / t).clamp(0.0, 1.0),
-                (_, _, Some(x)) => x.clamp(0.0, 1.0),
-                _ => 0.0,
-            };
-            Some(Piece {
-                fid: r.fid,
-                key: std::mem::take(&mut r.record.key),
-                class: r.record.value(ci).to_string(),
-                deduction,
-                quality: zldj.and_then(|i| r.record.value(i).as_f64()).map(|q| q as i64),
-                cause: bgyy.map(|i| r.record.value(i)).filter(|v| !v.is_blank()).map(|v| v.to_string()),
-                geometry,
-                area,
-                altered: clipped,
-            })
+    let clipper = Clipper::new(region, catalog)?;
+    Ok(records.into_par_iter().filter_map(|r| clipper.piece(r, calc_for)).collect())
+}
+
+/// Step 1 for one parcel at a time: its piece of the region, with the attributes a piece keeps (the
+/// fields' positions are found once). A sheet clips the opening parcels as they are read
+/// ([`crate::store::Registry::records_in_boxes_then`]) and builds the partition with [`from_clipped`].
+pub struct Clipper<'a> {
+    region: &'a Region,
+    class: usize,
+    fields: [Option<usize>; 5],
+}
+
+impl<'a> Clipper<'a> {
+    /// For `region`; fails when the parcels layer has no class field.
+    pub fn new(region: &'a Region, catalog: &Catalog) -> Result<Clipper<'a>> {
+        let def = catalog.layer(LayerKind::Parcels);
+        let [ci, tbmj, kcmj, kcxs, zldj, bgyy] = FIELDS.map(|f| def.field_index(f));
+        let Some(class) = ci else {
+            return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
+        };
+        Ok(Clipper { region, class, fields: [tbmj, kcmj, kcxs, zldj, bgyy] })
+    }
+
+    /// The parcel's piece, or None when it lies outside the region; `calc_for` gives the area calculator
+    /// for a cut piece (one wholly inside keeps its stored area).
+    pub fn piece(&self, mut r: StoredRecord, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Option<Piece> {
+        let [tbmj, kcmj, kcxs, zldj, bgyy] = self.fields;
+        let (geometry, clipped, area) = match self.region.outline.clip(&r.record.geometry) {
+            Clip::Outside => return None,
+            Clip::Inside => (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal),
+            Clip::Cut(g) => {
+                let a = geom::piece_area(&calc_for(), &g);
+                (g, true, a)
+            }
+        };
+        let num = |i: Option<usize>| i.and_then(|i| r.record.value(i).as_f64());
+        let deduction = match (num(kcmj), num(tbmj), num(kcxs)) {
+            (Some(k), Some(t), _) if t > 0.0 => (k / t).clamp(0.0, 1.0),
+            (_, _, Some(x)) => x.clamp(0.0, 1.0),
+            _ => 0.0,
+        };
+        Some(Piece {
+            fid: r.fid,
+            key: std::mem::take(&mut r.record.key),
+            class: r.record.value(self.class).to_string(),
+            deduction,
+            quality: zldj.and_then(|i| r.record.value(i).as_f64()).map(|q| q as i64),
+            cause: bgyy.map(|i| r.record.value(i)).filter(|v| !v.is_blank()).map(|v| v.to_string()),
+            geometry,
+            area,
+            altered: clipped,
         })
-        .flatten()
-        .collect();
-    Ok(pieces)
+    }
+}
+
+/// The partition on `date` of parcels already clipped ([`Clipper::piece`], in any order): [`build`]
+/// without its first step.
+pub fn from_clipped(
+    pieces: Vec<Piece>,
+    date: AsOf,
+    region: &Region,
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+    policy: OverlapPolicy,
+    previous: Option<&Partition>,
+) -> Result<Partition> {
+    finish(pieces, std::time::Instant::now(), date, region, calc_for, policy, previous)
 }
 
 /// Steps 2 and 3 over the clipped pieces (any order).
@@ -424,6 +453,10 @@ mod tests {
         };
         let p1 = build(opening(), d1, &region, &catalog, &calc_for, OverlapPolicy::Resolve, None).unwrap();
         assert_eq!(p1.raw_overlaps.len(), 1, "1 and 2 overlap");
+        // clipped one parcel at a time (as a sheet does while it reads), in any order: the same partition
+        let clipper = Clipper::new(&region, &catalog).unwrap();
+        let one_by_one: Vec<Piece> = opening().into_iter().rev().filter_map(|r| clipper.piece(r, &calc_for)).collect();
+        assert_eq!(summary(&from_clipped(one_by_one, d1, &region, &calc_for, OverlapPolicy::Resolve, None).unwrap()), summary(&p1));
         let reused = build(closing(), d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve, Some(&p1)).unwrap();
         let scratch = build(closing(), d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve, None).unwrap();
         let (a, b) = (summary(&reused), summary(&scratch));

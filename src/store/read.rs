@@ -179,7 +179,24 @@ impl Registry {
 
     /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
     /// One statement: the sorted fids, bound as one array (rusqlite's `rarray`), drive the lookups by rowid.
-    fn select_fids(&self, kind: LayerKind, mut fids: Vec<i64>, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
+    fn select_fids(&self, kind: LayerKind, fids: Vec<i64>, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
+        let mut out = self.select_fids_then(kind, fids, filter, params, fields, &|r| r)?;
+        if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
+            out.sort_by_key(|r| r.fid);
+        }
+        Ok(out)
+    }
+
+    /// [`Registry::select_fids`] handing each record to `then` once decoded, in the rows' order.
+    fn select_fids_then<T: Send>(
+        &self,
+        kind: LayerKind,
+        mut fids: Vec<i64>,
+        filter: &str,
+        params: &[String],
+        fields: Fields,
+        then: &(dyn Fn(StoredRecord) -> T + Sync),
+    ) -> Result<Vec<T>> {
         fids.sort_unstable();
         fids.dedup();
         let t = kind.name();
@@ -188,11 +205,24 @@ impl Registry {
         params.push(&ids);
         // CROSS JOIN keeps the array as the outer loop, so the rows come in the array's (fid) order
         let from = format!("rarray(?{}) ids CROSS JOIN {t} ON {t}.fid = ids.value", params.len());
-        let mut out = self.select_from(kind, &from, filter, &params, fields)?;
-        if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
-            out.sort_by_key(|r| r.fid);
-        }
-        Ok(out)
+        self.select_from_then(kind, &from, filter, &params, fields, then)
+    }
+
+    /// [`Registry::records_in_boxes`] handing each record to `then` as soon as its geometry is decoded, in
+    /// parallel, while SQLite reads the rows after it: a reader that turns the records into something else
+    /// (a sheet's pieces, clipped to its region) does that work during the read instead of after it. The
+    /// results come in fid order.
+    pub fn records_in_boxes_then<T: Send>(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        boxes: &[geo::Rect<f64>],
+        fields: Fields,
+        then: &(dyn Fn(StoredRecord) -> T + Sync),
+    ) -> Result<Vec<T>> {
+        let fids = self.fids_in_boxes(kind, boxes)?;
+        let (filter, date) = date_filter(at);
+        self.select_fids_then(kind, fids, &filter, date.as_slice(), fields, then)
     }
 
     /// Keys held by more than one record of a layer valid on `at`, each with those records' fids — found by
@@ -248,6 +278,20 @@ impl Registry {
 
     /// The records of `from` (the layer's table, or a join yielding its rows in fid order) matching `filter`.
     fn select_from(&self, kind: LayerKind, from: &str, filter: &str, params: &[&dyn rusqlite::ToSql], fields: Fields) -> Result<Vec<StoredRecord>> {
+        self.select_from_then(kind, from, filter, params, fields, &|r| r)
+    }
+
+    /// [`Registry::select_from`] handing each record to `then` once its geometry is decoded (on the
+    /// decoding threads), in the rows' order.
+    fn select_from_then<T: Send>(
+        &self,
+        kind: LayerKind,
+        from: &str,
+        filter: &str,
+        params: &[&dyn rusqlite::ToSql],
+        fields: Fields,
+        then: &(dyn Fn(StoredRecord) -> T + Sync),
+    ) -> Result<Vec<T>> {
         let def = self.catalog.layer(kind);
         let t = kind.name();
         let n = def.fields.len();
@@ -266,14 +310,14 @@ impl Registry {
         // geometry blobs of the rows already read, a batch at a time and in parallel (so reading and
         // decoding overlap, and the raw blobs held at once stay bounded); batches keep fid order
         let path = &self.path;
-        let decode = |batch: Vec<(Vec<u8>, StoredRecord)>, out: &mut Vec<StoredRecord>| -> Result<()> {
+        let decode = |batch: Vec<(Vec<u8>, StoredRecord)>, out: &mut Vec<T>| -> Result<()> {
             use rayon::prelude::*;
             let done = batch
                 .into_par_iter()
                 .map(|(g, mut rec)| {
                     rec.record.geometry = blob::decode(&g)
                         .map_err(|e| Error::Registry { path: path.clone(), reason: format!("layer {t}, fid {}: {e}", rec.fid) })?;
-                    Ok(rec)
+                    Ok(then(rec))
                 })
                 .collect::<Result<Vec<_>>>()?;
             out.extend(done);
@@ -281,7 +325,7 @@ impl Registry {
         };
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, StoredRecord)>>(4);
-            let decoder = s.spawn(move || -> Result<Vec<StoredRecord>> {
+            let decoder = s.spawn(move || -> Result<Vec<T>> {
                 let mut out = Vec::new();
                 for batch in rx {
                     decode(batch, &mut out)?;
