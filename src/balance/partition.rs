@@ -158,7 +158,7 @@ pub fn build(
     let t0 = std::time::Instant::now();
     let pieces = clip(records, region, catalog, calc_for)?;
     super::lap(t0, &format!("  partition {date}: clipped"));
-    finish(pieces, t0, date, region, calc_for, policy, previous)
+    from_clipped(pieces, date, region, calc_for, policy, previous)
 }
 
 /// Build the partition on `date` of a later vintage over the region of `previous`: the parcels of
@@ -182,7 +182,7 @@ pub fn build_next(
     let carried = pieces.len();
     pieces.extend(clip(added, region, catalog, calc_for)?);
     super::lap(t0, &format!("  partition {date}: clipped ({carried} pieces carried over, {n_added} parcels added)"));
-    finish(pieces, t0, date, region, calc_for, policy, Some(previous))
+    from_clipped(pieces, date, region, calc_for, policy, Some(previous))
 }
 
 /// The parcels clipped to the region, with the attributes a piece keeps.
@@ -243,29 +243,17 @@ impl<'a> Clipper<'a> {
     }
 }
 
-/// The partition on `date` of parcels already clipped ([`Clipper::piece`], in any order): [`build`]
-/// without its first step.
+/// The partition on `date` of parcels already clipped ([`Clipper::piece`], in any order): steps 2 and 3.
+/// Its `NRLEDGER_TIMING` laps count from its start.
 pub fn from_clipped(
-    pieces: Vec<Piece>,
-    date: AsOf,
-    region: &Region,
-    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
-    policy: OverlapPolicy,
-    previous: Option<&Partition>,
-) -> Result<Partition> {
-    finish(pieces, std::time::Instant::now(), date, region, calc_for, policy, previous)
-}
-
-/// Steps 2 and 3 over the clipped pieces (any order).
-fn finish(
     mut pieces: Vec<Piece>,
-    t0: std::time::Instant,
     date: AsOf,
     region: &Region,
     calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
     policy: OverlapPolicy,
     previous: Option<&Partition>,
 ) -> Result<Partition> {
+    let t0 = std::time::Instant::now();
     let lap = |what: &str| super::lap(t0, &format!("  partition {date}: {what}"));
     pieces.par_sort_unstable_by_key(|p| p.fid);
     // one R-tree over the pieces' boxes serves the overlap search, the gap search and the overlay: it is
