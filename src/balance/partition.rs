@@ -9,7 +9,10 @@
 //!    [`GAP`] (未覆盖), so the pieces add up to the region's area.
 //!
 //! A piece keeps its parcel's fid, key, class, 田坎 share and quality grade. A parcel unchanged between two
-//! vintages keeps its fid in the registry, which is what lets the overlay skip it (see [`super::overlay`]).
+//! vintages keeps its fid in the registry, which is what lets the overlay skip it (see [`super::overlay`]),
+//! and what lets a tenure's closing partition carry the opening one's unchanged pieces over instead of
+//! reading and clipping them again ([`build_next`]; a sheet clips the opening parcels as they are read,
+//! [`Clipper`] and [`from_clipped`]).
 
 use std::collections::HashMap;
 
