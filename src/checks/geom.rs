@@ -89,31 +89,32 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
 
 /// [`intersection`] of two multipolygons whose envelopes `ra`, `rb` are already known.
 pub fn intersection_in(a: &MultiPolygon<f64>, ra: geo::Rect<f64>, b: &MultiPolygon<f64>, rb: geo::Rect<f64>) -> MultiPolygon<f64> {
-    let min = geo::Coord { x: ra.min().x.max(rb.min().x), y: ra.min().y.max(rb.min().y) };
-    let max = geo::Coord { x: ra.max().x.min(rb.max().x), y: ra.max().y.min(rb.max().y) };
-    if min.x > max.x || min.y > max.y {
-        return MultiPolygon(vec![]);
-    }
+    let Some(common) = common_box(ra, rb) else { return MultiPolygon(vec![]) };
     if vertex_count(a) + vertex_count(b) <= PRETEST_VERTICES && !interiors_meet(a, b) {
         return MultiPolygon(vec![]);
     }
-    clipped_intersection(a, b, min, max)
+    clipped_intersection(a, b, common)
 }
 
-/// The intersection of two multipolygons known to share ground (no pre-test): an outline's boundary
-/// enters a piece it cuts ([`crate::outline::Outline::clip`]).
+/// The intersection of two multipolygons known to share ground, without [`intersection`]'s pre-test: an
+/// outline's boundary enters a piece it cuts ([`crate::outline::Outline::clip`]).
 pub fn intersection_of_meeting(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    let (Some(ra), Some(rb)) = (a.bounding_rect(), b.bounding_rect()) else { return MultiPolygon(vec![]) };
+    match (a.bounding_rect(), b.bounding_rect()) {
+        (Some(ra), Some(rb)) => common_box(ra, rb).map_or(MultiPolygon(vec![]), |common| clipped_intersection(a, b, common)),
+        _ => MultiPolygon(vec![]),
+    }
+}
+
+/// The box two boxes share, if any.
+fn common_box(ra: geo::Rect<f64>, rb: geo::Rect<f64>) -> Option<geo::Rect<f64>> {
     let min = geo::Coord { x: ra.min().x.max(rb.min().x), y: ra.min().y.max(rb.min().y) };
     let max = geo::Coord { x: ra.max().x.min(rb.max().x), y: ra.max().y.min(rb.max().y) };
-    if min.x > max.x || min.y > max.y {
-        return MultiPolygon(vec![]);
-    }
-    clipped_intersection(a, b, min, max)
+    (min.x <= max.x && min.y <= max.y).then(|| geo::Rect::new(min, max))
 }
 
-/// The boolean intersection of `a` and `b` clipped first to the common box `min`–`max`.
-fn clipped_intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, min: geo::Coord<f64>, max: geo::Coord<f64>) -> MultiPolygon<f64> {
+/// The boolean intersection of `a` and `b`, both clipped first to (a little more than) their common box.
+fn clipped_intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, common: geo::Rect<f64>) -> MultiPolygon<f64> {
+    let (min, max) = (common.min(), common.max());
     // a little margin so the clip edges never coincide with the operands' edges
     let pad = ((max.x - min.x) + (max.y - min.y)) * 1e-3 + 1e-3;
     let r = geo::Rect::new(geo::Coord { x: min.x - pad, y: min.y - pad }, geo::Coord { x: max.x + pad, y: max.y + pad });
