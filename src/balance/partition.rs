@@ -146,9 +146,9 @@ impl Partition {
     }
 }
 
-/// Build the partition of `records` (the parcels valid on `date`) over `region`. With `previous` (the
-/// other vintage's partition over the same region), a pair of parcels both present there is not measured
-/// again: unchanged parcels keep their fids and geometry, so their overlap (or its absence) is known.
+/// Build the partition of `records` (the parcels valid on `date`) over `region`, all three steps. A sheet
+/// builds its opening partition with [`Clipper`] and [`from_clipped`] (clipping as it reads) and its
+/// closing one with [`build_next`].
 pub fn build(
     records: Vec<StoredRecord>,
     date: AsOf,
@@ -156,12 +156,11 @@ pub fn build(
     catalog: &Catalog,
     calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
     policy: OverlapPolicy,
-    previous: Option<&Partition>,
 ) -> Result<Partition> {
     let t0 = std::time::Instant::now();
     let pieces = clip(records, region, catalog, calc_for)?;
     super::lap(t0, &format!("  partition {date}: clipped"));
-    from_clipped(pieces, date, region, calc_for, policy, previous)
+    from_clipped(pieces, date, region, calc_for, policy, None)
 }
 
 /// Build the partition on `date` of a later vintage over the region of `previous`: the parcels of
@@ -247,7 +246,9 @@ impl<'a> Clipper<'a> {
 }
 
 /// The partition on `date` of parcels already clipped ([`Clipper::piece`], in any order): steps 2 and 3.
-/// Its `NRLEDGER_TIMING` laps count from its start.
+/// With `previous` (the other vintage's partition over the same region), a pair of parcels both present
+/// there is not measured again: unchanged parcels keep their fids and geometry, so their overlap (or its
+/// absence) is known. Its `NRLEDGER_TIMING` laps count from its start.
 pub fn from_clipped(
     mut pieces: Vec<Piece>,
     date: AsOf,
@@ -442,14 +443,16 @@ mod tests {
                 parcel(10, 120.0, 40.0, 20.0),
             ]
         };
-        let p1 = build(opening(), d1, &region, &catalog, &calc_for, OverlapPolicy::Resolve, None).unwrap();
+        let p1 = build(opening(), d1, &region, &catalog, &calc_for, OverlapPolicy::Resolve).unwrap();
         assert_eq!(p1.raw_overlaps.len(), 1, "1 and 2 overlap");
         // clipped one parcel at a time (as a sheet does while it reads), in any order: the same partition
         let clipper = Clipper::new(&region, &catalog).unwrap();
         let one_by_one: Vec<Piece> = opening().into_iter().rev().filter_map(|r| clipper.piece(r, &calc_for)).collect();
         assert_eq!(summary(&from_clipped(one_by_one, d1, &region, &calc_for, OverlapPolicy::Resolve, None).unwrap()), summary(&p1));
-        let reused = build(closing(), d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve, Some(&p1)).unwrap();
-        let scratch = build(closing(), d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve, None).unwrap();
+        // every closing parcel clipped and searched, with the opening partition to take known overlaps from
+        let clip_all = || closing().into_iter().filter_map(|r| clipper.piece(r, &calc_for)).collect::<Vec<Piece>>();
+        let reused = from_clipped(clip_all(), d2, &region, &calc_for, OverlapPolicy::Resolve, Some(&p1)).unwrap();
+        let scratch = build(closing(), d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve).unwrap();
         let (a, b) = (summary(&reused), summary(&scratch));
         assert_eq!(a, b);
         let pairs: Vec<(i64, i64)> = a.2.iter().map(|(k, _)| *k).collect();
@@ -457,12 +460,13 @@ mod tests {
         assert!(a.3.is_empty(), "pieces missing from the index: {:?}", a.3);
         assert!(reused.pieces.iter().any(|q| q.class == GAP), "the region is not covered: {:?}", reused.pieces.iter().map(|q| (q.fid, &q.class, q.area)).collect::<Vec<_>>());
         assert_eq!(reused.index.len(), reused.pieces.iter().filter(|q| q.geometry.bounding_rect().is_some()).count());
-        // the closing partition from the opening one: 1, 2 and 5 carried over (2 as it was before it lost
-        // its overlap with 1), 3 and 7 ended, 4, 6, 8 and 10 added — the same partition
+        // the closing partition from the opening one, as a sheet builds it: 1, 2 and 5 carried over (2 as
+        // it was before it lost its overlap with 1), 3 and 7 ended, 4, 6, 8 and 10 added — the same partition
         let still = [1, 2, 5];
         let added: Vec<StoredRecord> = closing().into_iter().filter(|r| !still.contains(&r.fid)).collect();
         let next = build_next(&p1, |fid| still.contains(&fid), added, d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve).unwrap();
         assert_eq!(summary(&next), b);
+        assert_eq!(next.index.len(), next.pieces.iter().filter(|q| q.geometry.bounding_rect().is_some()).count());
         let mut losers: Vec<i64> = next.before_resolution.keys().copied().collect();
         losers.sort_unstable();
         assert_eq!(losers, vec![2, 5, 6, 8], "each later parcel of an overlapping pair loses the overlap");
