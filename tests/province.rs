@@ -341,6 +341,14 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     for (k, a) in &w {
         assert!((a - st[k]).abs() <= 1e-6 * a.max(1.0), "{k:?}: {a} vs {}", st[k]);
     }
+    // NR501 alone, streamed: its windows and rings read only the parcels of a class a red line prohibits
+    // (Check::classes), and it finds what the whole check's NR501 finds
+    let (_, redline, _) = json(&["check", s(&p.reg), "--by-county", "--only", "NR501", "--format", "json"]);
+    let nr501 = |m: &BTreeMap<(String, Vec<i64>), f64>| -> Vec<(Vec<i64>, f64)> { m.iter().filter(|(k, _)| k.0 == "NR501").map(|(k, a)| (k.1.clone(), *a)).collect() };
+    let (alone, all) = (nr501(&by_records(&redline)), nr501(&w));
+    assert!(!all.is_empty(), "the fixture has red-line violations");
+    assert_eq!(alone.iter().map(|x| &x.0).collect::<Vec<_>>(), all.iter().map(|x| &x.0).collect::<Vec<_>>());
+    assert!(alone.iter().zip(&all).all(|(a, b)| (a.1 - b.1).abs() <= 1e-6 * b.1.max(1.0)), "{alone:?} vs {all:?}");
     // cross-border overlaps are among them (parcels of two counties)
     let cross = whole["findings"]
         .as_array()
