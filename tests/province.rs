@@ -272,9 +272,25 @@ fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
 
 #[test]
 fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix() {
-    use nrledger::store::ClassPrefixes;
+    // through the index on DLBM (the embedded catalog indexes it) and, with a catalog that does not, by
+    // stepping through the rows
     let p = province();
-    let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kinds = dir.path().join("kinds");
+    std::fs::create_dir(&kinds).unwrap();
+    let toml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("layers/kinds/parcels.toml")).unwrap();
+    assert!(toml.contains("indexed = true"));
+    std::fs::write(kinds.join("parcels.toml"), toml.replace("indexed = true", "")).unwrap();
+    let unindexed = nrledger::catalog::Catalog::with_overrides(dir.path()).unwrap();
+    assert!(unindexed.layer(nrledger::LayerKind::Parcels).indexed_fields().next().is_none());
+    for catalog in [nrledger::catalog::Catalog::embedded().unwrap(), unindexed] {
+        let reg = nrledger::Registry::open(&p.reg, catalog).unwrap();
+        classes_read_as_filtered(&reg);
+    }
+}
+
+fn classes_read_as_filtered(reg: &nrledger::Registry) {
+    use nrledger::store::ClassPrefixes;
     let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
     let ci = def.field_index("DLBM").unwrap();
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
@@ -288,6 +304,10 @@ fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix()
         p(&["03"]),
         p(&["0101", "07"]),
         p(&["99", "0'1"]),
+        // a prefix whose range ends past the last ASCII character, and one no range can end (the last
+        // character there is): read by stepping through the rows
+        p(&["0\u{7f}", "03"]),
+        p(&["01", "\u{10ffff}"]),
         nrledger::checks::RuleConfig::load(None).unwrap().redline.prohibited_prefixes(),
         vec![],
     ];
@@ -296,6 +316,18 @@ fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix()
         let want: Vec<i64> =
             all.iter().filter(|r| prefixes.iter().any(|x| r.record.value(ci).to_string().starts_with(x.as_str()))).map(|r| r.fid).collect();
         let classes = Some(ClassPrefixes { field: "DLBM", prefixes });
+        // the index answers alone when the catalog indexes DLBM and every prefix has a range; it gives way
+        // to stepping through the rows when the classes hold more records than the limit
+        let rangeable = prefixes.iter().all(|x| !x.ends_with('\u{10ffff}'));
+        let indexed = reg.catalog().layer(nrledger::LayerKind::Parcels).indexed_fields().any(|f| f == "DLBM");
+        let from_index = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), None).unwrap();
+        assert_eq!(from_index.as_ref(), (indexed && rangeable).then_some(&want), "{prefixes:?}");
+        if indexed && rangeable && !want.is_empty() {
+            let over = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), Some(want.len() - 1)).unwrap();
+            assert_eq!(over, None, "{prefixes:?}: more records than the limit");
+            let within = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), Some(want.len())).unwrap();
+            assert_eq!(within.as_ref(), Some(&want), "{prefixes:?}: as many as the limit");
+        }
         let got = reg.records_at_where(nrledger::LayerKind::Parcels, at, Fields::Only(&["DLBM"]), classes).unwrap();
         assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?}");
         let boxed = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();

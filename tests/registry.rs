@@ -350,3 +350,58 @@ fn interrupted_import_leaves_the_registry_as_before() {
     let (c, o, e) = run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-12-31"]);
     assert_eq!(c, 0, "{o}{e}");
 }
+
+/// The parcels' class field is indexed (with the validity dates, so a read of some classes on a date is
+/// answered from the index); a registry created with a definition that indexes nothing gets the index when
+/// next opened, by any command, and NR501 (which reads through it) finds what it found before. Only text
+/// fields can be indexed.
+#[test]
+fn the_class_field_is_indexed_and_an_older_registry_gets_the_index() {
+    let d = tempfile::tempdir().unwrap();
+    let index_sql = |r: &Path| -> Option<String> {
+        let c = rusqlite::Connection::open(r).unwrap();
+        c.query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'parcels_by_DLBM'", [], |r| r.get(0)).ok()
+    };
+    let parcels = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap();
+    assert_eq!(parcels.matches("indexed = true").count(), 1);
+    let old = d.path().join("old");
+    std::fs::create_dir_all(old.join("kinds")).unwrap();
+    std::fs::write(old.join("kinds/parcels.toml"), parcels.replace("indexed = true\n", "")).unwrap();
+    let reg = d.path().join("r.gpkg");
+    let with_old = |args: &[&str]| {
+        let mut a = vec!["--layers", s(&old)];
+        a.extend_from_slice(args);
+        run(&a)
+    };
+    assert_eq!(with_old(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx")] {
+        let (c, _, e) = with_old(&["import", s(&reg), s(&seed("2020-12-31.gpkg")), "--layer", layer, "--profile", profile, "--as-of", "2020-12-31"]);
+        assert_eq!(c, 0, "{e}");
+    }
+    assert_eq!(index_sql(&reg), None);
+    let nr501 = |args: &[&str]| -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&["check", s(&reg), "--only", "NR501", "--format", "json"]);
+        let (c, out, e) = run(&a);
+        assert!(c == 0 || c == 1, "{e}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        report["findings"].clone()
+    };
+    let before = nr501(&["--layers", s(&old)]);
+    assert_eq!(index_sql(&reg), None, "a catalog without the index leaves the registry without it");
+    assert!(!before.as_array().unwrap().is_empty(), "the demo county has parcels of classes its red lines prohibit");
+    assert_eq!(run(&["info", s(&reg)]).0, 0);
+    let sql = index_sql(&reg).expect("opening with the current catalog creates the index");
+    assert!(sql.contains("\"DLBM\", valid_from, valid_to"), "{sql}");
+    assert_eq!(nr501(&[]), before);
+    // a new registry has it from the start
+    let fresh_dir = d.path().join("fresh");
+    std::fs::create_dir(&fresh_dir).unwrap();
+    let fresh = registry(&fresh_dir);
+    assert!(index_sql(&fresh).is_some());
+    // only a text field can be indexed
+    std::fs::write(old.join("kinds/parcels.toml"), parcels.replace("type = \"real\"", "type = \"real\"\nindexed = true")).unwrap();
+    let (c, _, e) = with_old(&["info", s(&reg)]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("kinds/parcels.toml") && e.contains("only text fields can be indexed"), "{e}");
+}

@@ -37,6 +37,11 @@ pub struct FieldDef {
     /// Largest allowed number.
     #[serde(default)]
     pub max: Option<f64>,
+    /// The registry keeps an index on this text field (with the validity dates), so a read of some
+    /// classes — the parcels a red line can prohibit — finds their records without stepping through the
+    /// layer. It costs a little at every import; registries created without it get it when next opened.
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 /// The definition of one layer kind.
@@ -91,6 +96,9 @@ impl LayerDef {
         if let Some(bad) = def.summary.iter().find(|n| def.field_index(n).is_none()) {
             return Err(Error::Config { file: file.into(), reason: format!("summary field {bad} is not defined") });
         }
+        if let Some(bad) = def.fields.iter().find(|f| f.indexed && f.field_type != FieldType::Text) {
+            return Err(Error::Config { file: file.into(), reason: format!("field {}: only text fields can be indexed", bad.name) });
+        }
         if def.field_index(&def.key).is_none() {
             return Err(Error::Config { file: file.into(), reason: format!("key field {} is not defined", def.key) });
         }
@@ -117,6 +125,11 @@ impl LayerDef {
     /// Position of a field by name.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The names of the fields the registry indexes ([`FieldDef::indexed`]).
+    pub fn indexed_fields(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().filter(|f| f.indexed).map(|f| f.name.as_str())
     }
 
     /// Position of the key field.

@@ -110,6 +110,16 @@ impl Registry {
             if let Some(sql) = schema::migrate_sql(def, &cols) {
                 migration.push_str(&sql);
             }
+            // the indexes of indexed fields (an older definition, or an edited one, lacks them)
+            for field in def.indexed_fields() {
+                let name = schema::field_index_name(def, field);
+                let have: i64 =
+                    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1", [&name], |r| r.get(0))?;
+                if have == 0 {
+                    migration.push_str(&schema::field_index_sql(def, field));
+                    migration.push('\n');
+                }
+            }
         }
         let scoped: i64 =
             conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_scoped_vintages'", [], |r| r.get(0))?;

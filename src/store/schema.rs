@@ -127,6 +127,7 @@ pub fn layer_sql(def: &LayerDef, srs_id: i32) -> String {
 CREATE TABLE {t} ({cols});
 CREATE INDEX {t}_key ON {t}({key}, valid_from);
 CREATE INDEX {t}_open ON {t}(valid_to);
+{field_indexes}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES ('{t}', 'features', '{t}', {desc}, {srs_id});
 INSERT INTO gpkg_geometry_columns VALUES ('{t}', 'geom', 'MULTIPOLYGON', {srs_id}, 0, 0);
 CREATE VIRTUAL TABLE rtree_{t}_geom USING rtree(id, minx, maxx, miny, maxy);
@@ -155,6 +156,23 @@ INSERT INTO gpkg_geometry_columns VALUES ('{t}_current', 'geom', 'MULTIPOLYGON',
         desc = lit(&desc),
         desc_cur = lit(&desc_cur),
         close_only = close_only_sql(def),
+        field_indexes = def.indexed_fields().map(|f| field_index_sql(def, f)).collect::<Vec<_>>().join("\n"),
+    )
+}
+
+/// The name of the index on field `field` of a layer table ([`crate::catalog::FieldDef::indexed`]).
+pub fn field_index_name(def: &LayerDef, field: &str) -> String {
+    format!("{}_by_{field}", def.kind.name())
+}
+
+/// SQL creating the index on an indexed field: the field, then the validity dates, so a read of some
+/// classes on a date is answered from the index alone and touches only the rows it keeps.
+pub fn field_index_sql(def: &LayerDef, field: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {}({}, valid_from, valid_to);",
+        q(&field_index_name(def, field)),
+        def.kind.name(),
+        q(field)
     )
 }
 
