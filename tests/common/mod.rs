@@ -89,6 +89,22 @@ pub fn demo_registry_with(dir: &Path, layers: &[(&str, &str)]) -> PathBuf {
     // its entries one by one (the zones, the 2020 changes)
     for layer in std::iter::once("admin").chain(layers.iter().map(|l| l.0)) {
         assert_eq!(rtree_check(&reg, layer), "ok", "{layer}");
+        // the extent the second vintage's import widened (not scanned) is the R-tree's, for both the
+        // layer and its current view
+        let c = rusqlite::Connection::open(&reg).unwrap();
+        let scanned: [f64; 4] = c
+            .query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{layer}_geom"), [], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+            })
+            .unwrap();
+        for table in [layer.to_string(), format!("{layer}_current")] {
+            let stored: [f64; 4] = c
+                .query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [&table], |r| {
+                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+                })
+                .unwrap();
+            assert_eq!(stored, scanned, "{table}");
+        }
     }
     reg
 }
