@@ -2,7 +2,9 @@
 //! all of them or only those in a box or a set of boxes (a window read through the layer's R-tree, so a
 //! county of a province registry costs what the county holds; the fids found are bound as one array with
 //! rusqlite's `rarray` and drive the lookups), their envelopes for indexing, or single records by fid.
-//! A read fills in every attribute field or only those asked for ([`Fields`]).
+//! A read fills in every attribute field or only those asked for ([`Fields`]), and keeps every record or
+//! only those of some classes ([`ClassPrefixes`]: from the index on the class field when the layer
+//! definition indexes it, [`Registry::class_fids`]).
 
 use rusqlite::types::ValueRef;
 
