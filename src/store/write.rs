@@ -214,6 +214,7 @@ impl Registry {
                 open.insert(k, (fid, h, false));
             }
         }
+        lap("open records read");
         let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
         let insert_sql = format!(
             "INSERT INTO {t} (geom, {}, valid_from, valid_to, import_id, area_ell, area_gk, rec_hash) VALUES ({})",
