@@ -155,15 +155,7 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
         ShpEncoding::Declared(_) | ShpEncoding::NotShapefile => false,
     };
     let opt_refs: Vec<&str> = open_opts.iter().map(String::as_str).collect();
-    let ds = Dataset::open_ex(
-        path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            open_options: if opt_refs.is_empty() { None } else { Some(&opt_refs) },
-            ..Default::default()
-        },
-    )
-    .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })?;
+    let ds = open_read_only(path, &opt_refs)?;
     let driver = ds.driver().short_name();
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
     if names.is_empty() {
@@ -205,15 +197,7 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
                 .map(|&(lo, hi)| {
                     let (chosen, fid_col, opt_refs, read_all) = (&chosen, &fid_col, &opt_refs, &read_all);
                     scope.spawn(move || -> Result<Vec<_>> {
-                        let ds = Dataset::open_ex(
-                            path,
-                            DatasetOptions {
-                                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-                                open_options: if opt_refs.is_empty() { None } else { Some(opt_refs) },
-                                ..Default::default()
-                            },
-                        )
-                        .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })?;
+                        let ds = open_read_only(path, opt_refs)?;
                         let mut layer = ds.layer_by_name(chosen)?;
                         let col = format!("\"{}\"", fid_col.replace('"', "\"\""));
                         layer.set_attribute_filter(&format!("{col} >= {lo} AND {col} < {hi}"))?;
@@ -311,15 +295,20 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
 /// List the layers of a source (for messages and `nrledger import --list`).
 pub fn layer_names(path: &Path) -> Result<Vec<String>> {
     quiet_gdal_errors();
-    let ds = Dataset::open_ex(
+    Ok(open_read_only(path, &[])?.layers().map(|l| l.name()).collect())
+}
+
+/// Open a vector source read-only (a source is never modified), with GDAL open options.
+fn open_read_only(path: &Path, options: &[&str]) -> Result<Dataset> {
+    Dataset::open_ex(
         path,
         DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: if options.is_empty() { None } else { Some(options) },
             ..Default::default()
         },
     )
-    .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })?;
-    Ok(ds.layers().map(|l| l.name()).collect())
+    .map_err(|e| Error::NotVector { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 fn choose_layer(path: &Path, names: &[String], req: &SourceRequest) -> Result<String> {
