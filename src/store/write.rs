@@ -388,38 +388,29 @@ impl Registry {
         // the layer's extent: no R-tree entry is ever removed (records are closed, not deleted), so it is the
         // stored extent widened by the boxes just added, as the R-tree stores them (four scans of a
         // 1 000 000-entry R-tree took a second); a layer without a stored extent is scanned
-        let stored_extent: Option<[f64; 4]> = tx.query_row(
-            "SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1",
-            [t],
-            |r| Ok([r.get::<_, Option<f64>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].into_iter().collect::<Option<Vec<f64>>>()),
-        )?
-        .map(|v| [v[0], v[1], v[2], v[3]]);
-        match stored_extent {
-            Some(e) => {
-                let e = boxes.iter().fold(e, |e, (_, b)| {
-                    let s = super::rtree::stored_box(*b).map(f64::from);
-                    [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
-                });
-                tx.execute(
-                    &format!(
-                        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
-                           min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name IN ('{t}', '{t}_current')"
-                    ),
-                    params![e[0], e[1], e[2], e[3]],
-                )?;
-            }
-            None => {
-                tx.execute(
-                    &format!(
-                        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
-                           min_x = (SELECT min(minx) FROM rtree_{t}_geom), max_x = (SELECT max(maxx) FROM rtree_{t}_geom),
-                           min_y = (SELECT min(miny) FROM rtree_{t}_geom), max_y = (SELECT max(maxy) FROM rtree_{t}_geom)
-                         WHERE table_name IN ('{t}', '{t}_current')"
-                    ),
-                    [],
-                )?;
-            }
-        }
+        let stored_extent: Option<[f64; 4]> = tx
+            .query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], |r| {
+                Ok([r.get::<_, Option<f64>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].into_iter().collect::<Option<Vec<f64>>>())
+            })?
+            .map(|v| [v[0], v[1], v[2], v[3]]);
+        let extent: Option<[f64; 4]> = match stored_extent {
+            Some(e) => Some(boxes.iter().fold(e, |e, (_, b)| {
+                let s = super::rtree::stored_box(*b).map(f64::from);
+                [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
+            })),
+            None => tx.query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"), [], |r| {
+                Ok([r.get::<_, Option<f64>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].into_iter().collect::<Option<Vec<f64>>>())
+            })?
+            .map(|v| [v[0], v[1], v[2], v[3]]),
+        };
+        let [min_x, max_x, min_y, max_y] = extent.map_or([None; 4], |e| e.map(Some));
+        tx.execute(
+            &format!(
+                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+                   min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name IN ('{t}', '{t}_current')"
+            ),
+            params![min_x, max_x, min_y, max_y],
+        )?;
         lap("extents");
         tx.commit()?;
         lap("committed");
