@@ -169,10 +169,7 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
     let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
-    let b = all.iter().filter_map(|r| r.record.geometry.bounding_rect()).reduce(|a, b| {
-        geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
-    });
-    let b = b.unwrap();
+    let b = extent(&all);
     let boxes: Vec<geo::Rect<f64>> = [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)]
         .into_iter()
         .map(|(fx, fy, w)| {
@@ -200,6 +197,14 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
         assert_eq!(got, want, "boxes {set:?}");
     }
     assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
+    // a red line's cover has hundreds of boxes, searched on several threads (one connection each), the
+    // runs of boxes put together: each run counts, the first and the last too
+    let cells = grid(b, 12);
+    for set in [&cells[..], &cells[..70], &cells[1..]] {
+        assert!(set.len() >= 64, "enough boxes to be searched on several threads");
+        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        assert_eq!(got, filter(set), "{} boxes", set.len());
+    }
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
     // each record handed over as it is decoded: the same records, in fid order
     let then = reg.records_in_boxes_then(nrledger::LayerKind::Parcels, at, &boxes, Fields::All, &|r| (r.fid, r.record.key.clone(), r.record.geometry.0.len())).unwrap();
@@ -289,6 +294,27 @@ fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix()
     }
 }
 
+/// The box around the records' geometries.
+fn extent(records: &[nrledger::store::StoredRecord]) -> geo::Rect<f64> {
+    use geo::BoundingRect;
+    let b = records.iter().filter_map(|r| r.record.geometry.bounding_rect()).reduce(|a, b| {
+        geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+    });
+    b.expect("records with geometry")
+}
+
+/// An n × n grid of boxes over the middle of `b`, each a little larger than its cell (neighbours overlap).
+fn grid(b: geo::Rect<f64>, n: usize) -> Vec<geo::Rect<f64>> {
+    let (w, h) = (0.8 * b.width() / n as f64, 0.8 * b.height() / n as f64);
+    let (x0, y0) = (b.min().x + 0.1 * b.width(), b.min().y + 0.1 * b.height());
+    (0..n * n)
+        .map(|i| {
+            let (x, y) = (x0 + (i % n) as f64 * w, y0 + (i / n) as f64 * h);
+            geo::Rect::new((x - 0.05 * w, y - 0.05 * h), (x + 1.05 * w, y + 1.05 * h))
+        })
+        .collect()
+}
+
 fn classes_read_as_filtered(reg: &nrledger::Registry) {
     use nrledger::store::ClassPrefixes;
     let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
@@ -296,6 +322,7 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
     let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
     let whole = geo::Rect::new((-1e9, -1e9), (1e9, 1e9));
+    let cells = grid(extent(&all), 12);
     let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     // prefixes of several lengths, one that is a whole code, one no code has, a quote that must stay a literal,
     // the red-line table's prohibited classes, and none at all
@@ -333,6 +360,15 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
         let boxed = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();
         assert_eq!(boxed.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?} in a box");
         assert!(got.iter().zip(&boxed).all(|(a, b)| a.record.geometry == b.record.geometry && a.record.value(ci) == b.record.value(ci)));
+        // through many boxes (the R-tree searched on several threads while another reads the class index)
+        // and through one small box, where the classes outnumber the box's records and the class read
+        // gives up: the records of the classes among those the boxes find, either way
+        for set in [&cells[..], &cells[77..78]] {
+            let near: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+            let want_near: Vec<i64> = want.iter().copied().filter(|f| near.binary_search(f).is_ok()).collect();
+            let got = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, set, Fields::Only(&["DLBM"]), classes).unwrap();
+            assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want_near, "{prefixes:?} in {} boxes", set.len());
+        }
         kept_some += usize::from(!want.is_empty() && want.len() < all.len());
     }
     assert!(kept_some >= 4, "the prefixes keep some records and leave others out");

@@ -27,6 +27,16 @@ use crate::error::{Error, Result};
 use crate::io::blob;
 use crate::model::{AsOf, LayerKind};
 
+/// A read-only connection of its own to the registry file at `path`, for a thread that searches the
+/// registry while the registry's connection serves another (read::fids_in_boxes). It has none of the
+/// registry's SQL functions or `rarray`: plain queries only.
+fn open_reader(path: &Path) -> Result<Connection> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Registry { path: path.into(), reason: e.to_string() })?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
 /// An open registry.
 pub struct Registry {
     conn: Connection,

@@ -4,7 +4,10 @@
 //! rusqlite's `rarray` and drive the lookups), their envelopes for indexing, or single records by fid.
 //! A read fills in every attribute field or only those asked for ([`Fields`]), and keeps every record or
 //! only those of some classes ([`ClassPrefixes`]: from the index on the class field when the layer
-//! definition indexes it, [`Registry::class_fids`]).
+//! definition indexes it, [`Registry::class_fids`]). A read through many boxes searches the R-tree on
+//! several threads, each with a read-only connection of its own, while another reads the class index.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::types::ValueRef;
 
@@ -17,6 +20,13 @@ use crate::model::{AsOf, LayerKind, Record, Value};
 /// Rows read before their geometry blobs are decoded (in parallel): small enough that every test reading a
 /// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
 const READ_BATCH: usize = 1024;
+
+/// The most threads a box read searches the R-tree on.
+const SEARCH_THREADS: usize = 4;
+
+/// The fewest boxes a box read searches on several threads: a thread's connection costs about a
+/// millisecond to open, while a few boxes cost less to search on one (a window read has one box).
+const PARALLEL_SEARCH_MIN: usize = 64;
 
 /// Which attribute fields a read fills in. The key is always read. A field left out is null: the record's
 /// values keep the layer's field order and stop after the last field read, so read them with
@@ -156,24 +166,21 @@ impl Registry {
     /// them instead: an index entry costs about a third of a row). `INDEXED BY` makes SQLite answer from
     /// the index or fail, never scan the layer.
     pub fn class_fids(&self, kind: LayerKind, at: Option<AsOf>, classes: ClassPrefixes, limit: Option<usize>) -> Result<Option<Vec<i64>>> {
+        let Some((sql, date)) = self.class_fids_sql(kind, at, classes) else { return Ok(None) };
+        class_fids_on(&self.conn, &sql, date.as_slice(), &AtomicUsize::new(limit.unwrap_or(usize::MAX)))
+    }
+
+    /// The statement [`Registry::class_fids`] runs and its date parameter, or None when the class field has
+    /// no index or a prefix has no range.
+    fn class_fids_sql(&self, kind: LayerKind, at: Option<AsOf>, classes: ClassPrefixes) -> Option<(String, Option<String>)> {
         let def = self.catalog.layer(kind);
         if !def.fields.iter().any(|f| f.indexed && f.name == classes.field) {
-            return Ok(None);
+            return None;
         }
-        let Some(ranges) = classes.range_sql() else { return Ok(None) };
+        let ranges = classes.range_sql()?;
         let (filter, date) = date_filter(at);
         let index = super::schema::field_index_name(def, classes.field);
-        let limit = limit.map_or(-1, |l| l as i64 + 1);
-        let mut st = self.conn.prepare(&format!(
-            "SELECT fid FROM {t} INDEXED BY \"{index}\" WHERE {ranges} AND {filter} LIMIT {limit}",
-            t = kind.name()
-        ))?;
-        let mut fids: Vec<i64> = st.query_map(rusqlite::params_from_iter(date.iter()), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        if limit >= 0 && fids.len() as i64 == limit {
-            return Ok(None);
-        }
-        fids.sort_unstable();
-        Ok(Some(fids))
+        Some((format!("SELECT fid FROM {t} INDEXED BY \"{index}\" WHERE {ranges} AND {filter}", t = kind.name()), date))
     }
 
     /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
@@ -189,7 +196,10 @@ impl Registry {
         self.records_in_boxes_where(kind, at, boxes, fields, None)
     }
 
-    /// [`Registry::records_in_boxes`] keeping only the records of `classes` (all with None).
+    /// [`Registry::records_in_boxes`] keeping only the records of `classes` (all with None). With an indexed
+    /// class field, a thread of its own reads the fids of the classes ([`Registry::class_fids`]) while the
+    /// R-tree is searched, and gives up once they outnumber twice the box's candidates: then stepping
+    /// through the candidates' rows costs less.
     pub fn records_in_boxes_where(
         &self,
         kind: LayerKind,
@@ -198,13 +208,30 @@ impl Registry {
         fields: Fields,
         classes: Option<ClassPrefixes>,
     ) -> Result<Vec<StoredRecord>> {
-        let mut fids = self.fids_in_boxes(kind, boxes)?;
-        if let Some(known) = classes.map(|c| self.class_fids(kind, at, c, Some(2 * fids.len()))).transpose()?.flatten() {
+        let (filter, date) = date_filter(at);
+        let Some(c) = classes else {
+            return self.select_fids(kind, self.fids_in_boxes(kind, boxes)?, &filter, date.as_slice(), fields);
+        };
+        let Some((class_sql, class_date)) = self.class_fids_sql(kind, at, c) else {
+            return self.select_fids(kind, self.fids_in_boxes(kind, boxes)?, &with_classes(filter, classes), date.as_slice(), fields);
+        };
+        let limit = AtomicUsize::new(usize::MAX);
+        let path = self.path();
+        let (fids, known) = std::thread::scope(|s| {
+            let known = s.spawn(|| class_fids_on(&super::open_reader(path)?, &class_sql, class_date.as_slice(), &limit));
+            let fids = self.fids_in_boxes(kind, boxes);
+            // on an error, 0 stops the class read at its next row
+            limit.store(fids.as_ref().map_or(0, |f| 2 * f.len()), Ordering::Relaxed);
+            (fids, known.join().expect("the class index read panicked"))
+        });
+        let mut fids = fids?;
+        if let Some(known) = known? {
             // the box's records of the classes: the rows of the others are never stepped through
+            fids.sort_unstable();
+            fids.dedup();
             fids.retain(|f| known.binary_search(f).is_ok());
         }
-        let (filter, date) = date_filter(at);
-        self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)
+        self.select_fids(kind, fids, &with_classes(filter, Some(c)), date.as_slice(), fields)
     }
 
     /// [`Registry::records_in_boxes`] leaving out the records whose fid is in `known` (sorted): what a
@@ -219,18 +246,25 @@ impl Registry {
     }
 
     /// The fids of every row (any vintage) whose box meets one of `boxes`, as the R-tree gives them
-    /// (repeats allowed).
+    /// (repeats allowed). Many boxes are searched on several threads (one per core, at most
+    /// [`SEARCH_THREADS`]), each with a connection of its own ([`super::open_reader`]): SQLite's R-tree search
+    /// is bound by the CPU, and a connection serves one thread at a time.
     fn fids_in_boxes(&self, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
-        let t = kind.name();
-        let mut fids: Vec<i64> = Vec::new();
-        let mut st = self.conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
-        for b in boxes {
-            let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
-            for f in rows {
-                fids.push(f?);
-            }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(SEARCH_THREADS);
+        if threads < 2 || boxes.len() < PARALLEL_SEARCH_MIN {
+            return fids_in_boxes_on(&self.conn, kind, boxes);
         }
-        Ok(fids)
+        // contiguous runs of boxes: the covers of neighbouring records lie together, and so do their nodes
+        let chunk = boxes.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let path = self.path();
+            let others: Vec<_> = boxes[chunk..].chunks(chunk).map(|part| s.spawn(move || fids_in_boxes_on(&super::open_reader(path)?, kind, part))).collect();
+            let mut fids = fids_in_boxes_on(&self.conn, kind, &boxes[..chunk])?;
+            for h in others {
+                fids.extend(h.join().expect("an R-tree search thread panicked")?);
+            }
+            Ok(fids)
+        })
     }
 
     /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
@@ -436,4 +470,35 @@ impl Registry {
     pub fn all_records(&self, kind: LayerKind) -> Result<Vec<StoredRecord>> {
         self.select(kind, "1 = 1", &[], Fields::All)
     }
+}
+
+/// [`Registry::fids_in_boxes`] on one connection: one R-tree query per box.
+fn fids_in_boxes_on(conn: &rusqlite::Connection, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
+    let t = kind.name();
+    let mut fids: Vec<i64> = Vec::new();
+    let mut st = conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
+    for b in boxes {
+        let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
+        for f in rows {
+            fids.push(f?);
+        }
+    }
+    Ok(fids)
+}
+
+/// The fids `sql` ([`Registry::class_fids_sql`]) selects, sorted, or None as soon as there are more than
+/// `limit`: the limit may fall while the rows are read (another thread learning how many candidates a box
+/// read has).
+fn class_fids_on(conn: &rusqlite::Connection, sql: &str, date: &[String], limit: &AtomicUsize) -> Result<Option<Vec<i64>>> {
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query(rusqlite::params_from_iter(date.iter()))?;
+    let mut fids: Vec<i64> = Vec::new();
+    while let Some(r) = rows.next()? {
+        if fids.len() >= limit.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        fids.push(r.get(0)?);
+    }
+    fids.sort_unstable();
+    Ok(Some(fids))
 }
