@@ -335,6 +335,9 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
         // character there is): read by stepping through the rows
         p(&["0\u{7f}", "03"]),
         p(&["01", "\u{10ffff}"]),
+        // prefixes under others listed (0508 under 05, 1104A under 1104) and prefixes whose ranges meet
+        // (05, 06, 07 and 0101, 0102): read as fewer, disjoint ranges, each record once
+        p(&["07", "05", "0508", "06", "1104A", "1104", "0102", "0101"]),
         nrledger::checks::RuleConfig::load(None).unwrap().redline.prohibited_prefixes(),
         vec![],
     ];
