@@ -245,12 +245,14 @@ impl Registry {
         if let Some(known) = known? {
             // the box's records of the classes: the rows of the others are never stepped through. The
             // known fids as a bit set (a bit per fid up to the largest: 125 kB per 1 000 000) answer each
-            // of the box's candidates, repeats and all, in one step
-            let mut bits = vec![0u64; known.last().map_or(0, |&f| f as usize / 64 + 1)];
-            for &f in &known {
+            // of the box's candidates, repeats and all, in one step (a registry's fids count up from 1;
+            // a negative one, which only a hand-edited file could hold, is kept and left to the class
+            // condition the rows are read with)
+            let mut bits = vec![0u64; known.last().map_or(0, |&f| f.max(0) as usize / 64 + 1)];
+            for &f in known.iter().filter(|&&f| f >= 0) {
                 bits[f as usize / 64] |= 1 << (f % 64);
             }
-            fids.retain(|&f| f >= 0 && bits.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0));
+            fids.retain(|&f| f < 0 || bits.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0));
         }
         self.select_fids(kind, fids, &with_classes(filter, Some(c)), date.as_slice(), fields)
     }
