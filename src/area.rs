@@ -113,9 +113,14 @@ impl AreaCalculator {
         Ok(AreaCalculator { ellipsoid, to_lonlat: Transformer::new(crs, geographic)?, projected })
     }
 
-    /// For geometries in a registry's (projected) CRS, on its ellipsoid.
+    /// For geometries in a registry's (projected) CRS, on its ellipsoid: through the pipeline the registry
+    /// keeps ([`crate::crs::CrsInfo::to_geographic`]) when it has one.
     pub fn for_crs(crs: &crate::crs::CrsInfo) -> Result<AreaCalculator> {
-        AreaCalculator::new(&crs.definition, &crs.geographic, Ellipsoid { a: crs.semi_major, inv_f: crs.inv_flattening }, crs.projected)
+        let ellipsoid = Ellipsoid { a: crs.semi_major, inv_f: crs.inv_flattening };
+        if let Some(pipeline) = crs.to_geographic.as_deref().filter(|_| crs.projected) {
+            return Ok(AreaCalculator { ellipsoid, to_lonlat: Transformer::from_pipeline(pipeline)?, projected: true });
+        }
+        AreaCalculator::new(&crs.definition, &crs.geographic, ellipsoid, crs.projected)
     }
 
     /// The calling thread's calculator for a registry CRS, built on the thread's first call and kept

@@ -405,3 +405,52 @@ fn the_class_field_is_indexed_and_an_older_registry_gets_the_index() {
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("kinds/parcels.toml") && e.contains("only text fields can be indexed"), "{e}");
 }
+
+/// A new registry keeps the PROJ pipeline from its CRS to the geographic CRS (so measuring an area needs no
+/// lookup in PROJ's database); a registry created before, without it, measures the same areas.
+#[test]
+fn a_new_registry_keeps_its_pipeline_and_an_older_one_measures_the_same() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let crs_json = |r: &Path| -> serde_json::Value {
+        let c = rusqlite::Connection::open(r).unwrap();
+        serde_json::from_str(&c.query_row("SELECT value FROM nr_meta WHERE key = 'crs'", [], |r| r.get::<_, String>(0)).unwrap()).unwrap()
+    };
+    let kept = crs_json(&reg);
+    let pipeline = kept["to_geographic"].as_str().expect("a new registry keeps the pipeline");
+    assert!(pipeline.contains("proj=tmerc") && pipeline.contains("lon_0=120"), "{pipeline}");
+    let findings_with = |r: &Path, proj_data: Option<&Path>| -> Vec<(String, Vec<i64>, String)> {
+        let mut cmd = nrledger();
+        cmd.args(["check", s(r), "--as-of", "2020-12-31", "--format", "json"]);
+        if let Some(p) = proj_data {
+            cmd.env("PROJ_DATA", p).env("PROJ_LIB", p);
+        }
+        let o = cmd.output().unwrap();
+        let (c, out, e) = (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string());
+        assert!(c == 0 || c == 1, "{e}");
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let fids = f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+                (f["rule"].as_str().unwrap().to_string(), fids, f["area_m2"].to_string())
+            })
+            .collect()
+    };
+    let findings = |r: &Path| findings_with(r, None);
+    let with = findings(&reg);
+    assert!(with.iter().filter(|(_, _, a)| a != "null").count() > 10, "findings with areas");
+    // the check measures its areas through the kept pipeline: it needs no PROJ database at all
+    let empty = d.path().join("no-proj-data");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(findings_with(&reg, Some(&empty)), with, "measured without PROJ's database");
+    let mut older = kept.clone();
+    older.as_object_mut().unwrap().remove("to_geographic");
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    c.execute("UPDATE nr_meta SET value = ?1 WHERE key = 'crs'", [older.to_string()]).unwrap();
+    drop(c);
+    assert!(crs_json(&reg).get("to_geographic").is_none());
+    assert_eq!(findings(&reg), with, "the same findings and areas, to the last digit");
+}

@@ -62,6 +62,8 @@ impl Registry {
             });
         }
         let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
+        // the pipeline to the geographic CRS is kept, so no command has to ask PROJ's database for it again
+        let crs = &CrsInfo { to_geographic: crate::crs::geographic_pipeline(crs)?, ..crs.clone() };
         let tmp = path.with_extension("gpkg.partial");
         let _ = std::fs::remove_file(&tmp);
         {
