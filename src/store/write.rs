@@ -388,20 +388,20 @@ impl Registry {
         // the layer's extent: no R-tree entry is ever removed (records are closed, not deleted), so it is the
         // stored extent widened by the boxes just added, as the R-tree stores them (four scans of a
         // 1 000 000-entry R-tree took a second); a layer without a stored extent is scanned
-        let stored_extent: Option<[f64; 4]> = tx
-            .query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], |r| {
-                Ok([r.get::<_, Option<f64>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].into_iter().collect::<Option<Vec<f64>>>())
-            })?
-            .map(|v| [v[0], v[1], v[2], v[3]]);
+        // a box as SQLite gives it (min x, max x, min y, max y), None while any of them is null
+        let box_of = |r: &rusqlite::Row| -> rusqlite::Result<Option<[f64; 4]>> {
+            Ok(match (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?) {
+                (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+                _ => None,
+            })
+        };
+        let stored_extent = tx.query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], box_of)?;
         let extent: Option<[f64; 4]> = match stored_extent {
             Some(e) => Some(boxes.iter().fold(e, |e, (_, b)| {
                 let s = super::rtree::stored_box(*b).map(f64::from);
                 [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
             })),
-            None => tx.query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"), [], |r| {
-                Ok([r.get::<_, Option<f64>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?].into_iter().collect::<Option<Vec<f64>>>())
-            })?
-            .map(|v| [v[0], v[1], v[2], v[3]]),
+            None => tx.query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"), [], box_of)?,
         };
         let [min_x, max_x, min_y, max_y] = extent.map_or([None; 4], |e| e.map(Some));
         tx.execute(
