@@ -58,3 +58,11 @@ pub mod units;
 pub use error::{Error, Result};
 pub use model::{LayerKind, Value};
 pub use store::Registry;
+
+/// How many threads a read that splits itself across connections or file handles uses (a large GeoPackage
+/// source read in fid ranges, an R-tree searched box run by box run): one per thread of rayon's pool, which
+/// is one per core unless `RAYON_NUM_THREADS` says otherwise, and at most four (more handles on one file
+/// gain nothing on this kind of machine).
+pub(crate) fn read_threads() -> usize {
+    rayon::current_num_threads().clamp(1, 4)
+}

@@ -108,7 +108,7 @@ pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
 /// None when it is read through one handle: another format, fewer than `parallel_min` features, one core,
 /// or a fid range GDAL does not report.
 fn fid_ranges(ds: &Dataset, layer: &gdal::vector::Layer<'_>, driver: &str, count: u64, parallel_min: u64) -> Option<(String, Vec<(i64, i64)>)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4) as i64;
+    let threads = crate::read_threads() as i64;
     if driver != "GPKG" || count < parallel_min || count == 0 || threads < 2 {
         return None;
     }
@@ -519,8 +519,8 @@ mod tests {
     /// same order with the same positions — also with fids missing (deleted rows, a gap at a range's edge).
     #[test]
     fn a_geopackage_read_in_fid_ranges_equals_one_read() {
-        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-            return; // one core: always read through one handle
+        if crate::read_threads() < 2 {
+            return; // one thread: always read through one handle
         }
         let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/anji/2019-12-31.gpkg");
         let dir = tempfile::tempdir().unwrap();

@@ -21,9 +21,6 @@ use crate::model::{AsOf, LayerKind, Record, Value};
 /// few thousand records crosses batch boundaries, large enough that the batches cost nothing.
 const READ_BATCH: usize = 1024;
 
-/// The most threads a box read searches the R-tree on.
-const SEARCH_THREADS: usize = 4;
-
 /// The fewest boxes a box read searches on several threads: a thread's connection costs about a
 /// millisecond to open, while a few boxes cost less to search on one (a window read has one box).
 const PARALLEL_SEARCH_MIN: usize = 64;
@@ -226,11 +223,10 @@ impl Registry {
         classes: Option<ClassPrefixes>,
     ) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
-        let Some(c) = classes else {
+        let filter = with_classes(filter, classes);
+        let Some((class_sql, class_date)) = classes.and_then(|c| self.class_fids_sql(kind, at, c)) else {
+            // no classes, or no index to find them: SQLite tests each candidate's class as it reads it
             return self.select_fids(kind, self.fids_in_boxes(kind, boxes)?, &filter, date.as_slice(), fields);
-        };
-        let Some((class_sql, class_date)) = self.class_fids_sql(kind, at, c) else {
-            return self.select_fids(kind, self.fids_in_boxes(kind, boxes)?, &with_classes(filter, classes), date.as_slice(), fields);
         };
         let limit = AtomicUsize::new(usize::MAX);
         let path = self.path();
@@ -254,7 +250,7 @@ impl Registry {
             }
             fids.retain(|&f| f < 0 || bits.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0));
         }
-        self.select_fids(kind, fids, &with_classes(filter, Some(c)), date.as_slice(), fields)
+        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
     }
 
     /// [`Registry::records_in_boxes`] leaving out the records whose fid is in `known` (sorted): what a
@@ -269,11 +265,11 @@ impl Registry {
     }
 
     /// The fids of every row (any vintage) whose box meets one of `boxes`, as the R-tree gives them
-    /// (repeats allowed). Many boxes are searched on several threads (one per core, at most
-    /// [`SEARCH_THREADS`]), each with a connection of its own ([`super::open_reader`]): SQLite's R-tree search
-    /// is bound by the CPU, and a connection serves one thread at a time.
+    /// (repeats allowed). Many boxes are searched on several threads ([`crate::read_threads`]), each with a
+    /// connection of its own ([`super::open_reader`]): SQLite's R-tree search is bound by the CPU, and a
+    /// connection serves one thread at a time.
     fn fids_in_boxes(&self, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(SEARCH_THREADS);
+        let threads = crate::read_threads();
         if threads < 2 || boxes.len() < PARALLEL_SEARCH_MIN {
             return fids_in_boxes_on(&self.conn, kind, boxes);
         }
