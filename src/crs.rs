@@ -99,6 +99,10 @@ pub fn describe(def: &str) -> Result<CrsInfo> {
 pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
     let err = |reason: String| Error::Crs { crs: label.to_string(), reason };
     let mut srs = srs.clone();
+    if srs.is_geocentric() || srs.is_vertical() || srs.is_local() {
+        let kind = if srs.is_geocentric() { "geocentric (x, y, z from the earth's centre)" } else if srs.is_vertical() { "vertical" } else { "local (engineering)" };
+        return Err(err(format!("is a {kind} CRS; polygons need a geographic (longitude/latitude) or projected CRS")));
+    }
     let _ = srs.auto_identify_epsg();
     let epsg = match (srs.auth_name(), srs.auth_code()) {
         (Some(a), Ok(c)) if a.eq_ignore_ascii_case("EPSG") => Some(c as u32),
@@ -241,8 +245,9 @@ fn ring_points(p: &Polygon<f64>) -> usize {
 }
 
 /// Guess, from the x/y extent of unlabelled coordinates, which CRS they are probably in — for the hint in
-/// the "no CRS" error message.
-pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64) -> String {
+/// the "no CRS" error message, which suggests a code of the kind the coordinates have (with or without the
+/// zone prefix; for coordinates without one, the registry's own CRS `reg` when it is such a zone).
+pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64, reg: &CrsInfo) -> String {
     if min_x >= -180.0 && max_x <= 180.0 && min_y >= -90.0 && max_y <= 90.0 {
         return "; the coordinates look like longitude/latitude: --src-crs EPSG:4490 (CGCS2000)".into();
     }
@@ -255,9 +260,18 @@ pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64) -> String {
         );
     }
     if min_x > 0.0 && max_x < 1_000_000.0 && min_y > 0.0 && max_y < 6_500_000.0 {
-        return "; x values without a zone prefix: a CGCS2000 Gauss-Krüger zone without prefix, EPSG:4534–4554 for 3° zones 25–45".into();
+        let own = reg.epsg.and_then(|c| gk3_zone_of_epsg(c).filter(|(_, prefixed)| !prefixed).map(|(zone, _)| (c, zone)));
+        return match own {
+            Some((c, zone)) => format!(
+                "; x values without a zone prefix: probably a CGCS2000 Gauss-Krüger zone without prefix, such as the \
+                 registry's own zone {zone} (--src-crs EPSG:{c}); EPSG:4534–4554 are 3° zones 25–45"
+            ),
+            None => "; x values without a zone prefix: a CGCS2000 Gauss-Krüger zone without prefix, EPSG:4534–4554 for 3° zones 25–45 \
+                     (e.g. --src-crs EPSG:4549 for zone 40)"
+                .into(),
+        };
     }
-    String::new()
+    " (e.g. --src-crs EPSG:4549 for CGCS2000 3° Gauss-Krüger zone 40 without zone prefix)".into()
 }
 
 /// Check that projected coordinates fit the false easting of the CRS they are declared in; catches

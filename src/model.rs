@@ -150,6 +150,39 @@ pub fn parse_date(s: &str) -> Result<AsOf, String> {
         .map_err(|e| format!("'{s}' is not a date in YYYY-MM-DD form ({e})"))
 }
 
+/// Refuse a date after today (the local calendar) unless forced: a vintage or event dated in the future
+/// would make every realistic later date of its layer refuse itself. `what` names the argument.
+pub fn check_not_future(date: AsOf, force: bool, what: &str) -> crate::Result<()> {
+    let today = chrono::Local::now().date_naive();
+    if date > today && !force {
+        return Err(crate::Error::Invalid(format!(
+            "{what} {date} is after today ({today}); vintages and events are added in date order, so a future date would \
+             refuse every realistic date after it. Pass --force if the date is really meant"
+        )));
+    }
+    Ok(())
+}
+
+/// Parts rounded to `1 / scale` (100: to 0.01) so that the published parts add up exactly to the
+/// published total: the parts are scaled to the total, floored, and the units left over go to the largest
+/// remainders (the earlier part on a tie). Parts that sum to nothing stay as they are, rounded.
+pub fn apportion(parts: &[f64], total: f64, scale: f64) -> Vec<f64> {
+    let sum: f64 = parts.iter().sum();
+    if sum <= 0.0 || !sum.is_finite() {
+        return parts.iter().map(|p| (p * scale).round() / scale).collect();
+    }
+    let target = (total * scale).round() as i64;
+    let exact: Vec<f64> = parts.iter().map(|p| p / sum * target as f64).collect();
+    let mut units: Vec<i64> = exact.iter().map(|e| e.floor() as i64).collect();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    let left = target - units.iter().sum::<i64>();
+    for &i in order.iter().cycle().take(left.max(0) as usize) {
+        units[i] += 1;
+    }
+    units.into_iter().map(|u| u as f64 / scale).collect()
+}
+
 /// An area in square metres; conversions to the units reports use.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
 pub struct SquareMetres(pub f64);
@@ -220,5 +253,22 @@ impl EventType {
             EventType::Cancel => "注销登记",
             EventType::Correct => "更正登记",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportioned_parts_add_up_to_the_published_total() {
+        let third = 10_000.0 / 3.0;
+        let parts = apportion(&[third, third, third], 10_000.0, 100.0);
+        assert_eq!(parts, vec![3333.34, 3333.33, 3333.33]);
+        assert_eq!((parts.iter().sum::<f64>() * 100.0).round(), 1_000_000.0);
+        // parts a little over the total (pieces measured apart): scaled down to it
+        let parts = apportion(&[6_000.004, 4_000.004], 10_000.0, 100.0);
+        assert_eq!(parts, vec![6000.0, 4000.0]);
+        assert_eq!(apportion(&[0.0, 0.0], 5.0, 100.0), vec![0.0, 0.0]);
     }
 }

@@ -40,6 +40,33 @@ pub struct Hit {
     pub valid_to: Option<String>,
 }
 
+/// A box (west, south, east, north) clipped to the registry CRS's area of use: a world-sized box is
+/// the zone's own area, not a transformation that fails; a box wholly outside it is an error that says so.
+fn clip_to_use(crs: &crate::crs::CrsInfo, [w, s, e, n]: [f64; 4]) -> Result<[f64; 4]> {
+    let Some([uw, us, ue, un]) = crs.area_of_use else { return Ok([w, s, e, n]) };
+    let clipped = [w.max(uw), s.max(us), e.min(ue), n.min(un)];
+    if clipped[0] > clipped[2] || clipped[1] > clipped[3] {
+        return Err(crate::Error::Invalid(format!(
+            "the box {w},{s},{e},{n} lies outside the area of use of the registry's CRS {} ({uw},{us},{ue},{un})",
+            crs.name
+        )));
+    }
+    Ok(clipped)
+}
+
+/// Points along a geographic box's four edges (16 steps each), so that its projected outline follows the
+/// edges' curves and its projected bounds hold the whole box.
+fn box_outline([w, s, e, n]: [f64; 4]) -> Vec<(f64, f64)> {
+    const STEPS: usize = 16;
+    let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / STEPS as f64;
+    (0..STEPS)
+        .map(|k| (lerp(w, e, k), s))
+        .chain((0..STEPS).map(|k| (e, lerp(s, n, k))))
+        .chain((0..STEPS).map(|k| (lerp(e, w, k), n)))
+        .chain((0..STEPS).map(|k| (w, lerp(n, s, k))))
+        .collect()
+}
+
 /// Look up every layer at a probe on a date (None: now).
 pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>> {
     let to_reg = Transformer::new(&reg.crs.geographic, &reg.crs.definition)?;
@@ -58,7 +85,7 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
                 (idx.at_point(pt.x(), pt.y()), Box::new(move |g| g.contains(&pt) || g.intersects(&pt)))
             }
             Probe::BBox(a, b, c, d) => {
-                let mut p = [(a, b), (c, b), (c, d), (a, d)];
+                let mut p = box_outline(clip_to_use(&reg.crs, [a, b, c, d])?);
                 to_reg.coords(&mut p)?;
                 let xs = p.iter().map(|q| q.0);
                 let ys = p.iter().map(|q| q.1);

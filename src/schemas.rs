@@ -201,6 +201,9 @@ fn layer_record(def: &LayerDef, catalog: &Catalog) -> Json {
         if let Some(pat) = &f.pattern {
             p.insert("pattern".into(), json!(pat));
         }
+        if f.field_type == FieldType::Text {
+            p.insert("maxLength".into(), json!(f.max_length.unwrap_or(crate::catalog::FieldDef::TEXT_MAX)));
+        }
         if let Some(m) = f.min {
             p.insert("minimum".into(), json!(m));
         }

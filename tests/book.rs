@@ -139,3 +139,44 @@ fn book_page_prints_on_a4() {
         assert!(text.contains(needle), "{needle} not in the printed page");
     }
 }
+
+/// Regression (issue 19.15): a book page's resource-type areas summed 0.17 m² over the unit's area on a
+/// large unit. The published parts add up exactly to the published total in m², ha and 亩: here three
+/// parcels of a third of the unit each (森林, 水流, 草原; 国有 twice and 集体), whose areas rounded one by one
+/// would not.
+#[test]
+fn published_parts_add_up_to_the_published_total() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let w = |name: &str, text: String| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let t = 1000.0 / 3.0;
+    let parcels = w(
+        "p.geojson",
+        collection(
+            &[r#"{"BSM":"A","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"B","DLBM":"1101","QSXZ":"20"}"#, r#"{"BSM":"C","DLBM":"0401","QSXZ":"30"}"#],
+            &[rect(0.0, t, 0.0, 1000.0), rect(t, 2.0 * t, 0.0, 1000.0), rect(2.0 * t, 1000.0, 0.0, 1000.0)],
+        ),
+    );
+    let unit = w("u.geojson", collection(&[r#"{"note":"boundary"}"#], &[rect(0.0, 1000.0, 0.0, 1000.0)]));
+    assert_eq!(run(&["import", s(&reg), s(&parcels), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
+    let (c, _, e) = run(&[
+        "register", s(&reg), "first", "--unit", "330523ZR0002", "--name", "三分单元", "--type", "自然保护区", "--owner", "全民",
+        "--representative", "自然资源部", "--geometry", s(&unit), "--date", "2021-01-01", "--reason", "首次登记",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let out = d.path().join("book.json");
+    assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0002", "--format", "json", "--out", s(&out)]).0, 0);
+    let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for (unit, scale) in [("m2", 100.0), ("ha", 1e4), ("mu", 100.0)] {
+        let total = (b["area"][unit].as_f64().unwrap() * scale).round() as i64;
+        for (list, nonzero) in [("resource_types", 3), ("ownership_areas", 2)] {
+            let parts: Vec<i64> = b[list].as_array().unwrap().iter().map(|x| (x["area"][unit].as_f64().unwrap() * scale).round() as i64).collect();
+            assert_eq!(parts.iter().sum::<i64>(), total, "{list} in {unit}: {parts:?}");
+            assert_eq!(parts.iter().filter(|&&p| p > 0).count(), nonzero, "{list} in {unit}: {parts:?}");
+        }
+    }
+}

@@ -184,7 +184,7 @@ fn paris_overlaps_match_geos_above_the_noise_threshold() {
     std::fs::create_dir_all(&layers).unwrap();
     let parcels = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap();
     // Urban Atlas classes are not GB/T 21010 codes: make DLBM optional for this registry
-    let parcels = parcels.replace("type = \"text\"\nrequired = true\ncodes = \"landuse\"", "type = \"text\"").replace("name_of = \"DLBM\"\n", "");
+    let parcels = parcels.replace("type = \"text\"\nmax_length = 5\nrequired = true\ncodes = \"landuse\"", "type = \"text\"").replace("name_of = \"DLBM\"\n", "");
     std::fs::write(layers.join("parcels.toml"), parcels).unwrap();
     let profile = d.path().join("ua.toml");
     std::fs::write(&profile, "name = \"urban-atlas\"\nlayer = \"parcels\"\n[fields]\nBSM = [\"@fid\"]\nBZ = [\"class\"]\n").unwrap();

@@ -137,7 +137,7 @@ fn bad_records_are_all_listed_and_nothing_is_written() {
 fn keep_going_writes_valid_records_and_keeps_rejects_with_reasons() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let (code, out, err) = import(&reg, &fixture("dltb/bad_records.geojson"), &["--keep-going"]);
+    let (code, out, err) = import(&reg, &fixture("dltb/bad_records.geojson"), &["--keep-going", "--max-rejected", "100"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("6 inserted") && out.contains("10 rejected"), "{out}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 6);
@@ -165,7 +165,7 @@ fn real_invalid_cadastre_is_rejected_then_repaired_with_make_valid() {
     let dup = err.lines().filter(|l| l.contains("duplicate XBH")).count();
     assert!(dup > 0);
     let mut fixed = base.to_vec();
-    fixed.extend(["--make-valid", "--keep-going"]);
+    fixed.extend(["--make-valid", "--keep-going", "--max-rejected", "100"]);
     let (code, out, err) = run(&fixed);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("repaired 16"), "{out}");
@@ -194,7 +194,7 @@ fn real_boundary_lines_and_invalid_outline_are_handled() {
     assert_eq!(err.matches("field XZQDM: required value is missing").count(), 2, "{err}");
     assert_eq!(count(&reg, "SELECT count(*) FROM admin"), 0);
     let mut repair = base.to_vec();
-    repair.extend(["--make-valid", "--keep-going"]);
+    repair.extend(["--make-valid", "--keep-going", "--max-rejected", "100"]);
     let (c, out, _) = run(&repair);
     assert_eq!(c, 1);
     assert!(out.contains("repaired 1 ") && out.contains("2 inserted") && out.contains("2 rejected"), "{out}");
@@ -240,4 +240,250 @@ fn curved_parcels_are_linearised_and_straight_ones_kept_as_they_are() {
     let circle = std::f64::consts::PI * 100.0;
     assert!((area("C1") - circle).abs() < 1e-3 * circle, "circle {} vs {circle}", area("C1"));
     assert!((area("P1") - 10_000.0).abs() < 1e-9, "square {}", area("P1"));
+}
+
+/// Five parcels P0…P4 side by side (100 m × 100 m each); those at `bad` carry an unknown class code, and a
+/// BSM of `None` is left out.
+fn five_parcels(dir: &std::path::Path, name: &str, bad: &[usize], no_key: &[usize]) -> std::path::PathBuf {
+    let props: Vec<String> = (0..5)
+        .map(|i| {
+            let dlbm = if bad.contains(&i) { "9999" } else { "0101" };
+            if no_key.contains(&i) {
+                format!(r#"{{"DLBM":"{dlbm}"}}"#)
+            } else {
+                format!(r#"{{"BSM":"P{i}","DLBM":"{dlbm}"}}"#)
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = props.iter().map(String::as_str).collect();
+    let geoms: Vec<String> = (0..5).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, collection(&refs, &geoms)).unwrap();
+    path
+}
+
+fn import_parcels(reg: &std::path::Path, src: &std::path::Path, as_of: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut a = vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", as_of];
+    a.extend_from_slice(extra);
+    run(&a)
+}
+
+fn open_parcels(reg: &std::path::Path) -> i64 {
+    count(reg, "SELECT count(*) FROM parcels WHERE valid_to IS NULL")
+}
+
+/// Regression (issue 19.1): with --keep-going a rejected record closed the stored record with the same key
+/// ("4 unchanged, 1 closed, 1 rejected"); it must stay open.
+#[test]
+fn keep_going_never_closes_the_stored_record_of_a_rejected_one() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let first = five_parcels(d.path(), "a.geojson", &[], &[]);
+    assert_eq!(import_parcels(&reg, &first, "2019-12-31", &[]).0, 0);
+    let second = five_parcels(d.path(), "b.geojson", &[3], &[]);
+    let (code, out, err) = import_parcels(&reg, &second, "2020-12-31", &["--keep-going", "--max-rejected", "100"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("0 inserted, 4 unchanged, 0 closed, 1 rejected"), "{out}");
+    assert!(out.contains("1 stored record(s) kept open"), "{out}");
+    assert_eq!(open_parcels(&reg), 5);
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE BSM = 'P3' AND valid_to IS NULL"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE record_key = 'P3'"), 1);
+    // a rejected record whose key cannot be read may be any missing record: none of them is closed
+    let third = five_parcels(d.path(), "c.geojson", &[], &[4]);
+    let (code, out, err) = import_parcels(&reg, &third, "2021-12-31", &["--keep-going", "--max-rejected", "100"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("4 unchanged, 0 closed, 1 rejected"), "{out}");
+    assert_eq!(open_parcels(&reg), 5);
+}
+
+/// Regression (issue 19.1): an import whose every record was rejected committed an empty vintage, closing
+/// every parcel and making the date unusable; it must write nothing, and the correct import must then go in.
+#[test]
+fn keep_going_writes_nothing_when_every_record_or_too_many_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(import_parcels(&reg, &five_parcels(d.path(), "a.geojson", &[], &[]), "2019-12-31", &[]).0, 0);
+    let before = sha256(&reg);
+    // the same parcels read through a wrong CRS: every record falls outside the zone's valid range
+    let good = five_parcels(d.path(), "b.geojson", &[], &[]);
+    let all_bad = five_parcels(d.path(), "c.geojson", &[0, 1, 2, 3, 4], &[]);
+    let (code, out, err) = import_parcels(&reg, &all_bad, "2020-12-31", &["--keep-going", "--max-rejected", "100"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("every one of the 5 record(s) was rejected, so nothing was written"), "{err}");
+    assert_eq!(sha256(&reg), before, "a refused import changed the registry");
+    // more than the allowed share (5 % by default): 2 of 5
+    let (code, _, err) = import_parcels(&reg, &five_parcels(d.path(), "d.geojson", &[1, 2], &[]), "2020-12-31", &["--keep-going"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("2 of 5 record(s) rejected (40.0 %), more than --max-rejected 5 %, so nothing was written"), "{err}");
+    assert_eq!(sha256(&reg), before);
+    let (code, out, err) = import_parcels(&reg, &good, "2020-12-31", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(open_parcels(&reg), 5);
+    let (code, _, err) = import_parcels(&reg, &good, "2021-12-31", &["--keep-going", "--max-rejected", "101"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'101' is not a percentage from 0 to 100"), "{err}");
+}
+
+/// Regression (issue 19.8): `--as-of 2099-01-01` was accepted, after which every realistic date was refused.
+#[test]
+fn a_vintage_after_today_is_refused_unless_forced() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let src = five_parcels(d.path(), "a.geojson", &[], &[]);
+    let before = sha256(&reg);
+    let (code, _, err) = import_parcels(&reg, &src, "2099-01-01", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--as-of 2099-01-01 is after today") && err.contains("--force"), "{err}");
+    assert_eq!(sha256(&reg), before);
+    assert_eq!(import_parcels(&reg, &src, "2099-01-01", &["--force"]).0, 0);
+}
+
+/// Regression (issue 19.7): a BSM of 300 characters was accepted. Key and code fields have their official
+/// lengths in the layer definition (BSM 18, TBBH 8, ZLDWDM 19 …), and every text field at most 255.
+#[test]
+fn keys_and_codes_longer_than_their_official_length_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let long_bsm = "3".repeat(300);
+    let note = "备".repeat(256);
+    let props = [
+        format!(r#"{{"BSM":"{long_bsm}","DLBM":"0101"}}"#),
+        r#"{"BSM":"330523000000000000","DLBM":"0101","TBBH":"123456789"}"#.to_string(),
+        format!(r#"{{"BSM":"B2","DLBM":"0101","ZLDWMC":"{note}"}}"#),
+        r#"{"BSM":"B3","DLBM":"0101","TBBH":"12345678"}"#.to_string(),
+    ];
+    let refs: Vec<&str> = props.iter().map(String::as_str).collect();
+    let geoms: Vec<String> = (0..4).map(|i| rect(i as f64 * 10.0, i as f64 * 10.0 + 10.0, 0.0, 10.0)).collect();
+    let src = d.path().join("long.geojson");
+    std::fs::write(&src, collection(&refs, &geoms)).unwrap();
+    let (code, _, err) = import_parcels(&reg, &src, "2019-12-31", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("feature #0 (fid 0): field BSM: '333333333333333333333333…' is 300 characters long; BSM holds at most 18"), "{err}");
+    assert!(err.contains("feature #1 (fid 1) [330523000000000000]: field TBBH: '123456789…' is 9 characters long; TBBH holds at most 8"), "{err}");
+    assert!(err.contains("feature #2 (fid 2) [B2]: field ZLDWMC:") && err.contains("is 256 characters long; ZLDWMC holds at most 255"), "{err}");
+    assert!(!err.contains("feature #3"), "{err}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 0);
+}
+
+/// Regression (issue 19.6): bytes that are not text in the source's encoding were replaced by U+FFFD and the
+/// import said "encoding UTF-8"; an unknown --encoding was accepted. Both are refused, naming feature and
+/// field (or the argument).
+#[test]
+fn text_that_does_not_decode_and_unknown_encodings_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    // the GBK delivery with a .cpg that says UTF-8
+    for ext in ["shp", "shx", "dbf", "prj"] {
+        std::fs::copy(fixture(&format!("dltb/gbk.{ext}")), d.path().join(format!("wrong.{ext}"))).unwrap();
+    }
+    std::fs::write(d.path().join("wrong.cpg"), "UTF-8").unwrap();
+    let src = d.path().join("wrong.shp");
+    let (code, out, err) = import(&reg, &src, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("wrong.shp: layer wrong: feature #0 (fid 0)"), "{err}");
+    assert!(err.contains("field ZLDWMC: bytes that are not UTF-8 (.cpg) text"), "{err}");
+    assert!(!out.contains("inserted"), "{out}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 0);
+    // the same file with the right encoding goes in
+    let (code, out, err) = import(&reg, &src, &["--encoding", "CP936"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE ZLDWMC LIKE '安吉县第%镇第%村'"), 40);
+    for (file, what) in [(src.as_path(), "GDAL (iconv) knows"), (&fixture("dltb/bad_records.geojson"), "non-Shapefile")] {
+        let (code, _, err) = import(&reg, file, &["--encoding", "KLINGON"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("--encoding KLINGON: not an encoding") && err.contains(what), "{err}");
+    }
+}
+
+/// Regression (issue 19.11): a delivery's control zones imported without --profile failed ("no source
+/// field for required HXBH") although the source layer is named STBHHX; the only profile that claims the
+/// layer's name is used, and the report says so.
+#[test]
+fn the_profile_is_picked_from_the_source_layer_name_when_one_claims_it() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("anji.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    let src = seed("2019-12-31.gpkg");
+    for (layer, profile, src_layer) in [("redlines", "stbhhx", "STBHHX"), ("farmland", "yjjbnt", "YJJBNT"), ("urban", "czkfbj", "CZKFBJ")] {
+        let (code, out, err) = run(&["import", s(&reg), s(&src), "--layer", layer, "--as-of", "2019-12-31"]);
+        assert_eq!(code, 0, "{layer}: {out}{err}");
+        let said = format!("profile {profile} picked: the only {layer} profile that claims source layer {src_layer}");
+        assert!(out.contains(&said), "{out}");
+        assert!(count(&reg, &format!("SELECT count(*) FROM {layer}")) > 0);
+    }
+}
+
+/// Regression (issue 19.14): the messages a new user meets. A source without a CRS whose x values carry no
+/// zone prefix was told "e.g. --src-crs EPSG:4527" (a prefixed code); a Shapefile without its .dbf gave
+/// GDAL's bare refusal.
+#[test]
+fn messages_name_the_real_problem() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let csv = d.path().join("plain.csv");
+    std::fs::write(&csv, "WKT,BSM,DLBM\n\"POLYGON((500100 3300000,500200 3300000,500200 3300100,500100 3300100,500100 3300000))\",P1,0101\n").unwrap();
+    let (c, _, e) = run(&["import", s(&reg), s(&csv), "--layer", "parcels", "--as-of", "2020-01-01"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("x values without a zone prefix") && e.contains("registry's own zone 40 (--src-crs EPSG:4549)"), "{e}");
+    assert!(!e.contains("EPSG:4527"), "{e}");
+    // a Shapefile whose .dbf is missing
+    for ext in ["shp", "shx", "prj", "cpg"] {
+        std::fs::copy(fixture(&format!("dltb/gbk.{ext}")), d.path().join(format!("nodbf.{ext}"))).unwrap();
+    }
+    let (c, _, e) = run(&["import", s(&reg), s(&d.path().join("nodbf.shp")), "--layer", "parcels", "--as-of", "2020-01-01"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("nodbf.dbf") && e.contains("missing"), "{e}");
+}
+
+/// Regression (issue 19.14): a geocentric --src-crs gave "ring must have at least 3 distinct points".
+#[test]
+fn a_geocentric_source_crs_is_refused_as_such() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let (c, _, e) = import(&reg, &fixture("dltb/gbk.shp"), &["--src-crs", "EPSG:4479"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("EPSG:4479") && e.contains("is a geocentric"), "{e}");
+    assert!(!e.contains("distinct points"), "{e}");
+}
+
+/// Regression (issue 19.4): a wrong declared CRS was accepted — lon/lat degrees read as metres stored
+/// parcels of a few square metres and closed the real ones; data from another zone landed hundreds of
+/// kilometres from the county. A source most of whose records land outside the CRS's area of use or far
+/// from the admin outline, or whose areas disagree with the declared TBMJ, is refused unless --force.
+#[test]
+fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let before = sha256(&reg);
+    // lon/lat data declared as the registry's Gauss-Krüger zone
+    let (c, _, e) = import_parcels(&reg, &fixture("dltb/lonlat.geojson"), "2019-12-31", &["--src-crs", "EPSG:4549", "--profile", "sandiao-dltb"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("lie outside the area of use of the registry's CRS") && e.contains("--force"), "{e}");
+    assert!(!e.contains("tmerc"), "PROJ's own diagnostics reached stderr: {e}");
+    assert_eq!(sha256(&reg), before);
+    // declared areas a thousand times the measured ones
+    let w = |name: &str, props: &[&str], geoms: &[String]| {
+        let p = d.path().join(name);
+        std::fs::write(&p, collection(props, geoms)).unwrap();
+        p
+    };
+    let squares: Vec<String> = (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
+    let props = [r#"{"BSM":"A","DLBM":"0101","TBMJ":10000000}"#, r#"{"BSM":"B","DLBM":"0101","TBMJ":10000000}"#, r#"{"BSM":"C","DLBM":"0101","TBMJ":10000}"#, r#"{"BSM":"D","DLBM":"0101","TBMJ":9990000}"#];
+    let src = w("tbmj.geojson", &props, &squares);
+    let (c, _, e) = import_parcels(&reg, &src, "2019-12-31", &[]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("the measured areas of 3 of 4 records disagree with their declared TBMJ"), "{e}");
+    assert_eq!(sha256(&reg), before);
+    // far from the admin outline the registry holds
+    let admin = w("admin.geojson", &[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 1000.0, 0.0, 1000.0)]);
+    assert_eq!(run(&["import", s(&reg), s(&admin), "--layer", "admin", "--as-of", "2019-12-31"]).0, 0);
+    let far: Vec<String> = (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 200_000.0, 200_100.0)).collect();
+    let src = w("far.geojson", &[r#"{"BSM":"A","DLBM":"0101"}"#, r#"{"BSM":"B","DLBM":"0101"}"#, r#"{"BSM":"C","DLBM":"0101"}"#, r#"{"BSM":"D","DLBM":"0101"}"#], &far);
+    let (c, _, e) = import_parcels(&reg, &src, "2019-12-31", &[]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("4 of 4 records lie more than 5 km outside the registry's admin outline"), "{e}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 0);
+    // --force imports it all the same
+    assert_eq!(import_parcels(&reg, &src, "2019-12-31", &["--force"]).0, 0);
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 4);
 }

@@ -177,7 +177,7 @@ fn roundtrip(reg: &Path, layer: &str, dir: &Path, ext: &str, profile: Option<&st
     let crs = rusqlite::Connection::open(reg).unwrap().query_row("SELECT value FROM nr_meta WHERE key='crs'", [], |r| r.get::<_, String>(0)).unwrap();
     let def = serde_json::from_str::<serde_json::Value>(&crs).unwrap()["definition"].as_str().unwrap().to_string();
     assert_eq!(run(&["init", s(&reg2), "--crs", &def]).0, 0);
-    let mut args = vec!["import", s(&reg2), s(&out), "--layer", layer, "--as-of", "2030-01-01"];
+    let mut args = vec!["import", s(&reg2), s(&out), "--layer", layer, "--as-of", "2025-01-01"];
     if let Some(p) = profile {
         args.extend(["--profile", p]);
     }
@@ -453,4 +453,77 @@ fn a_new_registry_keeps_its_pipeline_and_an_older_one_measures_the_same() {
     drop(c);
     assert!(crs_json(&reg).get("to_geographic").is_none());
     assert_eq!(findings(&reg), with, "the same findings and areas, to the last digit");
+}
+
+/// Start an import that pauses inside its write transaction (the fault seam) for `secs` seconds; returns
+/// once it has reached the pause.
+fn paused_import(reg: &Path, src: &Path, as_of: &str, after: usize, secs: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
+        .args(["import", s(reg), s(src), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", as_of])
+        .env("NRLEDGER_FAULT_PAUSE_AFTER", after.to_string())
+        .env("NRLEDGER_FAULT_PAUSE_SECS", secs)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let reached = lines.map_while(Result::ok).any(|l| l.contains(&format!("NRLEDGER_FAULT_PAUSE reached after {after} records")));
+    assert!(reached, "the import never reached the pause point");
+    child
+}
+
+/// Regression (issue 19.2): two imports of a layer started at once both passed the date-order check, and the
+/// 2019 vintage was recorded after the 2020 one. The check now runs inside the write transaction: the
+/// second import waits for the first and is then refused. A waiting command also says it is waiting for a
+/// lock, not that the file is not a registry (19.14).
+#[test]
+fn a_second_import_waits_for_the_first_and_then_keeps_the_date_order() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let mut first = paused_import(&reg, &seed("2020-12-31.gpkg"), "2020-12-31", 1, "4");
+    // started while the 2020 import holds the write lock: it waits (up to --lock-wait) and then checks
+    let (code, out, err) =
+        run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("already has a vintage as of 2020-12-31"), "{err}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_vintages"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_vintages WHERE as_of = '2020-12-31'"), 1);
+    // a lock held longer than --lock-wait (an import whose transaction has spilled into the file, as a
+    // large one does, so that no reader may start): a clear message naming the lock and who holds it
+    let other = d.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let reg = registry(&other);
+    let mut second = paused_import(&reg, &seed("2019-12-31.gpkg"), "2019-12-31", 3000, "3600");
+    let (code, _, err) = run(&["--lock-wait", "1", "info", s(&reg)]);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is locked by another process writing to it") && err.contains("waited 1 s"), "{err}");
+    assert!(err.contains(&format!("pid {}", second.id())) && err.contains("nrledger import"), "{err}");
+    assert!(!err.contains("not an nrledger registry"), "{err}");
+}
+
+/// Regression (issue 19.10): `query --bbox -180,-90,180,90` answered "nothing here" on a non-empty registry:
+/// a world-sized box is clipped to the registry CRS's area of use; a box outside it, or upside down, is
+/// refused with a message.
+#[test]
+fn a_world_sized_box_finds_what_the_registry_holds() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let src = d.path().join("p.geojson");
+    std::fs::write(&src, collection(&[r#"{"BSM":"W1","DLBM":"0101"}"#], &[rect(0.0, 100.0, 0.0, 100.0)])).unwrap();
+    assert_eq!(run(&["import", s(&reg), s(&src), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
+    for bbox in ["-180,-90,180,90", "100,0,140,60", "119.9,29.7,120.1,29.9"] {
+        let (c, out, e) = run(&["query", s(&reg), "--bbox", bbox]);
+        assert_eq!(c, 0, "{e}");
+        assert!(out.contains("W1"), "{bbox}: {out}");
+    }
+    let (c, _, e) = run(&["query", s(&reg), "--bbox", "0,0,10,10"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("lies outside the area of use"), "{e}");
+    let (c, _, e) = run(&["query", s(&reg), "--bbox", "121,30,119,29"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("W ≤ E and S ≤ N"), "{e}");
 }

@@ -264,6 +264,9 @@ struct Measures {
     /// Per-class stocks and the gap slivers left out, at both dates ([`land::stocks`]).
     stocks: [BTreeMap<String, (f64, f64)>; 2],
     gap_slivers_m2: [f64; 2],
+    /// How many slivers were left out, and the largest: (area m², x, y of its box's centre).
+    gap_sliver_count: [usize; 2],
+    largest_sliver: [Option<(f64, f64, f64)>; 2],
     uncovered_m2: [f64; 2],
     overlaps: [Vec<ResolvedOverlap>; 2],
     /// Pieces at both dates, overlay pairs.
@@ -300,6 +303,11 @@ impl Measures {
                 e.1 += t;
             }
             self.gap_slivers_m2[i] += o.gap_slivers_m2[i];
+            self.gap_sliver_count[i] += o.gap_sliver_count[i];
+            self.largest_sliver[i] = match (self.largest_sliver[i], o.largest_sliver[i]) {
+                (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+                (a, b) => a.or(b),
+            };
             self.uncovered_m2[i] += o.uncovered_m2[i];
             self.quality[i] = match (self.quality[i].take(), &o.quality[i]) {
                 (None, None) => None,
@@ -486,6 +494,8 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
         m2,
         stocks: [land::stocks(&p1), land::stocks(&p2)],
         gap_slivers_m2: [p1.gap_slivers_m2, p2.gap_slivers_m2],
+        gap_sliver_count: [p1.gap_slivers.len(), p2.gap_slivers.len()],
+        largest_sliver: [largest_sliver(&p1), largest_sliver(&p2)],
         uncovered_m2: [p1.gap_area(), p2.gap_area()],
         counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
         overlaps: [std::mem::take(&mut p1.overlaps), std::mem::take(&mut p2.overlaps)],
@@ -562,6 +572,11 @@ pub fn compute_by_county(reg: &Registry, req: &Request, mut progress: impl FnMut
     assemble(reg, req, setup, &code, &names.join("、"), total, t0)
 }
 
+/// The largest uncovered sliver a partition left out: its area and its box's centre.
+fn largest_sliver(p: &partition::Partition) -> Option<(f64, f64, f64)> {
+    p.gap_slivers.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, a)| (*a, r.center().x, r.center().y))
+}
+
 /// The sheet from a region's measures: notes, the land accounts (checked against the stocks, rounded), the
 /// of-which rows, the inputs (forest changes, water statistics, targets), the liabilities and provenance.
 fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str, m: Measures, t0: std::time::Instant) -> Result<BalanceSheet> {
@@ -583,6 +598,16 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
         let g = m.uncovered_m2[i];
         if g > 0.01 {
             notes.push(format!("{d}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)"));
+        }
+        if let Some((a, x, y)) = m.largest_sliver[i] {
+            notes.push(format!(
+                "{d}: {} sliver(s) of ground covered by no parcel, each under {} m², {:.2} m² in all, are left out of the account \
+                 (the largest, {a:.2} m², at x {x:.1}, y {y:.1}); where a parcel of the other date covers one, that ground stays out \
+                 of the transition matrix (typically a parcel whose rings were repaired with --make-valid)",
+                m.gap_sliver_count[i],
+                partition::GAP_SLIVER_M2,
+                m.gap_slivers_m2[i]
+            ));
         }
     }
     let cls = land::Classifier::new(req.level, catalog);

@@ -127,13 +127,12 @@ pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> std::rc::Rc
     Ok(pairs)
 }
 
-/// For a 未覆盖 piece: the uncovered slivers the other vintage left out (below [`super::partition::GAP_SLIVER_M2`]
-/// each) where the piece lies — the same thin gap can come out whole in one vintage and as several slivers in
-/// the other, whose search tiles differ.
+/// The uncovered slivers the other vintage left out (below [`super::partition::GAP_SLIVER_M2`] each) where
+/// the piece lies: the ground a piece may hold that no piece of the other vintage holds. The same thin gap can
+/// come out whole in one vintage and as several slivers in the other, whose search tiles differ; and a parcel
+/// whose invalid rings were repaired (`import --make-valid`) can leave a sliver of a fraction of a square
+/// metre that its clean successor covers. The sheet's notes state what the slivers left out.
 fn slivers_near(p: &super::partition::Piece, other: &Partition) -> f64 {
-    if p.class != super::partition::GAP {
-        return 0.0;
-    }
     let Some(b) = geo::BoundingRect::bounding_rect(&p.geometry) else { return 0.0 };
     other.gap_slivers.iter().filter(|(r, _)| geo::Intersects::intersects(r, &b)).map(|(_, a)| a).sum()
 }

@@ -32,6 +32,30 @@ impl Area {
         let a = SquareMetres(m2);
         Area { m2: (m2 * 100.0).round() / 100.0, ha: (a.hectares() * 1e4).round() / 1e4, mu: (a.mu() * 100.0).round() / 100.0 }
     }
+
+    /// Parts of `total` (m²) as published: in each unit the rounded parts add up to the rounded total
+    /// ([`crate::model::apportion`]), absorbing the sub-0.01 m² differences of pieces measured apart.
+    fn parts_of(parts: &[f64], total: f64) -> Vec<Area> {
+        let t = SquareMetres(total);
+        let m2 = crate::model::apportion(parts, total, 100.0);
+        let ha_parts: Vec<f64> = parts.iter().map(|p| SquareMetres(*p).hectares()).collect();
+        let mu_parts: Vec<f64> = parts.iter().map(|p| SquareMetres(*p).mu()).collect();
+        let ha = crate::model::apportion(&ha_parts, t.hectares(), 1e4);
+        let mu = crate::model::apportion(&mu_parts, t.mu(), 100.0);
+        (0..parts.len()).map(|i| Area { m2: m2[i], ha: ha[i], mu: mu[i] }).collect()
+    }
+}
+
+/// Labelled parts of the unit's area as published: apportioned so that they add up to the unit's area when
+/// they cover it to within [`MIN_LINK_M2`] (else, with overlapping parcels counted twice, each rounded).
+fn shares(parts: Vec<(String, f64)>, total: f64) -> Vec<Share> {
+    let raw: Vec<f64> = parts.iter().map(|p| p.1).collect();
+    let areas = if (raw.iter().sum::<f64>() - total).abs() <= MIN_LINK_M2 {
+        Area::parts_of(&raw, total)
+    } else {
+        raw.iter().map(|a| Area::of(*a)).collect()
+    };
+    parts.into_iter().zip(areas).map(|((label, _), area)| Share { label, area }).collect()
 }
 
 /// One line of the resource-type or ownership breakdown.
@@ -122,12 +146,8 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     let by_owner = crate::units::totals(&pieces, |p| &p.ownership);
     let covered: f64 = by_type.values().sum();
     let order = ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"];
-    let mut resource_types: Vec<Share> = order.iter().map(|t| Share { label: t.to_string(), area: Area::of(by_type.get(*t).copied().unwrap_or(0.0)) }).collect();
-    for (t, a) in &by_type {
-        if !order.contains(&t.as_str()) {
-            resource_types.push(Share { label: t.clone(), area: Area::of(*a) });
-        }
-    }
+    let mut types: Vec<(String, f64)> = order.iter().map(|t| (t.to_string(), by_type.get(*t).copied().unwrap_or(0.0))).collect();
+    types.extend(by_type.iter().filter(|(t, _)| !order.contains(&t.as_str())).map(|(t, a)| (t.clone(), *a)));
     let uncovered = (total - covered).max(0.0);
     let mut warnings = Vec::new();
     if covered - total > MIN_LINK_M2 {
@@ -136,14 +156,13 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             covered - total
         ));
     }
+    let mut owners: Vec<(String, f64)> = ["国有", "集体", "争议"].iter().map(|t| (t.to_string(), by_owner.get(*t).copied().unwrap_or(0.0))).collect();
     if uncovered > MIN_LINK_M2 {
-        resource_types.push(Share { label: "未覆盖 (no parcel)".into(), area: Area::of(uncovered) });
+        types.push(("未覆盖 (no parcel)".into(), uncovered));
+        owners.push(("未覆盖 (no parcel)".into(), uncovered));
     }
-    let mut ownership_areas: Vec<Share> =
-        ["国有", "集体", "争议"].iter().map(|t| Share { label: t.to_string(), area: Area::of(by_owner.get(*t).copied().unwrap_or(0.0)) }).collect();
-    if uncovered > MIN_LINK_M2 {
-        ownership_areas.push(Share { label: "未覆盖 (no parcel)".into(), area: Area::of(uncovered) });
-    }
+    let resource_types = shares(types, total);
+    let ownership_areas = shares(owners, total);
 
     // controls the unit overlaps
     let mut links = Vec::new();

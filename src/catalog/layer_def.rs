@@ -31,6 +31,10 @@ pub struct FieldDef {
     /// The text must match this regular expression.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// The longest text allowed, in characters (the official field length of the delivery standard, e.g.
+    /// 18 for the 三调 BSM); a text field without one holds at most [`FieldDef::TEXT_MAX`].
+    #[serde(default)]
+    pub max_length: Option<usize>,
     /// Smallest allowed number.
     #[serde(default)]
     pub min: Option<f64>,
@@ -42,6 +46,12 @@ pub struct FieldDef {
     /// layer. It costs a little at every import; registries created without it get it when next opened.
     #[serde(default)]
     pub indexed: bool,
+}
+
+impl FieldDef {
+    /// The longest text a text field without a `max_length` holds (Char(255), the longest text field of the
+    /// 三调 and 确权登记 database standards).
+    pub const TEXT_MAX: usize = 255;
 }
 
 /// The definition of one layer kind.

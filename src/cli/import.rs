@@ -43,9 +43,17 @@ pub struct Args {
     /// Attribute encoding of a Shapefile (GBK, CP936, UTF-8 …); default: .cpg, else detected.
     #[arg(long)]
     encoding: Option<String>,
-    /// Write the valid records and keep the rejects instead of refusing the whole import.
+    /// Write the valid records and keep the rejects instead of refusing the whole import. A rejected
+    /// record's stored predecessor stays open (it is not closed as missing).
     #[arg(long)]
     keep_going: bool,
+    /// With --keep-going: the largest share of the source's records, in percent, that may be rejected;
+    /// above it nothing is written. An import that rejects every record never writes anything.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = super::percent_arg)]
+    max_rejected: f64,
+    /// Accept a vintage date after today.
+    #[arg(long)]
+    force: bool,
     /// Repair invalid polygons with GEOS MakeValid instead of rejecting them.
     #[arg(long)]
     make_valid: bool,
@@ -84,6 +92,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         profile: a.profile,
         src_crs: a.src_crs,
         keep_going: a.keep_going,
+        max_rejected_percent: a.max_rejected,
+        force: a.force,
         user: a.registrar.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into()),
         reason: a.reason,
         correction: a.correction,
@@ -106,14 +116,23 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             report.encoding,
             report.source_crs.chars().take(60).collect::<String>()
         );
+        if let Some(why) = &report.profile_picked {
+            println!("{why}");
+        }
         if report.repaired > 0 {
             println!("repaired {} invalid geometr(ies) with MakeValid", report.repaired);
         }
         match &report.outcome {
-            Some(o) => println!(
-                "{}{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
-                a.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
-            ),
+            Some(o) => {
+                println!(
+                    "{}{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
+                    a.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
+                );
+                if o.kept_open > 0 {
+                    println!("{} stored record(s) kept open: their source records were rejected", o.kept_open);
+                }
+            }
+            None if report.refused.is_some() => eprintln!("{}", report.refused.as_deref().unwrap_or_default()),
             None => eprintln!(
                 "{} record(s) with {} problem(s); nothing was written (use --keep-going to write the valid records and keep the rejects)",
                 report.problems.iter().map(|p| p.feature_index).collect::<std::collections::BTreeSet<_>>().len(),

@@ -27,6 +27,9 @@ pub struct Cli {
     /// Folder overriding the embedded layer definitions, class tables and profiles (laid out like `layers/`).
     #[arg(long, global = true, value_name = "DIR")]
     layers: Option<PathBuf>,
+    /// Seconds to wait for another process's write to the registry (an import, a registration) to finish.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    lock_wait: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +63,7 @@ enum Command {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    nrledger::store::set_lock_wait(cli.lock_wait);
     let catalog = match &cli.layers {
         Some(dir) => Catalog::with_overrides(dir)?,
         None => Catalog::embedded()?,
@@ -99,6 +103,14 @@ pub struct SheetInputs {
 /// Parse a `YYYY-MM-DD` argument.
 fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
     nrledger::model::parse_date(s)
+}
+
+/// Parse a percentage argument (0 to 100).
+fn percent_arg(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
 }
 
 /// Parse a layer-kind argument.

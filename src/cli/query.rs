@@ -50,6 +50,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         }
         (None, Some(b)) => {
             let v = numbers(b, 4)?;
+            if v[0] > v[2] || v[1] > v[3] {
+                bail!("--bbox {b}: expected W,S,E,N with W ≤ E and S ≤ N");
+            }
             Probe::BBox(v[0], v[1], v[2], v[3])
         }
         _ => bail!("give --at LON,LAT or --bbox W,S,E,N"),

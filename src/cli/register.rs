@@ -87,9 +87,13 @@ pub struct Args {
     /// Document number (登记文号).
     #[arg(long)]
     document: Option<String>,
+    /// Accept a registration date after today.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    nrledger::model::check_not_future(a.date, a.force, "--date")?;
     let mut reg = Registry::open(&a.registry, catalog)?;
     let mut set: Vec<(String, String)> = [
         ("DYMC", &a.name),

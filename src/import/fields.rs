@@ -111,6 +111,14 @@ pub(super) fn check_value(def: &LayerDef, i: usize, v: Value, classes: &ClassTab
             return Err(format!("{x} is above the maximum {max}"));
         }
     }
+    if let Some(s) = v.as_str() {
+        let max = fd.max_length.unwrap_or(crate::catalog::FieldDef::TEXT_MAX);
+        let n = s.chars().count();
+        if n > max {
+            let head: String = s.chars().take(24).collect();
+            return Err(format!("'{head}…' is {n} characters long; {} holds at most {max}", fd.name));
+        }
+    }
     if let (Some(re), Some(s)) = (&def.patterns[i], v.as_str()) {
         if !re.is_match(s) {
             return Err(format!("'{s}' does not match the pattern {}", re.as_str()));

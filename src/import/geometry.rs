@@ -78,7 +78,7 @@ pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Re
         (None, Some(c)) if src.driver == "GeoJSON" && c.epsg == Some(4326) => crs::describe(&reg.geographic)?,
         (None, Some(c)) => c.clone(),
         (None, None) => {
-            let hint = src.extent.map(|e| crs::guess_hint(e[0], e[1], e[2], e[3])).unwrap_or_default();
+            let hint = src.extent.map(|e| crs::guess_hint(e[0], e[1], e[2], e[3], reg)).unwrap_or_default();
             return Err(Error::NoSourceCrs { path: src.path.clone(), layer: src.layer.clone(), hint });
         }
     };

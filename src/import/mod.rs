@@ -10,6 +10,7 @@
 mod fields;
 mod geometry;
 pub mod hashing;
+mod plausibility;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,6 +37,11 @@ pub struct ImportRequest {
     pub src_crs: Option<String>,
     /// Write valid records and keep rejects instead of refusing the whole import.
     pub keep_going: bool,
+    /// With `keep_going`: the largest share of the source's records (percent) that may be rejected; above
+    /// it nothing is written. An import whose every record is rejected never writes anything.
+    pub max_rejected_percent: f64,
+    /// Accept what is otherwise refused as probably wrong (a vintage date after today).
+    pub force: bool,
     /// Who runs the import (registrar on registration events).
     pub user: String,
     /// Reason recorded on registration events.
@@ -100,18 +106,25 @@ pub struct ImportReport {
     pub source_crs: String,
     /// Geometries repaired by MakeValid.
     pub repaired: usize,
+    /// Why nothing was written although `keep_going` was asked (too many records rejected).
+    pub refused: Option<String>,
+    /// The mapping profile used.
+    pub profile: String,
+    /// Why that profile was used when none was named (the only one claiming the source layer's name).
+    pub profile_picked: Option<String>,
 }
 
 /// Run an import against an open registry.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
+    crate::model::check_not_future(req.as_of, req.force, "--as-of")?;
     if let Some(scope) = &req.scope {
         crate::store::check_scope(scope)?;
     }
     let def = reg.catalog().layer(req.layer).clone();
-    let profile = match &req.profile {
-        Some(p) => reg.catalog().profile(p)?,
-        None => Profile::identity(&def),
+    let (profile, profile_picked) = match &req.profile {
+        Some(p) => (reg.catalog().profile(p)?, None),
+        None => pick_profile(reg.catalog(), &def, &req.source)?,
     };
     if profile.layer != req.layer {
         return Err(Error::Invalid(format!(
@@ -146,6 +159,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let validate = |f: &source::SourceFeature| -> (Vec<Value>, Vec<(String, String)>, Option<String>) {
         let mut values = Vec::with_capacity(def.fields.len());
         let mut bad = Vec::new();
+        for &i in &f.undecodable {
+            let shown = f.values[i].to_string();
+            bad.push((src.field_names[i].clone(), format!("bytes that are not {} text (read as '{shown}')", src.encoding)));
+        }
         for (i, fd) in def.fields.iter().enumerate() {
             let raw = mapping[i].as_ref().map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw)).unwrap_or(Value::Null);
             match fields::check_value(&def, i, raw, classes) {
@@ -265,6 +282,9 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     }
     problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
     lap("records hashed");
+    if !req.force {
+        plausibility::check(&records, reg, &def, &file)?;
+    }
     let repaired = src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
     let mut report = ImportReport {
         outcome: None,
@@ -274,15 +294,27 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         encoding: src.encoding.clone(),
         source_crs: src_crs.definition.chars().take(120).collect(),
         repaired,
+        refused: None,
+        profile: profile.name.clone(),
+        profile_picked,
     };
     if !report.problems.is_empty() && !req.keep_going {
+        return Ok(report);
+    }
+    report.refused = too_many_rejected(rejects.len(), report.read, req.max_rejected_percent);
+    if report.refused.is_some() {
         return Ok(report);
     }
     let mut by_feature: HashMap<usize, Vec<&Problem>> = HashMap::new();
     for p in &report.problems {
         by_feature.entry(p.feature_index).or_default().push(p);
     }
-    let reject_rows = rejects
+    // a rejected record's key as the source gives it (even when the key field itself is at fault): its
+    // stored record stays open, since the rejected record may be its unchanged or changed successor
+    let source_key = |f: &source::SourceFeature| {
+        mapping[key_idx].as_ref().map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string()).filter(|k| !k.is_empty())
+    };
+    let reject_rows: Vec<RejectRow> = rejects
         .into_iter()
         .map(|(i, geometry)| {
             let f = &src.features[i];
@@ -290,7 +322,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
             RejectRow {
                 feature_index: f.index,
                 source_fid: f.fid,
-                key: mine.iter().find_map(|p| p.key.clone()),
+                key: mine.iter().find_map(|p| p.key.clone()).or_else(|| source_key(f)),
                 field: mine.first().and_then(|p| p.field.clone()),
                 reason: mine
                     .iter()
@@ -333,6 +365,45 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     lap("stored");
     report.outcome = Some(outcome);
     Ok(report)
+}
+
+/// The profile of an import that names none: the only profile of the layer kind that claims the source layer
+/// (by `source_layers`: STBHHX, YJJBNT, CZKFBJ, DLTB …), said so in the report; else the layer's own field
+/// names.
+fn pick_profile(catalog: &crate::catalog::Catalog, def: &crate::catalog::LayerDef, source: &SourceRequest) -> Result<(Profile, Option<String>)> {
+    let names = match &source.layer {
+        Some(l) => vec![l.clone()],
+        None => source::layer_names(&source.path)?,
+    };
+    let claims = |p: &&Profile| p.source_layers.iter().any(|sl| names.iter().any(|n| n.eq_ignore_ascii_case(sl)));
+    let claiming: Vec<&Profile> = catalog.profiles().iter().filter(|p| p.layer == def.kind).filter(claims).collect();
+    Ok(match claiming.as_slice() {
+        [p] => {
+            let layer = names.iter().find(|n| p.source_layers.iter().any(|sl| n.eq_ignore_ascii_case(sl))).expect("claimed");
+            let why = format!("profile {} picked: the only {} profile that claims source layer {layer} (name one with --profile)", p.name, def.kind);
+            ((*p).clone(), Some(why))
+        }
+        _ => (Profile::identity(def), None),
+    })
+}
+
+/// Why an import with `keep_going` writes nothing: every record rejected (nothing would be left of the
+/// vintage but its date), or a larger share than the user allows.
+fn too_many_rejected(rejected: usize, read: usize, max_percent: f64) -> Option<String> {
+    if rejected == 0 {
+        return None;
+    }
+    if rejected == read {
+        return Some(format!(
+            "every one of the {read} record(s) was rejected, so nothing was written (a wrong --src-crs, --profile or --encoding?)"
+        ));
+    }
+    let percent = rejected as f64 * 100.0 / read as f64;
+    (percent > max_percent).then(|| {
+        format!(
+            "{rejected} of {read} record(s) rejected ({percent:.1} %), more than --max-rejected {max_percent} %, so nothing was written"
+        )
+    })
 }
 
 fn problem(file: &str, src: &Source, index: usize, fid: Option<u64>, key: Option<String>, field: Option<String>, reason: String) -> Problem {

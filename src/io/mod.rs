@@ -3,6 +3,7 @@
 //! type: geometries are `geo` types and values are [`crate::model::Value`]s.
 
 pub mod blob;
+pub mod encoding;
 pub mod export;
 pub mod geojson_out;
 pub mod source;

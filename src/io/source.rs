@@ -1,10 +1,8 @@
 //! Reading vector sources through GDAL: any format GDAL reads (GeoJSON, Shapefile, GeoPackage, FileGDB
 //! through OpenFileGDB, …), opened read-only so a source is never modified.
 //!
-//! Shapefile attribute encoding: `--encoding` wins; otherwise GDAL follows the `.cpg` file or the DBF's
-//! language-driver id. When neither exists GDAL would read the bytes as Latin-1 and garble Chinese, so
-//! we read the raw bytes and decide: valid UTF-8 stays UTF-8, otherwise GBK (GB18030) if every value
-//! decodes cleanly — the usual case for Chinese deliveries without a `.cpg` — and the choice is reported.
+//! Attribute text is decoded as [`super::encoding`] says: strictly, a value that is not text in the source's
+//! encoding named with its field rather than replaced.
 //!
 //! A large GeoPackage layer is read in fid ranges, one GDAL handle per core on its own thread
 //! ([`read_with`]); the features come in the order, and at the positions, one handle gives them.
@@ -17,6 +15,7 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::MultiPolygon;
 use geo_traits::to_geo::ToGeoGeometry;
 
+use super::encoding::Decoding;
 use crate::crs::{describe_srs, CrsInfo};
 use crate::error::{Error, Result};
 use crate::model::Value;
@@ -68,6 +67,8 @@ pub struct SourceFeature {
     pub values: Vec<Value>,
     /// The geometry.
     pub geometry: SourceGeometry,
+    /// Fields (indices into [`Source::field_names`]) whose bytes are not text in the source's encoding.
+    pub undecodable: Vec<usize>,
 }
 
 /// A source layer read into memory.
@@ -141,19 +142,9 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
     if !path.exists() {
         return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
     }
-    let shp_encoding = shapefile_encoding(path, req.encoding.as_deref());
-    let mut open_opts: Vec<String> = Vec::new();
-    let raw_mode = match &shp_encoding {
-        ShpEncoding::Given(e) => {
-            open_opts.push(format!("ENCODING={e}"));
-            false
-        }
-        ShpEncoding::Unknown => {
-            open_opts.push("ENCODING=".into());
-            true
-        }
-        ShpEncoding::Declared(_) | ShpEncoding::NotShapefile => false,
-    };
+    check_shapefile_parts(path)?;
+    let decoding = Decoding::for_source(path, req.encoding.as_deref())?;
+    let open_opts: Vec<String> = decoding.open_option().into_iter().collect();
     let opt_refs: Vec<&str> = open_opts.iter().map(String::as_str).collect();
     let ds = open_read_only(path, &opt_refs)?;
     let driver = ds.driver().short_name();
@@ -234,50 +225,28 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
             }
         }
     }
-    let (decode, encoding): (Box<dyn Fn(&[u8]) -> String>, String) = if raw_mode {
-        let all_utf8 = raws.iter().flat_map(|r| &r.2).all(|v| match v {
-            Raw::Bytes(b) => std::str::from_utf8(b).is_ok(),
-            _ => true,
-        });
-        if all_utf8 {
-            (Box::new(|b| String::from_utf8_lossy(b).into_owned()), "UTF-8 (no .cpg; detected)".into())
-        } else {
-            let all_gbk = raws.iter().flat_map(|r| &r.2).all(|v| match v {
-                Raw::Bytes(b) => !encoding_rs::GB18030.decode_without_bom_handling(b).1,
-                _ => true,
-            });
-            if !all_gbk {
-                return Err(Error::Invalid(format!(
-                    "{}: the attribute encoding is not declared (no .cpg) and is neither UTF-8 nor GBK; pass --encoding",
-                    path.display()
-                )));
-            }
-            (
-                Box::new(|b| encoding_rs::GB18030.decode_without_bom_handling(b).0.into_owned()),
-                "GBK (no .cpg; detected)".into(),
-            )
-        }
-    } else {
-        let label = match shp_encoding {
-            ShpEncoding::Given(e) => format!("{e} (--encoding)"),
-            ShpEncoding::Declared(d) => d,
-            _ => "UTF-8".into(),
-        };
-        (Box::new(|b| String::from_utf8_lossy(b).into_owned()), label)
-    };
+    let byte_values = raws.iter().flat_map(|r| &r.2).filter_map(|v| match v {
+        Raw::Bytes(b) => Some(b.as_slice()),
+        Raw::V(_) => None,
+    });
+    let decoding = decoding.settle(path, byte_values)?;
     let features = raws
         .into_iter()
-        .map(|(index, fid, vals, geometry)| SourceFeature {
-            index,
-            fid,
-            values: vals
+        .map(|(index, fid, vals, geometry)| {
+            let mut undecodable = Vec::new();
+            let values = vals
                 .into_iter()
-                .map(|v| match v {
+                .enumerate()
+                .map(|(i, v)| match v {
                     Raw::V(v) => v,
-                    Raw::Bytes(b) => Value::Text(decode(&b)),
+                    Raw::Bytes(b) => Value::Text(decoding.decode(&b).unwrap_or_else(|| {
+                        // kept for the reject's attributes, never stored as the record's value
+                        undecodable.push(i);
+                        String::from_utf8_lossy(&b).into_owned()
+                    })),
                 })
-                .collect(),
-            geometry,
+                .collect();
+            SourceFeature { index, fid, values, geometry, undecodable }
         })
         .collect();
     Ok(Source {
@@ -287,14 +256,35 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
         field_names: fields.into_iter().map(|f| f.0).collect(),
         crs,
         extent,
-        encoding,
+        encoding: decoding.label(),
         features,
     })
+}
+
+/// A Shapefile is a .shp with its .shx and .dbf: name the missing part (GDAL's own refusal does not).
+fn check_shapefile_parts(path: &Path) -> Result<()> {
+    if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) {
+        return Ok(());
+    }
+    for part in ["dbf", "shx"] {
+        let present = [part.to_string(), part.to_ascii_uppercase()].iter().any(|e| path.with_extension(e).exists());
+        if !present {
+            return Err(Error::NotVector {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its {} is missing (a Shapefile is the .shp, .shx and .dbf files together, with .prj and .cpg beside them)",
+                    path.with_extension(part).display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// List the layers of a source (for messages and `nrledger import --list`).
 pub fn layer_names(path: &Path) -> Result<Vec<String>> {
     quiet_gdal_errors();
+    check_shapefile_parts(path)?;
     Ok(open_read_only(path, &[])?.layers().map(|l| l.name()).collect())
 }
 
@@ -328,41 +318,6 @@ fn choose_layer(path: &Path, names: &[String], req: &SourceRequest) -> Result<St
         }
     }
     Err(Error::AmbiguousLayer { path: path.to_path_buf(), layers: names.to_vec() })
-}
-
-enum ShpEncoding {
-    NotShapefile,
-    Given(String),
-    Declared(String),
-    Unknown,
-}
-
-fn shapefile_encoding(path: &Path, given: Option<&str>) -> ShpEncoding {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("shp") | Some("dbf")) {
-        return match given {
-            Some(g) => ShpEncoding::Given(g.to_string()),
-            None => ShpEncoding::NotShapefile,
-        };
-    }
-    if let Some(g) = given {
-        return ShpEncoding::Given(g.to_string());
-    }
-    for cpg in ["cpg", "CPG"] {
-        if let Ok(text) = std::fs::read_to_string(path.with_extension(cpg)) {
-            return ShpEncoding::Declared(format!("{} (.cpg)", text.trim()));
-        }
-    }
-    let ldid = std::fs::read(path.with_extension("dbf"))
-        .or_else(|_| std::fs::read(path.with_extension("DBF")))
-        .ok()
-        .and_then(|b| b.get(29).copied())
-        .unwrap_or(0);
-    if ldid != 0 {
-        ShpEncoding::Declared(format!("DBF language driver id {ldid}"))
-    } else {
-        ShpEncoding::Unknown
-    }
 }
 
 fn read_field(feature: &gdal::vector::Feature<'_>, i: usize, ty: OGRFieldType::Type) -> Raw {

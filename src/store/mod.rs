@@ -37,6 +37,70 @@ fn open_reader(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// How long a command waits for another process's write to the registry before it gives up, in seconds
+/// (`nrledger --lock-wait`; 30 by default).
+static LOCK_WAIT_SECS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30);
+
+/// Set how long registries opened from now on wait for another process's write (`--lock-wait`).
+pub fn set_lock_wait(secs: u64) {
+    LOCK_WAIT_SECS.store(secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn lock_wait() -> std::time::Duration {
+    std::time::Duration::from_secs(LOCK_WAIT_SECS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_locked(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// The error for a registry another process kept locked past the wait, naming the processes that hold
+/// the file open where the system tells (SQLite itself does not know who holds a lock).
+fn locked(path: &Path) -> Error {
+    let holders = holders(path);
+    let by = if holders.is_empty() { String::new() } else { format!(" (open in {})", holders.join("; ")) };
+    Error::Registry {
+        path: path.into(),
+        reason: format!(
+            "is locked by another process writing to it{by}; waited {} s. Try again when it has finished, or wait longer \
+             with --lock-wait SECONDS",
+            lock_wait().as_secs()
+        ),
+    }
+}
+
+/// [`locked`] when SQLite's error is a lock, else the error itself.
+fn locked_or(path: &Path, e: rusqlite::Error) -> Error {
+    if is_locked(&e) {
+        locked(path)
+    } else {
+        e.into()
+    }
+}
+
+/// The other processes that have the file open, as `pid N: command line` (Linux's /proc; those of other
+/// users are not visible and not listed).
+fn holders(path: &Path) -> Vec<String> {
+    let Ok(target) = std::fs::canonicalize(path) else { return vec![] };
+    let Ok(procs) = std::fs::read_dir("/proc") else { return vec![] };
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for p in procs.flatten() {
+        let pid = p.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
+        if fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == target)) {
+            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let cmd: String = String::from_utf8_lossy(&cmd).replace('\0', " ").trim().chars().take(160).collect();
+            found.push(format!("pid {pid}: {cmd}"));
+        }
+    }
+    found
+}
+
 /// An open registry.
 pub struct Registry {
     conn: Connection,
@@ -99,16 +163,20 @@ impl Registry {
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| Error::Registry { path: path.into(), reason: e.to_string() })?;
         let not_registry = |reason: String| Error::Registry { path: path.into(), reason };
+        // wait for another process's write (an import, a registration) before the first read, not after it
+        conn.busy_timeout(lock_wait())?;
         let crs_json: Option<String> = conn
             .query_row("SELECT value FROM nr_meta WHERE key = 'crs'", [], |r| r.get(0))
             .optional()
-            .map_err(|e| not_registry(format!("not an nrledger registry ({e})")))?;
+            .map_err(|e| match is_locked(&e) {
+                true => locked(path),
+                false => not_registry(format!("not an nrledger registry ({e})")),
+            })?;
         let crs: CrsInfo = serde_json::from_str(&crs_json.ok_or_else(|| not_registry("no CRS in nr_meta".into()))?)
             .map_err(|e| not_registry(format!("bad CRS in nr_meta: {e}")))?;
         register_functions(&conn)?;
         // rarray(?): a read by a list of fids binds the list as one parameter (read::records_in_boxes)
         rusqlite::vtab::array::load_module(&conn)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // the file is read through read(2), not mapped (PRAGMA mmap_size): mapping saved no measurable time
         // on a 1 000 000-parcel read and put up to 2 GB of file pages in the process's resident memory
         // a registry created with an older layer definition gets the new (optional) columns
@@ -139,7 +207,7 @@ impl Registry {
             migration.push_str(&schema::scoped_vintages_sql());
         }
         if !migration.is_empty() {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;"))?;
+            conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;")).map_err(|e| locked_or(path, e))?;
         }
         let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
         Ok(Registry { conn, path: path.into(), crs, srs_id, catalog })

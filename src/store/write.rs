@@ -121,6 +121,9 @@ pub struct ImportOutcome {
     pub unchanged: usize,
     /// Records closed.
     pub closed: usize,
+    /// Open records missing from the valid records that stay open because their source record was rejected
+    /// (or because a rejected record's key could not be read, so any of them may be it).
+    pub kept_open: usize,
     /// Rejects stored.
     pub rejected: usize,
     /// Registration events recorded.
@@ -133,6 +136,21 @@ impl Registry {
         let def = self.catalog.layer(imp.layer).clone();
         let t = imp.layer.name();
         let as_of = imp.as_of.format("%Y-%m-%d").to_string();
+        let fault = FaultPause::from_env();
+        if fault.is_some() {
+            // fault injection: a tiny page cache makes the transaction spill into the file before the pause, so
+            // an interrupted import exercises SQLite's hot-journal rollback, as a large real import would
+            self.conn.execute_batch("PRAGMA cache_size = -64;")?;
+        } else {
+            // a page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
+            // default 2 MB spills dirty pages to the file and journal again and again during a large import
+            self.conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;")?;
+        }
+        // IMMEDIATE: take the write lock before the date-order checks, so that a second import of the layer
+        // started at the same time waits for this one and then checks against it (never interleaves), and
+        // the import id reserved here stays ours
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| super::locked_or(&self.path, e))?;
         match &imp.scope {
             None => {
                 if let Some(last) = self.vintages(imp.layer)?.last() {
@@ -185,19 +203,7 @@ impl Registry {
                 "layer {t} has records valid from {latest} (registered after its last vintage); --as-of must be after {latest}"
             )));
         }
-        let fault_after: Option<usize> = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok().and_then(|v| v.parse().ok());
         let srs_id = self.srs_id;
-        if fault_after.is_some() {
-            // fault injection: a tiny page cache makes the transaction spill into the file before the pause, so
-            // an interrupted import exercises SQLite's hot-journal rollback, as a large real import would
-            self.conn.execute_batch("PRAGMA cache_size = -64;")?;
-        } else {
-            // a page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
-            // default 2 MB spills dirty pages to the file and journal again and again during a large import
-            self.conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;")?;
-        }
-        // IMMEDIATE: take the write lock now, so the import id reserved here stays ours
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let t0 = std::time::Instant::now();
         let lap = |what: &str| crate::progress::lap(t0, &format!("  store: {what}"));
         let import_id: i64 =
@@ -306,10 +312,8 @@ impl Registry {
                     out.events += 1;
                 }
                 progress.inc(1);
-                if fault_after == Some(n + 1) {
-                    // fault injection for the interrupted-import test: stop here mid-transaction
-                    eprintln!("NRLEDGER_FAULT_PAUSE reached after {} records", n + 1);
-                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                if let Some(f) = fault.filter(|f| f.after == n + 1) {
+                    f.pause();
                 }
             }
             lap("rows inserted");
@@ -332,6 +336,22 @@ impl Registry {
                 }
             }
             lap("R-tree");
+            // a rejected source record's stored record stays open: the rejected record may be its successor,
+            // changed or not; a rejected record without a readable key may be any of them
+            for r in &imp.rejects {
+                if let Some((_, _, seen)) = r.key.as_ref().and_then(|k| open.get_mut(k)) {
+                    if !*seen {
+                        *seen = true;
+                        out.kept_open += 1;
+                    }
+                }
+            }
+            if imp.rejects.iter().any(|r| r.key.is_none()) {
+                for (_, _, seen) in open.values_mut().filter(|(_, _, seen)| !*seen) {
+                    *seen = true;
+                    out.kept_open += 1;
+                }
+            }
             // records missing from the snapshot are closed (for units: cancelled)
             let mut gone: Vec<(&String, &(i64, String, bool))> = open.iter().filter(|(_, (_, _, seen))| !seen).collect();
             gone.sort();
@@ -415,6 +435,28 @@ impl Registry {
         tx.commit()?;
         lap("committed");
         Ok(out)
+    }
+}
+
+/// The fault-injection seam of the interrupted-import and concurrent-import tests: with
+/// `NRLEDGER_FAULT_PAUSE_AFTER=N` an import stops inside its transaction after N records for
+/// `NRLEDGER_FAULT_PAUSE_SECS` seconds (an hour by default: the test kills it), saying so on stderr.
+#[derive(Debug, Clone, Copy)]
+struct FaultPause {
+    after: usize,
+    secs: u64,
+}
+
+impl FaultPause {
+    fn from_env() -> Option<FaultPause> {
+        let after = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok()?.parse().ok()?;
+        let secs = std::env::var("NRLEDGER_FAULT_PAUSE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(3600);
+        Some(FaultPause { after, secs })
+    }
+
+    fn pause(self) {
+        eprintln!("NRLEDGER_FAULT_PAUSE reached after {} records", self.after);
+        std::thread::sleep(std::time::Duration::from_secs(self.secs));
     }
 }
 

@@ -1,0 +1,97 @@
+//! Whether a source as a whole is plausible for the registry, once its records are prepared. A wrong
+//! declared CRS passes every record's own checks — lon/lat read as Gauss-Krüger metres make tiny valid
+//! polygons, zone 38 read as zone 40 makes polygons 500 km away — so the source is judged as a whole:
+//! where most of its records land (the CRS's area of use, the registry's admin outline) and whether their
+//! measured areas agree with the areas the delivery declares (TBMJ). A source that fails is refused,
+//! naming what was found; `--force` imports it anyway.
+
+use geo::BoundingRect;
+
+use crate::catalog::LayerDef;
+use crate::crs::Transformer;
+use crate::error::{Error, Result};
+use crate::model::LayerKind;
+use crate::store::{PreparedRecord, Registry};
+
+/// How far outside the CRS's area of use a record's centre may lie before it counts as outside, in degrees of
+/// latitude and of longitude. A registry may hold more than its zone (an admin layer of a region spanning
+/// several zones, read in the zone of its centre), so the margins are wide: degrees read as metres land at
+/// latitude 0, far outside any Chinese zone, and records far east or west are refused one by one (more than
+/// 1000 km from the central meridian), data of another zone by the admin outline.
+const USE_MARGIN_DEGREES: (f64, f64) = (3.0, 10.0);
+/// How far outside the extent of the registry's admin outline (metres) a record may lie.
+const OUTLINE_MARGIN_METRES: f64 = 5_000.0;
+/// Measured over declared area outside this band counts as a disagreement.
+const AREA_RATIO_BAND: (f64, f64) = (0.5, 2.0);
+/// Declared areas needed before their disagreement is judged.
+const AREA_MIN_RECORDS: usize = 3;
+
+/// Refuse a source most of whose records land outside the registry's CRS area of use or far from its admin
+/// outline, or whose measured areas disagree with the declared ones for most records.
+pub(super) fn check(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, file: &str) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let boxes: Vec<geo::Rect<f64>> = records.iter().filter_map(|r| r.geometry.bounding_rect()).collect();
+    let n = boxes.len();
+    let refuse = |what: String| {
+        Err(Error::Invalid(format!(
+            "{file}: {what} — is the source's CRS (declared or --src-crs) wrong? Nothing was written; pass --force to import it anyway"
+        )))
+    };
+    if let Some(use_box) = reg.crs.area_of_use {
+        let to_geo = Transformer::new(&reg.crs.definition, &reg.crs.geographic)?;
+        let mut centres: Vec<(f64, f64)> = boxes.iter().map(|b| (b.center().x, b.center().y)).collect();
+        to_geo.coords(&mut centres)?;
+        let [w, s, e, nn] = use_box;
+        let (my, mx) = USE_MARGIN_DEGREES;
+        let outside = centres.iter().filter(|(x, y)| !(*x >= w - mx && *x <= e + mx && *y >= s - my && *y <= nn + my)).count();
+        if outside * 2 > n {
+            return refuse(format!(
+                "{outside} of {n} records lie outside the area of use of the registry's CRS {} ({w}°…{e}° E, {s}°…{nn}° N)",
+                reg.crs.name
+            ));
+        }
+    }
+    if def.kind != LayerKind::Admin {
+        let outline = reg.envelopes_at(LayerKind::Admin, None)?.into_iter().map(|(_, e)| e).reduce(|a, b| {
+            [a[0].min(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].max(b[3])]
+        });
+        if let Some([x0, x1, y0, y1]) = outline {
+            let g = OUTLINE_MARGIN_METRES;
+            let far = boxes.iter().filter(|b| b.max().x < x0 - g || b.min().x > x1 + g || b.max().y < y0 - g || b.min().y > y1 + g).count();
+            if far * 2 > n {
+                return refuse(format!(
+                    "{far} of {n} records lie more than {:.0} km outside the registry's admin outline",
+                    OUTLINE_MARGIN_METRES / 1000.0
+                ));
+            }
+        }
+    }
+    declared_areas(records, def).map_or(Ok(()), refuse)
+}
+
+/// The disagreement of measured and declared areas, when most records that declare one disagree.
+fn declared_areas(records: &[PreparedRecord], def: &LayerDef) -> Option<String> {
+    let field = def.area_field.as_deref()?;
+    let i = def.field_index(field)?;
+    let mut ratios: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r.values[i].as_f64().filter(|d| *d > 0.0).map(|d| r.areas.ellipsoidal / d))
+        .collect();
+    if ratios.len() < AREA_MIN_RECORDS {
+        return None;
+    }
+    let off = ratios.iter().filter(|q| **q < AREA_RATIO_BAND.0 || **q > AREA_RATIO_BAND.1).count();
+    if off * 2 <= ratios.len() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    Some(format!(
+        "the measured areas of {off} of {} records disagree with their declared {field} (measured ÷ declared outside {}…{}; median {median:.3e})",
+        ratios.len(),
+        AREA_RATIO_BAND.0,
+        AREA_RATIO_BAND.1
+    ))
+}
