@@ -3,7 +3,7 @@
 # page-printing tests), then build.
 
 # what the build needs; the tests also print pages with headless Chromium (CJK fonts, pdfinfo/pdftotext)
-DEB_PACKAGES := libgdal-dev libproj-dev proj-data libsqlite3-dev clang libclang-dev pkg-config gdal-bin
+DEB_PACKAGES := libgdal-dev libgeos-dev libproj-dev proj-data libsqlite3-dev clang libclang-dev pkg-config gdal-bin
 TEST_PACKAGES := chromium poppler-utils fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo

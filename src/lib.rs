@@ -20,6 +20,7 @@
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup; [`outline`]: an outline indexed
 //!   for fast point location, overlap tests and clipping (regions, zones, counties);
+//! - [`validity`]: OGC validity of polygons (GEOS's IsValidOp);
 //! - [`checks`]: the rules that find what is wrong on a date; [`units`], [`register`] and [`book`]:
 //!   registration units, their events and register-book pages;
 //! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
@@ -54,6 +55,7 @@ pub mod schemas;
 pub mod store;
 pub mod table;
 pub mod units;
+pub mod validity;
 
 pub use error::{Error, Result};
 pub use model::{LayerKind, Value};

@@ -603,7 +603,7 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
             notes.push(format!(
                 "{d}: {} sliver(s) of ground covered by no parcel, each under {} m², {:.2} m² in all, are left out of the account \
                  (the largest, {a:.2} m², at x {x:.1}, y {y:.1}); where a parcel of the other date covers one, that ground stays out \
-                 of the transition matrix (typically a parcel whose rings were repaired with --make-valid)",
+                 of the transition matrix (slivers come from edges that do not quite meet, and from parcels repaired with --make-valid)",
                 m.gap_sliver_count[i],
                 partition::GAP_SLIVER_M2,
                 m.gap_slivers_m2[i]

@@ -2,7 +2,7 @@
 //! type and validity, reproject to the registry CRS, check it lands inside the registry's zone, and measure
 //! its ellipsoidal and planar areas — in parallel, one PROJ context per worker.
 
-use geo::{BoundingRect, Validation};
+use geo::BoundingRect;
 use rayon::prelude::*;
 
 use super::Source;
@@ -58,7 +58,7 @@ fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f
         }
     }
     if !make_valid {
-        if let Err(e) = moved.check_validation() {
+        if let Err(e) = crate::validity::check(&moved) {
             return Err((format!("invalid geometry: {e} (use --make-valid to repair with GEOS MakeValid)"), as_geom()));
         }
     }

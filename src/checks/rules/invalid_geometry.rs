@@ -1,12 +1,12 @@
 //! NR201 invalid-geometry.
 //!
 //! **What it catches:** stored polygons that are not valid OGC simple features — self-intersecting or
-//! crossing rings, holes outside their shell, overlapping parts of a multipolygon, rings with too few points.
+//! crossing rings, holes outside their shell, overlapping parts of a multipolygon, rings with too few points,
+//! an interior split in two by touching holes, zero area (GEOS's IsValidOp, [`crate::validity`]).
 //! **Why it matters:** every area and overlay downstream assumes valid polygons. Imports refuse invalid
 //! geometry unless `--make-valid` repaired it, so this catches data written by other tools or repairs
 //! that still fail.
 
-use geo::Validation;
 use rayon::prelude::*;
 
 use super::{attribute, Check, Context, Finding};
@@ -31,10 +31,9 @@ impl Check for InvalidGeometry {
         for kind in LayerKind::ALL {
             let set = ctx.layer(kind);
             out.extend(set.records.par_iter().filter_map(|r| {
-                r.record.geometry.check_validation().err().map(|e| {
-                    let f = attribute(self, tol.severity, kind, r, format!("{kind} {}: {e}", r.record.key));
-                        f
-                })
+                crate::validity::check(&r.record.geometry)
+                    .err()
+                    .map(|e| attribute(self, tol.severity, kind, r, format!("{kind} {}: {e}", r.record.key)))
             }).collect::<Vec<_>>());
         }
         Ok(out)
