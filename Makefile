@@ -14,8 +14,13 @@ NRLEDGER := target/release/nrledger
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
 
+# GDAL's GeoPackage validator (validate_gpkg.py of gdal-utils; pure Python, it needs no GDAL bindings, hence
+# --no-deps) checks every GeoPackage the tests write
+TEST_VENV := target/test-venv
 test-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
+	@$(TEST_VENV)/bin/python -c "import osgeo_utils.samples.validate_gpkg" 2>/dev/null || $(TEST_VENV)/bin/pip install -q --no-deps gdal-utils==3.13.3.0
 
 # apt-get install whichever of $(PACKAGES) is missing
 install:

@@ -527,3 +527,48 @@ fn a_world_sized_box_finds_what_the_registry_holds() {
     assert_eq!(c, 2);
     assert!(e.contains("W ≤ E and S ≤ N"), "{e}");
 }
+
+/// Issue 19: the registry was not a conforming GeoPackage (Req 119: nr_vintages, nr_meta and
+/// nr_scoped_vintages had a TEXT primary key). Every GeoPackage nrledger writes — the registry, a findings
+/// layer, a balance-sheet trace, an export — passes GDAL's validator; an older registry gets INTEGER keys
+/// when opened, with every row kept.
+#[test]
+fn every_geopackage_written_passes_gdals_validator() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry_with(d.path(), &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt")]);
+    let findings = d.path().join("findings.gpkg");
+    let (c, _, e) = run(&["check", s(&reg), "--out", s(&findings)]);
+    assert!(c <= 1, "{e}");
+    let trace = d.path().join("trace.gpkg");
+    let (c, _, e) = run(&["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--trace", s(&trace)]);
+    assert_eq!(c, 0, "{e}");
+    let export = d.path().join("parcels-2019.gpkg");
+    assert_eq!(run(&["export", s(&reg), "--layer", "parcels", "--as-of", "2019-12-31", "--out", s(&export)]).0, 0);
+    for f in [&reg, &findings, &trace, &export] {
+        assert_eq!(gpkg_conformance(f), "", "{}", f.display());
+    }
+    // a registry from before: nr_vintages with its old TEXT key, rows and triggers
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let rows: Vec<(String, String, i64)> = {
+        let mut st = c.prepare("SELECT layer, as_of, import_id FROM nr_vintages ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    c.execute_batch(
+        "CREATE TABLE old_v (layer TEXT NOT NULL, as_of DATE NOT NULL, import_id INTEGER NOT NULL, PRIMARY KEY (layer, as_of));
+         INSERT INTO old_v SELECT layer, as_of, import_id FROM nr_vintages; DROP TABLE nr_vintages; ALTER TABLE old_v RENAME TO nr_vintages;
+         CREATE TRIGGER nr_vintages_no_delete BEFORE DELETE ON nr_vintages BEGIN SELECT RAISE(ABORT, 'append-only'); END;",
+    )
+    .unwrap();
+    drop(c);
+    assert!(gpkg_conformance(&reg).contains("Req 119: table nr_vintages"), "the older layout is not what the validator refuses");
+    assert_eq!(run(&["info", s(&reg)]).0, 0);
+    assert_eq!(gpkg_conformance(&reg), "");
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let after: Vec<(String, String, i64)> = {
+        let mut st = c.prepare("SELECT layer, as_of, import_id FROM nr_vintages ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(after, rows);
+    let e = c.execute("DELETE FROM nr_vintages", []).unwrap_err().to_string();
+    assert!(e.contains("append-only"), "{e}");
+}

@@ -145,7 +145,7 @@ impl Registry {
                 ("created_at", chrono::Utc::now().to_rfc3339()),
             ];
             for (k, v) in meta {
-                conn.execute("INSERT INTO nr_meta VALUES (?1, ?2)", params![k, v])?;
+                conn.execute("INSERT INTO nr_meta (key, value) VALUES (?1, ?2)", params![k, v])?;
             }
         }
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
@@ -206,6 +206,20 @@ impl Registry {
         if scoped == 0 {
             migration.push_str(&schema::scoped_vintages_sql());
         }
+        // attribute tables whose primary key is TEXT (registries created before they had an INTEGER one)
+        let mut text_keyed = Vec::new();
+        for t in ["nr_meta", "nr_vintages", "nr_scoped_vintages"] {
+            let integer_key: i64 = conn.query_row(
+                &format!("SELECT count(*) FROM pragma_table_info('{t}') WHERE pk = 1 AND upper(type) = 'INTEGER'"),
+                [],
+                |r| r.get(0),
+            )?;
+            let exists: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t], |r| r.get(0))?;
+            if integer_key == 0 && exists == 1 {
+                text_keyed.push(t);
+            }
+        }
+        migration.push_str(&schema::integer_key_sql(&text_keyed));
         if !migration.is_empty() {
             conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;")).map_err(|e| locked_or(path, e))?;
         }

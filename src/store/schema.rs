@@ -56,15 +56,14 @@ CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT N
 CREATE TABLE gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
   scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
 
-CREATE TABLE nr_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+{meta}
 CREATE TABLE nr_imports (import_id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, as_of DATE NOT NULL,
   source_path TEXT NOT NULL, source_sha256 TEXT NOT NULL, source_layer TEXT NOT NULL, driver TEXT NOT NULL,
   profile TEXT NOT NULL, source_crs TEXT NOT NULL, encoding TEXT NOT NULL, mode TEXT NOT NULL,
   read_count INTEGER NOT NULL, inserted INTEGER NOT NULL, unchanged INTEGER NOT NULL, closed INTEGER NOT NULL,
   rejected INTEGER NOT NULL, repaired INTEGER NOT NULL, user TEXT NOT NULL, tool_version TEXT NOT NULL,
   started_at TEXT NOT NULL, finished_at TEXT NOT NULL);
-CREATE TABLE nr_vintages (layer TEXT NOT NULL, as_of DATE NOT NULL, import_id INTEGER NOT NULL REFERENCES nr_imports(import_id),
-  PRIMARY KEY (layer, as_of));
+{vintages}
 CREATE TABLE nr_events (event_id INTEGER PRIMARY KEY AUTOINCREMENT, unit_code TEXT NOT NULL, event_type TEXT NOT NULL
   CHECK (event_type IN ('首次登记','变更登记','注销登记','更正登记')), event_date DATE NOT NULL, registrar TEXT NOT NULL,
   reason TEXT NOT NULL, document_no TEXT, import_id INTEGER REFERENCES nr_imports(import_id), old_fid INTEGER, new_fid INTEGER,
@@ -86,6 +85,8 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
 "#,
         name = lit(&crs.name),
         wkt = lit(&crs.wkt),
+        meta = META_TABLE,
+        vintages = VINTAGES_TABLE,
         append_only = ["nr_imports", "nr_vintages", "nr_events", "rejects"]
             .iter()
             .map(|t| format!(
@@ -98,14 +99,46 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
     )
 }
 
+// The registry's own attribute tables have an INTEGER PRIMARY KEY, as the GeoPackage standard asks of
+// every attribute table (Req 119); their natural keys are UNIQUE constraints.
+const META_TABLE: &str = "CREATE TABLE nr_meta (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL);";
+const VINTAGES_TABLE: &str = "CREATE TABLE nr_vintages (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT NOT NULL, as_of DATE NOT NULL,
+  import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), UNIQUE (layer, as_of));";
+const SCOPED_VINTAGES_TABLE: &str = "CREATE TABLE nr_scoped_vintages (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT NOT NULL,
+  scope TEXT NOT NULL, as_of DATE NOT NULL, import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), UNIQUE (layer, scope, as_of));";
+
+/// SQL rebuilding the registry's attribute tables whose primary key was TEXT (registries created before
+/// they had an INTEGER one, which the GeoPackage standard asks of attribute tables), keeping every row and
+/// the append-only triggers; `tables` names those to rebuild (`nr_meta`, `nr_vintages`, `nr_scoped_vintages`).
+pub fn integer_key_sql(tables: &[&str]) -> String {
+    let mut sql = String::new();
+    for &t in tables {
+        let (create, cols) = match t {
+            "nr_meta" => (META_TABLE, "key, value"),
+            "nr_vintages" => (VINTAGES_TABLE, "layer, as_of, import_id"),
+            _ => (SCOPED_VINTAGES_TABLE, "layer, scope, as_of, import_id"),
+        };
+        let create = create.replacen(&format!("CREATE TABLE {t} ("), &format!("CREATE TABLE {t}_rebuilt ("), 1);
+        sql.push_str(&format!(
+            "{create}\nINSERT INTO {t}_rebuilt ({cols}) SELECT {cols} FROM {t} ORDER BY rowid;\nDROP TABLE {t};\nALTER TABLE {t}_rebuilt RENAME TO {t};\n"
+        ));
+        if t != "nr_meta" {
+            sql.push_str(&format!(
+                "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n\
+                 CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n"
+            ));
+        }
+    }
+    sql
+}
+
 /// SQL creating `nr_scoped_vintages`: the vintages of one county (scope: a prefix of the layer's scope
 /// field) of a layer delivered county by county (`import --scope`). Append-only like `nr_vintages`. Registries created before it get it
 /// when they are opened.
 pub fn scoped_vintages_sql() -> String {
     let t = "nr_scoped_vintages";
     format!(
-        "CREATE TABLE {t} (layer TEXT NOT NULL, scope TEXT NOT NULL, as_of DATE NOT NULL,
-  import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), PRIMARY KEY (layer, scope, as_of));
+        "{SCOPED_VINTAGES_TABLE}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
   ('{t}', 'attributes', '{t}', '分区数据版本 Vintages of one county of a layer (import --scope)');
 CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;

@@ -390,8 +390,8 @@ impl Registry {
             tx.execute_batch(&sql)?;
         }
         match &imp.scope {
-            None => tx.execute("INSERT INTO nr_vintages VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?,
-            Some(scope) => tx.execute("INSERT INTO nr_scoped_vintages VALUES (?1, ?2, ?3, ?4)", params![t, scope, as_of, import_id])?,
+            None => tx.execute("INSERT INTO nr_vintages (layer, as_of, import_id) VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?,
+            Some(scope) => tx.execute("INSERT INTO nr_scoped_vintages (layer, scope, as_of, import_id) VALUES (?1, ?2, ?3, ?4)", params![t, scope, as_of, import_id])?,
         };
         // the log row goes in last, with its final counts (nr_imports is append-only)
         tx.execute(

@@ -130,3 +130,17 @@ pub fn cells(acc: &serde_json::Value) -> std::collections::BTreeMap<(String, Str
     }
     m
 }
+
+/// GDAL's GeoPackage validator (`validate_gpkg.py` of the `gdal-utils` package, installed by `make test`
+/// into `target/test-venv`), run with `-k --extra` on a file: what it reports, empty when the file conforms.
+pub fn gpkg_conformance(path: &Path) -> String {
+    let python = root().join("target/test-venv/bin/python");
+    assert!(python.exists(), "{} is missing: `make test-deps` installs GDAL's GeoPackage validator there", python.display());
+    let out = std::process::Command::new(python)
+        .args(["-m", "osgeo_utils.samples.validate_gpkg", "-k", "--extra"])
+        .arg(path)
+        .output()
+        .unwrap();
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)).trim().to_string()
+        + if out.status.success() { "" } else { " (validator exit status not 0)" }
+}
