@@ -16,7 +16,7 @@
 //! - [`catalog`]: layer definitions, classification tables and mapping profiles, read from `layers/`;
 //! - [`crs`] and [`area`]: coordinate systems (the only PROJ user) and ellipsoidal/planar areas;
 //! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
-//! - [`import`]: the validated, atomic import pipeline;
+//! - [`import`]: the validated, atomic import pipeline; [`inspect`]: a delivery checked before it is accepted;
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup; [`outline`]: an outline indexed
 //!   for fast point location, overlap tests and clipping (regions, zones, counties);
@@ -44,6 +44,7 @@ pub mod error;
 pub mod gen;
 pub mod import;
 pub mod index;
+pub mod inspect;
 pub mod io;
 pub mod model;
 pub mod outline;

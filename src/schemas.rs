@@ -34,6 +34,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("query.schema.json".into(), schemars_json::<Vec<Hit>>("query")));
     out.push(("info.schema.json".into(), info_schema()));
     out.push(("check-report.schema.json".into(), schemars_json::<crate::checks::CheckReport>("check-report")));
+    out.push(("inspect-report.schema.json".into(), schemars_json::<crate::inspect::InspectReport>("inspect-report")));
     out.push(("exceptions.schema.json".into(), schemars_json::<crate::checks::Exceptions>("exceptions")));
     out.push(("book.schema.json".into(), schemars_json::<crate::book::BookPage>("book")));
     out.push(("balance.schema.json".into(), schemars_json::<crate::balance::BalanceJson>("balance")));

@@ -551,3 +551,48 @@ fn a_red_line_of_two_hundred_thousand_vertices_is_checked() {
     assert_eq!(c, 0, "{out}{e}");
     assert!(out.contains("\"findings\": []"), "{out}");
 }
+
+/// Issue 19.13: a delivery is checked before it is accepted (`nrledger inspect`): every problem in one go
+/// (fields, codes, geometry, duplicates) and the rules that need no registry (overlaps, gaps against an
+/// outline), as text, JSON following its schema and a findings layer; nothing else is written, the
+/// source is untouched and the throw-away registry is gone afterwards.
+#[test]
+fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let inspect = |args: &[&str]| {
+        let out = nrledger().arg("inspect").args(args).env("TMPDIR", &tmp).output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let bad = fixture("dltb/bad_records.geojson");
+    let before = sha256(&bad);
+    let layer = d.path().join("problems.gpkg");
+    let (c, out, e) = inspect(&[s(&bad), "--layer", "parcels", "--out", s(&layer)]);
+    assert_eq!(c, 1, "{out}{e}");
+    assert!(out.contains("16 feature(s) read, 10 would be rejected (10 problem(s))"), "{out}");
+    assert!(out.contains("feature #6 (fid 6) [33052300001456]: field geometry: invalid geometry: Self-intersection"), "{out}");
+    assert!(out.contains("feature #1 (fid 1) [33052300001452]: field BSM: duplicate BSM"), "{out}");
+    assert!(out.contains("profile sandiao-dltb") && out.contains("the delivery has problems"), "{out}");
+    assert_eq!(gpkg_conformance(&layer), "");
+    let c2 = rusqlite::Connection::open(&layer).unwrap();
+    let rejected: i64 = c2.query_row("SELECT count(*) FROM findings WHERE rule = 'IMPORT'", [], |r| r.get(0)).unwrap();
+    assert_eq!(rejected, 7, "the rejects with a polygon (all but the two empty geometries and the line string)");
+    // the seed delivery against the county outline: its overlap and its gap, and the JSON report
+    let seed_file = seed("2020-12-31.gpkg");
+    let (c, out, e) = inspect(&[s(&seed_file), "--layer", "parcels", "--outline", s(&seed_file), "--outline-layer", "XZQ", "--format", "json"]);
+    assert_eq!(c, 1, "{e}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/inspect-report.schema.json")).unwrap()).unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&r));
+    let errors = |rule: &str| r["check"]["summary"].as_array().unwrap().iter().find(|x| x["rule"] == rule).unwrap()["errors"].as_i64().unwrap();
+    assert_eq!((errors("NR101"), errors("NR103"), errors("IMPORT")), (1, 1, 0));
+    assert_eq!(r["import"]["read"], 3235);
+    // a clean delivery
+    let clean = five_parcels(d.path(), "clean.geojson", &[], &[]);
+    let (c, out, e) = inspect(&[s(&clean), "--layer", "parcels"]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(out.contains("the delivery would be accepted as it is"), "{out}");
+    assert_eq!(sha256(&bad), before, "source modified");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the throw-away registry was left behind");
+}

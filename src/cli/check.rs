@@ -97,7 +97,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     if let Some(out) = &a.out {
-        let n = write_layer(&report, out, &reg)?;
+        let n = write_layer(&report, out, &reg.crs)?;
         eprintln!("wrote {n} finding geometr(ies) to {}", out.display());
     }
     if a.format == Format::Json {
@@ -109,7 +109,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn print_text(r: &CheckReport) {
+pub(super) fn print_text(r: &CheckReport) {
     println!(
         "check of {}{}{} — vintages: {}",
         r.registry,
@@ -134,7 +134,7 @@ fn print_text(r: &CheckReport) {
     }
 }
 
-fn write_layer(r: &CheckReport, out: &std::path::Path, reg: &Registry) -> anyhow::Result<usize> {
+pub(super) fn write_layer(r: &CheckReport, out: &std::path::Path, crs: &nrledger::crs::CrsInfo) -> anyhow::Result<usize> {
     let cols = [
         ("rule", FieldType::Text),
         ("name", FieldType::Text),
@@ -180,5 +180,5 @@ fn write_layer(r: &CheckReport, out: &std::path::Path, reg: &Registry) -> anyhow
         })
         .collect();
     let table = Table { name: "findings", columns: cols.iter().map(|(n, t)| Column { name: n.to_string(), field_type: *t }).collect(), rows };
-    Ok(export::write(&table, out, &reg.crs.definition, &reg.crs.geographic)?)
+    Ok(export::write(&table, out, &crs.definition, &crs.geographic)?)
 }

@@ -9,6 +9,7 @@ mod export;
 mod gen;
 mod import;
 mod info;
+mod inspect;
 mod init;
 mod query;
 mod register;
@@ -51,6 +52,7 @@ enum Command {
     Query(query::Args),
     Export(export::Args),
     Info(info::Args),
+    Inspect(inspect::Args),
     Check(check::Args),
     Register(register::Args),
     History(register::HistoryArgs),
@@ -74,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(a) => query::run(a, catalog),
         Command::Export(a) => export::run(a, catalog),
         Command::Info(a) => info::run(a, catalog),
+        Command::Inspect(a) => inspect::run(a, catalog),
         Command::Check(a) => check::run(a, catalog),
         Command::Register(a) => register::run(a, catalog),
         Command::History(a) => register::history(a, catalog),

@@ -281,6 +281,23 @@ fn check_shapefile_parts(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The CRS a source layer declares and its extent (`[minx, maxx, miny, maxy]`, as GDAL reports it), without
+/// reading its features.
+pub fn crs_and_extent(req: &SourceRequest) -> Result<(Option<CrsInfo>, Option<[f64; 4]>)> {
+    quiet_gdal_errors();
+    check_shapefile_parts(&req.path)?;
+    let ds = open_read_only(&req.path, &[])?;
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    let chosen = choose_layer(&req.path, &names, req)?;
+    let layer = ds.layer_by_name(&chosen)?;
+    let crs = match layer.spatial_ref() {
+        Some(srs) => Some(describe_srs(&srs, &format!("{} layer {chosen}", req.path.display()))?),
+        None => None,
+    };
+    let extent = layer.get_extent().ok().map(|e| [e.MinX, e.MaxX, e.MinY, e.MaxY]);
+    Ok((crs, extent))
+}
+
 /// List the layers of a source (for messages and `nrledger import --list`).
 pub fn layer_names(path: &Path) -> Result<Vec<String>> {
     quiet_gdal_errors();

@@ -101,6 +101,21 @@ fn holders(path: &Path) -> Vec<String> {
     found
 }
 
+/// A rejected record as the registry keeps it.
+#[derive(Debug, Clone)]
+pub struct StoredReject {
+    /// The import that rejected it.
+    pub import_id: i64,
+    /// 0-based index in the source layer.
+    pub feature_index: usize,
+    /// Its key, when it could be read.
+    pub key: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// Its geometry in the registry CRS, when it could be read and transformed.
+    pub geometry: Option<geo::Geometry<f64>>,
+}
+
 /// An open registry.
 pub struct Registry {
     conn: Connection,
@@ -315,6 +330,23 @@ impl Registry {
     /// Number of rejects recorded for an import.
     pub fn reject_count(&self, import_id: i64) -> Result<i64> {
         Ok(self.conn.query_row("SELECT count(*) FROM rejects WHERE import_id = ?1", [import_id], |r| r.get(0))?)
+    }
+
+    /// Every rejected record kept by the imports, oldest first: its source position, key, reason and, where
+    /// it was polygonal and could be transformed, its geometry.
+    pub fn rejects(&self) -> Result<Vec<StoredReject>> {
+        let mut st = self.conn.prepare("SELECT import_id, feature_index, record_key, reason, geom FROM rejects ORDER BY fid")?;
+        let rows = st.query_map([], |r| {
+            let blob: Option<Vec<u8>> = r.get(4)?;
+            Ok(StoredReject {
+                import_id: r.get(0)?,
+                feature_index: r.get::<_, i64>(1)? as usize,
+                key: r.get(2)?,
+                reason: r.get(3)?,
+                geometry: blob.and_then(|b| blob::decode_any(&b).ok()),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Raw access for tests and read-only SQL reports.
