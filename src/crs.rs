@@ -68,6 +68,10 @@ pub struct CrsInfo {
     /// described for a source, and in a registry created before it was kept (PROJ then chooses again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_geographic: Option<String>,
+    /// A source's coordinates are GCJ-02 (`--src-crs GCJ02`): converted to WGS 84 ([`crate::gcj02`]) before
+    /// they are transformed from this (WGS 84) CRS. Never set for a registry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gcj02: bool,
 }
 
 /// The PROJ pipeline PROJ chooses from `crs` to its geographic CRS (axis order lon, lat), or None when it
@@ -133,6 +137,7 @@ pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
         area_of_use,
         false_easting,
         to_geographic: None,
+        gcj02: false,
     })
 }
 

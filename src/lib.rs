@@ -14,7 +14,8 @@
 //! ```
 //!
 //! - [`catalog`]: layer definitions, classification tables and mapping profiles, read from `layers/`;
-//! - [`crs`] and [`area`]: coordinate systems (the only PROJ user) and ellipsoidal/planar areas;
+//! - [`crs`] and [`area`]: coordinate systems (the only PROJ user) and ellipsoidal/planar areas; [`gcj02`]:
+//!   the obfuscated coordinates of Chinese web maps, detected and converted on request;
 //! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
 //! - [`import`]: the validated, atomic import pipeline; [`inspect`]: a delivery checked before it is accepted;
 //! - [`store`]: the registry file, its history and its tables;
@@ -41,6 +42,7 @@ pub mod catalog;
 pub mod checks;
 pub mod crs;
 pub mod error;
+pub mod gcj02;
 pub mod gen;
 pub mod import;
 pub mod index;

@@ -596,3 +596,43 @@ fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
     assert_eq!(sha256(&bad), before, "source modified");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the throw-away registry was left behind");
 }
+
+/// Regression (issue 19.5): an admin outline in GCJ-02 (from a Chinese web map, untagged, read as WGS 84) lay
+/// hundreds of metres off the stored CGCS2000 outline and was accepted. The signature is detected against the
+/// stored outline of the same region and the import refused; `--src-crs GCJ02` converts it, landing on the
+/// stored outline.
+#[test]
+fn an_outline_in_gcj02_is_detected_and_converted_only_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let outline = |name: &str, ring: &[(f64, f64)], crs: Option<&str>| {
+        let coords: Vec<String> = ring.iter().map(|(x, y)| format!("[{x},{y}]")).collect();
+        let crs = crs.map(|c| format!(r#""crs":{{"type":"name","properties":{{"name":"{c}"}}}},"#)).unwrap_or_default();
+        let text = format!(
+            r#"{{"type":"FeatureCollection",{crs}"features":[{{"type":"Feature","properties":{{"XZQDM":"330523","XZQMC":"测试县"}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}]}}"#,
+            coords.join(",")
+        );
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // the true outline, a 2 km square, in the registry's zone
+    let square: Vec<(f64, f64)> = [(0.0, 0.0), (2000.0, 0.0), (2000.0, 2000.0), (0.0, 2000.0), (0.0, 0.0)].iter().map(|(x, y)| (500_000.0 + x, 3_300_000.0 + y)).collect();
+    let truth = outline("truth.geojson", &square, Some("EPSG:4549"));
+    assert_eq!(run(&["import", s(&reg), s(&truth), "--layer", "admin", "--as-of", "2019-12-31"]).0, 0);
+    // the same square as a web map gives it: WGS 84 shifted to GCJ-02, no CRS declared
+    let mut lonlat = square.clone();
+    nrledger::crs::Transformer::new("EPSG:4549", "EPSG:4326").unwrap().coords(&mut lonlat).unwrap();
+    let shifted: Vec<(f64, f64)> = lonlat.iter().map(|(x, y)| nrledger::gcj02::from_wgs84(*x, *y)).collect();
+    let web = outline("web.geojson", &shifted, None);
+    let before = sha256(&reg);
+    let (c, _, e) = run(&["import", s(&reg), s(&web), "--layer", "admin", "--as-of", "2020-12-31"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("XZQDM 330523: the outline lies") && e.contains("probably GCJ-02") && e.contains("--src-crs GCJ02"), "{e}");
+    assert_eq!(sha256(&reg), before);
+    let (c, out, e) = run(&["import", s(&reg), s(&web), "--layer", "admin", "--as-of", "2020-12-31", "--src-crs", "GCJ02"]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(out.contains("CRS GCJ-02 (converted to WGS 84"), "{out}");
+    // converted, it lands on the true square: the unchanged outline is not even a new version
+    assert!(out.contains("0 inserted, 1 unchanged"), "{out}");
+}

@@ -33,18 +33,26 @@ pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &C
                     AreaCalculator::for_thread(reg).expect("checked above"),
                 )
             },
-            |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid),
+            |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid, src_crs.gcj02),
         )
         .collect())
 }
 
-fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f64, kind: LayerKind, make_valid: bool) -> Prepared {
+fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f64, kind: LayerKind, make_valid: bool, gcj02: bool) -> Prepared {
     let mp = match &f.geometry {
         SourceGeometry::Missing => return Err(("no geometry".to_string(), None)),
         SourceGeometry::Empty => return Err(("empty geometry".to_string(), None)),
         SourceGeometry::NotPolygonal(t) => return Err((format!("geometry is a {t}; layer {kind} needs polygons"), None)),
         SourceGeometry::Unreadable(e) => return Err((format!("unreadable geometry: {e}"), None)),
         SourceGeometry::Polygonal { mp, .. } => mp,
+    };
+    let unshifted;
+    let mp = if gcj02 {
+        use geo::MapCoords;
+        unshifted = mp.map_coords(|c| crate::gcj02::to_wgs84(c.x, c.y).into());
+        &unshifted
+    } else {
+        mp
     };
     let moved = tr.multipolygon(mp).map_err(|e| (e.to_string(), None))?;
     let as_geom = || Some(geo::Geometry::MultiPolygon(moved.clone()));
@@ -69,11 +77,17 @@ fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f
     Ok((moved, areas))
 }
 
+/// Whether `--src-crs` names GCJ-02 (the obfuscated WGS 84 of Chinese web maps).
+fn is_gcj02(given: &str) -> bool {
+    matches!(given.trim().to_ascii_uppercase().as_str(), "GCJ02" | "GCJ-02")
+}
+
 /// Decide the source CRS: `--src-crs` wins; GeoJSON lon/lat is taken as the registry's geographic CRS
 /// (CGCS2000) as is; a source with no CRS is refused with a hint from its coordinates; projected
 /// coordinates that do not fit their CRS's false easting (zone prefix confusion) are refused.
 pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Result<CrsInfo> {
     let info = match (given, &src.crs) {
+        (Some(g), _) if is_gcj02(g) => CrsInfo { gcj02: true, ..crs::describe("EPSG:4326")? },
         (Some(g), _) => crs::describe(g)?,
         (None, Some(c)) if src.driver == "GeoJSON" && c.epsg == Some(4326) => crs::describe(&reg.geographic)?,
         (None, Some(c)) => c.clone(),
@@ -82,7 +96,7 @@ pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Re
             return Err(Error::NoSourceCrs { path: src.path.clone(), layer: src.layer.clone(), hint });
         }
     };
-    if let Some(e) = src.extent {
+    if let (Some(e), false) = (src.extent, info.gcj02) {
         crs::check_false_easting(&info, e[0], e[1])
             .map_err(|reason| Error::CrsMismatch { path: src.path.clone(), layer: src.layer.clone(), reason })?;
     }

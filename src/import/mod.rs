@@ -284,6 +284,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     lap("records hashed");
     if !req.force {
         plausibility::check(&records, reg, &def, &file)?;
+        plausibility::gcj02(&records, reg, &def, &src_crs, &file)?;
     }
     let repaired = src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
     let mut report = ImportReport {
@@ -292,7 +293,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         read: src.features.len(),
         source_layer: src.layer.clone(),
         encoding: src.encoding.clone(),
-        source_crs: src_crs.definition.chars().take(120).collect(),
+        source_crs: source_crs_label(&src_crs).chars().take(120).collect(),
         repaired,
         refused: None,
         profile: profile.name.clone(),
@@ -347,7 +348,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         source_layer: src.layer.clone(),
         driver: src.driver.clone(),
         profile: profile.name.clone(),
-        source_crs: src_crs.definition.clone(),
+        source_crs: source_crs_label(&src_crs),
         encoding: src.encoding.clone(),
         mode: if req.keep_going { "keep-going".into() } else { "atomic".into() },
         read_count: src.features.len(),
@@ -385,6 +386,15 @@ fn pick_profile(catalog: &crate::catalog::Catalog, def: &crate::catalog::LayerDe
         }
         _ => (Profile::identity(def), None),
     })
+}
+
+/// The source CRS as the import log and report give it.
+fn source_crs_label(crs: &crate::crs::CrsInfo) -> String {
+    if crs.gcj02 {
+        format!("GCJ-02 (converted to WGS 84, {})", crs.definition)
+    } else {
+        crs.definition.clone()
+    }
 }
 
 /// Why an import with `keep_going` writes nothing: every record rejected (nothing would be left of the

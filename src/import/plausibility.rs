@@ -71,6 +71,48 @@ pub(super) fn check(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, 
     declared_areas(records, def).map_or(Ok(()), refuse)
 }
 
+/// Refuse admin outlines read in longitude/latitude that carry the GCJ-02 signature: a stored outline of the
+/// same region (same key) lies more than 50 m from where the source puts it, and the source taken as GCJ-02
+/// lands on it ([`crate::gcj02::Offsets::signature`]). Only a stored outline can tell; other layers and a
+/// first vintage pass unchecked.
+pub(super) fn gcj02(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, src: &crate::crs::CrsInfo, file: &str) -> Result<()> {
+    use geo::Centroid;
+    if def.kind != LayerKind::Admin || src.projected || src.gcj02 {
+        return Ok(());
+    }
+    let stored: std::collections::HashMap<String, geo::Point<f64>> = reg
+        .records_at(LayerKind::Admin, None)?
+        .into_iter()
+        .filter_map(|r| r.record.geometry.centroid().map(|c| (r.record.key.clone(), c)))
+        .collect();
+    let to_geo = Transformer::new(&reg.crs.definition, &reg.crs.geographic)?;
+    let from_wgs84 = Transformer::new("EPSG:4326", &reg.crs.definition)?;
+    for r in records {
+        let (Some(old), Some(new)) = (stored.get(&r.key), r.geometry.centroid()) else { continue };
+        // the centre as the source gave it (WGS 84 / CGCS2000 lon/lat, which differ by centimetres), taken
+        // as GCJ-02 and converted
+        let mut p = [(new.x(), new.y())];
+        to_geo.coords(&mut p)?;
+        let (lon, lat) = crate::gcj02::to_wgs84(p[0].0, p[0].1);
+        let mut q = [(lon, lat)];
+        from_wgs84.coords(&mut q)?;
+        let offsets = crate::gcj02::Offsets {
+            as_read: (new.x() - old.x()).hypot(new.y() - old.y()),
+            as_gcj02: (q[0].0 - old.x()).hypot(q[0].1 - old.y()),
+        };
+        if offsets.signature() {
+            return Err(Error::Invalid(format!(
+                "{file}: {} {}: the outline lies {:.0} m from the stored outline of the same region, and {:.1} m from it once \
+                 read as GCJ-02 (火星坐标, the shifted coordinates of Chinese web maps such as Amap/高德 or Tencent): the \
+                 source is probably GCJ-02. Nothing was written. Import it with --src-crs GCJ02 to convert it to WGS 84 (the \
+                 published shift, inverted to 0.1 mm; the tracing's own error stays), or with --force as it is",
+                def.key, r.key, offsets.as_read, offsets.as_gcj02
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The disagreement of measured and declared areas, when most records that declare one disagree.
 fn declared_areas(records: &[PreparedRecord], def: &LayerDef) -> Option<String> {
     let field = def.area_field.as_deref()?;
