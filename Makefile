@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test deps test-deps install build seeds bench bench-peers bench-province bench-deps clean
+.PHONY: demo test fuzz deps test-deps install build seeds bench bench-peers bench-province bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -39,6 +39,12 @@ demo: build
 
 test: test-deps
 	$(CARGO) test --locked --no-fail-fast
+
+# The property harness over the import path (hostile GeoJSON and corrupted Shapefiles) with many more cases
+# than `make test` runs (24 per property there): FUZZ_CASES per property, 2000 by default.
+FUZZ_CASES ?= 2000
+fuzz: test-deps
+	NRLEDGER_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --test import_inputs hostile_sources -- --nocapture
 
 # Rebuild the demo county's seed files (deterministic).
 seeds: build

@@ -636,3 +636,176 @@ fn an_outline_in_gcj02_is_detected_and_converted_only_when_asked() {
     // converted, it lands on the true square: the unchanged outline is not even a new version
     assert!(out.contains("0 inserted, 1 unchanged"), "{out}");
 }
+
+/// Issue 19: a property harness over the import path. Hostile sources — GeoJSON with extreme coordinates,
+/// huge rings, deeply nested multipolygons, odd values and truncated text; Shapefiles with corrupted bytes —
+/// never make `nrledger import` panic (exit status 101) or crash, never hang past a bound, and a refused
+/// import leaves the registry byte for byte as it was. `make test` runs a bounded number of cases
+/// (`NRLEDGER_FUZZ_CASES`, 24 by default); `make fuzz` runs many more.
+mod hostile_sources {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// How long one import may take before it counts as a hang.
+    const BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn cases() -> u32 {
+        std::env::var("NRLEDGER_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    }
+
+    /// A coordinate: usually near the registry's zone, sometimes extreme.
+    fn coordinate() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            6 => (-5_000.0f64..5_000.0),
+            1 => prop_oneof![Just(1e308), Just(-1e308), Just(1e-300), Just(0.0), Just(4.0e15), Just(-3.3e6)],
+        ]
+    }
+
+    /// A ring of `n` points around (500 000, 3 300 000), closed or not, in order or shuffled.
+    fn ring() -> impl Strategy<Value = Vec<(f64, f64)>> {
+        (prop::collection::vec((coordinate(), coordinate()), 1..400), any::<bool>()).prop_map(|(mut pts, close)| {
+            for p in &mut pts {
+                *p = (500_000.0 + p.0, 3_300_000.0 + p.1);
+            }
+            if close {
+                pts.push(pts[0]);
+            }
+            pts
+        })
+    }
+
+    fn ring_json(r: &[(f64, f64)]) -> String {
+        format!("[{}]", r.iter().map(|(x, y)| format!("[{x:e},{y:e}]")).collect::<Vec<_>>().join(","))
+    }
+
+    /// A geometry: a polygon with holes, a multipolygon of many parts, a huge regular ring, another type,
+    /// or none.
+    fn geometry() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec(ring(), 1..4).prop_map(|rs| format!(
+                r#"{{"type":"Polygon","coordinates":[{}]}}"#,
+                rs.iter().map(|r| ring_json(r)).collect::<Vec<_>>().join(",")
+            )),
+            (prop::collection::vec(ring(), 1..3), 1usize..60).prop_map(|(rs, parts)| format!(
+                r#"{{"type":"MultiPolygon","coordinates":[{}]}}"#,
+                (0..parts).map(|k| format!("[{}]", ring_json(&rs[k % rs.len()]))).collect::<Vec<_>>().join(",")
+            )),
+            (1_000usize..60_000).prop_map(|n| {
+                let pts: Vec<(f64, f64)> = (0..=n)
+                    .map(|i| {
+                        let a = std::f64::consts::TAU * (i % n) as f64 / n as f64;
+                        (500_000.0 + 1_000.0 * a.cos(), 3_300_000.0 + 1_000.0 * a.sin())
+                    })
+                    .collect();
+                format!(r#"{{"type":"Polygon","coordinates":[{}]}}"#, ring_json(&pts))
+            }),
+            Just(r#"{"type":"LineString","coordinates":[[500000,3300000],[500010,3300010]]}"#.to_string()),
+            Just(r#"{"type":"GeometryCollection","geometries":[]}"#.to_string()),
+            Just("null".to_string()),
+        ]
+    }
+
+    /// A property value: text of any length and script, numbers, booleans, nulls, nested objects.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9A-Za-z\u{4e00}-\u{4e20}\\\\\"'<>;]{0,40}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(serde_json::to_string(&"9".repeat(400)).unwrap()),
+            any::<f64>().prop_map(|f| if f.is_finite() { format!("{f:e}") } else { "null".into() }),
+            any::<i64>().prop_map(|i| i.to_string()),
+            Just("true".into()),
+            Just("null".into()),
+            Just(r#"{"a":[1,2,{"b":null}]}"#.into()),
+        ]
+    }
+
+    fn geojson() -> impl Strategy<Value = Vec<u8>> {
+        let feature = (value(), prop_oneof![Just("\"0101\"".to_string()), value()], value(), geometry())
+            .prop_map(|(bsm, dlbm, tbmj, g)| format!(r#"{{"type":"Feature","properties":{{"BSM":{bsm},"DLBM":{dlbm},"TBMJ":{tbmj}}},"geometry":{g}}}"#));
+        (prop::collection::vec(feature, 0..5), prop::option::of(any::<prop::sample::Index>())).prop_map(|(fs, cut)| {
+            let text = format!(
+                r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#,
+                fs.join(",")
+            );
+            let mut bytes = text.into_bytes();
+            if let Some(i) = cut {
+                bytes.truncate(i.index(bytes.len()));
+            }
+            bytes
+        })
+    }
+
+    /// Run an import with a bound on its time; returns its exit status (None: killed by a signal).
+    fn import_bounded(reg: &Path, src: &Path) -> Option<i32> {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
+            .args(["import", s(reg), s(src), "--layer", "parcels", "--as-of", "2020-01-01"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st.code();
+            }
+            if started.elapsed() > BOUND {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("an import of {} ran past {BOUND:?}", src.display());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// One hostile source against a fresh copy of an empty registry.
+    fn try_source(template: &Path, dir: &Path, name: &str, write: impl FnOnce(&Path)) -> Result<(), TestCaseError> {
+        let reg = dir.join(format!("{name}.gpkg"));
+        std::fs::copy(template, &reg).unwrap();
+        let src = dir.join(name);
+        write(&src);
+        let before = sha256(&reg);
+        let code = import_bounded(&reg, &src);
+        prop_assert!(matches!(code, Some(0..=2)), "{name}: exit status {code:?} (a panic is 101, a crash has none)");
+        if code != Some(0) {
+            prop_assert_eq!(sha256(&reg), before, "{}: a refused import changed the registry", name);
+        }
+        Ok(())
+    }
+
+    use std::path::Path;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn hostile_geojson_is_refused_or_imported_never_a_panic(bytes in geojson()) {
+            let d = tempfile::tempdir().unwrap();
+            let template = registry(d.path());
+            try_source(&template, d.path(), "hostile.geojson", |p| std::fs::write(p, &bytes).unwrap())?;
+        }
+
+        #[test]
+        fn corrupted_shapefiles_are_refused_or_imported_never_a_panic(
+            flips in prop::collection::vec((0usize..3, any::<prop::sample::Index>(), any::<u8>()), 1..24),
+            cut in prop::option::of((0usize..3, any::<prop::sample::Index>())),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let template = registry(d.path());
+            let mut parts: Vec<Vec<u8>> = ["shp", "shx", "dbf"].iter().map(|e| std::fs::read(fixture(&format!("dltb/gbk.{e}"))).unwrap()).collect();
+            for (k, at, byte) in flips {
+                let i = at.index(parts[k].len());
+                parts[k][i] = byte;
+            }
+            if let Some((k, at)) = cut {
+                let n = at.index(parts[k].len());
+                parts[k].truncate(n);
+            }
+            try_source(&template, d.path(), "bad.shp", |p| {
+                for (k, e) in ["shp", "shx", "dbf"].iter().enumerate() {
+                    std::fs::write(p.with_extension(e), &parts[k]).unwrap();
+                }
+                std::fs::copy(fixture("dltb/gbk.prj"), p.with_extension("prj")).unwrap();
+                std::fs::copy(fixture("dltb/gbk.cpg"), p.with_extension("cpg")).unwrap();
+            })?;
+        }
+    }
+}
