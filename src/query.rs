@@ -95,7 +95,9 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
                 (idx.in_box(x0, y0, x1, y1), Box::new(move |g| g.intersects(&r)))
             }
         };
-        for rec in reg.records_by_fid(def.kind, &cands)? {
+        let mut recs = reg.records_by_fid(def.kind, &cands)?;
+        reg.show_bookkeeping(def.kind, at, &mut recs)?;
+        for rec in recs {
             if !test(&rec.record.geometry) {
                 continue;
             }

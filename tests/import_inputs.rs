@@ -809,3 +809,72 @@ mod hostile_sources {
         }
     }
 }
+
+/// Five parcels Q0…Q4 with a data year (SJNF) and, for Q0, a class.
+fn surveyed(dir: &std::path::Path, name: &str, year: i64, q0_class: &str) -> std::path::PathBuf {
+    let props: Vec<String> =
+        (0..5).map(|i| format!(r#"{{"BSM":"Q{i}","DLBM":"{}","SJNF":{year}}}"#, if i == 0 { q0_class } else { "0101" })).collect();
+    let refs: Vec<&str> = props.iter().map(String::as_str).collect();
+    let geoms: Vec<String> = (0..5).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, collection(&refs, &geoms)).unwrap();
+    path
+}
+
+/// The data year of every parcel in an export (BSM → SJNF).
+fn years(reg: &std::path::Path, dir: &std::path::Path, as_of: Option<&str>) -> std::collections::BTreeMap<String, i64> {
+    let out = dir.join(format!("years-{}.geojson", as_of.unwrap_or("now")));
+    let mut args = vec!["export", s(reg), "--layer", "parcels", "--out", s(&out)];
+    if let Some(d) = as_of {
+        args.extend(["--as-of", d]);
+    }
+    assert_eq!(run(&args).0, 0);
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    j["features"].as_array().unwrap().iter().map(|f| (f["properties"]["BSM"].as_str().unwrap().to_string(), f["properties"]["SJNF"].as_i64().unwrap())).collect()
+}
+
+/// Regression (issue 19.12): a survey that sets a new data year (SJNF) on every record stored every parcel
+/// again. SJNF is a bookkeeping field: an otherwise unchanged parcel stays one version, its new data year is
+/// kept and read back from that date (export, query); a parcel that really changed is a new version. A
+/// registry whose stored hashes cover SJNF (made before) recognises its unchanged parcels too.
+#[test]
+fn a_new_data_year_alone_makes_no_new_version() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(import_parcels(&reg, &surveyed(d.path(), "a.geojson", 2019, "0101"), "2019-12-31", &[]).0, 0);
+    let (c, out, e) = import_parcels(&reg, &surveyed(d.path(), "b.geojson", 2020, "0101"), "2020-12-31", &[]);
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("0 inserted, 5 unchanged, 0 closed") && out.contains("5 unchanged record(s) took new bookkeeping values"), "{out}");
+    let (c, out, _) = import_parcels(&reg, &surveyed(d.path(), "c.geojson", 2021, "0103"), "2021-12-31", &[]);
+    assert_eq!(c, 0);
+    assert!(out.contains("1 inserted, 4 unchanged, 1 closed") && out.contains("4 unchanged record(s) took new bookkeeping"), "{out}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 6);
+    let all = |y: i64| (0..5).map(|i| (format!("Q{i}"), y)).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(years(&reg, d.path(), Some("2019-12-31")), all(2019));
+    assert_eq!(years(&reg, d.path(), Some("2020-12-31")), all(2020));
+    assert_eq!(years(&reg, d.path(), None), all(2021));
+    let mut inside_q0 = [(500_050.0, 3_300_050.0)];
+    nrledger::crs::Transformer::new("EPSG:4549", "EPSG:4490").unwrap().coords(&mut inside_q0).unwrap();
+    let at = format!("{},{}", inside_q0[0].0, inside_q0[0].1);
+    let (_, q, _) = run(&["query", s(&reg), "--at", &at, "--format", "json"]);
+    let hits: serde_json::Value = serde_json::from_str(&q).unwrap();
+    let parcel = hits.as_array().unwrap().iter().find(|h| h["layer"] == "parcels").unwrap_or_else(|| panic!("{q}"));
+    assert_eq!(parcel["attributes"]["SJNF"], 2021, "{parcel}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_bookkeeping"), 9);
+    assert_eq!(gpkg_conformance(&reg), "");
+
+    // a registry made before SJNF was a bookkeeping field: its stored hashes cover SJNF
+    let old_layers = d.path().join("old-layers");
+    std::fs::create_dir_all(old_layers.join("kinds")).unwrap();
+    let def = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap().replace("bookkeeping = true\n", "");
+    std::fs::write(old_layers.join("kinds/parcels.toml"), def).unwrap();
+    let old = d.path().join("old").join("r.gpkg");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    assert_eq!(run(&["init", s(&old), "--crs", "EPSG:4549"]).0, 0);
+    let src = surveyed(d.path(), "o.geojson", 2019, "0101");
+    assert_eq!(run(&["--layers", s(&old_layers), "import", s(&old), s(&src), "--layer", "parcels", "--as-of", "2019-12-31"]).0, 0);
+    rusqlite::Connection::open(&old).unwrap().execute("DELETE FROM nr_meta WHERE key = 'record_hash'", []).unwrap();
+    let (c, out, e) = import_parcels(&old, &surveyed(d.path(), "p.geojson", 2020, "0101"), "2020-12-31", &[]);
+    assert_eq!(c, 0, "{e}");
+    assert!(out.contains("0 inserted, 5 unchanged") && out.contains("5 unchanged record(s) took new bookkeeping"), "{out}");
+}

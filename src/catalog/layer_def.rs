@@ -31,6 +31,11 @@ pub struct FieldDef {
     /// The text must match this regular expression.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// A bookkeeping field (数据年份 SJNF …): a later survey may set it on every record without changing
+    /// what the record says. A record whose other content is unchanged stays one version; the new values
+    /// are kept in `nr_bookkeeping` and read back with the record from the date of the import that set them.
+    #[serde(default)]
+    pub bookkeeping: bool,
     /// The longest text allowed, in characters (the official field length of the delivery standard, e.g.
     /// 18 for the 三调 BSM); a text field without one holds at most [`FieldDef::TEXT_MAX`].
     #[serde(default)]
@@ -137,7 +142,12 @@ impl LayerDef {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// The names of the fields the registry indexes ([`FieldDef::indexed`]).
+    /// The positions of the bookkeeping fields ([`FieldDef::bookkeeping`]).
+    pub fn bookkeeping_indices(&self) -> Vec<usize> {
+        self.fields.iter().enumerate().filter(|(_, f)| f.bookkeeping).map(|(i, _)| i).collect()
+    }
+
+    /// The names of the indexed fields ([`FieldDef::indexed`]).
     pub fn indexed_fields(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().filter(|f| f.indexed).map(|f| f.name.as_str())
     }

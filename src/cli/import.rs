@@ -128,6 +128,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
                     "{}{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
                     a.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
                 );
+                if o.bookkeeping > 0 {
+                    println!("{} unchanged record(s) took new bookkeeping values (kept in nr_bookkeeping, no new version)", o.bookkeeping);
+                }
                 if o.kept_open > 0 {
                     println!("{} stored record(s) kept open: their source records were rejected", o.kept_open);
                 }

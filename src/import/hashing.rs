@@ -22,6 +22,21 @@ pub fn content_hash(values: &[Value], geometry: &geo::MultiPolygon<f64>) -> Stri
     hex::encode(h.finalize())
 }
 
+/// [`content_hash`] of the values with the bookkeeping fields (at `bookkeeping`) left out: what tells an
+/// unchanged record when a survey sets its data year (SJNF) on every record.
+pub fn record_hash(values: &[Value], bookkeeping: &[usize], geometry: &geo::MultiPolygon<f64>) -> String {
+    if bookkeeping.is_empty() {
+        return content_hash(values, geometry);
+    }
+    let mut core = values.to_vec();
+    for &i in bookkeeping {
+        if let Some(v) = core.get_mut(i) {
+            *v = Value::Null;
+        }
+    }
+    content_hash(&core, geometry)
+}
+
 /// The source attributes of feature `i` as a JSON object (kept with rejects).
 pub(super) fn attributes_json(src: &Source, i: usize) -> String {
     let map: serde_json::Map<String, serde_json::Value> = src

@@ -248,14 +248,15 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
     lap("geometry prepared (CRS, validity, areas)");
 
-    // each good record's content hash, in parallel
+    // each good record's content hash without its bookkeeping fields, in parallel
+    let bookkeeping = def.bookkeeping_indices();
     let mut hashes: Vec<Option<String>> = {
         use rayon::prelude::*;
         rows.par_iter()
             .zip(geo_results.par_iter())
             .with_min_len(256)
             .map(|(row, g)| match (row, g) {
-                (Some((_, values)), Ok((geometry, _))) => Some(hashing::content_hash(values, geometry)),
+                (Some((_, values)), Ok((geometry, _))) => Some(hashing::record_hash(values, &bookkeeping, geometry)),
                 _ => None,
             })
             .collect()
@@ -421,7 +422,7 @@ fn problem(file: &str, src: &Source, index: usize, fid: Option<u64>, key: Option
 }
 
 
-pub use hashing::{content_hash, hash_source};
+pub use hashing::{content_hash, hash_source, record_hash};
 
 /// Check one value against a layer field (type, required, range, pattern, code table), as imports do.
 pub fn check_field(def: &crate::catalog::LayerDef, field: &str, value: Value, classes: &crate::catalog::ClassTables) -> std::result::Result<Value, String> {

@@ -5,6 +5,7 @@
 //! `schema` lays out the tables, `write` applies a validated import, `read` answers "what did layer L look
 //! like on date D".
 
+mod bookkeeping;
 mod read;
 mod rtree;
 mod register;
@@ -156,6 +157,7 @@ impl Registry {
             let meta = [
                 ("crs", serde_json::to_string(crs).expect("serialisable")),
                 ("schema_version", SCHEMA_VERSION.to_string()),
+                ("record_hash", bookkeeping::RECORD_HASH.to_string()),
                 ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
                 ("created_at", chrono::Utc::now().to_rfc3339()),
             ];
@@ -220,6 +222,11 @@ impl Registry {
             conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_scoped_vintages'", [], |r| r.get(0))?;
         if scoped == 0 {
             migration.push_str(&schema::scoped_vintages_sql());
+        }
+        let kept: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_bookkeeping'", [], |r| r.get(0))?;
+        if kept == 0 {
+            migration.push_str(&bookkeeping::table_sql());
         }
         // attribute tables whose primary key is TEXT (registries created before they had an INTEGER one)
         let mut text_keyed = Vec::new();

@@ -139,6 +139,17 @@ pub struct StoredRecord {
     pub areas: Areas,
 }
 
+/// A stored attribute value as nrledger holds it (a blob, which no attribute field has, as null).
+pub(super) fn value_of(v: ValueRef<'_>) -> rusqlite::Result<Value> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(v) => Value::Int(v),
+        ValueRef::Real(v) => Value::Real(v),
+        ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+        ValueRef::Blob(_) => Value::Null,
+    })
+}
+
 fn date_filter(at: Option<AsOf>) -> (String, Option<String>) {
     match at {
         None => ("valid_to IS NULL".into(), None),
@@ -160,12 +171,16 @@ impl Registry {
     /// [`Registry::records_at_with`] keeping only the records of `classes` (all with None).
     /// With an indexed class field ([`crate::catalog::FieldDef::indexed`]) the index finds the records of the
     /// classes, and only they are read.
+    /// Bookkeeping values kept by later imports ([`crate::catalog::FieldDef::bookkeeping`]) are shown as of
+    /// `at`.
     pub fn records_at_where(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields, classes: Option<ClassPrefixes>) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
-        if let Some(fids) = classes.map(|c| self.class_fids(kind, at, c, None)).transpose()?.flatten() {
-            return self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields);
-        }
-        self.select(kind, &with_classes(filter, classes), date.as_slice(), fields)
+        let mut records = match classes.map(|c| self.class_fids(kind, at, c, None)).transpose()?.flatten() {
+            Some(fids) => self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)?,
+            None => self.select(kind, &with_classes(filter, classes), date.as_slice(), fields)?,
+        };
+        self.show_bookkeeping(kind, at, &mut records)?;
+        Ok(records)
     }
 
     /// The fids of the records of `classes` valid on `at`, in fid order, from the index on the class field —
@@ -448,13 +463,7 @@ impl Registry {
                     let g: Vec<u8> = r.get(1)?;
                     let mut values = vec![Value::Null; width];
                     for (c, &i) in read.iter().enumerate() {
-                        values[i] = match r.get_ref(7 + c)? {
-                            ValueRef::Null => Value::Null,
-                            ValueRef::Integer(v) => Value::Int(v),
-                            ValueRef::Real(v) => Value::Real(v),
-                            ValueRef::Text(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
-                            ValueRef::Blob(_) => Value::Null,
-                        };
+                        values[i] = value_of(r.get_ref(7 + c)?)?;
                     }
                     let key = values[key_idx].to_string();
                     batch.push((

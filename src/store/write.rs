@@ -42,7 +42,8 @@ pub struct PreparedRecord {
     pub geometry: geo::MultiPolygon<f64>,
     /// Ellipsoidal and planar areas.
     pub areas: Areas,
-    /// Content hash (attributes and geometry), to tell unchanged records across vintages.
+    /// Content hash (attributes but the bookkeeping fields, and geometry), to tell unchanged records across
+    /// vintages.
     pub hash: String,
     /// Document number for the registration event, if the record carries one.
     pub document_no: Option<String>,
@@ -119,6 +120,9 @@ pub struct ImportOutcome {
     pub inserted: usize,
     /// Records unchanged and kept open.
     pub unchanged: usize,
+    /// Of the unchanged records, those whose bookkeeping fields (SJNF …) took new values, kept in
+    /// `nr_bookkeeping` instead of a new version.
+    pub bookkeeping: usize,
     /// Records closed.
     pub closed: usize,
     /// Open records missing from the valid records that stay open because their source record was rejected
@@ -220,6 +224,22 @@ impl Registry {
                 open.insert(k, (fid, h, false));
             }
         }
+        // the bookkeeping values the open records show now (their own, or the latest kept for them)
+        let bookkeeping = def.bookkeeping_indices();
+        let shown = if bookkeeping.is_empty() { HashMap::new() } else { super::bookkeeping::shown(&tx, &def, &scope_sql, &scope_params)? };
+        // a registry created before bookkeeping fields were left out of the record hash stores hashes over
+        // every field: a record is unchanged when its hash with the bookkeeping values it shows is the stored one
+        let whole_hashes = !bookkeeping.is_empty() && !self.hashes_leave_out_bookkeeping()?;
+        let same_as_whole = |stored: &str, fid: i64, rec: &PreparedRecord| {
+            whole_hashes
+                && shown.get(&fid).is_some_and(|bk| {
+                    let mut values = rec.values.clone();
+                    for (k, &i) in bookkeeping.iter().enumerate() {
+                        values[i] = bk[k].clone();
+                    }
+                    crate::import::hashing::content_hash(&values, &rec.geometry) == stored
+                })
+        };
         lap("open records read");
         let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
         let insert_sql = format!(
@@ -250,7 +270,7 @@ impl Registry {
             )?;
             // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time
             let changed = |open: &HashMap<String, (i64, String, bool)>, rec: &PreparedRecord| {
-                open.get(&rec.key).is_none_or(|(_, h, _)| *h != rec.hash)
+                open.get(&rec.key).is_none_or(|(fid, h, _)| *h != rec.hash && !same_as_whole(h, *fid, rec))
             };
             // the batch's blobs by position in the batch (None: the record is unchanged)
             let mut blobs: Vec<Option<Vec<u8>>> = Vec::new();
@@ -269,9 +289,12 @@ impl Registry {
                     *seen = true;
                     (*fid, &*h)
                 });
-                if let Some((_, h)) = prev {
-                    if *h == rec.hash {
+                if let Some((fid, h)) = prev {
+                    if *h == rec.hash || same_as_whole(h, fid, rec) {
                         out.unchanged += 1;
+                        if super::bookkeeping::keep(&tx, &def, &bookkeeping, shown.get(&fid), fid, &as_of, import_id, &rec.values)? {
+                            out.bookkeeping += 1;
+                        }
                         progress.inc(1);
                         continue;
                     }
