@@ -426,6 +426,12 @@ fn messages_name_the_real_problem() {
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("x values without a zone prefix") && e.contains("registry's own zone 40 (--src-crs EPSG:4549)"), "{e}");
     assert!(!e.contains("EPSG:4527"), "{e}");
+    // Gauss-Krüger metres declared as longitude/latitude: PROJ's own "tmerc: Invalid latitude" lines (one per
+    // point) no longer bury the per-feature messages
+    let (c, _, e) = import(&reg, &fixture("dltb/gbk.shp"), &["--src-crs", "EPSG:4490"]);
+    assert_eq!(c, 1, "{e}");
+    assert_eq!(e.lines().filter(|l| l.contains("field geometry: coordinate transformation failed")).count(), 40, "{e}");
+    assert!(!e.contains("tmerc"), "{e}");
     // a Shapefile whose .dbf is missing
     for ext in ["shp", "shx", "prj", "cpg"] {
         std::fs::copy(fixture(&format!("dltb/gbk.{ext}")), d.path().join(format!("nodbf.{ext}"))).unwrap();
