@@ -21,6 +21,27 @@ test-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
 	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
 	@$(TEST_VENV)/bin/python -c "import osgeo_utils.samples.validate_gpkg" 2>/dev/null || $(TEST_VENV)/bin/pip install -q --no-deps gdal-utils==3.13.3.0
+	@$(MAKE) --no-print-directory $(GEOS_SUITE)/TestValid.xml
+
+# GEOS's own validity and overlay suites (tests/xmltester of the GEOS source), against which the tests check
+# nrledger's verdicts and intersection areas: taken from Debian's source package of the GEOS the build links,
+# with apt-get's own lists under target/ (the machine's apt sources, as deb-src; nothing of the system changed)
+GEOS_SUITE := target/geos-xmltester
+DEBSRC := target/debsrc
+$(GEOS_SUITE)/TestValid.xml:
+	@rm -rf $(DEBSRC) && mkdir -p $(DEBSRC)/lists/partial $(GEOS_SUITE)
+	@if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+	  sed 's/^Types: deb$$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > $(DEBSRC)/sources.sources; \
+	  echo > $(DEBSRC)/sources.list; \
+	else \
+	  grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > $(DEBSRC)/sources.list; \
+	fi
+	@cd $(DEBSRC) && APT="-o Dir::Etc::SourceParts=$$PWD -o Dir::Etc::sourcelist=$$PWD/sources.list -o Dir::State::Lists=$$PWD/lists" && \
+	  $(SUDO) apt-get $$APT update -qq && $(SUDO) apt-get $$APT source --download-only -qq geos >/dev/null
+	@tar xjf $(DEBSRC)/geos_*.orig.tar.* -C $(DEBSRC) --wildcards '*/tests/xmltester/tests/general/TestValid.xml' \
+	  '*/tests/xmltester/tests/general/TestValid2.xml' '*/tests/xmltester/tests/general/TestNGOverlayA.xml' \
+	  '*/tests/xmltester/tests/general/TestOverlayAA.xml'
+	@cp $(DEBSRC)/geos-*/tests/xmltester/tests/general/*.xml $(GEOS_SUITE)/
 
 # apt-get install whichever of $(PACKAGES) is missing
 install:

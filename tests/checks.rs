@@ -535,3 +535,68 @@ fn control_line_overlaps_agree_with_geos_on_hard_intersections() {
     assert!(!found.contains_key("touch"), "{found:?}");
     assert_eq!(found.len(), cases.len() - 1, "{found:?}");
 }
+
+/// Issue 19.9a: the intersection cases of GEOS's overlay suites (`TestNGOverlayA.xml`, `TestOverlayAA.xml`
+/// from the GEOS source the build links, put in `target/geos-xmltester` by `make test-deps`) run through
+/// NR401 — A as a red line, B as a permanent-farmland block, each case moved into the registry's zone —
+/// find the area of the suite's expected intersection (relative 2e-9), and nothing where it has none.
+#[test]
+fn nr401_finds_the_intersections_of_geos_overlay_suites() {
+    let block = regex::Regex::new(r"(?s)<case>(.*?)</case>").unwrap();
+    let case = regex::Regex::new(
+        r#"(?s)^\s*<desc>(.*?)</desc>\s*<a>\s*(.*?)\s*</a>\s*<b>\s*(.*?)\s*</b>.*?<op name="intersection(?:NG)?"[^>]*>\s*(.*?)\s*</op>"#,
+    )
+    .unwrap();
+    let one_line = |w: &str| w.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cases: Vec<(String, String, String, String)> = Vec::new();
+    for file in ["TestNGOverlayA.xml", "TestOverlayAA.xml"] {
+        let path = root().join("target/geos-xmltester").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (`make test-deps` puts GEOS's suites there)", path.display()));
+        for c in block.captures_iter(&text).filter_map(|b| case.captures(b.get(1).unwrap().as_str())) {
+            cases.push((format!("{file}: {}", c[1].trim()), one_line(&c[2]), one_line(&c[3]), one_line(&c[4])));
+        }
+    }
+    assert!(cases.len() >= 25, "{} cases", cases.len());
+    let pair = regex::Regex::new(r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?) (-?[0-9.]+(?:[eE][-+]?[0-9]+)?)").unwrap();
+    let moved = |wkt: &str, k: usize| -> Geometry {
+        let shifted = pair.replace_all(wkt, |c: &regex::Captures| {
+            let (x, y): (f64, f64) = (c[1].parse().unwrap(), c[2].parse().unwrap());
+            format!("{} {}", 450_000.0 + 5_000.0 * k as f64 + x, 3_300_000.0 + y)
+        });
+        Geometry::from_wkt(&shifted).unwrap()
+    };
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let layer = |name: &str, key: &str, extra: &str, pick: &dyn Fn(&(String, String, String, String)) -> String| -> PathBuf {
+        let feats: Vec<String> = cases
+            .iter()
+            .enumerate()
+            .map(|(k, c)| format!(r#"{{"type":"Feature","properties":{{"{key}":"C{k}"{extra}}},"geometry":{}}}"#, moved(&pick(c), k).json().unwrap()))
+            .collect();
+        let p = d.path().join(name);
+        std::fs::write(&p, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))).unwrap();
+        p
+    };
+    let red = layer("a.geojson", "HXBH", r#","GKFQ":"一般控制区""#, &|c| c.1.clone());
+    let farm = layer("b.geojson", "BHKBH", "", &|c| c.2.clone());
+    // an empty operand (one case's B) is rejected, as an empty geometry is; its case has no intersection
+    for (l, f) in [("redlines", &red), ("farmland", &farm)] {
+        let (c, o, e) = run(&["import", s(&reg), s(f), "--layer", l, "--as-of", "2020-01-01", "--keep-going", "--max-rejected", "100"]);
+        assert!(c == 0 || (c == 1 && e.lines().filter(|l| l.contains("field geometry")).all(|l| l.contains("empty geometry"))), "{l}: {o}{e}");
+    }
+    let (_, r) = check_json(&[s(&reg), "--only", "NR401"]);
+    let mut found: BTreeMap<String, f64> = BTreeMap::new();
+    for f in r["findings"].as_array().unwrap() {
+        assert_eq!(f["ids"][0].as_str().unwrap().replace('C', ""), f["ids"][1].as_str().unwrap().replace('C', ""), "cases met: {f}");
+        *found.entry(f["ids"][0].as_str().unwrap().to_string()).or_default() += f["area_planar_m2"].as_f64().unwrap();
+    }
+    let mut wrong = Vec::new();
+    for (k, (name, _, _, expected)) in cases.iter().enumerate() {
+        let want = if expected.contains("EMPTY") { 0.0 } else { Geometry::from_wkt(expected).unwrap().area() };
+        let got = found.get(&format!("C{k}")).copied().unwrap_or(0.0);
+        if (got - want).abs() > 2e-9 * want.max(1.0) {
+            wrong.push(format!("{name}: NR401 {got} m², the suite's intersection {want} m²"));
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} cases disagree:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+}
