@@ -65,7 +65,7 @@ test: test-deps
 # than `make test` runs (24 per property there): FUZZ_CASES per property, 2000 by default.
 FUZZ_CASES ?= 2000
 fuzz: test-deps
-	NRLEDGER_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --test import_inputs hostile_sources -- --nocapture
+	NRLEDGER_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --test suite hostile_sources -- --nocapture
 
 # Rebuild the demo county's seed files (deterministic).
 seeds: build

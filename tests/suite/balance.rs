@@ -3,8 +3,7 @@
 //! GDAL, GeographicLib areas), the published identities, every output format, the trace layer, and bad
 //! input.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,7 @@
 //! the findings that arose in the tenure (the injected 2020 defects), the report rendered by headless
 //! Chromium with its charts and map, the workbook, reproducibility, and bad input.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,7 @@
 //! The registry: vintages and history, registration events, query, export (RFC 7946), round trips,
 //! append-only storage, atomicity under kill -9, and the file as an ordinary GeoPackage for GDAL/QGIS.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn demo_registry(dir: &Path) -> std::path::PathBuf {

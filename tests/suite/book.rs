@@ -1,8 +1,7 @@
 //! The register-book page (登记簿): areas that add up, ownership from the parcels, links with overlap areas,
 //! events, the map, a self-contained HTML page and JSON following its schema.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A unit over a state forest parcel and a collective homestead parcel (100 m × 100 m each), half inside a
 /// red line, with a hand-computable page.

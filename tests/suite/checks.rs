@@ -1,8 +1,7 @@
 //! `nrledger check`: hand-computed cases, the demo county's injected defects, agreement with GEOS (through
 //! GDAL) on generated and real data, exceptions, outputs and exit codes.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

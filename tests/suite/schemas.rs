@@ -1,7 +1,6 @@
 //! `schemas/` is generated from the code (no drift), and what the commands write validates against it.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn validator(rel: &str) -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("schemas").join(rel)).unwrap();

@@ -1,8 +1,7 @@
 //! The generator is deterministic: the committed seeds are exactly what `nrledger gen` produces, and the
 //! generated tiling is clean.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use geo::{Area, BooleanOps};
 use nrledger::io::source::{read, SourceGeometry, SourceRequest};

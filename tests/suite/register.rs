@@ -1,8 +1,7 @@
 //! Registration operations (首次 / 变更 / 更正 / 注销) and history, through the binary: what is recorded, and
 //! every refusal leaving the registry file unchanged.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::Path;
 

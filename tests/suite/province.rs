@@ -11,13 +11,12 @@
 //!   (one county in memory at a time) gives the whole region's sheet: every figure and table cell, with
 //!   one progress line per county.
 
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 use nrledger::store::Fields;
 use serde_json::Value as Json;
 

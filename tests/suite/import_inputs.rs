@@ -1,7 +1,6 @@
 //! Import of real-world inputs: every format and every bad input issue 2 lists, through the real binary.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn import(reg: &std::path::Path, src: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
     let mut a = vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", "2019-12-31", "--profile", "sandiao-dltb"];
