@@ -37,15 +37,35 @@ fn main() {
         let mut actual = 0;
         for date in ["2019-12-31", "2020-12-31"] {
             let src = data.join(format!("{date}.gpkg"));
-            for (layer, profile, src_layer) in [("admin", "", "XZQ"), ("parcels", "sandiao-dltb", "DLTB"), ("redlines", "stbhhx", "STBHHX"), ("farmland", "yjjbnt", "YJJBNT")] {
-                let mut args = vec!["import", reg.to_str().unwrap(), src.to_str().unwrap(), "--layer", layer, "--src-layer", src_layer, "--as-of", date];
+            for (layer, profile, src_layer) in [
+                ("admin", "", "XZQ"),
+                ("parcels", "sandiao-dltb", "DLTB"),
+                ("redlines", "stbhhx", "STBHHX"),
+                ("farmland", "yjjbnt", "YJJBNT"),
+            ] {
+                let mut args = vec![
+                    "import",
+                    reg.to_str().unwrap(),
+                    src.to_str().unwrap(),
+                    "--layer",
+                    layer,
+                    "--src-layer",
+                    src_layer,
+                    "--as-of",
+                    date,
+                ];
                 if !profile.is_empty() {
                     args.extend(["--profile", profile]);
                 }
                 let (t, m, out) = timed(&bin, &args);
                 if layer == "parcels" {
                     // "…: read N feature(s) from layer DLTB …"
-                    let read: usize = out.split_whitespace().skip_while(|w| *w != "read").nth(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+                    let read: usize = out
+                        .split_whitespace()
+                        .skip_while(|w| *w != "read")
+                        .nth(1)
+                        .and_then(|w| w.parse().ok())
+                        .unwrap_or(0);
                     actual = actual.max(read);
                     eprintln!("{n}: imported the {date} parcels in {t:.1} s ({m:.0} MB)");
                 }
@@ -56,7 +76,9 @@ fn main() {
         let mut args = vec!["balance", r];
         args.extend(period);
         let (t, m, out) = timed(&bin, &args);
-        println!("| {actual} | balance sheet (overlay of both vintages, matrix, every table; text) | {t:.1} | {m:.0} |");
+        println!(
+            "| {actual} | balance sheet (overlay of both vintages, matrix, every table; text) | {t:.1} | {m:.0} |"
+        );
         assert!(out.contains("土地利用转移矩阵"));
         let xlsx = data.join("balance.xlsx");
         let _ = std::fs::remove_file(&xlsx);

@@ -42,13 +42,28 @@ fn main() {
             ("farmland", "yjjbnt", "YJJBNT"),
             ("urban", "czkfbj", "CZKFBJ"),
         ] {
-            let mut args = vec!["import", reg.to_str().unwrap(), src.to_str().unwrap(), "--layer", layer, "--src-layer", src_layer, "--as-of", "2020-12-31"];
+            let mut args = vec![
+                "import",
+                reg.to_str().unwrap(),
+                src.to_str().unwrap(),
+                "--layer",
+                layer,
+                "--src-layer",
+                src_layer,
+                "--as-of",
+                "2020-12-31",
+            ];
             if !profile.is_empty() {
                 args.extend(["--profile", profile]);
             }
             let (t, m, out) = timed(&bin, &args);
             if layer == "parcels" {
-                actual = out.split_whitespace().skip_while(|w| *w != "2020-12-31:").nth(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+                actual = out
+                    .split_whitespace()
+                    .skip_while(|w| *w != "2020-12-31:")
+                    .nth(1)
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or(0);
                 println!("| {actual} | import parcels | {t:.1} | {m:.0} |");
             }
         }

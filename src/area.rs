@@ -126,7 +126,10 @@ impl AreaCalculator {
     /// The calling thread's calculator for a registry CRS, built on the thread's first call and kept
     /// ([`crate::crs::per_thread`]): what a parallel loop's `map_init` should ask for.
     pub fn for_thread(crs: &crate::crs::CrsInfo) -> Result<std::rc::Rc<AreaCalculator>> {
-        let key = format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", crs.definition, crs.geographic, crs.semi_major, crs.inv_flattening, crs.projected);
+        let key = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            crs.definition, crs.geographic, crs.semi_major, crs.inv_flattening, crs.projected
+        );
         crate::crs::per_thread(&key, || AreaCalculator::for_crs(crs))
     }
 
@@ -200,7 +203,9 @@ mod tests {
     #[test]
     fn graticule_quadrangle_is_exact() {
         let e = Ellipsoid::CGCS2000;
-        let mp = MultiPolygon(vec![polygon![(x: 119.5, y: 30.5), (x: 119.6, y: 30.5), (x: 119.6, y: 30.6), (x: 119.5, y: 30.6)]]);
+        let mp = MultiPolygon(vec![
+            polygon![(x: 119.5, y: 30.5), (x: 119.6, y: 30.5), (x: 119.6, y: 30.6), (x: 119.5, y: 30.6)],
+        ]);
         let a = e.multipolygon_area_lonlat(&mp);
         assert_relative_eq!(a, quad(e, 0.1, 30.5, 30.6), max_relative = 1e-13);
         // 0.1° × 0.1° at 30.5°N is about 9.59 km × 11.09 km
@@ -220,7 +225,8 @@ mod tests {
 
     #[test]
     fn densify_keeps_vertices_and_bounds_segments() {
-        let mp = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 250.0, y: 0.0), (x: 250.0, y: 10.0), (x: 0.0, y: 10.0)]]);
+        let mp =
+            MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 250.0, y: 0.0), (x: 250.0, y: 10.0), (x: 0.0, y: 10.0)]]);
         let d = densify(&mp, 100.0);
         let ext = d.0[0].exterior();
         assert_eq!(ext.0.len(), 5 + 2 + 2);

@@ -104,7 +104,13 @@ pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
     let err = |reason: String| Error::Crs { crs: label.to_string(), reason };
     let mut srs = srs.clone();
     if srs.is_geocentric() || srs.is_vertical() || srs.is_local() {
-        let kind = if srs.is_geocentric() { "geocentric (x, y, z from the earth's centre)" } else if srs.is_vertical() { "vertical" } else { "local (engineering)" };
+        let kind = if srs.is_geocentric() {
+            "geocentric (x, y, z from the earth's centre)"
+        } else if srs.is_vertical() {
+            "vertical"
+        } else {
+            "local (engineering)"
+        };
         return Err(err(format!("is a {kind} CRS; polygons need a geographic (longitude/latitude) or projected CRS")));
     }
     let _ = srs.auto_identify_epsg();
@@ -124,7 +130,8 @@ pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
     let inv_flattening = if (a - b).abs() < 1e-9 { 0.0 } else { a / (a - b) };
     let projected = srs.is_projected();
     let false_easting = if projected { srs.get_proj_param("false_easting").ok().flatten().unwrap_or(0.0) } else { 0.0 };
-    let area_of_use = srs.area_of_use().map(|a| [a.west_lon_degree, a.south_lat_degree, a.east_lon_degree, a.north_lat_degree]);
+    let area_of_use =
+        srs.area_of_use().map(|a| [a.west_lon_degree, a.south_lat_degree, a.east_lon_degree, a.north_lat_degree]);
     Ok(CrsInfo {
         definition,
         epsg,
@@ -143,13 +150,18 @@ pub fn describe_srs(srs: &SpatialRef, label: &str) -> Result<CrsInfo> {
 
 /// A GDAL spatial reference for a CRS definition, with traditional GIS axis order (x = easting/longitude).
 pub fn gdal_srs(def: &str) -> Result<SpatialRef> {
-    let mut srs = SpatialRef::from_definition(def).map_err(|e| Error::Crs { crs: short(def), reason: e.to_string() })?;
+    let mut srs =
+        SpatialRef::from_definition(def).map_err(|e| Error::Crs { crs: short(def), reason: e.to_string() })?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)
 }
 
 fn short(def: &str) -> String {
-    if def.len() > 60 { format!("{}…", &def[..def.char_indices().nth(60).map(|(i, _)| i).unwrap_or(def.len())]) } else { def.to_string() }
+    if def.len() > 60 {
+        format!("{}…", &def[..def.char_indices().nth(60).map(|(i, _)| i).unwrap_or(def.len())])
+    } else {
+        def.to_string()
+    }
 }
 
 /// An object built once per thread and kept for the thread's life, found by its type and `key`. A PROJ
@@ -210,9 +222,7 @@ impl Transformer {
         if self.identity || pts.is_empty() {
             return Ok(());
         }
-        self.proj
-            .convert_array(pts)
-            .map_err(|e| Error::Invalid(format!("coordinate transformation failed: {e}")))?;
+        self.proj.convert_array(pts).map_err(|e| Error::Invalid(format!("coordinate transformation failed: {e}")))?;
         if pts.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
             return Err(Error::Invalid("coordinate transformation gave non-finite coordinates".into()));
         }
@@ -232,15 +242,14 @@ impl Transformer {
         }
         self.coords(&mut pts)?;
         let mut it = pts.into_iter().map(|(x, y)| Coord { x, y });
-        let polys = mp
-            .0
-            .iter()
-            .map(|p| {
-                let ext = LineString((&mut it).take(p.exterior().0.len()).collect());
-                let ints = p.interiors().iter().map(|r| LineString((&mut it).take(r.0.len()).collect())).collect();
-                Polygon::new(ext, ints)
-            })
-            .collect();
+        let polys =
+            mp.0.iter()
+                .map(|p| {
+                    let ext = LineString((&mut it).take(p.exterior().0.len()).collect());
+                    let ints = p.interiors().iter().map(|r| LineString((&mut it).take(r.0.len()).collect())).collect();
+                    Polygon::new(ext, ints)
+                })
+                .collect();
         Ok(MultiPolygon(polys))
     }
 }
@@ -265,7 +274,8 @@ pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64, reg: &CrsInfo)
         );
     }
     if min_x > 0.0 && max_x < 1_000_000.0 && min_y > 0.0 && max_y < 6_500_000.0 {
-        let own = reg.epsg.and_then(|c| gk3_zone_of_epsg(c).filter(|(_, prefixed)| !prefixed).map(|(zone, _)| (c, zone)));
+        let own =
+            reg.epsg.and_then(|c| gk3_zone_of_epsg(c).filter(|(_, prefixed)| !prefixed).map(|(zone, _)| (c, zone)));
         return match own {
             Some((c, zone)) => format!(
                 "; x values without a zone prefix: probably a CGCS2000 Gauss-Krüger zone without prefix, such as the \
@@ -282,7 +292,7 @@ pub fn guess_hint(min_x: f64, max_x: f64, min_y: f64, max_y: f64, reg: &CrsInfo)
 /// Check that projected coordinates fit the false easting of the CRS they are declared in; catches
 /// zone-prefixed Gauss-Krüger coordinates declared as unprefixed and the reverse.
 pub fn check_false_easting(info: &CrsInfo, min_x: f64, max_x: f64) -> Result<(), String> {
-    if !info.projected || !(min_x.is_finite() && max_x.is_finite()) {
+    if !info.projected || !min_x.is_finite() || !max_x.is_finite() {
         return Ok(());
     }
     let fe = info.false_easting;
@@ -347,14 +357,26 @@ mod tests {
             assert!(pipeline.contains("proj=tmerc") && pipeline.contains("inv"), "{code}: {pipeline}");
             let chosen = Transformer::new(&info.definition, &info.geographic).unwrap();
             let kept = Transformer::from_pipeline(&pipeline).unwrap();
-            let pts: Vec<(f64, f64)> = (0..50).map(|i| (x0 - 150_000.0 + 6_123.4 * i as f64, 2_500_000.0 + 41_234.5 * i as f64)).collect();
+            let pts: Vec<(f64, f64)> =
+                (0..50).map(|i| (x0 - 150_000.0 + 6_123.4 * i as f64, 2_500_000.0 + 41_234.5 * i as f64)).collect();
             let (mut a, mut b) = (pts.clone(), pts);
             chosen.coords(&mut a).unwrap();
             kept.coords(&mut b).unwrap();
             assert_eq!(a, b, "{code}");
-            assert!(a.iter().all(|(lon, lat)| (70.0..140.0).contains(lon) && (20.0..50.0).contains(lat)), "{code}: lon, lat order: {:?}", a[0]);
-            let square = geo::MultiPolygon(vec![geo::Rect::new((x0 - 1_000.0, 3_400_000.0), (x0 + 1_234.5, 3_401_789.0)).to_polygon()]);
-            let with = crate::area::AreaCalculator::for_crs(&CrsInfo { to_geographic: Some(pipeline.clone()), ..info.clone() }).unwrap();
+            assert!(
+                a.iter().all(|(lon, lat)| (70.0..140.0).contains(lon) && (20.0..50.0).contains(lat)),
+                "{code}: lon, lat order: {:?}",
+                a[0]
+            );
+            let square =
+                geo::MultiPolygon(vec![
+                    geo::Rect::new((x0 - 1_000.0, 3_400_000.0), (x0 + 1_234.5, 3_401_789.0)).to_polygon()
+                ]);
+            let with = crate::area::AreaCalculator::for_crs(&CrsInfo {
+                to_geographic: Some(pipeline.clone()),
+                ..info.clone()
+            })
+            .unwrap();
             let without = crate::area::AreaCalculator::for_crs(&info).unwrap();
             assert_eq!(with.areas(&square).unwrap(), without.areas(&square).unwrap(), "{code}");
         }
@@ -398,7 +420,10 @@ mod tests {
         assert_eq!(*per_thread("fails once", || Ok(8_u32)).unwrap(), 8);
         // another thread builds its own
         let here = Rc::as_ptr(&a) as usize;
-        let there = std::thread::spawn(|| Rc::as_ptr(&Transformer::for_thread("EPSG:4490", "EPSG:4549").unwrap()) as usize).join().unwrap();
+        let there =
+            std::thread::spawn(|| Rc::as_ptr(&Transformer::for_thread("EPSG:4490", "EPSG:4549").unwrap()) as usize)
+                .join()
+                .unwrap();
         assert_ne!(here, there);
         // an invalid definition fails as Transformer::new does
         assert!(Transformer::for_thread("EPSG:999999", "EPSG:4490").is_err());

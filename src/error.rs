@@ -21,7 +21,9 @@ pub enum Error {
     #[error("{path}: no layer named '{layer}' (layers: {layers:?})")]
     NoSuchSourceLayer { path: PathBuf, layer: String, layers: Vec<String> },
     /// A source without a coordinate reference system.
-    #[error("{path} (layer {layer}): the source declares no coordinate reference system; give it with --src-crs{hint}")]
+    #[error(
+        "{path} (layer {layer}): the source declares no coordinate reference system; give it with --src-crs{hint}"
+    )]
     NoSourceCrs { path: PathBuf, layer: String, hint: String },
     /// Coordinates that cannot belong to the declared CRS.
     #[error("{path} (layer {layer}): {reason}")]

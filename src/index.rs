@@ -46,12 +46,21 @@ impl LayerIndex {
             b.add(e[0], e[2], e[1], e[3]);
         }
         let fixed = b.build().expect("as many boxes as announced, and f64 casts to f64");
-        LayerIndex { fixed, ids: envelopes.iter().map(|(fid, _)| *fid).collect(), gone: Vec::new(), place: Vec::new(), added: RTree::new(), count: envelopes.len() }
+        LayerIndex {
+            fixed,
+            ids: envelopes.iter().map(|(fid, _)| *fid).collect(),
+            gone: Vec::new(),
+            place: Vec::new(),
+            added: RTree::new(),
+            count: envelopes.len(),
+        }
     }
 
     /// Bulk-load from boxes whose ids are their positions; a `None` (an empty geometry) is left out.
     pub fn of_boxes(boxes: &[Option<Rect<f64>>]) -> LayerIndex {
-        LayerIndex::build(&boxes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, envelope(b)))).collect::<Vec<_>>())
+        LayerIndex::build(
+            &boxes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i as i64, envelope(b)))).collect::<Vec<_>>(),
+        )
     }
 
     /// Add an entry. Queries answer in fid order whatever the tree's shape, so an index patched entry by
@@ -106,7 +115,11 @@ impl LayerIndex {
             }
         });
         if self.added.size() > 0 {
-            v.extend(self.added.locate_in_envelope_intersecting(&AABB::from_corners([min_x, min_y], [max_x, max_y])).map(|g| g.data));
+            v.extend(
+                self.added
+                    .locate_in_envelope_intersecting(&AABB::from_corners([min_x, min_y], [max_x, max_y]))
+                    .map(|g| g.data),
+            );
         }
         v.sort_unstable();
         v
@@ -129,7 +142,11 @@ mod tests {
 
     #[test]
     fn finds_exactly_the_boxes_that_touch() {
-        let idx = LayerIndex::build(&[(1, [0.0, 10.0, 0.0, 10.0]), (2, [10.0, 20.0, 0.0, 10.0]), (3, [50.0, 60.0, 50.0, 60.0])]);
+        let idx = LayerIndex::build(&[
+            (1, [0.0, 10.0, 0.0, 10.0]),
+            (2, [10.0, 20.0, 0.0, 10.0]),
+            (3, [50.0, 60.0, 50.0, 60.0]),
+        ]);
         assert_eq!(idx.at_point(5.0, 5.0), vec![1]);
         assert_eq!(idx.at_point(10.0, 5.0), vec![1, 2]);
         assert_eq!(idx.in_box(15.0, 5.0, 55.0, 55.0), vec![2, 3]);
@@ -147,7 +164,12 @@ mod tests {
         idx.insert(2, r(12.0, 20.0, 0.0, 10.0));
         idx.insert(3, r(50.0, 60.0, 50.0, 60.0));
         // by position: 0 and 1 are 1's and 2's boxes, 2 is empty, 3 is 3's box
-        let loaded = LayerIndex::of_boxes(&[None, Some(r(0.0, 10.0, 0.0, 10.0)), Some(r(12.0, 20.0, 0.0, 10.0)), Some(r(50.0, 60.0, 50.0, 60.0))]);
+        let loaded = LayerIndex::of_boxes(&[
+            None,
+            Some(r(0.0, 10.0, 0.0, 10.0)),
+            Some(r(12.0, 20.0, 0.0, 10.0)),
+            Some(r(50.0, 60.0, 50.0, 60.0)),
+        ]);
         for b in [[0.0, 0.0, 100.0, 100.0], [10.0, 0.0, 11.0, 5.0], [11.0, 0.0, 55.0, 55.0], [30.0, 30.0, 40.0, 40.0]] {
             assert_eq!(idx.in_box(b[0], b[1], b[2], b[3]), loaded.in_box(b[0], b[1], b[2], b[3]), "{b:?}");
         }
@@ -193,11 +215,18 @@ mod tests {
         assert_eq!(idx.len(), boxes.len());
         for _ in 0..300 {
             let (x0, y0, w) = (rnd(), rnd(), rnd() / 5.0);
-            let mut want: Vec<i64> =
-                boxes.iter().filter(|(_, e)| e[0] <= x0 + w && e[1] >= x0 && e[2] <= y0 + w && e[3] >= y0).map(|(f, _)| *f).collect();
+            let mut want: Vec<i64> = boxes
+                .iter()
+                .filter(|(_, e)| e[0] <= x0 + w && e[1] >= x0 && e[2] <= y0 + w && e[3] >= y0)
+                .map(|(f, _)| *f)
+                .collect();
             want.sort_unstable();
             assert_eq!(idx.in_box(x0, y0, x0 + w, y0 + w), want);
-            let mut at: Vec<i64> = boxes.iter().filter(|(_, e)| e[0] <= x0 && e[1] >= x0 && e[2] <= y0 && e[3] >= y0).map(|(f, _)| *f).collect();
+            let mut at: Vec<i64> = boxes
+                .iter()
+                .filter(|(_, e)| e[0] <= x0 && e[1] >= x0 && e[2] <= y0 && e[3] >= y0)
+                .map(|(f, _)| *f)
+                .collect();
             at.sort_unstable();
             assert_eq!(idx.at_point(x0, y0), at);
         }

@@ -85,22 +85,22 @@ pub fn run(req: &InspectRequest, catalog: Catalog) -> Result<InspectReport> {
     let import = import::run(
         &mut reg,
         &ImportRequest {
-            layer: req.layer,
-            source: req.source.clone(),
-            as_of: today,
             profile: req.profile.clone(),
             src_crs: req.src_crs.clone(),
             keep_going: true,
             max_rejected_percent: 100.0,
-            force: false,
-            user: "inspect".into(),
-            reason: None,
-            correction: false,
-            scope: None,
+            ..ImportRequest::new(req.layer, req.source.clone(), today, Some("inspect".into()))
         },
         &Progress::hidden(),
     )?;
-    let ctx = Context::load(&reg, None, None, req.rules.clone(), Exceptions::default(), &checks::layers_needed(&[], &req.rules)?)?;
+    let ctx = Context::load(
+        &reg,
+        None,
+        None,
+        req.rules.clone(),
+        Exceptions::default(),
+        &checks::layers_needed(&[], &req.rules)?,
+    )?;
     let mut findings = rejected_as_findings(&reg, req.layer)?;
     findings.extend(checks::run_all(&ctx, &[])?);
     let mut ran: Vec<(String, String)> = vec![("IMPORT".into(), "rejected-record".into())];
@@ -118,7 +118,13 @@ pub fn run(req: &InspectRequest, catalog: Catalog) -> Result<InspectReport> {
         counties: vec![],
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
-    Ok(InspectReport { source: req.source.path.display().to_string(), layer: req.layer, crs: crs.definition.clone(), import, check })
+    Ok(InspectReport {
+        source: req.source.path.display().to_string(),
+        layer: req.layer,
+        crs: crs.definition.clone(),
+        import,
+        check,
+    })
 }
 
 /// The CRS to measure in: the one asked for; else the source's when projected; else the CGCS2000 3°
@@ -184,18 +190,13 @@ fn load_outline(reg: &mut Registry, outline: &SourceRequest, src_crs: Option<&st
     let report = import::run(
         reg,
         &ImportRequest {
-            layer: LayerKind::Admin,
-            source: SourceRequest { path: file, ..Default::default() },
-            as_of: chrono::Local::now().date_naive(),
-            profile: None,
-            src_crs: None,
-            keep_going: false,
-            max_rejected_percent: 0.0,
             force: true,
-            user: "inspect".into(),
-            reason: None,
-            correction: false,
-            scope: None,
+            ..ImportRequest::new(
+                LayerKind::Admin,
+                SourceRequest { path: file, ..Default::default() },
+                chrono::Local::now().date_naive(),
+                Some("inspect".into()),
+            )
         },
         &Progress::hidden(),
     )?;

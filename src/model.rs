@@ -146,8 +146,7 @@ pub type AsOf = NaiveDate;
 
 /// Parse `YYYY-MM-DD` into a date, with a message naming what was wrong.
 pub fn parse_date(s: &str) -> Result<AsOf, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|e| format!("'{s}' is not a date in YYYY-MM-DD form ({e})"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date in YYYY-MM-DD form ({e})"))
 }
 
 /// Refuse a date after today (the local calendar) unless forced: a vintage or event dated in the future

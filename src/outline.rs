@@ -80,14 +80,23 @@ impl Outline {
             .flat_map(|r| r.0.windows(2).map(|w| (w[0], w[1])))
             .filter(|(a, b)| a != b)
             .collect();
-        let envs: Vec<(i64, [f64; 4])> =
-            segments.iter().enumerate().map(|(i, (a, b))| (i as i64, [a.x.min(b.x), a.x.max(b.x), a.y.min(b.y), a.y.max(b.y)])).collect();
+        let envs: Vec<(i64, [f64; 4])> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| (i as i64, [a.x.min(b.x), a.x.max(b.x), a.y.min(b.y), a.y.max(b.y)]))
+            .collect();
         let mut leaves = Vec::new();
         if let Some(b) = geometry.bounding_rect() {
             quarter(geometry.clone(), b, 0, &mut leaves);
         }
         let tile_boxes: Vec<_> = leaves.iter().map(|(r, _)| Some(*r)).collect();
-        Outline { index: LayerIndex::build(&envs), tile_index: LayerIndex::of_boxes(&tile_boxes), tiles: leaves.into_iter().map(|(_, m)| m).collect(), segments, geometry }
+        Outline {
+            index: LayerIndex::build(&envs),
+            tile_index: LayerIndex::of_boxes(&tile_boxes),
+            tiles: leaves.into_iter().map(|(_, m)| m).collect(),
+            segments,
+            geometry,
+        }
     }
 
     /// Boxes covering the outline, for reading the records that share ground with it through an R-tree
@@ -180,7 +189,11 @@ impl Outline {
     /// along `mp`'s edges (the usual case: zones drawn from parcels share their edges) does not enter it.
     fn boundary_enters(&self, mp: &MultiPolygon<f64>) -> bool {
         let Some(b) = mp.bounding_rect() else { return false };
-        let near = self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|k| self.segments[k as usize]);
+        let near = self
+            .index
+            .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
+            .into_iter()
+            .map(|k| self.segments[k as usize]);
         geom::segments_enter(near, mp, &geom::edges(mp))
     }
 
@@ -198,8 +211,12 @@ impl Outline {
             Position::Boundary => {
                 // only the tiles of the outline near the polygon take part in the boolean operation
                 let Some(b) = mp.bounding_rect() else { return Clip::Outside };
-                let near: Vec<geo::Polygon<f64>> =
-                    self.tile_index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().flat_map(|i| self.tiles[i as usize].0.iter().cloned()).collect();
+                let near: Vec<geo::Polygon<f64>> = self
+                    .tile_index
+                    .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
+                    .into_iter()
+                    .flat_map(|i| self.tiles[i as usize].0.iter().cloned())
+                    .collect();
                 // the boundary enters mp (tested above), so their interiors meet: no pre-test
                 let g = geom::intersection_of_meeting(mp, &MultiPolygon(near));
                 let (a, whole) = (geo::Area::unsigned_area(&g), geo::Area::unsigned_area(mp));
@@ -223,7 +240,8 @@ impl Outline {
             Position::Inside => true,
             Position::Outside => false,
             Position::Boundary => {
-                self.boundary_enters(mp) || geo::InteriorPoint::interior_point(mp).is_some_and(|p| self.contains_point(p.0))
+                self.boundary_enters(mp)
+                    || geo::InteriorPoint::interior_point(mp).is_some_and(|p| self.contains_point(p.0))
             }
         }
     }
@@ -297,7 +315,9 @@ mod tests {
         let boxes = o.cover(COVER_DEPTH);
         let part_boxes: Vec<geo::Rect<f64>> = o.geometry.0.iter().filter_map(|p| p.bounding_rect()).collect();
         let b = o.bounds().unwrap();
-        let within = |x: &geo::Rect<f64>| x.min().x >= b.min().x && x.min().y >= b.min().y && x.max().x <= b.max().x && x.max().y <= b.max().y;
+        let within = |x: &geo::Rect<f64>| {
+            x.min().x >= b.min().x && x.min().y >= b.min().y && x.max().x <= b.max().x && x.max().y <= b.max().y
+        };
         assert!(boxes.iter().all(within), "every box lies in the outline's box");
         let area = |bs: &[geo::Rect<f64>]| bs.iter().map(|b| b.width() * b.height()).sum::<f64>();
         let ground = geo::Area::unsigned_area(&o.geometry);
@@ -308,10 +328,18 @@ mod tests {
         let mut inside = 0;
         for i in 0..80 {
             for j in 0..80 {
-                for p in [Coord { x: -1700.0 + 42.7 * i as f64, y: -1700.0 + 42.9 * j as f64 }, Coord { x: 5000.0 + 0.63 * i as f64, y: 5000.0 + 0.61 * j as f64 }] {
+                for p in [
+                    Coord { x: -1700.0 + 42.7 * i as f64, y: -1700.0 + 42.9 * j as f64 },
+                    Coord { x: 5000.0 + 0.63 * i as f64, y: 5000.0 + 0.61 * j as f64 },
+                ] {
                     if o.contains_point(p) {
                         inside += 1;
-                        assert!(boxes.iter().any(|b| b.min().x <= p.x && p.x <= b.max().x && b.min().y <= p.y && p.y <= b.max().y), "{p:?} in no tile box");
+                        assert!(
+                            boxes
+                                .iter()
+                                .any(|b| b.min().x <= p.x && p.x <= b.max().x && b.min().y <= p.y && p.y <= b.max().y),
+                            "{p:?} in no tile box"
+                        );
                     }
                 }
             }
@@ -342,7 +370,10 @@ mod tests {
         assert_eq!(o.clip(&MultiPolygon(vec![sq(100.0, 0.0, 10.0)])), Clip::Outside);
         assert_eq!(o.clip(&MultiPolygon(vec![sq(40.0, 40.0, 5.0)])), Clip::Outside, "in the hole, sharing its corner");
         // a boundary cutting from corner to corner enters the polygon
-        let tri = Outline::new(MultiPolygon(vec![Polygon::new(LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (0.0, 0.0)]), vec![])]));
+        let tri = Outline::new(MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (0.0, 10.0), (0.0, 0.0)]),
+            vec![],
+        )]));
         let cell = MultiPolygon(vec![sq(0.0, 0.0, 10.0)]);
         assert!(tri.boundary_enters(&cell));
         let Clip::Cut(g) = tri.clip(&cell) else { panic!() };
@@ -365,7 +396,11 @@ mod tests {
                     let cell = MultiPolygon(vec![sq(x as f64, y as f64, s)]);
                     let exact = cell.intersection(&mp).unsigned_area() > 1e-9;
                     assert_eq!(o.overlaps(&cell), exact, "square at ({x}, {y}) side {s}");
-                    if exact { seen.0 += 1 } else { seen.1 += 1 }
+                    if exact {
+                        seen.0 += 1
+                    } else {
+                        seen.1 += 1
+                    }
                 }
             }
         }

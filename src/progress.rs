@@ -86,9 +86,13 @@ fn cpu_seconds() -> f64 {
 /// The process's resident memory now and at its peak (Linux /proc), for `NRLEDGER_TIMING=rss`.
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = |field: &str| status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+    let kb = |field: &str| {
+        status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+    };
     match (kb("VmRSS:"), kb("RssAnon:"), kb("VmHWM:")) {
-        (Some(now), Some(anon), Some(peak)) => format!("RSS {} MB of which anonymous {} MB, peak {} MB", now / 1024, anon / 1024, peak / 1024),
+        (Some(now), Some(anon), Some(peak)) => {
+            format!("RSS {} MB of which anonymous {} MB, peak {} MB", now / 1024, anon / 1024, peak / 1024)
+        }
         _ => "RSS unknown".into(),
     }
 }

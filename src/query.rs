@@ -67,6 +67,9 @@ fn box_outline([w, s, e, n]: [f64; 4]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Whether a candidate record's geometry meets the probe.
+type HitTest = Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>;
+
 /// Look up every layer at a probe on a date (None: now).
 pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>> {
     let to_reg = Transformer::new(&reg.crs.geographic, &reg.crs.definition)?;
@@ -77,7 +80,7 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
             continue;
         }
         let idx = LayerIndex::build(&envs);
-        let (cands, test): (Vec<i64>, Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>) = match probe {
+        let (cands, test): (Vec<i64>, HitTest) = match probe {
             Probe::At(lon, lat) => {
                 let mut p = [(lon, lat)];
                 to_reg.coords(&mut p)?;

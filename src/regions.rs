@@ -42,10 +42,19 @@ pub fn lookup(code: &str) -> Result<Region> {
         let row = row.map_err(|e| Error::Config { file: "layers/regions.csv".into(), reason: e.to_string() })?;
         if &row[0] == code {
             let num = |i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
-            return Ok(Region { code: row[0].into(), name: row[1].into(), lon: num(2), lat: num(3), min_lon: num(4), max_lon: num(5) });
+            return Ok(Region {
+                code: row[0].into(),
+                name: row[1].into(),
+                lon: num(2),
+                lat: num(3),
+                min_lon: num(4),
+                max_lon: num(5),
+            });
         }
     }
-    Err(Error::Invalid(format!("region code {code} is not in layers/regions.csv (6-digit GB/T 2260 code, e.g. 330523)")))
+    Err(Error::Invalid(format!(
+        "region code {code} is not in layers/regions.csv (6-digit GB/T 2260 code, e.g. 330523)"
+    )))
 }
 
 #[cfg(test)]

@@ -40,14 +40,16 @@ pub struct RegisterRequest {
 pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
     let def = reg.catalog().layer(LayerKind::Units).clone();
     let classes = reg.catalog().classes.clone();
-    let refuse = |why: String| Error::Invalid(format!("{} of unit {}: {why}; nothing was written", req.op.label(), req.unit));
+    let refuse =
+        |why: String| Error::Invalid(format!("{} of unit {}: {why}; nothing was written", req.op.label(), req.unit));
     // the unit's current values (change / correction) or a blank record (first registration)
     let current = reg.registration_state(req.op, &req.unit, req.date)?;
     let old = match &current {
         Some(c) => Some(reg.records_by_fid(LayerKind::Units, &[c.fid])?.remove(0)),
         None => None,
     };
-    let mut values: Vec<Value> = old.as_ref().map(|o| o.record.values.clone()).unwrap_or_else(|| vec![Value::Null; def.fields.len()]);
+    let mut values: Vec<Value> =
+        old.as_ref().map(|o| o.record.values.clone()).unwrap_or_else(|| vec![Value::Null; def.fields.len()]);
     let mut set: Vec<(String, Value)> = req.set.iter().map(|(k, v)| (k.clone(), Value::Text(v.clone()))).collect();
     set.push((def.key.clone(), Value::Text(req.unit.clone())));
     if let Some(d) = &req.document_no {
@@ -66,7 +68,9 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
             }
             (Some(g), a)
         }
-        (None, EventType::First) => return Err(refuse("a first registration needs the unit's geometry (--geometry FILE)".into())),
+        (None, EventType::First) => {
+            return Err(refuse("a first registration needs the unit's geometry (--geometry FILE)".into()))
+        }
         (None, _) => {
             let old = old.expect("registration_state returns the open record for changes and corrections");
             (Some(old.record.geometry), old.areas)
@@ -74,7 +78,8 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
     };
     for (field, v) in set {
         let i = def.field_index(&field).ok_or_else(|| refuse(format!("the units layer has no field {field}")))?;
-        values[i] = import::check_field(&def, &field, v, &classes).map_err(|e| refuse(format!("field {field}: {e}")))?;
+        values[i] =
+            import::check_field(&def, &field, v, &classes).map_err(|e| refuse(format!("field {field}: {e}")))?;
     }
     if req.op != EventType::Cancel {
         for (i, f) in def.fields.iter().enumerate() {
@@ -88,12 +93,17 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
         let tol = RuleConfig::load(None)?.tolerance("NR102")?.sliver_area_m2.unwrap_or(1.0);
         let env = g.bounding_rect();
         for other in reg.records_at(LayerKind::Units, Some(req.date))? {
-            if other.record.key == req.unit || !env.is_some_and(|e| other.record.geometry.bounding_rect().is_some_and(|o| o.intersects(&e))) {
+            if other.record.key == req.unit
+                || !env.is_some_and(|e| other.record.geometry.bounding_rect().is_some_and(|o| o.intersects(&e)))
+            {
                 continue;
             }
             let overlap = checks::intersection(g, &other.record.geometry).unsigned_area();
             if overlap >= tol {
-                return Err(refuse(format!("it would overlap registered unit {} by {overlap:.2} m²", other.record.key)));
+                return Err(refuse(format!(
+                    "it would overlap registered unit {} by {overlap:.2} m²",
+                    other.record.key
+                )));
             }
         }
     }

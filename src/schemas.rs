@@ -23,11 +23,8 @@ const BASE: &str = "https://nrledger.invalid/schemas/";
 
 /// Every schema as (relative path, pretty JSON text ending in a newline).
 pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
-    let mut out: Vec<(String, Json)> = catalog
-        .layers()
-        .iter()
-        .map(|d| (format!("layers/{}.schema.json", d.kind), layer_record(d, catalog)))
-        .collect();
+    let mut out: Vec<(String, Json)> =
+        catalog.layers().iter().map(|d| (format!("layers/{}.schema.json", d.kind), layer_record(d, catalog))).collect();
     out.push(("layer-definition.schema.json".into(), schemars_json::<LayerDef>("layer-definition")));
     out.push(("profile.schema.json".into(), schemars_json::<Profile>("profile")));
     out.push(("import-report.schema.json".into(), schemars_json::<ImportReport>("import-report")));
@@ -81,7 +78,8 @@ fn water_schema() -> Json {
     let mut items: Vec<&str> = cfg.water_items.iter().map(|w| w.item.as_str()).collect();
     items.sort();
     items.dedup();
-    let list: Vec<String> = cfg.water_items.iter().map(|w| format!("{}/{} ({:?}: {})", w.account, w.item, w.kind, w.name_en)).collect();
+    let list: Vec<String> =
+        cfg.water_items.iter().map(|w| format!("{}/{} ({:?}: {})", w.account, w.item, w.kind, w.name_en)).collect();
     table_schema(
         "water",
         "水资源统计 water statistics (nrledger balance --water), water-resources bulletin style",
@@ -217,7 +215,10 @@ fn layer_record(def: &LayerDef, catalog: &Catalog) -> Json {
                 codes.push(Json::Null);
             }
             p.insert("enum".into(), Json::Array(codes));
-            p.insert("description".into(), json!(format!("a code of the `{}` table in layers/classes", f.codes.as_deref().unwrap_or(""))));
+            p.insert(
+                "description".into(),
+                json!(format!("a code of the `{}` table in layers/classes", f.codes.as_deref().unwrap_or(""))),
+            );
         }
         if let Some(of) = &f.name_of {
             p.insert("description".into(), json!(format!("the name of the code in {of}")));

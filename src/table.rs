@@ -62,7 +62,11 @@ fn fmt_num(v: Option<f64>, decimals: usize) -> String {
         None => "—".into(),
         Some(x) => {
             let s = format!("{:.*}", decimals, x);
-            if s.starts_with('-') && s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+            if s.starts_with('-') && s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+                s[1..].to_string()
+            } else {
+                s
+            }
         }
     }
 }
@@ -80,7 +84,13 @@ impl Table {
     pub fn render(&self) -> String {
         let head: Vec<String> = std::iter::once(self.code_header.0.clone())
             .chain(std::iter::once(self.name_header.0.clone()))
-            .chain(self.columns.iter().map(|c| if c.unit.is_empty() { c.zh.clone() } else { format!("{}({})", c.zh, c.unit) }))
+            .chain(self.columns.iter().map(|c| {
+                if c.unit.is_empty() {
+                    c.zh.clone()
+                } else {
+                    format!("{}({})", c.zh, c.unit)
+                }
+            }))
             .collect();
         let body: Vec<Vec<String>> = self
             .rows
@@ -92,7 +102,9 @@ impl Table {
                     .collect()
             })
             .collect();
-        let widths: Vec<usize> = (0..head.len()).map(|i| body.iter().map(|r| r[i].width()).chain([head[i].width()]).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..head.len())
+            .map(|i| body.iter().map(|r| r[i].width()).chain([head[i].width()]).max().unwrap_or(0))
+            .collect();
         let mut out = format!("{} ({})\n", self.title, self.title_en);
         let line = |cells: &[String]| -> String {
             cells

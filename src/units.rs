@@ -47,7 +47,8 @@ pub fn composition<'a>(
             continue;
         }
         let class = ci.map(|i| p.record.value(i).to_string()).unwrap_or_default();
-        let ownership = qi.and_then(|i| catalog.classes.ownership_nature(&p.record.value(i).to_string())).unwrap_or("争议");
+        let ownership =
+            qi.and_then(|i| catalog.classes.ownership_nature(&p.record.value(i).to_string())).unwrap_or("争议");
         out.push(Piece {
             area: piece_area(calc, &geometry),
             geometry,

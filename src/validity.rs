@@ -37,19 +37,21 @@ fn to_geos(mp: &MultiPolygon<f64>) -> Result<Geometry, Invalid> {
         let points = ls.0.len();
         let seq = CoordSeq::new_from_buffer(&flat, points, CoordType::XY).map_err(|e| Invalid(e.to_string()))?;
         Geometry::create_linear_ring(seq).map_err(|_| match ls.0.first() {
-            Some(c) => Invalid(format!("Too few points in geometry component[{} {}] ({points} points, a ring needs 4)", c.x, c.y)),
+            Some(c) => Invalid(format!(
+                "Too few points in geometry component[{} {}] ({points} points, a ring needs 4)",
+                c.x, c.y
+            )),
             None => Invalid("Too few points in geometry component (an empty ring)".into()),
         })
     };
-    let polygons = mp
-        .0
-        .iter()
-        .map(|p| {
-            let exterior = ring(p.exterior())?;
-            let interiors = p.interiors().iter().map(ring).collect::<Result<Vec<_>, _>>()?;
-            Geometry::create_polygon(exterior, interiors).map_err(|e| Invalid(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let polygons =
+        mp.0.iter()
+            .map(|p| {
+                let exterior = ring(p.exterior())?;
+                let interiors = p.interiors().iter().map(ring).collect::<Result<Vec<_>, _>>()?;
+                Geometry::create_polygon(exterior, interiors).map_err(|e| Invalid(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
     Geometry::create_multipolygon(polygons).map_err(|e| Invalid(e.to_string()))
 }
 
@@ -67,7 +69,8 @@ mod tests {
     #[test]
     fn disconnected_interiors_and_zero_area_are_invalid() {
         // a hole touching the shell at two points cuts the polygon in two
-        let hole_touches_shell_twice = wkt!(MULTIPOLYGON(((0. 0.,10. 0.,10. 10.,0. 10.,0. 0.),(0. 5.,5. 2.,10. 5.,5. 8.,0. 5.))));
+        let hole_touches_shell_twice =
+            wkt!(MULTIPOLYGON(((0. 0.,10. 0.,10. 10.,0. 10.,0. 0.),(0. 5.,5. 2.,10. 5.,5. 8.,0. 5.))));
         assert!(verdict(hole_touches_shell_twice).unwrap_err().starts_with("Interior is disconnected"));
         // a chain of holes, each touching the next and the ends touching the shell
         let chain = wkt!(MULTIPOLYGON(((0. 0.,12. 0.,12. 10.,0. 10.,0. 0.),(0. 5.,3. 3.,6. 5.,3. 7.,0. 5.),(6. 5.,9. 3.,12. 5.,9. 7.,6. 5.))));
@@ -88,7 +91,8 @@ mod tests {
     fn self_intersections_and_short_rings_say_where() {
         let bowtie = wkt!(MULTIPOLYGON(((0. 0.,2. 2.,2. 0.,0. 2.,0. 0.))));
         assert_eq!(verdict(bowtie), Err("Self-intersection[1 1]".into()));
-        let short = MultiPolygon(vec![geo::Polygon::new(geo::LineString::from(vec![(0., 0.), (1., 1.), (0., 0.)]), vec![])]);
+        let short =
+            MultiPolygon(vec![geo::Polygon::new(geo::LineString::from(vec![(0., 0.), (1., 1.), (0., 0.)]), vec![])]);
         assert!(verdict(short).unwrap_err().starts_with("Too few points in geometry component[0 0]"));
     }
 }

@@ -19,7 +19,11 @@ fn esc(s: &str) -> String {
 
 fn num(v: Option<f64>, d: usize) -> String {
     // + 0.0 turns a negative zero into zero
-    v.map(|x| format!("{:.*}", d, x + 0.0)).map(|t| if t.starts_with('-') && t[1..].chars().all(|c| c == '0' || c == '.') { t[1..].to_string() } else { t }).unwrap_or_else(|| "—".into())
+    v.map(|x| format!("{:.*}", d, x + 0.0))
+        .map(
+            |t| if t.starts_with('-') && t[1..].chars().all(|c| c == '0' || c == '.') { t[1..].to_string() } else { t },
+        )
+        .unwrap_or_else(|| "—".into())
 }
 
 /// Horizontal grouped bars: land classes at the start and the end of the tenure (ha).
@@ -35,7 +39,10 @@ fn class_chart(a: &Audit) -> String {
     let max = rows.iter().map(|r| r.1.max(r.2)).fold(0.0, f64::max).max(1e-9);
     let (lw, bw, rh) = (190.0, 430.0, 26.0);
     let h = rows.len() as f64 * rh + 30.0;
-    let mut s = format!(r##"<svg id="chart-classes" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="地类面积"><g font-size="11">"##, w = lw + bw + 110.0);
+    let mut s = format!(
+        r##"<svg id="chart-classes" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="地类面积"><g font-size="11">"##,
+        w = lw + bw + 110.0
+    );
     for (k, (label, o, c)) in rows.iter().enumerate() {
         let y = 10.0 + k as f64 * rh;
         let _ = write!(
@@ -50,7 +57,15 @@ fn class_chart(a: &Audit) -> String {
             tx2 = lw + bw * o.max(*c) / max + 4.0,
         );
     }
-    let _ = write!(s, r##"<rect x="{lw}" y="{ly}" width="10" height="8" fill="#9ecae1"/><text x="{a}" y="{t}">期初 start</text><rect x="{b}" y="{ly}" width="10" height="8" fill="#3182bd"/><text x="{c}" y="{t}">期末 end (公顷)</text></g></svg>"##, ly = h - 16.0, t = h - 8.5, a = lw + 14.0, b = lw + 90.0, c = lw + 104.0);
+    let _ = write!(
+        s,
+        r##"<rect x="{lw}" y="{ly}" width="10" height="8" fill="#9ecae1"/><text x="{a}" y="{t}">期初 start</text><rect x="{b}" y="{ly}" width="10" height="8" fill="#3182bd"/><text x="{c}" y="{t}">期末 end (公顷)</text></g></svg>"##,
+        ly = h - 16.0,
+        t = h - 8.5,
+        a = lw + 14.0,
+        b = lw + 90.0,
+        c = lw + 104.0
+    );
     s
 }
 
@@ -68,7 +83,11 @@ fn change_chart(a: &Audit) -> String {
     let (lw, half, rh) = (190.0, 200.0, 20.0);
     let h = rows.len().max(1) as f64 * rh + 12.0;
     let mid = lw + half + 80.0;
-    let mut s = format!(r##"<svg id="chart-change" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="净变化"><g font-size="11"><line x1="{mid}" x2="{mid}" y1="4" y2="{y2}" stroke="#777"/>"##, w = mid + half + 80.0, y2 = h - 4.0);
+    let mut s = format!(
+        r##"<svg id="chart-change" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="净变化"><g font-size="11"><line x1="{mid}" x2="{mid}" y1="4" y2="{y2}" stroke="#777"/>"##,
+        w = mid + half + 80.0,
+        y2 = h - 4.0
+    );
     for (k, (label, v)) in rows.iter().enumerate() {
         let y = 6.0 + k as f64 * rh;
         let w = half * v.abs() / max;
@@ -96,18 +115,37 @@ fn matrix_chart(a: &Audit) -> String {
     let (cell, left, top) = (44.0, 150.0, 120.0);
     let size = (left + cell * n as f64 + 10.0, top + cell * n as f64 + 10.0);
     let max = keep.iter().flat_map(|&i| keep.iter().map(move |&j| acc.matrix[i][j])).max().unwrap_or(1).max(1) as f64;
-    let mut s = format!(r##"<svg id="chart-matrix" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="土地利用转移矩阵"><g font-size="10">"##, w = size.0, h = size.1);
+    let mut s = format!(
+        r##"<svg id="chart-matrix" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="土地利用转移矩阵"><g font-size="10">"##,
+        w = size.0,
+        h = size.1
+    );
     for (k, &j) in keep.iter().enumerate() {
         let x = left + cell * k as f64 + cell / 2.0;
-        let _ = write!(s, r##"<text transform="translate({x},{y}) rotate(-60)">{l}</text>"##, y = top - 6.0, l = esc(&format!("{} {}", acc.classes[j].code, acc.classes[j].name)));
+        let _ = write!(
+            s,
+            r##"<text transform="translate({x},{y}) rotate(-60)">{l}</text>"##,
+            y = top - 6.0,
+            l = esc(&format!("{} {}", acc.classes[j].code, acc.classes[j].name))
+        );
     }
     for (r, &i) in keep.iter().enumerate() {
         let y = top + cell * r as f64;
-        let _ = write!(s, r##"<text x="{x}" y="{ty}" text-anchor="end">{l}</text>"##, x = left - 6.0, ty = y + cell / 2.0 + 3.0, l = esc(&format!("{} {}", acc.classes[i].code, acc.classes[i].name)));
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="{ty}" text-anchor="end">{l}</text>"##,
+            x = left - 6.0,
+            ty = y + cell / 2.0 + 3.0,
+            l = esc(&format!("{} {}", acc.classes[i].code, acc.classes[i].name))
+        );
         for (k, &j) in keep.iter().enumerate() {
             let v = acc.matrix[i][j] as f64;
             let t = if v > 0.0 { (1.0 + v).ln() / (1.0 + max).ln() } else { 0.0 };
-            let (rr, gg, bb) = if i == j { (255.0 - 150.0 * t, 255.0 - 90.0 * t, 255.0 - 40.0 * t) } else { (255.0 - 20.0 * t, 255.0 - 200.0 * t, 255.0 - 200.0 * t) };
+            let (rr, gg, bb) = if i == j {
+                (255.0 - 150.0 * t, 255.0 - 90.0 * t, 255.0 - 40.0 * t)
+            } else {
+                (255.0 - 20.0 * t, 255.0 - 200.0 * t, 255.0 - 200.0 * t)
+            };
             let x = left + cell * k as f64;
             let _ = write!(
                 s,
@@ -117,7 +155,13 @@ fn matrix_chart(a: &Audit) -> String {
                 ha = v / 1e4
             );
             if v > 0.0 {
-                let _ = write!(s, r##"<text x="{tx}" y="{ty}" text-anchor="middle" font-size="8">{ha:.0}</text>"##, tx = x + cell / 2.0, ty = y + cell / 2.0 + 3.0, ha = v / 1e4);
+                let _ = write!(
+                    s,
+                    r##"<text x="{tx}" y="{ty}" text-anchor="middle" font-size="8">{ha:.0}</text>"##,
+                    tx = x + cell / 2.0,
+                    ty = y + cell / 2.0 + 3.0,
+                    ha = v / 1e4
+                );
             }
         }
     }
@@ -139,7 +183,11 @@ fn indicator_chart(a: &Audit) -> String {
     let (lw, half, rh) = (170.0, 180.0, 22.0);
     let h = rows.len().max(1) as f64 * rh + 12.0;
     let mid = lw + half + 80.0;
-    let mut s = format!(r##"<svg id="chart-indicators" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="指标变化"><g font-size="11"><line x1="{mid}" x2="{mid}" y1="4" y2="{y2}" stroke="#777"/>"##, w = mid + half + 90.0, y2 = h - 4.0);
+    let mut s = format!(
+        r##"<svg id="chart-indicators" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="指标变化"><g font-size="11"><line x1="{mid}" x2="{mid}" y1="4" y2="{y2}" stroke="#777"/>"##,
+        w = mid + half + 90.0,
+        y2 = h - 4.0
+    );
     for (k, (name, pct, v)) in rows.iter().enumerate() {
         let y = 6.0 + k as f64 * rh;
         let w = half * pct.abs() / max;
@@ -189,7 +237,9 @@ fn map_svg(a: &Audit) -> String {
         }
         d
     };
-    let mut s = format!(r##"<svg id="map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="区域图"><rect width="{w}" height="{h}" fill="#f7f7f2"/>"##);
+    let mut s = format!(
+        r##"<svg id="map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="区域图"><rect width="{w}" height="{h}" fill="#f7f7f2"/>"##
+    );
     let style = |layer: &str| match layer {
         "行政区" => ("#ffffff", "#333", "1.2", ""),
         "永久基本农田" => ("#f6e58d", "#c9a800", "0.4", ""),
@@ -203,7 +253,10 @@ fn map_svg(a: &Audit) -> String {
             d.push_str(&path(g));
         }
         if !d.is_empty() {
-            let _ = write!(s, r##"<path class="layer" data-layer="{layer}" d="{d}" fill="{fill}" fill-opacity="0.8" stroke="{stroke}" stroke-width="{sw}" stroke-dasharray="{dash}" fill-rule="evenodd"/>"##);
+            let _ = write!(
+                s,
+                r##"<path class="layer" data-layer="{layer}" d="{d}" fill="{fill}" fill-opacity="0.8" stroke="{stroke}" stroke-width="{sw}" stroke-dasharray="{dash}" fill-rule="evenodd"/>"##
+            );
         }
     }
     for (k, f) in a.new_findings.iter().enumerate() {
@@ -243,9 +296,22 @@ fn map_svg(a: &Audit) -> String {
 }
 
 fn table_html(t: &Table) -> String {
-    let mut s = format!(r#"<table class="data" id="table-{}"><caption>{} <span class="en">{}</span></caption><thead><tr><th>{}</th><th>{}</th>"#, esc(&t.id), esc(&t.title), esc(&t.title_en), esc(&t.code_header.0), esc(&t.name_header.0));
+    let mut s = format!(
+        r#"<table class="data" id="table-{}"><caption>{} <span class="en">{}</span></caption><thead><tr><th>{}</th><th>{}</th>"#,
+        esc(&t.id),
+        esc(&t.title),
+        esc(&t.title_en),
+        esc(&t.code_header.0),
+        esc(&t.name_header.0)
+    );
     for c in &t.columns {
-        let _ = write!(s, "<th>{}{}<br><span class=\"en\">{}</span></th>", esc(&c.zh), if c.unit.is_empty() { String::new() } else { format!("（{}）", esc(&c.unit)) }, esc(&c.en));
+        let _ = write!(
+            s,
+            "<th>{}{}<br><span class=\"en\">{}</span></th>",
+            esc(&c.zh),
+            if c.unit.is_empty() { String::new() } else { format!("（{}）", esc(&c.unit)) },
+            esc(&c.en)
+        );
     }
     s.push_str("</tr></thead><tbody>");
     for r in &t.rows {
@@ -334,7 +400,9 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
     s.push_str(&class_chart(a));
     s.push_str(r#"<h3>地类净变化 <span class="en">Net change by class (公顷)</span></h3>"#);
     s.push_str(&change_chart(a));
-    s.push_str(r#"<h3>土地利用转移矩阵 <span class="en">Transition matrix (rows: start, columns: end; 公顷)</span></h3>"#);
+    s.push_str(
+        r#"<h3>土地利用转移矩阵 <span class="en">Transition matrix (rows: start, columns: end; 公顷)</span></h3>"#,
+    );
     s.push_str(&matrix_chart(a));
     s.push_str(r#"<h3>指标变化 <span class="en">Indicator change over the tenure (%)</span></h3>"#);
     s.push_str(&indicator_chart(a));
@@ -345,7 +413,13 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
         s.push_str("<p>无 (none)</p>");
     } else {
         let count = |n: &str| a.new_findings.iter().filter(|f| f.nature == n).count();
-        let _ = write!(s, r#"<p id="causes">人为 (human) {} 处 · 自然 (natural) {} 处 · 未注明 (not stated) {} 处</p>"#, count("人为"), count("自然"), count("未注明"));
+        let _ = write!(
+            s,
+            r#"<p id="causes">人为 (human) {} 处 · 自然 (natural) {} 处 · 未注明 (not stated) {} 处</p>"#,
+            count("人为"),
+            count("自然"),
+            count("未注明")
+        );
         s.push_str(r#"<table id="findings"><thead><tr><th>#</th><th>规则</th><th>说明</th><th>原因</th><th>面积（m²）</th><th>位置（经度, 纬度）</th></tr></thead><tbody>"#);
         for (k, f) in a.new_findings.iter().enumerate() {
             let _ = write!(

@@ -171,7 +171,9 @@ fn sum_classes(acc: &LandAccount, keep: impl Fn(&str) -> bool) -> (f64, f64) {
 
 /// Check the scoring section of a targets file: known indicators, bands.
 fn check_scoring(s: Option<&Scoring>, path: &Path) -> Result<Scoring> {
-    let s = s.cloned().ok_or_else(|| Error::Invalid(format!("{}: no [scoring] section (weights and grade bands of the audit)", path.display())))?;
+    let s = s.cloned().ok_or_else(|| {
+        Error::Invalid(format!("{}: no [scoring] section (weights and grade bands of the audit)", path.display()))
+    })?;
     for k in s.weights.keys() {
         if !INDICATORS.iter().any(|i| i.0 == k) {
             return Err(Error::Invalid(format!(
@@ -182,7 +184,10 @@ fn check_scoring(s: Option<&Scoring>, path: &Path) -> Result<Scoring> {
         }
     }
     if s.bands.is_empty() || s.bands.windows(2).any(|w| w[0].min <= w[1].min) {
-        return Err(Error::Invalid(format!("{}: [scoring] bands must be listed best first with decreasing `min`", path.display())));
+        return Err(Error::Invalid(format!(
+            "{}: [scoring] bands must be listed best first with decreasing `min`",
+            path.display()
+        )));
     }
     Ok(s)
 }
@@ -213,13 +218,22 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let scored: f64 = indicators.iter().filter(|i| i.verdict != Verdict::NoData).map(|i| i.weight).sum();
     let earned: f64 = indicators.iter().map(|i| i.points).sum();
     let score = if scored > 0.0 { 100.0 * earned / scored } else { 0.0 };
-    let grade = scoring.bands.iter().find(|b| score >= b.min).map(|b| b.grade.clone()).unwrap_or_else(|| scoring.bands.last().expect("bands").grade.clone());
+    let grade = scoring
+        .bands
+        .iter()
+        .find(|b| score >= b.min)
+        .map(|b| b.grade.clone())
+        .unwrap_or_else(|| scoring.bands.last().expect("bands").grade.clone());
     let new_findings = new_findings(reg, req)?;
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = balance::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
     let mut map = vec![("行政区".to_string(), region.outline.geometry.clone())];
-    for (kind, name) in [(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田"), (LayerKind::Urban, "城镇开发边界")] {
+    for (kind, name) in [
+        (LayerKind::Redlines, "生态保护红线"),
+        (LayerKind::Farmland, "永久基本农田"),
+        (LayerKind::Urban, "城镇开发边界"),
+    ] {
         let Some(b) = region.outline.bounds() else { break };
         for r in reg.records_in_box(kind, Some(req.to), b, Fields::All)? {
             match region.outline.clip(&r.record.geometry) {
@@ -242,7 +256,12 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     })
 }
 
-fn indicators(sheet: &BalanceSheet, catalog: &Catalog, rt: &balance::inputs::RegionTargets, scoring: &Scoring) -> Vec<Indicator> {
+fn indicators(
+    sheet: &BalanceSheet,
+    catalog: &Catalog,
+    rt: &balance::inputs::RegionTargets,
+    scoring: &Scoring,
+) -> Vec<Indicator> {
     let ha = |m2: f64| m2 / 1e4;
     let acc = &sheet.land_level2;
     let fig = &sheet.liabilities.figures;
@@ -274,7 +293,16 @@ fn indicators(sheet: &BalanceSheet, catalog: &Catalog, rt: &balance::inputs::Reg
             "forest_coverage" => {
                 let (a, b) = sum_classes(acc, |c| c.starts_with("03"));
                 let (a, b) = (100.0 * a / region_area, 100.0 * b / region_area);
-                (Some(a), Some(b), scoring.forest_coverage_pct.or(Some(a)), if scoring.forest_coverage_pct.is_some() { "期末 ≥ 目标" } else { "不降低 (期末 ≥ 期初)" })
+                (
+                    Some(a),
+                    Some(b),
+                    scoring.forest_coverage_pct.or(Some(a)),
+                    if scoring.forest_coverage_pct.is_some() {
+                        "期末 ≥ 目标"
+                    } else {
+                        "不降低 (期末 ≥ 期初)"
+                    },
+                )
             }
             "forest_volume" => {
                 let t = sheet.forest_volume.rows.last();
@@ -304,7 +332,11 @@ fn indicators(sheet: &BalanceSheet, catalog: &Catalog, rt: &balance::inputs::Reg
             (Some(e), Some(t)) => {
                 // areas are compared to the square metre (1e-4 ha), rates to 1e-9
                 let eps = 1e-6 * t.abs().max(1.0);
-                if (upper && e <= t + eps) || (!upper && e >= t - eps) { Verdict::Met } else { Verdict::NotMet }
+                if (upper && e <= t + eps) || (!upper && e >= t - eps) {
+                    Verdict::Met
+                } else {
+                    Verdict::NotMet
+                }
             }
             _ => Verdict::NoData,
         };
@@ -332,7 +364,10 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
         let config = RuleConfig::load(req.rules.as_deref())?;
         let needs = checks::layers_needed(&[], &config)?;
         let ctx = Context::load(reg, Some(d), Some(&req.region), config, Exceptions::default(), &needs)?;
-        Ok(checks::run_all(&ctx, &[])?.into_iter().filter(|f| f.severity == Severity::Error && f.excepted_by.is_none()).collect())
+        Ok(checks::run_all(&ctx, &[])?
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error && f.excepted_by.is_none())
+            .collect())
     };
     let key = |f: &checks::Finding| {
         let mut ids = f.ids.clone();
@@ -347,7 +382,7 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
         if before.contains(&key(&f)) {
             continue;
         }
-        let c = f.geometry.as_ref().and_then(|g| geo::BoundingRect::bounding_rect(g)).map(|r| r.center());
+        let c = f.geometry.as_ref().and_then(geo::BoundingRect::bounding_rect).map(|r| r.center());
         let location = c
             .and_then(|c| {
                 let mut pt = [(c.x, c.y)];
@@ -355,18 +390,24 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
             })
             .unwrap_or((f64::NAN, f64::NAN));
         // the cause recorded on the parcel involved, if any
-        let cause = f
-            .layers
-            .iter()
-            .zip(&f.fids)
-            .filter(|(l, _)| **l == LayerKind::Parcels)
-            .find_map(|(_, fid)| {
-                let r = reg.records_by_fid(LayerKind::Parcels, &[*fid]).ok()?.pop()?;
-                let v = r.record.value(bgyy?);
-                (!v.is_blank()).then(|| v.to_string())
-            });
-        let nature = cause.as_deref().and_then(|c| reg.catalog().classes.cause_nature(c)).unwrap_or("未注明").to_string();
-        out.push(NewFinding { rule: f.rule, name: f.name, ids: f.ids, area_m2: f.area_m2, location, message: f.message, cause, nature, geometry: f.geometry });
+        let cause = f.layers.iter().zip(&f.fids).filter(|(l, _)| **l == LayerKind::Parcels).find_map(|(_, fid)| {
+            let r = reg.records_by_fid(LayerKind::Parcels, &[*fid]).ok()?.pop()?;
+            let v = r.record.value(bgyy?);
+            (!v.is_blank()).then(|| v.to_string())
+        });
+        let nature =
+            cause.as_deref().and_then(|c| reg.catalog().classes.cause_nature(c)).unwrap_or("未注明").to_string();
+        out.push(NewFinding {
+            rule: f.rule,
+            name: f.name,
+            ids: f.ids,
+            area_m2: f.area_m2,
+            location,
+            message: f.message,
+            cause,
+            nature,
+            geometry: f.geometry,
+        });
     }
     Ok(out)
 }
@@ -393,7 +434,14 @@ pub fn tables(a: &Audit) -> Vec<Table> {
             .map(|i| Row {
                 code: i.id.clone(),
                 name: format!("{}（{}）· {} — {}", i.name, i.unit, i.verdict.label(), i.rule),
-                values: vec![i.start, i.end, i.start.zip(i.end).map(|(s, e)| e - s), i.target, Some(i.weight), Some(i.points)],
+                values: vec![
+                    i.start,
+                    i.end,
+                    i.start.zip(i.end).map(|(s, e)| e - s),
+                    i.target,
+                    Some(i.weight),
+                    Some(i.points),
+                ],
             })
             .collect(),
         notes: vec![format!("得分 score {:.1} / 100, 评价 grade {}", a.score, a.grade)],
@@ -404,13 +452,22 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         title_en: "Findings that arose during the tenure".into(),
         code_header: ("规则".into(), "Rule".into()),
         name_header: ("说明".into(), "Finding".into()),
-        columns: vec![Col::new("面积", "Area", "m²", 2), Col::new("经度", "Longitude", "°", 5), Col::new("纬度", "Latitude", "°", 5)],
+        columns: vec![
+            Col::new("面积", "Area", "m²", 2),
+            Col::new("经度", "Longitude", "°", 5),
+            Col::new("纬度", "Latitude", "°", 5),
+        ],
         rows: a
             .new_findings
             .iter()
             .map(|f| Row {
                 code: f.rule.clone(),
-                name: format!("[{}{}] {}", f.nature, f.cause.as_deref().map(|c| format!(" · {c}")).unwrap_or_default(), f.message),
+                name: format!(
+                    "[{}{}] {}",
+                    f.nature,
+                    f.cause.as_deref().map(|c| format!(" · {c}")).unwrap_or_default(),
+                    f.message
+                ),
                 values: vec![Some(f.area_m2), Some(f.location.0), Some(f.location.1)],
             })
             .collect(),

@@ -60,7 +60,8 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
                 }
             };
             let raw = qy.map(|i| r.record.value(i).to_string()).unwrap_or_default();
-            let origin = origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
+            let origin =
+                origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
             let vol = xj.and_then(|i| r.record.value(i).as_f64()).unwrap_or(0.0);
             let density = if full > 0.0 { vol / full } else { 0.0 };
             Some(Stand { fid: r.fid, origin, area, volume: density * area, density, geometry: g })
@@ -98,11 +99,19 @@ pub struct VolumeRow {
 impl VolumeRow {
     /// Opening volume per hectare.
     pub fn opening_per_ha(&self) -> f64 {
-        if self.opening_area_m2 > 0.0 { self.opening_m3 / self.opening_area_m2 * 1e4 } else { 0.0 }
+        if self.opening_area_m2 > 0.0 {
+            self.opening_m3 / self.opening_area_m2 * 1e4
+        } else {
+            0.0
+        }
     }
     /// Closing volume per hectare.
     pub fn closing_per_ha(&self) -> f64 {
-        if self.closing_area_m2 > 0.0 { self.closing_m3 / self.closing_area_m2 * 1e4 } else { 0.0 }
+        if self.closing_area_m2 > 0.0 {
+            self.closing_m3 / self.closing_area_m2 * 1e4
+        } else {
+            0.0
+        }
     }
     /// Increases.
     pub fn increases(&self) -> f64 {
@@ -137,7 +146,10 @@ pub struct StandMeasures {
 
 impl Default for StandMeasures {
     fn default() -> Self {
-        StandMeasures { rows: ORIGINS.iter().map(|o| (*o, VolumeRow { origin: o.to_string(), ..Default::default() })).collect(), stands: Default::default() }
+        StandMeasures {
+            rows: ORIGINS.iter().map(|o| (*o, VolumeRow { origin: o.to_string(), ..Default::default() })).collect(),
+            stands: Default::default(),
+        }
     }
 }
 
@@ -174,7 +186,10 @@ pub fn measure(
     let s1 = stands(open, region, catalog, calc);
     let s2 = stands(close, region, catalog, calc);
     let idx = LayerIndex::of_boxes(&s1.iter().map(|s| s.geometry.bounding_rect()).collect::<Vec<_>>());
-    let mut m = StandMeasures { stands: [s1.iter().map(|s| s.fid).collect(), s2.iter().map(|s| s.fid).collect()], ..Default::default() };
+    let mut m = StandMeasures {
+        stands: [s1.iter().map(|s| s.fid).collect(), s2.iter().map(|s| s.fid).collect()],
+        ..Default::default()
+    };
     let rows = &mut m.rows;
     for s in &s1 {
         let r = rows.get_mut(s.origin.as_str()).expect("known origin");
@@ -189,7 +204,7 @@ pub fn measure(
     // conversion: forest land leaving 03xx, with the density of the stands it lay in
     for p in pairs {
         let (from, to) = (&a.pieces[p.from].class, &b.pieces[p.to].class);
-        if !(from.starts_with("03") && !to.starts_with("03")) {
+        if !from.starts_with("03") || to.starts_with("03") {
             continue;
         }
         let Some(g) = &p.geometry else { continue };
@@ -200,7 +215,8 @@ pub fn measure(
             if piece.unsigned_area() <= 0.0 {
                 continue;
             }
-            rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 += geom::piece_area(calc, &piece) * s.density;
+            rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 +=
+                geom::piece_area(calc, &piece) * s.density;
         }
     }
     m
@@ -224,7 +240,8 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
     let mut total = VolumeRow { origin: "合计".into(), ..Default::default() };
     for o in ORIGINS {
         let mut r = rows.remove(o).expect("known origin");
-        r.other_m3 = r.closing_m3 - (r.opening_m3 + r.growth_m3 + r.afforestation_m3 - r.harvest_m3 - r.conversion_m3 - r.disaster_m3);
+        r.other_m3 = r.closing_m3
+            - (r.opening_m3 + r.growth_m3 + r.afforestation_m3 - r.harvest_m3 - r.conversion_m3 - r.disaster_m3);
         if r.opening_m3 > 0.0 && r.other_m3.abs() > 0.05 * r.opening_m3 {
             notes.push(format!(
                 "林木 {o}: 其他变化 (other changes in volume) is {:.0} m³, {:.1} % of the opening volume: the change inputs do not explain the re-measured stock",
@@ -246,7 +263,9 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
     }
     out.push(total);
     if stands == (0, 0) {
-        notes.push("林木: the registry has no forest stands (小班) in the region at either date; stock volume is zero".into());
+        notes.push(
+            "林木: the registry has no forest stands (小班) in the region at either date; stock volume is zero".into(),
+        );
     }
     ForestVolume { rows: out, stands }
 }

@@ -42,7 +42,9 @@ impl Scope {
 
     /// The calendar years whose end lies in the period.
     pub fn years(&self) -> Vec<i32> {
-        (self.from.year()..=self.to.year()).filter(|y| chrono::NaiveDate::from_ymd_opt(*y, 12, 31).is_some_and(|d| d > self.from && d <= self.to)).collect()
+        (self.from.year()..=self.to.year())
+            .filter(|y| chrono::NaiveDate::from_ymd_opt(*y, 12, 31).is_some_and(|d| d > self.from && d <= self.to))
+            .collect()
     }
 }
 
@@ -58,7 +60,12 @@ impl Cols<'_> {
     }
     fn need(&self, names: &[&str]) -> Result<usize> {
         self.find(names).ok_or_else(|| {
-            Error::Invalid(format!("{}: missing column {} (columns found: {})", self.path.display(), names.join(" / "), self.rows.headers.join(", ")))
+            Error::Invalid(format!(
+                "{}: missing column {} (columns found: {})",
+                self.path.display(),
+                names.join(" / "),
+                self.rows.headers.join(", ")
+            ))
         })
     }
 }
@@ -128,8 +135,13 @@ pub struct ForestChange {
 pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<Vec<ForestChange>> {
     let rows = tabular::read_rows(path)?;
     let c = Cols { rows: &rows, path };
-    let (ri, yi, oi, ii, vi) =
-        (c.need(&["行政区代码", "region"])?, c.need(&["年份", "year"])?, c.need(&["起源", "origin"])?, c.need(&["项目", "item"])?, c.need(&["蓄积量", "volume_m3"])?);
+    let (ri, yi, oi, ii, vi) = (
+        c.need(&["行政区代码", "region"])?,
+        c.need(&["年份", "year"])?,
+        c.need(&["起源", "origin"])?,
+        c.need(&["项目", "item"])?,
+        c.need(&["蓄积量", "volume_m3"])?,
+    );
     let origins = catalog.classes.table("forest-origin");
     let mut out = Vec::new();
     for (k, row) in rows.rows.iter().enumerate() {
@@ -137,16 +149,20 @@ pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<V
         let region = cell(row, ri, path, n, "行政区代码")?.to_string();
         let y = year(row, yi, path, n, "年份")?;
         let o = cell(row, oi, path, n, "起源")?;
-        let origin = origins
-            .and_then(|t| t.normalise(o))
-            .filter(|o| super::forest::ORIGINS.contains(o))
-            .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display())))?;
+        let origin =
+            origins.and_then(|t| t.normalise(o)).filter(|o| super::forest::ORIGINS.contains(o)).ok_or_else(|| {
+                Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display()))
+            })?;
         let it = cell(row, ii, path, n, "项目")?;
-        let item = ForestItem::parse(it)
-            .ok_or_else(|| Error::Invalid(format!("{}: row {n}, field 项目: '{it}' is not 生长量, 造林, 采伐 or 灾害", path.display())))?;
+        let item = ForestItem::parse(it).ok_or_else(|| {
+            Error::Invalid(format!("{}: row {n}, field 项目: '{it}' is not 生长量, 造林, 采伐 or 灾害", path.display()))
+        })?;
         let volume_m3 = number(row, vi, path, n, "蓄积量")?;
         if volume_m3 < 0.0 {
-            return Err(Error::Invalid(format!("{}: row {n}, field 蓄积量: {volume_m3} is negative; a decrease is written as 采伐 or 灾害", path.display())));
+            return Err(Error::Invalid(format!(
+                "{}: row {n}, field 蓄积量: {volume_m3} is negative; a decrease is written as 采伐 or 灾害",
+                path.display()
+            )));
         }
         if scope.takes(&region, y) {
             out.push(ForestChange { region, year: y, origin: origin.to_string(), item, volume_m3 });
@@ -250,20 +266,37 @@ impl BalanceConfig {
         let mut rdr = csv::Reader::from_reader(wtext.as_bytes());
         for r in rdr.records() {
             let r = r.map_err(|e| Error::Config { file: wsrc.clone(), reason: e.to_string() })?;
-            let kind: WaterKind = serde_json::from_value(serde_json::Value::String(r.get(2).unwrap_or("").trim().to_string()))
-                .map_err(|_| Error::Config { file: wsrc.clone(), reason: format!("kind must be opening, increase, decrease, closing or quality in {r:?}") })?;
-            water_items.push(WaterItem { account: r[0].trim().into(), item: r[1].trim().into(), kind, name_en: r.get(3).unwrap_or("").trim().into() });
+            let kind: WaterKind = serde_json::from_value(serde_json::Value::String(
+                r.get(2).unwrap_or("").trim().to_string(),
+            ))
+            .map_err(|_| Error::Config {
+                file: wsrc.clone(),
+                reason: format!("kind must be opening, increase, decrease, closing or quality in {r:?}"),
+            })?;
+            water_items.push(WaterItem {
+                account: r[0].trim().into(),
+                item: r[1].trim().into(),
+                kind,
+                name_en: r.get(3).unwrap_or("").trim().into(),
+            });
         }
-        let liabilities: LiabilityModels = toml::from_str(&ltext).map_err(|e| Error::Config { file: lsrc.clone(), reason: e.to_string() })?;
+        let liabilities: LiabilityModels =
+            toml::from_str(&ltext).map_err(|e| Error::Config { file: lsrc.clone(), reason: e.to_string() })?;
         if !liabilities.models.contains_key(&liabilities.default) {
-            return Err(Error::Config { file: lsrc, reason: format!("default model '{}' is not defined", liabilities.default) });
+            return Err(Error::Config {
+                file: lsrc,
+                reason: format!("default model '{}' is not defined", liabilities.default),
+            });
         }
         for (name, m) in &liabilities.models {
             for i in &m.items {
                 if !super::liability::ITEMS.contains(&i.as_str()) {
                     return Err(Error::Config {
                         file: lsrc.clone(),
-                        reason: format!("model {name}: unknown item '{i}' (items: {})", super::liability::ITEMS.join(", ")),
+                        reason: format!(
+                            "model {name}: unknown item '{i}' (items: {})",
+                            super::liability::ITEMS.join(", ")
+                        ),
                     });
                 }
             }
@@ -278,8 +311,13 @@ impl BalanceConfig {
 pub fn water(path: &Path, scope: &Scope, cfg: &BalanceConfig) -> Result<Vec<WaterRow>> {
     let rows = tabular::read_rows(path)?;
     let c = Cols { rows: &rows, path };
-    let (ri, yi, ai, ii, vi) =
-        (c.need(&["行政区代码", "region"])?, c.need(&["年份", "year"])?, c.need(&["类别", "account"])?, c.need(&["项目", "item"])?, c.need(&["数值", "value"])?);
+    let (ri, yi, ai, ii, vi) = (
+        c.need(&["行政区代码", "region"])?,
+        c.need(&["年份", "year"])?,
+        c.need(&["类别", "account"])?,
+        c.need(&["项目", "item"])?,
+        c.need(&["数值", "value"])?,
+    );
     let mut out = Vec::new();
     for (k, row) in rows.rows.iter().enumerate() {
         let n = k + 1;
@@ -288,11 +326,16 @@ pub fn water(path: &Path, scope: &Scope, cfg: &BalanceConfig) -> Result<Vec<Wate
         let account = cell(row, ai, path, n, "类别")?;
         let it = cell(row, ii, path, n, "项目")?;
         let item = cfg.water_items.iter().position(|w| w.account == account && w.item == it).ok_or_else(|| {
-            let known: Vec<String> = cfg.water_items.iter().filter(|w| w.account == account).map(|w| w.item.clone()).collect();
+            let known: Vec<String> =
+                cfg.water_items.iter().filter(|w| w.account == account).map(|w| w.item.clone()).collect();
             Error::Invalid(format!(
                 "{}: row {n}, fields 类别/项目: '{account}' / '{it}' is not a water item ({})",
                 path.display(),
-                if known.is_empty() { "类别 is 地表水, 地下水 or 水质".to_string() } else { format!("{account} items: {}", known.join(", ")) }
+                if known.is_empty() {
+                    "类别 is 地表水, 地下水 or 水质".to_string()
+                } else {
+                    format!("{account} items: {}", known.join(", "))
+                }
             ))
         })?;
         let value = number(row, vi, path, n, "数值")?;
@@ -402,7 +445,11 @@ mod tests {
     use polars::prelude::*;
 
     fn scope() -> Scope {
-        Scope { codes: vec!["330523".into()], from: AsOf::from_ymd_opt(2019, 12, 31).unwrap(), to: AsOf::from_ymd_opt(2021, 12, 31).unwrap() }
+        Scope {
+            codes: vec!["330523".into()],
+            from: AsOf::from_ymd_opt(2019, 12, 31).unwrap(),
+            to: AsOf::from_ymd_opt(2021, 12, 31).unwrap(),
+        }
     }
 
     #[test]
@@ -434,7 +481,10 @@ mod tests {
         let b = forest_changes(&pq, &scope(), &cat).unwrap();
         let key = |v: &[ForestChange]| v.iter().map(|c| (c.origin.clone(), c.item, c.volume_m3)).collect::<Vec<_>>();
         assert_eq!(key(&a), key(&b));
-        assert_eq!(key(&a), vec![("天然".to_string(), ForestItem::Growth, 120.5), ("人工".to_string(), ForestItem::Harvest, 30.0)]);
+        assert_eq!(
+            key(&a),
+            vec![("天然".to_string(), ForestItem::Growth, 120.5), ("人工".to_string(), ForestItem::Harvest, 30.0)]
+        );
     }
 
     /// A water closing stock that the flows do not reach is refused, naming the file and the account.
@@ -450,7 +500,11 @@ mod tests {
         assert_eq!(acc.withdrawal(1), 10.0);
         assert_eq!(acc.good_share(), Some(75.0));
         let bad = d.path().join("bad.csv");
-        std::fs::write(&bad, "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2021,地下水,期末存量,120\n").unwrap();
+        std::fs::write(
+            &bad,
+            "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2021,地下水,期末存量,120\n",
+        )
+        .unwrap();
         let rows = water(&bad, &scope(), &cfg).unwrap();
         let e = super::super::water::account(&rows, &cfg, &scope().years(), &bad).unwrap_err().to_string();
         assert!(e.contains("bad.csv") && e.contains("地下水 期末存量"), "{e}");

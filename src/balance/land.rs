@@ -91,9 +91,15 @@ impl<'a> Classifier<'a> {
                 code: code.to_string(),
                 name: self.catalog.classes.landuse_name(code).unwrap_or("(未知地类)").to_string(),
             }),
-            Some(s) => self.catalog.classes.crosswalk(s, code).map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() }).ok_or_else(|| {
-                Error::Config { file: "classes/crosswalks.csv".into(), reason: format!("scheme {s} has no class for land class '{code}'") }
-            }),
+            Some(s) => self
+                .catalog
+                .classes
+                .crosswalk(s, code)
+                .map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() })
+                .ok_or_else(|| Error::Config {
+                    file: "classes/crosswalks.csv".into(),
+                    reason: format!("scheme {s} has no class for land class '{code}'"),
+                }),
         }
     }
 
@@ -102,7 +108,13 @@ impl<'a> Classifier<'a> {
     /// when it occurs.
     pub fn ordered(&self, codes: &[String]) -> Result<Vec<ClassLabel>> {
         let mut out: Vec<ClassLabel> = match self.level.scheme() {
-            Some(s) => self.catalog.classes.crosswalk_classes(s).into_iter().map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() }).collect(),
+            Some(s) => self
+                .catalog
+                .classes
+                .crosswalk_classes(s)
+                .into_iter()
+                .map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() })
+                .collect(),
             None => {
                 let table_order: HashMap<&str, usize> = self
                     .catalog
@@ -166,12 +178,18 @@ impl LandAccount {
         let n = self.classes.len();
         for i in 0..n {
             if self.opening(i) + self.increase(i) - self.decrease(i) != self.closing(i) {
-                return Err(Error::Invalid(format!("land account: opening + increases − decreases ≠ closing for {}", self.classes[i].code)));
+                return Err(Error::Invalid(format!(
+                    "land account: opening + increases − decreases ≠ closing for {}",
+                    self.classes[i].code
+                )));
             }
         }
         let (o, c): (i64, i64) = ((0..n).map(|i| self.opening(i)).sum(), (0..n).map(|i| self.closing(i)).sum());
         if o != self.total() || c != self.total() {
-            return Err(Error::Invalid(format!("land account: opening total {o}, closing total {c} and matrix total {} differ", self.total())));
+            return Err(Error::Invalid(format!(
+                "land account: opening total {o}, closing total {c} and matrix total {} differ",
+                self.total()
+            )));
         }
         Ok(())
     }
@@ -208,7 +226,13 @@ pub struct StockCheck<'a> {
 
 /// Check the second-level matrix against the stocks at both dates and the region, then aggregate it to the
 /// level and round it to whole m².
-pub fn account(m2: &HashMap<(String, String), f64>, checks: [StockCheck<'_>; 2], region_area: f64, cls: &Classifier<'_>, level: Level) -> Result<LandAccount> {
+pub fn account(
+    m2: &HashMap<(String, String), f64>,
+    checks: [StockCheck<'_>; 2],
+    region_area: f64,
+    cls: &Classifier<'_>,
+    level: Level,
+) -> Result<LandAccount> {
     // rows and columns against the stocks from the pieces
     for (k, (part, by_row)) in checks.iter().zip([true, false]).enumerate() {
         // the ground the other date left out as uncovered slivers may lie in this date's pieces, outside the
@@ -259,10 +283,18 @@ pub fn account(m2: &HashMap<(String, String), f64>, checks: [StockCheck<'_>; 2],
 }
 
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².
-pub fn inside(p: &Partition, zone: &super::region::Outline, calc_for: &(dyn Fn() -> std::rc::Rc<crate::area::AreaCalculator> + Sync)) -> BTreeMap<String, f64> {
+pub fn inside(
+    p: &Partition,
+    zone: &super::region::Outline,
+    calc_for: &(dyn Fn() -> std::rc::Rc<crate::area::AreaCalculator> + Sync),
+) -> BTreeMap<String, f64> {
     use rayon::prelude::*;
     // the pieces whose box meets a box covering the zone (Outline::cover): any other lies outside it
-    let mut near: Vec<i64> = zone.cover(crate::outline::COVER_DEPTH).par_iter().flat_map_iter(|b| p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y)).collect();
+    let mut near: Vec<i64> = zone
+        .cover(crate::outline::COVER_DEPTH)
+        .par_iter()
+        .flat_map_iter(|b| p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y))
+        .collect();
     near.par_sort_unstable();
     near.dedup();
     let parts: Vec<(String, f64, f64)> = near

@@ -12,7 +12,8 @@ use crate::checks::{RedlineRules, Verdict};
 use crate::store::StoredRecord;
 
 /// The items a model may use.
-pub const ITEMS: [&str; 4] = ["redline-encroachment", "farmland-shortfall", "groundwater-over-cap", "harvest-over-quota"];
+pub const ITEMS: [&str; 4] =
+    ["redline-encroachment", "farmland-shortfall", "groundwater-over-cap", "harvest-over-quota"];
 
 /// One computed liability item.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -37,7 +38,12 @@ pub struct Liability {
 
 /// Area of prohibited land uses inside red lines: each partition piece against each red line it meets,
 /// judged by the red line's 管控分区 (`GKFQ`) and the red-line table. m².
-pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules: &RedlineRules, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> f64 {
+pub fn redline_encroachment(
+    p: &Partition,
+    redlines: &[(String, Outline)],
+    rules: &RedlineRules,
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+) -> f64 {
     use rayon::prelude::*;
     redlines
         .iter()
@@ -56,10 +62,7 @@ pub fn redline_encroachment(p: &Partition, redlines: &[(String, Outline)], rules
 
 /// Ellipsoidal area of zone records (farmland blocks …) inside the region, m².
 pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculator) -> f64 {
-    records
-        .iter()
-        .map(|r| region.area_inside(&r.record.geometry, r.areas.ellipsoidal, calc))
-        .sum()
+    records.iter().map(|r| region.area_inside(&r.record.geometry, r.areas.ellipsoidal, calc)).sum()
 }
 
 /// Figures the items (and the audit's indicators) are computed from.
@@ -81,9 +84,15 @@ pub struct Figures {
 }
 
 /// Compute a model's items.
-pub fn compute(model: &LiabilityModel, fig: &Figures, targets: Option<&RegionTargets>, targets_src: &str) -> Vec<Liability> {
+pub fn compute(
+    model: &LiabilityModel,
+    fig: &Figures,
+    targets: Option<&RegionTargets>,
+    targets_src: &str,
+) -> Vec<Liability> {
     let ha = |m2: f64| m2 / 1e4;
-    let missing = |what: &str| format!("未计算 (not computed): no {what} in the targets file{targets_src} for this region");
+    let missing =
+        |what: &str| format!("未计算 (not computed): no {what} in the targets file{targets_src} for this region");
     model
         .items
         .iter()
@@ -96,7 +105,9 @@ pub fn compute(model: &LiabilityModel, fig: &Figures, targets: Option<&RegionTar
                 actual: Some(ha(fig.redline_prohibited_m2.1)),
                 target: Some(0.0),
                 liability: Some(ha(fig.redline_prohibited_m2.1)),
-                basis: "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区".into(),
+                basis:
+                    "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区"
+                        .into(),
             },
             "farmland-shortfall" => {
                 let t = targets.and_then(|t| t.permanent_farmland_ha);
@@ -108,7 +119,11 @@ pub fn compute(model: &LiabilityModel, fig: &Figures, targets: Option<&RegionTar
                     actual: Some(ha(fig.farmland_m2.1)),
                     target: t,
                     liability: t.map(|t| (t - ha(fig.farmland_m2.1)).max(0.0)),
-                    basis: if t.is_some() { "永久基本农田 layer clipped to the region vs permanent_farmland_ha".into() } else { missing("permanent_farmland_ha") },
+                    basis: if t.is_some() {
+                        "永久基本农田 layer clipped to the region vs permanent_farmland_ha".into()
+                    } else {
+                        missing("permanent_farmland_ha")
+                    },
                 }
             }
             "groundwater-over-cap" => {

@@ -202,7 +202,7 @@ pub struct BalanceJson {
 pub(crate) use crate::progress::lap;
 
 fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>> {
-    Ok(reg.vintages(kind)?.into_iter().filter(|v| *v <= d).next_back().map(|v| v.to_string()))
+    Ok(reg.vintages(kind)?.into_iter().rfind(|v| *v <= d).map(|v| v.to_string()))
 }
 
 /// What a sheet is computed from once its region is measured: the configuration, the liability model and
@@ -217,7 +217,10 @@ struct Setup {
 
 fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
     if req.to <= req.from {
-        return Err(Error::Invalid(format!("--to {} is not after --from {}: a balance sheet covers a period", req.to, req.from)));
+        return Err(Error::Invalid(format!(
+            "--to {} is not after --from {}: a balance sheet covers a period",
+            req.to, req.from
+        )));
     }
     let cfg = inputs::BalanceConfig::load(req.rules.as_deref())?;
     let rules = RuleConfig::load(req.rules.as_deref())?;
@@ -234,7 +237,11 @@ fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
             return Err(Error::Invalid(format!(
                 "{what} {d}: the registry {} has no parcels on that date (parcel vintages: {})",
                 reg.path().display(),
-                if parcel_vintages.is_empty() { "none".into() } else { parcel_vintages.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ") }
+                if parcel_vintages.is_empty() {
+                    "none".into()
+                } else {
+                    parcel_vintages.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                }
             )));
         }
     }
@@ -354,15 +361,23 @@ impl Measures {
 }
 
 /// Measure one region: both partitions, their overlay and everything the sheet adds up over them.
-fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleConfig, t0: std::time::Instant) -> Result<Measures> {
+fn measure(
+    reg: &Registry,
+    req: &Request,
+    region: &region::Region,
+    rules: &RuleConfig,
+    t0: std::time::Instant,
+) -> Result<Measures> {
     let catalog = reg.catalog();
     let lap = |what: &str| lap(t0, what);
     let crs = reg.crs.clone();
-    let calc_for = move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
+    let calc_for =
+        move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
     let calc = calc_for();
     // every layer is read through the R-tree for the region's box only: a county's sheet in a province
     // registry reads the county, not the province (everything read is clipped to the region anyway)
-    let region_box = region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
+    let region_box =
+        region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
     let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box, Fields::All);
     // the parcels go only to the partitions, which read the fields partition::FIELDS names
     let parcels = Fields::Only(&partition::FIELDS);
@@ -383,7 +398,8 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     // vintage adds are read — through a second connection, while the opening partition is built
     let mut known: Vec<i64> = read.iter().map(|(fid, _, _)| *fid).collect();
     known.sort_unstable(); // already in fid order: a check that costs one pass
-    let ended: std::collections::HashSet<i64> = read.iter().filter(|(_, ended, _)| *ended).map(|(fid, _, _)| *fid).collect();
+    let ended: std::collections::HashSet<i64> =
+        read.iter().filter(|(_, ended, _)| *ended).map(|(fid, _, _)| *fid).collect();
     let pieces1: Vec<partition::Piece> = read.into_iter().filter_map(|(_, _, p)| p).collect();
     let (p1, added) = std::thread::scope(|s| -> Result<_> {
         let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
@@ -396,7 +412,16 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
         Ok((p1?, added?))
     })?;
     lap(&format!("opening partition (the {} parcels the closing vintage adds read meanwhile)", added.len()));
-    let p2 = partition::build_next(&p1, |fid| !ended.contains(&fid), added, req.to, region, catalog, &calc_for, req.overlaps)?;
+    let p2 = partition::build_next(
+        &p1,
+        |fid| !ended.contains(&fid),
+        added,
+        req.to,
+        region,
+        catalog,
+        &calc_for,
+        req.overlaps,
+    )?;
     lap("closing partition");
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
     lap("overlay");
@@ -434,7 +459,9 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
         Ok(Some(region::Outline::new(geo::unary_union(parts.iter()))))
     };
     let mut of_which: [ZoneMeasure; 2] = Default::default();
-    for (z, (kind, zone)) in of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")]) {
+    for (z, (kind, zone)) in
+        of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")])
+    {
         for (k, (p, d)) in [(&p1, req.from), (&p2, req.to)].into_iter().enumerate() {
             if let Some(o) = zone_outline(kind, d)? {
                 lap(&format!("{zone} union {d}"));
@@ -445,7 +472,16 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
     }
     lap("of-which");
     let quality = [land::by_quality(&p1), land::by_quality(&p2)];
-    let stands = forest::measure(&window(LayerKind::Forest, req.from)?, &window(LayerKind::Forest, req.to)?, region, &p1, &p2, &pairs, catalog, &calc);
+    let stands = forest::measure(
+        &window(LayerKind::Forest, req.from)?,
+        &window(LayerKind::Forest, req.to)?,
+        region,
+        &p1,
+        &p2,
+        &pairs,
+        catalog,
+        &calc,
+    );
     lap("forest");
 
     // liability figures
@@ -453,7 +489,9 @@ fn measure(reg: &Registry, req: &Request, region: &region::Region, rules: &RuleC
         let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
         Ok(window(LayerKind::Redlines, d)?
             .into_iter()
-            .map(|r| (zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry)))
+            .map(|r| {
+                (zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry))
+            })
             .collect())
     };
     let mut zone_areas_m2 = [(0.0, 0.0); 3];
@@ -545,7 +583,11 @@ pub struct CountySheet {
 /// The sheet is the one `compute` gives for the same region up to floating-point summation order (and the
 /// rounding to whole m² that follows): every figure is a sum over pieces of ground clipped to the region,
 /// and the counties' outlines part the region. `progress` is called after each county.
-pub fn compute_by_county(reg: &Registry, req: &Request, mut progress: impl FnMut(&CountySheet, f64)) -> Result<BalanceSheet> {
+pub fn compute_by_county(
+    reg: &Registry,
+    req: &Request,
+    mut progress: impl FnMut(&CountySheet, f64),
+) -> Result<BalanceSheet> {
     let setup = setup(reg, req)?;
     let t0 = std::time::Instant::now();
     let calc = AreaCalculator::for_crs(&reg.crs)?;
@@ -564,7 +606,15 @@ pub fn compute_by_county(reg: &Registry, req: &Request, mut progress: impl FnMut
         let tc = std::time::Instant::now();
         let region = region::Region::load(reg, Some(code), req.to, &calc)?;
         let m = measure(reg, req, &region, &setup.rules, t0)?;
-        progress(&CountySheet { code: code.clone(), name: name.clone(), pieces: (m.counts.0, m.counts.1), area_m2: m.region_area }, tc.elapsed().as_secs_f64());
+        progress(
+            &CountySheet {
+                code: code.clone(),
+                name: name.clone(),
+                pieces: (m.counts.0, m.counts.1),
+                area_m2: m.region_area,
+            },
+            tc.elapsed().as_secs_f64(),
+        );
         total.add(m);
         names.push(name.clone());
     }
@@ -579,7 +629,15 @@ fn largest_sliver(p: &partition::Partition) -> Option<(f64, f64, f64)> {
 
 /// The sheet from a region's measures: notes, the land accounts (checked against the stocks, rounded), the
 /// of-which rows, the inputs (forest changes, water statistics, targets), the liabilities and provenance.
-fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str, m: Measures, t0: std::time::Instant) -> Result<BalanceSheet> {
+fn assemble(
+    reg: &Registry,
+    req: &Request,
+    setup: Setup,
+    code: &str,
+    name: &str,
+    m: Measures,
+    t0: std::time::Instant,
+) -> Result<BalanceSheet> {
     let catalog = reg.catalog();
     let Setup { cfg, rules, model_name, model, hashing } = setup;
     let scope = inputs::Scope { codes: code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
@@ -597,7 +655,9 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
         }
         let g = m.uncovered_m2[i];
         if g > 0.01 {
-            notes.push(format!("{d}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)"));
+            notes.push(format!(
+                "{d}: {g:.2} m² of the region is covered by no parcel and is shown as 未覆盖 (NR103 coverage-gap)"
+            ));
         }
         if let Some((a, x, y)) = m.largest_sliver[i] {
             notes.push(format!(
@@ -612,7 +672,11 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
     }
     let cls = land::Classifier::new(req.level, catalog);
     fn checks<'a>(m: &'a Measures, req: &Request) -> [land::StockCheck<'a>; 2] {
-        [(req.from, 0), (req.to, 1)].map(|(date, i)| land::StockCheck { date, stocks: &m.stocks[i], gap_slivers_m2: m.gap_slivers_m2[i] })
+        [(req.from, 0), (req.to, 1)].map(|(date, i)| land::StockCheck {
+            date,
+            stocks: &m.stocks[i],
+            gap_slivers_m2: m.gap_slivers_m2[i],
+        })
     }
     let land = land::account(&m.m2, checks(&m, req), m.region_area, &cls, req.level)?;
     let cls2 = land::Classifier::new(Level::Two, catalog);
@@ -638,10 +702,20 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
             for (code, a) in &z.by_code[k] {
                 let c = cls.classify(code)?.code;
                 let e = by_class.entry(c).or_default();
-                if k == 0 { e.0 += a } else { e.1 += a }
+                if k == 0 {
+                    e.0 += a
+                } else {
+                    e.1 += a
+                }
             }
         }
-        let rows = land.classes.iter().map(|c| (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))).collect();
+        let rows = land
+            .classes
+            .iter()
+            .map(|c| {
+                (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))
+            })
+            .collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
     }
     let quality = match &m.quality {
@@ -649,7 +723,12 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
         [a, b] => {
             let (a, b) = (a.clone().unwrap_or_default(), b.clone().unwrap_or_default());
             let grades: std::collections::BTreeSet<i64> = a.keys().chain(b.keys()).copied().collect();
-            Some(grades.into_iter().map(|g| (g, (a.get(&g).copied().unwrap_or(0.0), b.get(&g).copied().unwrap_or(0.0)))).collect())
+            Some(
+                grades
+                    .into_iter()
+                    .map(|g| (g, (a.get(&g).copied().unwrap_or(0.0), b.get(&g).copied().unwrap_or(0.0))))
+                    .collect(),
+            )
         }
     };
 
@@ -660,7 +739,11 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
             input_files.push(inputs::input_file("forest-changes", p)?);
             let c = inputs::forest_changes(p, &scope, catalog)?;
             if c.is_empty() {
-                notes.push(format!("{}: no forest change rows for region {code} in the years {:?}", p.display(), scope.years()));
+                notes.push(format!(
+                    "{}: no forest change rows for region {code} in the years {:?}",
+                    p.display(),
+                    scope.years()
+                ));
             }
             Some(c)
         }
@@ -675,7 +758,11 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
             input_files.push(inputs::input_file("water", p)?);
             let rows = inputs::water(p, &scope, &cfg)?;
             if rows.is_empty() {
-                notes.push(format!("{}: no water rows for region {code} in the years {:?}", p.display(), scope.years()));
+                notes.push(format!(
+                    "{}: no water rows for region {code} in the years {:?}",
+                    p.display(),
+                    scope.years()
+                ));
                 None
             } else {
                 Some(water::account(&rows, &cfg, &scope.years(), p)?)
@@ -696,21 +783,33 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
     };
 
     // liabilities
-    let zone_areas_m2: Vec<(String, f64, f64)> =
-        ["生态保护红线", "永久基本农田", "城镇开发边界"].iter().zip(m.zone_areas_m2).map(|(z, (a, b))| (z.to_string(), a, b)).collect();
+    let zone_areas_m2: Vec<(String, f64, f64)> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
+        .iter()
+        .zip(m.zone_areas_m2)
+        .map(|(z, (a, b))| (z.to_string(), a, b))
+        .collect();
     let fig = liability::Figures {
         farmland_m2: (zone_areas_m2[1].1, zone_areas_m2[1].2),
         zone_areas_m2,
         redline_prohibited_m2: m.redline_prohibited_m2,
         groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
-        harvest_m3: changes.as_ref().map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
+        harvest_m3: changes
+            .as_ref()
+            .map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
     };
     let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(code)), &targets_src);
     let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
 
     let mut vintages = Vec::new();
-    for kind in [LayerKind::Admin, LayerKind::Parcels, LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban, LayerKind::Forest] {
+    for kind in [
+        LayerKind::Admin,
+        LayerKind::Parcels,
+        LayerKind::Redlines,
+        LayerKind::Farmland,
+        LayerKind::Urban,
+        LayerKind::Forest,
+    ] {
         vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
     }
     let mut rule_files = cfg.sources.clone();
@@ -736,5 +835,17 @@ fn assemble(reg: &Registry, req: &Request, setup: Setup, code: &str, name: &str,
         counts: m.counts,
     };
     lap(t0, "provenance (registry hash)");
-    Ok(BalanceSheet { provenance, land, land_level2, of_which, quality, causes, forest_volume, water, liabilities, notes, trace: m.trace })
+    Ok(BalanceSheet {
+        provenance,
+        land,
+        land_level2,
+        of_which,
+        quality,
+        causes,
+        forest_volume,
+        water,
+        liabilities,
+        notes,
+        trace: m.trace,
+    })
 }

@@ -37,34 +37,48 @@ pub struct Pair {
 }
 
 /// The overlay of `a` (opening) and `b` (closing).
-pub fn overlay(a: &Partition, b: &Partition, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Result<Vec<Pair>> {
+pub fn overlay(
+    a: &Partition,
+    b: &Partition,
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+) -> Result<Vec<Pair>> {
     // unchanged, unaltered parcels: their own pair
     let twin_of_a: Vec<Option<usize>> = a
         .pieces
         .iter()
-        .map(|p| if p.fid < 0 || p.altered { None } else { b.by_fid.get(&p.fid).copied().filter(|&j| !b.pieces[j].altered) })
+        .map(|p| {
+            if p.fid < 0 || p.altered {
+                None
+            } else {
+                b.by_fid.get(&p.fid).copied().filter(|&j| !b.pieces[j].altered)
+            }
+        })
         .collect();
     let mut is_twin_b = vec![false; b.pieces.len()];
     for j in twin_of_a.iter().flatten() {
         is_twin_b[*j] = true;
     }
-    let mut pairs: Vec<Pair> =
-        twin_of_a.iter().enumerate().filter_map(|(i, t)| t.map(|j| Pair { from: i, to: j, area: a.pieces[i].area, geometry: None })).collect();
+    let mut pairs: Vec<Pair> = twin_of_a
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.map(|j| Pair { from: i, to: j, area: a.pieces[i].area, geometry: None }))
+        .collect();
 
     // everything else: (changed opening piece × any closing piece) ∪ (unchanged opening piece × changed closing piece)
     let cands = |p: &MultiPolygon<f64>, part: &Partition| -> Vec<usize> {
-        p.bounding_rect().map(|r| part.index.in_box(r.min().x, r.min().y, r.max().x, r.max().y).into_iter().map(|k| k as usize).collect()).unwrap_or_default()
+        p.bounding_rect()
+            .map(|r| {
+                part.index.in_box(r.min().x, r.min().y, r.max().x, r.max().y).into_iter().map(|k| k as usize).collect()
+            })
+            .unwrap_or_default()
     };
     let todo: Vec<(usize, usize)> = (0..a.pieces.len())
         .into_par_iter()
         .filter(|&i| twin_of_a[i].is_none())
         .flat_map_iter(|i| cands(&a.pieces[i].geometry, b).into_iter().map(move |j| (i, j)))
-        .chain(
-            (0..b.pieces.len())
-                .into_par_iter()
-                .filter(|&j| !is_twin_b[j])
-                .flat_map_iter(|j| cands(&b.pieces[j].geometry, a).into_iter().filter(|&i| twin_of_a[i].is_some()).map(move |i| (i, j))),
-        )
+        .chain((0..b.pieces.len()).into_par_iter().filter(|&j| !is_twin_b[j]).flat_map_iter(|j| {
+            cands(&b.pieces[j].geometry, a).into_iter().filter(|&i| twin_of_a[i].is_some()).map(move |i| (i, j))
+        }))
         .collect();
     let computed: Vec<Pair> = todo
         .into_par_iter()
@@ -141,7 +155,14 @@ fn slivers_near(p: &super::partition::Piece, other: &Partition) -> f64 {
 /// deduction is taken to lie where it lay: the smaller share stays 田坎 → 田坎, a grown share comes from the
 /// opening class, a shrunk one goes to the closing class, and the rest moves class to class. An unchanged
 /// parcel therefore shows no flow at all (an independent split would invent 0103 → 1203 → 0103 flows).
-pub fn cells<'a>(from: &'a str, kx: f64, to: &'a str, ky: f64, area: f64, tiankan: &'a str) -> [(&'a str, &'a str, f64); 4] {
+pub fn cells<'a>(
+    from: &'a str,
+    kx: f64,
+    to: &'a str,
+    ky: f64,
+    area: f64,
+    tiankan: &'a str,
+) -> [(&'a str, &'a str, f64); 4] {
     [
         (from, to, area * (1.0 - kx.max(ky))),
         (tiankan, tiankan, area * kx.min(ky)),
@@ -178,7 +199,12 @@ mod tests {
         MultiPolygon(vec![Rect::new((ox + x0, oy + y0), (ox + x1, oy + y1)).to_polygon()])
     }
 
-    fn partition(date: &str, pieces: Vec<(i64, &str, MultiPolygon<f64>)>, gap_slivers: Vec<(Rect<f64>, f64)>, calc: &AreaCalculator) -> Partition {
+    fn partition(
+        date: &str,
+        pieces: Vec<(i64, &str, MultiPolygon<f64>)>,
+        gap_slivers: Vec<(Rect<f64>, f64)>,
+        calc: &AreaCalculator,
+    ) -> Partition {
         let pieces: Vec<Piece> = pieces
             .into_iter()
             .map(|(fid, class, geometry)| Piece {
@@ -215,12 +241,25 @@ mod tests {
         let crs = crate::crs::describe("EPSG:4549").unwrap();
         let calc = AreaCalculator::for_crs(&crs).unwrap();
         let calc_for = || AreaCalculator::for_thread(&crs).unwrap();
-        let (p1, p2, strip) = (rect(0.0, 0.0, 100.0, 100.0), rect(100.04, 0.0, 200.0, 100.0), rect(100.0, 0.0, 100.04, 100.0));
-        let opening = partition("2019-12-31", vec![(1, "0101", p1.clone()), (2, "0301", p2.clone()), (-1, GAP, strip)], vec![], &calc);
+        let (p1, p2, strip) =
+            (rect(0.0, 0.0, 100.0, 100.0), rect(100.04, 0.0, 200.0, 100.0), rect(100.0, 0.0, 100.04, 100.0));
+        let opening = partition(
+            "2019-12-31",
+            vec![(1, "0101", p1.clone()), (2, "0301", p2.clone()), (-1, GAP, strip)],
+            vec![],
+            &calc,
+        );
         let strip_area = opening.pieces[2].area;
         assert!((strip_area - 4.0).abs() < 0.01, "{strip_area}");
         let slivers = |dx: f64| -> Vec<(Rect<f64>, f64)> {
-            (0..5).map(|k| (rect(100.0 + dx, 20.0 * k as f64, 100.04 + dx, 20.0 * (k + 1) as f64).bounding_rect().unwrap(), strip_area / 5.0)).collect()
+            (0..5)
+                .map(|k| {
+                    (
+                        rect(100.0 + dx, 20.0 * k as f64, 100.04 + dx, 20.0 * (k + 1) as f64).bounding_rect().unwrap(),
+                        strip_area / 5.0,
+                    )
+                })
+                .collect()
         };
         let closing = |s| partition("2020-12-31", vec![(1, "0101", p1.clone()), (2, "0301", p2.clone())], s, &calc);
         // the slivers where the strip is: the sheet goes on, the strip's ground in no pair
@@ -235,7 +274,9 @@ mod tests {
 
     #[test]
     fn tiankan_stays_where_it_was() {
-        let sum = |c: &[(&str, &str, f64)], f: &str, t: &str| c.iter().filter(|x| x.0 == f && x.1 == t).map(|x| x.2).sum::<f64>();
+        let sum = |c: &[(&str, &str, f64)], f: &str, t: &str| {
+            c.iter().filter(|x| x.0 == f && x.1 == t).map(|x| x.2).sum::<f64>()
+        };
         // unchanged 旱地 with 20 % 田坎: no flow between classes
         let c = cells("0103", 0.2, "0103", 0.2, 100.0, "1203");
         assert_eq!(sum(&c, "0103", "0103"), 80.0);

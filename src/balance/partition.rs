@@ -135,7 +135,9 @@ impl Partition {
             .filter(|p| p.fid >= 0 && keep(p.fid))
             .map(|p| match self.before_resolution.get(&p.fid) {
                 None => p.clone(),
-                Some((geometry, area, altered)) => Piece { geometry: geometry.clone(), area: *area, altered: *altered, ..p.clone() },
+                Some((geometry, area, altered)) => {
+                    Piece { geometry: geometry.clone(), area: *area, altered: *altered, ..p.clone() }
+                }
             })
             .collect()
     }
@@ -188,7 +190,12 @@ pub fn build_next(
 }
 
 /// The parcels clipped to the region, with the attributes a piece keeps.
-fn clip(records: Vec<StoredRecord>, region: &Region, catalog: &Catalog, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Result<Vec<Piece>> {
+fn clip(
+    records: Vec<StoredRecord>,
+    region: &Region,
+    catalog: &Catalog,
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+) -> Result<Vec<Piece>> {
     let clipper = Clipper::new(region, catalog)?;
     Ok(records.into_par_iter().filter_map(|r| clipper.piece(r, calc_for)).collect())
 }
@@ -208,18 +215,27 @@ impl<'a> Clipper<'a> {
         let def = catalog.layer(LayerKind::Parcels);
         let [ci, tbmj, kcmj, kcxs, zldj, bgyy] = FIELDS.map(|f| def.field_index(f));
         let Some(class) = ci else {
-            return Err(Error::Config { file: "kinds/parcels.toml".into(), reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into() });
+            return Err(Error::Config {
+                file: "kinds/parcels.toml".into(),
+                reason: "the parcels layer has no DLBM field; a balance sheet needs the land class".into(),
+            });
         };
         Ok(Clipper { region, class, fields: [tbmj, kcmj, kcxs, zldj, bgyy] })
     }
 
     /// The parcel's piece, or None when it lies outside the region; `calc_for` gives the area calculator
     /// for a cut piece (one wholly inside keeps its stored area).
-    pub fn piece(&self, mut r: StoredRecord, calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync)) -> Option<Piece> {
+    pub fn piece(
+        &self,
+        mut r: StoredRecord,
+        calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+    ) -> Option<Piece> {
         let [tbmj, kcmj, kcxs, zldj, bgyy] = self.fields;
         let (geometry, clipped, area) = match self.region.outline.clip(&r.record.geometry) {
             Clip::Outside => return None,
-            Clip::Inside => (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal),
+            Clip::Inside => {
+                (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal)
+            }
             Clip::Cut(g) => {
                 let a = geom::piece_area(&calc_for(), &g);
                 (g, true, a)
@@ -271,7 +287,8 @@ pub fn from_clipped(
     // parcels overlaps exactly as it did there: those pairs are taken from the previous partition's list,
     // and only a changed parcel looks for its candidates — in the closing vintage of a tenure, a few
     // percent of the parcels instead of all of them
-    let changed: Vec<bool> = pieces.par_iter().map(|p| !previous.is_some_and(|prev| prev.by_fid.contains_key(&p.fid))).collect();
+    let changed: Vec<bool> =
+        pieces.par_iter().map(|p| !previous.is_some_and(|prev| prev.by_fid.contains_key(&p.fid))).collect();
     let position = |fid: i64| pieces.binary_search_by_key(&fid, |p| p.fid).ok();
     let mut overlaps: Vec<(usize, usize, MultiPolygon<f64>)> = previous
         .map(|prev| {
@@ -298,8 +315,10 @@ pub fn from_clipped(
     }));
     // in the order of a search from every parcel: by the lower position, then the higher
     overlaps.par_sort_unstable_by_key(|(i, j, _)| (*i, *j));
-    let raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>> =
-        overlaps.iter().map(|(i, j, g)| ((pieces[*i].fid.min(pieces[*j].fid), pieces[*i].fid.max(pieces[*j].fid)), g.clone())).collect();
+    let raw_overlaps: HashMap<(i64, i64), MultiPolygon<f64>> = overlaps
+        .iter()
+        .map(|(i, j, g)| ((pieces[*i].fid.min(pieces[*j].fid), pieces[*i].fid.max(pieces[*j].fid)), g.clone()))
+        .collect();
     lap("overlaps found");
     let mut resolved = Vec::new();
     let mut before_resolution = HashMap::new();
@@ -325,7 +344,9 @@ pub fn from_clipped(
         keys.sort_unstable();
         for j in keys {
             let lost = &losing[&j];
-            let cut = lost.iter().fold(MultiPolygon(vec![]), |acc, (_, g)| if acc.0.is_empty() { g.clone() } else { acc.union(g) });
+            let cut = lost
+                .iter()
+                .fold(MultiPolygon(vec![]), |acc, (_, g)| if acc.0.is_empty() { g.clone() } else { acc.union(g) });
             let before = pieces[j].area;
             let rest = pieces[j].geometry.difference(&cut);
             before_resolution.insert(pieces[j].fid, (pieces[j].geometry.clone(), pieces[j].area, pieces[j].altered));
@@ -344,7 +365,11 @@ pub fn from_clipped(
                 let a = geom::piece_area(&calc, g);
                 // several earlier parcels may overlap each other too: share what was removed in proportion
                 let share = if sum_parts > 0.0 { total_lost * a / sum_parts } else { 0.0 };
-                resolved.push(ResolvedOverlap { kept_by: pieces[*i].key.clone(), removed_from: pieces[j].key.clone(), area_m2: share });
+                resolved.push(ResolvedOverlap {
+                    kept_by: pieces[*i].key.clone(),
+                    removed_from: pieces[j].key.clone(),
+                    area_m2: share,
+                });
             }
         }
     }
@@ -377,10 +402,30 @@ pub fn from_clipped(
         if let Some(b) = geometry.bounding_rect() {
             index.insert(pieces.len() as i64, b);
         }
-        pieces.push(Piece { fid: -(k as i64) - 1, key: String::new(), class: GAP.into(), deduction: 0.0, quality: None, cause: None, geometry, area, altered: true });
+        pieces.push(Piece {
+            fid: -(k as i64) - 1,
+            key: String::new(),
+            class: GAP.into(),
+            deduction: 0.0,
+            quality: None,
+            cause: None,
+            geometry,
+            area,
+            altered: true,
+        });
     }
     let by_fid = pieces.iter().enumerate().filter(|(_, p)| p.fid >= 0).map(|(i, p)| (p.fid, i)).collect();
-    Ok(Partition { date, pieces, index, overlaps: resolved, by_fid, gap_slivers_m2, gap_slivers, raw_overlaps, before_resolution })
+    Ok(Partition {
+        date,
+        pieces,
+        index,
+        overlaps: resolved,
+        by_fid,
+        gap_slivers_m2,
+        gap_slivers,
+        raw_overlaps,
+        before_resolution,
+    })
 }
 
 #[cfg(test)]
@@ -406,15 +451,30 @@ mod tests {
         }
     }
 
-    fn summary(p: &Partition) -> (Vec<(i64, String, String)>, Vec<(String, String, String)>, Vec<((i64, i64), String)>, Vec<i64>) {
+    #[allow(clippy::type_complexity)]
+    fn summary(
+        p: &Partition,
+    ) -> (Vec<(i64, String, String)>, Vec<(String, String, String)>, Vec<((i64, i64), String)>, Vec<i64>) {
         let mut raw: Vec<_> = p.raw_overlaps.iter().map(|(k, g)| (*k, format!("{:.6}", g.unsigned_area()))).collect();
-        raw.sort_by(|a, b| a.0.cmp(&b.0));
+        raw.sort_by_key(|a| a.0);
         (
-            p.pieces.iter().map(|q| (q.fid, q.class.clone(), format!("{:.6} {:.9}", q.geometry.unsigned_area(), q.area))).collect(),
-            p.overlaps.iter().map(|o| (o.kept_by.clone(), o.removed_from.clone(), format!("{:.6}", o.area_m2))).collect(),
+            p.pieces
+                .iter()
+                .map(|q| (q.fid, q.class.clone(), format!("{:.6} {:.9}", q.geometry.unsigned_area(), q.area)))
+                .collect(),
+            p.overlaps
+                .iter()
+                .map(|o| (o.kept_by.clone(), o.removed_from.clone(), format!("{:.6}", o.area_m2)))
+                .collect(),
             raw,
             // every piece's box finds it in the index, and only the pieces' boxes are there
-            p.pieces.iter().enumerate().filter_map(|(i, q)| q.geometry.bounding_rect().map(|b| (i, b))).filter(|(i, b)| !p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).contains(&(*i as i64))).map(|(i, _)| i as i64).collect(),
+            p.pieces
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.geometry.bounding_rect().map(|b| (i, b)))
+                .filter(|(i, b)| !p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).contains(&(*i as i64)))
+                .map(|(i, _)| i as i64)
+                .collect(),
         )
     }
 
@@ -427,16 +487,26 @@ mod tests {
         let catalog = Catalog::embedded().unwrap();
         let crs = crate::crs::describe("EPSG:4549").unwrap();
         let calc_for = move || AreaCalculator::for_thread(&crs).unwrap();
-        let outline = MultiPolygon(vec![geo::Rect::new((459_990.0, 3_389_990.0), (460_200.0, 3_390_200.0)).to_polygon()]);
-        let region = Region { code: "t".into(), name: "t".into(), outline: crate::outline::Outline::new(outline), area: 0.0 };
+        let outline =
+            MultiPolygon(vec![geo::Rect::new((459_990.0, 3_389_990.0), (460_200.0, 3_390_200.0)).to_polygon()]);
+        let region =
+            Region { code: "t".into(), name: "t".into(), outline: crate::outline::Outline::new(outline), area: 0.0 };
         let (d1, d2) = (AsOf::from_ymd_opt(2019, 12, 31).unwrap(), AsOf::from_ymd_opt(2020, 12, 31).unwrap());
-        let opening = || vec![parcel(1, 0.0, 0.0, 50.0), parcel(2, 40.0, 0.0, 50.0), parcel(3, 100.0, 0.0, 50.0), parcel(5, 0.0, 100.0, 50.0), parcel(7, 100.0, 100.0, 50.0)];
+        let opening = || {
+            vec![
+                parcel(1, 0.0, 0.0, 50.0),
+                parcel(2, 40.0, 0.0, 50.0),
+                parcel(3, 100.0, 0.0, 50.0),
+                parcel(5, 0.0, 100.0, 50.0),
+                parcel(7, 100.0, 100.0, 50.0),
+            ]
+        };
         // 1 and 2 overlap in both vintages; 3 and 7 give way to the new parcels 4, 6, 8 and 10
         let closing = || {
             vec![
                 parcel(1, 0.0, 0.0, 50.0),
                 parcel(2, 40.0, 0.0, 50.0),
-                parcel(4, 30.0, 90.0, 40.0),  // changed, over 5 (lower fid, unchanged) and 8 (changed)
+                parcel(4, 30.0, 90.0, 40.0), // changed, over 5 (lower fid, unchanged) and 8 (changed)
                 parcel(5, 0.0, 100.0, 50.0),
                 parcel(6, 85.0, 10.0, 30.0),  // changed, over 2 (lower fid, unchanged)
                 parcel(8, 60.0, 100.0, 45.0), // changed, over 4 (changed)
@@ -448,7 +518,10 @@ mod tests {
         // clipped one parcel at a time (as a sheet does while it reads), in any order: the same partition
         let clipper = Clipper::new(&region, &catalog).unwrap();
         let one_by_one: Vec<Piece> = opening().into_iter().rev().filter_map(|r| clipper.piece(r, &calc_for)).collect();
-        assert_eq!(summary(&from_clipped(one_by_one, d1, &region, &calc_for, OverlapPolicy::Resolve, None).unwrap()), summary(&p1));
+        assert_eq!(
+            summary(&from_clipped(one_by_one, d1, &region, &calc_for, OverlapPolicy::Resolve, None).unwrap()),
+            summary(&p1)
+        );
         // every closing parcel clipped and searched, with the opening partition to take known overlaps from
         let clip_all = || closing().into_iter().filter_map(|r| clipper.piece(r, &calc_for)).collect::<Vec<Piece>>();
         let reused = from_clipped(clip_all(), d2, &region, &calc_for, OverlapPolicy::Resolve, Some(&p1)).unwrap();
@@ -458,20 +531,40 @@ mod tests {
         let pairs: Vec<(i64, i64)> = a.2.iter().map(|(k, _)| *k).collect();
         assert_eq!(pairs, vec![(1, 2), (2, 6), (4, 5), (4, 8)]);
         assert!(a.3.is_empty(), "pieces missing from the index: {:?}", a.3);
-        assert!(reused.pieces.iter().any(|q| q.class == GAP), "the region is not covered: {:?}", reused.pieces.iter().map(|q| (q.fid, &q.class, q.area)).collect::<Vec<_>>());
+        assert!(
+            reused.pieces.iter().any(|q| q.class == GAP),
+            "the region is not covered: {:?}",
+            reused.pieces.iter().map(|q| (q.fid, &q.class, q.area)).collect::<Vec<_>>()
+        );
         assert_eq!(reused.index.len(), reused.pieces.iter().filter(|q| q.geometry.bounding_rect().is_some()).count());
         // the closing partition from the opening one, as a sheet builds it: 1, 2 and 5 carried over (2 as
         // it was before it lost its overlap with 1), 3 and 7 ended, 4, 6, 8 and 10 added — the same partition
         let still = [1, 2, 5];
         let added: Vec<StoredRecord> = closing().into_iter().filter(|r| !still.contains(&r.fid)).collect();
-        let next = build_next(&p1, |fid| still.contains(&fid), added, d2, &region, &catalog, &calc_for, OverlapPolicy::Resolve).unwrap();
+        let next = build_next(
+            &p1,
+            |fid| still.contains(&fid),
+            added,
+            d2,
+            &region,
+            &catalog,
+            &calc_for,
+            OverlapPolicy::Resolve,
+        )
+        .unwrap();
         assert_eq!(summary(&next), b);
         assert_eq!(next.index.len(), next.pieces.iter().filter(|q| q.geometry.bounding_rect().is_some()).count());
         let mut losers: Vec<i64> = next.before_resolution.keys().copied().collect();
         losers.sort_unstable();
         assert_eq!(losers, vec![2, 5, 6, 8], "each later parcel of an overlapping pair loses the overlap");
         let two = &p1.pieces[p1.by_fid[&2]];
-        assert!(two.geometry.unsigned_area() < 2400.0 && next.pieces[next.by_fid[&2]].geometry.unsigned_area() < 2400.0);
-        assert_eq!(p1.carried(|f| f == 2)[0].geometry.unsigned_area(), 2500.0, "carried as clipped, before the overlap was removed");
+        assert!(
+            two.geometry.unsigned_area() < 2400.0 && next.pieces[next.by_fid[&2]].geometry.unsigned_area() < 2400.0
+        );
+        assert_eq!(
+            p1.carried(|f| f == 2)[0].geometry.unsigned_area(),
+            2500.0,
+            "carried as clipped, before the overlap was removed"
+        );
     }
 }

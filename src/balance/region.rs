@@ -58,10 +58,17 @@ impl Region {
             )));
         }
         let name_idx = reg.catalog().layer(LayerKind::Admin).field_index("XZQMC");
-        let name = chosen.iter().map(|r| name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default()).collect::<Vec<_>>().join("、");
+        let name = chosen
+            .iter()
+            .map(|r| name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("、");
         let parts: Vec<geo::Polygon<f64>> = chosen.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
-        let geometry = if chosen.len() == 1 { chosen[0].record.geometry.clone() } else { geo::unary_union(parts.iter()) };
-        let code = code.map(str::to_string).unwrap_or_else(|| chosen.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"));
+        let geometry =
+            if chosen.len() == 1 { chosen[0].record.geometry.clone() } else { geo::unary_union(parts.iter()) };
+        let code = code
+            .map(str::to_string)
+            .unwrap_or_else(|| chosen.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"));
         let area = geom::piece_area(calc, &geometry);
         Ok(Region { code, name, outline: Outline::new(geometry), area })
     }

@@ -36,7 +36,11 @@ impl AreaUnit {
         self.of(m2.round() as i64)
     }
     fn decimals(self) -> usize {
-        if self == AreaUnit::M2 { 0 } else { 4 }
+        if self == AreaUnit::M2 {
+            0
+        } else {
+            4
+        }
     }
 }
 
@@ -53,7 +57,14 @@ fn table(id: &str, title: &str, title_en: &str, columns: Vec<Col>, rows: Vec<Row
     }
 }
 
-fn land_table(acc: &LandAccount, u: AreaUnit, id: &str, title: &str, title_en: &str, filter: impl Fn(&str) -> bool) -> Table {
+fn land_table(
+    acc: &LandAccount,
+    u: AreaUnit,
+    id: &str,
+    title: &str,
+    title_en: &str,
+    filter: impl Fn(&str) -> bool,
+) -> Table {
     let (l, d) = (u.label(), u.decimals());
     let cols = vec![
         Col::new("期初存量", "Opening stock", l, d),
@@ -72,9 +83,17 @@ fn land_table(acc: &LandAccount, u: AreaUnit, id: &str, title: &str, title_en: &
         for k in 0..5 {
             tot[k] += v[k];
         }
-        rows.push(Row { code: c.code.clone(), name: c.name.clone(), values: v.iter().map(|x| Some(u.of(*x))).collect() });
+        rows.push(Row {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            values: v.iter().map(|x| Some(u.of(*x))).collect(),
+        });
     }
-    rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot.iter().map(|x| Some(u.of(*x))).collect() });
+    rows.push(Row {
+        code: String::new(),
+        name: "合计 Total".into(),
+        values: tot.iter().map(|x| Some(u.of(*x))).collect(),
+    });
     table(id, title, title_en, cols, rows)
 }
 
@@ -95,7 +114,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     out.push(t);
 
     // the matrix: rows from, columns to, with totals
-    let mut cols: Vec<Col> = acc.classes.iter().map(|c| Col::new(&format!("{} {}", c.code, c.name), &format!("to {}", c.code), l, d)).collect();
+    let mut cols: Vec<Col> = acc
+        .classes
+        .iter()
+        .map(|c| Col::new(&format!("{} {}", c.code, c.name), &format!("to {}", c.code), l, d))
+        .collect();
     cols.push(Col::new("期初合计", "Opening total", l, d));
     let mut rows: Vec<Row> = acc
         .classes
@@ -112,7 +135,13 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         name: "期末合计 Closing total".into(),
         values: (0..acc.classes.len()).map(|j| Some(u.of(acc.closing(j)))).chain([Some(u.of(acc.total()))]).collect(),
     });
-    let mut m = table("matrix", "土地利用转移矩阵", "Land-use transition matrix (rows: opening class, columns: closing class)", cols, rows);
+    let mut m = table(
+        "matrix",
+        "土地利用转移矩阵",
+        "Land-use transition matrix (rows: opening class, columns: closing class)",
+        cols,
+        rows,
+    );
     m.code_header = ("期初\\期末".into(), "From \\ to".into());
     out.push(m);
 
@@ -131,16 +160,36 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         .map(|(i, c)| Row {
             code: c.code.clone(),
             name: c.name.clone(),
-            values: s.of_which.iter().flat_map(|o| [Some(u.of_f(o.rows[i].1)), Some(u.of_f(o.rows[i].2)), Some(u.of_f(o.rows[i].2) - u.of_f(o.rows[i].1))]).collect(),
+            values: s
+                .of_which
+                .iter()
+                .flat_map(|o| {
+                    [
+                        Some(u.of_f(o.rows[i].1)),
+                        Some(u.of_f(o.rows[i].2)),
+                        Some(u.of_f(o.rows[i].2) - u.of_f(o.rows[i].1)),
+                    ]
+                })
+                .collect(),
         })
         .collect();
     let n = rows.first().map_or(0, |r| r.values.len());
     let tot: Vec<Option<f64>> = (0..n).map(|k| Some(rows.iter().map(|r| r.values[k].unwrap_or(0.0)).sum())).collect();
     rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot });
-    out.push(table("of_which", "其中：生态保护红线内、永久基本农田内", "Of which: inside ecological red lines and permanent basic farmland", cols, rows));
+    out.push(table(
+        "of_which",
+        "其中：生态保护红线内、永久基本农田内",
+        "Of which: inside ecological red lines and permanent basic farmland",
+        cols,
+        rows,
+    ));
 
     if let Some(q) = &s.quality {
-        let cols = vec![Col::new("期初", "Opening", l, d), Col::new("期末", "Closing", l, d), Col::new("净变化", "Net change", l, d)];
+        let cols = vec![
+            Col::new("期初", "Opening", l, d),
+            Col::new("期末", "Closing", l, d),
+            Col::new("净变化", "Net change", l, d),
+        ];
         let rows = q
             .iter()
             .map(|(g, (a, b))| Row {
@@ -164,7 +213,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             .map(|c| Row {
                 code: c.nature.clone(),
                 name: c.cause.clone(),
-                values: vec![Some(u.of_f(c.cultivated_increase_m2)), Some(u.of_f(c.cultivated_decrease_m2)), Some(u.of_f(c.changed_m2))],
+                values: vec![
+                    Some(u.of_f(c.cultivated_increase_m2)),
+                    Some(u.of_f(c.cultivated_decrease_m2)),
+                    Some(u.of_f(c.changed_m2)),
+                ],
             })
             .collect();
         for nature in ["人为", "自然", "未注明"] {
@@ -188,7 +241,14 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         out.push(t);
     }
 
-    out.push(land_table(&s.land_level2, u, "forest_area", "林地面积变动表", "Forest land: area by class", |c| c.starts_with("03")));
+    out.push(land_table(
+        &s.land_level2,
+        u,
+        "forest_area",
+        "林地面积变动表",
+        "Forest land: area by class",
+        |c| c.starts_with("03"),
+    ));
 
     let fv = &s.forest_volume;
     let cols = vec![
@@ -232,13 +292,18 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             ],
         })
         .collect();
-    let mut t = table("forest_volume", "林木资源存量及变动表", "Timber: stock volume and changes by origin", cols, rows);
+    let mut t =
+        table("forest_volume", "林木资源存量及变动表", "Timber: stock volume and changes by origin", cols, rows);
     t.code_header = ("起源".into(), "Origin".into());
     t.notes.push("期初蓄积 + 生长量 + 造林 − 采伐 − 转为非林地 − 灾害 + 其他变化 = 期末蓄积; 其他变化 is the balancing item (SEEA other changes in volume)".into());
     out.push(t);
 
     if let Some(w) = &s.water {
-        let cols = vec![Col::new("地表水", "Surface water", "万m³", 2), Col::new("地下水", "Groundwater", "万m³", 2), Col::new("合计", "Total", "万m³", 2)];
+        let cols = vec![
+            Col::new("地表水", "Surface water", "万m³", 2),
+            Col::new("地下水", "Groundwater", "万m³", 2),
+            Col::new("合计", "Total", "万m³", 2),
+        ];
         let rows = w
             .lines
             .iter()
@@ -249,7 +314,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
                     _ => "",
                 };
                 let total = v[0].unwrap_or(0.0) + v[1].unwrap_or(0.0);
-                Row { code: format!("{kind:?}").to_lowercase(), name: format!("{sign}{item} {en}"), values: vec![v[0], v[1], Some(total)] }
+                Row {
+                    code: format!("{kind:?}").to_lowercase(),
+                    name: format!("{sign}{item} {en}"),
+                    values: vec![v[0], v[1], Some(total)],
+                }
             })
             .collect();
         let mut t = table("water", "水资源存量及变动表", "Water: stocks and flows", cols, rows);
@@ -261,29 +330,58 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             let rows = w
                 .quality
                 .iter()
-                .map(|(c, n)| Row { code: c.clone(), name: format!("{c}水质"), values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)] })
+                .map(|(c, n)| Row {
+                    code: c.clone(),
+                    name: format!("{c}水质"),
+                    values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)],
+                })
                 .collect();
-            let mut t = table("water_quality", "地表水水质断面比例", "Surface-water quality: share of assessed sections", cols, rows);
+            let mut t = table(
+                "water_quality",
+                "地表水水质断面比例",
+                "Surface-water quality: share of assessed sections",
+                cols,
+                rows,
+            );
             if let (Some(y), Some(g)) = (w.quality_year, w.good_share()) {
                 t.notes.push(format!("{y} 年; Ⅰ–Ⅲ 类比例 {g:.1} %"));
             }
             out.push(t);
         }
     }
-    let mut t = land_table(&s.land_level2, u, "water_area", "水域面积变动表", "Water-surface area (11xx classes)", |c| c.starts_with("11"));
+    let mut t = land_table(
+        &s.land_level2,
+        u,
+        "water_area",
+        "水域面积变动表",
+        "Water-surface area (11xx classes)",
+        |c| c.starts_with("11"),
+    );
     t.notes.push("面积来自地类图斑几何 (from parcel geometry)".into());
     out.push(t);
 
     let li = &s.liabilities;
-    let cols = vec![Col::new("期初", "Opening", "", 4), Col::new("期末/实际", "Closing / actual", "", 4), Col::new("目标/上限", "Target / cap", "", 4), Col::new("负债", "Liability", "", 4)];
+    let cols = vec![
+        Col::new("期初", "Opening", "", 4),
+        Col::new("期末/实际", "Closing / actual", "", 4),
+        Col::new("目标/上限", "Target / cap", "", 4),
+        Col::new("负债", "Liability", "", 4),
+    ];
     let rows = li
         .items
         .iter()
-        .map(|x| Row { code: x.item.clone(), name: format!("{}（{}）", x.name, x.unit), values: vec![x.opening, x.actual, x.target, x.liability] })
+        .map(|x| Row {
+            code: x.item.clone(),
+            name: format!("{}（{}）", x.name, x.unit),
+            values: vec![x.opening, x.actual, x.target, x.liability],
+        })
         .collect();
     let mut t = table("liabilities", "自然资源负债表", "Liabilities", cols, rows);
     t.code_header = ("项目".into(), "Item".into());
-    t.notes.push(format!("模型 model: {} — {} ({}): {}", li.model, li.definition.title, li.definition.title_en, li.definition.description));
+    t.notes.push(format!(
+        "模型 model: {} — {} ({}): {}",
+        li.model, li.definition.title, li.definition.title_en, li.definition.description
+    ));
     for x in &li.items {
         t.notes.push(format!("{}: {}", x.item, x.basis));
     }
@@ -296,7 +394,10 @@ pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
     let p = &s.provenance;
     let mut v = vec![
         ("区域 Region".to_string(), format!("{} {}", p.region, p.region_name)),
-        ("区域面积 Region area".into(), format!("{:.4} 公顷 ({:.2} m², ellipsoidal)", p.region_area_m2 / 1e4, p.region_area_m2)),
+        (
+            "区域面积 Region area".into(),
+            format!("{:.4} 公顷 ({:.2} m², ellipsoidal)", p.region_area_m2 / 1e4, p.region_area_m2),
+        ),
         ("期初 Opening date".into(), p.from.clone()),
         ("期末 Closing date".into(), p.to.clone()),
         ("分类 Classification level".into(), p.level.label().into()),
@@ -305,10 +406,16 @@ pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
         ("坐标系 CRS".into(), p.crs.clone()),
         ("工具 Tool".into(), format!("nrledger {}", p.tool_version)),
         ("负债模型 Liability model".into(), s.liabilities.model.clone()),
-        ("图斑/配对 Pieces and pairs".into(), format!("{} at opening, {} at closing, {} overlay pairs", p.counts.0, p.counts.1, p.counts.2)),
+        (
+            "图斑/配对 Pieces and pairs".into(),
+            format!("{} at opening, {} at closing, {} overlay pairs", p.counts.0, p.counts.1, p.counts.2),
+        ),
     ];
     for (layer, a, b) in &p.vintages {
-        v.push((format!("数据版本 Vintage {layer}"), format!("{} → {}", a.as_deref().unwrap_or("—"), b.as_deref().unwrap_or("—"))));
+        v.push((
+            format!("数据版本 Vintage {layer}"),
+            format!("{} → {}", a.as_deref().unwrap_or("—"), b.as_deref().unwrap_or("—")),
+        ));
     }
     for (f, h) in &p.rules {
         v.push(("规则 Rules".into(), if h.is_empty() { f.clone() } else { format!("{f} (sha256 {h})") }));

@@ -61,7 +61,10 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
             }
             seen.push(&w.item);
             let vals = ACCOUNTS.map(|acc| {
-                cfg.water_items.iter().position(|x| x.account == acc && x.item == w.item).map(|k| sums.get(&k).copied().unwrap_or(0.0))
+                cfg.water_items
+                    .iter()
+                    .position(|x| x.account == acc && x.item == w.item)
+                    .map(|k| sums.get(&k).copied().unwrap_or(0.0))
             });
             lines.push((w.item.clone(), kind, w.name_en.clone(), vals));
         }
@@ -100,7 +103,9 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
         .iter()
         .enumerate()
         .filter(|(_, w)| w.kind == WaterKind::Quality)
-        .map(|(k, w)| (w.item.clone(), rows.iter().filter(|r| r.item == k && Some(r.year) == qyear).map(|r| r.value).sum()))
+        .map(|(k, w)| {
+            (w.item.clone(), rows.iter().filter(|r| r.item == k && Some(r.year) == qyear).map(|r| r.value).sum())
+        })
         .collect();
     Ok(WaterAccount { years: years.to_vec(), lines, quality, quality_year: qyear })
 }
@@ -108,7 +113,11 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
 impl WaterAccount {
     /// Withdrawals (decrease items whose name ends in 取水) of an account (0 地表水, 1 地下水), 万 m³.
     pub fn withdrawal(&self, account: usize) -> f64 {
-        self.lines.iter().filter(|(i, k, _, _)| *k == WaterKind::Decrease && i.ends_with("取水")).map(|(_, _, _, v)| v[account].unwrap_or(0.0)).sum()
+        self.lines
+            .iter()
+            .filter(|(i, k, _, _)| *k == WaterKind::Decrease && i.ends_with("取水"))
+            .map(|(_, _, _, v)| v[account].unwrap_or(0.0))
+            .sum()
     }
 
     /// Share of sections in classes Ⅰ–Ⅲ, % (None without quality data).

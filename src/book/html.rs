@@ -26,7 +26,11 @@ fn colour(t: &str) -> &'static str {
 }
 
 /// The 附图: the unit's parcels coloured by resource type, the control zones it overlaps, the unit outline.
-pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[crate::units::Piece], zones: &[(LayerKind, MultiPolygon<f64>)]) -> String {
+pub fn map_svg(
+    unit: &MultiPolygon<f64>,
+    pieces: &[crate::units::Piece],
+    zones: &[(LayerKind, MultiPolygon<f64>)],
+) -> String {
     let Some(b) = unit.bounding_rect() else { return String::new() };
     let (w, h) = (170.0_f64, 120.0_f64); // millimetres on the page
     let pad = 0.04 * b.width().max(b.height());
@@ -44,10 +48,18 @@ pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[crate::units::Piece], zones: 
         }
         d
     };
-    let mut svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}mm" height="{h}mm" role="img" aria-label="附图"><defs><clipPath id="frame"><rect width="{w}" height="{h}"/></clipPath></defs><rect width="{w}" height="{h}" fill="#fff" stroke="#999" stroke-width="0.2"/><g clip-path="url(#frame)">"##);
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}mm" height="{h}mm" role="img" aria-label="附图"><defs><clipPath id="frame"><rect width="{w}" height="{h}"/></clipPath></defs><rect width="{w}" height="{h}" fill="#fff" stroke="#999" stroke-width="0.2"/><g clip-path="url(#frame)">"##
+    );
     for p in pieces {
         let t = &p.resource_type;
-        let _ = write!(svg, r##"<path class="piece" d="{}" fill="{}" fill-rule="evenodd" stroke="#fff" stroke-width="0.1"><title>{}</title></path>"##, path(&p.geometry), colour(t), esc(t));
+        let _ = write!(
+            svg,
+            r##"<path class="piece" d="{}" fill="{}" fill-rule="evenodd" stroke="#fff" stroke-width="0.1"><title>{}</title></path>"##,
+            path(&p.geometry),
+            colour(t),
+            esc(t)
+        );
     }
     for (kind, mp) in zones {
         let (stroke, dash) = match kind {
@@ -55,9 +67,17 @@ pub fn map_svg(unit: &MultiPolygon<f64>, pieces: &[crate::units::Piece], zones: 
             LayerKind::Farmland => ("#e6ab02", "0.6,0.6"),
             _ => ("#7570b3", "2,0.8"),
         };
-        let _ = write!(svg, r##"<path class="zone" d="{}" fill="none" stroke="{stroke}" stroke-width="0.5" stroke-dasharray="{dash}" fill-rule="evenodd"/>"##, path(mp));
+        let _ = write!(
+            svg,
+            r##"<path class="zone" d="{}" fill="none" stroke="{stroke}" stroke-width="0.5" stroke-dasharray="{dash}" fill-rule="evenodd"/>"##,
+            path(mp)
+        );
     }
-    let _ = write!(svg, r##"<path class="unit" d="{}" fill="none" stroke="#000" stroke-width="0.7" fill-rule="evenodd"/></g>"##, path(unit));
+    let _ = write!(
+        svg,
+        r##"<path class="unit" d="{}" fill="none" stroke="#000" stroke-width="0.7" fill-rule="evenodd"/></g>"##,
+        path(unit)
+    );
     // scale bar: a round number of metres near a quarter of the width
     let metres = {
         let target = 0.25 * w / s;
@@ -105,7 +125,10 @@ section {{ break-inside: avoid; }} @media print {{ .noprint {{ display: none; }}
         loc = esc(&p.location),
         total = area(&p.area),
         warnings = p.warnings.iter().map(|w| format!(r#"<p class="warn">⚠ {}</p>"#, esc(w))).collect::<String>(),
-        declared = p.declared_area.map(|d| format!("<tr><th>登记面积（DYMJ）</th><td>{}</td></tr>", area(&d))).unwrap_or_default(),
+        declared = p
+            .declared_area
+            .map(|d| format!("<tr><th>登记面积（DYMJ）</th><td>{}</td></tr>", area(&d)))
+            .unwrap_or_default(),
     );
     for s in &p.resource_types {
         let _ = write!(h, r##"<tr class="rt"><td>{}</td><td class="n">{}</td></tr>"##, esc(&s.label), area(&s.area));
@@ -114,23 +137,39 @@ section {{ break-inside: avoid; }} @media print {{ .noprint {{ display: none; }}
     for (k, v) in &p.ownership {
         let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     }
-    let _ = write!(h, r##"</table><table><tr><th>权属 <span class="en">ownership</span></th><th>面积 <span class="en">area</span></th></tr>"##);
+    let _ = write!(
+        h,
+        r##"</table><table><tr><th>权属 <span class="en">ownership</span></th><th>面积 <span class="en">area</span></th></tr>"##
+    );
     for s in &p.ownership_areas {
         let _ = write!(h, r##"<tr class="own"><td>{}</td><td class="n">{}</td></tr>"##, esc(&s.label), area(&s.area));
     }
-    let _ = write!(h, r##"</table></section><section><h2>三、关联信息 <span class="en">Related information</span></h2><table><tr><th>公共管控</th><th>编号 / 名称</th><th>重叠面积</th></tr>"##);
+    let _ = write!(
+        h,
+        r##"</table></section><section><h2>三、关联信息 <span class="en">Related information</span></h2><table><tr><th>公共管控</th><th>编号 / 名称</th><th>重叠面积</th></tr>"##
+    );
     if p.links.is_empty() {
         h.push_str("<tr><td colspan=\"3\">无</td></tr>");
     }
     for l in &p.links {
-        let _ = write!(h, r##"<tr class="link"><td>{}</td><td>{} {}</td><td class="n">{}</td></tr>"##, esc(&l.title), esc(&l.key), esc(&l.detail), area(&l.overlap));
+        let _ = write!(
+            h,
+            r##"<tr class="link"><td>{}</td><td>{} {}</td><td class="n">{}</td></tr>"##,
+            esc(&l.title),
+            esc(&l.key),
+            esc(&l.detail),
+            area(&l.overlap)
+        );
     }
     let _ = write!(
         h,
         "</table><table><tr><th>关联不动产单元号</th><td>{}</td></tr></table></section>",
         if p.real_estate_units.is_empty() { "无".to_string() } else { esc(&p.real_estate_units.join("；")) }
     );
-    let _ = write!(h, r##"<section><h2>四、登记记录 <span class="en">Registration events</span></h2><table><tr><th>日期</th><th>类型</th><th>登簿人 / 原因 / 文号</th></tr>"##);
+    let _ = write!(
+        h,
+        r##"<section><h2>四、登记记录 <span class="en">Registration events</span></h2><table><tr><th>日期</th><th>类型</th><th>登簿人 / 原因 / 文号</th></tr>"##
+    );
     for e in &p.events {
         let _ = write!(
             h,
@@ -142,7 +181,11 @@ section {{ break-inside: avoid; }} @media print {{ .noprint {{ display: none; }}
             e.document_no.as_deref().map(|d| format!("（{}）", esc(d))).unwrap_or_default()
         );
     }
-    let _ = write!(h, r##"</table></section><section><h2>五、附图 <span class="en">Map</span></h2>{}<p class="legend">"##, p.map_svg);
+    let _ = write!(
+        h,
+        r##"</table></section><section><h2>五、附图 <span class="en">Map</span></h2>{}<p class="legend">"##,
+        p.map_svg
+    );
     for t in ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"] {
         let _ = write!(h, r##"<span><i style="background:{}"></i>{t}</span>"##, colour(t));
     }

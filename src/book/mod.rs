@@ -30,7 +30,11 @@ pub struct Area {
 impl Area {
     fn of(m2: f64) -> Area {
         let a = SquareMetres(m2);
-        Area { m2: (m2 * 100.0).round() / 100.0, ha: (a.hectares() * 1e4).round() / 1e4, mu: (a.mu() * 100.0).round() / 100.0 }
+        Area {
+            m2: (m2 * 100.0).round() / 100.0,
+            ha: (a.hectares() * 1e4).round() / 1e4,
+            mu: (a.mu() * 100.0).round() / 100.0,
+        }
     }
 
     /// Parts of `total` (m²) as published: in each unit the rounded parts add up to the rounded total
@@ -126,11 +130,9 @@ const MIN_LINK_M2: f64 = 1.0;
 
 /// Build a unit's book page as of `at` (None: now).
 pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
-    let rec = reg
-        .records_at(LayerKind::Units, at)?
-        .into_iter()
-        .find(|r| r.record.key == unit)
-        .ok_or_else(|| Error::Invalid(format!("unit {unit} is not registered{}", at.map(|d| format!(" on {d}")).unwrap_or_default())))?;
+    let rec = reg.records_at(LayerKind::Units, at)?.into_iter().find(|r| r.record.key == unit).ok_or_else(|| {
+        Error::Invalid(format!("unit {unit} is not registered{}", at.map(|d| format!(" on {d}")).unwrap_or_default()))
+    })?;
     let cat = reg.catalog();
     let udef = cat.layer(LayerKind::Units);
     let val = |f: &str| udef.field_index(f).map(|i| rec.record.value(i).to_string()).unwrap_or_default();
@@ -146,7 +148,8 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     let by_owner = crate::units::totals(&pieces, |p| &p.ownership);
     let covered: f64 = by_type.values().sum();
     let order = ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"];
-    let mut types: Vec<(String, f64)> = order.iter().map(|t| (t.to_string(), by_type.get(*t).copied().unwrap_or(0.0))).collect();
+    let mut types: Vec<(String, f64)> =
+        order.iter().map(|t| (t.to_string(), by_type.get(*t).copied().unwrap_or(0.0))).collect();
     types.extend(by_type.iter().filter(|(t, _)| !order.contains(&t.as_str())).map(|(t, a)| (t.clone(), *a)));
     let uncovered = (total - covered).max(0.0);
     let mut warnings = Vec::new();
@@ -156,7 +159,8 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             covered - total
         ));
     }
-    let mut owners: Vec<(String, f64)> = ["国有", "集体", "争议"].iter().map(|t| (t.to_string(), by_owner.get(*t).copied().unwrap_or(0.0))).collect();
+    let mut owners: Vec<(String, f64)> =
+        ["国有", "集体", "争议"].iter().map(|t| (t.to_string(), by_owner.get(*t).copied().unwrap_or(0.0))).collect();
     if uncovered > MIN_LINK_M2 {
         types.push(("未覆盖 (no parcel)".into(), uncovered));
         owners.push(("未覆盖 (no parcel)".into(), uncovered));
@@ -167,7 +171,9 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     // controls the unit overlaps
     let mut links = Vec::new();
     let mut zones = Vec::new();
-    for (kind, detail_field) in [(LayerKind::Redlines, "GKFQ"), (LayerKind::Farmland, "BHKBH"), (LayerKind::Urban, "FQLX")] {
+    for (kind, detail_field) in
+        [(LayerKind::Redlines, "GKFQ"), (LayerKind::Farmland, "BHKBH"), (LayerKind::Urban, "FQLX")]
+    {
         let def = cat.layer(kind);
         let di = def.field_index(detail_field);
         let ni = def.field_index("HXMC");
@@ -176,7 +182,11 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
                 continue;
             }
             let piece = checks::intersection(ugeom, &z.record.geometry);
-            let a = if piece.0.is_empty() { 0.0 } else { calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal };
+            let a = if piece.0.is_empty() {
+                0.0
+            } else {
+                calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal
+            };
             if a < MIN_LINK_M2 {
                 continue;
             }
@@ -187,17 +197,33 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             if let Some(i) = di.filter(|i| Some(*i) != def.field_index(&def.key)) {
                 detail.push(z.record.value(i).to_string());
             }
-            links.push(Link { layer: kind, title: def.title.clone(), key: z.record.key.clone(), detail: detail.join(" "), overlap: Area::of(a) });
+            links.push(Link {
+                layer: kind,
+                title: def.title.clone(),
+                key: z.record.key.clone(),
+                detail: detail.join(" "),
+                overlap: Area::of(a),
+            });
             zones.push((kind, z.record.geometry.clone()));
         }
     }
     let declared = udef.field_index("DYMJ").and_then(|i| rec.record.value(i).as_f64()).map(Area::of);
-    let ownership = [("所有权主体", "SYQZT"), ("所有权代表行使主体", "DBXSZT"), ("所有权代理行使主体", "DLXSZT"), ("行使方式", "XSFS"), ("日常管理主体", "GLZT")]
-        .into_iter()
-        .map(|(label, f)| (label.to_string(), val(f)))
-        .collect();
+    let ownership = [
+        ("所有权主体", "SYQZT"),
+        ("所有权代表行使主体", "DBXSZT"),
+        ("所有权代理行使主体", "DLXSZT"),
+        ("行使方式", "XSFS"),
+        ("日常管理主体", "GLZT"),
+    ]
+    .into_iter()
+    .map(|(label, f)| (label.to_string(), val(f)))
+    .collect();
     let cutoff = at.map(|d| d.to_string());
-    let events = reg.events(Some(unit))?.into_iter().filter(|e| cutoff.as_ref().is_none_or(|c| e.event_date.as_str() <= c.as_str())).collect();
+    let events = reg
+        .events(Some(unit))?
+        .into_iter()
+        .filter(|e| cutoff.as_ref().is_none_or(|c| e.event_date.as_str() <= c.as_str()))
+        .collect();
     let map_svg = html::map_svg(ugeom, &pieces, &zones);
     Ok(BookPage {
         unit: unit.to_string(),
@@ -211,7 +237,12 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
         ownership,
         ownership_areas,
         links,
-        real_estate_units: val("BDCDYH").split([';', ',', '；']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        real_estate_units: val("BDCDYH")
+            .split([';', ',', '；'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         events,
         warnings,
         source: format!("{} (nrledger {})", reg.path().display(), env!("CARGO_PKG_VERSION")),

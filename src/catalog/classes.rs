@@ -87,9 +87,18 @@ impl ClassTables {
                     let row = row.map_err(|e| cfg(path, e))?;
                     let get = |i: usize| row.get(i).unwrap_or("").trim().to_string();
                     if get(0).is_empty() || get(1).is_empty() || get(2).is_empty() {
-                        return Err(Error::Config { file: path.clone(), reason: format!("line {}: needs scheme, prefix and code", row.position().map_or(0, |p| p.line())) });
+                        return Err(Error::Config {
+                            file: path.clone(),
+                            reason: format!(
+                                "line {}: needs scheme, prefix and code",
+                                row.position().map_or(0, |p| p.line())
+                            ),
+                        });
                     }
-                    crosswalks.entry(get(0)).or_default().push((get(1), CrossClass { code: get(2), name: get(3), name_en: get(4) }));
+                    crosswalks
+                        .entry(get(0))
+                        .or_default()
+                        .push((get(1), CrossClass { code: get(2), name: get(3), name_en: get(4) }));
                 }
                 continue;
             }
@@ -97,7 +106,10 @@ impl ClassTables {
                 let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
                 for row in rdr.records() {
                     let row = row.map_err(|e| cfg(path, e))?;
-                    resource_types.push((row.get(0).unwrap_or("").trim().to_string(), row.get(1).unwrap_or("").trim().to_string()));
+                    resource_types.push((
+                        row.get(0).unwrap_or("").trim().to_string(),
+                        row.get(1).unwrap_or("").trim().to_string(),
+                    ));
                 }
                 continue;
             }

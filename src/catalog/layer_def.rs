@@ -95,8 +95,8 @@ pub struct LayerDef {
 
 impl LayerDef {
     pub(super) fn parse(file: &str, text: &str) -> Result<LayerDef> {
-        let mut def: LayerDef = toml::from_str(text)
-            .map_err(|e| Error::Config { file: file.into(), reason: e.to_string() })?;
+        let mut def: LayerDef =
+            toml::from_str(text).map_err(|e| Error::Config { file: file.into(), reason: e.to_string() })?;
         def.patterns = def
             .fields
             .iter()
@@ -112,7 +112,10 @@ impl LayerDef {
             return Err(Error::Config { file: file.into(), reason: format!("summary field {bad} is not defined") });
         }
         if let Some(bad) = def.fields.iter().find(|f| f.indexed && f.field_type != FieldType::Text) {
-            return Err(Error::Config { file: file.into(), reason: format!("field {}: only text fields can be indexed", bad.name) });
+            return Err(Error::Config {
+                file: file.into(),
+                reason: format!("field {}: only text fields can be indexed", bad.name),
+            });
         }
         if def.field_index(&def.key).is_none() {
             return Err(Error::Config { file: file.into(), reason: format!("key field {} is not defined", def.key) });

@@ -62,8 +62,7 @@ impl Catalog {
     /// The embedded catalog with any file present in `dir` (same layout as `layers/`) taking its place,
     /// and any extra profile in `dir/profiles/` added.
     pub fn with_overrides(dir: &Path) -> Result<Catalog> {
-        let mut files: Vec<(String, String)> =
-            EMBEDDED.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect();
+        let mut files: Vec<(String, String)> = EMBEDDED.iter().map(|(p, c)| (p.to_string(), c.to_string())).collect();
         for sub in ["kinds", "classes", "profiles"] {
             let d = dir.join(sub);
             let Ok(entries) = std::fs::read_dir(&d) else { continue };

@@ -61,9 +61,14 @@ pub struct StreamedCheck {
 }
 
 /// The counties under `prefix` on `at`: (code, name, outline), by code.
-pub fn counties(reg: &Registry, at: Option<AsOf>, prefix: Option<&str>) -> Result<Vec<(String, String, MultiPolygon<f64>)>> {
+pub fn counties(
+    reg: &Registry,
+    at: Option<AsOf>,
+    prefix: Option<&str>,
+) -> Result<Vec<(String, String, MultiPolygon<f64>)>> {
     let admin = reg.records_at(LayerKind::Admin, at)?;
-    let six: Vec<_> = admin.iter().filter(|r| r.record.key.len() == 6 && r.record.key.bytes().all(|b| b.is_ascii_digit())).collect();
+    let six: Vec<_> =
+        admin.iter().filter(|r| r.record.key.len() == 6 && r.record.key.bytes().all(|b| b.is_ascii_digit())).collect();
     // a code that only groups others: its stem (without trailing 00 pairs) starts another 6-digit code
     let groups = |code: &str| {
         let mut stem = code;
@@ -76,7 +81,13 @@ pub fn counties(reg: &Registry, at: Option<AsOf>, prefix: Option<&str>) -> Resul
     let mut out: Vec<(String, String, MultiPolygon<f64>)> = six
         .iter()
         .filter(|r| !groups(&r.record.key) && prefix.is_none_or(|p| r.record.key.starts_with(p)))
-        .map(|r| (r.record.key.clone(), name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default(), r.record.geometry.clone()))
+        .map(|r| {
+            (
+                r.record.key.clone(),
+                name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default(),
+                r.record.geometry.clone(),
+            )
+        })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.dedup_by(|a, b| a.0 == b.0);
@@ -127,7 +138,15 @@ pub fn run(
                     .any(|i| i as usize != k && outlines[i as usize].position(g) == Position::Inside)
             })
         };
-        let ctx = Context::load_window(reg, at, Some((code.clone(), outline)), config.clone(), Exceptions::default(), &needs, Some(&settled))?;
+        let ctx = Context::load_window(
+            reg,
+            at,
+            Some((code.clone(), outline)),
+            config.clone(),
+            Exceptions::default(),
+            &needs,
+            Some(&settled),
+        )?;
         let mut line = CountyLine { code, name, records: ctx.record_count(), findings: 0, shared: 0 };
         for check in checks.iter().filter(|c| c.code() != "NR202") {
             let found = check.run(&ctx)?;

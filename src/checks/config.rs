@@ -68,7 +68,12 @@ impl RuleConfig {
         let tolerances: HashMap<String, Tolerance> =
             toml::from_str(&checks).map_err(|e| Error::Config { file: checks_src.clone(), reason: e.to_string() })?;
         let sha256 = crate::import::hashing::sha256_hex(format!("{checks}{redline}").as_bytes());
-        Ok(RuleConfig { tolerances, redline: RedlineRules::parse(&redline, &redline_src)?, source: format!("{checks_src}; {redline_src}"), sha256 })
+        Ok(RuleConfig {
+            tolerances,
+            redline: RedlineRules::parse(&redline, &redline_src)?,
+            source: format!("{checks_src}; {redline_src}"),
+            sha256,
+        })
     }
 
     /// A rule's tolerances (a missing rule is a configuration error).
@@ -108,9 +113,18 @@ impl RedlineRules {
             let verdict = match r.get(2).unwrap_or("") {
                 "prohibited" => true,
                 "allowed" => false,
-                v => return Err(Error::Config { file: src.into(), reason: format!("verdict must be prohibited or allowed, found '{v}'") }),
+                v => {
+                    return Err(Error::Config {
+                        file: src.into(),
+                        reason: format!("verdict must be prohibited or allowed, found '{v}'"),
+                    })
+                }
             };
-            rows.entry(r[0].to_string()).or_default().push((r[1].to_string(), verdict, r.get(3).unwrap_or("").to_string()));
+            rows.entry(r[0].to_string()).or_default().push((
+                r[1].to_string(),
+                verdict,
+                r.get(3).unwrap_or("").to_string(),
+            ));
         }
         Ok(RedlineRules { rows })
     }
@@ -118,7 +132,8 @@ impl RedlineRules {
     /// Every class-code prefix the table prohibits in some zone, sorted, each once: a class outside all of
     /// them is allowed in every zone (a prohibited verdict needs a prohibited prefix of the code).
     pub fn prohibited_prefixes(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.rows.values().flatten().filter(|(_, prohibited, _)| *prohibited).map(|(p, _, _)| p.clone()).collect();
+        let mut out: Vec<String> =
+            self.rows.values().flatten().filter(|(_, prohibited, _)| *prohibited).map(|(p, _, _)| p.clone()).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -163,7 +178,8 @@ impl Exceptions {
     /// Read an allow-list file (TOML).
     pub fn load(path: &Path) -> Result<Exceptions> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let ex: Exceptions = toml::from_str(&text).map_err(|e| Error::Config { file: path.display().to_string(), reason: e.to_string() })?;
+        let ex: Exceptions = toml::from_str(&text)
+            .map_err(|e| Error::Config { file: path.display().to_string(), reason: e.to_string() })?;
         for (i, e) in ex.exceptions.iter().enumerate() {
             crate::model::parse_date(&e.expires).map_err(|m| Error::Config {
                 file: path.display().to_string(),

@@ -9,12 +9,12 @@ use geo::{BoundingRect, MultiPolygon};
 
 use super::{Exceptions, Needs, RuleConfig};
 use crate::area::AreaCalculator;
-use crate::error::{Error, Result};
-use crate::index::LayerIndex;
-use crate::outline::Outline;
-use crate::model::{AsOf, LayerKind};
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
+use crate::error::{Error, Result};
+use crate::index::LayerIndex;
+use crate::model::{AsOf, LayerKind};
+use crate::outline::Outline;
 use crate::store::{Registry, StoredRecord};
 
 /// One layer's records on the check date, with an index over their positions.
@@ -30,7 +30,8 @@ pub struct LayerSet {
 impl LayerSet {
     fn new(records: Vec<StoredRecord>) -> LayerSet {
         use rayon::prelude::*;
-        let envelopes: Vec<Option<geo::Rect<f64>>> = records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
+        let envelopes: Vec<Option<geo::Rect<f64>>> =
+            records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
         LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records }
     }
 
@@ -42,7 +43,13 @@ impl LayerSet {
 
 /// The records of a layer valid on `at` whose envelope meets `outline`'s box, read through the layer's
 /// R-tree, split into those that share ground with the outline and the others.
-fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline, needs: &Needs) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
+fn window(
+    reg: &Registry,
+    kind: LayerKind,
+    at: Option<AsOf>,
+    outline: &Outline,
+    needs: &Needs,
+) -> Result<(Vec<StoredRecord>, Vec<StoredRecord>)> {
     use rayon::prelude::*;
     let Some(b) = outline.bounds() else { return Ok((vec![], vec![])) };
     let recs = needs.read(reg, kind, at, Some(&[b]))?;
@@ -50,11 +57,17 @@ fn window(reg: &Registry, kind: LayerKind, at: Option<AsOf>, outline: &Outline, 
 }
 
 fn union_box(a: geo::Rect<f64>, b: geo::Rect<f64>) -> geo::Rect<f64> {
-    geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+    geo::Rect::new(
+        (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+        (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+    )
 }
 
 fn contains_box(outer: geo::Rect<f64>, inner: geo::Rect<f64>) -> bool {
-    outer.min().x <= inner.min().x && outer.min().y <= inner.min().y && outer.max().x >= inner.max().x && outer.max().y >= inner.max().y
+    outer.min().x <= inner.min().x
+        && outer.min().y <= inner.min().y
+        && outer.max().x >= inner.max().x
+        && outer.max().y >= inner.max().y
 }
 
 /// Which records outside a window another window of the same run already holds whole: see [`ring`].
@@ -65,13 +78,13 @@ pub type Settled<'a> = &'a (dyn Fn(&MultiPolygon<f64>) -> bool + Sync);
 /// the record tested.
 enum Border {
     Small(MultiPolygon<f64>),
-    Big(Outline),
+    Big(Box<Outline>),
 }
 
 impl Border {
     fn new(g: &MultiPolygon<f64>) -> Border {
         if super::geom::vertex_count(g) > super::geom::PRETEST_VERTICES {
-            Border::Big(Outline::new(g.clone()))
+            Border::Big(Box::new(Outline::new(g.clone())))
         } else {
             Border::Small(g.clone())
         }
@@ -122,7 +135,12 @@ fn ring(
     let index = LayerIndex::of_boxes(&border.iter().map(Border::bounds).collect::<Vec<_>>());
     // a finding needs shared ground, so a record that only touches the border records stays out
     let meets_border = |g: &MultiPolygon<f64>| {
-        g.bounding_rect().is_some_and(|b| index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().any(|i| border[i as usize].shares_ground(g)))
+        g.bounding_rect().is_some_and(|b| {
+            index
+                .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
+                .into_iter()
+                .any(|i| border[i as usize].shares_ground(g))
+        })
     };
     // the strips between the window's box and the reach of its border records
     let strips: Vec<geo::Rect<f64>> = {
@@ -146,7 +164,8 @@ fn ring(
         let mut have: std::collections::HashSet<i64> = recs.iter().map(|r| r.fid).collect();
         let mut candidates = outside.remove(&kind).unwrap_or_default();
         // records beyond the window's box that a border record still reaches
-        let mut seen: std::collections::HashSet<i64> = candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
+        let mut seen: std::collections::HashSet<i64> =
+            candidates.iter().map(|r| r.fid).chain(have.iter().copied()).collect();
         for strip in &strips {
             for r in needs.read(reg, kind, at, Some(&[*strip]))? {
                 if seen.insert(r.fid) {
@@ -154,14 +173,13 @@ fn ring(
                 }
             }
         }
-        let joined: Vec<StoredRecord> =
-            candidates
-                .into_par_iter()
-                .filter(|r| {
-                    let g = &r.record.geometry;
-                    (!settled.is_some_and(|s| s(g)) && meets_border(g)) || units.iter().any(|u| u.overlaps(g))
-                })
-                .collect();
+        let joined: Vec<StoredRecord> = candidates
+            .into_par_iter()
+            .filter(|r| {
+                let g = &r.record.geometry;
+                (!settled.is_some_and(|s| s(g)) && meets_border(g)) || units.iter().any(|u| u.overlaps(g))
+            })
+            .collect();
         for r in joined {
             if have.insert(r.fid) {
                 recs.push(r);
@@ -193,7 +211,10 @@ fn ring(
 pub fn outermost<'a>(records: impl IntoIterator<Item = &'a StoredRecord>) -> Vec<&'a StoredRecord> {
     let all: Vec<&StoredRecord> = records.into_iter().collect();
     all.iter()
-        .filter(|r| !all.iter().any(|o| o.record.key.len() < r.record.key.len() && r.record.key.starts_with(o.record.key.as_str())))
+        .filter(|r| {
+            !all.iter()
+                .any(|o| o.record.key.len() < r.record.key.len() && r.record.key.starts_with(o.record.key.as_str()))
+        })
         .copied()
         .collect()
 }
@@ -224,7 +245,14 @@ pub struct Context {
 impl Context {
     /// Load the registry's layers the rules to run read ([`super::layers_needed`]) valid on `at`, limited to
     /// `region` (a code prefix of the admin layer).
-    pub fn load(reg: &Registry, at: Option<AsOf>, region: Option<&str>, config: RuleConfig, exceptions: Exceptions, needs: &Needs) -> Result<Context> {
+    pub fn load(
+        reg: &Registry,
+        at: Option<AsOf>,
+        region: Option<&str>,
+        config: RuleConfig,
+        exceptions: Exceptions,
+        needs: &Needs,
+    ) -> Result<Context> {
         let region = match region {
             None => None,
             Some(code) => {
@@ -273,7 +301,7 @@ impl Context {
         let mut vintages = Vec::new();
         for kind in LayerKind::ALL {
             let v = reg.vintages(kind)?;
-            let used = v.iter().filter(|d| at.is_none_or(|a| **d <= a)).next_back().map(|d| d.to_string());
+            let used = v.iter().rfind(|d| at.is_none_or(|a| **d <= a)).map(|d| d.to_string());
             vintages.push((kind, used));
             if !needs.kinds.contains(&kind) || (outline.is_none() && needs.near.iter().any(|(a, _)| *a == kind)) {
                 continue;
@@ -296,10 +324,21 @@ impl Context {
                 // sharing ground with it meets one of them
                 use rayon::prelude::*;
                 let near_records: Vec<&StoredRecord> = loaded.get(&near).into_iter().flatten().collect();
-                let boxes: Vec<geo::Rect<f64>> =
-                    near_records.par_iter().flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::outline::COVER_DEPTH)).collect();
+                let boxes: Vec<geo::Rect<f64>> = near_records
+                    .par_iter()
+                    .flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::outline::COVER_DEPTH))
+                    .collect();
                 let recs = needs.read(reg, kind, at, Some(&boxes))?;
-                crate::progress::lap(t0, &format!("  check: {} {} loaded where {} are ({} boxes)", recs.len(), kind.name(), near.name(), boxes.len()));
+                crate::progress::lap(
+                    t0,
+                    &format!(
+                        "  check: {} {} loaded where {} are ({} boxes)",
+                        recs.len(),
+                        kind.name(),
+                        near.name(),
+                        boxes.len()
+                    ),
+                );
                 loaded.insert(kind, recs);
             }
         }
@@ -332,7 +371,9 @@ impl Context {
     /// A layer's records. Panics when the layer was not loaded: a rule that reads a layer must list it in
     /// [`super::Check::layers`].
     pub fn layer(&self, kind: LayerKind) -> &LayerSet {
-        self.layers.get(&kind).unwrap_or_else(|| panic!("the {} layer was not loaded: a rule reads it without listing it in Check::layers", kind.name()))
+        self.layers.get(&kind).unwrap_or_else(|| {
+            panic!("the {} layer was not loaded: a rule reads it without listing it in Check::layers", kind.name())
+        })
     }
 
     /// The date exceptions are compared with: the check date, or today.

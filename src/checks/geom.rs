@@ -30,10 +30,17 @@ pub fn classify(mp: &MultiPolygon<f64>, area_ell: f64, tol: &Tolerance) -> Optio
         return None;
     }
     let planar = mp.unsigned_area();
-    let perimeter: f64 = mp.0.iter().map(|p| Euclidean.length(p.exterior()) + p.interiors().iter().map(|r| Euclidean.length(r)).sum::<f64>()).sum();
+    let perimeter: f64 =
+        mp.0.iter()
+            .map(|p| Euclidean.length(p.exterior()) + p.interiors().iter().map(|r| Euclidean.length(r)).sum::<f64>())
+            .sum();
     let width = if perimeter > 0.0 { 2.0 * planar / perimeter } else { 0.0 };
     let sliver = tol.sliver_area_m2.is_some_and(|a| area_ell < a) || tol.sliver_width_m.is_some_and(|w| width < w);
-    Some(if sliver { (Class::Sliver, tol.sliver_severity.unwrap_or(Severity::Info)) } else { (Class::Real, tol.severity) })
+    Some(if sliver {
+        (Class::Sliver, tol.sliver_severity.unwrap_or(Severity::Info))
+    } else {
+        (Class::Real, tol.severity)
+    })
 }
 
 /// Overlap pieces between every pair of records of `a` and `b` whose envelopes intersect. With
@@ -88,7 +95,12 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
 }
 
 /// [`intersection`] of two multipolygons whose envelopes `ra`, `rb` are already known.
-pub fn intersection_in(a: &MultiPolygon<f64>, ra: geo::Rect<f64>, b: &MultiPolygon<f64>, rb: geo::Rect<f64>) -> MultiPolygon<f64> {
+pub fn intersection_in(
+    a: &MultiPolygon<f64>,
+    ra: geo::Rect<f64>,
+    b: &MultiPolygon<f64>,
+    rb: geo::Rect<f64>,
+) -> MultiPolygon<f64> {
     let Some(common) = common_box(ra, rb) else { return MultiPolygon(vec![]) };
     if vertex_count(a) + vertex_count(b) <= PRETEST_VERTICES && !interiors_meet(a, b) {
         return MultiPolygon(vec![]);
@@ -100,7 +112,9 @@ pub fn intersection_in(a: &MultiPolygon<f64>, ra: geo::Rect<f64>, b: &MultiPolyg
 /// outline's boundary enters a piece it cuts ([`crate::outline::Outline::clip`]).
 pub fn intersection_of_meeting(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     match (a.bounding_rect(), b.bounding_rect()) {
-        (Some(ra), Some(rb)) => common_box(ra, rb).map_or(MultiPolygon(vec![]), |common| clipped_intersection(a, b, common)),
+        (Some(ra), Some(rb)) => {
+            common_box(ra, rb).map_or(MultiPolygon(vec![]), |common| clipped_intersection(a, b, common))
+        }
         _ => MultiPolygon(vec![]),
     }
 }
@@ -117,7 +131,8 @@ fn clipped_intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>, common: ge
     let (min, max) = (common.min(), common.max());
     // a little margin so the clip edges never coincide with the operands' edges
     let pad = ((max.x - min.x) + (max.y - min.y)) * 1e-3 + 1e-3;
-    let r = geo::Rect::new(geo::Coord { x: min.x - pad, y: min.y - pad }, geo::Coord { x: max.x + pad, y: max.y + pad });
+    let r =
+        geo::Rect::new(geo::Coord { x: min.x - pad, y: min.y - pad }, geo::Coord { x: max.x + pad, y: max.y + pad });
     let (ca, cb) = (clip_to_rect(a, r), clip_to_rect(b, r));
     if ca.0.is_empty() || cb.0.is_empty() {
         return MultiPolygon(vec![]);
@@ -148,13 +163,21 @@ pub fn edges(mp: &MultiPolygon<f64>) -> Vec<(geo::Coord<f64>, geo::Coord<f64>)> 
 /// the middle of every piece is tested, so a segment that only runs along `mp`'s edges or touches them does
 /// not enter it; pieces along a collinear edge are on the boundary by construction and are not tested (their
 /// rounded middle could fall a hair to either side).
-pub fn segments_enter(segments: impl Iterator<Item = (geo::Coord<f64>, geo::Coord<f64>)>, mp: &MultiPolygon<f64>, mp_edges: &[(geo::Coord<f64>, geo::Coord<f64>)]) -> bool {
+pub fn segments_enter(
+    segments: impl Iterator<Item = (geo::Coord<f64>, geo::Coord<f64>)>,
+    mp: &MultiPolygon<f64>,
+    mp_edges: &[(geo::Coord<f64>, geo::Coord<f64>)],
+) -> bool {
     use geo::coordinate_position::{CoordPos, CoordinatePosition};
     use geo::Coord;
     let Some(bb) = mp.bounding_rect() else { return false };
     let cross = |u: Coord<f64>, v: Coord<f64>| u.x * v.y - u.y * v.x;
     for (a, c) in segments {
-        if a.x.max(c.x) < bb.min().x || a.x.min(c.x) > bb.max().x || a.y.max(c.y) < bb.min().y || a.y.min(c.y) > bb.max().y {
+        if a.x.max(c.x) < bb.min().x
+            || a.x.min(c.x) > bb.max().x
+            || a.y.max(c.y) < bb.min().y
+            || a.y.min(c.y) > bb.max().y
+        {
             continue;
         }
         let r = c - a;
@@ -166,7 +189,11 @@ pub fn segments_enter(segments: impl Iterator<Item = (geo::Coord<f64>, geo::Coor
         // where an edge of `mp` runs along the segment: pieces there lie on its boundary by construction
         let mut along: Vec<(f64, f64)> = Vec::new();
         for (p, q) in mp_edges {
-            if p.x.max(q.x) < a.x.min(c.x) || p.x.min(q.x) > a.x.max(c.x) || p.y.max(q.y) < a.y.min(c.y) || p.y.min(q.y) > a.y.max(c.y) {
+            if p.x.max(q.x) < a.x.min(c.x)
+                || p.x.min(q.x) > a.x.max(c.x)
+                || p.y.max(q.y) < a.y.min(c.y)
+                || p.y.min(q.y) > a.y.max(c.y)
+            {
                 continue;
             }
             let sv = *q - *p;
@@ -175,7 +202,8 @@ pub fn segments_enter(segments: impl Iterator<Item = (geo::Coord<f64>, geo::Coor
             if d.abs() <= 1e-12 * (rr.sqrt() * (sv.x.hypot(sv.y))).max(f64::MIN_POSITIVE) {
                 // parallel: where a collinear edge's ends fall on the segment
                 if cross(pa, r).abs() <= 1e-9 * rr.sqrt().max(1.0) {
-                    let (tp, tq) = (((*p - a).x * r.x + (*p - a).y * r.y) / rr, ((*q - a).x * r.x + (*q - a).y * r.y) / rr);
+                    let (tp, tq) =
+                        (((*p - a).x * r.x + (*p - a).y * r.y) / rr, ((*q - a).x * r.x + (*q - a).y * r.y) / rr);
                     ts.extend([tp, tq]);
                     along.push((tp.min(tq), tp.max(tq)));
                 }
@@ -220,7 +248,9 @@ pub fn interiors_meet(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
     let (ea, eb) = (edges(a), edges(b));
     segments_enter(ea.iter().copied(), b, &eb)
         || segments_enter(eb.iter().copied(), a, &ea)
-        || a.0.iter().any(|p| geo::InteriorPoint::interior_point(p).is_some_and(|ip| b.coordinate_position(&ip.0) == CoordPos::Inside))
+        || a.0.iter().any(|p| {
+            geo::InteriorPoint::interior_point(p).is_some_and(|ip| b.coordinate_position(&ip.0) == CoordPos::Inside)
+        })
 }
 
 /// True when the line of some edge of `a` has every vertex of `a` on one side (or on the line) and every
@@ -353,7 +383,14 @@ const TILE_PARCELS: f64 = 20.0;
 /// does — there is no gap, and no boolean operation is needed. Elsewhere the gap is the tile's part of the
 /// outline minus the union of its polygons (non-zero fill, so overlapping polygons still count as covered).
 /// Pieces cut by tile borders are merged again.
-pub fn uncovered<'a, G, C>(outline: &MultiPolygon<f64>, n: usize, geom: G, candidates: C, suspect: &[geo::Rect<f64>], quiet: f64) -> Vec<geo::Polygon<f64>>
+pub fn uncovered<'a, G, C>(
+    outline: &MultiPolygon<f64>,
+    n: usize,
+    geom: G,
+    candidates: C,
+    suspect: &[geo::Rect<f64>],
+    quiet: f64,
+) -> Vec<geo::Polygon<f64>>
 where
     G: Fn(usize) -> &'a MultiPolygon<f64> + Sync,
     C: Fn(geo::Rect<f64>) -> Vec<usize> + Sync,
@@ -389,8 +426,14 @@ where
             }
             // rings are oriented first: sources deliver them either way round, and the fill rule reads their winding
             let near = candidates(*t);
-            let covered = MultiPolygon(near.iter().flat_map(|&i| geom(i).0.iter().map(|p| p.orient(Direction::Default))).collect());
-            let gaps = part.orient(Direction::Default).boolean_op_with_fill_rule(&covered, OpType::Difference, FillRule::NonZero);
+            let covered = MultiPolygon(
+                near.iter().flat_map(|&i| geom(i).0.iter().map(|p| p.orient(Direction::Default))).collect(),
+            );
+            let gaps = part.orient(Direction::Default).boolean_op_with_fill_rule(
+                &covered,
+                OpType::Difference,
+                FillRule::NonZero,
+            );
             // the difference against a whole tile of parcels at once can leave ground a parcel covers (seen where
             // many parcels meet along a county boundary): each gap piece is cut again by every parcel that
             // really covers part of it, one at a time
@@ -436,11 +479,15 @@ mod tests {
 
     fn ring() -> impl Strategy<Value = Vec<(f64, f64)>> {
         // 3–9 vertices, anywhere from millimetres to kilometres apart, repeats and collinear runs allowed
-        prop::collection::vec((prop_oneof![-1000.0..1000.0f64, -0.001..0.001f64, Just(0.0)], prop_oneof![-1000.0..1000.0f64, Just(0.0)]), 3..10)
+        prop::collection::vec(
+            (prop_oneof![-1000.0..1000.0f64, -0.001..0.001f64, Just(0.0)], prop_oneof![-1000.0..1000.0f64, Just(0.0)]),
+            3..10,
+        )
     }
 
     fn poly(v: Vec<(f64, f64)>) -> MultiPolygon<f64> {
-        let mut c: Vec<Coord<f64>> = v.into_iter().map(|(x, y)| Coord { x: 500_000.0 + x, y: 3_300_000.0 + y }).collect();
+        let mut c: Vec<Coord<f64>> =
+            v.into_iter().map(|(x, y)| Coord { x: 500_000.0 + x, y: 3_300_000.0 + y }).collect();
         c.push(c[0]);
         MultiPolygon(vec![Polygon::new(LineString(c), vec![])])
     }
@@ -515,7 +562,13 @@ mod tests {
     #[test]
     fn a_repeated_vertex_at_a_reflex_corner_does_not_hide_an_overlap() {
         let a = poly(vec![(-119.29173622070253, 0.0), (0.0, 0.0), (0.0, 612.946079100108)]);
-        let b = poly(vec![(0.0, 0.0), (0.0, 0.0), (127.44208209841767, 0.0), (0.0, -347.03927207719136), (-690.6453742037911, 612.440298789277)]);
+        let b = poly(vec![
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (127.44208209841767, 0.0),
+            (0.0, -347.03927207719136),
+            (-690.6453742037911, 612.440298789277),
+        ]);
         let exact = a.intersection(&b).unsigned_area();
         assert!((exact - 5380.913).abs() < 0.01, "{exact}");
         assert!(interiors_meet(&a, &b) && interiors_meet(&b, &a));

@@ -23,8 +23,8 @@ pub use geom::intersection;
 pub use report::{summarise, CheckReport, RuleSummary};
 
 use crate::error::Result;
-use crate::model::LayerKind;
 use crate::model::AsOf;
+use crate::model::LayerKind;
 use crate::store::{ClassPrefixes, Fields, Registry, StoredRecord};
 
 /// How serious a finding is.
@@ -119,7 +119,8 @@ pub trait Check: Sync {
 /// is no rule's is refused: a typo must not pass as a clean check.
 pub fn selected(only: &[String]) -> Result<Vec<Box<dyn Check>>> {
     let all = rules::catalogue();
-    let unknown: Vec<&str> = only.iter().filter(|o| !all.iter().any(|c| *o == c.code() || *o == c.name())).map(String::as_str).collect();
+    let unknown: Vec<&str> =
+        only.iter().filter(|o| !all.iter().any(|c| *o == c.code() || *o == c.name())).map(String::as_str).collect();
     if !unknown.is_empty() {
         return Err(crate::error::Error::Invalid(format!(
             "--only {}: no such rule; the rules are {}",
@@ -162,7 +163,13 @@ impl Needs {
 
     /// The records of `kind` valid on `at` as the rules need them — their fields, their classes (when the
     /// layer has the class field) — the whole layer with `boxes` None, else those whose box meets one.
-    pub fn read(&self, reg: &Registry, kind: LayerKind, at: Option<AsOf>, boxes: Option<&[geo::Rect<f64>]>) -> Result<Vec<StoredRecord>> {
+    pub fn read(
+        &self,
+        reg: &Registry,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        boxes: Option<&[geo::Rect<f64>]>,
+    ) -> Result<Vec<StoredRecord>> {
         let classes = self.classes_of(kind).filter(|c| reg.catalog().layer(kind).field_index(c.field).is_some());
         match boxes {
             None => reg.records_at_where(kind, at, self.fields_of(kind), classes),
@@ -175,7 +182,8 @@ impl Needs {
 /// [`Check::near`], [`Check::fields`], [`Check::classes`]; `config` holds the tables a rule's classes come from).
 pub fn layers_needed(only: &[String], config: &RuleConfig) -> Result<Needs> {
     let rules = selected(only)?;
-    let kinds: Vec<LayerKind> = LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
+    let kinds: Vec<LayerKind> =
+        LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
     let near = kinds
         .iter()
         .filter_map(|k| {

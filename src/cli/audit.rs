@@ -85,7 +85,15 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     write(html.as_bytes(), &a.out)?;
     println!(
         "{} {} ({} {}, {} → {}): score {:.1} / 100, grade {}; {} finding(s) arose during the tenure",
-        au.post, au.official, au.sheet.provenance.region, au.sheet.provenance.region_name, au.sheet.provenance.from, au.sheet.provenance.to, au.score, au.grade, au.new_findings.len()
+        au.post,
+        au.official,
+        au.sheet.provenance.region,
+        au.sheet.provenance.region_name,
+        au.sheet.provenance.from,
+        au.sheet.provenance.to,
+        au.score,
+        au.grade,
+        au.new_findings.len()
     );
     for i in &au.indicators {
         println!("  {:<6} {} {}", i.verdict.label(), i.name, i.rule);

@@ -118,7 +118,10 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     };
     let sheet = if a.by_county {
         balance::compute_by_county(&reg, &req, |c, secs| {
-            eprintln!("county {} {}: {} / {} parcel piece(s), {:.0} m², {secs:.1} s", c.code, c.name, c.pieces.0, c.pieces.1, c.area_m2)
+            eprintln!(
+                "county {} {}: {} / {} parcel piece(s), {:.0} m², {secs:.1} s",
+                c.code, c.name, c.pieces.0, c.pieces.1, c.area_m2
+            )
         })?
     } else {
         balance::compute(&reg, &req)?
@@ -132,7 +135,10 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     match (a.format, &a.out) {
         (SheetFormat::Text, out) => {
             let mut s = String::new();
-            s.push_str(&format!("自然资源资产负债表 Natural resource asset balance sheet — {} {}, {} → {}\n", sheet.provenance.region, sheet.provenance.region_name, sheet.provenance.from, sheet.provenance.to));
+            s.push_str(&format!(
+                "自然资源资产负债表 Natural resource asset balance sheet — {} {}, {} → {}\n",
+                sheet.provenance.region, sheet.provenance.region_name, sheet.provenance.from, sheet.provenance.to
+            ));
             s.push_str(&format!(
                 "registry {} (sha256 {}…), nrledger {}, liability model {}\n\n",
                 sheet.provenance.registry,

@@ -52,6 +52,12 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let tmp = a.out.with_extension("partial");
     std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
-    println!("wrote the register-book page of {} ({}) as of {} to {}", page.unit, page.name, page.as_of, a.out.display());
+    println!(
+        "wrote the register-book page of {} ({}) as of {} to {}",
+        page.unit,
+        page.name,
+        page.as_of,
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

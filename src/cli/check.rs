@@ -58,16 +58,21 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         None => Exceptions::default(),
     };
     let (findings, vintages, notes, counties, config) = if a.by_county {
-        let s = checks::by_county::run(&reg, a.as_of, a.region.as_deref(), &config, &exceptions, &a.only, |c, secs| {
-            eprintln!(
-                "county {} {}: {} record(s) in the window, {} finding(s){}, {secs:.1} s",
-                c.code,
-                c.name,
-                c.records,
-                c.findings,
-                if c.shared > 0 { format!(" (+{} already reported by a neighbour)", c.shared) } else { String::new() }
-            )
-        })?;
+        let s =
+            checks::by_county::run(&reg, a.as_of, a.region.as_deref(), &config, &exceptions, &a.only, |c, secs| {
+                eprintln!(
+                    "county {} {}: {} record(s) in the window, {} finding(s){}, {secs:.1} s",
+                    c.code,
+                    c.name,
+                    c.records,
+                    c.findings,
+                    if c.shared > 0 {
+                        format!(" (+{} already reported by a neighbour)", c.shared)
+                    } else {
+                        String::new()
+                    }
+                )
+            })?;
         (s.findings, s.vintages, s.notes, s.counties, config)
     } else {
         let needs = checks::layers_needed(&a.only, &config)?;
@@ -79,17 +84,20 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         std::mem::forget(ctx);
         out
     };
-    let ran: Vec<(String, String)> = checks::selected(&a.only)?
-        .iter()
-        .map(|c| (c.code().to_string(), c.name().to_string()))
-        .collect();
+    let ran: Vec<(String, String)> =
+        checks::selected(&a.only)?.iter().map(|c| (c.code().to_string(), c.name().to_string())).collect();
     let report = CheckReport {
         registry: a.registry.display().to_string(),
         as_of: a.as_of.map(|d| d.to_string()),
         region: a.region.clone(),
         vintages: vintages.iter().map(|(k, v)| (k.name().to_string(), v.clone())).collect(),
         rules_source: config.source.clone(),
-        tolerances: config.all().iter().filter(|(k, _)| ran.iter().any(|(c, _)| c == *k)).map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+        tolerances: config
+            .all()
+            .iter()
+            .filter(|(k, _)| ran.iter().any(|(c, _)| c == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
         summary: checks::summarise(&findings, &ran),
         notes,
         findings,
@@ -117,9 +125,15 @@ pub(super) fn print_text(r: &CheckReport) {
         r.region.as_deref().map(|c| format!(" in region {c}")).unwrap_or_default(),
         r.vintages.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}"))).collect::<Vec<_>>().join(", ")
     );
-    println!("{:<6} {:<26} {:>6} {:>8} {:>6} {:>16} {:>12}", "rule", "name", "errors", "warnings", "info", "area m²", "亩");
+    println!(
+        "{:<6} {:<26} {:>6} {:>8} {:>6} {:>16} {:>12}",
+        "rule", "name", "errors", "warnings", "info", "area m²", "亩"
+    );
     for s in &r.summary {
-        println!("{:<6} {:<26} {:>6} {:>8} {:>6} {:>16.2} {:>12.2}", s.rule, s.name, s.errors, s.warnings, s.info, s.area_m2, s.area_mu);
+        println!(
+            "{:<6} {:<26} {:>6} {:>8} {:>6} {:>16.2} {:>12.2}",
+            s.rule, s.name, s.errors, s.warnings, s.info, s.area_m2, s.area_mu
+        );
     }
     for n in &r.notes {
         println!("note: {n}");
@@ -134,7 +148,11 @@ pub(super) fn print_text(r: &CheckReport) {
     }
 }
 
-pub(super) fn write_layer(r: &CheckReport, out: &std::path::Path, crs: &nrledger::crs::CrsInfo) -> anyhow::Result<usize> {
+pub(super) fn write_layer(
+    r: &CheckReport,
+    out: &std::path::Path,
+    crs: &nrledger::crs::CrsInfo,
+) -> anyhow::Result<usize> {
     let cols = [
         ("rule", FieldType::Text),
         ("name", FieldType::Text),
@@ -157,7 +175,8 @@ pub(super) fn write_layer(r: &CheckReport, out: &std::path::Path, crs: &nrledger
         .iter()
         .filter_map(|f| {
             let g = f.geometry.clone()?;
-            let tol = r.tolerances.get(&f.rule).map(|t| serde_json::to_string(t).unwrap_or_default()).unwrap_or_default();
+            let tol =
+                r.tolerances.get(&f.rule).map(|t| serde_json::to_string(t).unwrap_or_default()).unwrap_or_default();
             Some((
                 geo::Geometry::MultiPolygon(g),
                 vec![
@@ -179,6 +198,10 @@ pub(super) fn write_layer(r: &CheckReport, out: &std::path::Path, crs: &nrledger
             ))
         })
         .collect();
-    let table = Table { name: "findings", columns: cols.iter().map(|(n, t)| Column { name: n.to_string(), field_type: *t }).collect(), rows };
+    let table = Table {
+        name: "findings",
+        columns: cols.iter().map(|(n, t)| Column { name: n.to_string(), field_type: *t }).collect(),
+        rows,
+    };
     Ok(export::write(&table, out, &crs.definition, &crs.geographic)?)
 }

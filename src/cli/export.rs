@@ -33,7 +33,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let reg = Registry::open(&a.registry, catalog)?;
     let def = reg.catalog().layer(a.layer).clone();
     let records = if a.history { reg.all_records(a.layer)? } else { reg.records_at(a.layer, a.as_of)? };
-    let mut columns: Vec<Column> = def.fields.iter().map(|f| Column { name: f.name.clone(), field_type: f.field_type }).collect();
+    let mut columns: Vec<Column> =
+        def.fields.iter().map(|f| Column { name: f.name.clone(), field_type: f.field_type }).collect();
     for (name, ty) in [
         ("area_ell", FieldType::Real),
         ("area_gk", FieldType::Real),
@@ -57,7 +58,11 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         .collect();
     let table = Table { name: a.layer.name(), columns, rows };
     let n = export::write(&table, &a.out, &reg.crs.definition, &reg.crs.geographic)?;
-    let when = if a.history { "all vintages".to_string() } else { a.as_of.map(|d| format!("as of {d}")).unwrap_or_else(|| "current".into()) };
+    let when = if a.history {
+        "all vintages".to_string()
+    } else {
+        a.as_of.map(|d| format!("as of {d}")).unwrap_or_else(|| "current".into())
+    };
     println!("wrote {n} {} record(s) ({when}) to {}", a.layer, a.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -31,7 +31,14 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let outline = a.outline.unwrap_or_else(|| gen::default_outline(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))));
-    let files = gen::run(&GenRequest { outline, code_field: a.code_field, code: a.code, parcels: a.parcels, seed: a.seed, out: a.out })?;
+    let files = gen::run(&GenRequest {
+        outline,
+        code_field: a.code_field,
+        code: a.code,
+        parcels: a.parcels,
+        seed: a.seed,
+        out: a.out,
+    })?;
     for f in files {
         println!("wrote {}", f.display());
     }

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use nrledger::catalog::Catalog;
 use nrledger::import::{self, ImportRequest};
-use nrledger::io::source::SourceRequest;
 use nrledger::model::AsOf;
 use nrledger::progress::Progress;
-use nrledger::{LayerKind, Registry};
+use nrledger::Registry;
 
 use super::Format;
 
@@ -23,26 +22,11 @@ use super::Format;
 pub struct Args {
     /// Registry file.
     registry: PathBuf,
-    /// Source file (or FileGDB folder).
-    source: PathBuf,
-    /// Target layer: admin, units, parcels, redlines, farmland, urban, forest.
-    #[arg(long, value_parser = super::layer_arg)]
-    layer: LayerKind,
+    #[command(flatten)]
+    delivery: super::Delivery,
     /// The date this vintage describes (YYYY-MM-DD).
     #[arg(long, value_parser = super::date_arg)]
     as_of: AsOf,
-    /// Mapping profile name (sandiao-dltb, stbhhx, yjjbnt, czkfbj, zrzy-djdy, forest-xb, tianditu-county) or a profile file.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Source layer to read, when the source has several.
-    #[arg(long)]
-    src_layer: Option<String>,
-    /// CRS of the source, when it declares none or declares a wrong one.
-    #[arg(long)]
-    src_crs: Option<String>,
-    /// Attribute encoding of a Shapefile (GBK, CP936, UTF-8 …); default: .cpg, else detected.
-    #[arg(long)]
-    encoding: Option<String>,
     /// Write the valid records and keep the rejects instead of refusing the whole import. A rejected
     /// record's stored predecessor stays open (it is not closed as missing).
     #[arg(long)]
@@ -79,25 +63,22 @@ pub struct Args {
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let mut reg = Registry::open(&a.registry, catalog)?;
+    let d = &a.delivery;
     let req = ImportRequest {
-        layer: a.layer,
-        source: SourceRequest {
-            path: a.source.clone(),
-            layer: a.src_layer,
-            preferred: vec![],
-            encoding: a.encoding,
-            make_valid: a.make_valid,
-        },
-        as_of: a.as_of,
-        profile: a.profile,
-        src_crs: a.src_crs,
+        profile: d.profile.clone(),
+        src_crs: d.src_crs.clone(),
         keep_going: a.keep_going,
         max_rejected_percent: a.max_rejected,
         force: a.force,
-        user: a.registrar.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into()),
         reason: a.reason,
         correction: a.correction,
         scope: a.scope.clone(),
+        ..ImportRequest::new(
+            d.layer,
+            d.request(a.make_valid),
+            a.as_of,
+            a.registrar.or_else(|| std::env::var("USER").ok()),
+        )
     };
     let bar = Progress::new(0, "reading");
     let report = import::run(&mut reg, &req, &bar)?;
@@ -110,7 +91,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         }
         println!(
             "{}: read {} feature(s) from layer {} (encoding {}, CRS {})",
-            a.source.display(),
+            a.delivery.source.display(),
             report.read,
             report.source_layer,
             report.encoding,
@@ -126,7 +107,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             Some(o) => {
                 println!(
                     "{}{} as of {}: {} inserted, {} unchanged, {} closed, {} rejected, {} registration event(s) (import #{})",
-                    a.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
+                    a.delivery.layer, a.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), a.as_of, o.inserted, o.unchanged, o.closed, o.rejected, o.events, o.import_id
                 );
                 if o.bookkeeping > 0 {
                     println!("{} unchanged record(s) took new bookkeeping values (kept in nr_bookkeeping, no new version)", o.bookkeeping);

@@ -55,7 +55,10 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             l["layer"].as_str().unwrap_or(""),
             l["title"].as_str().unwrap_or(""),
             l["current_records"],
-            l["vintages"].as_array().map(|v| v.iter().filter_map(|d| d.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+            l["vintages"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|d| d.as_str()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
         );
     }
     if !imports.is_empty() {
@@ -63,7 +66,17 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         for i in &imports {
             println!(
                 "  #{} {}{} as of {} from {} ({}, {}): {} inserted, {} unchanged, {} closed, {} rejected",
-                i.import_id, i.layer, i.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(), i.as_of, i.source, i.profile, i.mode, i.inserted, i.unchanged, i.closed, i.rejected
+                i.import_id,
+                i.layer,
+                i.scope.as_deref().map(|s| format!(" (scope {s})")).unwrap_or_default(),
+                i.as_of,
+                i.source,
+                i.profile,
+                i.mode,
+                i.inserted,
+                i.unchanged,
+                i.closed,
+                i.rejected
             );
         }
     }

@@ -7,7 +7,6 @@ use nrledger::catalog::Catalog;
 use nrledger::checks::RuleConfig;
 use nrledger::inspect::{self, InspectRequest};
 use nrledger::io::source::SourceRequest;
-use nrledger::LayerKind;
 
 use super::Format;
 
@@ -21,23 +20,8 @@ use super::Format;
 /// Exit status: 0 the delivery would be accepted as it is, 1 it has problems, 2 failure.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The delivery (GeoPackage, Shapefile, GeoJSON, FileGDB …).
-    source: PathBuf,
-    /// The layer it is for: admin, units, parcels, redlines, farmland, urban, forest.
-    #[arg(long, value_parser = super::layer_arg)]
-    layer: LayerKind,
-    /// Mapping profile name or file (default: the one that claims the source layer's name).
-    #[arg(long)]
-    profile: Option<String>,
-    /// Source layer to read, when the source has several.
-    #[arg(long)]
-    src_layer: Option<String>,
-    /// CRS of the source, when it declares none or a wrong one.
-    #[arg(long)]
-    src_crs: Option<String>,
-    /// Attribute encoding of a Shapefile (GBK, UTF-8 …).
-    #[arg(long)]
-    encoding: Option<String>,
+    #[command(flatten)]
+    delivery: super::Delivery,
     /// Projected CRS to measure in (default: the source's own when projected, else the CGCS2000 3°
     /// Gauss-Krüger zone of its centre).
     #[arg(long)]
@@ -61,10 +45,10 @@ pub struct Args {
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let req = InspectRequest {
-        source: SourceRequest { path: a.source.clone(), layer: a.src_layer, encoding: a.encoding, ..Default::default() },
-        layer: a.layer,
-        profile: a.profile,
-        src_crs: a.src_crs,
+        source: a.delivery.request(false),
+        layer: a.delivery.layer,
+        profile: a.delivery.profile.clone(),
+        src_crs: a.delivery.src_crs.clone(),
         crs: a.crs,
         outline: a.outline.map(|p| SourceRequest { path: p, layer: a.outline_layer, ..Default::default() }),
         rules: RuleConfig::load(a.rules.as_deref())?,
@@ -97,7 +81,14 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         let mut rules = report.check.clone();
         rules.findings.retain(|f| f.rule != "IMPORT");
         super::check::print_text(&rules);
-        println!("{}", if report.clean() { "the delivery would be accepted as it is" } else { "the delivery has problems: see above" });
+        println!(
+            "{}",
+            if report.clean() {
+                "the delivery would be accepted as it is"
+            } else {
+                "the delivery has problems: see above"
+            }
+        );
     }
     Ok(if report.clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

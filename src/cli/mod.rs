@@ -9,8 +9,8 @@ mod export;
 mod gen;
 mod import;
 mod info;
-mod inspect;
 mod init;
+mod inspect;
 mod query;
 mod register;
 mod schemas;
@@ -106,6 +106,44 @@ pub struct SheetInputs {
 /// Parse a `YYYY-MM-DD` argument.
 fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
     nrledger::model::parse_date(s)
+}
+
+/// A delivery to read, as `import` and `inspect` take it: the file, the layer kind it is for, and how to
+/// read it.
+#[derive(Debug, clap::Args)]
+pub struct Delivery {
+    /// Source file (or FileGDB folder).
+    source: PathBuf,
+    /// Target layer: admin, units, parcels, redlines, farmland, urban, forest.
+    #[arg(long, value_parser = layer_arg)]
+    layer: nrledger::LayerKind,
+    /// Mapping profile name (sandiao-dltb, stbhhx, yjjbnt, czkfbj, zrzy-djdy, forest-xb, tianditu-county) or
+    /// a profile file; default: the one profile of the layer that claims the source layer's name.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Source layer to read, when the source has several.
+    #[arg(long)]
+    src_layer: Option<String>,
+    /// CRS of the source, when it declares none or declares a wrong one (GCJ02: coordinates from a Chinese
+    /// web map, converted to WGS 84).
+    #[arg(long)]
+    src_crs: Option<String>,
+    /// Attribute encoding of a Shapefile (GBK, CP936, UTF-8 …); default: .cpg, else detected.
+    #[arg(long)]
+    encoding: Option<String>,
+}
+
+impl Delivery {
+    /// What to read, repairing invalid polygons when `make_valid`.
+    fn request(&self, make_valid: bool) -> nrledger::io::source::SourceRequest {
+        nrledger::io::source::SourceRequest {
+            path: self.source.clone(),
+            layer: self.src_layer.clone(),
+            preferred: vec![],
+            encoding: self.encoding.clone(),
+            make_valid,
+        }
+    }
 }
 
 /// Parse a percentage argument (0 to 100).

@@ -33,7 +33,10 @@ pub struct Args {
 }
 
 fn numbers(s: &str, n: usize) -> anyhow::Result<Vec<f64>> {
-    let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>()
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
         .map_err(|_| anyhow::anyhow!("'{s}': expected {n} comma-separated numbers"))?;
     if v.len() != n {
         bail!("'{s}': expected {n} comma-separated numbers, found {}", v.len());

@@ -166,7 +166,10 @@ pub fn history(a: HistoryArgs, catalog: Catalog) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"unit": a.unit, "events": events, "versions": v}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"unit": a.unit, "events": events, "versions": v}))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("unit {}", a.unit);

@@ -32,7 +32,9 @@ impl Fields {
             y: bbox.min().y + h * rng.random_range(fy.0..fy.1),
         };
         let bumps = (0..7)
-            .map(|_| (at(rng, (0.0, 1.0), (0.0, 1.0)), rng.random_range(0.5..1.1), w.min(h) * rng.random_range(0.12..0.28)))
+            .map(|_| {
+                (at(rng, (0.0, 1.0), (0.0, 1.0)), rng.random_range(0.5..1.1), w.min(h) * rng.random_range(0.12..0.28))
+            })
             .collect();
         let town = at(rng, (0.4, 0.6), (0.4, 0.6));
         let reservoir = at(rng, (0.2, 0.8), (0.15, 0.35));
@@ -53,7 +55,11 @@ impl Fields {
 
     /// Hill height (0 … ~1.5): forest where high, paddy where low.
     pub(crate) fn height(&self, p: Coord<f64>) -> f64 {
-        let b: f64 = self.bumps.iter().map(|(c, a, s)| a * (-((p.x - c.x).powi(2) + (p.y - c.y).powi(2)) / (2.0 * s * s)).exp()).sum();
+        let b: f64 = self
+            .bumps
+            .iter()
+            .map(|(c, a, s)| a * (-((p.x - c.x).powi(2) + (p.y - c.y).powi(2)) / (2.0 * s * s)).exp())
+            .sum();
         // mountains rise to the south-west, as in much of south-east China's hill counties
         let gx = 1.0 - (p.x - self.bbox.min().x) / self.bbox.width();
         let gy = 1.0 - (p.y - self.bbox.min().y) / self.bbox.height();
@@ -65,7 +71,8 @@ impl Fields {
     }
 
     fn on_river(&self, p: Coord<f64>) -> bool {
-        let f = self.river_y + self.river_amp * (2.0 * std::f64::consts::PI * (p.x - self.bbox.min().x) / self.river_len).sin();
+        let f = self.river_y
+            + self.river_amp * (2.0 * std::f64::consts::PI * (p.x - self.bbox.min().x) / self.river_len).sin();
         (p.y - f).abs() < self.river_w
     }
 
@@ -75,7 +82,10 @@ impl Fields {
 
     pub(crate) fn cell_rng(&self, cell: (i64, i64), salt: u64) -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(
-            self.seed ^ salt ^ (cell.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (cell.1 as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93),
+            self.seed
+                ^ salt
+                ^ (cell.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (cell.1 as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93),
         )
     }
 
@@ -101,15 +111,32 @@ impl Fields {
         } else if self.on_river(p) {
             pick(&mut r, &[("1101", 0.85), ("1106", 0.15)])
         } else if self.town_distance(p) < self.town_r {
-            pick(&mut r, &[("0701", 0.5), ("05H1", 0.15), ("0601", 0.1), ("1004", 0.12), ("0810", 0.05), ("08H2", 0.08)])
+            pick(
+                &mut r,
+                &[("0701", 0.5), ("05H1", 0.15), ("0601", 0.1), ("1004", 0.12), ("0810", 0.05), ("08H2", 0.08)],
+            )
         } else if h > 0.9 {
             pick(&mut r, &[("0301", 0.6), ("0302", 0.3), ("0305", 0.1)])
         } else if h > 0.55 {
             pick(&mut r, &[("0302", 0.4), ("0301", 0.3), ("0202", 0.2), ("0307", 0.1)])
         } else if h > 0.3 {
-            pick(&mut r, &[("0103", 0.35), ("0301", 0.2), ("0201", 0.15), ("0202", 0.15), ("0702", 0.1), ("0404", 0.05)])
+            pick(
+                &mut r,
+                &[("0103", 0.35), ("0301", 0.2), ("0201", 0.15), ("0202", 0.15), ("0702", 0.1), ("0404", 0.05)],
+            )
         } else {
-            pick(&mut r, &[("0101", 0.55), ("0103", 0.15), ("0702", 0.12), ("0102", 0.05), ("1104", 0.05), ("1006", 0.05), ("1202", 0.03)])
+            pick(
+                &mut r,
+                &[
+                    ("0101", 0.55),
+                    ("0103", 0.15),
+                    ("0702", 0.12),
+                    ("0102", 0.05),
+                    ("1104", 0.05),
+                    ("1006", 0.05),
+                    ("1202", 0.03),
+                ],
+            )
         };
         (c, slope, quality)
     }

@@ -40,7 +40,11 @@ pub(super) struct Forest {
 }
 
 fn rate(origin: &str) -> f64 {
-    if origin == "天然" { 0.03 } else { 0.045 }
+    if origin == "天然" {
+        0.03
+    } else {
+        0.045
+    }
 }
 
 /// (origin, species, density m³/ha, age) of a forest parcel in 2019.
@@ -65,7 +69,16 @@ pub(super) fn stands(c: &County, v2: &[GenParcel]) -> Result<Forest> {
     for p in c.vintages[0].iter().filter(forest) {
         let d = describe(c, p);
         by_cell.entry(p.cell).or_insert(d);
-        v1.push(Stand { seq: p.seq, geometry: p.geometry.clone(), dlbm: p.dlbm, origin: d.0, species: d.1, age: d.3, area: p.area, volume: d.2 * p.area / 1e4 });
+        v1.push(Stand {
+            seq: p.seq,
+            geometry: p.geometry.clone(),
+            dlbm: p.dlbm,
+            origin: d.0,
+            species: d.1,
+            age: d.3,
+            area: p.area,
+            volume: d.2 * p.area / 1e4,
+        });
     }
     let mut growth: HashMap<&str, f64> = HashMap::new();
     let mut harvest: HashMap<&str, f64> = HashMap::new();
@@ -82,12 +95,30 @@ pub(super) fn stands(c: &County, v2: &[GenParcel]) -> Result<Forest> {
                 if cut {
                     *harvest.entry(origin).or_default() += grown - volume;
                 }
-                out.push(Stand { seq: p.seq, geometry: p.geometry.clone(), dlbm: p.dlbm, origin, species, age: age + 1, area: p.area, volume });
+                out.push(Stand {
+                    seq: p.seq,
+                    geometry: p.geometry.clone(),
+                    dlbm: p.dlbm,
+                    origin,
+                    species,
+                    age: age + 1,
+                    area: p.area,
+                    volume,
+                });
             }
             None => {
                 // new forest land: a young planted stand with no volume yet
                 new_area += p.area;
-                out.push(Stand { seq: p.seq, geometry: p.geometry.clone(), dlbm: p.dlbm, origin: "人工", species: "杉木", age: 1, area: p.area, volume: 0.0 });
+                out.push(Stand {
+                    seq: p.seq,
+                    geometry: p.geometry.clone(),
+                    dlbm: p.dlbm,
+                    origin: "人工",
+                    species: "杉木",
+                    age: 1,
+                    area: p.area,
+                    volume: 0.0,
+                });
             }
         }
     }

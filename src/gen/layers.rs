@@ -9,8 +9,8 @@ use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
 use super::classes::{is_cultivated, is_forest};
 use super::{County, GenParcel};
 use crate::error::{Error, Result};
-use crate::io::export::{self, Column, Table};
 use crate::index::LayerIndex;
+use crate::io::export::{self, Column, Table};
 use crate::model::{FieldType, Value};
 use crate::outline::Outline;
 
@@ -57,7 +57,11 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         v1.iter().filter(|p| f.height(centre(p)) > t_core && !p.dlbm.starts_with('1')).map(|p| &p.geometry).collect();
     let general: Vec<&MultiPolygon<f64>> = v1
         .iter()
-        .filter(|p| (t_gen..=t_core).contains(&f.height(centre(p))) && is_forest(p.dlbm) && f.town_distance(centre(p)) > f.town_r * 2.5)
+        .filter(|p| {
+            (t_gen..=t_core).contains(&f.height(centre(p)))
+                && is_forest(p.dlbm)
+                && f.town_distance(centre(p)) > f.town_r * 2.5
+        })
         .map(|p| &p.geometry)
         .collect();
     let mut redlines = Vec::new();
@@ -81,7 +85,8 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     // 城镇开发边界
-    let urban_parts: Vec<&MultiPolygon<f64>> = v1.iter().filter(|p| f.town_distance(centre(p)) < f.town_r * 1.6).map(|p| &p.geometry).collect();
+    let urban_parts: Vec<&MultiPolygon<f64>> =
+        v1.iter().filter(|p| f.town_distance(centre(p)) < f.town_r * 1.6).map(|p| &p.geometry).collect();
     let urban: Vec<Zone> = union_components(&urban_parts, 4.0 * cell2)
         .into_iter()
         .take(1)
@@ -105,10 +110,21 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     let red_outlines: Vec<Outline> = redlines.iter().map(|z| Outline::new(z.geometry.clone())).collect();
     let in_red = |p: &GenParcel| red_outlines.iter().any(|o| o.contains_point(centre(p)));
     // 永久基本农田: cultivated parcels outside the town and the red lines
-    let farm_parts: Vec<&GenParcel> =
-        v1.iter().filter(|p| is_cultivated(p.dlbm) && f.town_distance(centre(p)) >= f.town_r * 1.6 && !in_red(p)).collect();
+    let farm_parts: Vec<&GenParcel> = v1
+        .iter()
+        .filter(|p| is_cultivated(p.dlbm) && f.town_distance(centre(p)) >= f.town_r * 1.6 && !in_red(p))
+        .collect();
     let farm_geoms: Vec<&MultiPolygon<f64>> = farm_parts.iter().map(|p| &p.geometry).collect();
-    let farm_centres: Vec<(i64, [f64; 4])> = farm_parts.iter().enumerate().map(|(i, p)| (i as i64, { let c = centre(p); [c.x, c.x, c.y, c.y] })).collect();
+    let farm_centres: Vec<(i64, [f64; 4])> = farm_parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (i as i64, {
+                let c = centre(p);
+                [c.x, c.x, c.y, c.y]
+            })
+        })
+        .collect();
     let farm_index = LayerIndex::build(&farm_centres);
     let farmland: Vec<Zone> = union_components(&farm_geoms, 3.0 * cell2)
         .into_iter()
@@ -124,7 +140,11 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
                 .filter(|p| o.contains_point(centre(p)))
                 .map(|p| p.quality)
                 .collect();
-            let grade = if q.is_empty() { 8 } else { (q.iter().map(|&x| x as u32).sum::<u32>() as f64 / q.len() as f64).round() as i64 };
+            let grade = if q.is_empty() {
+                8
+            } else {
+                (q.iter().map(|&x| x as u32).sum::<u32>() as f64 / q.len() as f64).round() as i64
+            };
             let area = c.areas.areas(&g).map(|a| a.ellipsoidal).unwrap_or(0.0);
             Zone {
                 key: format!("{code}JB{:04}", i + 1),
@@ -145,8 +165,12 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut defects = Vec::new();
     let next_seq = v2.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
     // (1) mining inside a core red line, (2) housing inside a general red line
-    for (zone, class, what) in [("核心保护区", "0602", "采矿用地 in 核心保护区"), ("一般控制区", "0701", "城镇住宅用地 in 一般控制区")] {
-        if let Some((z, o)) = redlines.iter().zip(&red_outlines).find(|(z, _)| matches!(&z.attrs[2], Value::Text(t) if t == zone)) {
+    for (zone, class, what) in
+        [("核心保护区", "0602", "采矿用地 in 核心保护区"), ("一般控制区", "0701", "城镇住宅用地 in 一般控制区")]
+    {
+        if let Some((z, o)) =
+            redlines.iter().zip(&red_outlines).find(|(z, _)| matches!(&z.attrs[2], Value::Text(t) if t == zone))
+        {
             if let Some(p) = v2.iter_mut().filter(|p| p.geometry.0.len() == 1 && o.contains_point(centre(p))).nth(2) {
                 p.dlbm = class;
                 defects.push(serde_json::json!({"kind": "redline_violation", "what": what, "BSM": bsm(code, p.seq), "redline": z.key, "area_m2": round2(p.area)}));
@@ -156,7 +180,11 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     // (3) an overlapping parcel: a 40 m square straddling two parcels in the middle of the county
     let mid = v2.len() / 2;
     let pc = centre(&v2[mid]);
-    let sq = MultiPolygon(vec![Rect::new(Coord { x: pc.x - 20.0, y: pc.y - 20.0 }, Coord { x: pc.x + 20.0, y: pc.y + 20.0 }).to_polygon()]);
+    let sq = MultiPolygon(vec![Rect::new(
+        Coord { x: pc.x - 20.0, y: pc.y - 20.0 },
+        Coord { x: pc.x + 20.0, y: pc.y + 20.0 },
+    )
+    .to_polygon()]);
     let sq_area = c.areas.areas(&sq)?.ellipsoidal;
     let mut extra = v2[mid].clone();
     extra.geometry = sq;
@@ -166,33 +194,69 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     defects.push(serde_json::json!({"kind": "parcel_overlap", "BSM": bsm(code, next_seq), "area_m2": round2(sq_area)}));
     v2.push(extra);
     // (4) a gap: the parcel a third of the way through is missing from the survey
-    let gi = v2.iter().enumerate().filter(|(_, p)| p.geometry.0.len() == 1 && f.town_distance(centre(p)) > f.town_r * 2.0).nth(v2.len() / 3).map(|(i, _)| i);
+    let gi = v2
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.geometry.0.len() == 1 && f.town_distance(centre(p)) > f.town_r * 2.0)
+        .nth(v2.len() / 3)
+        .map(|(i, _)| i);
     if let Some(gi) = gi {
         let p = v2.remove(gi);
-        defects.push(serde_json::json!({"kind": "coverage_gap", "was_BSM": bsm(code, p.seq), "area_m2": round2(p.area)}));
+        defects
+            .push(serde_json::json!({"kind": "coverage_gap", "was_BSM": bsm(code, p.seq), "area_m2": round2(p.area)}));
     }
     // (5) 2020 farmland delivery with one block drawn into the urban boundary
-    let mut farmland2: Vec<Zone> = farmland.iter().map(|z| Zone { key: z.key.clone(), geometry: z.geometry.clone(), attrs: z.attrs.clone() }).collect();
+    let mut farmland2: Vec<Zone> = farmland
+        .iter()
+        .map(|z| Zone { key: z.key.clone(), geometry: z.geometry.clone(), attrs: z.attrs.clone() })
+        .collect();
     if let Some(u) = urban.first() {
         let b = u.geometry.bounding_rect().expect("urban");
         let cc = b.center();
-        let g = MultiPolygon(vec![Rect::new(Coord { x: cc.x - 60.0, y: cc.y - 60.0 }, Coord { x: cc.x + 60.0, y: cc.y + 60.0 }).to_polygon()]);
+        let g = MultiPolygon(vec![Rect::new(
+            Coord { x: cc.x - 60.0, y: cc.y - 60.0 },
+            Coord { x: cc.x + 60.0, y: cc.y + 60.0 },
+        )
+        .to_polygon()]);
         let area = c.areas.areas(&g)?.ellipsoidal;
         let key = format!("{code}JB{:04}", farmland.len() + 1);
         defects.push(serde_json::json!({"kind": "farmland_urban_overlap", "BHKBH": key, "area_m2": round2(area)}));
         farmland2.push(Zone {
             key: key.clone(),
-            attrs: vec![Value::Text(key), Value::Text(code.clone()), Value::Real(round2(area)), Value::Int(6), Value::Text("浙政土〔2020〕1号".into())],
+            attrs: vec![
+                Value::Text(key),
+                Value::Text(code.clone()),
+                Value::Real(round2(area)),
+                Value::Int(6),
+                Value::Text("浙政土〔2020〕1号".into()),
+            ],
             geometry: g,
         });
     }
 
     // registration units from disjoint parcel sets
     let unit_sets: Vec<(&str, &str, Vec<&GenParcel>)> = vec![
-        ("ZB", "自然保护区", v1.iter().filter(|p| redlines.iter().any(|z| matches!(&z.attrs[2], Value::Text(t) if t == "核心保护区") && z.geometry.intersects(&centre_point(p)))).collect()),
+        (
+            "ZB",
+            "自然保护区",
+            v1.iter()
+                .filter(|p| {
+                    redlines.iter().any(|z| {
+                        matches!(&z.attrs[2], Value::Text(t) if t == "核心保护区")
+                            && z.geometry.intersects(&centre_point(p))
+                    })
+                })
+                .collect(),
+        ),
         ("SL", "水流", v1.iter().filter(|p| p.dlbm == "1101" || p.dlbm == "1106").collect()),
         ("SD", "湿地", v1.iter().filter(|p| p.dlbm == "1103").collect()),
-        ("SN", "森林", v1.iter().filter(|p| is_forest(p.dlbm) && (q(0.6)..t_gen).contains(&f.height(centre(p))) && !in_red(p)).collect()),
+        (
+            "SN",
+            "森林",
+            v1.iter()
+                .filter(|p| is_forest(p.dlbm) && (q(0.6)..t_gen).contains(&f.height(centre(p))) && !in_red(p))
+                .collect(),
+        ),
     ];
     let mut units = Vec::new();
     for (n, (tag, kind, parts)) in unit_sets.into_iter().enumerate() {
@@ -207,7 +271,10 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         // a unit links the red lines it overlaps (touching along an edge is not a link)
         let links: Vec<&str> = redlines
             .iter()
-            .filter(|z| z.geometry.intersects(&g) && geo::Area::unsigned_area(&geo::BooleanOps::intersection(&z.geometry, &g)) > 1.0)
+            .filter(|z| {
+                z.geometry.intersects(&g)
+                    && geo::Area::unsigned_area(&geo::BooleanOps::intersection(&z.geometry, &g)) > 1.0
+            })
             .map(|z| z.key.as_str())
             .collect();
         let key = format!("{code}{tag}{:04}", n + 1);
@@ -251,12 +318,18 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         let g = MultiPolygon(union_components(&parts, 0.0).into_iter().flat_map(|m| m.0).collect());
         let key = format!("{code}{:03}", 100 + t);
         let area = c.areas.areas(&g)?.ellipsoidal;
-        xzq.push(Zone { key: key.clone(), attrs: vec![Value::Text(key), Value::Text(format!("{}第{t}镇", c.name)), Value::Real(round2(area))], geometry: g });
+        xzq.push(Zone {
+            key: key.clone(),
+            attrs: vec![Value::Text(key), Value::Text(format!("{}第{t}镇", c.name)), Value::Real(round2(area))],
+            geometry: g,
+        });
     }
     let forest = super::forest::stands(c, &v2)?;
     let first: std::collections::HashMap<u64, &GenParcel> = c.vintages[0].iter().map(|p| (p.seq, p)).collect();
     let mut written = Vec::new();
-    for (date, year, parcels, farm) in [("2019-12-31", 2019, &c.vintages[0], &farmland), ("2020-12-31", 2020, &v2, &farmland2)] {
+    for (date, year, parcels, farm) in
+        [("2019-12-31", 2019, &c.vintages[0], &farmland), ("2020-12-31", 2020, &v2, &farmland2)]
+    {
         let path = dir.join(format!("{date}.gpkg"));
         let _ = std::fs::remove_file(&path);
         // SJNF is the year a parcel was last surveyed: parcels untouched since 2019 keep it
@@ -284,25 +357,51 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             })
             .collect();
         write_table(&path, "DLTB", dltb_columns(), rows, &c.crs)?;
-        write_zone_table(&path, "XZQ", &[("XZQDM", FieldType::Text), ("XZQMC", FieldType::Text), ("DCMJ", FieldType::Real)], &xzq, &c.crs)?;
+        write_zone_table(
+            &path,
+            "XZQ",
+            &[("XZQDM", FieldType::Text), ("XZQMC", FieldType::Text), ("DCMJ", FieldType::Real)],
+            &xzq,
+            &c.crs,
+        )?;
         write_zone_table(
             &path,
             "STBHHX",
-            &[("HXBH", FieldType::Text), ("HXMC", FieldType::Text), ("GKFQ", FieldType::Text), ("HXLX", FieldType::Text), ("XZQDM", FieldType::Text), ("HXMJ", FieldType::Real), ("PZWH", FieldType::Text)],
+            &[
+                ("HXBH", FieldType::Text),
+                ("HXMC", FieldType::Text),
+                ("GKFQ", FieldType::Text),
+                ("HXLX", FieldType::Text),
+                ("XZQDM", FieldType::Text),
+                ("HXMJ", FieldType::Real),
+                ("PZWH", FieldType::Text),
+            ],
             &redlines,
             &c.crs,
         )?;
         write_zone_table(
             &path,
             "YJJBNT",
-            &[("BHKBH", FieldType::Text), ("XZQDM", FieldType::Text), ("JBNTMJ", FieldType::Real), ("ZLDJ", FieldType::Integer), ("PZWH", FieldType::Text)],
+            &[
+                ("BHKBH", FieldType::Text),
+                ("XZQDM", FieldType::Text),
+                ("JBNTMJ", FieldType::Real),
+                ("ZLDJ", FieldType::Integer),
+                ("PZWH", FieldType::Text),
+            ],
             farm,
             &c.crs,
         )?;
         write_zone_table(
             &path,
             "CZKFBJ",
-            &[("BJBH", FieldType::Text), ("FQLX", FieldType::Text), ("XZQDM", FieldType::Text), ("BJMJ", FieldType::Real), ("PZWH", FieldType::Text)],
+            &[
+                ("BJBH", FieldType::Text),
+                ("FQLX", FieldType::Text),
+                ("XZQDM", FieldType::Text),
+                ("BJMJ", FieldType::Real),
+                ("PZWH", FieldType::Text),
+            ],
             &urban,
             &c.crs,
         )?;
@@ -311,9 +410,21 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             &path,
             "ZRZYDJDY",
             &[
-                ("DYH", FieldType::Text), ("DYMC", FieldType::Text), ("DYLX", FieldType::Text), ("ZL", FieldType::Text), ("SYQZT", FieldType::Text),
-                ("DBXSZT", FieldType::Text), ("DLXSZT", FieldType::Text), ("XSFS", FieldType::Text), ("GLZT", FieldType::Text), ("DYMJ", FieldType::Real),
-                ("GYMJ", FieldType::Real), ("JTMJ", FieldType::Real), ("ZYMJ", FieldType::Real), ("STHX", FieldType::Text), ("DJWH", FieldType::Text),
+                ("DYH", FieldType::Text),
+                ("DYMC", FieldType::Text),
+                ("DYLX", FieldType::Text),
+                ("ZL", FieldType::Text),
+                ("SYQZT", FieldType::Text),
+                ("DBXSZT", FieldType::Text),
+                ("DLXSZT", FieldType::Text),
+                ("XSFS", FieldType::Text),
+                ("GLZT", FieldType::Text),
+                ("DYMJ", FieldType::Real),
+                ("GYMJ", FieldType::Real),
+                ("JTMJ", FieldType::Real),
+                ("ZYMJ", FieldType::Real),
+                ("STHX", FieldType::Text),
+                ("DJWH", FieldType::Text),
                 ("BZ", FieldType::Text),
             ],
             &units,
@@ -358,10 +469,26 @@ fn qsxz(f: &super::classes::Fields, p: &GenParcel) -> &'static str {
 
 fn dltb_columns() -> Vec<(&'static str, FieldType)> {
     vec![
-        ("BSM", FieldType::Text), ("YSDM", FieldType::Text), ("TBBH", FieldType::Text), ("DLBM", FieldType::Text), ("DLMC", FieldType::Text),
-        ("QSXZ", FieldType::Text), ("QSDWDM", FieldType::Text), ("QSDWMC", FieldType::Text), ("ZLDWDM", FieldType::Text), ("ZLDWMC", FieldType::Text),
-        ("TBMJ", FieldType::Real), ("KCDLBM", FieldType::Text), ("KCXS", FieldType::Real), ("KCMJ", FieldType::Real), ("TBDLMJ", FieldType::Real),
-        ("GDLX", FieldType::Text), ("GDPDJB", FieldType::Text), ("ZLDJ", FieldType::Integer), ("SJNF", FieldType::Integer), ("BGYY", FieldType::Text),
+        ("BSM", FieldType::Text),
+        ("YSDM", FieldType::Text),
+        ("TBBH", FieldType::Text),
+        ("DLBM", FieldType::Text),
+        ("DLMC", FieldType::Text),
+        ("QSXZ", FieldType::Text),
+        ("QSDWDM", FieldType::Text),
+        ("QSDWMC", FieldType::Text),
+        ("ZLDWDM", FieldType::Text),
+        ("ZLDWMC", FieldType::Text),
+        ("TBMJ", FieldType::Real),
+        ("KCDLBM", FieldType::Text),
+        ("KCXS", FieldType::Real),
+        ("KCMJ", FieldType::Real),
+        ("TBDLMJ", FieldType::Real),
+        ("GDLX", FieldType::Text),
+        ("GDPDJB", FieldType::Text),
+        ("ZLDJ", FieldType::Integer),
+        ("SJNF", FieldType::Integer),
+        ("BGYY", FieldType::Text),
         ("BZ", FieldType::Text),
     ]
 }
@@ -371,7 +498,11 @@ fn dltb_row(c: &County, p: &GenParcel, year: i64) -> Vec<Value> {
     let zl = format!("{code}{:03}{:03}0000000", 100 + p.township, 200 + p.village);
     let zlmc = format!("{}第{}镇第{}村", c.name, p.township, p.village);
     let q = qsxz(&c.fields, p);
-    let (qsdm, qsmc) = if q == "10" { (format!("{code}0000000000000"), format!("{}人民政府", c.name)) } else { (zl.clone(), format!("{zlmc}农民集体")) };
+    let (qsdm, qsmc) = if q == "10" {
+        (format!("{code}0000000000000"), format!("{}人民政府", c.name))
+    } else {
+        (zl.clone(), format!("{zlmc}农民集体"))
+    };
     let tbmj = round2(p.area);
     let dry = p.dlbm == "0103" && p.slope >= 2;
     let kcxs = if dry { [0.0, 0.0, 0.06, 0.1, 0.14, 0.18][p.slope as usize] } else { 0.0 };
@@ -404,7 +535,13 @@ fn dltb_row(c: &County, p: &GenParcel, year: i64) -> Vec<Value> {
     ]
 }
 
-fn write_table(path: &Path, name: &str, cols: Vec<(&str, FieldType)>, rows: Vec<(MultiPolygon<f64>, Vec<Value>)>, crs: &str) -> Result<()> {
+fn write_table(
+    path: &Path,
+    name: &str,
+    cols: Vec<(&str, FieldType)>,
+    rows: Vec<(MultiPolygon<f64>, Vec<Value>)>,
+    crs: &str,
+) -> Result<()> {
     let table = Table {
         name,
         columns: cols.into_iter().map(|(n, t)| Column { name: n.into(), field_type: t }).collect(),

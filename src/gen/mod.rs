@@ -89,10 +89,7 @@ pub struct County {
 
 /// Generate a county in memory.
 pub fn generate(req: &GenRequest) -> Result<County> {
-    let src = source::read(
-        &SourceRequest { path: req.outline.clone(), ..Default::default() },
-        &Progress::hidden(),
-    )?;
+    let src = source::read(&SourceRequest { path: req.outline.clone(), ..Default::default() }, &Progress::hidden())?;
     let fi = src
         .field_names
         .iter()
@@ -102,13 +99,23 @@ pub fn generate(req: &GenRequest) -> Result<County> {
     let feat = src
         .features
         .iter()
-        .find(|f| f.values[fi].to_string().ends_with(&req.code) && matches!(f.geometry, SourceGeometry::Polygonal { .. }))
-        .ok_or_else(|| Error::Invalid(format!("{}: no polygon with {} ending in {}", req.outline.display(), req.code_field, req.code)))?;
+        .find(|f| {
+            f.values[fi].to_string().ends_with(&req.code) && matches!(f.geometry, SourceGeometry::Polygonal { .. })
+        })
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: no polygon with {} ending in {}",
+                req.outline.display(),
+                req.code_field,
+                req.code
+            ))
+        })?;
     let name = name_i.map(|i| feat.values[i].to_string()).unwrap_or_else(|| req.code.clone());
     let SourceGeometry::Polygonal { mp: outline_ll, .. } = &feat.geometry else { unreachable!() };
     let lon = outline_ll.bounding_rect().map(|r| r.center().x).unwrap_or(120.0);
     let zone = crs::gk3_zone_for_lon(lon);
-    let epsg = crs::gk3_epsg(zone, false).ok_or_else(|| Error::Invalid(format!("longitude {lon} is outside China's 3° zones")))?;
+    let epsg = crs::gk3_epsg(zone, false)
+        .ok_or_else(|| Error::Invalid(format!("longitude {lon} is outside China's 3° zones")))?;
     let crs = format!("EPSG:{epsg}");
     let outline = Transformer::new("EPSG:4490", &crs)?.multipolygon(outline_ll)?;
     let areas = AreaCalculator::new(&crs, "EPSG:4490", Ellipsoid::CGCS2000, true)?;
@@ -123,7 +130,9 @@ pub fn generate(req: &GenRequest) -> Result<County> {
 
 /// Jitter of grid vertex (i, j): shared by the four cells around it, so the tiling stays exact.
 fn jitter(seed: u64, i: i64, j: i64, cell: f64) -> Coord<f64> {
-    let mut r = ChaCha8Rng::seed_from_u64(seed ^ ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ ((j as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)));
+    let mut r = ChaCha8Rng::seed_from_u64(
+        seed ^ ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) ^ ((j as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)),
+    );
     Coord { x: (r.random::<f64>() - 0.5) * 0.5 * cell, y: (r.random::<f64>() - 0.5) * 0.5 * cell }
 }
 
@@ -143,8 +152,12 @@ fn tile(
         let d = jitter(seed, i, j, cell);
         Coord { x: i as f64 * cell + d.x, y: j as f64 * cell + d.y }
     };
-    let outline_pts: Vec<Coord<f64>> =
-        outline.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).flat_map(|r| r.0.iter().copied()).collect();
+    let outline_pts: Vec<Coord<f64>> = outline
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.iter().copied())
+        .collect();
     let segments: Vec<(Coord<f64>, Coord<f64>)> = outline
         .0
         .iter()
@@ -159,7 +172,11 @@ fn tile(
             let ring = LineString(vec![corners[0], corners[1], corners[2], corners[3], corners[0]]);
             let quad = Polygon::new(ring, vec![]);
             let qb = quad.bounding_rect().expect("quad");
-            if qb.max().x < bbox.min().x || qb.min().x > bbox.max().x || qb.max().y < bbox.min().y || qb.min().y > bbox.max().y {
+            if qb.max().x < bbox.min().x
+                || qb.min().x > bbox.max().x
+                || qb.max().y < bbox.min().y
+                || qb.min().y > bbox.max().y
+            {
                 continue;
             }
             let parts: Vec<Polygon<f64>> = if outline.contains(&quad) {
@@ -167,7 +184,12 @@ fn tile(
             } else {
                 // the exact points neighbours must agree on: corners, outline vertices in the cell, and the
                 // crossings of the cell's edges with the outline (computed in the edges' canonical order)
-                let edges = [((i, j), (i + 1, j)), ((i + 1, j), (i + 1, j + 1)), ((i, j + 1), (i + 1, j + 1)), ((i, j), (i, j + 1))];
+                let edges = [
+                    ((i, j), (i + 1, j)),
+                    ((i + 1, j), (i + 1, j + 1)),
+                    ((i, j + 1), (i + 1, j + 1)),
+                    ((i, j), (i, j + 1)),
+                ];
                 let mut anchors: Vec<Coord<f64>> = corners.to_vec();
                 for (a, b) in edges {
                     anchors.extend(crossings(vertex(a.0, a.1), vertex(b.0, b.1), &segments));
@@ -177,12 +199,7 @@ fn tile(
                     Coord { x: qb.max().x + 1.0, y: qb.max().y + 1.0 },
                 );
                 anchors.extend(outline_pts.iter().copied().filter(|c| grown.contains(c)));
-                outline
-                    .intersection(&MultiPolygon(vec![quad]))
-                    .0
-                    .into_iter()
-                    .map(|p| snap(p, &anchors, 0.01))
-                    .collect()
+                outline.intersection(&MultiPolygon(vec![quad])).0.into_iter().map(|p| snap(p, &anchors, 0.01)).collect()
             };
             for p in parts {
                 // keep every piece of a square metre or more: dropping crumbs would leave real gaps
@@ -215,7 +232,8 @@ fn crossings(a: Coord<f64>, b: Coord<f64>, segments: &[(Coord<f64>, Coord<f64>)]
             }
             let t = ((c.x - a.x) * s.y - (c.y - a.y) * s.x) / den;
             let u = ((c.x - a.x) * r.y - (c.y - a.y) * r.x) / den;
-            ((0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u)).then(|| Coord { x: a.x + t * r.x, y: a.y + t * r.y })
+            ((0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u))
+                .then_some(Coord { x: a.x + t * r.x, y: a.y + t * r.y })
         })
         .collect()
 }

@@ -65,7 +65,12 @@ pub(super) fn rewrite(v: &Value, how: &FieldSource) -> Value {
 }
 
 /// Coerce and check one value against its field definition.
-pub(super) fn check_value(def: &LayerDef, i: usize, v: Value, classes: &ClassTables) -> std::result::Result<Value, String> {
+pub(super) fn check_value(
+    def: &LayerDef,
+    i: usize,
+    v: Value,
+    classes: &ClassTables,
+) -> std::result::Result<Value, String> {
     let fd = &def.fields[i];
     let v = match v {
         Value::Text(s) if s.trim().is_empty() => Value::Null,
@@ -90,7 +95,10 @@ pub(super) fn check_value(def: &LayerDef, i: usize, v: Value, classes: &ClassTab
             Value::Int(i) => Value::Real(i as f64),
             Value::Real(r) => Value::Real(r),
             Value::Text(s) => Value::Real(
-                s.parse::<f64>().ok().filter(|r| r.is_finite()).ok_or_else(|| format!("expected a number, found '{s}'"))?,
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite())
+                    .ok_or_else(|| format!("expected a number, found '{s}'"))?,
             ),
             Value::Null => Value::Null,
         },
@@ -140,4 +148,3 @@ pub(super) fn check_value(def: &LayerDef, i: usize, v: Value, classes: &ClassTab
     }
     Ok(v)
 }
-

@@ -15,8 +15,18 @@ use crate::model::LayerKind;
 /// A feature's prepared geometry, or why it was refused (with the geometry to keep with the reject).
 pub(super) type Prepared = std::result::Result<(geo::MultiPolygon<f64>, Areas), (String, Option<geo::Geometry<f64>>)>;
 
+/// The largest northing a projected coordinate can have (the pole lies at about 10 002 km on a transverse
+/// Mercator grid; a false northing adds at most a few thousand kilometres in the CRSs a registry uses).
+const MAX_NORTHING: f64 = 20_000_000.0;
+
 /// Prepare every feature's geometry for the registry.
-pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &CrsInfo, kind: LayerKind, make_valid: bool) -> Result<Vec<Prepared>> {
+pub(super) fn prepare_all(
+    features: &[SourceFeature],
+    src_crs: &CrsInfo,
+    reg: &CrsInfo,
+    kind: LayerKind,
+    make_valid: bool,
+) -> Result<Vec<Prepared>> {
     let reg_crs = reg.definition.clone();
     let fe = reg.false_easting;
     let src_def = src_crs.definition.clone();
@@ -38,11 +48,21 @@ pub(super) fn prepare_all(features: &[SourceFeature], src_crs: &CrsInfo, reg: &C
         .collect())
 }
 
-fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f64, kind: LayerKind, make_valid: bool, gcj02: bool) -> Prepared {
+fn prepare_one(
+    f: &SourceFeature,
+    tr: &Transformer,
+    calc: &AreaCalculator,
+    fe: f64,
+    kind: LayerKind,
+    make_valid: bool,
+    gcj02: bool,
+) -> Prepared {
     let mp = match &f.geometry {
         SourceGeometry::Missing => return Err(("no geometry".to_string(), None)),
         SourceGeometry::Empty => return Err(("empty geometry".to_string(), None)),
-        SourceGeometry::NotPolygonal(t) => return Err((format!("geometry is a {t}; layer {kind} needs polygons"), None)),
+        SourceGeometry::NotPolygonal(t) => {
+            return Err((format!("geometry is a {t}; layer {kind} needs polygons"), None))
+        }
         SourceGeometry::Unreadable(e) => return Err((format!("unreadable geometry: {e}"), None)),
         SourceGeometry::Polygonal { mp, .. } => mp,
     };
@@ -56,11 +76,24 @@ fn prepare_one(f: &SourceFeature, tr: &Transformer, calc: &AreaCalculator, fe: f
     };
     let moved = tr.multipolygon(mp).map_err(|e| (e.to_string(), None))?;
     let as_geom = || Some(geo::Geometry::MultiPolygon(moved.clone()));
+    use geo::CoordsIter;
+    if !moved.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) {
+        return Err(("a coordinate is not a finite number (damaged coordinates?)".to_string(), None));
+    }
     if let Some(r) = moved.bounding_rect() {
         let off = (r.min().x - fe).abs().max((r.max().x - fe).abs());
         if off > 1_000_000.0 {
             return Err((
                 format!("geometry lands {:.0} km from the registry's central meridian after reprojection — wrong source CRS?", off / 1000.0),
+                None,
+            ));
+        }
+        // beyond the poles no projected northing exists: damaged coordinates, which would also make the
+        // densified outline of the area computation take all memory
+        let north = r.min().y.abs().max(r.max().y.abs());
+        if north > MAX_NORTHING {
+            return Err((
+                format!("geometry lands {:.0} km from the equator after reprojection, beyond the poles — damaged coordinates or a wrong source CRS?", north / 1000.0),
                 None,
             ));
         }
@@ -97,9 +130,11 @@ pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Re
         }
     };
     if let (Some(e), false) = (src.extent, info.gcj02) {
-        crs::check_false_easting(&info, e[0], e[1])
-            .map_err(|reason| Error::CrsMismatch { path: src.path.clone(), layer: src.layer.clone(), reason })?;
+        crs::check_false_easting(&info, e[0], e[1]).map_err(|reason| Error::CrsMismatch {
+            path: src.path.clone(),
+            layer: src.layer.clone(),
+            reason,
+        })?;
     }
     Ok(info)
 }
-

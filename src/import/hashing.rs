@@ -15,7 +15,8 @@ use crate::model::Value;
 /// re-imported (reprojected twice by PROJ, moving vertices by nanometres) is recognised as unchanged.
 pub fn content_hash(values: &[Value], geometry: &geo::MultiPolygon<f64>) -> String {
     use geo::MapCoords;
-    let mm = geometry.map_coords(|c| geo::Coord { x: (c.x * 1000.0).round() / 1000.0, y: (c.y * 1000.0).round() / 1000.0 });
+    let mm =
+        geometry.map_coords(|c| geo::Coord { x: (c.x * 1000.0).round() / 1000.0, y: (c.y * 1000.0).round() / 1000.0 });
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(values).expect("values serialise"));
     h.update(blob::encode(&mm, 0));
@@ -52,7 +53,8 @@ pub(super) fn attributes_json(src: &Source, i: usize) -> String {
 pub fn hash_source(path: &Path) -> Result<String> {
     let mut files: Vec<std::path::PathBuf> = Vec::new();
     if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?.flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<_> =
+            std::fs::read_dir(path).map_err(|e| Error::io(path, e))?.flatten().map(|e| e.path()).collect();
         entries.sort();
         files.extend(entries.into_iter().filter(|p| p.is_file()));
     } else {

@@ -54,6 +54,28 @@ pub struct ImportRequest {
     pub scope: Option<String>,
 }
 
+impl ImportRequest {
+    /// An atomic import of `source` into `layer` as the vintage of `as_of`, by `user` (None: unknown),
+    /// with the layer's own profile or the one claiming the source layer; the other settings at their
+    /// defaults (nothing kept going, at most 5 % rejected with `keep_going`, no future date).
+    pub fn new(layer: LayerKind, source: SourceRequest, as_of: AsOf, user: Option<String>) -> ImportRequest {
+        ImportRequest {
+            layer,
+            source,
+            as_of,
+            profile: None,
+            src_crs: None,
+            keep_going: false,
+            max_rejected_percent: 5.0,
+            force: false,
+            user: user.unwrap_or_else(|| "unknown".into()),
+            reason: None,
+            correction: false,
+            scope: None,
+        }
+    }
+}
+
 /// One thing wrong with one source record.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Problem {
@@ -114,6 +136,9 @@ pub struct ImportReport {
     pub profile_picked: Option<String>,
 }
 
+/// A feature's values in layer field order, its problems as (field, reason), and its key.
+type Validated = (Vec<Value>, Vec<(String, String)>, Option<String>);
+
 /// Run an import against an open registry.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
@@ -156,15 +181,21 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let mut problems: Vec<Problem> = Vec::new();
     let mut rows: Vec<Option<(String, Vec<Value>)>> = Vec::with_capacity(src.features.len());
     let key_idx = def.key_index();
-    let validate = |f: &source::SourceFeature| -> (Vec<Value>, Vec<(String, String)>, Option<String>) {
+    let validate = |f: &source::SourceFeature| -> Validated {
         let mut values = Vec::with_capacity(def.fields.len());
         let mut bad = Vec::new();
         for &i in &f.undecodable {
             let shown = f.values[i].to_string();
-            bad.push((src.field_names[i].clone(), format!("bytes that are not {} text (read as '{shown}')", src.encoding)));
+            bad.push((
+                src.field_names[i].clone(),
+                format!("bytes that are not {} text (read as '{shown}')", src.encoding),
+            ));
         }
         for (i, fd) in def.fields.iter().enumerate() {
-            let raw = mapping[i].as_ref().map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw)).unwrap_or(Value::Null);
+            let raw = mapping[i]
+                .as_ref()
+                .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw))
+                .unwrap_or(Value::Null);
             match fields::check_value(&def, i, raw, classes) {
                 Ok(v) => values.push(v),
                 Err(reason) => {
@@ -182,7 +213,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
                     let ok = [code.as_str(), base].iter().any(|c| classes.landuse_name(c) == Some(name.as_str()));
                     if !ok {
                         if let Some(expected) = classes.landuse_name(code) {
-                            bad.push((fd.name.clone(), format!("'{name}' is not the name of {of} {code} ({expected})")));
+                            bad.push((
+                                fd.name.clone(),
+                                format!("'{name}' is not the name of {of} {code} ({expected})"),
+                            ));
                         }
                     }
                 }
@@ -203,7 +237,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         }
         (values, bad, key)
     };
-    let validated: Vec<(Vec<Value>, Vec<(String, String)>, Option<String>)> = {
+    let validated: Vec<Validated> = {
         use rayon::prelude::*;
         src.features.par_iter().with_min_len(256).map(validate).collect()
     };
@@ -272,7 +306,8 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
             }
             (row, Err((reason, geometry))) => {
                 // name the record by its key even when its attributes failed
-                let raw_key = mapping[key_idx].as_ref().map(|m| fields::raw_value(f, m.0).to_string()).filter(|k| !k.is_empty());
+                let raw_key =
+                    mapping[key_idx].as_ref().map(|m| fields::raw_value(f, m.0).to_string()).filter(|k| !k.is_empty());
                 let key = row.map(|(k, _)| k).or(raw_key);
                 problems.push(problem(&file, &src, f.index, f.fid, key, Some("geometry".into()), reason));
                 rejects.push((i, geometry));
@@ -287,7 +322,8 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         plausibility::check(&records, reg, &def, &file)?;
         plausibility::gcj02(&records, reg, &def, &src_crs, &file)?;
     }
-    let repaired = src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
+    let repaired =
+        src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
     let mut report = ImportReport {
         outcome: None,
         problems,
@@ -314,7 +350,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     // a rejected record's key as the source gives it (even when the key field itself is at fault): its
     // stored record stays open, since the rejected record may be its unchanged or changed successor
     let source_key = |f: &source::SourceFeature| {
-        mapping[key_idx].as_ref().map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string()).filter(|k| !k.is_empty())
+        mapping[key_idx]
+            .as_ref()
+            .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string())
+            .filter(|k| !k.is_empty())
     };
     let reject_rows: Vec<RejectRow> = rejects
         .into_iter()
@@ -355,7 +394,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         read_count: src.features.len(),
         repaired,
         user: req.user.clone(),
-        reason: req.reason.clone().unwrap_or_else(|| format!("导入 import of {} as of {}", req.source.path.display(), req.as_of)),
+        reason: req
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("导入 import of {} as of {}", req.source.path.display(), req.as_of)),
         started_at,
         correction: req.correction,
         scope: req.scope.clone(),
@@ -372,7 +414,11 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
 /// The profile of an import that names none: the only profile of the layer kind that claims the source layer
 /// (by `source_layers`: STBHHX, YJJBNT, CZKFBJ, DLTB …), said so in the report; else the layer's own field
 /// names.
-fn pick_profile(catalog: &crate::catalog::Catalog, def: &crate::catalog::LayerDef, source: &SourceRequest) -> Result<(Profile, Option<String>)> {
+fn pick_profile(
+    catalog: &crate::catalog::Catalog,
+    def: &crate::catalog::LayerDef,
+    source: &SourceRequest,
+) -> Result<(Profile, Option<String>)> {
     let names = match &source.layer {
         Some(l) => vec![l.clone()],
         None => source::layer_names(&source.path)?,
@@ -381,8 +427,12 @@ fn pick_profile(catalog: &crate::catalog::Catalog, def: &crate::catalog::LayerDe
     let claiming: Vec<&Profile> = catalog.profiles().iter().filter(|p| p.layer == def.kind).filter(claims).collect();
     Ok(match claiming.as_slice() {
         [p] => {
-            let layer = names.iter().find(|n| p.source_layers.iter().any(|sl| n.eq_ignore_ascii_case(sl))).expect("claimed");
-            let why = format!("profile {} picked: the only {} profile that claims source layer {layer} (name one with --profile)", p.name, def.kind);
+            let layer =
+                names.iter().find(|n| p.source_layers.iter().any(|sl| n.eq_ignore_ascii_case(sl))).expect("claimed");
+            let why = format!(
+                "profile {} picked: the only {} profile that claims source layer {layer} (name one with --profile)",
+                p.name, def.kind
+            );
             ((*p).clone(), Some(why))
         }
         _ => (Profile::identity(def), None),
@@ -417,22 +467,38 @@ fn too_many_rejected(rejected: usize, read: usize, max_percent: f64) -> Option<S
     })
 }
 
-fn problem(file: &str, src: &Source, index: usize, fid: Option<u64>, key: Option<String>, field: Option<String>, reason: String) -> Problem {
+fn problem(
+    file: &str,
+    src: &Source,
+    index: usize,
+    fid: Option<u64>,
+    key: Option<String>,
+    field: Option<String>,
+    reason: String,
+) -> Problem {
     Problem { file: file.to_string(), layer: src.layer.clone(), feature_index: index, fid, key, field, reason }
 }
-
 
 pub use hashing::{content_hash, hash_source, record_hash};
 
 /// Check one value against a layer field (type, required, range, pattern, code table), as imports do.
-pub fn check_field(def: &crate::catalog::LayerDef, field: &str, value: Value, classes: &crate::catalog::ClassTables) -> std::result::Result<Value, String> {
+pub fn check_field(
+    def: &crate::catalog::LayerDef,
+    field: &str,
+    value: Value,
+    classes: &crate::catalog::ClassTables,
+) -> std::result::Result<Value, String> {
     let i = def.field_index(field).ok_or_else(|| format!("layer {} has no field {field}", def.kind))?;
     fields::check_value(def, i, value, classes)
 }
 
 /// Read the polygons of a source (all its features, dissolved into one multipolygon) into the registry
 /// CRS, through the same CRS and validity rules as an import; with their areas.
-pub fn read_geometry(reg: &Registry, source: &SourceRequest, src_crs: Option<&str>) -> Result<(geo::MultiPolygon<f64>, crate::area::Areas)> {
+pub fn read_geometry(
+    reg: &Registry,
+    source: &SourceRequest,
+    src_crs: Option<&str>,
+) -> Result<(geo::MultiPolygon<f64>, crate::area::Areas)> {
     let src = source::read(source, &Progress::hidden())?;
     let crs = geometry::source_crs(&src, src_crs, &reg.crs)?;
     let prepared = geometry::prepare_all(&src.features, &crs, &reg.crs, LayerKind::Units, source.make_valid)?;
@@ -440,7 +506,9 @@ pub fn read_geometry(reg: &Registry, source: &SourceRequest, src_crs: Option<&st
     for (f, p) in src.features.iter().zip(prepared) {
         match p {
             Ok((mp, _)) => polys.extend(geo::orient::Orient::orient(&mp, geo::orient::Direction::Default).0),
-            Err((reason, _)) => return Err(Error::Invalid(format!("{}: feature #{}: {reason}", source.path.display(), f.index))),
+            Err((reason, _)) => {
+                return Err(Error::Invalid(format!("{}: feature #{}: {reason}", source.path.display(), f.index)))
+            }
         }
     }
     if polys.is_empty() {

@@ -45,7 +45,8 @@ pub(super) fn check(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, 
         to_geo.coords(&mut centres)?;
         let [w, s, e, nn] = use_box;
         let (my, mx) = USE_MARGIN_DEGREES;
-        let outside = centres.iter().filter(|(x, y)| !(*x >= w - mx && *x <= e + mx && *y >= s - my && *y <= nn + my)).count();
+        let outside =
+            centres.iter().filter(|(x, y)| !(*x >= w - mx && *x <= e + mx && *y >= s - my && *y <= nn + my)).count();
         if outside * 2 > n {
             return refuse(format!(
                 "{outside} of {n} records lie outside the area of use of the registry's CRS {} ({w}°…{e}° E, {s}°…{nn}° N)",
@@ -54,12 +55,17 @@ pub(super) fn check(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, 
         }
     }
     if def.kind != LayerKind::Admin {
-        let outline = reg.envelopes_at(LayerKind::Admin, None)?.into_iter().map(|(_, e)| e).reduce(|a, b| {
-            [a[0].min(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].max(b[3])]
-        });
+        let outline = reg
+            .envelopes_at(LayerKind::Admin, None)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].max(b[3])]);
         if let Some([x0, x1, y0, y1]) = outline {
             let g = OUTLINE_MARGIN_METRES;
-            let far = boxes.iter().filter(|b| b.max().x < x0 - g || b.min().x > x1 + g || b.max().y < y0 - g || b.min().y > y1 + g).count();
+            let far = boxes
+                .iter()
+                .filter(|b| b.max().x < x0 - g || b.min().x > x1 + g || b.max().y < y0 - g || b.min().y > y1 + g)
+                .count();
             if far * 2 > n {
                 return refuse(format!(
                     "{far} of {n} records lie more than {:.0} km outside the registry's admin outline",
@@ -75,7 +81,13 @@ pub(super) fn check(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, 
 /// same region (same key) lies more than 50 m from where the source puts it, and the source taken as GCJ-02
 /// lands on it ([`crate::gcj02::Offsets::signature`]). Only a stored outline can tell; other layers and a
 /// first vintage pass unchecked.
-pub(super) fn gcj02(records: &[PreparedRecord], reg: &Registry, def: &LayerDef, src: &crate::crs::CrsInfo, file: &str) -> Result<()> {
+pub(super) fn gcj02(
+    records: &[PreparedRecord],
+    reg: &Registry,
+    def: &LayerDef,
+    src: &crate::crs::CrsInfo,
+    file: &str,
+) -> Result<()> {
     use geo::Centroid;
     if def.kind != LayerKind::Admin || src.projected || src.gcj02 {
         return Ok(());

@@ -227,9 +227,8 @@ mod tests {
     }
 
     fn polygon() -> impl Strategy<Value = geo::Polygon<f64>> {
-        (ring(), prop::collection::vec(ring(), 0..3)).prop_map(|(e, holes)| {
-            geo::Polygon::new(e.into(), holes.into_iter().map(Into::into).collect())
-        })
+        (ring(), prop::collection::vec(ring(), 0..3))
+            .prop_map(|(e, holes)| geo::Polygon::new(e.into(), holes.into_iter().map(Into::into).collect()))
     }
 
     proptest! {
@@ -263,7 +262,9 @@ mod tests {
         let b = blob_of(&line, wkb::Endianness::LittleEndian);
         assert_eq!(polygonal_le_2d(&b[8..]), None);
         assert_eq!(decode(&b).unwrap_err(), "expected a polygon, found LineString");
-        let sq = geo::Geometry::Polygon(geo::polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)]);
+        let sq = geo::Geometry::Polygon(
+            geo::polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)],
+        );
         let mut b = blob_of(&sq, wkb::Endianness::LittleEndian);
         assert!(polygonal_le_2d(&b[8..]).is_some());
         b.push(0);

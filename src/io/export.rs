@@ -66,7 +66,12 @@ pub fn write(table: &Table<'_>, out: &Path, crs: &str, geographic: &str) -> Resu
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let feats = table.rows.iter().map(|(g, vals)| OutFeature {
                 geometry: g.clone(),
-                properties: table.columns.iter().map(|c| c.name.clone()).zip(vals.iter().map(geojson_out::json_value)).collect(),
+                properties: table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(vals.iter().map(geojson_out::json_value))
+                    .collect(),
             });
             let n = geojson_out::write(std::io::BufWriter::new(f), &t, feats, out)?;
             std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
@@ -85,11 +90,12 @@ fn write_gdal(table: &Table<'_>, out: &Path, crs: &str, fmt: Format) -> Result<u
     let drv = DriverManager::get_driver_by_name(driver)?;
     let mut ds = drv.create_vector_only(out)?;
     let srs = gdal_srs(crs)?;
-    let geom_type = if table.rows.iter().all(|(g, _)| matches!(g, geo::Geometry::MultiPolygon(_) | geo::Geometry::Polygon(_))) {
-        OGRwkbGeometryType::wkbMultiPolygon
-    } else {
-        OGRwkbGeometryType::wkbUnknown
-    };
+    let geom_type =
+        if table.rows.iter().all(|(g, _)| matches!(g, geo::Geometry::MultiPolygon(_) | geo::Geometry::Polygon(_))) {
+            OGRwkbGeometryType::wkbMultiPolygon
+        } else {
+            OGRwkbGeometryType::wkbUnknown
+        };
     if fmt == Format::GeoPackage {
         let mut txn = ds.start_transaction()?;
         fill(&mut txn, table, &srs, geom_type, &lco, fmt)?;
@@ -107,7 +113,10 @@ pub fn append(table: &Table<'_>, out: &Path, crs: &str) -> Result<()> {
     let mut ds = if out.exists() {
         gdal::Dataset::open_ex(
             out,
-            gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() },
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
         )?
     } else {
         DriverManager::get_driver_by_name("GPKG")?.create_vector_only(out)?
@@ -126,7 +135,8 @@ fn fill(
     lco: &[&str],
     fmt: Format,
 ) -> Result<()> {
-    let mut layer = ds.create_layer(LayerOptions { name: table.name, srs: Some(srs), ty: geom_type, options: Some(lco) })?;
+    let layer =
+        ds.create_layer(LayerOptions { name: table.name, srs: Some(srs), ty: geom_type, options: Some(lco) })?;
     for c in &table.columns {
         let ty = match c.field_type {
             FieldType::Text => OGRFieldType::OFTString,
@@ -155,8 +165,12 @@ fn fill(
             other => other.clone(),
         };
         let mut wkb = Vec::new();
-        wkb::writer::write_geometry(&mut wkb, &g, &wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian })
-            .expect("WKB to Vec");
+        wkb::writer::write_geometry(
+            &mut wkb,
+            &g,
+            &wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian },
+        )
+        .expect("WKB to Vec");
         f.set_geometry(Geometry::from_wkb(&wkb)?)?;
         for (i, v) in vals.iter().enumerate() {
             match v {
@@ -166,7 +180,7 @@ fn fill(
                 Value::Text(s) => f.set_field_string(i, s)?,
             }
         }
-        f.create(&mut layer)?;
+        f.create(&layer)?;
     }
     Ok(())
 }

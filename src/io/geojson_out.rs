@@ -23,7 +23,12 @@ pub struct OutFeature {
 }
 
 /// Write features as an RFC 7946 FeatureCollection, reprojecting with `to_lonlat`.
-pub fn write<W: Write>(out: W, to_lonlat: &Transformer, features: impl Iterator<Item = OutFeature>, path: &std::path::Path) -> Result<usize> {
+pub fn write<W: Write>(
+    out: W,
+    to_lonlat: &Transformer,
+    features: impl Iterator<Item = OutFeature>,
+    path: &std::path::Path,
+) -> Result<usize> {
     let io_err = |e: geojson::Error| Error::io(path, std::io::Error::other(e.to_string()));
     let mut w = FeatureWriter::from_writer(out);
     let mut n = 0;
@@ -55,9 +60,7 @@ pub fn write<W: Write>(out: W, to_lonlat: &Transformer, features: impl Iterator<
 fn lonlat(g: &geo::Geometry<f64>, t: &Transformer) -> Result<geo::Geometry<f64>> {
     Ok(match g {
         geo::Geometry::MultiPolygon(mp) => geo::Geometry::MultiPolygon(t.multipolygon(mp)?),
-        geo::Geometry::Polygon(p) => {
-            geo::Geometry::MultiPolygon(t.multipolygon(&geo::MultiPolygon(vec![p.clone()]))?)
-        }
+        geo::Geometry::Polygon(p) => geo::Geometry::MultiPolygon(t.multipolygon(&geo::MultiPolygon(vec![p.clone()]))?),
         other => other.map_coords(|c| {
             let mut p = [(c.x, c.y)];
             match t.coords(&mut p) {

@@ -92,6 +92,10 @@ pub struct Source {
     pub features: Vec<SourceFeature>,
 }
 
+/// A feature as GDAL hands it over: fid, field values, the geometry when it is not WKB, and its WKB (with
+/// whether MakeValid repaired it).
+type ReadFeature = (Option<u64>, Vec<Raw>, SourceGeometry, Option<(Vec<u8>, bool)>);
+
 enum Raw {
     V(Value),
     Bytes(Vec<u8>),
@@ -108,7 +112,13 @@ pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
 /// The fid column of a GeoPackage layer and the fid ranges `[lo, hi)` to read it in, one per core — or
 /// None when it is read through one handle: another format, fewer than `parallel_min` features, one core,
 /// or a fid range GDAL does not report.
-fn fid_ranges(ds: &Dataset, layer: &gdal::vector::Layer<'_>, driver: &str, count: u64, parallel_min: u64) -> Option<(String, Vec<(i64, i64)>)> {
+fn fid_ranges(
+    ds: &Dataset,
+    layer: &gdal::vector::Layer<'_>,
+    driver: &str,
+    count: u64,
+    parallel_min: u64,
+) -> Option<(String, Vec<(i64, i64)>)> {
     let threads = crate::read_threads() as i64;
     if driver != "GPKG" || count < parallel_min || count == 0 || threads < 2 {
         return None;
@@ -132,7 +142,10 @@ fn fid_ranges(ds: &Dataset, layer: &gdal::vector::Layer<'_>, driver: &str, count
     let (lo, hi) = (f.field_as_integer64(0).ok()??, f.field_as_integer64(1).ok()??);
     let span = hi - lo + 1;
     let step = (span + threads - 1) / threads;
-    Some((fid_col, (0..threads).map(|k| (lo + k * step, (lo + (k + 1) * step).min(hi + 1))).filter(|(a, b)| a < b).collect()))
+    Some((
+        fid_col,
+        (0..threads).map(|k| (lo + k * step, (lo + (k + 1) * step).min(hi + 1))).filter(|(a, b)| a < b).collect(),
+    ))
 }
 
 /// [`read`], reading a GeoPackage layer of at least `parallel_min` features in fid ranges on several threads.
@@ -162,11 +175,12 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
     let count = layer.feature_count();
     progress.set_len(count);
     // GDAL hands the features over one at a time (fields and WKB); the WKB is parsed afterwards, in parallel
-    let read_all = |layer: &mut gdal::vector::Layer<'_>| -> Vec<(Option<u64>, Vec<Raw>, SourceGeometry, Option<(Vec<u8>, bool)>)> {
+    let read_all = |layer: &mut gdal::vector::Layer<'_>| -> Vec<ReadFeature> {
         layer
             .features()
             .map(|feature| {
-                let vals: Vec<Raw> = fields.iter().enumerate().map(|(i, (_, ty))| read_field(&feature, i, *ty)).collect();
+                let vals: Vec<Raw> =
+                    fields.iter().enumerate().map(|(i, (_, ty))| read_field(&feature, i, *ty)).collect();
                 let (geometry, wkb) = match geometry_wkb(feature.geometry(), req.make_valid) {
                     Ok(w) => (SourceGeometry::Empty, Some(w)),
                     Err(g) => (g, None),
@@ -425,7 +439,9 @@ fn polygons_of(g: geo::Geometry<f64>) -> MultiPolygon<f64> {
     match g {
         geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
         geo::Geometry::MultiPolygon(mp) => mp,
-        geo::Geometry::GeometryCollection(gc) => MultiPolygon(gc.0.into_iter().flat_map(|g| polygons_of(g).0).collect()),
+        geo::Geometry::GeometryCollection(gc) => {
+            MultiPolygon(gc.0.into_iter().flat_map(|g| polygons_of(g).0).collect())
+        }
         _ => MultiPolygon(vec![]),
     }
 }
@@ -438,7 +454,8 @@ fn linear_wkb(g: &gdal::vector::Geometry) -> Result<Vec<u8>, String> {
         if gdal_sys::OGR_G_HasCurveGeometry(g.c_geometry(), 0) == 0 {
             let size = gdal_sys::OGR_G_WkbSize(g.c_geometry());
             let mut buf = vec![0u8; size.max(0) as usize];
-            let rc = gdal_sys::OGR_G_ExportToIsoWkb(g.c_geometry(), gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+            let rc =
+                gdal_sys::OGR_G_ExportToIsoWkb(g.c_geometry(), gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
             if rc != gdal_sys::OGRErr::OGRERR_NONE {
                 return Err(format!("WKB export failed (OGRErr {rc})"));
             }
@@ -480,7 +497,9 @@ mod tests {
             assert_eq!((x.index, x.fid), (y.index, y.fid));
             assert_eq!(x.values, y.values, "feature {}", x.index);
             match (&x.geometry, &y.geometry) {
-                (SourceGeometry::Polygonal { mp: p, .. }, SourceGeometry::Polygonal { mp: q, .. }) => assert_eq!(p, q, "feature {}", x.index),
+                (SourceGeometry::Polygonal { mp: p, .. }, SourceGeometry::Polygonal { mp: q, .. }) => {
+                    assert_eq!(p, q, "feature {}", x.index)
+                }
                 (g, h) => assert_eq!(format!("{g:?}"), format!("{h:?}"), "feature {}", x.index),
             }
         }
@@ -501,17 +520,24 @@ mod tests {
         {
             let c = rusqlite::Connection::open(&copy).unwrap();
             let n: i64 = c.query_row("SELECT count(*) FROM DLTB", [], |r| r.get(0)).unwrap();
-            let (lo, hi): (i64, i64) = c.query_row("SELECT min(fid), max(fid) FROM DLTB", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            let (lo, hi): (i64, i64) =
+                c.query_row("SELECT min(fid), max(fid) FROM DLTB", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
             let mid = (lo + hi) / 2;
             // GDAL's R-tree triggers call ST_* functions; plain SQLite deletes the rows after dropping them
             let triggers: Vec<String> = {
-                let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'DLTB'").unwrap();
+                let mut st =
+                    c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'DLTB'").unwrap();
                 st.query_map([], |r| r.get(0)).unwrap().map(|x| x.unwrap()).collect()
             };
             for t in triggers {
                 c.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
             }
-            let gone = c.execute("DELETE FROM DLTB WHERE fid % 7 = 0 OR fid BETWEEN ?1 AND ?2 OR fid = ?3", rusqlite::params![mid - 40, mid + 40, lo]).unwrap();
+            let gone = c
+                .execute(
+                    "DELETE FROM DLTB WHERE fid % 7 = 0 OR fid BETWEEN ?1 AND ?2 OR fid = ?3",
+                    rusqlite::params![mid - 40, mid + 40, lo],
+                )
+                .unwrap();
             assert!(gone > 100 && (gone as i64) < n);
         }
         for path in [seed.as_path(), copy.as_path()] {
@@ -526,7 +552,8 @@ mod tests {
         // a GeoJSON source is read through one handle whatever the threshold
         let ds = Dataset::open(&seed).unwrap();
         let layer = ds.layer_by_name("DLTB").unwrap();
-        assert!(fid_ranges(&ds, &layer, "GPKG", 3000, 0).is_some_and(|(col, r)| col == "fid" && r.len() >= 2 && r.windows(2).all(|w| w[0].1 == w[1].0)));
+        assert!(fid_ranges(&ds, &layer, "GPKG", 3000, 0)
+            .is_some_and(|(col, r)| col == "fid" && r.len() >= 2 && r.windows(2).all(|w| w[0].1 == w[1].0)));
         assert!(fid_ranges(&ds, &layer, "GeoJSON", 3000, 0).is_none());
         assert!(fid_ranges(&ds, &layer, "GPKG", 3000, 3001).is_none());
     }

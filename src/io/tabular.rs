@@ -43,12 +43,17 @@ pub fn read_rows(path: &Path) -> Result<Rows> {
         }
         _ => return Err(Error::Invalid(format!("{}: unknown table format; use .csv or .parquet", path.display()))),
     };
-    let headers: Vec<String> = df.get_column_names().iter().map(|s| s.trim_start_matches('\u{feff}').trim().to_string()).collect();
+    let headers: Vec<String> =
+        df.get_column_names().iter().map(|s| s.trim_start_matches('\u{feff}').trim().to_string()).collect();
     let mut cols = Vec::new();
     for c in df.get_columns() {
         let s = c.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
-        let v: Vec<Option<String>> =
-            s.str().map_err(|e| polars_err(path, e))?.into_iter().map(|x| x.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())).collect();
+        let v: Vec<Option<String>> = s
+            .str()
+            .map_err(|e| polars_err(path, e))?
+            .into_iter()
+            .map(|x| x.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
+            .collect();
         cols.push(v);
     }
     let rows = (0..df.height()).map(|i| cols.iter().map(|c| c[i].clone()).collect()).collect();
@@ -112,8 +117,18 @@ pub fn write_xlsx(tables: &[Table], about: &[(String, String)], out: &Path) -> R
     let xe = |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("{}: {e}", out.display()));
     let mut wb = Workbook::new();
     let title = Format::new().set_bold().set_font_size(13);
-    let head = Format::new().set_bold().set_align(FormatAlign::Center).set_border(FormatBorder::Thin).set_background_color("#DDEBF7").set_text_wrap();
-    let head_en = Format::new().set_italic().set_align(FormatAlign::Center).set_border(FormatBorder::Thin).set_font_color("#555555").set_text_wrap();
+    let head = Format::new()
+        .set_bold()
+        .set_align(FormatAlign::Center)
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#DDEBF7")
+        .set_text_wrap();
+    let head_en = Format::new()
+        .set_italic()
+        .set_align(FormatAlign::Center)
+        .set_border(FormatBorder::Thin)
+        .set_font_color("#555555")
+        .set_text_wrap();
     let text = Format::new().set_border(FormatBorder::Thin);
     {
         let ws = wb.add_worksheet().set_name("说明 About").map_err(xe)?;
@@ -145,7 +160,13 @@ pub fn write_xlsx(tables: &[Table], about: &[(String, String)], out: &Path) -> R
         let formats: Vec<Format> = t
             .columns
             .iter()
-            .map(|c| Format::new().set_border(FormatBorder::Thin).set_num_format(if c.decimals == 0 { "#,##0".to_string() } else { format!("#,##0.{}", "0".repeat(c.decimals)) }))
+            .map(|c| {
+                Format::new().set_border(FormatBorder::Thin).set_num_format(if c.decimals == 0 {
+                    "#,##0".to_string()
+                } else {
+                    format!("#,##0.{}", "0".repeat(c.decimals))
+                })
+            })
             .collect();
         for (i, r) in t.rows.iter().enumerate() {
             let row = i as u32 + 4;

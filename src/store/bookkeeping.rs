@@ -33,9 +33,12 @@ CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrl
 /// position, value), the latest per field.
 fn kept(conn: &Connection, def: &LayerDef, at: Option<&str>) -> Result<HashMap<i64, Vec<(usize, Value)>>> {
     let mut out: HashMap<i64, Vec<(usize, Value)>> = HashMap::new();
-    let sql = "SELECT fid, field, value FROM nr_bookkeeping WHERE layer = ?1 AND (?2 IS NULL OR as_of <= ?2) ORDER BY id";
+    let sql =
+        "SELECT fid, field, value FROM nr_bookkeeping WHERE layer = ?1 AND (?2 IS NULL OR as_of <= ?2) ORDER BY id";
     let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map(params![def.kind.name(), at], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let rows = st.query_map(params![def.kind.name(), at], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
     for row in rows {
         let (fid, field, value) = row?;
         let (Some(i), Ok(v)) = (def.field_index(&field), serde_json::from_str::<Value>(&value)) else { continue };
@@ -50,14 +53,24 @@ fn kept(conn: &Connection, def: &LayerDef, at: Option<&str>) -> Result<HashMap<i
 
 /// The bookkeeping values the open records (of the scope) show now, by fid, in the order of
 /// [`LayerDef::bookkeeping_indices`].
-pub(super) fn shown(conn: &Connection, def: &LayerDef, scope_sql: &str, scope_params: &[&str]) -> Result<HashMap<i64, Vec<Value>>> {
+pub(super) fn shown(
+    conn: &Connection,
+    def: &LayerDef,
+    scope_sql: &str,
+    scope_params: &[&str],
+) -> Result<HashMap<i64, Vec<Value>>> {
     let idx = def.bookkeeping_indices();
     let cols: Vec<String> = idx.iter().map(|&i| format!("\"{}\"", def.fields[i].name)).collect();
-    let mut st = conn.prepare(&format!("SELECT fid, {} FROM {} WHERE valid_to IS NULL{scope_sql}", cols.join(", "), def.kind.name()))?;
+    let mut st = conn.prepare(&format!(
+        "SELECT fid, {} FROM {} WHERE valid_to IS NULL{scope_sql}",
+        cols.join(", "),
+        def.kind.name()
+    ))?;
     let mut shown: HashMap<i64, Vec<Value>> = HashMap::new();
     let mut rows = st.query(params_from_iter(scope_params.iter()))?;
     while let Some(r) = rows.next()? {
-        let vals = (0..idx.len()).map(|k| super::read::value_of(r.get_ref(k + 1)?)).collect::<rusqlite::Result<Vec<_>>>()?;
+        let vals =
+            (0..idx.len()).map(|k| super::read::value_of(r.get_ref(k + 1)?)).collect::<rusqlite::Result<Vec<_>>>()?;
         shown.insert(r.get(0)?, vals);
     }
     for (fid, later) in kept(conn, def, None)? {
@@ -104,8 +117,11 @@ impl Registry {
     /// Whether the registry's record hashes leave the bookkeeping fields out (a registry created with
     /// them); an older one's cover every field, and imports compare against both.
     pub fn hashes_leave_out_bookkeeping(&self) -> Result<bool> {
-        let v: Option<String> =
-            rusqlite::OptionalExtension::optional(self.conn.query_row("SELECT value FROM nr_meta WHERE key = 'record_hash'", [], |r| r.get(0)))?;
+        let v: Option<String> = rusqlite::OptionalExtension::optional(self.conn.query_row(
+            "SELECT value FROM nr_meta WHERE key = 'record_hash'",
+            [],
+            |r| r.get(0),
+        ))?;
         Ok(v.as_deref() == Some(RECORD_HASH))
     }
 

@@ -7,8 +7,8 @@
 
 mod bookkeeping;
 mod read;
-mod rtree;
 mod register;
+mod rtree;
 mod schema;
 mod write;
 
@@ -33,7 +33,8 @@ use crate::model::{AsOf, LayerKind};
 /// registry's SQL functions or `rarray`: plain queries only.
 fn open_reader(path: &Path) -> Result<Connection> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Registry { path: path.into(), reason: e.to_string() })?;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::Registry { path: path.into(), reason: e.to_string() })?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn)
 }
@@ -133,7 +134,10 @@ impl Registry {
     /// when complete (written to a temporary name, then renamed).
     pub fn create(path: &Path, crs: &CrsInfo, catalog: Catalog) -> Result<Registry> {
         if path.exists() {
-            return Err(Error::Registry { path: path.into(), reason: "already exists; refusing to overwrite it".into() });
+            return Err(Error::Registry {
+                path: path.into(),
+                reason: "already exists; refusing to overwrite it".into(),
+            });
         }
         if !crs.projected {
             return Err(Error::Crs {
@@ -172,7 +176,10 @@ impl Registry {
     /// Open an existing registry.
     pub fn open(path: &Path, catalog: Catalog) -> Result<Registry> {
         if !path.exists() {
-            return Err(Error::Registry { path: path.into(), reason: "no such file (create it with `nrledger init`)".into() });
+            return Err(Error::Registry {
+                path: path.into(),
+                reason: "no such file (create it with `nrledger init`)".into(),
+            });
         }
         // one connection per Registry, used from one thread at a time (rusqlite's Connection is not Sync):
         // SQLite's per-call mutex is not needed
@@ -210,22 +217,27 @@ impl Registry {
             // the indexes of indexed fields (an older definition, or an edited one, lacks them)
             for field in def.indexed_fields() {
                 let name = schema::field_index_name(def, field);
-                let have: i64 =
-                    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1", [&name], |r| r.get(0))?;
+                let have: i64 = conn.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )?;
                 if have == 0 {
                     migration.push_str(&schema::field_index_sql(def, field));
                     migration.push('\n');
                 }
             }
         }
-        let scoped: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_scoped_vintages'", [], |r| r.get(0))?;
-        if scoped == 0 {
+        let has_table = |name: &str| -> rusqlite::Result<bool> {
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+        };
+        if !has_table("nr_scoped_vintages")? {
             migration.push_str(&schema::scoped_vintages_sql());
         }
-        let kept: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nr_bookkeeping'", [], |r| r.get(0))?;
-        if kept == 0 {
+        if !has_table("nr_bookkeeping")? {
             migration.push_str(&bookkeeping::table_sql());
         }
         // attribute tables whose primary key is TEXT (registries created before they had an INTEGER one)
@@ -236,8 +248,7 @@ impl Registry {
                 [],
                 |r| r.get(0),
             )?;
-            let exists: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t], |r| r.get(0))?;
-            if integer_key == 0 && exists == 1 {
+            if integer_key == 0 && has_table(t)? {
                 text_keyed.push(t);
             }
         }
@@ -275,8 +286,11 @@ impl Registry {
 
     /// The county vintages of a layer (`import --scope`): (scope, as_of, import id), by scope then date.
     pub fn scoped_vintages(&self, kind: LayerKind) -> Result<Vec<(String, AsOf, i64)>> {
-        let mut st = self.conn.prepare("SELECT scope, as_of, import_id FROM nr_scoped_vintages WHERE layer = ?1 ORDER BY scope, as_of")?;
-        let rows = st.query_map([kind.name()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT scope, as_of, import_id FROM nr_scoped_vintages WHERE layer = ?1 ORDER BY scope, as_of")?;
+        let rows =
+            st.query_map([kind.name()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
         rows.map(|r| {
             let (scope, d, id) = r?;
             let d = crate::model::parse_date(&d).map_err(|e| Error::Registry { path: self.path.clone(), reason: e })?;
@@ -342,7 +356,8 @@ impl Registry {
     /// Every rejected record kept by the imports, oldest first: its source position, key, reason and, where
     /// it was polygonal and could be transformed, its geometry.
     pub fn rejects(&self) -> Result<Vec<StoredReject>> {
-        let mut st = self.conn.prepare("SELECT import_id, feature_index, record_key, reason, geom FROM rejects ORDER BY fid")?;
+        let mut st =
+            self.conn.prepare("SELECT import_id, feature_index, record_key, reason, geom FROM rejects ORDER BY fid")?;
         let rows = st.query_map([], |r| {
             let blob: Option<Vec<u8>> = r.get(4)?;
             Ok(StoredReject {

@@ -71,8 +71,12 @@ impl ClassPrefixes<'_> {
         let terms: Vec<String> = lens
             .iter()
             .map(|&n| {
-                let lits: Vec<String> =
-                    self.prefixes.iter().filter(|p| p.chars().count() == n).map(|p| format!("'{}'", p.replace('\'', "''"))).collect();
+                let lits: Vec<String> = self
+                    .prefixes
+                    .iter()
+                    .filter(|p| p.chars().count() == n)
+                    .map(|p| format!("'{}'", p.replace('\'', "''")))
+                    .collect();
                 format!("substr({col}, 1, {n}) IN ({})", lits.join(", "))
             })
             .collect();
@@ -153,7 +157,9 @@ pub(super) fn value_of(v: ValueRef<'_>) -> rusqlite::Result<Value> {
 fn date_filter(at: Option<AsOf>) -> (String, Option<String>) {
     match at {
         None => ("valid_to IS NULL".into(), None),
-        Some(d) => ("valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)".into(), Some(d.format("%Y-%m-%d").to_string())),
+        Some(d) => {
+            ("valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)".into(), Some(d.format("%Y-%m-%d").to_string()))
+        }
     }
 }
 
@@ -173,7 +179,13 @@ impl Registry {
     /// classes, and only they are read.
     /// Bookkeeping values kept by later imports ([`crate::catalog::FieldDef::bookkeeping`]) are shown as of
     /// `at`.
-    pub fn records_at_where(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields, classes: Option<ClassPrefixes>) -> Result<Vec<StoredRecord>> {
+    pub fn records_at_where(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        fields: Fields,
+        classes: Option<ClassPrefixes>,
+    ) -> Result<Vec<StoredRecord>> {
         let (filter, date) = date_filter(at);
         let mut records = match classes.map(|c| self.class_fids(kind, at, c, None)).transpose()?.flatten() {
             Some(fids) => self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)?,
@@ -188,14 +200,25 @@ impl Registry {
     /// classes hold more than `limit` records (a reader that has fewer candidates already steps through
     /// them instead: an index entry costs about a third of a row). `INDEXED BY` makes SQLite answer from
     /// the index or fail, never scan the layer.
-    pub fn class_fids(&self, kind: LayerKind, at: Option<AsOf>, classes: ClassPrefixes, limit: Option<usize>) -> Result<Option<Vec<i64>>> {
+    pub fn class_fids(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        classes: ClassPrefixes,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<i64>>> {
         let Some((sql, date)) = self.class_fids_sql(kind, at, classes) else { return Ok(None) };
         class_fids_on(&self.conn, &sql, date.as_slice(), &AtomicUsize::new(limit.unwrap_or(usize::MAX)))
     }
 
     /// The statement [`Registry::class_fids`] runs and its date parameter, or None when the class field has
     /// no index or a prefix has no range.
-    fn class_fids_sql(&self, kind: LayerKind, at: Option<AsOf>, classes: ClassPrefixes) -> Option<(String, Option<String>)> {
+    fn class_fids_sql(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        classes: ClassPrefixes,
+    ) -> Option<(String, Option<String>)> {
         let def = self.catalog.layer(kind);
         if !def.fields.iter().any(|f| f.indexed && f.name == classes.field) {
             return None;
@@ -207,21 +230,35 @@ impl Registry {
         let (filter, date) = date_filter(at);
         let index = super::schema::field_index_name(def, classes.field);
         // one index range per statement: the ranges are disjoint, so their rows are simply put together
-        let selects: Vec<String> =
-            ranges.iter().map(|r| format!("SELECT fid FROM {t} INDEXED BY \"{index}\" WHERE {r} AND {filter}", t = kind.name())).collect();
+        let selects: Vec<String> = ranges
+            .iter()
+            .map(|r| format!("SELECT fid FROM {t} INDEXED BY \"{index}\" WHERE {r} AND {filter}", t = kind.name()))
+            .collect();
         Some((selects.join(" UNION ALL "), date))
     }
 
     /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
     /// order, with `fields` read: the layer's R-tree picks them, so only the window is read and decoded.
-    pub fn records_in_box(&self, kind: LayerKind, at: Option<AsOf>, b: geo::Rect<f64>, fields: Fields) -> Result<Vec<StoredRecord>> {
+    pub fn records_in_box(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        b: geo::Rect<f64>,
+        fields: Fields,
+    ) -> Result<Vec<StoredRecord>> {
         self.records_in_boxes(kind, at, &[b], fields)
     }
 
     /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order, with `fields`
     /// read: the R-tree picks them box by box (each record once), and only they are read and decoded. A rule
     /// that looks at parcels only inside red lines reads the parcels in boxes covering them, not the layer.
-    pub fn records_in_boxes(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields) -> Result<Vec<StoredRecord>> {
+    pub fn records_in_boxes(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        boxes: &[geo::Rect<f64>],
+        fields: Fields,
+    ) -> Result<Vec<StoredRecord>> {
         self.records_in_boxes_where(kind, at, boxes, fields, None)
     }
 
@@ -246,7 +283,8 @@ impl Registry {
         let limit = AtomicUsize::new(usize::MAX);
         let path = self.path();
         let (fids, known) = std::thread::scope(|s| {
-            let known = s.spawn(|| class_fids_on(&super::open_reader(path)?, &class_sql, class_date.as_slice(), &limit));
+            let known =
+                s.spawn(|| class_fids_on(&super::open_reader(path)?, &class_sql, class_date.as_slice(), &limit));
             let fids = self.fids_in_boxes(kind, boxes);
             // on an error, 0 stops the class read at its next row
             limit.store(fids.as_ref().map_or(0, |f| 2 * f.len()), Ordering::Relaxed);
@@ -271,7 +309,14 @@ impl Registry {
     /// [`Registry::records_in_boxes`] leaving out the records whose fid is in `known` (sorted): what a
     /// vintage adds to the records of an earlier one already read through the same boxes (a tenure's
     /// closing parcels beyond the opening ones). Only the fids the R-tree finds and `known` lacks are looked up.
-    pub fn records_in_boxes_beyond(&self, kind: LayerKind, at: Option<AsOf>, boxes: &[geo::Rect<f64>], fields: Fields, known: &[i64]) -> Result<Vec<StoredRecord>> {
+    pub fn records_in_boxes_beyond(
+        &self,
+        kind: LayerKind,
+        at: Option<AsOf>,
+        boxes: &[geo::Rect<f64>],
+        fields: Fields,
+        known: &[i64],
+    ) -> Result<Vec<StoredRecord>> {
         debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
         let mut fids = self.fids_in_boxes(kind, boxes)?;
         fids.retain(|f| known.binary_search(f).is_err());
@@ -292,7 +337,10 @@ impl Registry {
         let chunk = boxes.len().div_ceil(threads);
         std::thread::scope(|s| {
             let path = self.path();
-            let others: Vec<_> = boxes[chunk..].chunks(chunk).map(|part| s.spawn(move || fids_in_boxes_on(&super::open_reader(path)?, kind, part))).collect();
+            let others: Vec<_> = boxes[chunk..]
+                .chunks(chunk)
+                .map(|part| s.spawn(move || fids_in_boxes_on(&super::open_reader(path)?, kind, part)))
+                .collect();
             let mut fids = fids_in_boxes_on(&self.conn, kind, &boxes[..chunk])?;
             for h in others {
                 fids.extend(h.join().expect("an R-tree search thread panicked")?);
@@ -303,7 +351,14 @@ impl Registry {
 
     /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
     /// One statement: the sorted fids, bound as one array (rusqlite's `rarray`), drive the lookups by rowid.
-    fn select_fids(&self, kind: LayerKind, fids: Vec<i64>, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
+    fn select_fids(
+        &self,
+        kind: LayerKind,
+        fids: Vec<i64>,
+        filter: &str,
+        params: &[String],
+        fields: Fields,
+    ) -> Result<Vec<StoredRecord>> {
         let mut out = self.select_fids_then(kind, fids, filter, params, fields, &|r| r)?;
         if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
             out.sort_by_key(|r| r.fid);
@@ -324,7 +379,8 @@ impl Registry {
         fids.sort_unstable();
         fids.dedup();
         let t = kind.name();
-        let ids: std::rc::Rc<Vec<rusqlite::types::Value>> = std::rc::Rc::new(fids.into_iter().map(rusqlite::types::Value::Integer).collect());
+        let ids: std::rc::Rc<Vec<rusqlite::types::Value>> =
+            std::rc::Rc::new(fids.into_iter().map(rusqlite::types::Value::Integer).collect());
         let mut params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
         params.push(&ids);
         // CROSS JOIN keeps the array as the outer loop, so the rows come in the array's (fid) order
@@ -359,7 +415,9 @@ impl Registry {
              GROUP BY {key} HAVING count(*) > 1 ORDER BY 1",
             t = kind.name()
         ))?;
-        let rows = st.query_map(rusqlite::params_from_iter(date.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = st.query_map(rusqlite::params_from_iter(date.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         rows.map(|r| {
             let (k, fids) = r?;
             Ok((k, fids.split(',').filter_map(|f| f.parse().ok()).collect()))
@@ -401,7 +459,14 @@ impl Registry {
     }
 
     /// The records of `from` (the layer's table, or a join yielding its rows in fid order) matching `filter`.
-    fn select_from(&self, kind: LayerKind, from: &str, filter: &str, params: &[&dyn rusqlite::ToSql], fields: Fields) -> Result<Vec<StoredRecord>> {
+    fn select_from(
+        &self,
+        kind: LayerKind,
+        from: &str,
+        filter: &str,
+        params: &[&dyn rusqlite::ToSql],
+        fields: Fields,
+    ) -> Result<Vec<StoredRecord>> {
         self.select_from_then(kind, from, filter, params, fields, &|r| r)
     }
 
@@ -439,8 +504,10 @@ impl Registry {
             let done = batch
                 .into_par_iter()
                 .map(|(g, mut rec)| {
-                    rec.record.geometry = blob::decode(&g)
-                        .map_err(|e| Error::Registry { path: path.clone(), reason: format!("layer {t}, fid {}: {e}", rec.fid) })?;
+                    rec.record.geometry = blob::decode(&g).map_err(|e| Error::Registry {
+                        path: path.clone(),
+                        reason: format!("layer {t}, fid {}: {e}", rec.fid),
+                    })?;
                     Ok(then(rec))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -477,7 +544,9 @@ impl Registry {
                             areas: Areas { ellipsoidal: r.get(5)?, planar: r.get(6)? },
                         },
                     ));
-                    if batch.len() == READ_BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH))).is_err() {
+                    if batch.len() == READ_BATCH
+                        && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH))).is_err()
+                    {
                         // the decoder stopped on a bad blob: its error is the one to report
                         return Ok(());
                     }
@@ -504,9 +573,12 @@ impl Registry {
 fn fids_in_boxes_on(conn: &rusqlite::Connection, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
     let t = kind.name();
     let mut fids: Vec<i64> = Vec::new();
-    let mut st = conn.prepare(&format!("SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"))?;
+    let mut st = conn.prepare(&format!(
+        "SELECT id FROM rtree_{t}_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4"
+    ))?;
     for b in boxes {
-        let rows = st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
+        let rows =
+            st.query_map(rusqlite::params![b.max().x, b.min().x, b.max().y, b.min().y], |r| r.get::<_, i64>(0))?;
         for f in rows {
             fids.push(f?);
         }
@@ -517,7 +589,12 @@ fn fids_in_boxes_on(conn: &rusqlite::Connection, kind: LayerKind, boxes: &[geo::
 /// The fids `sql` ([`Registry::class_fids_sql`]) selects, sorted, or None as soon as there are more than
 /// `limit`: the limit may fall while the rows are read (another thread learning how many candidates a box
 /// read has).
-fn class_fids_on(conn: &rusqlite::Connection, sql: &str, date: &[String], limit: &AtomicUsize) -> Result<Option<Vec<i64>>> {
+fn class_fids_on(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    date: &[String],
+    limit: &AtomicUsize,
+) -> Result<Option<Vec<i64>>> {
     let mut st = conn.prepare(sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(date.iter()))?;
     let mut fids: Vec<i64> = Vec::new();

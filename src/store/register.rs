@@ -66,7 +66,8 @@ impl Registry {
     pub fn registration_state(&self, op: EventType, unit: &str, date: AsOf) -> Result<Option<CurrentUnit>> {
         let date = date.format("%Y-%m-%d").to_string();
         let (current, ever) = self.unit_state(unit)?;
-        let refuse = |why: String| Err(Error::Invalid(format!("{} of unit {unit}: {why}; nothing was written", op.label())));
+        let refuse =
+            |why: String| Err(Error::Invalid(format!("{} of unit {unit}: {why}; nothing was written", op.label())));
         match (op, &current) {
             (EventType::First, _) if ever => refuse(match &current {
                 Some(c) => format!("the unit is already registered (since {})", c.valid_from),
@@ -74,7 +75,8 @@ impl Registry {
             }),
             (EventType::First, _) => Ok(None),
             (_, None) if ever => {
-                let when: Option<String> = self.conn.query_row("SELECT max(valid_to) FROM units WHERE DYH = ?1", [unit], |r| r.get(0))?;
+                let when: Option<String> =
+                    self.conn.query_row("SELECT max(valid_to) FROM units WHERE DYH = ?1", [unit], |r| r.get(0))?;
                 refuse(format!("the unit was cancelled on {}", when.unwrap_or_default()))
             }
             (_, None) => refuse("no such unit is registered".into()),
@@ -89,7 +91,9 @@ impl Registry {
     pub fn register(&mut self, reg: &Registration) -> Result<i64> {
         let date = reg.date.format("%Y-%m-%d").to_string();
         let current = self.registration_state(reg.op, &reg.unit, reg.date)?;
-        let refuse = |why: String| Err(Error::Invalid(format!("{} of unit {}: {why}; nothing was written", reg.op.label(), reg.unit)));
+        let refuse = |why: String| {
+            Err(Error::Invalid(format!("{} of unit {}: {why}; nothing was written", reg.op.label(), reg.unit)))
+        };
         if reg.op != EventType::Cancel && reg.geometry.is_none() {
             return refuse("a geometry is needed".into());
         }

@@ -78,14 +78,22 @@ fn pack_level(mut cells: Vec<Entry>, cap: usize) -> Vec<Vec<Entry>> {
 /// Replace the R-tree `name` (a GeoPackage `rtree_<table>_geom`) with a packed tree of `entries`, inside the
 /// caller's transaction. Entry ids must be distinct.
 pub fn rebuild(tx: &Transaction, name: &str, entries: Vec<Entry>) -> Result<()> {
-    let node_size: usize = tx.query_row(&format!("SELECT length(data) FROM \"{name}_node\" WHERE nodeno = 1"), [], |r| r.get::<_, i64>(0))? as usize;
+    let node_size: usize = tx.query_row(
+        &format!("SELECT length(data) FROM \"{name}_node\" WHERE nodeno = 1"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as usize;
     let cap = (node_size - 4) / 24;
     // levels, leaves first; a cell above the leaves names a node of the level below by its position
-    let mut levels: Vec<Vec<Vec<Entry>>> = vec![if entries.is_empty() { vec![vec![]] } else { pack_level(entries, cap) }];
+    let mut levels: Vec<Vec<Vec<Entry>>> =
+        vec![if entries.is_empty() { vec![vec![]] } else { pack_level(entries, cap) }];
     while levels.last().expect("a level").len() > 1 {
         let below = levels.last().expect("a level");
-        let cells: Vec<Entry> =
-            below.iter().enumerate().map(|(i, node)| (i as i64, node.iter().map(|c| c.1).reduce(union).expect("a node has cells"))).collect();
+        let cells: Vec<Entry> = below
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (i as i64, node.iter().map(|c| c.1).reduce(union).expect("a node has cells")))
+            .collect();
         levels.push(pack_level(cells, cap));
     }
     // node numbers: the root is 1, then each level from the top
@@ -93,13 +101,16 @@ pub fn rebuild(tx: &Transaction, name: &str, entries: Vec<Entry>) -> Result<()> 
     let mut numbers: Vec<Vec<i64>> = vec![vec![]; levels.len()];
     let mut next = 1i64;
     for level in (0..levels.len()).rev() {
-        numbers[level] = (0..levels[level].len()).map(|_| {
-            next += 1;
-            next - 1
-        })
-        .collect();
+        numbers[level] = (0..levels[level].len())
+            .map(|_| {
+                next += 1;
+                next - 1
+            })
+            .collect();
     }
-    tx.execute_batch(&format!("DELETE FROM \"{name}_node\"; DELETE FROM \"{name}_parent\"; DELETE FROM \"{name}_rowid\";"))?;
+    tx.execute_batch(&format!(
+        "DELETE FROM \"{name}_node\"; DELETE FROM \"{name}_parent\"; DELETE FROM \"{name}_rowid\";"
+    ))?;
     let mut node_st = tx.prepare(&format!("INSERT INTO \"{name}_node\" (nodeno, data) VALUES (?1, ?2)"))?;
     let mut parent_st = tx.prepare(&format!("INSERT INTO \"{name}_parent\" (nodeno, parentnode) VALUES (?1, ?2)"))?;
     let mut rowid_st = tx.prepare(&format!("INSERT INTO \"{name}_rowid\" (rowid, nodeno) VALUES (?1, ?2)"))?;
@@ -143,7 +154,8 @@ mod tests {
             rebuild(&tx, "rtree_t_geom", entries.iter().map(|(i, b)| (*i, stored_box(*b))).collect()).unwrap();
         } else {
             for (i, b) in entries {
-                tx.execute("INSERT INTO rtree_t_geom VALUES (?1, ?2, ?3, ?4, ?5)", params![i, b[0], b[1], b[2], b[3]]).unwrap();
+                tx.execute("INSERT INTO rtree_t_geom VALUES (?1, ?2, ?3, ?4, ?5)", params![i, b[0], b[1], b[2], b[3]])
+                    .unwrap();
             }
         }
         tx.commit().unwrap();
@@ -173,10 +185,17 @@ mod tests {
             // the same stored boxes, and the same answers to window queries
             let all = |c: &rusqlite::Connection| -> Vec<(i64, f64, f64, f64, f64)> {
                 let mut st = c.prepare("SELECT id, minx, maxx, miny, maxy FROM rtree_t_geom ORDER BY id").unwrap();
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap().map(Result::unwrap).collect()
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
             };
             assert_eq!(all(&packed), all(&incremental), "{n} entries");
-            for w in [[400_100.0, 400_900.0, 3_300_100.0, 3_300_700.0], [400_000.0, 410_000.0, 3_300_000.0, 3_310_000.0], [0.0, 1.0, 0.0, 1.0]] {
+            for w in [
+                [400_100.0, 400_900.0, 3_300_100.0, 3_300_700.0],
+                [400_000.0, 410_000.0, 3_300_000.0, 3_310_000.0],
+                [0.0, 1.0, 0.0, 1.0],
+            ] {
                 let q = |c: &rusqlite::Connection| -> Vec<i64> {
                     let mut st = c.prepare("SELECT id FROM rtree_t_geom WHERE minx <= ?2 AND maxx >= ?1 AND miny <= ?4 AND maxy >= ?3 ORDER BY id").unwrap();
                     st.query_map(params![w[0], w[1], w[2], w[3]], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
@@ -184,7 +203,9 @@ mod tests {
                 assert_eq!(q(&packed), q(&incremental), "{n} entries, window {w:?}");
             }
             // the module keeps working on the packed tree: an insert, a delete, a check
-            packed.execute("INSERT INTO rtree_t_geom VALUES (-5, 400000.5, 400001.5, 3300000.5, 3300001.5)", []).unwrap();
+            packed
+                .execute("INSERT INTO rtree_t_geom VALUES (-5, 400000.5, 400001.5, 3300000.5, 3300001.5)", [])
+                .unwrap();
             packed.execute("DELETE FROM rtree_t_geom WHERE id = 1", []).unwrap();
             let check: String = packed.query_row("SELECT rtreecheck('rtree_t_geom')", [], |r| r.get(0)).unwrap();
             assert_eq!(check, "ok", "{n} entries, after an insert and a delete");
@@ -200,7 +221,9 @@ mod tests {
         conn.execute_batch("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)").unwrap();
         for (k, d) in [0.1, -0.1, 3_300_000.987_654_3, -412_345.678_9, 0.5].into_iter().enumerate() {
             conn.execute("INSERT INTO r VALUES (?1, ?2, ?3, ?2, ?3)", params![k as i64, d, d]).unwrap();
-            let (lo, hi): (f64, f64) = conn.query_row("SELECT minx, maxx FROM r WHERE id = ?1", [k as i64], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            let (lo, hi): (f64, f64) = conn
+                .query_row("SELECT minx, maxx FROM r WHERE id = ?1", [k as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
             assert_eq!((lo, hi), (f64::from(down(d)), f64::from(up(d))), "{d}");
         }
     }

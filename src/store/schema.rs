@@ -102,7 +102,8 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
 // The registry's own attribute tables have an INTEGER PRIMARY KEY, as the GeoPackage standard asks of
 // every attribute table (Req 119); their natural keys are UNIQUE constraints.
 const META_TABLE: &str = "CREATE TABLE nr_meta (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL);";
-const VINTAGES_TABLE: &str = "CREATE TABLE nr_vintages (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT NOT NULL, as_of DATE NOT NULL,
+const VINTAGES_TABLE: &str =
+    "CREATE TABLE nr_vintages (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT NOT NULL, as_of DATE NOT NULL,
   import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), UNIQUE (layer, as_of));";
 const SCOPED_VINTAGES_TABLE: &str = "CREATE TABLE nr_scoped_vintages (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, layer TEXT NOT NULL,
   scope TEXT NOT NULL, as_of DATE NOT NULL, import_id INTEGER NOT NULL REFERENCES nr_imports(import_id), UNIQUE (layer, scope, as_of));";
@@ -239,8 +240,14 @@ pub fn migrate_sql(def: &LayerDef, existing: &[String]) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
-    Some(format!("{}
+    Some(format!(
+        "{}
 DROP TRIGGER IF EXISTS {t}_close_only;
-{}", missing.join("
-"), close_only_sql(def)))
+{}",
+        missing.join(
+            "
+"
+        ),
+        close_only_sql(def)
+    ))
 }

@@ -186,7 +186,11 @@ impl Registry {
                 }
                 let si = def.scope_index();
                 if let Some(r) = imp.records.iter().find(|r| !r.values[si].to_string().starts_with(scope.as_str())) {
-                    return Err(Error::Invalid(format!("record {} is outside the import's scope {scope} ({})", r.key, def.scope_field())));
+                    return Err(Error::Invalid(format!(
+                        "record {} is outside the import's scope {scope} ({})",
+                        r.key,
+                        def.scope_field()
+                    )));
                 }
             }
         }
@@ -217,8 +221,11 @@ impl Registry {
         let key_col = format!("\"{}\"", def.key);
         let mut open: HashMap<String, (i64, String, bool)> = HashMap::new();
         {
-            let mut st = tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL{scope_sql}"))?;
-            let rows = st.query_map(params_from_iter(scope_params.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+            let mut st =
+                tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL{scope_sql}"))?;
+            let rows = st.query_map(params_from_iter(scope_params.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })?;
             for row in rows {
                 let (k, fid, h) = row?;
                 open.insert(k, (fid, h, false));
@@ -226,7 +233,11 @@ impl Registry {
         }
         // the bookkeeping values the open records show now (their own, or the latest kept for them)
         let bookkeeping = def.bookkeeping_indices();
-        let shown = if bookkeeping.is_empty() { HashMap::new() } else { super::bookkeeping::shown(&tx, &def, &scope_sql, &scope_params)? };
+        let shown = if bookkeeping.is_empty() {
+            HashMap::new()
+        } else {
+            super::bookkeeping::shown(&tx, &def, &scope_sql, &scope_params)?
+        };
         // a registry created before bookkeeping fields were left out of the record hash stores hashes over
         // every field: a record is unchanged when its hash with the bookkeeping values it shows is the stored one
         let whole_hashes = !bookkeeping.is_empty() && !self.hashes_leave_out_bookkeeping()?;
@@ -252,7 +263,9 @@ impl Registry {
         // inside this transaction, so the registry never exists without it
         let trigger_name = format!("rtree_{t}_geom_insert");
         let trigger_sql: Option<String> = tx
-            .query_row("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [&trigger_name], |r| r.get(0))
+            .query_row("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [&trigger_name], |r| {
+                r.get(0)
+            })
             .optional()?;
         if trigger_sql.is_some() {
             tx.execute_batch(&format!("DROP TRIGGER \"{trigger_name}\""))?;
@@ -263,7 +276,8 @@ impl Registry {
         {
             let mut ins = tx.prepare(&insert_sql)?;
             let mut close = tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
-            let mut rtree = tx.prepare(&format!("INSERT OR REPLACE INTO rtree_{t}_geom VALUES (?1, ?2, ?3, ?4, ?5)"))?;
+            let mut rtree =
+                tx.prepare(&format!("INSERT OR REPLACE INTO rtree_{t}_geom VALUES (?1, ?2, ?3, ?4, ?5)"))?;
             let mut event = tx.prepare(
                 "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -292,7 +306,16 @@ impl Registry {
                 if let Some((fid, h)) = prev {
                     if *h == rec.hash || same_as_whole(h, fid, rec) {
                         out.unchanged += 1;
-                        if super::bookkeeping::keep(&tx, &def, &bookkeeping, shown.get(&fid), fid, &as_of, import_id, &rec.values)? {
+                        if super::bookkeeping::keep(
+                            &tx,
+                            &def,
+                            &bookkeeping,
+                            shown.get(&fid),
+                            fid,
+                            &as_of,
+                            import_id,
+                            &rec.values,
+                        )? {
                             out.bookkeeping += 1;
                         }
                         progress.inc(1);
@@ -330,7 +353,16 @@ impl Registry {
                         (Some(_), true) => EventType::Correct,
                     };
                     event.execute(params![
-                        rec.key, ty.label(), as_of, imp.user, imp.reason, rec.document_no, import_id, old_fid, new_fid, now
+                        rec.key,
+                        ty.label(),
+                        as_of,
+                        imp.user,
+                        imp.reason,
+                        rec.document_no,
+                        import_id,
+                        old_fid,
+                        new_fid,
+                        now
                     ])?;
                     out.events += 1;
                 }
@@ -347,7 +379,15 @@ impl Registry {
                 let mut entries: Vec<super::rtree::Entry> = {
                     let mut st = tx.prepare(&format!("SELECT id, minx, maxx, miny, maxy FROM rtree_{t}_geom"))?;
                     let rows = st.query_map([], |r| {
-                        Ok((r.get::<_, i64>(0)?, [r.get::<_, f64>(1)? as f32, r.get::<_, f64>(2)? as f32, r.get::<_, f64>(3)? as f32, r.get::<_, f64>(4)? as f32]))
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            [
+                                r.get::<_, f64>(1)? as f32,
+                                r.get::<_, f64>(2)? as f32,
+                                r.get::<_, f64>(3)? as f32,
+                                r.get::<_, f64>(4)? as f32,
+                            ],
+                        ))
                     })?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
@@ -376,15 +416,24 @@ impl Registry {
                 }
             }
             // records missing from the snapshot are closed (for units: cancelled)
-            let mut gone: Vec<(&String, &(i64, String, bool))> = open.iter().filter(|(_, (_, _, seen))| !seen).collect();
+            let mut gone: Vec<(&String, &(i64, String, bool))> =
+                open.iter().filter(|(_, (_, _, seen))| !seen).collect();
             gone.sort();
             for (k, (fid, _, _)) in gone {
                 close.execute(params![as_of, fid])?;
                 out.closed += 1;
                 if def.registration {
                     event.execute(params![
-                        k, EventType::Cancel.label(), as_of, imp.user, imp.reason, Option::<String>::None, import_id, fid,
-                        Option::<i64>::None, now
+                        k,
+                        EventType::Cancel.label(),
+                        as_of,
+                        imp.user,
+                        imp.reason,
+                        Option::<String>::None,
+                        import_id,
+                        fid,
+                        Option::<i64>::None,
+                        now
                     ])?;
                     out.events += 1;
                 }
@@ -413,8 +462,14 @@ impl Registry {
             tx.execute_batch(&sql)?;
         }
         match &imp.scope {
-            None => tx.execute("INSERT INTO nr_vintages (layer, as_of, import_id) VALUES (?1, ?2, ?3)", params![t, as_of, import_id])?,
-            Some(scope) => tx.execute("INSERT INTO nr_scoped_vintages (layer, scope, as_of, import_id) VALUES (?1, ?2, ?3, ?4)", params![t, scope, as_of, import_id])?,
+            None => tx.execute(
+                "INSERT INTO nr_vintages (layer, as_of, import_id) VALUES (?1, ?2, ?3)",
+                params![t, as_of, import_id],
+            )?,
+            Some(scope) => tx.execute(
+                "INSERT INTO nr_scoped_vintages (layer, scope, as_of, import_id) VALUES (?1, ?2, ?3, ?4)",
+                params![t, scope, as_of, import_id],
+            )?,
         };
         // the log row goes in last, with its final counts (nr_imports is append-only)
         tx.execute(
@@ -438,13 +493,18 @@ impl Registry {
                 _ => None,
             })
         };
-        let stored_extent = tx.query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], box_of)?;
+        let stored_extent =
+            tx.query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], box_of)?;
         let extent: Option<[f64; 4]> = match stored_extent {
             Some(e) => Some(boxes.iter().fold(e, |e, (_, b)| {
                 let s = super::rtree::stored_box(*b).map(f64::from);
                 [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
             })),
-            None => tx.query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"), [], box_of)?,
+            None => tx.query_row(
+                &format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"),
+                [],
+                box_of,
+            )?,
         };
         let [min_x, max_x, min_y, max_y] = extent.map_or([None; 4], |e| e.map(Some));
         tx.execute(
@@ -486,7 +546,9 @@ impl FaultPause {
 /// Refuse a scope that cannot name a county: empty, or with white space.
 pub fn check_scope(scope: &str) -> Result<()> {
     if scope.is_empty() || scope.chars().any(char::is_whitespace) {
-        return Err(Error::Invalid(format!("--scope '{scope}': a scope is a county code, the non-empty prefix of the records' scope field")));
+        return Err(Error::Invalid(format!(
+            "--scope '{scope}': a scope is a county code, the non-empty prefix of the records' scope field"
+        )));
     }
     Ok(())
 }

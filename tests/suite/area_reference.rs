@@ -11,7 +11,11 @@ use nrledger::progress::Progress;
 #[test]
 fn county_areas_agree_with_geographiclib() {
     let src = read(
-        &SourceRequest { path: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admin/huzhou_counties.geojson"), ..Default::default() },
+        &SourceRequest {
+            path: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/admin/huzhou_counties.geojson"),
+            ..Default::default()
+        },
         &Progress::hidden(),
     )
     .unwrap();

@@ -9,12 +9,32 @@ use std::path::{Path, PathBuf};
 fn demo_registry(dir: &Path) -> PathBuf {
     demo_registry_with(
         dir,
-        &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt"), ("urban", "czkfbj"), ("units", "zrzy-djdy"), ("forest", "forest-xb")],
+        &[
+            ("parcels", "sandiao-dltb"),
+            ("redlines", "stbhhx"),
+            ("farmland", "yjjbnt"),
+            ("urban", "czkfbj"),
+            ("units", "zrzy-djdy"),
+            ("forest", "forest-xb"),
+        ],
     )
 }
 
 fn audit_args<'a>(reg: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["audit", reg, "--official", "张三", "--post", "县长", "--region", "330523", "--from", "2019-12-31", "--to", "2020-12-31"];
+    let mut v = vec![
+        "audit",
+        reg,
+        "--official",
+        "张三",
+        "--post",
+        "县长",
+        "--region",
+        "330523",
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+    ];
     v.extend_from_slice(extra);
     v.extend(["--out", out]);
     v
@@ -27,21 +47,30 @@ fn demo_tenure_report() {
     let (t, fc, w) = (seed("targets.toml"), seed("forest-changes.csv"), seed("water.csv"));
     let html = d.path().join("report.html");
     let (xlsx, json) = (d.path().join("audit.xlsx"), d.path().join("audit.json"));
-    let extra = ["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w), "--xlsx", s(&xlsx), "--json", s(&json)];
+    let extra =
+        ["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w), "--xlsx", s(&xlsx), "--json", s(&json)];
     let (c, out, e) = run(&audit_args(s(&reg), s(&html), &extra));
     assert_eq!(c, 0, "{e}");
     assert!(out.contains("wrote the audit report"), "{out}");
     let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     // the JSON follows its schema
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit.schema.json")).unwrap()).unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = v.iter_errors(&a).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
     let ind = |id: &str| a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap().clone();
     // the red lines got two prohibited uses in 2020 (seeds/anji/defects.json): not met, with their area
-    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
-    let violations: f64 = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").map(|x| x["area_m2"].as_f64().unwrap()).sum();
+    let defects: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let violations: f64 = defects["defects_2020"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "redline_violation")
+        .map(|x| x["area_m2"].as_f64().unwrap())
+        .sum();
     let r = ind("redline_prohibited_use");
     assert_eq!(r["verdict"], "NotMet");
     assert!((r["end"].as_f64().unwrap() * 1e4 - violations).abs() < 1.0, "{r}");
@@ -84,7 +113,10 @@ fn demo_tenure_report() {
         let (lon, lat) = (f["location"][0].as_f64().unwrap(), f["location"][1].as_f64().unwrap());
         assert!((119.2..120.0).contains(&lon) && (30.3..31.0).contains(&lat), "{f}");
     }
-    let mine = nf.iter().find(|f| f["rule"] == "NR501" && f["ids"].as_array().unwrap().iter().any(|i| i == "33052300000295")).unwrap();
+    let mine = nf
+        .iter()
+        .find(|f| f["rule"] == "NR501" && f["ids"].as_array().unwrap().iter().any(|i| i == "33052300000295"))
+        .unwrap();
     // the generator recorded 建设占用 on the parcel: a human cause; the farmland block drawn into the urban
     // boundary involves no parcel, so its cause is not stated
     assert_eq!((mine["cause"].as_str(), mine["nature"].as_str()), (Some("建设占用"), Some("人为")), "{mine}");
@@ -92,23 +124,58 @@ fn demo_tenure_report() {
 
     // the report: self-contained, with the summary, indicators, charts and the map with the findings
     let text = std::fs::read_to_string(&html).unwrap();
-    for needle in ["id=\"causes\"", "人为", "id=\"summary\"", "id=\"indicators\"", "id=\"chart-classes\"", "id=\"chart-change\"", "id=\"chart-matrix\"", "id=\"chart-indicators\"", "id=\"map\"", "class=\"finding\"", "土地资源存量及变动表", "张三"] {
+    for needle in [
+        "id=\"causes\"",
+        "人为",
+        "id=\"summary\"",
+        "id=\"indicators\"",
+        "id=\"chart-classes\"",
+        "id=\"chart-change\"",
+        "id=\"chart-matrix\"",
+        "id=\"chart-indicators\"",
+        "id=\"map\"",
+        "class=\"finding\"",
+        "土地资源存量及变动表",
+        "张三",
+    ] {
         assert!(text.contains(needle), "{needle} not in the report");
     }
-    assert!(!text.contains("<script") && !text.contains("src=\"http") && !text.contains("href=\"http") && !text.contains("url(http"), "no scripts, nothing from the network");
+    assert!(
+        !text.contains("<script")
+            && !text.contains("src=\"http")
+            && !text.contains("href=\"http")
+            && !text.contains("url(http"),
+        "no scripts, nothing from the network"
+    );
     assert_eq!(text.matches("class=\"finding\"").count(), nf.len());
     assert!(text.contains(&sha256(&reg)), "the registry's hash is stated");
     assert!(text.contains(&sha256(&t)), "the targets' hash is stated");
     // and the check rules' (the embedded checks.toml followed by redline-landuse.csv)
-    let rules = [std::fs::read(root().join("layers/rules/checks.toml")).unwrap(), std::fs::read(root().join("layers/rules/redline-landuse.csv")).unwrap()].concat();
-    let rules_hash = { use sha2::Digest; hex::encode(sha2::Sha256::digest(&rules)) };
+    let rules = [
+        std::fs::read(root().join("layers/rules/checks.toml")).unwrap(),
+        std::fs::read(root().join("layers/rules/redline-landuse.csv")).unwrap(),
+    ]
+    .concat();
+    let rules_hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&rules))
+    };
     assert!(text.contains(&rules_hash), "the rules' hash is stated");
     // headless Chromium loads it and lays out the charts and the map
     let profile = d.path().join("chromium-profile");
     let shot = d.path().join("report.png");
     let chrome = |extra: &[String]| {
         std::process::Command::new("chromium")
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+            ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .arg(format!("file://{}", html.display()))
@@ -118,13 +185,23 @@ fn demo_tenure_report() {
     let dom = chrome(&["--dump-dom".to_string()]);
     assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
     let dom_text = String::from_utf8_lossy(&dom.stdout);
-    for needle in ["<svg id=\"map\"", "<svg id=\"chart-matrix\"", "<svg id=\"chart-classes\"", "class=\"finding\"", "id=\"grade\""] {
+    for needle in [
+        "<svg id=\"map\"",
+        "<svg id=\"chart-matrix\"",
+        "<svg id=\"chart-classes\"",
+        "class=\"finding\"",
+        "id=\"grade\"",
+    ] {
         assert!(dom_text.contains(needle), "{needle} not in Chromium's DOM");
     }
     let err = String::from_utf8_lossy(&dom.stderr);
     assert!(!err.contains("Uncaught") && !err.contains("Failed to load resource"), "{err}");
     let st = chrome(&["--window-size=1200,2400".to_string(), format!("--screenshot={}", shot.display())]);
-    assert!(shot.exists() && std::fs::metadata(&shot).unwrap().len() > 50_000, "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        shot.exists() && std::fs::metadata(&shot).unwrap().len() > 50_000,
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 
     // the workbook: the audit's tables, then the balance sheets
     use calamine::{open_workbook, Data, Reader, Xlsx};
@@ -139,7 +216,8 @@ fn demo_tenure_report() {
 
     // reproducible: the same command writes the same report
     let html2 = d.path().join("report2.html");
-    let (c, _, e) = run(&audit_args(s(&reg), s(&html2), &["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w)]));
+    let (c, _, e) =
+        run(&audit_args(s(&reg), s(&html2), &["--targets", s(&t), "--forest-changes", s(&fc), "--water", s(&w)]));
     assert_eq!(c, 0, "{e}");
     assert_eq!(std::fs::read(&html).unwrap(), std::fs::read(&html2).unwrap());
 }
@@ -173,7 +251,24 @@ fn bad_input_is_refused_and_no_report_is_left() {
     }
     let out = s(&html);
     let base = |from: &'static str, to: &'static str, region: &'static str| -> Vec<&str> {
-        vec!["audit", r, "--official", "张三", "--post", "县长", "--region", region, "--from", from, "--to", to, "--targets", s(&t), "--out", out]
+        vec![
+            "audit",
+            r,
+            "--official",
+            "张三",
+            "--post",
+            "县长",
+            "--region",
+            region,
+            "--from",
+            from,
+            "--to",
+            to,
+            "--targets",
+            s(&t),
+            "--out",
+            out,
+        ]
     };
     for (args, want) in [
         (base("2020-12-31", "2019-12-31", "330523"), "is not after"),
@@ -184,6 +279,10 @@ fn bad_input_is_refused_and_no_report_is_left() {
         assert_eq!(c, 2, "{args:?}: {e}");
         assert!(e.contains(want), "'{want}' not in {e}");
         assert!(!html.exists());
-        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f.unwrap().file_name().to_string_lossy().contains("partial")));
+        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("partial")));
     }
 }

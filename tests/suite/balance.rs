@@ -13,7 +13,10 @@ use gdal::vector::{Geometry, LayerAccess};
 use geographiclib_rs::{Geodesic, PolygonArea, Winding};
 
 fn demo_registry(dir: &Path) -> PathBuf {
-    demo_registry_with(dir, &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt"), ("forest", "forest-xb")])
+    demo_registry_with(
+        dir,
+        &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt"), ("forest", "forest-xb")],
+    )
 }
 
 fn balance_json(args: &[&str]) -> serde_json::Value {
@@ -29,7 +32,12 @@ fn balance_json(args: &[&str]) -> serde_json::Value {
 /// opening + increases − decreases = closing, and the tables agree with the matrix.
 fn assert_identities(sheet: &serde_json::Value, acc_key: &str, table_id: &str) {
     let acc = &sheet[acc_key];
-    let m: Vec<Vec<i64>> = acc["matrix"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect();
+    let m: Vec<Vec<i64>> = acc["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
+        .collect();
     let n = m.len();
     let table = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == table_id).unwrap();
     let rows = table["rows"].as_array().unwrap();
@@ -51,7 +59,13 @@ fn assert_identities(sheet: &serde_json::Value, acc_key: &str, table_id: &str) {
         let Some(row) = rows.iter().find(|r| r["code"] == codes[i]) else { continue };
         let v: Vec<f64> = row["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
         for (k, want) in [open, inc, dec, close, close - open].iter().enumerate() {
-            assert!((v[k] - *want as f64 * scale).abs() < 1e-9, "{table_id} row {} column {k}: {} vs {}", codes[i], v[k], *want as f64 * scale);
+            assert!(
+                (v[k] - *want as f64 * scale).abs() < 1e-9,
+                "{table_id} row {} column {k}: {} vs {}",
+                codes[i],
+                v[k],
+                *want as f64 * scale
+            );
         }
     }
     // the total row is the sum of the rows above it
@@ -79,7 +93,9 @@ fn geodesic_area(g: &Geometry, to_ll: &CoordTransform) -> f64 {
         use gdal::vector::OGRwkbGeometryType as T;
         match g.geometry_type() {
             T::wkbPolygon => out.push(g.clone()),
-            T::wkbMultiPolygon | T::wkbGeometryCollection => (0..g.geometry_count()).for_each(|i| polygons(&g.get_geometry(i).clone(), out)),
+            T::wkbMultiPolygon | T::wkbGeometryCollection => {
+                (0..g.geometry_count()).for_each(|i| polygons(&g.get_geometry(i).clone(), out))
+            }
             _ => {}
         }
     }
@@ -133,15 +149,22 @@ fn a_half_square_metre_overlap_is_resolved_not_counted_twice() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let admin = write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
+    let admin =
+        write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
     let y19 = write(
         "p19.geojson",
-        collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]),
+        collection(
+            &[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)],
+        ),
     );
     // Q2 reaches 5 mm into P along its 100 m edge: 0.5 m²
     let y20 = write(
         "p20.geojson",
-        collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q2","DLBM":"1202"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(99.995, 200.0, 0.0, 100.0)]),
+        collection(
+            &[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q2","DLBM":"1202"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(99.995, 200.0, 0.0, 100.0)],
+        ),
     );
     for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
         for (layer, file) in [("admin", &admin), ("parcels", parcels)] {
@@ -174,22 +197,38 @@ fn hand_made_county_has_the_known_transition_matrix() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let admin = write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 300.0, 0.0, 100.0)]));
+    let admin =
+        write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 300.0, 0.0, 100.0)]));
     let y19 = write(
         "p19.geojson",
         collection(
-            &[r#"{"BSM":"A","DLBM":"0101","TBMJ":10000,"KCMJ":1000}"#, r#"{"BSM":"B","DLBM":"0301"}"#, r#"{"BSM":"C","DLBM":"0702"}"#],
+            &[
+                r#"{"BSM":"A","DLBM":"0101","TBMJ":10000,"KCMJ":1000}"#,
+                r#"{"BSM":"B","DLBM":"0301"}"#,
+                r#"{"BSM":"C","DLBM":"0702"}"#,
+            ],
             &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0), rect(200.0, 300.0, 0.0, 100.0)],
         ),
     );
     let y20 = write(
         "p20.geojson",
         collection(
-            &[r#"{"BSM":"A1","DLBM":"0101"}"#, r#"{"BSM":"A2","DLBM":"0701"}"#, r#"{"BSM":"BC","DLBM":"0702"}"#, r#"{"BSM":"X","DLBM":"1202"}"#],
-            &[rect(0.0, 50.0, 0.0, 100.0), rect(50.0, 90.0, 0.0, 100.0), rect(100.0, 300.0, 0.0, 100.0), rect(85.0, 95.0, 0.0, 100.0)],
+            &[
+                r#"{"BSM":"A1","DLBM":"0101"}"#,
+                r#"{"BSM":"A2","DLBM":"0701"}"#,
+                r#"{"BSM":"BC","DLBM":"0702"}"#,
+                r#"{"BSM":"X","DLBM":"1202"}"#,
+            ],
+            &[
+                rect(0.0, 50.0, 0.0, 100.0),
+                rect(50.0, 90.0, 0.0, 100.0),
+                rect(100.0, 300.0, 0.0, 100.0),
+                rect(85.0, 95.0, 0.0, 100.0),
+            ],
         ),
     );
-    let red = write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 150.0, 0.0, 100.0)]));
+    let red =
+        write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 150.0, 0.0, 100.0)]));
     for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
         for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red)] {
             let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
@@ -222,7 +261,10 @@ fn hand_made_county_has_the_known_transition_matrix() {
     assert_identities(&sheet, "land_level2", "forest_area");
     // the overlap is counted once and said so; the gap is shown as 未覆盖
     let notes = sheet["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("counted once") && n.as_str().unwrap().contains("A2 over X")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.as_str().unwrap().contains("counted once") && n.as_str().unwrap().contains("A2 over X")),
+        "{notes:?}"
+    );
     let overlaps = &sheet["provenance"]["overlaps_resolved"][1][1];
     assert_eq!(overlaps[0]["kept_by"], "A2");
     assert!((overlaps[0]["area_m2"].as_f64().unwrap() - area(85.0, 90.0)).abs() < 0.01);
@@ -262,7 +304,12 @@ fn geos_vintage(ds: &gdal::Dataset, date: &str) -> Vec<(i64, String, f64, Geomet
             (_, _, Some(x)) => x,
             _ => 0.0,
         };
-        out.push((f.fid().unwrap() as i64, f.field_as_string(f.field_index("DLBM").unwrap()).unwrap().unwrap(), k, f.geometry().unwrap().clone()));
+        out.push((
+            f.fid().unwrap() as i64,
+            f.field_as_string(f.field_index("DLBM").unwrap()).unwrap().unwrap(),
+            k,
+            f.geometry().unwrap().clone(),
+        ));
     }
     // the earlier parcel keeps an overlap (≥ 1 m²)
     for j in 0..out.len() {
@@ -288,7 +335,8 @@ fn geos_vintage(ds: &gdal::Dataset, date: &str) -> Vec<(i64, String, f64, Geomet
 fn demo_matrix_agrees_with_an_independent_overlay() {
     let d = tempfile::tempdir().unwrap();
     let reg = demo_registry(d.path());
-    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--level", "2"]);
+    let sheet =
+        balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--level", "2"]);
     let ds = gdal::Dataset::open(&reg).unwrap();
     let a = geos_vintage(&ds, "2019-12-31");
     let mut b = geos_vintage(&ds, "2020-12-31");
@@ -304,7 +352,11 @@ fn demo_matrix_agrees_with_an_independent_overlay() {
     let mut all = Geometry::empty(gdal::vector::OGRwkbGeometryType::wkbMultiPolygon).unwrap();
     for p in &b {
         for i in 0..p.3.geometry_count().max(1) {
-            let part = if p.3.geometry_type() == gdal::vector::OGRwkbGeometryType::wkbPolygon { p.3.clone() } else { p.3.get_geometry(i).clone() };
+            let part = if p.3.geometry_type() == gdal::vector::OGRwkbGeometryType::wkbPolygon {
+                p.3.clone()
+            } else {
+                p.3.get_geometry(i).clone()
+            };
             all.add_geometry(part).unwrap();
         }
     }
@@ -337,14 +389,18 @@ fn demo_matrix_agrees_with_an_independent_overlay() {
         .enumerate()
         .map(|(k, q)| {
             let e = q.3.envelope();
-            rstar::primitives::GeomWithData::new(rstar::primitives::Rectangle::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY]), k)
+            rstar::primitives::GeomWithData::new(
+                rstar::primitives::Rectangle::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY]),
+                k,
+            )
         })
         .collect();
     let tree = rstar::RTree::bulk_load(items);
     let mut reference: BTreeMap<(String, String), f64> = BTreeMap::new();
     for p in &a {
         let e = p.3.envelope();
-        for hit in tree.locate_in_envelope_intersecting(&rstar::AABB::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY])) {
+        for hit in tree.locate_in_envelope_intersecting(&rstar::AABB::from_corners([e.MinX, e.MinY], [e.MaxX, e.MaxY]))
+        {
             let q = &b[hit.data];
             let Some(inter) = p.3.intersection(&q.3) else {
                 assert!(q.3.area() < 1e-6, "GEOS could not intersect {} with {}", p.0, q.0);
@@ -380,7 +436,10 @@ fn demo_matrix_agrees_with_an_independent_overlay() {
         compared += 1;
     }
     for (k, v) in &ours {
-        assert!(reference.get(k).is_some_and(|r| (*r - *v as f64).abs() <= 1e-6 * r + 1.0), "{k:?}: {v} m² not in the independent overlay");
+        assert!(
+            reference.get(k).is_some_and(|r| (*r - *v as f64).abs() <= 1e-6 * r + 1.0),
+            "{k:?}: {v} m² not in the independent overlay"
+        );
     }
     assert!(compared > 20, "{compared}");
     // changes, splits and merges are all there: forest cleared (开垦), re-greening (生态退耕), the mine and
@@ -391,7 +450,10 @@ fn demo_matrix_agrees_with_an_independent_overlay() {
     let new = count(&reg, "SELECT count(*) FROM parcels WHERE valid_from = '2020-12-31'");
     let gone = count(&reg, "SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31'");
     let relabelled = count(&reg, "SELECT count(*) FROM parcels a JOIN parcels b ON a.BSM = b.BSM AND a.valid_to = '2020-12-31' AND b.valid_from = '2020-12-31'");
-    assert!(new - relabelled > 40 && gone - relabelled > 20, "splits and merges: {new} new, {gone} closed, {relabelled} relabelled");
+    assert!(
+        new - relabelled > 40 && gone - relabelled > 20,
+        "splits and merges: {new} new, {gone} closed, {relabelled} relabelled"
+    );
 }
 
 /// The demo sheet in every format, with its identities, the forest and water balances, the trace layer,
@@ -401,14 +463,28 @@ fn demo_sheet_in_every_format() {
     let d = tempfile::tempdir().unwrap();
     let reg = demo_registry(d.path());
     let (fc, w, t) = (seed("forest-changes.csv"), seed("water.csv"), seed("targets.toml"));
-    let base = ["--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--forest-changes", s(&fc), "--water", s(&w), "--targets", s(&t)];
+    let base = [
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--region",
+        "330523",
+        "--forest-changes",
+        s(&fc),
+        "--water",
+        s(&w),
+        "--targets",
+        s(&t),
+    ];
     let mut args = vec![s(&reg)];
     args.extend(base);
     let sheet = balance_json(&args);
     assert_identities(&sheet, "land", "land");
     assert_identities(&sheet, "land_level2", "water_area");
     // the JSON follows its schema
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/balance.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/balance.schema.json")).unwrap()).unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = v.iter_errors(&sheet).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
@@ -424,7 +500,8 @@ fn demo_sheet_in_every_format() {
     let mut sum = 0i64;
     let towns: Vec<String> = {
         let c = rusqlite::Connection::open(&reg).unwrap();
-        let mut st = c.prepare("SELECT XZQDM FROM admin WHERE length(XZQDM) = 9 AND valid_to IS NULL ORDER BY XZQDM").unwrap();
+        let mut st =
+            c.prepare("SELECT XZQDM FROM admin WHERE length(XZQDM) = 9 AND valid_to IS NULL ORDER BY XZQDM").unwrap();
         st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
     };
     assert_eq!(towns.len(), 8, "{towns:?}");
@@ -432,26 +509,48 @@ fn demo_sheet_in_every_format() {
         let ts = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", &code]);
         assert_identities(&ts, "land", "land");
         assert_eq!(ts["provenance"]["region"], code.as_str());
-        sum += ts["land"]["matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum::<i64>();
+        sum += ts["land"]["matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()))
+            .sum::<i64>();
     }
-    let county: i64 = sheet["land"]["matrix"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum();
+    let county: i64 = sheet["land"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()))
+        .sum();
     assert!((sum - county).abs() as f64 <= 1e-6 * county as f64, "townships {sum} vs county {county}");
     // changes by cause add up to the land account's cultivated increases and decreases
     let i01 = sheet["land"]["classes"].as_array().unwrap().iter().position(|c| c["code"] == "01").unwrap();
-    let m: Vec<Vec<i64>> = sheet["land"]["matrix"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect();
+    let m: Vec<Vec<i64>> = sheet["land"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
+        .collect();
     let inc01: i64 = (0..m.len()).filter(|&k| k != i01).map(|k| m[k][i01]).sum();
     let dec01: i64 = (0..m.len()).filter(|&k| k != i01).map(|k| m[i01][k]).sum();
     let causes = sheet["causes"].as_array().unwrap();
     let ci: f64 = causes.iter().map(|c| c["cultivated_increase_m2"].as_f64().unwrap()).sum();
     let cd: f64 = causes.iter().map(|c| c["cultivated_decrease_m2"].as_f64().unwrap()).sum();
-    assert!((ci - inc01 as f64).abs() < 50.0 && (cd - dec01 as f64).abs() < 50.0, "causes {ci}/{cd} vs account {inc01}/{dec01}");
+    assert!(
+        (ci - inc01 as f64).abs() < 50.0 && (cd - dec01 as f64).abs() < 50.0,
+        "causes {ci}/{cd} vs account {inc01}/{dec01}"
+    );
     // the generator records 建设占用 on the built-over parcels: human causes
     let built = causes.iter().find(|c| c["cause"] == "建设占用").unwrap();
     assert_eq!(built["nature"], "人为");
     // forest volume: opening + growth + afforestation − harvest − conversion − disaster + other = closing
     for r in sheet["forest_volume"]["rows"].as_array().unwrap() {
         let v = |k: &str| r[k].as_f64().unwrap();
-        let lhs = v("opening_m3") + v("growth_m3") + v("afforestation_m3") - v("harvest_m3") - v("conversion_m3") - v("disaster_m3") + v("other_m3");
+        let lhs = v("opening_m3") + v("growth_m3") + v("afforestation_m3")
+            - v("harvest_m3")
+            - v("conversion_m3")
+            - v("disaster_m3")
+            + v("other_m3");
         assert!((lhs - v("closing_m3")).abs() < 1e-6 * v("closing_m3").max(1.0), "{r}");
     }
     let total = sheet["forest_volume"]["rows"].as_array().unwrap().last().unwrap().clone();
@@ -465,15 +564,30 @@ fn demo_sheet_in_every_format() {
     assert_eq!(closing[0], "期末存量");
     assert_eq!(closing[3], serde_json::json!([16000.0, 30250.0]));
     // liabilities of the default model, from the targets file
-    let items: BTreeMap<String, serde_json::Value> =
-        sheet["liabilities"]["items"].as_array().unwrap().iter().map(|i| (i["item"].as_str().unwrap().to_string(), i.clone())).collect();
+    let items: BTreeMap<String, serde_json::Value> = sheet["liabilities"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["item"].as_str().unwrap().to_string(), i.clone()))
+        .collect();
     assert_eq!(sheet["liabilities"]["model"], "control-targets");
     assert!((items["groundwater-over-cap"]["liability"].as_f64().unwrap() - 50.0).abs() < 1e-9);
     assert!((items["harvest-over-quota"]["liability"].as_f64().unwrap() - 757.0).abs() < 1e-9);
     // the red-line liability is the two injected violations (defects.json), in hectares
-    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
-    let violations: f64 = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").map(|x| x["area_m2"].as_f64().unwrap()).sum();
-    assert!((items["redline-encroachment"]["liability"].as_f64().unwrap() * 1e4 - violations).abs() < 1.0, "{:?} vs {violations}", items["redline-encroachment"]);
+    let defects: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let violations: f64 = defects["defects_2020"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "redline_violation")
+        .map(|x| x["area_m2"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (items["redline-encroachment"]["liability"].as_f64().unwrap() * 1e4 - violations).abs() < 1.0,
+        "{:?} vs {violations}",
+        items["redline-encroachment"]
+    );
     // provenance: inputs with their hashes, vintages
     let inputs = sheet["provenance"]["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 3);
@@ -493,7 +607,14 @@ fn demo_sheet_in_every_format() {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
     let names = wb.sheet_names();
-    for n in ["说明 About", "土地资源存量及变动表", "土地利用转移矩阵", "林木资源存量及变动表", "水资源存量及变动表", "自然资源负债表"] {
+    for n in [
+        "说明 About",
+        "土地资源存量及变动表",
+        "土地利用转移矩阵",
+        "林木资源存量及变动表",
+        "水资源存量及变动表",
+        "自然资源负债表",
+    ] {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
     let land = wb.worksheet_range("土地资源存量及变动表").unwrap();
@@ -515,7 +636,12 @@ fn demo_sheet_in_every_format() {
     assert_eq!(rows_pq.headers, ["table", "table_title", "code", "name", "column", "column_en", "unit", "value"]);
     let (c, csv_out, e) = cmd(&["--format", "csv"]);
     assert_eq!(c, 0, "{e}");
-    let n_cells: usize = sheet["tables"].as_array().unwrap().iter().map(|t| t["rows"].as_array().unwrap().len() * t["columns"].as_array().unwrap().len()).sum();
+    let n_cells: usize = sheet["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rows"].as_array().unwrap().len() * t["columns"].as_array().unwrap().len())
+        .sum();
     assert_eq!(csv_out.lines().count(), n_cells + 1);
     assert_eq!(rows_pq.rows.len(), n_cells);
     let first = &rows_pq.rows[0];
@@ -533,7 +659,8 @@ fn demo_sheet_in_every_format() {
     for f in layer.features() {
         let g = |n: &str| f.field_as_string(f.field_index(n).unwrap()).unwrap().unwrap_or_default();
         assert!(!g("from_key").is_empty() || g("from_class") == "未覆盖");
-        *by_cell.entry((g("from_class"), g("to_class"))).or_default() += f.field_as_double(f.field_index("area_m2").unwrap()).unwrap().unwrap();
+        *by_cell.entry((g("from_class"), g("to_class"))).or_default() +=
+            f.field_as_double(f.field_index("area_m2").unwrap()).unwrap().unwrap();
     }
     let m = cells(&sheet["land"]);
     let off: Vec<_> = m.iter().filter(|((a, b), _)| a != b).collect();
@@ -556,7 +683,8 @@ fn bad_input_is_refused_and_leaves_nothing() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let bad_origin = write("fc1.csv", "行政区代码,年份,起源,项目,蓄积量\n330523,2020,天然,生长量,10\n330523,2020,野生,采伐,5\n");
+    let bad_origin =
+        write("fc1.csv", "行政区代码,年份,起源,项目,蓄积量\n330523,2020,天然,生长量,10\n330523,2020,野生,采伐,5\n");
     let bad_item = write("w1.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,降雨,10\n");
     let bad_number = write("w2.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,期初存量,十\n");
     let bad_closing = write("w3.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,期初存量,100\n330523,2020,地表水,农业取水,10\n330523,2020,地表水,期末存量,100\n");
@@ -565,15 +693,39 @@ fn bad_input_is_refused_and_leaves_nothing() {
     let r = s(&reg);
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         (vec![r, "--from", "2020-12-31", "--to", "2019-12-31"], vec!["--to 2019-12-31 is not after --from 2020-12-31"]),
-        (vec![r, "--from", "2018-12-31", "--to", "2020-12-31"], vec!["--from 2018-12-31", "no parcels", "2019-12-31, 2020-12-31"]),
+        (
+            vec![r, "--from", "2018-12-31", "--to", "2020-12-31"],
+            vec!["--from 2018-12-31", "no parcels", "2019-12-31, 2020-12-31"],
+        ),
         (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--region", "110101"], vec!["region 110101", "330523"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--liability", "depletion"], vec!["--liability depletion", "control-targets"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&bad_origin)], vec!["fc1.csv", "row 2", "起源", "野生"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&missing_col)], vec!["fc2.csv", "missing column 起源 / origin"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_item)], vec!["w1.csv", "row 1", "降雨"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_number)], vec!["w2.csv", "row 1", "数值", "十"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_closing)], vec!["w3.csv", "地表水 期末存量", "90.00"]),
-        (vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--targets", s(&bad_targets)], vec!["t.toml", "farmland_hectares"]),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--liability", "depletion"],
+            vec!["--liability depletion", "control-targets"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&bad_origin)],
+            vec!["fc1.csv", "row 2", "起源", "野生"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--forest-changes", s(&missing_col)],
+            vec!["fc2.csv", "missing column 起源 / origin"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_item)],
+            vec!["w1.csv", "row 1", "降雨"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_number)],
+            vec!["w2.csv", "row 1", "数值", "十"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--water", s(&bad_closing)],
+            vec!["w3.csv", "地表水 期末存量", "90.00"],
+        ),
+        (
+            vec![r, "--from", "2019-12-31", "--to", "2020-12-31", "--targets", s(&bad_targets)],
+            vec!["t.toml", "farmland_hectares"],
+        ),
     ];
     for (args, wants) in cases {
         let mut a = vec!["balance"];
@@ -585,7 +737,11 @@ fn bad_input_is_refused_and_leaves_nothing() {
             assert!(e.contains(w), "{args:?}: '{w}' not in: {e}");
         }
         assert!(!out.exists(), "{args:?} left {}", out.display());
-        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f.unwrap().file_name().to_string_lossy().contains("partial")));
+        assert!(std::fs::read_dir(d.path()).unwrap().all(|f| !f
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("partial")));
     }
     let (c, _, e) = run(&["balance", r, "--from", "2019-12-31", "--to", "2020-12-31", "--format", "xlsx"]);
     assert_eq!(c, 2);
@@ -629,7 +785,8 @@ fn only_a_traced_sheet_keeps_the_changed_pieces() {
 fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
     let d = tempfile::tempdir().unwrap();
     let reg = demo_registry(d.path());
-    let args = ["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--format", "json"];
+    let args =
+        ["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523", "--format", "json"];
     let stderr = |timing: Option<&str>| {
         let mut c = nrledger();
         c.args(args).env_remove("NRLEDGER_TIMING");
@@ -667,7 +824,12 @@ fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
     assert_eq!(cpu.len(), plain.len());
     let secs: Vec<f64> = cpu
         .iter()
-        .map(|(_, w)| w.rsplit_once("(CPU ").and_then(|(_, x)| x.strip_suffix(" s)")).and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("{w}")))
+        .map(|(_, w)| {
+            w.rsplit_once("(CPU ")
+                .and_then(|(_, x)| x.strip_suffix(" s)"))
+                .and_then(|x| x.parse().ok())
+                .unwrap_or_else(|| panic!("{w}"))
+        })
         .collect();
     assert!(secs.windows(2).all(|x| x[0] <= x[1]) && secs[0] > 0.0, "{secs:?}");
 }
@@ -686,7 +848,8 @@ fn a_repaired_parcel_does_not_stop_the_sheet() {
         p
     };
     let (x, y) = (500_000.0, 3_300_000.0);
-    let admin = write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
+    let admin =
+        write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
     // P's ring runs back along its own first edge for 5 mm (invalid); MakeValid drops a 5 mm × 100 m triangle
     let bad_ring = format!(
         "[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{xs},{y0}],[{x0},{y0}]]]",
@@ -696,10 +859,19 @@ fn a_repaired_parcel_does_not_stop_the_sheet() {
         y1 = y + 100.0,
         xs = x + 0.005
     );
-    let y19 = write("p19.geojson", collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#], &[bad_ring, rect(100.0, 200.0, 0.0, 100.0)]));
+    let y19 = write(
+        "p19.geojson",
+        collection(
+            &[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#],
+            &[bad_ring, rect(100.0, 200.0, 0.0, 100.0)],
+        ),
+    );
     let y20 = write(
         "p20.geojson",
-        collection(&[r#"{"BSM":"P","DLBM":"0103"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]),
+        collection(
+            &[r#"{"BSM":"P","DLBM":"0103"}"#, r#"{"BSM":"Q","DLBM":"0301"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)],
+        ),
     );
     for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
         assert_eq!(run(&["import", s(&reg), s(&admin), "--layer", "admin", "--as-of", date]).0, 0);

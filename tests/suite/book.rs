@@ -14,24 +14,56 @@ fn hand_computed_book_page() {
         std::fs::write(&p, text).unwrap();
         p
     };
-    let parcels = w("p.geojson", collection(&[r#"{"BSM":"F","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"H","DLBM":"0702","QSXZ":"30"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)]));
-    let red = w("r.geojson", collection(&[r#"{"HXBH":"HX1","HXMC":"测试红线","GKFQ":"核心保护区"}"#], &[rect(-50.0, 100.0, -50.0, 150.0)]));
+    let parcels = w(
+        "p.geojson",
+        collection(
+            &[r#"{"BSM":"F","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"H","DLBM":"0702","QSXZ":"30"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)],
+        ),
+    );
+    let red = w(
+        "r.geojson",
+        collection(&[r#"{"HXBH":"HX1","HXMC":"测试红线","GKFQ":"核心保护区"}"#], &[rect(-50.0, 100.0, -50.0, 150.0)]),
+    );
     let unit = w("u.geojson", collection(&[r#"{"note":"boundary"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
     for (layer, f) in [("parcels", &parcels), ("redlines", &red)] {
         assert_eq!(run(&["import", s(&reg), s(f), "--layer", layer, "--as-of", "2020-01-01"]).0, 0);
     }
     let (c, _, e) = run(&[
-        "register", s(&reg), "first", "--unit", "330523ZR0001", "--name", "测试单元", "--type", "自然保护区", "--owner", "全民",
-        "--representative", "自然资源部", "--set", "BDCDYH=330523001001GB00001W00000000", "--geometry", s(&unit),
-        "--date", "2021-01-01", "--reason", "首次登记", "--document", "测字〔2021〕1号",
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523ZR0001",
+        "--name",
+        "测试单元",
+        "--type",
+        "自然保护区",
+        "--owner",
+        "全民",
+        "--representative",
+        "自然资源部",
+        "--set",
+        "BDCDYH=330523001001GB00001W00000000",
+        "--geometry",
+        s(&unit),
+        "--date",
+        "2021-01-01",
+        "--reason",
+        "首次登记",
+        "--document",
+        "测字〔2021〕1号",
     ]);
     assert_eq!(c, 0, "{e}");
     let out = d.path().join("book.json");
     assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0001", "--format", "json", "--out", s(&out)]).0, 0);
     let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/book.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/book.schema.json")).unwrap()).unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&b));
-    let share = |list: &str, label: &str| b[list].as_array().unwrap().iter().find(|x| x["label"] == label).unwrap()["area"]["m2"].as_f64().unwrap();
+    let share = |list: &str, label: &str| {
+        b[list].as_array().unwrap().iter().find(|x| x["label"] == label).unwrap()["area"]["m2"].as_f64().unwrap()
+    };
     let total = b["area"]["m2"].as_f64().unwrap();
     // ellipsoidal areas: 10 000 m² planar each, within the scale factor on the central meridian
     assert!((total / 20_000.0 - 1.0).abs() < 1e-3, "{total}");
@@ -55,14 +87,24 @@ fn hand_computed_book_page() {
     assert_eq!(h.matches("class=\"piece\"").count(), 2);
     assert_eq!(h.matches("class=\"zone\"").count(), 1);
     assert!(h.contains("class=\"unit\""));
-    for needle in ["自然状况", "权属状况", "关联信息", "附图", "测试红线 核心保护区", "330523001001GB00001W00000000"] {
+    for needle in ["自然状况", "权属状况", "关联信息", "附图", "测试红线 核心保护区", "330523001001GB00001W00000000"]
+    {
         assert!(h.contains(needle), "{needle} missing");
     }
     let urls: Vec<&str> = h.match_indices("http").map(|(i, _)| &h[i..(i + 30).min(h.len())]).collect();
     assert!(urls.iter().all(|u| u.starts_with("http://www.w3.org/2000/svg")), "external reference: {urls:?}");
     // refusals: an existing output, a date before the registration, an unknown unit
     assert_eq!(run(&["book", s(&reg), "--unit", "330523ZR0001", "--out", s(&html)]).0, 2);
-    let (c, _, err) = run(&["book", s(&reg), "--unit", "330523ZR0001", "--as-of", "2020-06-01", "--out", s(&d.path().join("x.html"))]);
+    let (c, _, err) = run(&[
+        "book",
+        s(&reg),
+        "--unit",
+        "330523ZR0001",
+        "--as-of",
+        "2020-06-01",
+        "--out",
+        s(&d.path().join("x.html")),
+    ]);
     assert_eq!(c, 2);
     assert!(err.contains("not registered on 2020-06-01"), "{err}");
     assert_eq!(run(&["book", s(&reg), "--unit", "330523XX0000", "--out", s(&d.path().join("y.html"))]).0, 2);
@@ -78,7 +120,21 @@ fn demo_units_add_up() {
     assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
     for day in ["2019-12-31", "2020-12-31"] {
         for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy")] {
-            assert_eq!(run(&["import", s(&reg), s(&seed(&format!("{day}.gpkg"))), "--layer", layer, "--profile", profile, "--as-of", day]).0, 0);
+            assert_eq!(
+                run(&[
+                    "import",
+                    s(&reg),
+                    s(&seed(&format!("{day}.gpkg"))),
+                    "--layer",
+                    layer,
+                    "--profile",
+                    profile,
+                    "--as-of",
+                    day
+                ])
+                .0,
+                0
+            );
         }
     }
     let units: Vec<String> = {
@@ -91,7 +147,10 @@ fn demo_units_add_up() {
     for u in units {
         for day in ["2019-12-31", "2020-12-31"] {
             let out = d.path().join(format!("{u}-{day}.json"));
-            assert_eq!(run(&["book", s(&reg), "--unit", &u, "--as-of", day, "--format", "json", "--out", s(&out)]).0, 0);
+            assert_eq!(
+                run(&["book", s(&reg), "--unit", &u, "--as-of", day, "--format", "json", "--out", s(&out)]).0,
+                0
+            );
             let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
             let total = b["area"]["m2"].as_f64().unwrap();
             let warned = !b["warnings"].as_array().unwrap().is_empty();
@@ -115,25 +174,70 @@ fn demo_units_add_up() {
 fn book_page_prints_on_a4() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
-    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&seed("2019-12-31.gpkg")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&seed("2019-12-31.gpkg")),
+            "--layer",
+            "units",
+            "--profile",
+            "zrzy-djdy",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     let html = d.path().join("book.html");
     assert_eq!(run(&["book", s(&reg), "--unit", "330523ZB0001", "--out", s(&html)]).0, 0);
     let pdf = d.path().join("book.pdf");
     let profile = d.path().join("chromium-profile");
     let st = std::process::Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-pdf-header-footer"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", html.display()))
         .output()
         .expect("chromium (installed by `make test`)");
     assert!(pdf.exists(), "no PDF: {}", String::from_utf8_lossy(&st.stderr));
-    let info = String::from_utf8(std::process::Command::new("pdfinfo").arg(&pdf).output().expect("pdfinfo (poppler-utils)").stdout).unwrap();
+    let info = String::from_utf8(
+        std::process::Command::new("pdfinfo").arg(&pdf).output().expect("pdfinfo (poppler-utils)").stdout,
+    )
+    .unwrap();
     assert!(info.contains("(A4)"), "{info}");
-    let pages: u32 = info.lines().find(|l| l.starts_with("Pages:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let pages: u32 =
+        info.lines().find(|l| l.starts_with("Pages:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!((1..=3).contains(&pages), "{pages} pages");
-    let text = String::from_utf8(std::process::Command::new("pdftotext").arg(&pdf).arg("-").output().expect("pdftotext").stdout).unwrap();
+    let text = String::from_utf8(
+        std::process::Command::new("pdftotext").arg(&pdf).arg("-").output().expect("pdftotext").stdout,
+    )
+    .unwrap();
     for needle in ["自然资源登记簿", "自然状况", "权属状况", "关联信息", "附图", "330523ZB0001"] {
         assert!(text.contains(needle), "{needle} not in the printed page");
     }
@@ -156,15 +260,36 @@ fn published_parts_add_up_to_the_published_total() {
     let parcels = w(
         "p.geojson",
         collection(
-            &[r#"{"BSM":"A","DLBM":"0301","QSXZ":"10"}"#, r#"{"BSM":"B","DLBM":"1101","QSXZ":"20"}"#, r#"{"BSM":"C","DLBM":"0401","QSXZ":"30"}"#],
+            &[
+                r#"{"BSM":"A","DLBM":"0301","QSXZ":"10"}"#,
+                r#"{"BSM":"B","DLBM":"1101","QSXZ":"20"}"#,
+                r#"{"BSM":"C","DLBM":"0401","QSXZ":"30"}"#,
+            ],
             &[rect(0.0, t, 0.0, 1000.0), rect(t, 2.0 * t, 0.0, 1000.0), rect(2.0 * t, 1000.0, 0.0, 1000.0)],
         ),
     );
     let unit = w("u.geojson", collection(&[r#"{"note":"boundary"}"#], &[rect(0.0, 1000.0, 0.0, 1000.0)]));
     assert_eq!(run(&["import", s(&reg), s(&parcels), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
     let (c, _, e) = run(&[
-        "register", s(&reg), "first", "--unit", "330523ZR0002", "--name", "三分单元", "--type", "自然保护区", "--owner", "全民",
-        "--representative", "自然资源部", "--geometry", s(&unit), "--date", "2021-01-01", "--reason", "首次登记",
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523ZR0002",
+        "--name",
+        "三分单元",
+        "--type",
+        "自然保护区",
+        "--owner",
+        "全民",
+        "--representative",
+        "自然资源部",
+        "--geometry",
+        s(&unit),
+        "--date",
+        "2021-01-01",
+        "--reason",
+        "首次登记",
     ]);
     assert_eq!(c, 0, "{e}");
     let out = d.path().join("book.json");
@@ -173,7 +298,12 @@ fn published_parts_add_up_to_the_published_total() {
     for (unit, scale) in [("m2", 100.0), ("ha", 1e4), ("mu", 100.0)] {
         let total = (b["area"][unit].as_f64().unwrap() * scale).round() as i64;
         for (list, nonzero) in [("resource_types", 3), ("ownership_areas", 2)] {
-            let parts: Vec<i64> = b[list].as_array().unwrap().iter().map(|x| (x["area"][unit].as_f64().unwrap() * scale).round() as i64).collect();
+            let parts: Vec<i64> = b[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (x["area"][unit].as_f64().unwrap() * scale).round() as i64)
+                .collect();
             assert_eq!(parts.iter().sum::<i64>(), total, "{list} in {unit}: {parts:?}");
             assert_eq!(parts.iter().filter(|&&p| p > 0).count(), nonzero, "{list} in {unit}: {parts:?}");
         }

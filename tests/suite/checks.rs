@@ -9,7 +9,16 @@ use std::path::{Path, PathBuf};
 use gdal::vector::{Geometry, LayerAccess};
 
 fn demo_registry(dir: &Path) -> PathBuf {
-    demo_registry_with(dir, &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy"), ("farmland", "yjjbnt"), ("urban", "czkfbj")])
+    demo_registry_with(
+        dir,
+        &[
+            ("parcels", "sandiao-dltb"),
+            ("redlines", "stbhhx"),
+            ("units", "zrzy-djdy"),
+            ("farmland", "yjjbnt"),
+            ("urban", "czkfbj"),
+        ],
+    )
 }
 
 fn check_json(args: &[&str]) -> (i32, serde_json::Value) {
@@ -38,7 +47,15 @@ fn hand_computed_overlap_and_gap() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let (x, y) = (500_000.0, 3_300_000.0);
-    let sq = |x0: f64, y0: f64, w: f64| format!("[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]", a = x + x0, b = y + y0, c = x + x0 + w, e = y + y0 + w);
+    let sq = |x0: f64, y0: f64, w: f64| {
+        format!(
+            "[[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]]",
+            a = x + x0,
+            b = y + y0,
+            c = x + x0 + w,
+            e = y + y0 + w
+        )
+    };
     let parcels = format!(
         r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[
         {{"type":"Feature","properties":{{"BSM":"A","DLBM":"0101"}},"geometry":{{"type":"Polygon","coordinates":{}}}}},
@@ -85,7 +102,8 @@ fn demo_county_defects_are_found_exactly() {
     assert!(errors(&r19).is_empty());
     let (code, r20) = check_json(&[s(&reg)]);
     assert_eq!(code, 1);
-    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let defects: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
     let errs = errors(&r20);
     assert_eq!(errs.len(), defects["defects_2020"].as_array().unwrap().len(), "{errs:#?}");
     for dft in defects["defects_2020"].as_array().unwrap() {
@@ -107,12 +125,27 @@ fn demo_county_defects_are_found_exactly() {
     // each rule run alone (`--only`, which loads just the layers the rule lists, with just the fields it
     // names) finds exactly what it finds in the full check, with the same messages; a rule reading a layer
     // it does not list would panic (exit 101) here, one reading a field it does not name would see it empty
-    let rules: Vec<String> = r20["summary"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap().to_string()).collect();
+    let rules: Vec<String> =
+        r20["summary"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap().to_string()).collect();
     assert_eq!(rules.len(), 15, "every rule is in the summary");
     for rule in &rules {
         let (_, alone) = check_json(&[s(&reg), "--only", rule]);
         let of = |r: &serde_json::Value| -> Vec<String> {
-            r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule.as_str()).map(|f| format!("{} {} {:.6} {}", f["ids"], f["severity"], f["area_m2"].as_f64().unwrap_or(0.0), f["message"])).collect()
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["rule"] == rule.as_str())
+                .map(|f| {
+                    format!(
+                        "{} {} {:.6} {}",
+                        f["ids"],
+                        f["severity"],
+                        f["area_m2"].as_f64().unwrap_or(0.0),
+                        f["message"]
+                    )
+                })
+                .collect()
         };
         assert_eq!(of(&alone), of(&r20), "{rule} alone");
         assert_eq!(alone["summary"].as_array().unwrap().len(), 1, "{rule}: only that rule ran");
@@ -152,14 +185,17 @@ fn demo_findings_agree_with_geos() {
                     all.add_geometry(g.get_geometry(i).clone()).unwrap();
                 }
             }
-            let union = unsafe { gdal::vector::Geometry::from_wkb(&{
-                let u = gdal_sys::OGR_G_UnionCascaded(all.c_geometry());
-                let n = gdal_sys::OGR_G_WkbSize(u) as usize;
-                let mut b = vec![0u8; n];
-                gdal_sys::OGR_G_ExportToWkb(u, gdal_sys::OGRwkbByteOrder::wkbNDR, b.as_mut_ptr());
-                gdal_sys::OGR_G_DestroyGeometry(u);
-                b
-            }).unwrap() };
+            let union = unsafe {
+                gdal::vector::Geometry::from_wkb(&{
+                    let u = gdal_sys::OGR_G_UnionCascaded(all.c_geometry());
+                    let n = gdal_sys::OGR_G_WkbSize(u) as usize;
+                    let mut b = vec![0u8; n];
+                    gdal_sys::OGR_G_ExportToWkb(u, gdal_sys::OGRwkbByteOrder::wkbNDR, b.as_mut_ptr());
+                    gdal_sys::OGR_G_DestroyGeometry(u);
+                    b
+                })
+                .unwrap()
+            };
             let mut al = ds.layer_by_name("admin_current").unwrap();
             let outline = al.features().next().unwrap().geometry().unwrap().clone();
             let gaps = outline.difference(&union).unwrap();
@@ -183,15 +219,34 @@ fn paris_overlaps_match_geos_above_the_noise_threshold() {
     std::fs::create_dir_all(&layers).unwrap();
     let parcels = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap();
     // Urban Atlas classes are not GB/T 21010 codes: make DLBM optional for this registry
-    let parcels = parcels.replace("type = \"text\"\nmax_length = 5\nrequired = true\ncodes = \"landuse\"", "type = \"text\"").replace("name_of = \"DLBM\"\n", "");
+    let parcels = parcels
+        .replace("type = \"text\"\nmax_length = 5\nrequired = true\ncodes = \"landuse\"", "type = \"text\"")
+        .replace("name_of = \"DLBM\"\n", "");
     std::fs::write(layers.join("parcels.toml"), parcels).unwrap();
     let profile = d.path().join("ua.toml");
-    std::fs::write(&profile, "name = \"urban-atlas\"\nlayer = \"parcels\"\n[fields]\nBSM = [\"@fid\"]\nBZ = [\"class\"]\n").unwrap();
+    std::fs::write(
+        &profile,
+        "name = \"urban-atlas\"\nlayer = \"parcels\"\n[fields]\nBSM = [\"@fid\"]\nBZ = [\"class\"]\n",
+    )
+    .unwrap();
     let reg = d.path().join("paris.gpkg");
     let lay = d.path().join("layers");
     assert_eq!(run(&["init", s(&reg), "--crs", s(&fixture("real/paris_land_use.prj"))]).0, 0);
     let src = fixture("real/paris_land_use.shp");
-    let (c, out, err) = run(&["--layers", s(&lay), "import", s(&reg), s(&src), "--layer", "parcels", "--profile", s(&profile), "--as-of", "2012-01-01", "--keep-going"]);
+    let (c, out, err) = run(&[
+        "--layers",
+        s(&lay),
+        "import",
+        s(&reg),
+        s(&src),
+        "--layer",
+        "parcels",
+        "--profile",
+        s(&profile),
+        "--as-of",
+        "2012-01-01",
+        "--keep-going",
+    ]);
     assert_eq!(c, 1, "{out}{err}");
     assert!(out.contains("399 inserted") && err.contains("feature #248") && err.contains("zero area"), "{out}{err}");
     let (_, r) = check_json(&["--layers", s(&lay), s(&reg), "--only", "NR101"]);
@@ -200,7 +255,8 @@ fn paris_overlaps_match_geos_above_the_noise_threshold() {
         .unwrap()
         .iter()
         .map(|f| {
-            let ids: Vec<i64> = f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().parse().unwrap()).collect();
+            let ids: Vec<i64> =
+                f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().parse().unwrap()).collect();
             ((ids[0].min(ids[1]), ids[0].max(ids[1])), f["area_planar_m2"].as_f64().unwrap())
         })
         .collect();
@@ -246,8 +302,10 @@ fn paris_overlaps_match_geos_above_the_noise_threshold() {
 fn exceptions_accept_findings_until_they_expire() {
     let d = tempfile::tempdir().unwrap();
     let reg = demo_registry(d.path());
-    let defects: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
-    let v: Vec<&serde_json::Value> = defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").collect();
+    let defects: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
+    let v: Vec<&serde_json::Value> =
+        defects["defects_2020"].as_array().unwrap().iter().filter(|x| x["kind"] == "redline_violation").collect();
     let ex = |expires: &str| {
         v.iter()
             .map(|x| {
@@ -272,7 +330,11 @@ fn exceptions_accept_findings_until_they_expire() {
     assert_eq!(errors(&r).len(), 2);
     // a malformed allow-list is a failure naming the file
     let bad = d.path().join("bad.toml");
-    std::fs::write(&bad, "[[exception]]\nrule = \"NR501\"\nids = []\nreason = \"x\"\napproval = \"y\"\nexpires = \"someday\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[[exception]]\nrule = \"NR501\"\nids = []\nreason = \"x\"\napproval = \"y\"\nexpires = \"someday\"\n",
+    )
+    .unwrap();
     let (code, _, err) = run(&["check", s(&reg), "--exceptions", s(&bad)]);
     assert_eq!(code, 2);
     assert!(err.contains("bad.toml") && err.contains("expires"), "{err}");
@@ -285,14 +347,17 @@ fn report_layer_schema_and_failures() {
     let out = d.path().join("findings.geojson");
     let (code, json) = check_json(&[s(&reg), "--out", s(&out)]);
     assert_eq!(code, 1);
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/check-report.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/check-report.schema.json")).unwrap())
+            .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     assert!(v.is_valid(&json), "{:?}", v.iter_errors(&json).map(|e| e.to_string()).collect::<Vec<_>>());
     assert!(json["vintages"]["parcels"] == "2020-12-31");
     assert!(json["tolerances"]["NR101"]["sliver_area_m2"].is_number());
     let layer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let feats = layer["features"].as_array().unwrap();
-    let viol = feats.iter().find(|f| f["properties"]["rule"] == "NR501" && f["properties"]["severity"] == "error").unwrap();
+    let viol =
+        feats.iter().find(|f| f["properties"]["rule"] == "NR501" && f["properties"]["severity"] == "error").unwrap();
     for k in ["name", "class", "ids", "fids", "area_m2", "area_mu", "message", "vintages", "tolerance"] {
         assert!(!viol["properties"][k].is_null(), "{k} missing");
     }
@@ -321,13 +386,27 @@ fn displaced_parcel_gap_is_not_hidden_by_its_overlap() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let (pp, ap) = (d.path().join("p.geojson"), d.path().join("a.geojson"));
-    std::fs::write(&pp, collection(&[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0101"}"#], &[strip(0.0, 100.0), strip(90.0, 190.0)])).unwrap();
+    std::fs::write(
+        &pp,
+        collection(
+            &[r#"{"BSM":"P","DLBM":"0101"}"#, r#"{"BSM":"Q","DLBM":"0101"}"#],
+            &[strip(0.0, 100.0), strip(90.0, 190.0)],
+        ),
+    )
+    .unwrap();
     std::fs::write(&ap, collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[strip(0.0, 200.0)])).unwrap();
     assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
     assert_eq!(run(&["import", s(&reg), s(&ap), "--layer", "admin", "--as-of", "2020-01-01"]).0, 0);
     let (code, r) = check_json(&[s(&reg), "--only", "NR101,NR103"]);
     assert_eq!(code, 1);
-    let area = |rule: &str| r["findings"].as_array().unwrap().iter().find(|f| f["rule"] == rule).map(|f| f["area_planar_m2"].as_f64().unwrap());
+    let area = |rule: &str| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .map(|f| f["area_planar_m2"].as_f64().unwrap())
+    };
     assert!((area("NR101").unwrap() - 1000.0).abs() < 1e-6);
     assert!((area("NR103").expect("the gap must be found") - 1000.0).abs() < 1e-6);
 }
@@ -340,7 +419,14 @@ fn unit_area_must_equal_its_resource_types() {
         let d = tempfile::tempdir().unwrap();
         let reg = registry(d.path());
         let (pp, up) = (d.path().join("p.geojson"), d.path().join("u.geojson"));
-        std::fs::write(&pp, collection(&[r#"{"BSM":"F","DLBM":"0301"}"#, r#"{"BSM":"H","DLBM":"0702"}"#], &[strip(0.0, 100.0), strip(100.0, 200.0)])).unwrap();
+        std::fs::write(
+            &pp,
+            collection(
+                &[r#"{"BSM":"F","DLBM":"0301"}"#, r#"{"BSM":"H","DLBM":"0702"}"#],
+                &[strip(0.0, 100.0), strip(100.0, 200.0)],
+            ),
+        )
+        .unwrap();
         let unit = format!(r#"{{"DYH":"330523ZR0001","DYMC":"测试单元","DYLX":"森林","DYMJ":{declared}}}"#);
         std::fs::write(&up, collection(&[unit.as_str()], &[strip(0.0, 200.0)])).unwrap();
         assert_eq!(run(&["import", s(&reg), s(&pp), "--layer", "parcels", "--as-of", "2020-01-01"]).0, 0);
@@ -372,19 +458,27 @@ fn each_rule_finds_its_defect() {
     let p2_area = 10_000.0;
     // P3: a multipart parcel (NR203)
     let (x, y) = (500_000.0, 3_300_000.0);
-    let feature = |props: &str, geometry: String| format!(r#"{{"type":"Feature","properties":{props},"geometry":{geometry}}}"#);
+    let feature =
+        |props: &str, geometry: String| format!(r#"{{"type":"Feature","properties":{props},"geometry":{geometry}}}"#);
     let parcels = write(
         "p.geojson",
         format!(
             r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{},{},{}]}}"#,
-            feature(r#"{"BSM":"P1","DLBM":"0301","TBMJ":10500}"#, format!(r#"{{"type":"Polygon","coordinates":{}}}"#, rect(0.0, 100.0, 0.0, 100.0))),
+            feature(
+                r#"{"BSM":"P1","DLBM":"0301","TBMJ":10500}"#,
+                format!(r#"{{"type":"Polygon","coordinates":{}}}"#, rect(0.0, 100.0, 0.0, 100.0))
+            ),
             feature(
                 &format!(r#"{{"BSM":"P2","DLBM":"0103","TBMJ":{p2_area},"KCMJ":100,"TBDLMJ":9800}}"#),
                 format!(r#"{{"type":"Polygon","coordinates":{}}}"#, rect(100.0, 200.0, 0.0, 100.0))
             ),
             feature(
                 r#"{"BSM":"P3","DLBM":"0101"}"#,
-                format!(r#"{{"type":"MultiPolygon","coordinates":[{},{}]}}"#, rect(200.0, 240.0, 0.0, 40.0), rect(260.0, 300.0, 60.0, 100.0))
+                format!(
+                    r#"{{"type":"MultiPolygon","coordinates":[{},{}]}}"#,
+                    rect(200.0, 240.0, 0.0, 40.0),
+                    rect(260.0, 300.0, 60.0, 100.0)
+                )
             ),
         ),
     );
@@ -403,34 +497,67 @@ fn each_rule_finds_its_defect() {
     let red = write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 50.0, 0.0, 50.0)]));
     let farm = write("f.geojson", collection(&[r#"{"BHKBH":"JB1"}"#], &[rect(25.0, 75.0, 0.0, 50.0)]));
     let urban = write("z.geojson", collection(&[r#"{"BJBH":"CZ1"}"#], &[rect(40.0, 60.0, 40.0, 60.0)]));
-    for (layer, f) in [("parcels", &parcels), ("units", &units), ("redlines", &red), ("farmland", &farm), ("urban", &urban)] {
+    for (layer, f) in
+        [("parcels", &parcels), ("units", &units), ("redlines", &red), ("farmland", &farm), ("urban", &urban)]
+    {
         let (c, o, e) = run(&["import", s(&reg), s(f), "--layer", layer, "--as-of", "2020-01-01"]);
         assert_eq!(c, 0, "{layer}: {o}{e}");
     }
     // another tool writes a self-intersecting parcel and a second record under P3's key
     {
-        let ds = gdal::Dataset::open_ex(&reg, gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
-        let mut l = ds.layer_by_name("parcels").unwrap();
+        let ds = gdal::Dataset::open_ex(
+            &reg,
+            gdal::DatasetOptions {
+                open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let l = ds.layer_by_name("parcels").unwrap();
         let defn = gdal::vector::Defn::from_layer(&l);
         for (bsm, wkt) in [
-            ("BAD", format!("MULTIPOLYGON((({a} {b},{c} {e},{c} {b},{a} {e},{a} {b})))", a = x + 400.0, b = y, c = x + 500.0, e = y + 100.0)),
-            ("P3", format!("MULTIPOLYGON((({a} {b},{c} {b},{c} {e},{a} {e},{a} {b})))", a = x + 600.0, b = y, c = x + 700.0, e = y + 100.0)),
+            (
+                "BAD",
+                format!(
+                    "MULTIPOLYGON((({a} {b},{c} {e},{c} {b},{a} {e},{a} {b})))",
+                    a = x + 400.0,
+                    b = y,
+                    c = x + 500.0,
+                    e = y + 100.0
+                ),
+            ),
+            (
+                "P3",
+                format!(
+                    "MULTIPOLYGON((({a} {b},{c} {b},{c} {e},{a} {e},{a} {b})))",
+                    a = x + 600.0,
+                    b = y,
+                    c = x + 700.0,
+                    e = y + 100.0
+                ),
+            ),
         ] {
             let mut f = gdal::vector::Feature::new(&defn).unwrap();
             f.set_geometry(gdal::vector::Geometry::from_wkt(&wkt).unwrap()).unwrap();
-            for (name, v) in [("BSM", bsm), ("DLBM", "0101"), ("valid_from", "2020-06-01"), ("rec_hash", "written by another tool")] {
+            for (name, v) in
+                [("BSM", bsm), ("DLBM", "0101"), ("valid_from", "2020-06-01"), ("rec_hash", "written by another tool")]
+            {
                 f.set_field_string(f.field_index(name).unwrap(), v).unwrap();
             }
             for name in ["import_id", "area_ell", "area_gk"] {
                 f.set_field_double(f.field_index(name).unwrap(), 1.0).unwrap();
             }
-            f.create(&mut l).unwrap();
+            f.create(&l).unwrap();
         }
     }
     let (code, r) = check_json(&[s(&reg)]);
     assert_eq!(code, 1);
-    let find = |rule: &str| -> Vec<serde_json::Value> { r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).cloned().collect() };
-    let ids = |f: &serde_json::Value| f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let find = |rule: &str| -> Vec<serde_json::Value> {
+        r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).cloned().collect()
+    };
+    let ids = |f: &serde_json::Value| {
+        f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     let planar = |f: &serde_json::Value| f["area_planar_m2"].as_f64().unwrap();
     assert_eq!(find("NR201").iter().map(ids).collect::<Vec<_>>(), vec![vec!["BAD".to_string()]]);
     assert_eq!(find("NR202").iter().map(ids).collect::<Vec<_>>(), vec![vec!["P3".to_string(), "P3".to_string()]]);
@@ -455,7 +582,10 @@ fn each_rule_finds_its_defect() {
     let nr502 = find("NR502");
     assert_eq!(nr502.len(), 1);
     let m = nr502[0]["message"].as_str().unwrap();
-    assert!(m.contains("330523ZR0001") && m.contains("HX1 not declared") && m.contains("HX9 it does not overlap"), "{m}");
+    assert!(
+        m.contains("330523ZR0001") && m.contains("HX1 not declared") && m.contains("HX9 it does not overlap"),
+        "{m}"
+    );
     // no admin outline: the gap rule says why it did not run
     assert!(r["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("NR103")));
 }
@@ -484,14 +614,42 @@ fn control_line_overlaps_agree_with_geos_on_hard_intersections() {
     };
     // (red line, farmland) in local metres; each case is moved 2 km east of the one before
     let cases: Vec<(&str, String, String)> = vec![
-        ("offset", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), format!("POLYGON{}", sq(30.0, 40.0, 130.0, 140.0))),
-        ("hole", "POLYGON((0 0,100 0,100 100,0 100,0 0),(20 20,80 20,80 80,20 80,20 20))".into(), format!("POLYGON{}", sq(-10.0, 40.0, 110.0, 60.0))),
+        (
+            "offset",
+            format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)),
+            format!("POLYGON{}", sq(30.0, 40.0, 130.0, 140.0)),
+        ),
+        (
+            "hole",
+            "POLYGON((0 0,100 0,100 100,0 100,0 0),(20 20,80 20,80 80,20 80,20 20))".into(),
+            format!("POLYGON{}", sq(-10.0, 40.0, 110.0, 60.0)),
+        ),
         ("comb", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), format!("POLYGON{comb}")),
-        ("collinear", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), "POLYGON((0 100,50 100,50 50,100 50,100 150,0 150,0 100))".into()),
-        ("spike", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), "POLYGON((50 -10,50.001 99.999,50.002 -10,50 -10))".into()),
-        ("multi", format!("MULTIPOLYGON({},{})", sq(0.0, 0.0, 40.0, 40.0), sq(60.0, 60.0, 100.0, 100.0)), format!("POLYGON{}", sq(20.0, 20.0, 80.0, 80.0))),
-        ("near", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), format!("POLYGON{}", sq(0.001, 0.001, 100.001, 100.001))),
-        ("inhole", "POLYGON((0 0,100 0,100 100,0 100,0 0),(20 20,80 20,80 80,20 80,20 20))".into(), format!("POLYGON{}", sq(10.0, 30.0, 50.0, 70.0))),
+        (
+            "collinear",
+            format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)),
+            "POLYGON((0 100,50 100,50 50,100 50,100 150,0 150,0 100))".into(),
+        ),
+        (
+            "spike",
+            format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)),
+            "POLYGON((50 -10,50.001 99.999,50.002 -10,50 -10))".into(),
+        ),
+        (
+            "multi",
+            format!("MULTIPOLYGON({},{})", sq(0.0, 0.0, 40.0, 40.0), sq(60.0, 60.0, 100.0, 100.0)),
+            format!("POLYGON{}", sq(20.0, 20.0, 80.0, 80.0)),
+        ),
+        (
+            "near",
+            format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)),
+            format!("POLYGON{}", sq(0.001, 0.001, 100.001, 100.001)),
+        ),
+        (
+            "inhole",
+            "POLYGON((0 0,100 0,100 100,0 100,0 0),(20 20,80 20,80 80,20 80,20 20))".into(),
+            format!("POLYGON{}", sq(10.0, 30.0, 50.0, 70.0)),
+        ),
         ("touch", format!("POLYGON{}", sq(0.0, 0.0, 100.0, 100.0)), format!("POLYGON{}", sq(100.0, 0.0, 200.0, 100.0))),
     ];
     let pair = regex::Regex::new(r"(-?[0-9.]+) (-?[0-9.]+)").unwrap();
@@ -505,14 +663,29 @@ fn control_line_overlaps_agree_with_geos_on_hard_intersections() {
     let layer = |name: &str, key: &str, extra: &str, geoms: Vec<(String, Geometry)>| -> PathBuf {
         let feats: Vec<String> = geoms
             .into_iter()
-            .map(|(k, g)| format!(r#"{{"type":"Feature","properties":{{"{key}":"{k}"{extra}}},"geometry":{}}}"#, g.json().unwrap()))
+            .map(|(k, g)| {
+                format!(
+                    r#"{{"type":"Feature","properties":{{"{key}":"{k}"{extra}}},"geometry":{}}}"#,
+                    g.json().unwrap()
+                )
+            })
             .collect();
         let p = d.path().join(name);
         std::fs::write(&p, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))).unwrap();
         p
     };
-    let red = layer("red.geojson", "HXBH", r#","GKFQ":"一般控制区""#, cases.iter().enumerate().map(|(k, c)| (c.0.to_string(), moved(&c.1, k))).collect());
-    let farm = layer("farm.geojson", "BHKBH", "", cases.iter().enumerate().map(|(k, c)| (format!("JB-{}", c.0), moved(&c.2, k))).collect());
+    let red = layer(
+        "red.geojson",
+        "HXBH",
+        r#","GKFQ":"一般控制区""#,
+        cases.iter().enumerate().map(|(k, c)| (c.0.to_string(), moved(&c.1, k))).collect(),
+    );
+    let farm = layer(
+        "farm.geojson",
+        "BHKBH",
+        "",
+        cases.iter().enumerate().map(|(k, c)| (format!("JB-{}", c.0), moved(&c.2, k))).collect(),
+    );
     for (l, f) in [("redlines", &red), ("farmland", &farm)] {
         let (c, o, e) = run(&["import", s(&reg), s(f), "--layer", l, "--as-of", "2020-01-01"]);
         assert_eq!(c, 0, "{l}: {o}{e}");
@@ -527,7 +700,9 @@ fn control_line_overlaps_agree_with_geos_on_hard_intersections() {
     for (k, (name, a, b)) in cases.iter().enumerate() {
         let geos = moved(a, k).intersection(&moved(b, k)).map(|g| g.area()).unwrap_or(0.0);
         match found.get(*name) {
-            Some(ours) => assert!((ours - geos).abs() <= (1e-8 * geos).max(1e-5), "{name}: nrledger {ours} m², GEOS {geos} m²"),
+            Some(ours) => {
+                assert!((ours - geos).abs() <= (1e-8 * geos).max(1e-5), "{name}: nrledger {ours} m², GEOS {geos} m²")
+            }
             None => assert!(geos < 1e-4, "{name}: GEOS finds {geos} m², nrledger nothing"),
         }
     }
@@ -550,7 +725,8 @@ fn nr401_finds_the_intersections_of_geos_overlay_suites() {
     let mut cases: Vec<(String, String, String, String)> = Vec::new();
     for file in ["TestNGOverlayA.xml", "TestOverlayAA.xml"] {
         let path = root().join("target/geos-xmltester").join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (`make test-deps` puts GEOS's suites there)", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (`make test-deps` puts GEOS's suites there)", path.display()));
         for c in block.captures_iter(&text).filter_map(|b| case.captures(b.get(1).unwrap().as_str())) {
             cases.push((format!("{file}: {}", c[1].trim()), one_line(&c[2]), one_line(&c[3]), one_line(&c[4])));
         }
@@ -566,11 +742,17 @@ fn nr401_finds_the_intersections_of_geos_overlay_suites() {
     };
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let layer = |name: &str, key: &str, extra: &str, pick: &dyn Fn(&(String, String, String, String)) -> String| -> PathBuf {
+    type Case = (String, String, String, String);
+    let layer = |name: &str, key: &str, extra: &str, pick: &dyn Fn(&Case) -> String| -> PathBuf {
         let feats: Vec<String> = cases
             .iter()
             .enumerate()
-            .map(|(k, c)| format!(r#"{{"type":"Feature","properties":{{"{key}":"C{k}"{extra}}},"geometry":{}}}"#, moved(&pick(c), k).json().unwrap()))
+            .map(|(k, c)| {
+                format!(
+                    r#"{{"type":"Feature","properties":{{"{key}":"C{k}"{extra}}},"geometry":{}}}"#,
+                    moved(&pick(c), k).json().unwrap()
+                )
+            })
             .collect();
         let p = d.path().join(name);
         std::fs::write(&p, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))).unwrap();
@@ -580,13 +762,32 @@ fn nr401_finds_the_intersections_of_geos_overlay_suites() {
     let farm = layer("b.geojson", "BHKBH", "", &|c| c.2.clone());
     // an empty operand (one case's B) is rejected, as an empty geometry is; its case has no intersection
     for (l, f) in [("redlines", &red), ("farmland", &farm)] {
-        let (c, o, e) = run(&["import", s(&reg), s(f), "--layer", l, "--as-of", "2020-01-01", "--keep-going", "--max-rejected", "100"]);
-        assert!(c == 0 || (c == 1 && e.lines().filter(|l| l.contains("field geometry")).all(|l| l.contains("empty geometry"))), "{l}: {o}{e}");
+        let (c, o, e) = run(&[
+            "import",
+            s(&reg),
+            s(f),
+            "--layer",
+            l,
+            "--as-of",
+            "2020-01-01",
+            "--keep-going",
+            "--max-rejected",
+            "100",
+        ]);
+        assert!(
+            c == 0
+                || (c == 1 && e.lines().filter(|l| l.contains("field geometry")).all(|l| l.contains("empty geometry"))),
+            "{l}: {o}{e}"
+        );
     }
     let (_, r) = check_json(&[s(&reg), "--only", "NR401"]);
     let mut found: BTreeMap<String, f64> = BTreeMap::new();
     for f in r["findings"].as_array().unwrap() {
-        assert_eq!(f["ids"][0].as_str().unwrap().replace('C', ""), f["ids"][1].as_str().unwrap().replace('C', ""), "cases met: {f}");
+        assert_eq!(
+            f["ids"][0].as_str().unwrap().replace('C', ""),
+            f["ids"][1].as_str().unwrap().replace('C', ""),
+            "cases met: {f}"
+        );
         *found.entry(f["ids"][0].as_str().unwrap().to_string()).or_default() += f["area_planar_m2"].as_f64().unwrap();
     }
     let mut wrong = Vec::new();

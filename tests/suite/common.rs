@@ -65,9 +65,14 @@ pub fn collection(props: &[&str], geoms: &[String]) -> String {
     let feats: Vec<String> = props
         .iter()
         .zip(geoms)
-        .map(|(p, g)| format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#))
+        .map(|(p, g)| {
+            format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#)
+        })
         .collect();
-    format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#,
+        feats.join(",")
+    )
 }
 
 /// A registry of the demo county (`seeds/anji`) with both vintages of the admin layer and of the given
@@ -98,9 +103,11 @@ pub fn demo_registry_with(dir: &Path, layers: &[(&str, &str)]) -> PathBuf {
             .unwrap();
         for table in [layer.to_string(), format!("{layer}_current")] {
             let stored: [f64; 4] = c
-                .query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [&table], |r| {
-                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
-                })
+                .query_row(
+                    "SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1",
+                    [&table],
+                    |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+                )
                 .unwrap();
             assert_eq!(stored, scanned, "{table}");
         }
@@ -117,7 +124,8 @@ pub fn rtree_check(reg: &Path, layer: &str) -> String {
 /// The transition matrix of a land account in a sheet's JSON (`sheet["land"]`, `sheet["land_level2"]`) as
 /// (from, to) → m², non-zero cells only.
 pub fn cells(acc: &serde_json::Value) -> std::collections::BTreeMap<(String, String), i64> {
-    let codes: Vec<String> = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
+    let codes: Vec<String> =
+        acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
     let mut m = std::collections::BTreeMap::new();
     for (i, row) in acc["matrix"].as_array().unwrap().iter().enumerate() {
         for (j, v) in row.as_array().unwrap().iter().enumerate() {
@@ -134,7 +142,11 @@ pub fn cells(acc: &serde_json::Value) -> std::collections::BTreeMap<(String, Str
 /// into `target/test-venv`), run with `-k --extra` on a file: what it reports, empty when the file conforms.
 pub fn gpkg_conformance(path: &Path) -> String {
     let python = root().join("target/test-venv/bin/python");
-    assert!(python.exists(), "{} is missing: `make test-deps` installs GDAL's GeoPackage validator there", python.display());
+    assert!(
+        python.exists(),
+        "{} is missing: `make test-deps` installs GDAL's GeoPackage validator there",
+        python.display()
+    );
     let out = std::process::Command::new(python)
         .args(["-m", "osgeo_utils.samples.validate_gpkg", "-k", "--extra"])
         .arg(path)

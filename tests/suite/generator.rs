@@ -11,7 +11,11 @@ use nrledger::progress::Progress;
 fn content(path: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let mut out = vec![];
     for layer in ["DLTB", "XZQ", "STBHHX", "YJJBNT", "CZKFBJ", "XB", "ZRZYDJDY"] {
-        let src = read(&SourceRequest { path: path.to_path_buf(), layer: Some(layer.into()), ..Default::default() }, &Progress::hidden()).unwrap();
+        let src = read(
+            &SourceRequest { path: path.to_path_buf(), layer: Some(layer.into()), ..Default::default() },
+            &Progress::hidden(),
+        )
+        .unwrap();
         for f in src.features {
             let geom = match f.geometry {
                 SourceGeometry::Polygonal { mp, .. } => format!("{mp:?}"),
@@ -47,8 +51,11 @@ fn a_different_seed_gives_different_data_and_the_first_vintage_tiles_the_county(
     let p = d.path().join("2019-12-31.gpkg");
     assert!(content(&p) != content(&seed("2019-12-31.gpkg")));
     // the 2019 parcels cover the outline without overlaps: sum of parcel areas = outline area = union area
-    let parcels = read(&SourceRequest { path: p.clone(), layer: Some("DLTB".into()), ..Default::default() }, &Progress::hidden()).unwrap();
-    let outline = read(&SourceRequest { path: p, layer: Some("XZQ".into()), ..Default::default() }, &Progress::hidden()).unwrap();
+    let parcels =
+        read(&SourceRequest { path: p.clone(), layer: Some("DLTB".into()), ..Default::default() }, &Progress::hidden())
+            .unwrap();
+    let outline =
+        read(&SourceRequest { path: p, layer: Some("XZQ".into()), ..Default::default() }, &Progress::hidden()).unwrap();
     let polys: Vec<geo::MultiPolygon<f64>> = parcels
         .features
         .into_iter()

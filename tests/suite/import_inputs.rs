@@ -3,7 +3,8 @@
 use crate::common::*;
 
 fn import(reg: &std::path::Path, src: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let mut a = vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", "2019-12-31", "--profile", "sandiao-dltb"];
+    let mut a =
+        vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", "2019-12-31", "--profile", "sandiao-dltb"];
     a.extend_from_slice(extra);
     run(&a)
 }
@@ -62,7 +63,10 @@ fn zone_prefixed_gauss_kruger_lands_where_the_unprefixed_one_does() {
     assert_eq!(import(&b, &fixture("dltb/gbk.shp"), &[]).0, 0);
     let sum = |r: &std::path::Path| {
         let c = rusqlite::Connection::open(r).unwrap();
-        c.query_row("SELECT sum(area_ell), sum(area_gk) FROM parcels", [], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?))).unwrap()
+        c.query_row("SELECT sum(area_ell), sum(area_gk) FROM parcels", [], |r| {
+            Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?))
+        })
+        .unwrap()
     };
     let (ea, pa) = sum(&a);
     let (eb, pb) = sum(&b);
@@ -136,13 +140,23 @@ fn bad_records_are_all_listed_and_nothing_is_written() {
 fn keep_going_writes_valid_records_and_keeps_rejects_with_reasons() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let (code, out, err) = import(&reg, &fixture("dltb/bad_records.geojson"), &["--keep-going", "--max-rejected", "100"]);
+    let (code, out, err) =
+        import(&reg, &fixture("dltb/bad_records.geojson"), &["--keep-going", "--max-rejected", "100"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("6 inserted") && out.contains("10 rejected"), "{out}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 6);
     assert_eq!(count(&reg, "SELECT count(*) FROM rejects"), 10);
-    assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE reason LIKE '%unknown code ''9999''%' AND attributes LIKE '%9999%'"), 1);
-    assert_eq!(count(&reg, "SELECT count(*) FROM rejects WHERE reason LIKE '%self-intersection%' AND geom IS NOT NULL"), 1);
+    assert_eq!(
+        count(
+            &reg,
+            "SELECT count(*) FROM rejects WHERE reason LIKE '%unknown code ''9999''%' AND attributes LIKE '%9999%'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&reg, "SELECT count(*) FROM rejects WHERE reason LIKE '%self-intersection%' AND geom IS NOT NULL"),
+        1
+    );
     assert_eq!(count(&reg, "SELECT rejected FROM nr_imports"), 10);
 }
 
@@ -185,7 +199,8 @@ fn real_boundary_lines_and_invalid_outline_are_handled() {
     assert_eq!(c, 0);
     assert!(err.contains("more than one 3° zone"), "{err}");
     let src = fixture("admin/tianditu_mixed.geojson");
-    let base = ["import", s(&reg), s(&src), "--layer", "admin", "--profile", "tianditu-county", "--as-of", "2020-01-01"];
+    let base =
+        ["import", s(&reg), s(&src), "--layer", "admin", "--profile", "tianditu-county", "--as-of", "2020-01-01"];
     let (c, _, err) = run(&base);
     assert_eq!(c, 1);
     assert!(err.contains("layer china_city: feature #1 (fid 1) [659006]: field geometry: invalid geometry"), "{err}");
@@ -208,7 +223,14 @@ fn missing_numbers_stay_null_not_zero() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let src = d.path().join("p.geojson");
-    std::fs::write(&src, collection(&[r#"{"BSM":"A","DLBM":"0101","TBMJ":10000}"#, r#"{"BSM":"B","DLBM":"0101"}"#], &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)])).unwrap();
+    std::fs::write(
+        &src,
+        collection(
+            &[r#"{"BSM":"A","DLBM":"0101","TBMJ":10000}"#, r#"{"BSM":"B","DLBM":"0101"}"#],
+            &[rect(0.0, 100.0, 0.0, 100.0), rect(100.0, 200.0, 0.0, 100.0)],
+        ),
+    )
+    .unwrap();
     let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", "parcels", "--as-of", "2020-01-01"]);
     assert_eq!(c, 0, "{o}{e}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE BSM = 'B' AND TBMJ IS NULL"), 1);
@@ -230,7 +252,8 @@ fn curved_parcels_are_linearised_and_straight_ones_kept_as_they_are() {
          \"POLYGON((500100 3300000,500200 3300000,500200 3300100,500100 3300100,500100 3300000))\",P1,0101\n",
     )
     .unwrap();
-    let (c, out, e) = run(&["import", s(&reg), s(&csv), "--layer", "parcels", "--as-of", "2020-01-01", "--src-crs", "EPSG:4549"]);
+    let (c, out, e) =
+        run(&["import", s(&reg), s(&csv), "--layer", "parcels", "--as-of", "2020-01-01", "--src-crs", "EPSG:4549"]);
     assert_eq!(c, 0, "{out}{e}");
     let area = |bsm: &str| -> f64 {
         let c = rusqlite::Connection::open(&reg).unwrap();
@@ -311,9 +334,13 @@ fn keep_going_writes_nothing_when_every_record_or_too_many_are_rejected() {
     assert!(err.contains("every one of the 5 record(s) was rejected, so nothing was written"), "{err}");
     assert_eq!(sha256(&reg), before, "a refused import changed the registry");
     // more than the allowed share (5 % by default): 2 of 5
-    let (code, _, err) = import_parcels(&reg, &five_parcels(d.path(), "d.geojson", &[1, 2], &[]), "2020-12-31", &["--keep-going"]);
+    let (code, _, err) =
+        import_parcels(&reg, &five_parcels(d.path(), "d.geojson", &[1, 2], &[]), "2020-12-31", &["--keep-going"]);
     assert_eq!(code, 1);
-    assert!(err.contains("2 of 5 record(s) rejected (40.0 %), more than --max-rejected 5 %, so nothing was written"), "{err}");
+    assert!(
+        err.contains("2 of 5 record(s) rejected (40.0 %), more than --max-rejected 5 %, so nothing was written"),
+        "{err}"
+    );
     assert_eq!(sha256(&reg), before);
     let (code, out, err) = import_parcels(&reg, &good, "2020-12-31", &[]);
     assert_eq!(code, 0, "{out}{err}");
@@ -357,9 +384,18 @@ fn keys_and_codes_longer_than_their_official_length_are_refused() {
     std::fs::write(&src, collection(&refs, &geoms)).unwrap();
     let (code, _, err) = import_parcels(&reg, &src, "2019-12-31", &[]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("feature #0 (fid 0): field BSM: '333333333333333333333333…' is 300 characters long; BSM holds at most 18"), "{err}");
+    assert!(
+        err.contains(
+            "feature #0 (fid 0): field BSM: '333333333333333333333333…' is 300 characters long; BSM holds at most 18"
+        ),
+        "{err}"
+    );
     assert!(err.contains("feature #1 (fid 1) [330523000000000000]: field TBBH: '123456789…' is 9 characters long; TBBH holds at most 8"), "{err}");
-    assert!(err.contains("feature #2 (fid 2) [B2]: field ZLDWMC:") && err.contains("is 256 characters long; ZLDWMC holds at most 255"), "{err}");
+    assert!(
+        err.contains("feature #2 (fid 2) [B2]: field ZLDWMC:")
+            && err.contains("is 256 characters long; ZLDWMC holds at most 255"),
+        "{err}"
+    );
     assert!(!err.contains("feature #3"), "{err}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 0);
 }
@@ -387,7 +423,8 @@ fn text_that_does_not_decode_and_unknown_encodings_are_refused() {
     let (code, out, err) = import(&reg, &src, &["--encoding", "CP936"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE ZLDWMC LIKE '安吉县第%镇第%村'"), 40);
-    for (file, what) in [(src.as_path(), "GDAL (iconv) knows"), (&fixture("dltb/bad_records.geojson"), "non-Shapefile")] {
+    for (file, what) in [(src.as_path(), "GDAL (iconv) knows"), (&fixture("dltb/bad_records.geojson"), "non-Shapefile")]
+    {
         let (code, _, err) = import(&reg, file, &["--encoding", "KLINGON"]);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("--encoding KLINGON: not an encoding") && err.contains(what), "{err}");
@@ -403,7 +440,9 @@ fn the_profile_is_picked_from_the_source_layer_name_when_one_claims_it() {
     let reg = d.path().join("anji.gpkg");
     assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
     let src = seed("2019-12-31.gpkg");
-    for (layer, profile, src_layer) in [("redlines", "stbhhx", "STBHHX"), ("farmland", "yjjbnt", "YJJBNT"), ("urban", "czkfbj", "CZKFBJ")] {
+    for (layer, profile, src_layer) in
+        [("redlines", "stbhhx", "STBHHX"), ("farmland", "yjjbnt", "YJJBNT"), ("urban", "czkfbj", "CZKFBJ")]
+    {
         let (code, out, err) = run(&["import", s(&reg), s(&src), "--layer", layer, "--as-of", "2019-12-31"]);
         assert_eq!(code, 0, "{layer}: {out}{err}");
         let said = format!("profile {profile} picked: the only {layer} profile that claims source layer {src_layer}");
@@ -423,7 +462,10 @@ fn messages_name_the_real_problem() {
     std::fs::write(&csv, "WKT,BSM,DLBM\n\"POLYGON((500100 3300000,500200 3300000,500200 3300100,500100 3300100,500100 3300000))\",P1,0101\n").unwrap();
     let (c, _, e) = run(&["import", s(&reg), s(&csv), "--layer", "parcels", "--as-of", "2020-01-01"]);
     assert_eq!(c, 2, "{e}");
-    assert!(e.contains("x values without a zone prefix") && e.contains("registry's own zone 40 (--src-crs EPSG:4549)"), "{e}");
+    assert!(
+        e.contains("x values without a zone prefix") && e.contains("registry's own zone 40 (--src-crs EPSG:4549)"),
+        "{e}"
+    );
     assert!(!e.contains("EPSG:4527"), "{e}");
     // Gauss-Krüger metres declared as longitude/latitude: PROJ's own "tmerc: Invalid latitude" lines (one per
     // point) no longer bury the per-feature messages
@@ -435,7 +477,8 @@ fn messages_name_the_real_problem() {
     for ext in ["shp", "shx", "prj", "cpg"] {
         std::fs::copy(fixture(&format!("dltb/gbk.{ext}")), d.path().join(format!("nodbf.{ext}"))).unwrap();
     }
-    let (c, _, e) = run(&["import", s(&reg), s(&d.path().join("nodbf.shp")), "--layer", "parcels", "--as-of", "2020-01-01"]);
+    let (c, _, e) =
+        run(&["import", s(&reg), s(&d.path().join("nodbf.shp")), "--layer", "parcels", "--as-of", "2020-01-01"]);
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("nodbf.dbf") && e.contains("missing"), "{e}");
 }
@@ -461,7 +504,12 @@ fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
     let reg = registry(d.path());
     let before = sha256(&reg);
     // lon/lat data declared as the registry's Gauss-Krüger zone
-    let (c, _, e) = import_parcels(&reg, &fixture("dltb/lonlat.geojson"), "2019-12-31", &["--src-crs", "EPSG:4549", "--profile", "sandiao-dltb"]);
+    let (c, _, e) = import_parcels(
+        &reg,
+        &fixture("dltb/lonlat.geojson"),
+        "2019-12-31",
+        &["--src-crs", "EPSG:4549", "--profile", "sandiao-dltb"],
+    );
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("lie outside the area of use of the registry's CRS") && e.contains("--force"), "{e}");
     assert!(!e.contains("tmerc"), "PROJ's own diagnostics reached stderr: {e}");
@@ -473,7 +521,12 @@ fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
         p
     };
     let squares: Vec<String> = (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
-    let props = [r#"{"BSM":"A","DLBM":"0101","TBMJ":10000000}"#, r#"{"BSM":"B","DLBM":"0101","TBMJ":10000000}"#, r#"{"BSM":"C","DLBM":"0101","TBMJ":10000}"#, r#"{"BSM":"D","DLBM":"0101","TBMJ":9990000}"#];
+    let props = [
+        r#"{"BSM":"A","DLBM":"0101","TBMJ":10000000}"#,
+        r#"{"BSM":"B","DLBM":"0101","TBMJ":10000000}"#,
+        r#"{"BSM":"C","DLBM":"0101","TBMJ":10000}"#,
+        r#"{"BSM":"D","DLBM":"0101","TBMJ":9990000}"#,
+    ];
     let src = w("tbmj.geojson", &props, &squares);
     let (c, _, e) = import_parcels(&reg, &src, "2019-12-31", &[]);
     assert_eq!(c, 2, "{e}");
@@ -482,8 +535,18 @@ fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
     // far from the admin outline the registry holds
     let admin = w("admin.geojson", &[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 1000.0, 0.0, 1000.0)]);
     assert_eq!(run(&["import", s(&reg), s(&admin), "--layer", "admin", "--as-of", "2019-12-31"]).0, 0);
-    let far: Vec<String> = (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 200_000.0, 200_100.0)).collect();
-    let src = w("far.geojson", &[r#"{"BSM":"A","DLBM":"0101"}"#, r#"{"BSM":"B","DLBM":"0101"}"#, r#"{"BSM":"C","DLBM":"0101"}"#, r#"{"BSM":"D","DLBM":"0101"}"#], &far);
+    let far: Vec<String> =
+        (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 200_000.0, 200_100.0)).collect();
+    let src = w(
+        "far.geojson",
+        &[
+            r#"{"BSM":"A","DLBM":"0101"}"#,
+            r#"{"BSM":"B","DLBM":"0101"}"#,
+            r#"{"BSM":"C","DLBM":"0101"}"#,
+            r#"{"BSM":"D","DLBM":"0101"}"#,
+        ],
+        &far,
+    );
     let (c, _, e) = import_parcels(&reg, &src, "2019-12-31", &[]);
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("4 of 4 records lie more than 5 km outside the registry's admin outline"), "{e}");
@@ -505,15 +568,39 @@ fn polygons_with_a_disconnected_interior_or_no_area_are_rejected() {
     let shift = |rings: &[&[(f64, f64)]]| -> String {
         let rings: Vec<String> = rings
             .iter()
-            .map(|r| format!("[{}]", r.iter().map(|(x, y)| format!("[{},{}]", 500_000.0 + x, 3_300_000.0 + y)).collect::<Vec<_>>().join(",")))
+            .map(|r| {
+                format!(
+                    "[{}]",
+                    r.iter()
+                        .map(|(x, y)| format!("[{},{}]", 500_000.0 + x, 3_300_000.0 + y))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            })
             .collect();
         format!("[{}]", rings.join(","))
     };
     let sq = |x0: f64, x1: f64| vec![(x0, 0.0), (x1, 0.0), (x1, 10.0), (x0, 10.0), (x0, 0.0)];
     let cases: Vec<(&str, String, bool)> = vec![
         ("SHELL2", shift(&[&sq(0.0, 10.0), &[(0.0, 5.0), (5.0, 2.0), (10.0, 5.0), (5.0, 8.0), (0.0, 5.0)]]), false),
-        ("CHAIN", shift(&[&sq(20.0, 32.0), &[(20.0, 5.0), (23.0, 3.0), (26.0, 5.0), (23.0, 7.0), (20.0, 5.0)], &[(26.0, 5.0), (29.0, 3.0), (32.0, 5.0), (29.0, 7.0), (26.0, 5.0)]]), false),
-        ("HOLES2", shift(&[&sq(40.0, 50.0), &[(42.0, 2.0), (45.0, 2.0), (45.0, 8.0), (42.0, 8.0), (42.0, 2.0)], &[(45.0, 2.0), (48.0, 2.0), (48.0, 8.0), (45.0, 8.0), (45.0, 2.0)]]), false),
+        (
+            "CHAIN",
+            shift(&[
+                &sq(20.0, 32.0),
+                &[(20.0, 5.0), (23.0, 3.0), (26.0, 5.0), (23.0, 7.0), (20.0, 5.0)],
+                &[(26.0, 5.0), (29.0, 3.0), (32.0, 5.0), (29.0, 7.0), (26.0, 5.0)],
+            ]),
+            false,
+        ),
+        (
+            "HOLES2",
+            shift(&[
+                &sq(40.0, 50.0),
+                &[(42.0, 2.0), (45.0, 2.0), (45.0, 8.0), (42.0, 8.0), (42.0, 2.0)],
+                &[(45.0, 2.0), (48.0, 2.0), (48.0, 8.0), (45.0, 8.0), (45.0, 2.0)],
+            ]),
+            false,
+        ),
         ("FLAT", shift(&[&[(60.0, 0.0), (70.0, 0.0), (80.0, 0.0), (60.0, 0.0), (60.0, 0.0)]]), false),
         ("ONCE", shift(&[&sq(90.0, 100.0), &[(90.0, 5.0), (95.0, 2.0), (95.0, 8.0), (90.0, 5.0)]]), true),
         ("PLAIN", shift(&[&sq(110.0, 120.0)]), true),
@@ -549,7 +636,8 @@ fn a_red_line_of_two_hundred_thousand_vertices_is_checked() {
         })
         .collect();
     let src = d.path().join("red.geojson");
-    std::fs::write(&src, collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[format!("[[{}]]", ring.join(","))])).unwrap();
+    std::fs::write(&src, collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[format!("[[{}]]", ring.join(","))]))
+        .unwrap();
     let (c, out, e) = run(&["import", s(&reg), s(&src), "--layer", "redlines", "--as-of", "2020-01-01"]);
     assert_eq!(c, 0, "{out}{e}");
     let (c, out, e) = run(&["check", s(&reg), "--only", "NR201", "--format", "json"]);
@@ -568,7 +656,11 @@ fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
     std::fs::create_dir(&tmp).unwrap();
     let inspect = |args: &[&str]| {
         let out = nrledger().arg("inspect").args(args).env("TMPDIR", &tmp).output().unwrap();
-        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let bad = fixture("dltb/bad_records.geojson");
     let before = sha256(&bad);
@@ -576,7 +668,10 @@ fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
     let (c, out, e) = inspect(&[s(&bad), "--layer", "parcels", "--out", s(&layer)]);
     assert_eq!(c, 1, "{out}{e}");
     assert!(out.contains("16 feature(s) read, 10 would be rejected (10 problem(s))"), "{out}");
-    assert!(out.contains("feature #6 (fid 6) [33052300001456]: field geometry: invalid geometry: Self-intersection"), "{out}");
+    assert!(
+        out.contains("feature #6 (fid 6) [33052300001456]: field geometry: invalid geometry: Self-intersection"),
+        "{out}"
+    );
     assert!(out.contains("feature #1 (fid 1) [33052300001452]: field BSM: duplicate BSM"), "{out}");
     assert!(out.contains("profile sandiao-dltb") && out.contains("the delivery has problems"), "{out}");
     assert_eq!(gpkg_conformance(&layer), "");
@@ -585,12 +680,28 @@ fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
     assert_eq!(rejected, 7, "the rejects with a polygon (all but the two empty geometries and the line string)");
     // the seed delivery against the county outline: its overlap and its gap, and the JSON report
     let seed_file = seed("2020-12-31.gpkg");
-    let (c, out, e) = inspect(&[s(&seed_file), "--layer", "parcels", "--outline", s(&seed_file), "--outline-layer", "XZQ", "--format", "json"]);
+    let (c, out, e) = inspect(&[
+        s(&seed_file),
+        "--layer",
+        "parcels",
+        "--outline",
+        s(&seed_file),
+        "--outline-layer",
+        "XZQ",
+        "--format",
+        "json",
+    ]);
     assert_eq!(c, 1, "{e}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("schemas/inspect-report.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/inspect-report.schema.json")).unwrap())
+            .unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&r));
-    let errors = |rule: &str| r["check"]["summary"].as_array().unwrap().iter().find(|x| x["rule"] == rule).unwrap()["errors"].as_i64().unwrap();
+    let errors = |rule: &str| {
+        r["check"]["summary"].as_array().unwrap().iter().find(|x| x["rule"] == rule).unwrap()["errors"]
+            .as_i64()
+            .unwrap()
+    };
     assert_eq!((errors("NR101"), errors("NR103"), errors("IMPORT")), (1, 1, 0));
     assert_eq!(r["import"]["read"], 3235);
     // a clean delivery
@@ -622,7 +733,10 @@ fn an_outline_in_gcj02_is_detected_and_converted_only_when_asked() {
         p
     };
     // the true outline, a 2 km square, in the registry's zone
-    let square: Vec<(f64, f64)> = [(0.0, 0.0), (2000.0, 0.0), (2000.0, 2000.0), (0.0, 2000.0), (0.0, 0.0)].iter().map(|(x, y)| (500_000.0 + x, 3_300_000.0 + y)).collect();
+    let square: Vec<(f64, f64)> = [(0.0, 0.0), (2000.0, 0.0), (2000.0, 2000.0), (0.0, 2000.0), (0.0, 0.0)]
+        .iter()
+        .map(|(x, y)| (500_000.0 + x, 3_300_000.0 + y))
+        .collect();
     let truth = outline("truth.geojson", &square, Some("EPSG:4549"));
     assert_eq!(run(&["import", s(&reg), s(&truth), "--layer", "admin", "--as-of", "2019-12-31"]).0, 0);
     // the same square as a web map gives it: WGS 84 shifted to GCJ-02, no CRS declared
@@ -633,9 +747,13 @@ fn an_outline_in_gcj02_is_detected_and_converted_only_when_asked() {
     let before = sha256(&reg);
     let (c, _, e) = run(&["import", s(&reg), s(&web), "--layer", "admin", "--as-of", "2020-12-31"]);
     assert_eq!(c, 2, "{e}");
-    assert!(e.contains("XZQDM 330523: the outline lies") && e.contains("probably GCJ-02") && e.contains("--src-crs GCJ02"), "{e}");
+    assert!(
+        e.contains("XZQDM 330523: the outline lies") && e.contains("probably GCJ-02") && e.contains("--src-crs GCJ02"),
+        "{e}"
+    );
     assert_eq!(sha256(&reg), before);
-    let (c, out, e) = run(&["import", s(&reg), s(&web), "--layer", "admin", "--as-of", "2020-12-31", "--src-crs", "GCJ02"]);
+    let (c, out, e) =
+        run(&["import", s(&reg), s(&web), "--layer", "admin", "--as-of", "2020-12-31", "--src-crs", "GCJ02"]);
     assert_eq!(c, 0, "{out}{e}");
     assert!(out.contains("CRS GCJ-02 (converted to WGS 84"), "{out}");
     // converted, it lands on the true square: the unchanged outline is not even a new version
@@ -724,8 +842,13 @@ mod hostile_sources {
     }
 
     fn geojson() -> impl Strategy<Value = Vec<u8>> {
-        let feature = (value(), prop_oneof![Just("\"0101\"".to_string()), value()], value(), geometry())
-            .prop_map(|(bsm, dlbm, tbmj, g)| format!(r#"{{"type":"Feature","properties":{{"BSM":{bsm},"DLBM":{dlbm},"TBMJ":{tbmj}}},"geometry":{g}}}"#));
+        let feature = (value(), prop_oneof![Just("\"0101\"".to_string()), value()], value(), geometry()).prop_map(
+            |(bsm, dlbm, tbmj, g)| {
+                format!(
+                    r#"{{"type":"Feature","properties":{{"BSM":{bsm},"DLBM":{dlbm},"TBMJ":{tbmj}}},"geometry":{g}}}"#
+                )
+            },
+        );
         (prop::collection::vec(feature, 0..5), prop::option::of(any::<prop::sample::Index>())).prop_map(|(fs, cut)| {
             let text = format!(
                 r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#,
@@ -817,8 +940,9 @@ mod hostile_sources {
 
 /// Five parcels Q0…Q4 with a data year (SJNF) and, for Q0, a class.
 fn surveyed(dir: &std::path::Path, name: &str, year: i64, q0_class: &str) -> std::path::PathBuf {
-    let props: Vec<String> =
-        (0..5).map(|i| format!(r#"{{"BSM":"Q{i}","DLBM":"{}","SJNF":{year}}}"#, if i == 0 { q0_class } else { "0101" })).collect();
+    let props: Vec<String> = (0..5)
+        .map(|i| format!(r#"{{"BSM":"Q{i}","DLBM":"{}","SJNF":{year}}}"#, if i == 0 { q0_class } else { "0101" }))
+        .collect();
     let refs: Vec<&str> = props.iter().map(String::as_str).collect();
     let geoms: Vec<String> = (0..5).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
     let path = dir.join(name);
@@ -835,7 +959,12 @@ fn years(reg: &std::path::Path, dir: &std::path::Path, as_of: Option<&str>) -> s
     }
     assert_eq!(run(&args).0, 0);
     let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    j["features"].as_array().unwrap().iter().map(|f| (f["properties"]["BSM"].as_str().unwrap().to_string(), f["properties"]["SJNF"].as_i64().unwrap())).collect()
+    j["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["properties"]["BSM"].as_str().unwrap().to_string(), f["properties"]["SJNF"].as_i64().unwrap()))
+        .collect()
 }
 
 /// Regression (issue 19.12): a survey that sets a new data year (SJNF) on every record stored every parcel
@@ -849,10 +978,17 @@ fn a_new_data_year_alone_makes_no_new_version() {
     assert_eq!(import_parcels(&reg, &surveyed(d.path(), "a.geojson", 2019, "0101"), "2019-12-31", &[]).0, 0);
     let (c, out, e) = import_parcels(&reg, &surveyed(d.path(), "b.geojson", 2020, "0101"), "2020-12-31", &[]);
     assert_eq!(c, 0, "{e}");
-    assert!(out.contains("0 inserted, 5 unchanged, 0 closed") && out.contains("5 unchanged record(s) took new bookkeeping values"), "{out}");
+    assert!(
+        out.contains("0 inserted, 5 unchanged, 0 closed")
+            && out.contains("5 unchanged record(s) took new bookkeeping values"),
+        "{out}"
+    );
     let (c, out, _) = import_parcels(&reg, &surveyed(d.path(), "c.geojson", 2021, "0103"), "2021-12-31", &[]);
     assert_eq!(c, 0);
-    assert!(out.contains("1 inserted, 4 unchanged, 1 closed") && out.contains("4 unchanged record(s) took new bookkeeping"), "{out}");
+    assert!(
+        out.contains("1 inserted, 4 unchanged, 1 closed") && out.contains("4 unchanged record(s) took new bookkeeping"),
+        "{out}"
+    );
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 6);
     let all = |y: i64| (0..5).map(|i| (format!("Q{i}"), y)).collect::<std::collections::BTreeMap<_, _>>();
     assert_eq!(years(&reg, d.path(), Some("2019-12-31")), all(2019));
@@ -871,28 +1007,39 @@ fn a_new_data_year_alone_makes_no_new_version() {
     // a registry made before SJNF was a bookkeeping field: its stored hashes cover SJNF
     let old_layers = d.path().join("old-layers");
     std::fs::create_dir_all(old_layers.join("kinds")).unwrap();
-    let def = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap().replace("bookkeeping = true\n", "");
+    let def =
+        std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap().replace("bookkeeping = true\n", "");
     std::fs::write(old_layers.join("kinds/parcels.toml"), def).unwrap();
     let old = d.path().join("old").join("r.gpkg");
     std::fs::create_dir_all(old.parent().unwrap()).unwrap();
     assert_eq!(run(&["init", s(&old), "--crs", "EPSG:4549"]).0, 0);
     let src = surveyed(d.path(), "o.geojson", 2019, "0101");
-    assert_eq!(run(&["--layers", s(&old_layers), "import", s(&old), s(&src), "--layer", "parcels", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&["--layers", s(&old_layers), "import", s(&old), s(&src), "--layer", "parcels", "--as-of", "2019-12-31"]).0,
+        0
+    );
     rusqlite::Connection::open(&old).unwrap().execute("DELETE FROM nr_meta WHERE key = 'record_hash'", []).unwrap();
     let (c, out, e) = import_parcels(&old, &surveyed(d.path(), "p.geojson", 2020, "0101"), "2020-12-31", &[]);
     assert_eq!(c, 0, "{e}");
-    assert!(out.contains("0 inserted, 5 unchanged") && out.contains("5 unchanged record(s) took new bookkeeping"), "{out}");
+    assert!(
+        out.contains("0 inserted, 5 unchanged") && out.contains("5 unchanged record(s) took new bookkeeping"),
+        "{out}"
+    );
 }
 
 /// GEOS's own validity suites (`TestValid.xml`, `TestValid2.xml` of the GEOS source the build links, taken by
 /// `make test-deps` from Debian's source package into `target/geos-xmltester`): (case, WKT, valid) of every
 /// polygonal case.
 fn geos_validity_cases() -> Vec<(String, String, bool)> {
-    let case = regex::Regex::new(r#"(?s)<case>\s*<desc>(.*?)</desc>\s*<a>\s*(.*?)\s*</a>.*?<op name="isValid"[^>]*>\s*(true|false)\s*</op>"#).unwrap();
+    let case = regex::Regex::new(
+        r#"(?s)<case>\s*<desc>(.*?)</desc>\s*<a>\s*(.*?)\s*</a>.*?<op name="isValid"[^>]*>\s*(true|false)\s*</op>"#,
+    )
+    .unwrap();
     let mut out = Vec::new();
     for file in ["TestValid.xml", "TestValid2.xml"] {
         let path = root().join("target/geos-xmltester").join(file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (`make test-deps` puts GEOS's suites there)", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (`make test-deps` puts GEOS's suites there)", path.display()));
         for c in case.captures_iter(&text) {
             let wkt = c[2].split_whitespace().collect::<Vec<_>>().join(" ");
             let polygonal = wkt.starts_with("POLYGON") || wkt.starts_with("MULTIPOLYGON");
@@ -920,7 +1067,8 @@ fn every_polygon_of_geos_validity_suites_gets_the_suites_verdict() {
         .enumerate()
         .map(|(i, (_, wkt, _))| {
             // each case moved so that its lower-left corner is at (500 000, 3 300 000) (some lie at x = 10⁷)
-            let xy: Vec<(f64, f64)> = pair.captures_iter(wkt).map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap())).collect();
+            let xy: Vec<(f64, f64)> =
+                pair.captures_iter(wkt).map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap())).collect();
             let x0 = xy.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
             let y0 = xy.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
             // and the three cases wider than 50 km scaled by a power of two (exact: the same topology)
@@ -941,12 +1089,51 @@ fn every_polygon_of_geos_validity_suites_gets_the_suites_verdict() {
     for (i, (name, wkt, valid)) in cases.iter().enumerate() {
         let line = err.lines().find(|l| l.contains(&format!("[V{i}]:")));
         let rejected_for_geometry = line.is_some_and(|l| l.contains("field geometry:"));
-        if line.is_some() && !rejected_for_geometry {
-            wrong.push(format!("{name}: rejected for another reason: {}", line.unwrap()));
+        if let Some(other) = line.filter(|_| !rejected_for_geometry) {
+            wrong.push(format!("{name}: rejected for another reason: {other}"));
         } else if rejected_for_geometry == *valid {
-            wrong.push(format!("{name}: suite says {}, nrledger {}: {wkt}", if *valid { "valid" } else { "invalid" }, line.unwrap_or("accepted it")));
+            wrong.push(format!(
+                "{name}: suite says {}, nrledger {}: {wkt}",
+                if *valid { "valid" } else { "invalid" },
+                line.unwrap_or("accepted it")
+            ));
         }
     }
     let other: Vec<&str> = err.lines().filter(|l| !l.contains("[V")).collect();
-    assert!(wrong.is_empty(), "{} of {} cases disagree:\n{}\n{out}{}", wrong.len(), cases.len(), wrong.join("\n"), other.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases disagree:\n{}\n{out}{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n"),
+        other.join("\n")
+    );
+}
+
+/// Regression (found by the property harness): a Shapefile whose coordinates were damaged to a northing of
+/// 10⁹ km (here 1.8 × 10⁹ km) made the area computation densify its outline without end (a 1 GiB allocation, then an abort). A
+/// geometry beyond the poles, or with a coordinate that is not a number, is rejected like any bad record.
+#[test]
+fn damaged_coordinates_beyond_the_poles_are_rejected_not_densified() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let (x, y) = (500_000.0, 3_300_000.0);
+    let far = format!("[[[{x},{y}],[{},{y}],[{},1.8e12],[{x},{y}]]]", x + 100.0, x + 100.0);
+    let src = d.path().join("damaged.geojson");
+    std::fs::write(
+        &src,
+        collection(
+            &[r#"{"BSM":"D1","DLBM":"0101"}"#, r#"{"BSM":"D2","DLBM":"0101"}"#],
+            &[far, rect(0.0, 100.0, 0.0, 100.0)],
+        ),
+    )
+    .unwrap();
+    let (c, out, e) = import_parcels(&reg, &src, "2020-01-01", &["--keep-going", "--max-rejected", "100"]);
+    assert_eq!(c, 1, "{out}{e}");
+    assert!(
+        e.contains("[D1]: field geometry: geometry lands 1800000000 km from the equator")
+            && e.contains("beyond the poles"),
+        "{e}"
+    );
+    assert!(out.contains("1 inserted"), "{out}");
 }

@@ -11,7 +11,6 @@
 //!   (one county in memory at a time) gives the whole region's sheet: every figure and table cell, with
 //!   one progress line per county.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -55,7 +54,19 @@ fn province() -> &'static Province {
             for (code, _) in COUNTIES {
                 let file = root.join(code).join(format!("{date}.gpkg"));
                 for (layer, opt, val) in LAYERS {
-                    let (c, out, e) = run(&["import", s(&reg), s(&file), "--layer", layer, opt, val, "--as-of", date, "--scope", code]);
+                    let (c, out, e) = run(&[
+                        "import",
+                        s(&reg),
+                        s(&file),
+                        "--layer",
+                        layer,
+                        opt,
+                        val,
+                        "--as-of",
+                        date,
+                        "--scope",
+                        code,
+                    ]);
                     assert_eq!(c, 0, "{layer} {code} {date}: {e}");
                     assert!(out.contains(&format!("{layer} (scope {code}) as of {date}")), "{out}");
                 }
@@ -81,13 +92,22 @@ fn county_vintages_leave_the_other_counties_alone() {
     let db = sqlite(&p.reg);
     for (code, _) in COUNTIES {
         // every county's open parcels are exactly its latest delivery, whatever came after it
-        let delivered: i64 = sqlite(&p.root.join(code).join("2020-12-31.gpkg")).query_row("SELECT count(*) FROM DLTB", [], |r| r.get(0)).unwrap();
-        let open: i64 =
-            db.query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM LIKE ?1 || '%'", [code], |r| r.get(0)).unwrap();
+        let delivered: i64 = sqlite(&p.root.join(code).join("2020-12-31.gpkg"))
+            .query_row("SELECT count(*) FROM DLTB", [], |r| r.get(0))
+            .unwrap();
+        let open: i64 = db
+            .query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM LIKE ?1 || '%'", [code], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(open, delivered, "{code}");
         // the records closed in 2020 are the county's own, as many as its own 2020 import closed
         let closed: i64 = db
-            .query_row("SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31' AND ZLDWDM LIKE ?1 || '%'", [code], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31' AND ZLDWDM LIKE ?1 || '%'",
+                [code],
+                |r| r.get(0),
+            )
             .unwrap();
         let logged: i64 = db
             .query_row(
@@ -123,7 +143,8 @@ fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing()
     let nanxun_2020 = p.root.join("330503/2020-12-31.gpkg");
     let wuxing_2019 = p.root.join("330502/2019-12-31.gpkg");
     let parcels = |file: &Path, date: &str, scope: Option<&str>| {
-        let mut a = vec!["import", s(&reg), s(file), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", date];
+        let mut a =
+            vec!["import", s(&reg), s(file), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", date];
         if let Some(sc) = scope {
             a.extend(["--scope", sc]);
         }
@@ -132,7 +153,12 @@ fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing()
     // another county's delivery under this county's scope: every record refused, named by file, feature and field
     let (c, _, e) = parcels(&nanxun_2020, "2021-12-31", Some("330502"));
     assert_eq!(c, 1, "{e}");
-    assert!(e.contains("2020-12-31.gpkg: layer DLTB: feature #0") && e.contains("field ZLDWDM") && e.contains("outside the import's scope 330502"), "{e}");
+    assert!(
+        e.contains("2020-12-31.gpkg: layer DLTB: feature #0")
+            && e.contains("field ZLDWDM")
+            && e.contains("outside the import's scope 330502"),
+        "{e}"
+    );
     assert!(e.contains("nothing was written"), "{e}");
     // a county's vintage before its last one
     let (c, _, e) = parcels(&wuxing_2019, "2020-06-30", Some("330502"));
@@ -152,7 +178,10 @@ fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing()
     assert_eq!(sha256(&reg), before, "a refused import changed the registry");
     // and the next county vintage in order is taken, closing nothing of the other counties
     let others = |db: &rusqlite::Connection| -> i64 {
-        db.query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM NOT LIKE '330502%'", [], |r| r.get(0)).unwrap()
+        db.query_row("SELECT count(*) FROM parcels WHERE valid_to IS NULL AND ZLDWDM NOT LIKE '330502%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     let n_others = others(&sqlite(&reg));
     let (c, out, e) = parcels(&wuxing_2019, "2021-12-31", Some("330502"));
@@ -172,18 +201,31 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     let boxes: Vec<geo::Rect<f64>> = [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)]
         .into_iter()
         .map(|(fx, fy, w)| {
-            geo::Rect::new((b.min().x + fx * b.width(), b.min().y + fy * b.height()), (b.min().x + (fx + w) * b.width(), b.min().y + (fy + w) * b.height()))
+            geo::Rect::new(
+                (b.min().x + fx * b.width(), b.min().y + fy * b.height()),
+                (b.min().x + (fx + w) * b.width(), b.min().y + (fy + w) * b.height()),
+            )
         })
         .collect();
     let filter = |bs: &[geo::Rect<f64>]| -> Vec<i64> {
         all.iter()
-            .filter(|r| r.record.geometry.bounding_rect().is_some_and(|e| bs.iter().any(|bx| geo::Intersects::intersects(&e, bx))))
+            .filter(|r| {
+                r.record
+                    .geometry
+                    .bounding_rect()
+                    .is_some_and(|e| bs.iter().any(|bx| geo::Intersects::intersects(&e, bx)))
+            })
             .map(|r| r.fid)
             .collect()
     };
     for bx in &boxes {
         let want = filter(std::slice::from_ref(bx));
-        let got: Vec<i64> = reg.records_in_box(nrledger::LayerKind::Parcels, at, *bx, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        let got: Vec<i64> = reg
+            .records_in_box(nrledger::LayerKind::Parcels, at, *bx, Fields::All)
+            .unwrap()
+            .iter()
+            .map(|r| r.fid)
+            .collect();
         assert!(!want.is_empty());
         assert_eq!(got, want, "box {bx:?}");
     }
@@ -192,29 +234,56 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     // the lookups); the last sets hold thousands of records
     for set in [&boxes[..1], &boxes[..3], &boxes[1..3], &boxes[..]] {
         let want = filter(set);
-        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        let got: Vec<i64> = reg
+            .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+            .unwrap()
+            .iter()
+            .map(|r| r.fid)
+            .collect();
         assert_eq!(got, want, "boxes {set:?}");
     }
-    assert!(filter(&boxes).len() > 2 * 1024, "{} records: the province is big enough for a read of thousands of fids", filter(&boxes).len());
+    assert!(
+        filter(&boxes).len() > 2 * 1024,
+        "{} records: the province is big enough for a read of thousands of fids",
+        filter(&boxes).len()
+    );
     // a red line's cover has hundreds of boxes, searched on several threads (one connection each), the
     // runs of boxes put together: each run counts, the first and the last too
     let cells = grid(b, 12);
     for set in [&cells[..], &cells[..70], &cells[1..]] {
         assert!(set.len() >= 64, "enough boxes to be searched on several threads");
-        let got: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        let got: Vec<i64> = reg
+            .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+            .unwrap()
+            .iter()
+            .map(|r| r.fid)
+            .collect();
         assert_eq!(got, filter(set), "{} boxes", set.len());
     }
     assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
     // each record handed over as it is decoded: the same records, in fid order
-    let then = reg.records_in_boxes_then(nrledger::LayerKind::Parcels, at, &boxes, Fields::All, &|r| (r.fid, r.record.key.clone(), r.record.geometry.0.len())).unwrap();
-    let plain: Vec<(i64, String, usize)> =
-        reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &boxes, Fields::All).unwrap().into_iter().map(|r| (r.fid, r.record.key, r.record.geometry.0.len())).collect();
+    let then = reg
+        .records_in_boxes_then(nrledger::LayerKind::Parcels, at, &boxes, Fields::All, &|r| {
+            (r.fid, r.record.key.clone(), r.record.geometry.0.len())
+        })
+        .unwrap();
+    let plain: Vec<(i64, String, usize)> = reg
+        .records_in_boxes(nrledger::LayerKind::Parcels, at, &boxes, Fields::All)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.fid, r.record.key, r.record.geometry.0.len()))
+        .collect();
     assert_eq!(then, plain);
     assert!(then.iter().all(|(_, _, parts)| *parts > 0), "geometry decoded before the record is handed over");
     // beyond what an earlier vintage's read holds: the closing records whose fid the opening read lacks
     let opening = Some(chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap());
     for set in [&boxes[..1], &boxes[..]] {
-        let known: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, opening, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+        let known: Vec<i64> = reg
+            .records_in_boxes(nrledger::LayerKind::Parcels, opening, set, Fields::All)
+            .unwrap()
+            .iter()
+            .map(|r| r.fid)
+            .collect();
         let want: Vec<i64> = filter(set).into_iter().filter(|f| !known.contains(f)).collect();
         let got = reg.records_in_boxes_beyond(nrledger::LayerKind::Parcels, at, set, Fields::All, &known).unwrap();
         assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "beyond the opening, boxes {set:?}");
@@ -224,12 +293,15 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     // by fid, any vintage: fids given backwards and repeated come back once each, in fid order, whole
     let every = reg.all_records(nrledger::LayerKind::Parcels).unwrap();
     assert!(every.iter().any(|r| r.valid_to.is_some()), "closed versions are among them");
-    let pick: Vec<i64> = every.iter().rev().step_by(3).chain(every.iter().take(5)).map(|r| r.fid).chain([every[0].fid]).collect();
+    let pick: Vec<i64> =
+        every.iter().rev().step_by(3).chain(every.iter().take(5)).map(|r| r.fid).chain([every[0].fid]).collect();
     let mut want: Vec<&nrledger::store::StoredRecord> = every.iter().filter(|r| pick.contains(&r.fid)).collect();
     want.sort_by_key(|r| r.fid);
     let got = reg.records_by_fid(nrledger::LayerKind::Parcels, &pick).unwrap();
     assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want.iter().map(|r| r.fid).collect::<Vec<_>>());
-    assert!(got.iter().zip(&want).all(|(a, b)| a.record.values == b.record.values && a.valid_to == b.valid_to && a.record.geometry == b.record.geometry));
+    assert!(got.iter().zip(&want).all(|(a, b)| a.record.values == b.record.values
+        && a.valid_to == b.valid_to
+        && a.record.geometry == b.record.geometry));
     assert!(want.len() > 1000 && want.iter().any(|r| r.valid_to.is_some()), "{} records", want.len());
     assert!(reg.records_by_fid(nrledger::LayerKind::Parcels, &[]).unwrap().is_empty());
     // each county's first vintage (1 200 parcels) packs the R-tree again with the counties already there
@@ -250,14 +322,31 @@ fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
     // the key is read whatever is asked; a name the layer does not have is ignored
     for names in [&["DLBM", "KCXS"][..], &[], &["DLBM", "不存在"]] {
         let some = reg.records_at_with(nrledger::LayerKind::Parcels, at, Fields::Only(names)).unwrap();
-        let boxed = reg.records_in_box(nrledger::LayerKind::Parcels, at, geo::Rect::new((-1e9, -1e9), (1e9, 1e9)), Fields::Only(names)).unwrap();
+        let boxed = reg
+            .records_in_box(
+                nrledger::LayerKind::Parcels,
+                at,
+                geo::Rect::new((-1e9, -1e9), (1e9, 1e9)),
+                Fields::Only(names),
+            )
+            .unwrap();
         assert_eq!(some.len(), all.len());
         let mut filled = 0;
         for ((a, b), c) in all.iter().zip(&some).zip(&boxed) {
-            assert_eq!((a.fid, &a.record.key, &a.record.geometry, &a.valid_from, a.areas.ellipsoidal), (b.fid, &b.record.key, &b.record.geometry, &b.valid_from, b.areas.ellipsoidal));
+            assert_eq!(
+                (a.fid, &a.record.key, &a.record.geometry, &a.valid_from, a.areas.ellipsoidal),
+                (b.fid, &b.record.key, &b.record.geometry, &b.valid_from, b.areas.ellipsoidal)
+            );
             assert_eq!(b.record.values, c.record.values);
             // the values keep the layer's field order and stop after the last field read
-            let last = def.fields.iter().enumerate().filter(|(i, f)| *i == key || names.contains(&f.name.as_str())).map(|(i, _)| i).max().unwrap();
+            let last = def
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| *i == key || names.contains(&f.name.as_str()))
+                .map(|(i, _)| i)
+                .max()
+                .unwrap();
             assert_eq!(b.record.values.len(), last + 1);
             for (i, f) in def.fields.iter().enumerate() {
                 if i == key || names.contains(&f.name.as_str()) {
@@ -282,7 +371,8 @@ fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix()
     let dir = tempfile::tempdir().unwrap();
     let kinds = dir.path().join("kinds");
     std::fs::create_dir(&kinds).unwrap();
-    let toml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("layers/kinds/parcels.toml")).unwrap();
+    let toml =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("layers/kinds/parcels.toml")).unwrap();
     assert!(toml.contains("indexed = true"));
     std::fs::write(kinds.join("parcels.toml"), toml.replace("indexed = true", "")).unwrap();
     let unindexed = nrledger::catalog::Catalog::with_overrides(dir.path()).unwrap();
@@ -297,7 +387,10 @@ fn a_read_of_some_classes_is_exactly_the_filter_of_all_records_by_class_prefix()
 fn extent(records: &[nrledger::store::StoredRecord]) -> geo::Rect<f64> {
     use geo::BoundingRect;
     let b = records.iter().filter_map(|r| r.record.geometry.bounding_rect()).reduce(|a, b| {
-        geo::Rect::new((a.min().x.min(b.min().x), a.min().y.min(b.min().y)), (a.max().x.max(b.max().x), a.max().y.max(b.max().y)))
+        geo::Rect::new(
+            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+        )
     });
     b.expect("records with geometry")
 }
@@ -342,33 +435,48 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
     ];
     let mut kept_some = 0;
     for prefixes in &sets {
-        let want: Vec<i64> =
-            all.iter().filter(|r| prefixes.iter().any(|x| r.record.value(ci).to_string().starts_with(x.as_str()))).map(|r| r.fid).collect();
-        let classes = Some(ClassPrefixes { field: "DLBM", prefixes });
+        let want: Vec<i64> = all
+            .iter()
+            .filter(|r| prefixes.iter().any(|x| r.record.value(ci).to_string().starts_with(x.as_str())))
+            .map(|r| r.fid)
+            .collect();
+        let class = ClassPrefixes { field: "DLBM", prefixes };
+        let classes = Some(class);
         // the index answers alone when the catalog indexes DLBM and every prefix has a range; it gives way
         // to stepping through the rows when the classes hold more records than the limit
         let rangeable = prefixes.iter().all(|x| !x.ends_with('\u{10ffff}'));
         let indexed = reg.catalog().layer(nrledger::LayerKind::Parcels).indexed_fields().any(|f| f == "DLBM");
-        let from_index = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), None).unwrap();
+        let from_index = reg.class_fids(nrledger::LayerKind::Parcels, at, class, None).unwrap();
         assert_eq!(from_index.as_ref(), (indexed && rangeable).then_some(&want), "{prefixes:?}");
         if indexed && rangeable && !want.is_empty() {
-            let over = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), Some(want.len() - 1)).unwrap();
+            let over = reg.class_fids(nrledger::LayerKind::Parcels, at, class, Some(want.len() - 1)).unwrap();
             assert_eq!(over, None, "{prefixes:?}: more records than the limit");
-            let within = reg.class_fids(nrledger::LayerKind::Parcels, at, classes.unwrap(), Some(want.len())).unwrap();
+            let within = reg.class_fids(nrledger::LayerKind::Parcels, at, class, Some(want.len())).unwrap();
             assert_eq!(within.as_ref(), Some(&want), "{prefixes:?}: as many as the limit");
         }
         let got = reg.records_at_where(nrledger::LayerKind::Parcels, at, Fields::Only(&["DLBM"]), classes).unwrap();
         assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?}");
-        let boxed = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();
+        let boxed =
+            reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();
         assert_eq!(boxed.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?} in a box");
-        assert!(got.iter().zip(&boxed).all(|(a, b)| a.record.geometry == b.record.geometry && a.record.value(ci) == b.record.value(ci)));
+        assert!(got
+            .iter()
+            .zip(&boxed)
+            .all(|(a, b)| a.record.geometry == b.record.geometry && a.record.value(ci) == b.record.value(ci)));
         // through many boxes (the R-tree searched on several threads while another reads the class index)
         // and through one small box, where the classes outnumber the box's records and the class read
         // gives up: the records of the classes among those the boxes find, either way
         for set in [&cells[..], &cells[77..78]] {
-            let near: Vec<i64> = reg.records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All).unwrap().iter().map(|r| r.fid).collect();
+            let near: Vec<i64> = reg
+                .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+                .unwrap()
+                .iter()
+                .map(|r| r.fid)
+                .collect();
             let want_near: Vec<i64> = want.iter().copied().filter(|f| near.binary_search(f).is_ok()).collect();
-            let got = reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, set, Fields::Only(&["DLBM"]), classes).unwrap();
+            let got = reg
+                .records_in_boxes_where(nrledger::LayerKind::Parcels, at, set, Fields::Only(&["DLBM"]), classes)
+                .unwrap();
             assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want_near, "{prefixes:?} in {} boxes", set.len());
         }
         kept_some += usize::from(!want.is_empty() && want.len() < all.len());
@@ -397,13 +505,19 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     let (_, streamed, err) = json(&["check", s(&p.reg), "--by-county", "--format", "json"]);
     // one progress line per county
     for (code, name) in COUNTIES {
-        assert!(err.lines().any(|l| l.starts_with(&format!("county {code} {name}: ")) && l.contains("record(s) in the window")), "{err}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("county {code} {name}: ")) && l.contains("record(s) in the window")),
+            "{err}"
+        );
     }
-    let counties: Vec<&str> = streamed["counties"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let counties: Vec<&str> =
+        streamed["counties"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert_eq!(counties, COUNTIES.iter().map(|c| c.0).collect::<Vec<_>>());
     // every finding once
     let keys: Vec<(String, Vec<i64>)> = by_records(&streamed).into_keys().collect();
-    let n = streamed["findings"].as_array().unwrap().iter().filter(|f| !f["fids"].as_array().unwrap().is_empty()).count();
+    let n =
+        streamed["findings"].as_array().unwrap().iter().filter(|f| !f["fids"].as_array().unwrap().is_empty()).count();
     assert_eq!(keys.len(), n, "a finding reported twice");
     // the same record findings with the same areas
     let (w, st) = (by_records(&whole), by_records(&streamed));
@@ -414,7 +528,9 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     // NR501 alone, streamed: its windows and rings read only the parcels of a class a red line prohibits
     // (Check::classes), and it finds what the whole check's NR501 finds
     let (_, redline, _) = json(&["check", s(&p.reg), "--by-county", "--only", "NR501", "--format", "json"]);
-    let nr501 = |m: &BTreeMap<(String, Vec<i64>), f64>| -> Vec<(Vec<i64>, f64)> { m.iter().filter(|(k, _)| k.0 == "NR501").map(|(k, a)| (k.1.clone(), *a)).collect() };
+    let nr501 = |m: &BTreeMap<(String, Vec<i64>), f64>| -> Vec<(Vec<i64>, f64)> {
+        m.iter().filter(|(k, _)| k.0 == "NR501").map(|(k, a)| (k.1.clone(), *a)).collect()
+    };
     let (alone, all) = (nr501(&by_records(&redline)), nr501(&w));
     assert!(!all.is_empty(), "the fixture has red-line violations");
     assert_eq!(alone.iter().map(|x| &x.0).collect::<Vec<_>>(), all.iter().map(|x| &x.0).collect::<Vec<_>>());
@@ -432,7 +548,15 @@ fn check_by_county_finds_what_one_whole_check_finds() {
         .count();
     assert!(cross > 0, "the fixture has no cross-border overlap to test");
     // gaps: the same total, cut at county borders
-    let gaps = |r: &Json| -> f64 { r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "NR103").map(|f| f["area_m2"].as_f64().unwrap()).sum() };
+    let gaps = |r: &Json| -> f64 {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "NR103")
+            .map(|f| f["area_m2"].as_f64().unwrap())
+            .sum()
+    };
     let (gw, gs) = (gaps(&whole), gaps(&streamed));
     assert!(gw > 1e5 && (gw - gs).abs() <= 1e-6 * gw + 5.0, "gaps {gw} vs {gs}");
     // the windows' rings leave out what another county of the run holds whole: a neighbour's red line or
@@ -442,16 +566,32 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     let config = nrledger::checks::RuleConfig::load(None).unwrap();
     let needs = nrledger::checks::layers_needed(&[], &config).unwrap();
     let mut smaller = 0;
-    for (line, (code, _, outline)) in streamed["counties"].as_array().unwrap().iter().zip(nrledger::checks::by_county::counties(&reg, None, None).unwrap()) {
+    for (line, (code, _, outline)) in streamed["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(nrledger::checks::by_county::counties(&reg, None, None).unwrap())
+    {
         assert_eq!(line["code"], code.as_str());
-        let alone = nrledger::checks::context::Context::load_window(&reg, None, Some((code.clone(), outline)), config.clone(), Default::default(), &needs, None)
-            .unwrap()
-            .record_count();
+        let alone = nrledger::checks::context::Context::load_window(
+            &reg,
+            None,
+            Some((code.clone(), outline)),
+            config.clone(),
+            Default::default(),
+            &needs,
+            None,
+        )
+        .unwrap()
+        .record_count();
         let streamed = line["records"].as_u64().unwrap() as usize;
         assert!(streamed <= alone, "{code}: {streamed} records streamed, {alone} alone");
         smaller += usize::from(streamed < alone);
     }
-    assert!(smaller > 0, "no county window was smaller than its region window: the fixture no longer tests the ring's settling");
+    assert!(
+        smaller > 0,
+        "no county window was smaller than its region window: the fixture no longer tests the ring's settling"
+    );
     // one county only, under a prefix
     let (_, one, err) = json(&["check", s(&p.reg), "--by-county", "--region", "330503", "--format", "json"]);
     assert_eq!(one["counties"].as_array().unwrap().len(), 1, "{err}");
@@ -470,23 +610,47 @@ fn duplicate_keys_across_counties_are_found_by_the_streamed_check() {
     // geometry is untouched)
     let src = dir.path().join("330503-2021.gpkg");
     std::fs::copy(p.root.join("330503/2020-12-31.gpkg"), &src).unwrap();
-    let wuxing_bsm: String = sqlite(&reg).query_row("SELECT BSM FROM parcels WHERE ZLDWDM LIKE '330502%' AND valid_to IS NULL LIMIT 1", [], |r| r.get(0)).unwrap();
+    let wuxing_bsm: String = sqlite(&reg)
+        .query_row("SELECT BSM FROM parcels WHERE ZLDWDM LIKE '330502%' AND valid_to IS NULL LIMIT 1", [], |r| r.get(0))
+        .unwrap();
     {
         let db = sqlite(&src);
-        let triggers: Vec<String> =
-            db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let triggers: Vec<String> = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         for t in triggers {
             db.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
         }
         db.execute("UPDATE DLTB SET BSM = ?1 WHERE fid = (SELECT min(fid) FROM DLTB)", [&wuxing_bsm]).unwrap();
     }
-    let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2021-12-31", "--scope", "330503"]);
+    let (c, _, e) = run(&[
+        "import",
+        s(&reg),
+        s(&src),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2021-12-31",
+        "--scope",
+        "330503",
+    ]);
     assert_eq!(c, 0, "{e}");
     let dup = |args: &[&str]| -> Vec<Vec<i64>> {
         let mut a = vec!["check", s(&reg), "--only", "NR202", "--format", "json"];
         a.extend_from_slice(args);
         let (_, r, _) = json(&a);
-        r["findings"].as_array().unwrap().iter().map(|f| f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()).collect()
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["fids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect())
+            .collect()
     };
     let whole = dup(&[]);
     assert_eq!(whole.len(), 1, "{whole:?}");
@@ -539,12 +703,33 @@ fn an_older_registry_gets_the_county_vintage_table() {
         .unwrap();
     }
     let file = p.root.join("330503/2019-12-31.gpkg");
-    let (c, out, e) = run(&["import", s(&reg), s(&file), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31", "--scope", "330503"]);
+    let (c, out, e) = run(&[
+        "import",
+        s(&reg),
+        s(&file),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2019-12-31",
+        "--scope",
+        "330503",
+    ]);
     assert_eq!(c, 0, "{e}");
     assert!(out.contains("(scope 330503)"), "{out}");
     let db = sqlite(&reg);
-    assert_eq!(db.query_row("SELECT count(*) FROM nr_scoped_vintages WHERE scope = '330503'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
-    assert_eq!(db.query_row("SELECT count(*) FROM gpkg_contents WHERE table_name = 'nr_scoped_vintages'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    assert_eq!(
+        db.query_row("SELECT count(*) FROM nr_scoped_vintages WHERE scope = '330503'", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.query_row("SELECT count(*) FROM gpkg_contents WHERE table_name = 'nr_scoped_vintages'", [], |r| r
+            .get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
     let err = db.execute("DELETE FROM nr_scoped_vintages", []).unwrap_err().to_string();
     assert!(err.contains("append-only"), "{err}");
 }
@@ -558,7 +743,11 @@ fn json_close(a: &Json, b: &Json, path: &str, skip: &[&str], tol: &dyn Fn(f64) -
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= tol(x.abs().max(y.abs())) { Ok(()) } else { Err(format!("{path}: {x} vs {y}")) }
+            if (x - y).abs() <= tol(x.abs().max(y.abs())) {
+                Ok(())
+            } else {
+                Err(format!("{path}: {x} vs {y}"))
+            }
         }
         (Json::Array(x), Json::Array(y)) => {
             if x.len() != y.len() {
@@ -568,7 +757,11 @@ fn json_close(a: &Json, b: &Json, path: &str, skip: &[&str], tol: &dyn Fn(f64) -
         }
         (Json::Object(x), Json::Object(y)) => {
             if x.keys().ne(y.keys()) {
-                return Err(format!("{path}: keys {:?} vs {:?}", x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>()));
+                return Err(format!(
+                    "{path}: keys {:?} vs {:?}",
+                    x.keys().collect::<Vec<_>>(),
+                    y.keys().collect::<Vec<_>>()
+                ));
             }
             x.iter().try_for_each(|(k, v)| json_close(v, &y[k], &format!("{path}.{k}"), skip, tol))
         }
@@ -581,7 +774,20 @@ fn json_close(a: &Json, b: &Json, path: &str, skip: &[&str], tol: &dyn Fn(f64) -
 fn balance_by_county_gives_the_whole_regions_sheet() {
     let p = province();
     let sheet = |extra: &[&str]| {
-        let mut a = vec!["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--level", "2", "--unit", "m2", "--format", "json"];
+        let mut a = vec![
+            "balance",
+            s(&p.reg),
+            "--from",
+            DATES[0],
+            "--to",
+            DATES[1],
+            "--level",
+            "2",
+            "--unit",
+            "m2",
+            "--format",
+            "json",
+        ];
         a.extend_from_slice(extra);
         let (c, j, e) = json(&a);
         assert_eq!(c, 0, "{e}");
@@ -612,7 +818,8 @@ fn balance_by_county_gives_the_whole_regions_sheet() {
         assert!(streamed["forest_volume"]["stands"][1].as_u64().unwrap() > 0);
     }
     // a region with no county under it is refused
-    let (c, _, e) = run(&["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--region", "3306", "--by-county"]);
+    let (c, _, e) =
+        run(&["balance", s(&p.reg), "--from", DATES[0], "--to", DATES[1], "--region", "3306", "--by-county"]);
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("--by-county: no county") && e.contains("3306"), "{e}");
 }

@@ -34,29 +34,211 @@ fn registration_lifecycle_and_refusals() {
     let u2 = square(d.path(), "u2.geojson", 119.605, 30.605, 0.01); // overlaps u1
     let u3 = square(d.path(), "u3.geojson", 119.62, 30.60, 0.01); // apart
     let (c, out, err) = run(&[
-        "register", s(&reg), "first", "--unit", "330523HD0001", "--name", "测试荒地登记单元", "--type", "荒地", "--owner", "全民",
-        "--geometry", s(&u1), "--date", "2021-03-01", "--reason", "首次登记", "--document", "安自然资登字〔2021〕第1号", "--registrar", "张三",
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523HD0001",
+        "--name",
+        "测试荒地登记单元",
+        "--type",
+        "荒地",
+        "--owner",
+        "全民",
+        "--geometry",
+        s(&u1),
+        "--date",
+        "2021-03-01",
+        "--reason",
+        "首次登记",
+        "--document",
+        "安自然资登字〔2021〕第1号",
+        "--registrar",
+        "张三",
     ]);
     assert_eq!(c, 0, "{out}{err}");
     assert!(out.contains("首次登记 of unit 330523HD0001 on 2021-03-01 recorded"), "{out}");
     // the unit's declared area is its ellipsoidal area; the document number is stored with it
     assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0001' AND abs(DYMJ - area_ell) < 0.01 AND DJWH = '安自然资登字〔2021〕第1号'"), 1);
-    refused(&reg, &["first", "--unit", "330523HD0001", "--name", "x", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "already registered");
-    refused(&reg, &["first", "--unit", "330523HD0002", "--name", "x", "--type", "荒地", "--geometry", s(&u2), "--date", "2021-04-01", "--reason", "r"], "would overlap registered unit 330523HD0001");
-    refused(&reg, &["first", "--unit", "BAD", "--name", "x", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "does not match the pattern");
-    refused(&reg, &["first", "--unit", "330523HD0002", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"], "field DYMC");
-    refused(&reg, &["first", "--unit", "330523HD0002", "--name", "x", "--type", "荒地", "--date", "2021-04-01", "--reason", "r"], "needs the unit's geometry");
-    refused(&reg, &["change", "--unit", "330523HD0009", "--name", "x", "--date", "2021-04-01", "--reason", "r"], "no such unit is registered");
-    refused(&reg, &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-03-01", "--reason", "r"], "the date must be after");
+    refused(
+        &reg,
+        &[
+            "first",
+            "--unit",
+            "330523HD0001",
+            "--name",
+            "x",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u3),
+            "--date",
+            "2021-04-01",
+            "--reason",
+            "r",
+        ],
+        "already registered",
+    );
+    refused(
+        &reg,
+        &[
+            "first",
+            "--unit",
+            "330523HD0002",
+            "--name",
+            "x",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u2),
+            "--date",
+            "2021-04-01",
+            "--reason",
+            "r",
+        ],
+        "would overlap registered unit 330523HD0001",
+    );
+    refused(
+        &reg,
+        &[
+            "first",
+            "--unit",
+            "BAD",
+            "--name",
+            "x",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u3),
+            "--date",
+            "2021-04-01",
+            "--reason",
+            "r",
+        ],
+        "does not match the pattern",
+    );
+    refused(
+        &reg,
+        &[
+            "first",
+            "--unit",
+            "330523HD0002",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u3),
+            "--date",
+            "2021-04-01",
+            "--reason",
+            "r",
+        ],
+        "field DYMC",
+    );
+    refused(
+        &reg,
+        &["first", "--unit", "330523HD0002", "--name", "x", "--type", "荒地", "--date", "2021-04-01", "--reason", "r"],
+        "needs the unit's geometry",
+    );
+    refused(
+        &reg,
+        &["change", "--unit", "330523HD0009", "--name", "x", "--date", "2021-04-01", "--reason", "r"],
+        "no such unit is registered",
+    );
+    refused(
+        &reg,
+        &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-03-01", "--reason", "r"],
+        "the date must be after",
+    );
     // a second unit beside it is fine
-    assert_eq!(run(&["register", s(&reg), "first", "--unit", "330523HD0002", "--name", "旁边的单元", "--type", "荒地", "--geometry", s(&u3), "--date", "2021-04-01", "--reason", "r"]).0, 0);
+    assert_eq!(
+        run(&[
+            "register",
+            s(&reg),
+            "first",
+            "--unit",
+            "330523HD0002",
+            "--name",
+            "旁边的单元",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u3),
+            "--date",
+            "2021-04-01",
+            "--reason",
+            "r"
+        ])
+        .0,
+        0
+    );
     // change of name, correction of the boundary (moving onto the neighbour is refused), cancellation
-    assert_eq!(run(&["register", s(&reg), "change", "--unit", "330523HD0001", "--name", "更名后的单元", "--date", "2021-05-01", "--reason", "名称变更"]).0, 0);
-    refused(&reg, &["correct", "--unit", "330523HD0001", "--geometry", s(&u3), "--date", "2021-05-15", "--reason", "r"], "would overlap registered unit 330523HD0002");
-    assert_eq!(run(&["register", s(&reg), "correct", "--unit", "330523HD0001", "--geometry", s(&u2), "--date", "2021-05-15", "--reason", "边界更正"]).0, 0);
-    assert_eq!(run(&["register", s(&reg), "cancel", "--unit", "330523HD0001", "--date", "2021-06-01", "--reason", "注销"]).0, 0);
-    refused(&reg, &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-07-01", "--reason", "r"], "was cancelled on 2021-06-01");
-    refused(&reg, &["first", "--unit", "330523HD0001", "--name", "x", "--type", "荒地", "--geometry", s(&u1), "--date", "2021-07-01", "--reason", "r"], "never reused");
+    assert_eq!(
+        run(&[
+            "register",
+            s(&reg),
+            "change",
+            "--unit",
+            "330523HD0001",
+            "--name",
+            "更名后的单元",
+            "--date",
+            "2021-05-01",
+            "--reason",
+            "名称变更"
+        ])
+        .0,
+        0
+    );
+    refused(
+        &reg,
+        &["correct", "--unit", "330523HD0001", "--geometry", s(&u3), "--date", "2021-05-15", "--reason", "r"],
+        "would overlap registered unit 330523HD0002",
+    );
+    assert_eq!(
+        run(&[
+            "register",
+            s(&reg),
+            "correct",
+            "--unit",
+            "330523HD0001",
+            "--geometry",
+            s(&u2),
+            "--date",
+            "2021-05-15",
+            "--reason",
+            "边界更正"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&["register", s(&reg), "cancel", "--unit", "330523HD0001", "--date", "2021-06-01", "--reason", "注销"]).0,
+        0
+    );
+    refused(
+        &reg,
+        &["change", "--unit", "330523HD0001", "--name", "x", "--date", "2021-07-01", "--reason", "r"],
+        "was cancelled on 2021-06-01",
+    );
+    refused(
+        &reg,
+        &[
+            "first",
+            "--unit",
+            "330523HD0001",
+            "--name",
+            "x",
+            "--type",
+            "荒地",
+            "--geometry",
+            s(&u1),
+            "--date",
+            "2021-07-01",
+            "--reason",
+            "r",
+        ],
+        "never reused",
+    );
     // history: four events in order, three versions, each closed by the next
     let (c, out, _) = run(&["history", s(&reg), "--unit", "330523HD0001", "--format", "json"]);
     assert_eq!(c, 0);
@@ -66,7 +248,10 @@ fn registration_lifecycle_and_refusals() {
     assert_eq!(h["events"][0]["registrar"], "张三");
     let v = h["versions"].as_array().unwrap();
     assert_eq!(v.len(), 3);
-    assert_eq!((v[0]["valid_to"].as_str(), v[1]["valid_to"].as_str(), v[2]["valid_to"].as_str()), (Some("2021-05-01"), Some("2021-05-15"), Some("2021-06-01")));
+    assert_eq!(
+        (v[0]["valid_to"].as_str(), v[1]["valid_to"].as_str(), v[2]["valid_to"].as_str()),
+        (Some("2021-05-01"), Some("2021-05-15"), Some("2021-06-01"))
+    );
     assert_eq!(v[1]["attributes"]["DYMC"], "更名后的单元");
     // the unit as of dates, from the layer
     assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0001' AND valid_from <= '2021-05-20' AND (valid_to IS NULL OR valid_to > '2021-05-20')"), 1);
@@ -81,12 +266,52 @@ fn registration_lifecycle_and_refusals() {
 fn an_import_cannot_go_back_before_a_registration() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    assert_eq!(run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&seed("2019-12-31.gpkg")),
+            "--layer",
+            "units",
+            "--profile",
+            "zrzy-djdy",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     let u = square(d.path(), "u.geojson", 119.85, 30.85, 0.005);
-    let (c, _, e) = run(&["register", s(&reg), "first", "--unit", "330523HD0001", "--name", "新单元", "--type", "荒地", "--geometry", s(&u), "--date", "2021-03-01", "--reason", "r"]);
+    let (c, _, e) = run(&[
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523HD0001",
+        "--name",
+        "新单元",
+        "--type",
+        "荒地",
+        "--geometry",
+        s(&u),
+        "--date",
+        "2021-03-01",
+        "--reason",
+        "r",
+    ]);
     assert_eq!(c, 0, "{e}");
     let before = sha256(&reg);
-    let (c, _, err) = run(&["import", s(&reg), s(&seed("2020-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2020-12-31"]);
+    let (c, _, err) = run(&[
+        "import",
+        s(&reg),
+        s(&seed("2020-12-31.gpkg")),
+        "--layer",
+        "units",
+        "--profile",
+        "zrzy-djdy",
+        "--as-of",
+        "2020-12-31",
+    ]);
     assert_eq!(c, 2);
     assert!(err.contains("valid from 2021-03-01") && err.contains("--as-of must be after 2021-03-01"), "{err}");
     assert_eq!(sha256(&reg), before);
@@ -106,7 +331,23 @@ fn older_registry_gets_new_optional_fields() {
     let reg = d.path().join("r.gpkg");
     let layers = d.path().join("old");
     assert_eq!(run(&["--layers", s(&layers), "init", s(&reg), "--crs", "EPSG:4549"]).0, 0);
-    assert_eq!(run(&["--layers", s(&layers), "import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "--layers",
+            s(&layers),
+            "import",
+            s(&reg),
+            s(&seed("2019-12-31.gpkg")),
+            "--layer",
+            "units",
+            "--profile",
+            "zrzy-djdy",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     let cols = |r: &Path| {
         let c = rusqlite::Connection::open(r).unwrap();
         let mut st = c.prepare("PRAGMA table_info(units)").unwrap();
@@ -115,14 +356,47 @@ fn older_registry_gets_new_optional_fields() {
     assert!(!cols(&reg).contains(&"BDCDYH".to_string()));
     let n = count(&reg, "SELECT count(*) FROM units");
     let u = square(d.path(), "u.geojson", 119.85, 30.85, 0.005);
-    let (c, _, e) = run(&["register", s(&reg), "first", "--unit", "330523HD0001", "--name", "新单元", "--type", "荒地", "--set", "BDCDYH=330523001001GB00001W00000000", "--geometry", s(&u), "--date", "2021-03-01", "--reason", "r"]);
+    let (c, _, e) = run(&[
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523HD0001",
+        "--name",
+        "新单元",
+        "--type",
+        "荒地",
+        "--set",
+        "BDCDYH=330523001001GB00001W00000000",
+        "--geometry",
+        s(&u),
+        "--date",
+        "2021-03-01",
+        "--reason",
+        "r",
+    ]);
     assert_eq!(c, 0, "{e}");
     assert!(cols(&reg).contains(&"BDCDYH".to_string()));
     assert_eq!(count(&reg, "SELECT count(*) FROM units"), n + 1);
     assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE BDCDYH = '330523001001GB00001W00000000'"), 1);
     let c = rusqlite::Connection::open(&reg).unwrap();
-    let ds = gdal::Dataset::open_ex(&reg, gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
-    let _ = ds.execute_sql("UPDATE units SET BDCDYH = 'x' WHERE DYH = '330523HD0001'", None, gdal::vector::sql::Dialect::DEFAULT);
+    let ds = gdal::Dataset::open_ex(
+        &reg,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let _ = ds.execute_sql(
+        "UPDATE units SET BDCDYH = 'x' WHERE DYH = '330523HD0001'",
+        None,
+        gdal::vector::sql::Dialect::DEFAULT,
+    );
     drop(ds);
-    assert_eq!(c.query_row("SELECT count(*) FROM units WHERE BDCDYH = 'x'", [], |r| r.get::<_, i64>(0)).unwrap(), 0, "the regenerated guard must cover the new column");
+    assert_eq!(
+        c.query_row("SELECT count(*) FROM units WHERE BDCDYH = 'x'", [], |r| r.get::<_, i64>(0)).unwrap(),
+        0,
+        "the regenerated guard must cover the new column"
+    );
 }

@@ -10,8 +10,26 @@ fn demo_registry(dir: &Path) -> std::path::PathBuf {
     assert_eq!(c, 0, "{e}");
     for d in ["2019-12-31", "2020-12-31"] {
         let src = seed(&format!("{d}.gpkg"));
-        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("units", "zrzy-djdy"), ("farmland", "yjjbnt"), ("urban", "czkfbj")] {
-            let (c, o, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d, "--registrar", "tester"]);
+        for (layer, profile) in [
+            ("parcels", "sandiao-dltb"),
+            ("redlines", "stbhhx"),
+            ("units", "zrzy-djdy"),
+            ("farmland", "yjjbnt"),
+            ("urban", "czkfbj"),
+        ] {
+            let (c, o, e) = run(&[
+                "import",
+                s(&reg),
+                s(&src),
+                "--layer",
+                layer,
+                "--profile",
+                profile,
+                "--as-of",
+                d,
+                "--registrar",
+                "tester",
+            ]);
             assert_eq!(c, 0, "{layer} {d}: {o}{e}");
         }
     }
@@ -50,12 +68,25 @@ fn vintages_history_events_and_as_of_queries() {
     assert_eq!(v1, df["counts"]["parcels_2019"].as_i64().unwrap());
     assert_eq!(v2, df["counts"]["parcels_2020"].as_i64().unwrap());
     // the gap defect: a 2019 parcel is closed in 2020 and kept
-    let gone = df["defects_2020"].as_array().unwrap().iter().find(|x| x["kind"] == "coverage_gap").unwrap()["was_BSM"].as_str().unwrap().to_string();
-    assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{gone}' AND valid_to = '2020-12-31'")), 1);
+    let gone = df["defects_2020"].as_array().unwrap().iter().find(|x| x["kind"] == "coverage_gap").unwrap()["was_BSM"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{gone}' AND valid_to = '2020-12-31'")),
+        1
+    );
     // the class change of the red-line violation: old record closed, new one open, both kept
-    let v = df["defects_2020"].as_array().unwrap().iter().find(|x| x["what"] == "采矿用地 in 核心保护区").unwrap()["BSM"].as_str().unwrap().to_string();
+    let v = df["defects_2020"].as_array().unwrap().iter().find(|x| x["what"] == "采矿用地 in 核心保护区").unwrap()
+        ["BSM"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{v}'")), 2);
-    assert_eq!(count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{v}' AND valid_to IS NULL AND DLBM = '0602'")), 1);
+    assert_eq!(
+        count(&reg, &format!("SELECT count(*) FROM parcels WHERE BSM = '{v}' AND valid_to IS NULL AND DLBM = '0602'")),
+        1
+    );
     // exports as of each date give each vintage
     for (date, n) in [("2019-12-31", v1), ("2020-06-30", v1), ("2020-12-31", v2)] {
         let out = d.path().join(format!("p-{date}.geojson"));
@@ -74,10 +105,22 @@ fn vintages_history_events_and_as_of_queries() {
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ev = j["events"].as_array().unwrap();
     assert_eq!(ev.len() as i64, df["counts"]["units"].as_i64().unwrap());
-    assert!(ev.iter().all(|e| e["event_type"] == "首次登记" && e["registrar"] == "tester" && e["document_no"].as_str().unwrap().contains("登字")));
+    assert!(ev.iter().all(|e| e["event_type"] == "首次登记"
+        && e["registrar"] == "tester"
+        && e["document_no"].as_str().unwrap().contains("登字")));
     // an out-of-order vintage is refused and changes nothing
     let before = sha256(&reg);
-    let (c, _, err) = run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-06-30"]);
+    let (c, _, err) = run(&[
+        "import",
+        s(&reg),
+        s(&seed("2019-12-31.gpkg")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2020-06-30",
+    ]);
     assert_eq!(c, 2);
     assert!(err.contains("already has a vintage as of 2020-12-31"), "{err}");
     assert_eq!(sha256(&reg), before);
@@ -88,7 +131,10 @@ fn units_changes_and_cancellations_close_records_and_record_events() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     let src = seed("2019-12-31.gpkg");
-    assert_eq!(run(&["import", s(&reg), s(&src), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&["import", s(&reg), s(&src), "--layer", "units", "--profile", "zrzy-djdy", "--as-of", "2019-12-31"]).0,
+        0
+    );
     // a later snapshot with one unit renamed and one missing
     let next = d.path().join("units2.geojson");
     let (c, _, e) = run(&["export", s(&reg), "--layer", "units", "--out", s(&next)]);
@@ -101,19 +147,40 @@ fn units_changes_and_cancellations_close_records_and_record_events() {
     let changed = feats[0]["properties"]["DYH"].as_str().unwrap().to_string();
     let next2 = d.path().join("units3.geojson");
     std::fs::write(&next2, j.to_string()).unwrap();
-    let (c, out, e) = run(&["import", s(&reg), s(&next2), "--layer", "units", "--as-of", "2021-06-30", "--reason", "边界调整"]);
+    let (c, out, e) =
+        run(&["import", s(&reg), s(&next2), "--layer", "units", "--as-of", "2021-06-30", "--reason", "边界调整"]);
     assert_eq!(c, 0, "{out}{e}");
     assert!(out.contains("1 inserted") && out.contains("2 closed"), "{out}");
     assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{changed}' AND event_type = '变更登记' AND document_no = '安自然资登字〔2021〕第9号' AND reason = '边界调整'")), 1);
-    assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{cancelled}' AND event_type = '注销登记'")), 1);
-    assert_eq!(count(&reg, &format!("SELECT count(*) FROM units WHERE DYH = '{cancelled}' AND valid_to = '2021-06-30'")), 1);
+    assert_eq!(
+        count(
+            &reg,
+            &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{cancelled}' AND event_type = '注销登记'")
+        ),
+        1
+    );
+    assert_eq!(
+        count(&reg, &format!("SELECT count(*) FROM units WHERE DYH = '{cancelled}' AND valid_to = '2021-06-30'")),
+        1
+    );
     assert_eq!(count(&reg, "SELECT count(*) FROM units"), 4);
     // a correcting vintage: the changed unit gets a 更正登记 event
     let mut j2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&next2).unwrap()).unwrap();
     j2["features"][0]["properties"]["DYMC"] = serde_json::json!("更正后的登记单元名称");
     let next3 = d.path().join("units4.geojson");
     std::fs::write(&next3, j2.to_string()).unwrap();
-    let (c, out, e) = run(&["import", s(&reg), s(&next3), "--layer", "units", "--as-of", "2021-09-30", "--correction", "--reason", "名称笔误"]);
+    let (c, out, e) = run(&[
+        "import",
+        s(&reg),
+        s(&next3),
+        "--layer",
+        "units",
+        "--as-of",
+        "2021-09-30",
+        "--correction",
+        "--reason",
+        "名称笔误",
+    ]);
     assert_eq!(c, 0, "{out}{e}");
     assert_eq!(count(&reg, &format!("SELECT count(*) FROM nr_events WHERE unit_code = '{changed}' AND event_type = '更正登记' AND reason = '名称笔误'")), 1);
 }
@@ -125,7 +192,8 @@ fn query_finds_the_parcel_red_line_and_unit_at_a_point() {
     let (c, out, e) = run(&["query", s(&reg), "--bbox", "119.2,30.3,119.9,30.9", "--format", "json"]);
     assert_eq!(c, 0, "{e}");
     let hits: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let layers: std::collections::BTreeSet<&str> = hits.as_array().unwrap().iter().map(|h| h["layer"].as_str().unwrap()).collect();
+    let layers: std::collections::BTreeSet<&str> =
+        hits.as_array().unwrap().iter().map(|h| h["layer"].as_str().unwrap()).collect();
     for l in ["parcels", "redlines", "farmland", "urban", "units"] {
         assert!(layers.contains(l), "{l} missing from {layers:?}");
     }
@@ -133,7 +201,8 @@ fn query_finds_the_parcel_red_line_and_unit_at_a_point() {
     let (c, out, _) = run(&["query", s(&reg), "--at", "119.6,30.6", "--format", "json"]);
     assert_eq!(c, 0);
     let hits: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let parcels: Vec<&serde_json::Value> = hits.as_array().unwrap().iter().filter(|h| h["layer"] == "parcels").collect();
+    let parcels: Vec<&serde_json::Value> =
+        hits.as_array().unwrap().iter().filter(|h| h["layer"] == "parcels").collect();
     assert_eq!(parcels.len(), 1, "{out}");
     assert!(parcels[0]["attributes"]["DLBM"].is_string() && parcels[0]["attributes"]["DLMC"].is_string());
     let (c, out, _) = run(&["query", s(&reg), "--at", "100.0,30.0"]);
@@ -173,7 +242,10 @@ fn roundtrip(reg: &Path, layer: &str, dir: &Path, ext: &str, profile: Option<&st
     let (c, _, e) = run(&["export", s(reg), "--layer", layer, "--out", s(&out)]);
     assert_eq!(c, 0, "{e}");
     let reg2 = dir.join(format!("back-{ext}.gpkg"));
-    let crs = rusqlite::Connection::open(reg).unwrap().query_row("SELECT value FROM nr_meta WHERE key='crs'", [], |r| r.get::<_, String>(0)).unwrap();
+    let crs = rusqlite::Connection::open(reg)
+        .unwrap()
+        .query_row("SELECT value FROM nr_meta WHERE key='crs'", [], |r| r.get::<_, String>(0))
+        .unwrap();
     let def = serde_json::from_str::<serde_json::Value>(&crs).unwrap()["definition"].as_str().unwrap().to_string();
     assert_eq!(run(&["init", s(&reg2), "--crs", &def]).0, 0);
     let mut args = vec!["import", s(&reg2), s(&out), "--layer", layer, "--as-of", "2025-01-01"];
@@ -185,7 +257,11 @@ fn roundtrip(reg: &Path, layer: &str, dir: &Path, ext: &str, profile: Option<&st
     // same keys, same attributes (by content hash minus geometry), areas within 1e-6 relative
     let a = rusqlite::Connection::open(reg).unwrap();
     let b = rusqlite::Connection::open(&reg2).unwrap();
-    let key = match layer { "admin" => "XZQDM", "parcels" => "BSM", _ => unreachable!() };
+    let key = match layer {
+        "admin" => "XZQDM",
+        "parcels" => "BSM",
+        _ => unreachable!(),
+    };
     let rows = |c: &rusqlite::Connection| -> Vec<(String, String, f64, f64)> {
         let mut st = c.prepare(&format!("SELECT * FROM {layer}_current ORDER BY \"{key}\"")).unwrap();
         let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
@@ -194,7 +270,9 @@ fn roundtrip(reg: &Path, layer: &str, dir: &Path, ext: &str, profile: Option<&st
         while let Some(r) = rs.next().unwrap() {
             let mut attrs = vec![];
             for (i, n) in names.iter().enumerate() {
-                if ["fid", "geom", "valid_from", "valid_to", "import_id", "area_ell", "area_gk", "rec_hash"].contains(&n.as_str()) {
+                if ["fid", "geom", "valid_from", "valid_to", "import_id", "area_ell", "area_gk", "rec_hash"]
+                    .contains(&n.as_str())
+                {
                     continue;
                 }
                 let val: rusqlite::types::Value = r.get(i).unwrap();
@@ -222,7 +300,17 @@ fn round_trip_preserves_geometry_and_attributes() {
     let d = tempfile::tempdir().unwrap();
     let reg = d.path().join("hz.gpkg");
     assert_eq!(run(&["init", s(&reg), "--region", "330500"]).0, 0);
-    let (c, o, e) = run(&["import", s(&reg), s(&fixture("admin/huzhou_counties.geojson")), "--layer", "admin", "--profile", "tianditu-county", "--as-of", "2020-01-01"]);
+    let (c, o, e) = run(&[
+        "import",
+        s(&reg),
+        s(&fixture("admin/huzhou_counties.geojson")),
+        "--layer",
+        "admin",
+        "--profile",
+        "tianditu-county",
+        "--as-of",
+        "2020-01-01",
+    ]);
     assert_eq!(c, 0, "{o}{e}");
     assert_eq!(count(&reg, "SELECT count(*) FROM admin"), 5);
     for ext in ["geojson", "gpkg", "shp"] {
@@ -233,7 +321,21 @@ fn round_trip_preserves_geometry_and_attributes() {
     let p = d.path().join("parcels");
     std::fs::create_dir_all(&p).unwrap();
     let preg = registry(&p);
-    assert_eq!(run(&["import", s(&preg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&preg),
+            s(&fixture("dltb/gbk.shp")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     for ext in ["geojson", "gpkg", "shp"] {
         let sub = p.join(ext);
         std::fs::create_dir_all(&sub).unwrap();
@@ -247,11 +349,38 @@ fn gdal_reads_the_registry_as_ordinary_layers() {
     use gdal::vector::LayerAccess;
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&fixture("dltb/gbk.shp")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     let ds = gdal::Dataset::open(&reg).unwrap();
     assert_eq!(ds.driver().short_name(), "GPKG");
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-    for n in ["admin", "units", "parcels", "parcels_current", "redlines", "farmland", "urban", "forest", "rejects", "nr_imports", "nr_vintages", "nr_events"] {
+    for n in [
+        "admin",
+        "units",
+        "parcels",
+        "parcels_current",
+        "redlines",
+        "farmland",
+        "urban",
+        "forest",
+        "rejects",
+        "nr_imports",
+        "nr_vintages",
+        "nr_events",
+    ] {
         assert!(names.contains(&n.to_string()), "{n} not in {names:?}");
     }
     let mut l = ds.layer_by_name("parcels").unwrap();
@@ -272,7 +401,6 @@ fn gdal_reads_the_registry_as_ordinary_layers() {
     assert!(sum > 0.0);
     // the import fills the R-tree itself (its insert trigger is set aside inside the transaction): one entry
     // per record holding the record's envelope, and the trigger is back for other tools that add features
-    drop(l);
     assert_eq!(count(&reg, "SELECT count(*) FROM rtree_parcels_geom"), 40);
     // (GDAL's SQLite dialect provides ST_MinX … on GeoPackage blobs; the R-tree stores 32-bit floats)
     let sql = "SELECT count(*) AS n FROM parcels p JOIN rtree_parcels_geom r ON r.id = p.fid \
@@ -283,16 +411,40 @@ fn gdal_reads_the_registry_as_ordinary_layers() {
     assert_eq!(n, 40, "R-tree entries matching their records' envelopes");
     drop(res);
     drop(ds);
-    assert_eq!(count(&reg, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'rtree_parcels_geom_insert'"), 1);
+    assert_eq!(
+        count(&reg, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'rtree_parcels_geom_insert'"),
+        1
+    );
 }
 
 #[test]
 fn history_is_append_only_even_for_other_tools() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&fixture("dltb/gbk.shp")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     // through GDAL (as QGIS would edit it): deleting or overwriting a record is refused by the triggers
-    let ds = gdal::Dataset::open_ex(&reg, gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE, ..Default::default() }).unwrap();
+    let ds = gdal::Dataset::open_ex(
+        &reg,
+        gdal::DatasetOptions {
+            open_flags: gdal::GdalOpenFlags::GDAL_OF_VECTOR | gdal::GdalOpenFlags::GDAL_OF_UPDATE,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let _ = ds.execute_sql("DELETE FROM parcels WHERE fid = 1", None, gdal::vector::sql::Dialect::DEFAULT);
     let _ = ds.execute_sql("UPDATE parcels SET DLBM = '0101' WHERE fid = 2", None, gdal::vector::sql::Dialect::DEFAULT);
     drop(ds);
@@ -309,10 +461,34 @@ fn interrupted_import_leaves_the_registry_as_before() {
     use std::io::{BufRead, BufReader};
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    assert_eq!(run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]).0, 0);
+    assert_eq!(
+        run(&[
+            "import",
+            s(&reg),
+            s(&fixture("dltb/gbk.shp")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2019-12-31"
+        ])
+        .0,
+        0
+    );
     let before = sha256(&reg);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
-        .args(["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-12-31"])
+        .args([
+            "import",
+            s(&reg),
+            s(&seed("2019-12-31.gpkg")),
+            "--layer",
+            "parcels",
+            "--profile",
+            "sandiao-dltb",
+            "--as-of",
+            "2020-12-31",
+        ])
         .env("NRLEDGER_FAULT_PAUSE_AFTER", "3000")
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -346,7 +522,17 @@ fn interrupted_import_leaves_the_registry_as_before() {
     // after that rollback the file is byte for byte what it was
     assert_eq!(sha256(&reg), before);
     // and a fresh import of the same vintage now succeeds
-    let (c, o, e) = run(&["import", s(&reg), s(&seed("2019-12-31.gpkg")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2020-12-31"]);
+    let (c, o, e) = run(&[
+        "import",
+        s(&reg),
+        s(&seed("2019-12-31.gpkg")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2020-12-31",
+    ]);
     assert_eq!(c, 0, "{o}{e}");
 }
 
@@ -359,7 +545,8 @@ fn the_class_field_is_indexed_and_an_older_registry_gets_the_index() {
     let d = tempfile::tempdir().unwrap();
     let index_sql = |r: &Path| -> Option<String> {
         let c = rusqlite::Connection::open(r).unwrap();
-        c.query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'parcels_by_DLBM'", [], |r| r.get(0)).ok()
+        c.query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'parcels_by_DLBM'", [], |r| r.get(0))
+            .ok()
     };
     let parcels = std::fs::read_to_string(root().join("layers/kinds/parcels.toml")).unwrap();
     assert_eq!(parcels.matches("indexed = true").count(), 1);
@@ -374,7 +561,17 @@ fn the_class_field_is_indexed_and_an_older_registry_gets_the_index() {
     };
     assert_eq!(with_old(&["init", s(&reg), "--region", "330523"]).0, 0);
     for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx")] {
-        let (c, _, e) = with_old(&["import", s(&reg), s(&seed("2020-12-31.gpkg")), "--layer", layer, "--profile", profile, "--as-of", "2020-12-31"]);
+        let (c, _, e) = with_old(&[
+            "import",
+            s(&reg),
+            s(&seed("2020-12-31.gpkg")),
+            "--layer",
+            layer,
+            "--profile",
+            profile,
+            "--as-of",
+            "2020-12-31",
+        ]);
         assert_eq!(c, 0, "{e}");
     }
     assert_eq!(index_sql(&reg), None);
@@ -399,7 +596,11 @@ fn the_class_field_is_indexed_and_an_older_registry_gets_the_index() {
     let fresh = registry(&fresh_dir);
     assert!(index_sql(&fresh).is_some());
     // only a text field can be indexed
-    std::fs::write(old.join("kinds/parcels.toml"), parcels.replace("type = \"real\"", "type = \"real\"\nindexed = true")).unwrap();
+    std::fs::write(
+        old.join("kinds/parcels.toml"),
+        parcels.replace("type = \"real\"", "type = \"real\"\nindexed = true"),
+    )
+    .unwrap();
     let (c, _, e) = with_old(&["info", s(&reg)]);
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("kinds/parcels.toml") && e.contains("only text fields can be indexed"), "{e}");
@@ -413,7 +614,10 @@ fn a_new_registry_keeps_its_pipeline_and_an_older_one_measures_the_same() {
     let reg = demo_registry(d.path());
     let crs_json = |r: &Path| -> serde_json::Value {
         let c = rusqlite::Connection::open(r).unwrap();
-        serde_json::from_str(&c.query_row("SELECT value FROM nr_meta WHERE key = 'crs'", [], |r| r.get::<_, String>(0)).unwrap()).unwrap()
+        serde_json::from_str(
+            &c.query_row("SELECT value FROM nr_meta WHERE key = 'crs'", [], |r| r.get::<_, String>(0)).unwrap(),
+        )
+        .unwrap()
     };
     let kept = crs_json(&reg);
     let pipeline = kept["to_geographic"].as_str().expect("a new registry keeps the pipeline");
@@ -425,7 +629,11 @@ fn a_new_registry_keeps_its_pipeline_and_an_older_one_measures_the_same() {
             cmd.env("PROJ_DATA", p).env("PROJ_LIB", p);
         }
         let o = cmd.output().unwrap();
-        let (c, out, e) = (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string());
+        let (c, out, e) = (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        );
         assert!(c == 0 || c == 1, "{e}");
         let report: serde_json::Value = serde_json::from_str(&out).unwrap();
         report["findings"]
@@ -467,7 +675,8 @@ fn paused_import(reg: &Path, src: &Path, as_of: &str, after: usize, secs: &str) 
         .spawn()
         .unwrap();
     let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let reached = lines.map_while(Result::ok).any(|l| l.contains(&format!("NRLEDGER_FAULT_PAUSE reached after {after} records")));
+    let reached =
+        lines.map_while(Result::ok).any(|l| l.contains(&format!("NRLEDGER_FAULT_PAUSE reached after {after} records")));
     assert!(reached, "the import never reached the pause point");
     child
 }
@@ -482,8 +691,17 @@ fn a_second_import_waits_for_the_first_and_then_keeps_the_date_order() {
     let reg = registry(d.path());
     let mut first = paused_import(&reg, &seed("2020-12-31.gpkg"), "2020-12-31", 1, "4");
     // started while the 2020 import holds the write lock: it waits (up to --lock-wait) and then checks
-    let (code, out, err) =
-        run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31"]);
+    let (code, out, err) = run(&[
+        "import",
+        s(&reg),
+        s(&fixture("dltb/gbk.shp")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2019-12-31",
+    ]);
     assert!(first.wait().unwrap().success());
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("already has a vintage as of 2020-12-31"), "{err}");
@@ -534,7 +752,8 @@ fn a_world_sized_box_finds_what_the_registry_holds() {
 #[test]
 fn every_geopackage_written_passes_gdals_validator() {
     let d = tempfile::tempdir().unwrap();
-    let reg = demo_registry_with(d.path(), &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt")]);
+    let reg =
+        demo_registry_with(d.path(), &[("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt")]);
     let findings = d.path().join("findings.gpkg");
     let (c, _, e) = run(&["check", s(&reg), "--out", s(&findings)]);
     assert!(c <= 1, "{e}");
@@ -559,7 +778,10 @@ fn every_geopackage_written_passes_gdals_validator() {
     )
     .unwrap();
     drop(c);
-    assert!(gpkg_conformance(&reg).contains("Req 119: table nr_vintages"), "the older layout is not what the validator refuses");
+    assert!(
+        gpkg_conformance(&reg).contains("Req 119: table nr_vintages"),
+        "the older layout is not what the validator refuses"
+    );
     assert_eq!(run(&["info", s(&reg)]).0, 0);
     assert_eq!(gpkg_conformance(&reg), "");
     let c = rusqlite::Connection::open(&reg).unwrap();

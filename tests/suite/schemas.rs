@@ -26,11 +26,35 @@ fn outputs_validate_against_their_schemas() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     // import report (with problems) and a successful one
-    let (_, out, _) = run(&["import", s(&reg), s(&fixture("dltb/bad_records.geojson")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31", "--format", "json"]);
+    let (_, out, _) = run(&[
+        "import",
+        s(&reg),
+        s(&fixture("dltb/bad_records.geojson")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2019-12-31",
+        "--format",
+        "json",
+    ]);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["problems"].as_array().unwrap().len(), 10);
     assert_valid(&validator("import-report.schema.json"), &report, "import report");
-    let (c, out, _) = run(&["import", s(&reg), s(&fixture("dltb/gbk.shp")), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", "2019-12-31", "--format", "json"]);
+    let (c, out, _) = run(&[
+        "import",
+        s(&reg),
+        s(&fixture("dltb/gbk.shp")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2019-12-31",
+        "--format",
+        "json",
+    ]);
     assert_eq!(c, 0);
     assert_valid(&validator("import-report.schema.json"), &serde_json::from_str(&out).unwrap(), "import report");
     let (_, out, _) = run(&["query", s(&reg), "--bbox", "119.2,30.3,119.9,30.9", "--format", "json"]);

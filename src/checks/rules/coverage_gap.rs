@@ -36,14 +36,26 @@ impl Check for CoverageGap {
                     ctx.note("NR103 coverage-gap not run: the registry has no admin outline on the check date".into());
                     return Ok(vec![]);
                 }
-                let parts: Vec<geo::Polygon<f64>> = admin.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
-                (admin.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"), geo::unary_union(parts.iter()))
+                let parts: Vec<geo::Polygon<f64>> =
+                    admin.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
+                (
+                    admin.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"),
+                    geo::unary_union(parts.iter()),
+                )
             }
         };
         let parcels = ctx.layer(LayerKind::Parcels);
-        let overlap_boxes: Vec<Rect<f64>> = ctx.parcel_overlaps()?.iter().filter_map(|p| p.geometry.bounding_rect()).collect();
+        let overlap_boxes: Vec<Rect<f64>> =
+            ctx.parcel_overlaps()?.iter().filter_map(|p| p.geometry.bounding_rect()).collect();
         let quiet = 0.5 * tol.ignore_area_m2.unwrap_or(0.0);
-        let pieces = geom::uncovered(&outline, parcels.records.len(), |i| &parcels.records[i].record.geometry, |r| parcels.candidates(r), &overlap_boxes, quiet);
+        let pieces = geom::uncovered(
+            &outline,
+            parcels.records.len(),
+            |i| &parcels.records[i].record.geometry,
+            |r| parcels.candidates(r),
+            &overlap_boxes,
+            quiet,
+        );
         let mut out = Vec::new();
         for p in pieces {
             if p.unsigned_area() <= 0.0 {

@@ -24,7 +24,9 @@ impl Check for Deduction {
         let tol = ctx.config.tolerance(self.code())?;
         let abs = tol.absolute_tolerance_m2.unwrap_or(0.01);
         let def = ctx.catalog.layer(LayerKind::Parcels);
-        let (Some(ti), Some(ki), Some(di)) = (def.field_index("TBMJ"), def.field_index("KCMJ"), def.field_index("TBDLMJ")) else {
+        let (Some(ti), Some(ki), Some(di)) =
+            (def.field_index("TBMJ"), def.field_index("KCMJ"), def.field_index("TBDLMJ"))
+        else {
             return Ok(vec![]);
         };
         let mut out = Vec::new();
@@ -40,7 +42,10 @@ impl Check for Deduction {
                     LayerKind::Parcels,
                     r,
                     diff,
-                    format!("parcel {}: TBDLMJ {tbdlmj:.2} ≠ TBMJ {tbmj:.2} − KCMJ {kcmj:.2} (off by {diff:.2} m²)", r.record.key),
+                    format!(
+                        "parcel {}: TBDLMJ {tbdlmj:.2} ≠ TBMJ {tbmj:.2} − KCMJ {kcmj:.2} (off by {diff:.2} m²)",
+                        r.record.key
+                    ),
                 );
                 out.push(f);
             }

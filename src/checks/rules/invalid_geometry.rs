@@ -30,11 +30,16 @@ impl Check for InvalidGeometry {
         let mut out = Vec::new();
         for kind in LayerKind::ALL {
             let set = ctx.layer(kind);
-            out.extend(set.records.par_iter().filter_map(|r| {
-                crate::validity::check(&r.record.geometry)
-                    .err()
-                    .map(|e| attribute(self, tol.severity, kind, r, format!("{kind} {}: {e}", r.record.key)))
-            }).collect::<Vec<_>>());
+            out.extend(
+                set.records
+                    .par_iter()
+                    .filter_map(|r| {
+                        crate::validity::check(&r.record.geometry)
+                            .err()
+                            .map(|e| attribute(self, tol.severity, kind, r, format!("{kind} {}: {e}", r.record.key)))
+                    })
+                    .collect::<Vec<_>>(),
+            );
         }
         Ok(out)
     }

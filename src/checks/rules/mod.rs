@@ -64,17 +64,29 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
 fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) -> crate::Result<Vec<Finding>> {
     let tol = ctx.config.tolerance(check.code())?;
     let set = ctx.layer(kind);
-    Ok(super::geom::overlaps(ctx, set, set, true, tol).into_iter().map(|p| overlap_finding(check, kind, set, p, what)).collect())
+    Ok(super::geom::overlaps(ctx, set, set, true, tol)
+        .into_iter()
+        .map(|p| overlap_finding(check, kind, set, p, what))
+        .collect())
 }
 
 /// A finding for an overlap piece between two records of one layer.
 fn overlap_finding(check: &dyn Check, kind: LayerKind, set: &LayerSet, p: Piece, what: &str) -> Finding {
-    let message = format!("{what} {} and {} overlap by {:.2} m²", set.records[p.a].record.key, set.records[p.b].record.key, p.area);
+    let message = format!(
+        "{what} {} and {} overlap by {:.2} m²",
+        set.records[p.a].record.key, set.records[p.b].record.key, p.area
+    );
     piece_finding(check, (kind, set), (kind, set), p, message)
 }
 
 /// A finding for an overlap piece between record `p.a` of `a` and record `p.b` of `b`.
-fn piece_finding(check: &dyn Check, a: (LayerKind, &LayerSet), b: (LayerKind, &LayerSet), p: Piece, message: String) -> Finding {
+fn piece_finding(
+    check: &dyn Check,
+    a: (LayerKind, &LayerSet),
+    b: (LayerKind, &LayerSet),
+    p: Piece,
+    message: String,
+) -> Finding {
     let (ra, rb) = (&a.1.records[p.a], &b.1.records[p.b]);
     Finding {
         rule: check.code().into(),
@@ -93,7 +105,13 @@ fn piece_finding(check: &dyn Check, a: (LayerKind, &LayerSet), b: (LayerKind, &L
 }
 
 /// An attribute finding, located by the record's geometry.
-fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate::store::StoredRecord, message: String) -> Finding {
+fn attribute(
+    check: &dyn Check,
+    severity: Severity,
+    kind: LayerKind,
+    rec: &crate::store::StoredRecord,
+    message: String,
+) -> Finding {
     Finding {
         rule: check.code().into(),
         name: check.name().into(),
@@ -112,7 +130,14 @@ fn attribute(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate
 }
 
 /// An area-arithmetic finding: the record, what does not add up, and the discrepancy as its area.
-fn discrepancy(check: &dyn Check, severity: Severity, kind: LayerKind, rec: &crate::store::StoredRecord, diff: f64, message: String) -> Finding {
+fn discrepancy(
+    check: &dyn Check,
+    severity: Severity,
+    kind: LayerKind,
+    rec: &crate::store::StoredRecord,
+    diff: f64,
+    message: String,
+) -> Finding {
     Finding { area_m2: diff, ..attribute(check, severity, kind, rec, message) }
 }
 
@@ -124,7 +149,10 @@ fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crat
     Ok(crate::checks::geom::overlaps(ctx, sa, sb, false, tol)
         .into_iter()
         .map(|p| {
-            let message = format!("{ta} {} overlaps {tb} {} by {:.2} m²", sa.records[p.a].record.key, sb.records[p.b].record.key, p.area);
+            let message = format!(
+                "{ta} {} overlaps {tb} {} by {:.2} m²",
+                sa.records[p.a].record.key, sb.records[p.b].record.key, p.area
+            );
             piece_finding(check, (a, sa), (b, sb), p, message)
         })
         .collect())

@@ -28,7 +28,13 @@ impl Check for Multipart {
             .iter()
             .filter(|r| r.record.geometry.0.len() > 1)
             .map(|r| {
-                let mut f = attribute(self, tol.severity, LayerKind::Parcels, r, format!("parcel {} has {} parts", r.record.key, r.record.geometry.0.len()));
+                let mut f = attribute(
+                    self,
+                    tol.severity,
+                    LayerKind::Parcels,
+                    r,
+                    format!("parcel {} has {} parts", r.record.key, r.record.geometry.0.len()),
+                );
                 f.area_m2 = r.areas.ellipsoidal;
                 f.area_planar_m2 = r.areas.planar;
                 f

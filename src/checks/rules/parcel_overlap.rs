@@ -27,6 +27,10 @@ impl Check for ParcelOverlap {
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let set = ctx.layer(LayerKind::Parcels);
-        Ok(ctx.parcel_overlaps()?.iter().map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels")).collect())
+        Ok(ctx
+            .parcel_overlaps()?
+            .iter()
+            .map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels"))
+            .collect())
     }
 }

@@ -74,8 +74,10 @@ impl Check for RedlineUse {
         let mut with_cands: Vec<usize> = cands.iter().map(|c| c.1).collect();
         with_cands.sort_unstable();
         with_cands.dedup();
-        let outlines: std::collections::HashMap<usize, Outline> =
-            with_cands.into_par_iter().map(|j| (j, Outline::new(redlines.records[j].record.geometry.clone()))).collect();
+        let outlines: std::collections::HashMap<usize, Outline> = with_cands
+            .into_par_iter()
+            .map(|j| (j, Outline::new(redlines.records[j].record.geometry.clone())))
+            .collect();
         let found: Vec<Finding> = cands
             .into_par_iter()
             .with_min_len(16)

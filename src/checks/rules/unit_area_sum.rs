@@ -26,7 +26,9 @@ impl Check for UnitAreaSum {
         let abs = tol.absolute_tolerance_m2.unwrap_or(0.01);
         let def = ctx.catalog.layer(LayerKind::Units);
         let idx = |n: &str| def.field_index(n);
-        let (Some(t), Some(g), Some(j), Some(z)) = (idx("DYMJ"), idx("GYMJ"), idx("JTMJ"), idx("ZYMJ")) else { return Ok(vec![]) };
+        let (Some(t), Some(g), Some(j), Some(z)) = (idx("DYMJ"), idx("GYMJ"), idx("JTMJ"), idx("ZYMJ")) else {
+            return Ok(vec![]);
+        };
         let mut out = Vec::new();
         for r in &ctx.layer(LayerKind::Units).records {
             let v = |i| r.record.value(i);
@@ -43,7 +45,10 @@ impl Check for UnitAreaSum {
                     LayerKind::Units,
                     r,
                     diff,
-                    format!("unit {}: DYMJ {total:.2} ≠ 国有 + 集体 + 争议 = {parts:.2} (off by {diff:.2} m²)", r.record.key),
+                    format!(
+                        "unit {}: DYMJ {total:.2} ≠ 国有 + 集体 + 争议 = {parts:.2} (off by {diff:.2} m²)",
+                        r.record.key
+                    ),
                 );
                 out.push(f);
             }

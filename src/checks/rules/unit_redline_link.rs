@@ -34,7 +34,9 @@ impl Check for UnitRedlineLink {
         let redlines = ctx.layer(LayerKind::Redlines);
         let mut out = Vec::new();
         for u in &ctx.layer(LayerKind::Units).records {
-            let declared: BTreeSet<String> = u.record.value(si)
+            let declared: BTreeSet<String> = u
+                .record
+                .value(si)
                 .to_string()
                 .split([';', ',', '；', '，'])
                 .map(str::trim)
@@ -63,7 +65,13 @@ impl Check for UnitRedlineLink {
             if !extra.is_empty() {
                 parts.push(format!("declares red line(s) {} it does not overlap", join(&extra)));
             }
-            out.push(attribute(self, tol.severity, LayerKind::Units, u, format!("unit {}: {}", u.record.key, parts.join("; "))));
+            out.push(attribute(
+                self,
+                tol.severity,
+                LayerKind::Units,
+                u,
+                format!("unit {}: {}", u.record.key, parts.join("; ")),
+            ));
         }
         Ok(out)
     }
