@@ -17,7 +17,8 @@
 //! - [`crs`] and [`area`]: coordinate systems (the only PROJ user) and ellipsoidal/planar areas; [`gcj02`]:
 //!   the obfuscated coordinates of Chinese web maps, detected and converted on request;
 //! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
-//! - [`import`]: the validated, atomic import pipeline; [`inspect`]: a delivery checked before it is accepted;
+//! - [`import`]: the validated, atomic import pipeline ([`hashing`]: record and source hashes, shared with the
+//!   store); [`inspect`]: a delivery checked before it is accepted;
 //! - [`store`]: the registry file, its history and its tables;
 //! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup; [`outline`]: an outline indexed
 //!   for fast point location, overlap tests and clipping (regions, zones, counties);
@@ -44,6 +45,7 @@ pub mod crs;
 pub mod error;
 pub mod gcj02;
 pub mod gen;
+pub mod hashing;
 pub mod import;
 pub mod index;
 pub mod inspect;

@@ -301,7 +301,7 @@ impl BalanceConfig {
                 }
             }
         }
-        let hash = |t: &str| crate::import::hashing::sha256_hex(t.as_bytes());
+        let hash = |t: &str| crate::hashing::sha256_hex(t.as_bytes());
         let sources = vec![(wsrc, hash(&wtext)), (lsrc, hash(&ltext))];
         Ok(BalanceConfig { water_items, liabilities, sources })
     }
@@ -420,7 +420,7 @@ pub fn targets(path: &Path) -> Result<(Targets, String)> {
         Some("json") => serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
         _ => toml::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
     };
-    Ok((t, crate::import::hashing::sha256_hex(text.as_bytes())))
+    Ok((t, crate::hashing::sha256_hex(text.as_bytes())))
 }
 
 /// An input file and its content hash, for the sheet's provenance.
@@ -436,7 +436,7 @@ pub struct InputFile {
 
 /// Hash a file for the provenance list.
 pub fn input_file(role: &str, path: &Path) -> Result<InputFile> {
-    Ok(InputFile { role: role.into(), path: path.to_path_buf(), sha256: crate::import::hashing::sha256_file(path)? })
+    Ok(InputFile { role: role.into(), path: path.to_path_buf(), sha256: crate::hashing::sha256_file(path)? })
 }
 
 #[cfg(test)]

@@ -247,7 +247,7 @@ fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
     }
     // the registry's hash (provenance) is read while the sheet is computed
     let reg_path = reg.path().to_path_buf();
-    let hashing = std::thread::spawn(move || crate::import::hashing::sha256_file(&reg_path));
+    let hashing = std::thread::spawn(move || crate::hashing::sha256_file(&reg_path));
     Ok(Setup { cfg, rules, model_name, model, hashing })
 }
 

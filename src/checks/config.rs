@@ -67,7 +67,7 @@ impl RuleConfig {
         let (redline, redline_src) = read("redline-landuse.csv", REDLINE)?;
         let tolerances: HashMap<String, Tolerance> =
             toml::from_str(&checks).map_err(|e| Error::Config { file: checks_src.clone(), reason: e.to_string() })?;
-        let sha256 = crate::import::hashing::sha256_hex(format!("{checks}{redline}").as_bytes());
+        let sha256 = crate::hashing::sha256_hex(format!("{checks}{redline}").as_bytes());
         Ok(RuleConfig {
             tolerances,
             redline: RedlineRules::parse(&redline, &redline_src)?,

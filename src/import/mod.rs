@@ -9,7 +9,6 @@
 
 mod fields;
 mod geometry;
-pub mod hashing;
 mod plausibility;
 
 use std::collections::HashMap;
@@ -17,6 +16,7 @@ use std::fmt;
 
 use crate::catalog::Profile;
 use crate::error::{Error, Result};
+use crate::hashing;
 use crate::io::source::{self, Source, SourceGeometry, SourceRequest};
 use crate::model::{AsOf, LayerKind, Value};
 use crate::progress::Progress;
@@ -479,7 +479,7 @@ fn problem(
     Problem { file: file.to_string(), layer: src.layer.clone(), feature_index: index, fid, key, field, reason }
 }
 
-pub use hashing::{content_hash, hash_source, record_hash};
+pub use crate::hashing::{content_hash, hash_source, record_hash};
 
 /// Check one value against a layer field (type, required, range, pattern, code table), as imports do.
 pub fn check_field(

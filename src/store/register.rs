@@ -121,7 +121,7 @@ impl Registry {
             p.push(Box::new(0_i64)); // not from an import
             p.push(Box::new(reg.areas.ellipsoidal));
             p.push(Box::new(reg.areas.planar));
-            p.push(Box::new(crate::import::content_hash(&reg.values, geometry)));
+            p.push(Box::new(crate::hashing::content_hash(&reg.values, geometry)));
             tx.execute(&sql, params_from_iter(p.iter()))?;
             new_fid = Some(tx.last_insert_rowid());
         }

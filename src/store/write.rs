@@ -248,7 +248,7 @@ impl Registry {
                     for (k, &i) in bookkeeping.iter().enumerate() {
                         values[i] = bk[k].clone();
                     }
-                    crate::import::hashing::content_hash(&values, &rec.geometry) == stored
+                    crate::hashing::content_hash(&values, &rec.geometry) == stored
                 })
         };
         lap("open records read");

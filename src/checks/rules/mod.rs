@@ -18,16 +18,14 @@
 //! | NR501 | redline-prohibited-use | parcels × redlines |
 //! | NR502 | unit-redline-link | units × redlines |
 
+mod control_overlap;
 mod coverage_gap;
 mod declared_area;
 mod deduction;
 pub(crate) mod duplicate_id;
-mod farmland_urban;
 mod invalid_geometry;
 mod multipart;
 mod parcel_overlap;
-mod redline_farmland;
-mod redline_urban;
 mod redline_use;
 mod unit_area_sum;
 mod unit_overlap;
@@ -52,9 +50,9 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
         Box::new(deduction::Deduction),
         Box::new(unit_area_sum::UnitAreaSum),
         Box::new(unit_resource_sum::UnitResourceSum),
-        Box::new(redline_farmland::RedlineFarmland),
-        Box::new(redline_urban::RedlineUrban),
-        Box::new(farmland_urban::FarmlandUrban),
+        Box::new(control_overlap::REDLINE_FARMLAND),
+        Box::new(control_overlap::REDLINE_URBAN),
+        Box::new(control_overlap::FARMLAND_URBAN),
         Box::new(redline_use::RedlineUse),
         Box::new(unit_redline_link::UnitRedlineLink),
     ]

@@ -1,13 +1,14 @@
 //! Content hashes: of a record (to tell unchanged records across vintages) and of a source file (for the
-//! import log, so an auditor can prove which file produced a vintage).
+//! import log, so an auditor can prove which file produced a vintage). A leaf module: the import computes
+//! them, the store compares and records them, neither through the other.
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::Source;
 use crate::error::{Error, Result};
 use crate::io::blob;
+use crate::io::source::Source;
 use crate::model::Value;
 
 /// SHA-256 over the record's values and geometry: equal hashes across vintages mean an unchanged record.
@@ -39,7 +40,7 @@ pub fn record_hash(values: &[Value], bookkeeping: &[usize], geometry: &geo::Mult
 }
 
 /// The source attributes of feature `i` as a JSON object (kept with rejects).
-pub(super) fn attributes_json(src: &Source, i: usize) -> String {
+pub(crate) fn attributes_json(src: &Source, i: usize) -> String {
     let map: serde_json::Map<String, serde_json::Value> = src
         .field_names
         .iter()
