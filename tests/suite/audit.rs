@@ -228,11 +228,7 @@ fn bad_input_is_refused_and_no_report_is_left() {
     let reg = demo_registry(d.path());
     let html = d.path().join("report.html");
     let targets = std::fs::read_to_string(seed("targets.toml")).unwrap();
-    let write = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
     let unknown = write("t1.toml", targets.replace("wetland_area = 5", "wetland_area = 5\ngreen_gdp = 5"));
     let no_scoring = write("t2.toml", targets.split("[scoring]").next().unwrap().to_string());
     let t = seed("targets.toml");

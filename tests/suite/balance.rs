@@ -144,11 +144,7 @@ fn rect_geom(x0: f64, x1: f64, y0: f64, y1: f64) -> Geometry {
 fn a_half_square_metre_overlap_is_resolved_not_counted_twice() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let write = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
     let admin =
         write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));
     let y19 = write(
@@ -192,11 +188,7 @@ fn a_half_square_metre_overlap_is_resolved_not_counted_twice() {
 fn hand_made_county_has_the_known_transition_matrix() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let write = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
     let admin =
         write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 300.0, 0.0, 100.0)]));
     let y19 = write(
@@ -678,11 +670,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
     let d = tempfile::tempdir().unwrap();
     let reg = demo_registry(d.path());
     let out = d.path().join("sheet.xlsx");
-    let write = |name: &str, text: &str| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: &str| write_file(d.path(), name, text);
     let bad_origin =
         write("fc1.csv", "行政区代码,年份,起源,项目,蓄积量\n330523,2020,天然,生长量,10\n330523,2020,野生,采伐,5\n");
     let bad_item = write("w1.csv", "行政区代码,年份,类别,项目,数值\n330523,2020,地表水,降雨,10\n");
@@ -842,11 +830,7 @@ fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
 fn a_repaired_parcel_does_not_stop_the_sheet() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let write = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
     let (x, y) = (500_000.0, 3_300_000.0);
     let admin =
         write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 200.0, 0.0, 100.0)]));

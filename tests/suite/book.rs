@@ -9,11 +9,7 @@ use crate::common::*;
 fn hand_computed_book_page() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let w = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let w = |name: &str, text: String| write_file(d.path(), name, text);
     let parcels = w(
         "p.geojson",
         collection(
@@ -251,11 +247,7 @@ fn book_page_prints_on_a4() {
 fn published_parts_add_up_to_the_published_total() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let w = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let w = |name: &str, text: String| write_file(d.path(), name, text);
     let t = 1000.0 / 3.0;
     let parcels = w(
         "p.geojson",

@@ -449,11 +449,7 @@ fn unit_area_must_equal_its_resource_types() {
 fn each_rule_finds_its_defect() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
-    let write = |name: &str, text: String| {
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
     // P1: declared TBMJ 5 % too large (NR301); P2: TBDLMJ ≠ TBMJ − KCMJ by 100 m² (NR302)
     let p2_area = 10_000.0;
     // P3: a multipart parcel (NR203)
@@ -670,9 +666,7 @@ fn control_line_overlaps_agree_with_geos_on_hard_intersections() {
                 )
             })
             .collect();
-        let p = d.path().join(name);
-        std::fs::write(&p, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))).unwrap();
-        p
+        write_file(d.path(), name, feature_collection(&feats))
     };
     let red = layer(
         "red.geojson",
@@ -754,9 +748,7 @@ fn nr401_finds_the_intersections_of_geos_overlay_suites() {
                 )
             })
             .collect();
-        let p = d.path().join(name);
-        std::fs::write(&p, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, feats.join(","))).unwrap();
-        p
+        write_file(d.path(), name, feature_collection(&feats))
     };
     let red = layer("a.geojson", "HXBH", r#","GKFQ":"一般控制区""#, &|c| c.1.clone());
     let farm = layer("b.geojson", "BHKBH", "", &|c| c.2.clone());

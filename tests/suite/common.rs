@@ -42,6 +42,13 @@ pub fn registry(dir: &Path) -> PathBuf {
     reg
 }
 
+/// Write `text` to the file `name` in `dir`; its path.
+pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 pub fn sha256(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
@@ -69,9 +76,14 @@ pub fn collection(props: &[&str], geoms: &[String]) -> String {
             format!(r#"{{"type":"Feature","properties":{p},"geometry":{{"type":"Polygon","coordinates":{g}}}}}"#)
         })
         .collect();
+    feature_collection(&feats)
+}
+
+/// A GeoJSON FeatureCollection in EPSG:4549 of features given as JSON text.
+pub fn feature_collection(features: &[String]) -> String {
     format!(
         r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#,
-        feats.join(",")
+        features.join(",")
     )
 }
 

@@ -361,6 +361,30 @@ fn a_vintage_after_today_is_refused_unless_forced() {
     assert_eq!(code, 2);
     assert!(err.contains("--as-of 2099-01-01 is after today") && err.contains("--force"), "{err}");
     assert_eq!(sha256(&reg), before);
+    // a registration dated after today likewise
+    let unit = write_file(d.path(), "u.geojson", collection(&[r#"{"note":"u"}"#], &[rect(0.0, 100.0, 0.0, 100.0)]));
+    let (code, _, err) = run(&[
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523ZR0009",
+        "--name",
+        "未来",
+        "--type",
+        "自然保护区",
+        "--owner",
+        "全民",
+        "--geometry",
+        s(&unit),
+        "--date",
+        "2099-01-01",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--date 2099-01-01 is after today"), "{err}");
+    assert_eq!(sha256(&reg), before);
     assert_eq!(import_parcels(&reg, &src, "2099-01-01", &["--force"]).0, 0);
 }
 
@@ -515,11 +539,7 @@ fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
     assert!(!e.contains("tmerc"), "PROJ's own diagnostics reached stderr: {e}");
     assert_eq!(sha256(&reg), before);
     // declared areas a thousand times the measured ones
-    let w = |name: &str, props: &[&str], geoms: &[String]| {
-        let p = d.path().join(name);
-        std::fs::write(&p, collection(props, geoms)).unwrap();
-        p
-    };
+    let w = |name: &str, props: &[&str], geoms: &[String]| write_file(d.path(), name, collection(props, geoms));
     let squares: Vec<String> = (0..4).map(|i| rect(i as f64 * 100.0, i as f64 * 100.0 + 100.0, 0.0, 100.0)).collect();
     let props = [
         r#"{"BSM":"A","DLBM":"0101","TBMJ":10000000}"#,
@@ -674,6 +694,8 @@ fn inspect_reports_every_problem_of_a_delivery_and_writes_nothing() {
     );
     assert!(out.contains("feature #1 (fid 1) [33052300001452]: field BSM: duplicate BSM"), "{out}");
     assert!(out.contains("profile sandiao-dltb") && out.contains("the delivery has problems"), "{out}");
+    // lon/lat (CGCS2000) is measured in the Gauss-Krüger zone of its centre: 119.5°E is zone 40
+    assert!(out.contains("CRS EPSG:4490; measured in EPSG:4549"), "{out}");
     assert_eq!(gpkg_conformance(&layer), "");
     let c2 = rusqlite::Connection::open(&layer).unwrap();
     let rejected: i64 = c2.query_row("SELECT count(*) FROM findings WHERE rule = 'IMPORT'", [], |r| r.get(0)).unwrap();
@@ -728,9 +750,7 @@ fn an_outline_in_gcj02_is_detected_and_converted_only_when_asked() {
             r#"{{"type":"FeatureCollection",{crs}"features":[{{"type":"Feature","properties":{{"XZQDM":"330523","XZQMC":"测试县"}},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}]}}"#,
             coords.join(",")
         );
-        let p = d.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
+        write_file(d.path(), name, text)
     };
     // the true outline, a 2 km square, in the registry's zone
     let square: Vec<(f64, f64)> = [(0.0, 0.0), (2000.0, 0.0), (2000.0, 2000.0), (0.0, 2000.0), (0.0, 0.0)]
@@ -850,11 +870,7 @@ mod hostile_sources {
             },
         );
         (prop::collection::vec(feature, 0..5), prop::option::of(any::<prop::sample::Index>())).prop_map(|(fs, cut)| {
-            let text = format!(
-                r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#,
-                fs.join(",")
-            );
-            let mut bytes = text.into_bytes();
+            let mut bytes = feature_collection(&fs).into_bytes();
             if let Some(i) = cut {
                 bytes.truncate(i.index(bytes.len()));
             }
@@ -1083,7 +1099,7 @@ fn every_polygon_of_geos_validity_suites_gets_the_suites_verdict() {
         })
         .collect();
     let src = d.path().join("geos-valid.geojson");
-    std::fs::write(&src, format!(r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:4549"}}}},"features":[{}]}}"#, features.join(","))).unwrap();
+    std::fs::write(&src, feature_collection(&features)).unwrap();
     let (_, out, err) = import_parcels(&reg, &src, "2020-01-01", &["--keep-going", "--max-rejected", "100"]);
     let mut wrong = Vec::new();
     for (i, (name, wkt, valid)) in cases.iter().enumerate() {
