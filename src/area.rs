@@ -172,6 +172,15 @@ pub fn densify(mp: &MultiPolygon<f64>, max_len: f64) -> MultiPolygon<f64> {
     )
 }
 
+/// Densification of finding pieces before their ellipsoidal area is integrated, metres.
+pub const PIECE_DENSIFY_METRES: f64 = 5.0;
+
+/// Ellipsoidal area of a finding piece (finely densified: pieces are often thin); 0 when it cannot be
+/// projected.
+pub fn piece_area(calc: &AreaCalculator, mp: &MultiPolygon<f64>) -> f64 {
+    calc.areas_densified(mp, PIECE_DENSIFY_METRES).map(|a| a.ellipsoidal).unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! ```text
 //! source file ──io::source──▶ import (map, validate, reproject, measure) ──▶ store (GeoPackage, vintages)
 //!                                                                             │
-//!              query / export ◀── index (R-tree over a vintage) ◀─────────────┤
+//!              query / export ◀── geometry (R-tree over a vintage) ◀─────────────┤
 //!              check (rules) ◀────────────────────────────────────────────────┤
 //!    tables ◀── balance sheet (two vintages → overlay → accounts) ◀───────────┘
 //! ```
@@ -20,8 +20,9 @@
 //! - [`import`]: the validated, atomic import pipeline ([`hashing`]: record and source hashes, shared with the
 //!   store); [`inspect`]: a delivery checked before it is accepted;
 //! - [`store`]: the registry file, its history and its tables;
-//! - [`index`] and [`query`]: the R-tree and the clerk's point/box lookup; [`outline`]: an outline indexed
-//!   for fast point location, overlap tests and clipping (regions, zones, counties);
+//! - [`geometry`]: the kernel every part above uses — exact clipping and intersection, edge tests, the
+//!   uncovered ground of a coverage, the spatial index, and an outline indexed for fast point location,
+//!   overlap tests and clipping (regions, zones, counties); [`query`]: the clerk's point/box lookup;
 //! - [`validity`]: OGC validity of polygons (GEOS's IsValidOp);
 //! - [`checks`]: the rules that find what is wrong on a date; [`units`], [`register`] and [`book`]:
 //!   registration units, their events and register-book pages;
@@ -45,13 +46,12 @@ pub mod crs;
 pub mod error;
 pub mod gcj02;
 pub mod gen;
+pub mod geometry;
 pub mod hashing;
 pub mod import;
-pub mod index;
 pub mod inspect;
 pub mod io;
 pub mod model;
-pub mod outline;
 pub mod progress;
 pub mod query;
 pub mod regions;

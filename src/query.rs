@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::crs::Transformer;
 use crate::error::Result;
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
 use crate::store::Registry;
 

@@ -8,7 +8,7 @@
 
 use geo::{Area, BoundingRect, Intersects};
 
-use crate::checks::{self, RuleConfig};
+use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::import;
 use crate::io::source::SourceRequest;
@@ -98,7 +98,7 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
             {
                 continue;
             }
-            let overlap = checks::intersection(g, &other.record.geometry).unsigned_area();
+            let overlap = crate::geometry::intersection(g, &other.record.geometry).unsigned_area();
             if overlap >= tol {
                 return Err(refuse(format!(
                     "it would overlap registered unit {} by {overlap:.2} m²",

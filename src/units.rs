@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use geo::{BoundingRect, Intersects, MultiPolygon};
 
+use crate::area::piece_area;
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
-use crate::checks::geom::{intersection, piece_area};
 use crate::error::Result;
+use crate::geometry::intersection;
 use crate::model::LayerKind;
 use crate::store::StoredRecord;
 

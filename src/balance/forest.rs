@@ -22,8 +22,7 @@ use super::partition::Partition;
 use super::region::{Clip, Region};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
-use crate::checks::geom;
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
 use crate::model::LayerKind;
 use crate::store::StoredRecord;
 
@@ -55,7 +54,7 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
                 Clip::Outside => return None,
                 Clip::Inside => (r.record.geometry.clone(), full),
                 Clip::Cut(g) => {
-                    let a = geom::piece_area(calc, &g);
+                    let a = crate::area::piece_area(calc, &g);
                     (g, a)
                 }
             };
@@ -211,12 +210,12 @@ pub fn measure(
         let Some(bb) = g.bounding_rect() else { continue };
         for k in idx.in_box(bb.min().x, bb.min().y, bb.max().x, bb.max().y) {
             let s = &s1[k as usize];
-            let piece = geom::intersection(g, &s.geometry);
+            let piece = crate::geometry::intersection(g, &s.geometry);
             if piece.unsigned_area() <= 0.0 {
                 continue;
             }
             rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 +=
-                geom::piece_area(calc, &piece) * s.density;
+                crate::area::piece_area(calc, &piece) * s.density;
         }
     }
     m

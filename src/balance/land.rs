@@ -291,7 +291,7 @@ pub fn inside(
     use rayon::prelude::*;
     // the pieces whose box meets a box covering the zone (Outline::cover): any other lies outside it
     let mut near: Vec<i64> = zone
-        .cover(crate::outline::COVER_DEPTH)
+        .cover(crate::geometry::COVER_DEPTH)
         .par_iter()
         .flat_map_iter(|b| p.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y))
         .collect();
@@ -302,7 +302,7 @@ pub fn inside(
         .map(|&k| &p.pieces[k as usize])
         .filter(|x| x.class != GAP)
         .map_init(calc_for, |calc, x| {
-            let a = zone.area_inside(&x.geometry, x.area, calc);
+            let a = zone.area_inside(&x.geometry, x.area, |g| crate::area::piece_area(calc, g));
             (a > 0.0).then(|| (x.class.clone(), a, x.deduction))
         })
         .flatten()

@@ -54,7 +54,9 @@ pub fn redline_encroachment(
                 .par_iter()
                 .map(|&k| &p.pieces[k as usize])
                 .filter(|x| x.class != GAP && matches!(rules.verdict(zone, &x.class), Verdict::Prohibited(_)))
-                .map_init(calc_for, |calc, x| outline.area_inside(&x.geometry, x.area, calc))
+                .map_init(calc_for, |calc, x| {
+                    outline.area_inside(&x.geometry, x.area, |g| crate::area::piece_area(calc, g))
+                })
                 .sum::<f64>()
         })
         .sum()
@@ -62,7 +64,10 @@ pub fn redline_encroachment(
 
 /// Ellipsoidal area of zone records (farmland blocks …) inside the region, m².
 pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculator) -> f64 {
-    records.iter().map(|r| region.area_inside(&r.record.geometry, r.areas.ellipsoidal, calc)).sum()
+    records
+        .iter()
+        .map(|r| region.area_inside(&r.record.geometry, r.areas.ellipsoidal, |g| crate::area::piece_area(calc, g)))
+        .sum()
 }
 
 /// Figures the items (and the audit's indicators) are computed from.

@@ -383,7 +383,7 @@ fn measure(
     let parcels = Fields::Only(&partition::FIELDS);
     // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
     // box does: a county of a province reads few of its neighbours' parcels
-    let tiles = region.outline.cover(crate::outline::COVER_DEPTH);
+    let tiles = region.outline.cover(crate::geometry::COVER_DEPTH);
     // the opening parcels are clipped to the region as they are read (on the decoding threads, while SQLite
     // reads on); each also says whether it has ended by the closing date
     let clipper = partition::Clipper::new(region, catalog)?;

@@ -16,7 +16,6 @@ use rayon::prelude::*;
 
 use super::partition::Partition;
 use crate::area::AreaCalculator;
-use crate::checks::geom;
 use crate::error::{Error, Result};
 
 /// Intersections below this (m², planar) are shared-edge noise.
@@ -85,11 +84,11 @@ pub fn overlay(
         .with_min_len(32)
         .map_init(calc_for, |calc, (i, j)| {
             let (p, q) = (&a.pieces[i], &b.pieces[j]);
-            let g = geom::intersection(&p.geometry, &q.geometry);
+            let g = crate::geometry::intersection(&p.geometry, &q.geometry);
             if g.0.is_empty() || g.unsigned_area() <= NOISE_M2 {
                 return None;
             }
-            let area = geom::piece_area(calc, &g);
+            let area = crate::area::piece_area(calc, &g);
             Some(Pair { from: i, to: j, area, geometry: Some(g) })
         })
         .flatten()
@@ -190,7 +189,7 @@ mod tests {
     use super::{cells, overlay};
     use crate::area::AreaCalculator;
     use crate::balance::partition::{Partition, Piece, GAP};
-    use crate::index::LayerIndex;
+    use crate::geometry::LayerIndex;
     use geo::{BoundingRect, MultiPolygon, Rect};
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {

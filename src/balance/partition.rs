@@ -5,7 +5,7 @@
 //! 2. Overlaps between parcels (a defect NR101 reports) are resolved so no ground is counted twice: the
 //!    parcel registered earlier (lower fid) keeps the overlap, the later one loses it. Each resolution is
 //!    noted on the sheet; `--overlaps error` refuses instead.
-//! 3. Ground no parcel covers (NR103's gaps, through [`geom::uncovered`]) becomes pieces of the pseudo-class
+//! 3. Ground no parcel covers (NR103's gaps, through [`crate::geometry::uncovered`]) becomes pieces of the pseudo-class
 //!    [`GAP`] (未覆盖), so the pieces add up to the region's area.
 //!
 //! A piece keeps its parcel's fid, key, class, 田坎 share and quality grade. A parcel unchanged between two
@@ -22,9 +22,8 @@ use rayon::prelude::*;
 use super::region::{Clip, Region};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
-use crate::checks::geom;
 use crate::error::{Error, Result};
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
 use crate::store::StoredRecord;
 
@@ -39,7 +38,7 @@ pub const GAP_SLIVER_M2: f64 = 1.0;
 /// overlay's tolerance on a piece (0.05 m²): a real overlap of 0.1–1 m² left unresolved is counted twice and
 /// the sheet refuses itself (seen at 2 000 000 parcels, where the injected overlap square caught two parcels
 /// by 0.125 and 0.658 m²). Neighbours that only share edges never reach the boolean operation
-/// ([`geom::interiors_meet`]), so no edge noise comes this far.
+/// ([`crate::geometry::interiors_meet`]), so no edge noise comes this far.
 const OVERLAP_NOISE_M2: f64 = 0.01;
 
 /// The parcel fields a partition reads (with the key), in the order [`build`] looks them up: the registry
@@ -237,7 +236,7 @@ impl<'a> Clipper<'a> {
                 (std::mem::replace(&mut r.record.geometry, geo::MultiPolygon(vec![])), false, r.areas.ellipsoidal)
             }
             Clip::Cut(g) => {
-                let a = geom::piece_area(&calc_for(), &g);
+                let a = crate::area::piece_area(&calc_for(), &g);
                 (g, true, a)
             }
         };
@@ -309,7 +308,7 @@ pub fn from_clipped(
         // a pair of two changed parcels is measured once, from its lower position
         cands.into_iter().map(|j| j as usize).filter(move |&j| j != i && (j > i || !changed[j])).filter_map(move |j| {
             let (lo, hi) = (i.min(j), i.max(j));
-            let g = geom::intersection(&pieces[lo].geometry, &pieces[hi].geometry);
+            let g = crate::geometry::intersection(&pieces[lo].geometry, &pieces[hi].geometry);
             (g.unsigned_area() > OVERLAP_NOISE_M2).then_some((lo, hi, g))
         })
     }));
@@ -356,13 +355,13 @@ pub fn from_clipped(
             if let Some(b) = rest.bounding_rect() {
                 index.insert(j as i64, b);
             }
-            pieces[j].area = geom::piece_area(&calc, &rest);
+            pieces[j].area = crate::area::piece_area(&calc, &rest);
             pieces[j].geometry = rest;
             pieces[j].altered = true;
             let total_lost = before - pieces[j].area;
-            let sum_parts: f64 = lost.iter().map(|(_, g)| geom::piece_area(&calc, g)).sum();
+            let sum_parts: f64 = lost.iter().map(|(_, g)| crate::area::piece_area(&calc, g)).sum();
             for (i, g) in lost {
-                let a = geom::piece_area(&calc, g);
+                let a = crate::area::piece_area(&calc, g);
                 // several earlier parcels may overlap each other too: share what was removed in proportion
                 let share = if sum_parts > 0.0 { total_lost * a / sum_parts } else { 0.0 };
                 resolved.push(ResolvedOverlap {
@@ -377,7 +376,7 @@ pub fn from_clipped(
     lap("overlaps resolved");
     // 3. gaps
     let parcel_count = pieces.len();
-    let gaps = geom::uncovered(
+    let gaps = crate::geometry::uncovered(
         &region.outline.geometry,
         parcel_count,
         |i| &pieces[i].geometry,
@@ -391,7 +390,7 @@ pub fn from_clipped(
     let mut gap_slivers = Vec::new();
     for (k, g) in gaps.into_iter().enumerate() {
         let geometry = MultiPolygon(vec![g]);
-        let area = geom::piece_area(&calc, &geometry);
+        let area = crate::area::piece_area(&calc, &geometry);
         if area < GAP_SLIVER_M2 {
             gap_slivers_m2 += area;
             if let Some(b) = geometry.bounding_rect() {
@@ -490,7 +489,7 @@ mod tests {
         let outline =
             MultiPolygon(vec![geo::Rect::new((459_990.0, 3_389_990.0), (460_200.0, 3_390_200.0)).to_polygon()]);
         let region =
-            Region { code: "t".into(), name: "t".into(), outline: crate::outline::Outline::new(outline), area: 0.0 };
+            Region { code: "t".into(), name: "t".into(), outline: crate::geometry::Outline::new(outline), area: 0.0 };
         let (d1, d2) = (AsOf::from_ymd_opt(2019, 12, 31).unwrap(), AsOf::from_ymd_opt(2020, 12, 31).unwrap());
         let opening = || {
             vec![

@@ -6,12 +6,11 @@
 
 use crate::area::AreaCalculator;
 use crate::checks::context::outermost;
-use crate::checks::geom;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
 use crate::store::Registry;
 
-pub use crate::outline::{Clip, Outline, Position};
+pub use crate::geometry::{Clip, Outline, Position};
 
 /// The region of a sheet.
 pub struct Region {
@@ -69,7 +68,7 @@ impl Region {
         let code = code
             .map(str::to_string)
             .unwrap_or_else(|| chosen.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"));
-        let area = geom::piece_area(calc, &geometry);
+        let area = crate::area::piece_area(calc, &geometry);
         Ok(Region { code, name, outline: Outline::new(geometry), area })
     }
 }

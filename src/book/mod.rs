@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use geo::{BoundingRect, Intersects};
 use serde::Serialize;
 
-use crate::checks;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind, SquareMetres};
 use crate::store::{EventRow, Registry};
@@ -181,11 +180,11 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             if !z.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
                 continue;
             }
-            let piece = checks::intersection(ugeom, &z.record.geometry);
+            let piece = crate::geometry::intersection(ugeom, &z.record.geometry);
             let a = if piece.0.is_empty() {
                 0.0
             } else {
-                calc.areas_densified(&piece, checks::geom::PIECE_DENSIFY_METRES)?.ellipsoidal
+                calc.areas_densified(&piece, crate::area::PIECE_DENSIFY_METRES)?.ellipsoidal
             };
             if a < MIN_LINK_M2 {
                 continue;

@@ -28,9 +28,9 @@ use geo::{BoundingRect, MultiPolygon};
 use super::context::Context;
 use super::{rules, Exceptions, Finding, RuleConfig};
 use crate::error::{Error, Result};
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
+use crate::geometry::{Outline, Position};
 use crate::model::{AsOf, LayerKind};
-use crate::outline::{Outline, Position};
 use crate::store::Registry;
 
 /// One county of a streamed check.

@@ -12,9 +12,9 @@ use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
 use crate::error::{Error, Result};
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
+use crate::geometry::Outline;
 use crate::model::{AsOf, LayerKind};
-use crate::outline::Outline;
 use crate::store::{Registry, StoredRecord};
 
 /// One layer's records on the check date, with an index over their positions.
@@ -83,7 +83,7 @@ enum Border {
 
 impl Border {
     fn new(g: &MultiPolygon<f64>) -> Border {
-        if super::geom::vertex_count(g) > super::geom::PRETEST_VERTICES {
+        if crate::geometry::vertex_count(g) > crate::geometry::PRETEST_VERTICES {
             Border::Big(Box::new(Outline::new(g.clone())))
         } else {
             Border::Small(g.clone())
@@ -99,7 +99,7 @@ impl Border {
 
     fn shares_ground(&self, g: &MultiPolygon<f64>) -> bool {
         match self {
-            Border::Small(b) => super::geom::may_share_ground(b, g),
+            Border::Small(b) => crate::geometry::may_share_ground(b, g),
             Border::Big(o) => o.overlaps(g),
         }
     }
@@ -128,7 +128,7 @@ fn ring(
         .iter()
         .filter(|(k, _)| **k != LayerKind::Admin)
         .flat_map(|(_, recs)| recs.iter())
-        .filter(|r| outline.position(&r.record.geometry) == crate::outline::Position::Boundary)
+        .filter(|r| outline.position(&r.record.geometry) == crate::geometry::Position::Boundary)
         .map(|r| Border::new(&r.record.geometry))
         .collect();
     let reach = border.iter().filter_map(Border::bounds).fold(window_box, union_box);
@@ -326,7 +326,7 @@ impl Context {
                 let near_records: Vec<&StoredRecord> = loaded.get(&near).into_iter().flatten().collect();
                 let boxes: Vec<geo::Rect<f64>> = near_records
                     .par_iter()
-                    .flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::outline::COVER_DEPTH))
+                    .flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::geometry::COVER_DEPTH))
                     .collect();
                 let recs = needs.read(reg, kind, at, Some(&boxes))?;
                 crate::progress::lap(

@@ -17,9 +17,9 @@ pub mod rules;
 
 use serde::Serialize;
 
+pub use crate::geometry::intersection;
 pub use config::{Exception, Exceptions, RedlineRules, RuleConfig, Tolerance, Verdict};
 pub use context::Context;
-pub use geom::intersection;
 pub use report::{summarise, CheckReport, RuleSummary};
 
 use crate::error::Result;
@@ -94,7 +94,7 @@ pub trait Check: Sync {
     /// Layers it reads only where another layer's records are: `(layer, near)` says every finding on
     /// `layer` lies inside a record of `near`, so a whole-registry check that runs no other rule reading
     /// `layer` reads only its records whose box meets a box covering a `near` record
-    /// ([`crate::outline::Outline::cover`]; NR501 reads the parcels under the red lines, not the county).
+    /// ([`crate::geometry::Outline::cover`]; NR501 reads the parcels under the red lines, not the county).
     fn near(&self) -> &'static [(LayerKind, LayerKind)] {
         &[]
     }

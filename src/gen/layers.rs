@@ -9,10 +9,10 @@ use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
 use super::classes::{is_cultivated, is_forest};
 use super::{County, GenParcel};
 use crate::error::{Error, Result};
-use crate::index::LayerIndex;
+use crate::geometry::LayerIndex;
+use crate::geometry::Outline;
 use crate::io::export::{self, Column, Table};
 use crate::model::{FieldType, Value};
-use crate::outline::Outline;
 
 pub(super) struct Zone {
     /// Key value, for messages and links.

@@ -343,7 +343,7 @@ impl Registry {
                 ins.raw_execute()?;
                 let new_fid = tx.last_insert_rowid();
                 if let Some(r) = rec.geometry.bounding_rect() {
-                    boxes.push((new_fid, crate::index::envelope(r)));
+                    boxes.push((new_fid, crate::geometry::index::envelope(r)));
                 }
                 out.inserted += 1;
                 if def.registration {

@@ -4,13 +4,12 @@
 //! parcel covers. **Why it matters:** 三调 parcels must cover the whole county; a gap is land missing from
 //! every class total, so the balance sheet would not add up to the county's area.
 //!
-//! The gap pieces come from [`geom::uncovered`] (tiles, an area-sum fast path, one overlay per tile
+//! The gap pieces come from [`crate::geometry::uncovered`] (tiles, an area-sum fast path, one overlay per tile
 //! elsewhere); the balance sheet uses the same function for its 未覆盖 pseudo-class.
 
 use geo::{Area, BoundingRect, MultiPolygon, Rect};
 
 use super::{Check, Context, Finding};
-use crate::checks::geom;
 use crate::model::LayerKind;
 
 /// NR103.
@@ -48,7 +47,7 @@ impl Check for CoverageGap {
         let overlap_boxes: Vec<Rect<f64>> =
             ctx.parcel_overlaps()?.iter().filter_map(|p| p.geometry.bounding_rect()).collect();
         let quiet = 0.5 * tol.ignore_area_m2.unwrap_or(0.0);
-        let pieces = geom::uncovered(
+        let pieces = crate::geometry::uncovered(
             &outline,
             parcels.records.len(),
             |i| &parcels.records[i].record.geometry,

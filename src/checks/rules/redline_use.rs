@@ -12,8 +12,8 @@ use rayon::prelude::*;
 
 use super::{Check, Context, Finding};
 use crate::checks::{geom, RuleConfig, Verdict};
+use crate::geometry::{Clip, Outline};
 use crate::model::LayerKind;
-use crate::outline::{Clip, Outline};
 
 /// The parcel fields it reads: class code and class name.
 const PARCEL_FIELDS: [&str; 2] = ["DLBM", "DLMC"];
@@ -94,7 +94,7 @@ impl Check for RedlineUse {
                     if piece.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
                         return None;
                     }
-                    let area = geom::piece_area(calc, &piece);
+                    let area = crate::area::piece_area(calc, &piece);
                     let (klass, severity) = geom::classify(&piece, area, tol)?;
                     let name = p.record.value(ni).to_string();
                     Some(Finding {

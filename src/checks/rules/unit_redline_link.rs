@@ -47,7 +47,7 @@ impl Check for UnitRedlineLink {
             if let Some(env) = u.record.geometry.bounding_rect() {
                 for j in redlines.candidates(env) {
                     let rl = &redlines.records[j];
-                    let piece = geom::intersection(&u.record.geometry, &rl.record.geometry);
+                    let piece = crate::geometry::intersection(&u.record.geometry, &rl.record.geometry);
                     if !piece.0.is_empty() && geom::area_of(ctx, &piece) > min_area {
                         actual.insert(rl.record.key.clone());
                     }

@@ -8,8 +8,8 @@
 
 use geo::{BoundingRect, Coord, MultiPolygon};
 
-use crate::checks::geom;
-use crate::index::LayerIndex;
+use super::index::LayerIndex;
+use super::{clip_to_rect, edges, intersection_of_meeting, segments_enter, vertex_count};
 
 /// Where a polygon lies relative to an outline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +41,6 @@ pub const COVER_DEPTH: u32 = 6;
 /// Vertices per tile of an [`Outline`].
 pub const TILE_VERTICES: usize = 512;
 
-fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
-    mp.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum()
-}
-
 /// The four quarters of `r`.
 fn quarters(r: geo::Rect<f64>) -> [geo::Rect<f64>; 4] {
     let c = r.center();
@@ -66,7 +62,7 @@ fn quarter(mp: MultiPolygon<f64>, r: geo::Rect<f64>, depth: u32, out: &mut Vec<(
         return;
     }
     for q in quarters(r) {
-        quarter(geom::clip_to_rect(&mp, q), q, depth + 1, out);
+        quarter(clip_to_rect(&mp, q), q, depth + 1, out);
     }
 }
 
@@ -194,7 +190,7 @@ impl Outline {
             .in_box(b.min().x, b.min().y, b.max().x, b.max().y)
             .into_iter()
             .map(|k| self.segments[k as usize]);
-        geom::segments_enter(near, mp, &geom::edges(mp))
+        segments_enter(near, mp, &edges(mp))
     }
 
     /// Where `mp` lies, and the part inside when it is cut: no copy is made of a polygon wholly inside.
@@ -218,7 +214,7 @@ impl Outline {
                     .flat_map(|i| self.tiles[i as usize].0.iter().cloned())
                     .collect();
                 // the boundary enters mp (tested above), so their interiors meet: no pre-test
-                let g = geom::intersection_of_meeting(mp, &MultiPolygon(near));
+                let g = intersection_of_meeting(mp, &MultiPolygon(near));
                 let (a, whole) = (geo::Area::unsigned_area(&g), geo::Area::unsigned_area(mp));
                 if g.0.is_empty() || a <= 0.0 {
                     Clip::Outside
@@ -246,12 +242,13 @@ impl Outline {
         }
     }
 
-    /// Ellipsoidal area of the part of `mp` inside the outline; `area` is `mp`'s own (used when it is wholly inside).
-    pub fn area_inside(&self, mp: &MultiPolygon<f64>, area: f64, calc: &crate::area::AreaCalculator) -> f64 {
+    /// Area of the part of `mp` inside the outline: `area` (`mp`'s own) when it is wholly inside, otherwise
+    /// `measure` of the part.
+    pub fn area_inside(&self, mp: &MultiPolygon<f64>, area: f64, measure: impl Fn(&MultiPolygon<f64>) -> f64) -> f64 {
         match self.clip(mp) {
             Clip::Inside => area,
             Clip::Outside => 0.0,
-            Clip::Cut(g) => geom::piece_area(calc, &g),
+            Clip::Cut(g) => measure(&g),
         }
     }
 }
