@@ -54,7 +54,7 @@ pub mod io;
 pub mod model;
 pub mod progress;
 pub mod query;
-pub mod regions;
+pub mod region;
 pub mod register;
 pub mod schemas;
 pub mod store;

@@ -227,7 +227,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let new_findings = new_findings(reg, req)?;
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
-    let region = balance::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
+    let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
     let mut map = vec![("行政区".to_string(), region.outline.geometry.clone())];
     for (kind, name) in [
         (LayerKind::Redlines, "生态保护红线"),
@@ -237,9 +237,9 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         let Some(b) = region.outline.bounds() else { break };
         for r in reg.records_in_box(kind, Some(req.to), b, Fields::All)? {
             match region.outline.clip(&r.record.geometry) {
-                balance::region::Clip::Cut(g) => map.push((name.to_string(), g)),
-                balance::region::Clip::Inside => map.push((name.to_string(), r.record.geometry)),
-                balance::region::Clip::Outside => {}
+                crate::geometry::Clip::Cut(g) => map.push((name.to_string(), g)),
+                crate::geometry::Clip::Inside => map.push((name.to_string(), r.record.geometry)),
+                crate::geometry::Clip::Outside => {}
             }
         }
     }

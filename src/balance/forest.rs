@@ -19,11 +19,12 @@ use serde::Serialize;
 use super::inputs::ForestChange;
 use super::overlay::Pair;
 use super::partition::Partition;
-use super::region::{Clip, Region};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
+use crate::geometry::Clip;
 use crate::geometry::LayerIndex;
 use crate::model::LayerKind;
+use crate::region::Region;
 use crate::store::StoredRecord;
 
 /// The origins, in table order.

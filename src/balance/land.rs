@@ -285,7 +285,7 @@ pub fn account(
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².
 pub fn inside(
     p: &Partition,
-    zone: &super::region::Outline,
+    zone: &crate::geometry::Outline,
     calc_for: &(dyn Fn() -> std::rc::Rc<crate::area::AreaCalculator> + Sync),
 ) -> BTreeMap<String, f64> {
     use rayon::prelude::*;

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::inputs::{LiabilityModel, RegionTargets};
 use super::partition::{Partition, GAP};
-use super::region::Outline;
 use crate::area::AreaCalculator;
-use crate::checks::{RedlineRules, Verdict};
+use crate::catalog::{RedlineRules, Verdict};
+use crate::geometry::Outline;
 use crate::store::StoredRecord;
 
 /// The items a model may use.

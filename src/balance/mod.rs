@@ -23,7 +23,6 @@ pub mod land;
 pub mod liability;
 pub mod overlay;
 pub mod partition;
-pub mod region;
 pub mod tables;
 pub mod water;
 
@@ -364,7 +363,7 @@ impl Measures {
 fn measure(
     reg: &Registry,
     req: &Request,
-    region: &region::Region,
+    region: &crate::region::Region,
     rules: &RuleConfig,
     t0: std::time::Instant,
 ) -> Result<Measures> {
@@ -450,13 +449,13 @@ fn measure(
     lap("land accounts");
 
     // of-which: inside red lines, inside permanent basic farmland
-    let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<region::Outline>> {
+    let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<crate::geometry::Outline>> {
         let recs = window(kind, d)?;
         if recs.is_empty() {
             return Ok(None);
         }
         let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
-        Ok(Some(region::Outline::new(geo::unary_union(parts.iter()))))
+        Ok(Some(crate::geometry::Outline::new(geo::unary_union(parts.iter()))))
     };
     let mut of_which: [ZoneMeasure; 2] = Default::default();
     for (z, (kind, zone)) in
@@ -485,12 +484,15 @@ fn measure(
     lap("forest");
 
     // liability figures
-    let redlines_at = |d: AsOf| -> Result<Vec<(String, region::Outline)>> {
+    let redlines_at = |d: AsOf| -> Result<Vec<(String, crate::geometry::Outline)>> {
         let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
         Ok(window(LayerKind::Redlines, d)?
             .into_iter()
             .map(|r| {
-                (zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(), region::Outline::new(r.record.geometry))
+                (
+                    zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(),
+                    crate::geometry::Outline::new(r.record.geometry),
+                )
             })
             .collect())
     };
@@ -557,7 +559,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let setup = setup(reg, req)?;
     let t0 = std::time::Instant::now();
     let calc = AreaCalculator::for_crs(&reg.crs)?;
-    let region = region::Region::load(reg, req.region.as_deref(), req.to, &calc)?;
+    let region = crate::region::Region::load(reg, req.region.as_deref(), req.to, &calc)?;
     lap(t0, "region");
     let m = measure(reg, req, &region, &setup.rules, t0)?;
     assemble(reg, req, setup, &region.code, &region.name, m, t0)
@@ -591,7 +593,7 @@ pub fn compute_by_county(
     let setup = setup(reg, req)?;
     let t0 = std::time::Instant::now();
     let calc = AreaCalculator::for_crs(&reg.crs)?;
-    let counties = crate::checks::by_county::counties(reg, Some(req.to), req.region.as_deref())?;
+    let counties = crate::region::counties(reg, Some(req.to), req.region.as_deref())?;
     if counties.is_empty() {
         return Err(Error::Invalid(format!(
             "--by-county: no county (6-digit admin code{}) is valid on {} in {}",
@@ -602,9 +604,9 @@ pub fn compute_by_county(
     }
     let mut total = Measures::default();
     let mut names = Vec::new();
-    for (code, name, _) in &counties {
+    for crate::region::County { code, name, .. } in &counties {
         let tc = std::time::Instant::now();
-        let region = region::Region::load(reg, Some(code), req.to, &calc)?;
+        let region = crate::region::Region::load(reg, Some(code), req.to, &calc)?;
         let m = measure(reg, req, &region, &setup.rules, t0)?;
         progress(
             &CountySheet {
@@ -618,7 +620,8 @@ pub fn compute_by_county(
         total.add(m);
         names.push(name.clone());
     }
-    let code = req.region.clone().unwrap_or_else(|| counties.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join(";"));
+    let code =
+        req.region.clone().unwrap_or_else(|| counties.iter().map(|c| c.code.clone()).collect::<Vec<_>>().join(";"));
     assemble(reg, req, setup, &code, &names.join("、"), total, t0)
 }
 

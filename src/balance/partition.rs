@@ -19,12 +19,13 @@ use std::collections::HashMap;
 use geo::{Area, BooleanOps, BoundingRect, MultiPolygon};
 use rayon::prelude::*;
 
-use super::region::{Clip, Region};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::geometry::Clip;
 use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
+use crate::region::Region;
 use crate::store::StoredRecord;
 
 /// The pseudo-class of ground inside the region covered by no parcel.

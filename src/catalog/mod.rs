@@ -3,17 +3,20 @@
 //!
 //! - [`LayerDef`]: the fields of each layer kind (`layers/kinds/*.toml`),
 //! - [`ClassTables`]: the classification tables (`layers/classes/*.csv`),
-//! - [`Profile`]: how a delivered schema maps to ours (`layers/profiles/*.toml`).
+//! - [`Profile`]: how a delivered schema maps to ours (`layers/profiles/*.toml`);
+//! - [`RedlineRules`]: the land uses a red-line zone prohibits (`layers/rules/redline-landuse.csv`).
 
 mod classes;
 mod layer_def;
 mod profile;
+mod redline;
 
 use std::path::Path;
 
 pub use classes::{ClassTable, ClassTables, CrossClass};
 pub use layer_def::{FieldDef, LayerDef};
 pub use profile::{FieldSource, Profile};
+pub use redline::{RedlineRules, Verdict};
 
 use crate::error::{Error, Result};
 use crate::model::LayerKind;

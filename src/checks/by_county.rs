@@ -27,10 +27,11 @@ use geo::{BoundingRect, MultiPolygon};
 
 use super::context::Context;
 use super::{rules, Exceptions, Finding, RuleConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::geometry::LayerIndex;
 use crate::geometry::{Outline, Position};
 use crate::model::{AsOf, LayerKind};
+use crate::region::County;
 use crate::store::Registry;
 
 /// One county of a streamed check.
@@ -60,51 +61,6 @@ pub struct StreamedCheck {
     pub vintages: Vec<(LayerKind, Option<String>)>,
 }
 
-/// The counties under `prefix` on `at`: (code, name, outline), by code.
-pub fn counties(
-    reg: &Registry,
-    at: Option<AsOf>,
-    prefix: Option<&str>,
-) -> Result<Vec<(String, String, MultiPolygon<f64>)>> {
-    let admin = reg.records_at(LayerKind::Admin, at)?;
-    let six: Vec<_> =
-        admin.iter().filter(|r| r.record.key.len() == 6 && r.record.key.bytes().all(|b| b.is_ascii_digit())).collect();
-    // a code that only groups others: its stem (without trailing 00 pairs) starts another 6-digit code
-    let groups = |code: &str| {
-        let mut stem = code;
-        while stem.len() > 2 && stem.ends_with("00") {
-            stem = &stem[..stem.len() - 2];
-        }
-        stem != code && six.iter().any(|o| o.record.key != code && o.record.key.starts_with(stem))
-    };
-    let name_idx = reg.catalog().layer(LayerKind::Admin).field_index("XZQMC");
-    let mut out: Vec<(String, String, MultiPolygon<f64>)> = six
-        .iter()
-        .filter(|r| !groups(&r.record.key) && prefix.is_none_or(|p| r.record.key.starts_with(p)))
-        .map(|r| {
-            (
-                r.record.key.clone(),
-                name_idx.map(|i| r.record.value(i).to_string()).unwrap_or_default(),
-                r.record.geometry.clone(),
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out.dedup_by(|a, b| a.0 == b.0);
-    if out.is_empty() {
-        let mut codes: Vec<&str> = admin.iter().map(|r| r.record.key.as_str()).collect();
-        codes.sort();
-        return Err(Error::Invalid(format!(
-            "--by-county: no county outline (6-digit XZQDM{}) in the admin layer of {}{}; it has {}",
-            prefix.map(|p| format!(" starting {p}")).unwrap_or_default(),
-            reg.path().display(),
-            at.map(|d| format!(" on {d}")).unwrap_or_default(),
-            if codes.is_empty() { "none".into() } else { codes.join(", ") }
-        )));
-    }
-    Ok(out)
-}
-
 /// Run the rules in `only` (all when empty) county by county; `progress` hears of each county when it is
 /// done, with the seconds it took.
 pub fn run(
@@ -118,7 +74,7 @@ pub fn run(
 ) -> Result<StreamedCheck> {
     let checks = super::selected(only)?;
     let needs = super::layers_needed(only, config)?;
-    let counties = counties(reg, at, prefix)?;
+    let counties = crate::region::counties(reg, at, prefix)?;
     let mut seen: HashSet<(String, Vec<i64>)> = HashSet::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut lines = Vec::new();
@@ -126,9 +82,9 @@ pub fn run(
     let mut vintages = Vec::new();
     // a record wholly inside a county is that county's window's to pair with its neighbours: the other
     // windows' rings leave it out (a piece it shares with any record lies in that county)
-    let outlines: Vec<Outline> = counties.iter().map(|(_, _, g)| Outline::new(g.clone())).collect();
+    let outlines: Vec<Outline> = counties.iter().map(|c| Outline::new(c.outline.clone())).collect();
     let county_index = LayerIndex::of_boxes(&outlines.iter().map(Outline::bounds).collect::<Vec<_>>());
-    for (k, (code, name, outline)) in counties.into_iter().enumerate() {
+    for (k, County { code, name, outline }) in counties.into_iter().enumerate() {
         let t0 = Instant::now();
         let settled = |g: &MultiPolygon<f64>| {
             g.bounding_rect().is_some_and(|b| {

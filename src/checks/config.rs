@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{Finding, Severity};
+use crate::catalog::RedlineRules;
 use crate::error::{Error, Result};
 use crate::model::AsOf;
 
@@ -89,66 +90,6 @@ impl RuleConfig {
     }
 }
 
-/// What the red-line table says of a class in a zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Prohibited, with the basis.
-    Prohibited(String),
-    /// Allowed (positive list or not listed).
-    Allowed,
-}
-
-/// The red-line land-use table: zone → (code prefix → verdict).
-#[derive(Debug, Clone, Default)]
-pub struct RedlineRules {
-    rows: HashMap<String, Vec<(String, bool, String)>>,
-}
-
-impl RedlineRules {
-    fn parse(text: &str, src: &str) -> Result<RedlineRules> {
-        let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let mut rows: HashMap<String, Vec<(String, bool, String)>> = HashMap::new();
-        for r in rdr.records() {
-            let r = r.map_err(|e| Error::Config { file: src.into(), reason: e.to_string() })?;
-            let verdict = match r.get(2).unwrap_or("") {
-                "prohibited" => true,
-                "allowed" => false,
-                v => {
-                    return Err(Error::Config {
-                        file: src.into(),
-                        reason: format!("verdict must be prohibited or allowed, found '{v}'"),
-                    })
-                }
-            };
-            rows.entry(r[0].to_string()).or_default().push((
-                r[1].to_string(),
-                verdict,
-                r.get(3).unwrap_or("").to_string(),
-            ));
-        }
-        Ok(RedlineRules { rows })
-    }
-
-    /// Every class-code prefix the table prohibits in some zone, sorted, each once: a class outside all of
-    /// them is allowed in every zone (a prohibited verdict needs a prohibited prefix of the code).
-    pub fn prohibited_prefixes(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.rows.values().flatten().filter(|(_, prohibited, _)| *prohibited).map(|(p, _, _)| p.clone()).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// The verdict for a class code in a zone: the longest listed prefix wins; unlisted is allowed.
-    pub fn verdict(&self, zone: &str, code: &str) -> Verdict {
-        let Some(rows) = self.rows.get(zone) else { return Verdict::Allowed };
-        match rows.iter().filter(|(p, _, _)| code.starts_with(p.as_str())).max_by_key(|(p, _, _)| p.len()) {
-            Some((_, true, basis)) => Verdict::Prohibited(basis.clone()),
-            _ => Verdict::Allowed,
-        }
-    }
-}
-
 /// One allow-listed exception.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +143,7 @@ impl Exceptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Verdict;
 
     #[test]
     fn longest_prefix_wins_and_unlisted_is_allowed() {

@@ -206,19 +206,6 @@ fn ring(
     Ok(())
 }
 
-/// The admin records not inside another of the set: a county's townships are dropped when the county is
-/// there too (the registry may hold several levels of 行政区; an outline is the union of the outermost).
-pub fn outermost<'a>(records: impl IntoIterator<Item = &'a StoredRecord>) -> Vec<&'a StoredRecord> {
-    let all: Vec<&StoredRecord> = records.into_iter().collect();
-    all.iter()
-        .filter(|r| {
-            !all.iter()
-                .any(|o| o.record.key.len() < r.record.key.len() && r.record.key.starts_with(o.record.key.as_str()))
-        })
-        .copied()
-        .collect()
-}
-
 /// Everything a rule needs.
 pub struct Context {
     /// The registry file.
@@ -257,10 +244,11 @@ impl Context {
             None => None,
             Some(code) => {
                 let admin = reg.records_at(LayerKind::Admin, at)?;
-                let parts: Vec<geo::Polygon<f64>> = outermost(admin.iter().filter(|r| r.record.key.starts_with(code)))
-                    .into_iter()
-                    .flat_map(|r| r.record.geometry.0.iter().cloned())
-                    .collect();
+                let parts: Vec<geo::Polygon<f64>> =
+                    crate::region::outermost(admin.iter().filter(|r| r.record.key.starts_with(code)))
+                        .into_iter()
+                        .flat_map(|r| r.record.geometry.0.iter().cloned())
+                        .collect();
                 if parts.is_empty() {
                     return Err(Error::Invalid(format!(
                         "region {code}: no admin outline with a code starting {code} in the registry{}",

@@ -18,7 +18,7 @@ pub mod rules;
 use serde::Serialize;
 
 pub use crate::geometry::intersection;
-pub use config::{Exception, Exceptions, RedlineRules, RuleConfig, Tolerance, Verdict};
+pub use config::{Exception, Exceptions, RuleConfig, Tolerance};
 pub use context::Context;
 pub use report::{summarise, CheckReport, RuleSummary};
 
@@ -293,7 +293,7 @@ mod tests {
         assert!(layers_needed(&[], &config).unwrap().classes.is_empty());
         // an empty table prohibits nothing: no parcel can be at fault, none is read
         let mut empty = defaults();
-        empty.redline = RedlineRules::default();
+        empty.redline = crate::catalog::RedlineRules::default();
         let n = layers_needed(&only("NR501"), &empty).unwrap();
         assert_eq!(n.classes, vec![(LayerKind::Parcels, "DLBM", vec![])]);
     }

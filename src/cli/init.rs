@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use nrledger::catalog::Catalog;
-use nrledger::{crs, regions, Registry};
+use nrledger::{crs, region, Registry};
 
 /// Create an empty registry (a GeoPackage file) in a projected CRS.
 ///
@@ -30,7 +30,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let def = match (&a.crs, &a.region) {
         (Some(c), _) => crs::normalise_arg(c),
         (None, Some(code)) => {
-            let r = regions::lookup(code)?;
+            let r = region::codes::lookup(code)?;
             let zone = r.gk3_zone();
             let epsg = crs::gk3_epsg(zone, a.zone_prefix)
                 .with_context(|| format!("{} {} lies outside the CGCS2000 3° zones 25–45", r.code, r.name))?;

@@ -566,11 +566,8 @@ fn check_by_county_finds_what_one_whole_check_finds() {
     let config = nrledger::checks::RuleConfig::load(None).unwrap();
     let needs = nrledger::checks::layers_needed(&[], &config).unwrap();
     let mut smaller = 0;
-    for (line, (code, _, outline)) in streamed["counties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(nrledger::checks::by_county::counties(&reg, None, None).unwrap())
+    for (line, nrledger::region::County { code, outline, .. }) in
+        streamed["counties"].as_array().unwrap().iter().zip(nrledger::region::counties(&reg, None, None).unwrap())
     {
         assert_eq!(line["code"], code.as_str());
         let alone = nrledger::checks::context::Context::load_window(

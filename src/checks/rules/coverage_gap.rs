@@ -30,7 +30,7 @@ impl Check for CoverageGap {
         let (code, outline) = match &ctx.region {
             Some((c, o)) => (c.clone(), o.clone()),
             None => {
-                let admin = crate::checks::context::outermost(&ctx.layer(LayerKind::Admin).records);
+                let admin = crate::region::outermost(&ctx.layer(LayerKind::Admin).records);
                 if admin.is_empty() {
                     ctx.note("NR103 coverage-gap not run: the registry has no admin outline on the check date".into());
                     return Ok(vec![]);

@@ -11,7 +11,8 @@ use geo::{Area, BoundingRect};
 use rayon::prelude::*;
 
 use super::{Check, Context, Finding};
-use crate::checks::{geom, RuleConfig, Verdict};
+use crate::catalog::Verdict;
+use crate::checks::{geom, RuleConfig};
 use crate::geometry::{Clip, Outline};
 use crate::model::LayerKind;
 

@@ -1,14 +1,14 @@
-//! Region codes (GB/T 2260) and their locations, from `layers/regions.csv`: used to choose the Gauss-Krüger
+//! Administrative division codes (行政区划代码, GB/T 2260) and their locations, from `layers/regions.csv`: used to choose the Gauss-Krüger
 //! zone of a new registry from a county code.
 
 use crate::crs;
 use crate::error::{Error, Result};
 
-const REGIONS: &str = include_str!("../layers/regions.csv");
+const REGIONS: &str = include_str!("../../layers/regions.csv");
 
 /// A province, city or county.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Region {
+pub struct Division {
     /// 6-digit code.
     pub code: String,
     /// Name.
@@ -23,7 +23,7 @@ pub struct Region {
     pub max_lon: f64,
 }
 
-impl Region {
+impl Division {
     /// The CGCS2000 3° zone of the region's centroid.
     pub fn gk3_zone(&self) -> u32 {
         crs::gk3_zone_for_lon(self.lon)
@@ -36,13 +36,13 @@ impl Region {
 }
 
 /// Look up a region by its 6-digit code.
-pub fn lookup(code: &str) -> Result<Region> {
+pub fn lookup(code: &str) -> Result<Division> {
     let mut rdr = csv::Reader::from_reader(REGIONS.as_bytes());
     for row in rdr.records() {
         let row = row.map_err(|e| Error::Config { file: "layers/regions.csv".into(), reason: e.to_string() })?;
         if &row[0] == code {
             let num = |i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
-            return Ok(Region {
+            return Ok(Division {
                 code: row[0].into(),
                 name: row[1].into(),
                 lon: num(2),
