@@ -26,7 +26,7 @@ use std::time::Instant;
 use geo::{BoundingRect, MultiPolygon};
 
 use super::context::Context;
-use super::{rules, Exceptions, Finding, RuleConfig};
+use super::{Exceptions, Finding, RuleConfig};
 use crate::error::Result;
 use crate::geometry::LayerIndex;
 use crate::geometry::{Outline, Position};
@@ -72,11 +72,18 @@ pub fn run(
     only: &[String],
     mut progress: impl FnMut(&CountyLine, f64),
 ) -> Result<StreamedCheck> {
-    let checks = super::selected(only)?;
+    // rules that answer for the whole registry run once; the others run in every county's window
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut checks = Vec::new();
+    for check in super::selected(only)? {
+        match check.run_on_registry(reg, at, config) {
+            Some(found) => findings.extend(found?),
+            None => checks.push(check),
+        }
+    }
     let needs = super::layers_needed(only, config)?;
     let counties = crate::region::counties(reg, at, prefix)?;
     let mut seen: HashSet<(String, Vec<i64>)> = HashSet::new();
-    let mut findings: Vec<Finding> = Vec::new();
     let mut lines = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut vintages = Vec::new();
@@ -104,7 +111,7 @@ pub fn run(
             Some(&settled),
         )?;
         let mut line = CountyLine { code, name, records: ctx.record_count(), findings: 0, shared: 0 };
-        for check in checks.iter().filter(|c| c.code() != "NR202") {
+        for check in &checks {
             let found = check.run(&ctx)?;
             crate::progress::lap(t0, &format!("  check: {} run", check.code()));
             for f in found {
@@ -125,14 +132,6 @@ pub fn run(
         vintages = ctx.vintages.clone();
         progress(&line, t0.elapsed().as_secs_f64());
         lines.push(line);
-    }
-    if checks.iter().any(|c| c.code() == "NR202") {
-        let tol = config.tolerance("NR202")?;
-        for kind in LayerKind::ALL {
-            for (k, fids) in reg.duplicate_keys(kind, at)? {
-                findings.push(rules::duplicate_id::finding(tol, kind, &k, fids));
-            }
-        }
     }
     notes.push(format!(
         "checked county by county ({} counties); NR103 gaps are cut at county borders; a piece lying wholly outside every county outline is not seen",

@@ -15,7 +15,7 @@ const CHECKS: &str = include_str!("../../layers/rules/checks.toml");
 const REDLINE: &str = include_str!("../../layers/rules/redline-landuse.csv");
 
 /// Tolerances and severities of one rule.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tolerance {
     /// Severity of a real hit.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use geo::{BoundingRect, MultiPolygon};
 
-use super::{Exceptions, Needs, RuleConfig};
+use super::{Exceptions, Needs, RuleConfig, Tolerance};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
@@ -226,7 +226,7 @@ pub struct Context {
     /// Vintage (latest as-of ≤ check date) of each layer used, for the report.
     pub vintages: Vec<(LayerKind, Option<String>)>,
     notes: Mutex<Vec<String>>,
-    parcel_overlaps: std::sync::OnceLock<Vec<super::geom::Piece>>,
+    parcel_overlaps: std::sync::OnceLock<(Tolerance, Vec<super::geom::Piece>)>,
 }
 
 impl Context {
@@ -374,16 +374,19 @@ impl Context {
         AreaCalculator::for_thread(&self.crs).expect("the registry CRS was usable when the registry was created")
     }
 
-    /// Overlap pieces among the parcels (NR101's tolerances), computed once and shared by the rules that
-    /// need them (parcel-overlap reports them; coverage-gap uses them to know where sums of areas can hide a gap).
-    pub fn parcel_overlaps(&self) -> Result<&[super::geom::Piece]> {
-        if let Some(p) = self.parcel_overlaps.get() {
-            return Ok(p);
-        }
-        let tol = self.config.tolerance("NR101")?;
+    /// Overlap pieces among the parcels measured with `tol`, computed once and shared by the rules that need
+    /// them (parcel-overlap reports them; coverage-gap uses them to know where sums of areas can hide a gap;
+    /// both ask through [`super::rules::parcel_overlap::pieces`], with NR101's tolerances). A call with other
+    /// tolerances than the first computes its own pieces.
+    pub fn parcel_overlaps(&self, tol: &Tolerance) -> std::borrow::Cow<'_, [super::geom::Piece]> {
         let set = self.layer(LayerKind::Parcels);
-        let pieces = super::geom::overlaps(self, set, set, true, tol);
-        Ok(self.parcel_overlaps.get_or_init(|| pieces))
+        let (first, pieces) =
+            self.parcel_overlaps.get_or_init(|| (tol.clone(), super::geom::overlaps(self, set, set, true, tol)));
+        if first == tol {
+            std::borrow::Cow::Borrowed(pieces)
+        } else {
+            std::borrow::Cow::Owned(super::geom::overlaps(self, set, set, true, tol))
+        }
     }
 
     /// Record a note for the report (e.g. a rule that could not run).

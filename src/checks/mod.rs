@@ -113,6 +113,18 @@ pub trait Check: Sync {
     }
     /// Find what is wrong.
     fn run(&self, ctx: &Context) -> Result<Vec<Finding>>;
+    /// A rule whose findings need the whole registry, not a window of it, answers here (NR202: a key is
+    /// unique across a layer, which SQLite groups without loading it): a check streamed county by county
+    /// runs it once, through this, instead of in every county window. `None`, the default: the rule runs in
+    /// the windows.
+    fn run_on_registry(
+        &self,
+        _reg: &Registry,
+        _at: Option<AsOf>,
+        _config: &RuleConfig,
+    ) -> Option<Result<Vec<Finding>>> {
+        None
+    }
 }
 
 /// The rules whose code or name is in `only` (every rule when `only` is empty), in code order. A name that

@@ -45,7 +45,7 @@ impl Check for CoverageGap {
         };
         let parcels = ctx.layer(LayerKind::Parcels);
         let overlap_boxes: Vec<Rect<f64>> =
-            ctx.parcel_overlaps()?.iter().filter_map(|p| p.geometry.bounding_rect()).collect();
+            super::parcel_overlap::pieces(ctx)?.iter().filter_map(|p| p.geometry.bounding_rect()).collect();
         let quiet = 0.5 * tol.ignore_area_m2.unwrap_or(0.0);
         let pieces = crate::geometry::uncovered(
             &outline,

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use super::{Check, Class, Context, Finding};
-use crate::model::LayerKind;
+use crate::checks::RuleConfig;
+use crate::model::{AsOf, LayerKind};
+use crate::store::Registry;
 
 /// NR202.
 pub struct DuplicateId;
@@ -37,10 +39,27 @@ impl Check for DuplicateId {
         }
         Ok(out)
     }
+    fn run_on_registry(
+        &self,
+        reg: &Registry,
+        at: Option<AsOf>,
+        config: &RuleConfig,
+    ) -> Option<crate::Result<Vec<Finding>>> {
+        Some((|| {
+            let tol = config.tolerance(self.code())?;
+            let mut out = Vec::new();
+            for kind in LayerKind::ALL {
+                for (k, fids) in reg.duplicate_keys(kind, at)? {
+                    out.push(finding(tol, kind, &k, fids));
+                }
+            }
+            Ok(out)
+        })())
+    }
 }
 
 /// The NR202 finding for `fids`, the records of `kind` that share the key `k`.
-pub fn finding(tol: &crate::checks::Tolerance, kind: LayerKind, k: &str, fids: Vec<i64>) -> Finding {
+fn finding(tol: &crate::checks::Tolerance, kind: LayerKind, k: &str, fids: Vec<i64>) -> Finding {
     Finding {
         rule: DuplicateId.code().into(),
         name: DuplicateId.name().into(),

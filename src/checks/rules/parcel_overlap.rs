@@ -6,6 +6,7 @@
 //! pieces below the sliver thresholds (digitising noise) are reported as `sliver` at info severity.
 
 use super::{Check, Context, Finding};
+use crate::checks::geom::Piece;
 use crate::model::LayerKind;
 
 /// NR101.
@@ -27,10 +28,15 @@ impl Check for ParcelOverlap {
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let set = ctx.layer(LayerKind::Parcels);
-        Ok(ctx
-            .parcel_overlaps()?
+        Ok(pieces(ctx)?
             .iter()
             .map(|p| super::overlap_finding(self, LayerKind::Parcels, set, p.clone(), "parcels"))
             .collect())
     }
+}
+
+/// The overlap pieces among the parcels, with NR101's tolerances, computed once per check
+/// ([`Context::parcel_overlaps`]).
+pub fn pieces(ctx: &Context) -> crate::Result<std::borrow::Cow<'_, [Piece]>> {
+    Ok(ctx.parcel_overlaps(ctx.config.tolerance(ParcelOverlap.code())?))
 }
