@@ -24,6 +24,7 @@ pub mod liability;
 pub mod overlay;
 pub mod partition;
 pub mod tables;
+pub mod trace;
 pub mod water;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +39,7 @@ use crate::model::{AsOf, LayerKind};
 use crate::store::{Fields, Registry, StoredRecord};
 pub use land::{ClassLabel, LandAccount, Level};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
+pub use trace::{trace_table, TracePiece, TraceSide};
 
 /// What sheet to produce.
 #[derive(Debug, Clone)]
@@ -140,23 +142,6 @@ pub struct CauseRow {
     pub cultivated_decrease_m2: f64,
     /// All ground whose second-level class changed.
     pub changed_m2: f64,
-}
-
-/// A piece of ground that changed class, for `--trace`.
-#[derive(Debug, Clone)]
-pub struct TracePiece {
-    /// Opening parcel (fid, key); negative fid for 未覆盖.
-    pub from: (i64, String),
-    /// Closing parcel.
-    pub to: (i64, String),
-    /// Opening and closing class at the sheet's level.
-    pub classes: (String, String),
-    /// Opening and closing second-level codes.
-    pub codes: (String, String),
-    /// Ellipsoidal area, m².
-    pub area: f64,
-    /// The piece.
-    pub geometry: geo::MultiPolygon<f64>,
 }
 
 /// A balance sheet.
@@ -518,10 +503,8 @@ fn measure(
         }
         if let Some(g) = &p.geometry {
             trace.push(TracePiece {
-                from: (x.fid, x.key.clone()),
-                to: (y.fid, y.key.clone()),
-                classes: (cx, cy),
-                codes: (x.class.clone(), y.class.clone()),
+                from: TraceSide { fid: x.fid, key: x.key.clone(), class: cx, code: x.class.clone() },
+                to: TraceSide { fid: y.fid, key: y.key.clone(), class: cy, code: y.class.clone() },
                 area: p.area,
                 geometry: g.clone(),
             });

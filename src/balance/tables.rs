@@ -389,6 +389,30 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     out
 }
 
+/// The sheet as text: a heading with its provenance, the tables, the notes.
+pub fn render_text(sheet: &BalanceSheet, tables: &[Table]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "自然资源资产负债表 Natural resource asset balance sheet — {} {}, {} → {}\n",
+        sheet.provenance.region, sheet.provenance.region_name, sheet.provenance.from, sheet.provenance.to
+    ));
+    s.push_str(&format!(
+        "registry {} (sha256 {}…), nrledger {}, liability model {}\n\n",
+        sheet.provenance.registry,
+        &sheet.provenance.registry_sha256[..12],
+        sheet.provenance.tool_version,
+        sheet.liabilities.model
+    ));
+    for t in tables {
+        s.push_str(&t.render());
+        s.push('\n');
+    }
+    for n in &sheet.notes {
+        s.push_str(&format!("注 note: {n}\n"));
+    }
+    s
+}
+
 /// The provenance as (key, value) lines (for the workbook's first sheet and the text header).
 pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
     let p = &s.provenance;

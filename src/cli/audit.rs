@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use nrledger::catalog::Catalog;
+use nrledger::io::output;
 use nrledger::model::AsOf;
 use nrledger::{audit, Registry};
 
@@ -48,11 +48,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
-    for p in std::iter::once(&a.out).chain(a.xlsx.iter()).chain(a.json.iter()) {
-        if p.exists() {
-            bail!("{}: already exists; refusing to overwrite it", p.display());
-        }
-    }
+    output::refuse_existing(std::iter::once(&a.out).chain(a.xlsx.iter()).chain(a.json.iter()))?;
     let reg = Registry::open(&a.registry, catalog)?;
     let req = audit::Request {
         official: a.official.clone(),
@@ -69,20 +65,15 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let au = audit::compute(&reg, &req)?;
     let balance_tables = nrledger::balance::tables::tables(&au.sheet, nrledger::balance::tables::AreaUnit::Ha);
     let html = audit::html::render(&au, &balance_tables);
-    let write = |bytes: &[u8], out: &PathBuf| -> anyhow::Result<()> {
-        let tmp = out.with_extension("partial");
-        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
-    };
     if let Some(j) = &a.json {
-        write((serde_json::to_string_pretty(&au)? + "\n").as_bytes(), j)?;
+        output::write_file(j, (serde_json::to_string_pretty(&au)? + "\n").as_bytes())?;
     }
     if let Some(x) = &a.xlsx {
         let mut tables = audit::tables(&au);
         tables.extend(balance_tables.iter().cloned());
         nrledger::io::tabular::write_xlsx(&tables, &audit::about(&au), x)?;
     }
-    write(html.as_bytes(), &a.out)?;
+    output::write_file(&a.out, html.as_bytes())?;
     println!(
         "{} {} ({} {}, {} → {}): score {:.1} / 100, grade {}; {} finding(s) arose during the tenure",
         au.post,

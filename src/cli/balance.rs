@@ -4,13 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::ValueEnum;
 use nrledger::balance::{self, tables::AreaUnit, Level, OverlapPolicy};
 use nrledger::catalog::Catalog;
-use nrledger::io::export::{self, Column, Table};
+use nrledger::io::export;
+use nrledger::io::output;
 use nrledger::io::tabular;
-use nrledger::model::{AsOf, FieldType, Value};
+use nrledger::model::AsOf;
 use nrledger::Registry;
 
 /// Output format of the sheet.
@@ -91,11 +92,7 @@ enum Overlaps {
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
-    for p in a.out.iter().chain(a.trace.iter()) {
-        if p.exists() {
-            bail!("{}: already exists; refusing to overwrite it", p.display());
-        }
-    }
+    output::refuse_existing(a.out.iter().chain(a.trace.iter()))?;
     if matches!(a.format, SheetFormat::Xlsx | SheetFormat::Parquet) && a.out.is_none() {
         bail!("--format {:?} writes a file: give --out FILE", a.format);
     }
@@ -127,34 +124,11 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         balance::compute(&reg, &req)?
     };
     let tables = balance::tables::tables(&sheet, a.unit);
-    let write_file = |bytes: Vec<u8>, out: &PathBuf| -> anyhow::Result<()> {
-        let tmp = out.with_extension("partial");
-        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
-    };
     match (a.format, &a.out) {
         (SheetFormat::Text, out) => {
-            let mut s = String::new();
-            s.push_str(&format!(
-                "自然资源资产负债表 Natural resource asset balance sheet — {} {}, {} → {}\n",
-                sheet.provenance.region, sheet.provenance.region_name, sheet.provenance.from, sheet.provenance.to
-            ));
-            s.push_str(&format!(
-                "registry {} (sha256 {}…), nrledger {}, liability model {}\n\n",
-                sheet.provenance.registry,
-                &sheet.provenance.registry_sha256[..12],
-                sheet.provenance.tool_version,
-                sheet.liabilities.model
-            ));
-            for t in &tables {
-                s.push_str(&t.render());
-                s.push('\n');
-            }
-            for n in &sheet.notes {
-                s.push_str(&format!("注 note: {n}\n"));
-            }
+            let s = balance::tables::render_text(&sheet, &tables);
             match out {
-                Some(p) => write_file(s.into_bytes(), p)?,
+                Some(p) => output::write_file(p, s.as_bytes())?,
                 None => print!("{s}"),
             }
         }
@@ -163,7 +137,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             v["tables"] = serde_json::to_value(&tables)?;
             let s = serde_json::to_string_pretty(&v)? + "\n";
             match out {
-                Some(p) => write_file(s.into_bytes(), p)?,
+                Some(p) => output::write_file(p, s.as_bytes())?,
                 None => print!("{s}"),
             }
         }
@@ -171,7 +145,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             let mut buf = Vec::new();
             tabular::write_csv(&tables, &mut buf)?;
             match out {
-                Some(p) => write_file(buf, p)?,
+                Some(p) => output::write_file(p, &buf)?,
                 None => std::io::stdout().write_all(&buf)?,
             }
         }
@@ -185,42 +159,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(t) = &a.trace {
-        let text = |s: &str| Value::Text(s.to_string());
-        let col = |n: &str, t: FieldType| Column { name: n.into(), field_type: t };
-        let table = Table {
-            name: "balance_trace",
-            columns: vec![
-                col("from_fid", FieldType::Integer),
-                col("from_key", FieldType::Text),
-                col("from_class", FieldType::Text),
-                col("from_code", FieldType::Text),
-                col("to_fid", FieldType::Integer),
-                col("to_key", FieldType::Text),
-                col("to_class", FieldType::Text),
-                col("to_code", FieldType::Text),
-                col("area_m2", FieldType::Real),
-            ],
-            rows: sheet
-                .trace
-                .iter()
-                .map(|p| {
-                    (
-                        geo::Geometry::MultiPolygon(p.geometry.clone()),
-                        vec![
-                            Value::Int(p.from.0),
-                            text(&p.from.1),
-                            text(&p.classes.0),
-                            text(&p.codes.0),
-                            Value::Int(p.to.0),
-                            text(&p.to.1),
-                            text(&p.classes.1),
-                            text(&p.codes.1),
-                            Value::Real(p.area),
-                        ],
-                    )
-                })
-                .collect(),
-        };
+        let table = balance::trace_table(&sheet);
         let n = export::write(&table, t, &reg.crs.definition, &reg.crs.geographic)?;
         eprintln!("wrote {n} changed pieces to {}", t.display());
     }

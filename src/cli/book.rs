@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use clap::ValueEnum;
 use nrledger::catalog::Catalog;
+use nrledger::io::output;
 use nrledger::model::AsOf;
 use nrledger::Registry;
 
@@ -40,18 +40,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
-    if a.out.exists() {
-        bail!("{}: already exists; refusing to overwrite it", a.out.display());
-    }
+    output::refuse_existing([&a.out])?;
     let reg = Registry::open(&a.registry, catalog)?;
     let page = nrledger::book::page(&reg, &a.unit, a.as_of)?;
     let text = match a.format {
         PageFormat::Html => nrledger::book::html::render(&page),
         PageFormat::Json => serde_json::to_string_pretty(&page)? + "\n",
     };
-    let tmp = a.out.with_extension("partial");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
+    output::write_file(&a.out, text.as_bytes())?;
     println!(
         "wrote the register-book page of {} ({}) as of {} to {}",
         page.unit,

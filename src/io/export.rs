@@ -56,26 +56,23 @@ pub struct Table<'a> {
 
 /// Write a table to `out`. `crs` is the registry CRS, `geographic` its geographic CRS (for GeoJSON).
 pub fn write(table: &Table<'_>, out: &Path, crs: &str, geographic: &str) -> Result<usize> {
-    if out.exists() {
-        return Err(Error::Invalid(format!("{}: already exists; refusing to overwrite it", out.display())));
-    }
+    super::output::refuse_existing([&out.to_path_buf()])?;
     match Format::from_path(out)? {
         Format::GeoJson => {
             let t = Transformer::new(crs, geographic)?;
-            let tmp = out.with_extension("geojson.partial");
-            let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let feats = table.rows.iter().map(|(g, vals)| OutFeature {
-                geometry: g.clone(),
-                properties: table
-                    .columns
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .zip(vals.iter().map(geojson_out::json_value))
-                    .collect(),
-            });
-            let n = geojson_out::write(std::io::BufWriter::new(f), &t, feats, out)?;
-            std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
-            Ok(n)
+            super::output::write_through(out, |tmp| {
+                let f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+                let feats = table.rows.iter().map(|(g, vals)| OutFeature {
+                    geometry: g.clone(),
+                    properties: table
+                        .columns
+                        .iter()
+                        .map(|c| c.name.clone())
+                        .zip(vals.iter().map(geojson_out::json_value))
+                        .collect(),
+                });
+                geojson_out::write(std::io::BufWriter::new(f), &t, feats, out)
+            })
         }
         fmt => write_gdal(table, out, crs, fmt),
     }

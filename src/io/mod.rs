@@ -6,5 +6,6 @@ pub mod blob;
 pub mod encoding;
 pub mod export;
 pub mod geojson_out;
+pub mod output;
 pub mod source;
 pub mod tabular;

@@ -100,16 +100,10 @@ pub fn write_csv<W: std::io::Write>(tables: &[Table], out: W) -> Result<()> {
 /// Write the tables as tidy Parquet.
 pub fn write_parquet(tables: &[Table], out: &Path) -> Result<()> {
     let mut df = tidy(tables)?;
-    let tmp = partial(out);
-    let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    ParquetWriter::new(f).finish(&mut df).map_err(|e| polars_err(out, e))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
-}
-
-fn partial(out: &Path) -> std::path::PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".partial");
-    s.into()
+    super::output::write_through(out, |tmp| {
+        let f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(|e| polars_err(out, e))
+    })
 }
 
 /// Write a workbook: first a sheet of `about` (key, value) lines, then one sheet per table.
@@ -184,9 +178,7 @@ pub fn write_xlsx(tables: &[Table], about: &[(String, String)], out: &Path) -> R
         }
         ws.set_freeze_panes(4, 2).map_err(xe)?;
     }
-    let tmp = partial(out);
-    wb.save(&tmp).map_err(xe)?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
+    super::output::write_through(out, |tmp| wb.save(tmp).map_err(xe))
 }
 
 /// An Excel sheet name: at most 31 characters, none of `[]:*?/\`.
