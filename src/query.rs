@@ -8,7 +8,7 @@ use crate::crs::Transformer;
 use crate::error::Result;
 use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
-use crate::store::Registry;
+use crate::store::{Read, Registry};
 
 /// Where to look.
 #[derive(Debug, Clone, Copy)]
@@ -98,8 +98,7 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
                 (idx.in_box(x0, y0, x1, y1), Box::new(move |g| g.intersects(&r)))
             }
         };
-        let mut recs = reg.records_by_fid(def.kind, &cands)?;
-        reg.show_bookkeeping(def.kind, at, &mut recs)?;
+        let recs = reg.read(&Read::layer(def.kind).on(at).fids(&cands))?;
         for rec in recs {
             if !test(&rec.record.geometry) {
                 continue;

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::import;
 use crate::io::source::SourceRequest;
 use crate::model::{AsOf, EventType, LayerKind, Value};
-use crate::store::{Registration, Registry};
+use crate::store::{Read, Registration, Registry};
 
 /// What to register.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
     // the unit's current values (change / correction) or a blank record (first registration)
     let current = reg.registration_state(req.op, &req.unit, req.date)?;
     let old = match &current {
-        Some(c) => Some(reg.records_by_fid(LayerKind::Units, &[c.fid])?.remove(0)),
+        Some(c) => Some(reg.read(&Read::layer(LayerKind::Units).every_version().fids(&[c.fid]))?.remove(0)),
         None => None,
     };
     let mut values: Vec<Value> =
@@ -92,7 +92,7 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
     if let Some(g) = &geometry {
         let tol = RuleConfig::load(None)?.tolerance("NR102")?.sliver_area_m2.unwrap_or(1.0);
         let env = g.bounding_rect();
-        for other in reg.records_at(LayerKind::Units, Some(req.date))? {
+        for other in reg.read(&Read::layer(LayerKind::Units).on(Some(req.date)))? {
             if other.record.key == req.unit
                 || !env.is_some_and(|e| other.record.geometry.bounding_rect().is_some_and(|o| o.intersects(&e)))
             {

@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::checks::{self, Context, Exceptions, RuleConfig, Severity};
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::{Fields, Registry};
+use crate::store::{Read, Registry};
 use crate::table::{Col, Row, Table};
 
 /// The indicators an audit knows, in report order: (id, Chinese name, English name, unit).
@@ -235,7 +235,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         (LayerKind::Urban, "城镇开发边界"),
     ] {
         let Some(b) = region.outline.bounds() else { break };
-        for r in reg.records_in_box(kind, Some(req.to), b, Fields::All)? {
+        for r in reg.read(&Read::layer(kind).on(Some(req.to)).in_boxes(&[b]))? {
             match region.outline.clip(&r.record.geometry) {
                 crate::geometry::Clip::Cut(g) => map.push((name.to_string(), g)),
                 crate::geometry::Clip::Inside => map.push((name.to_string(), r.record.geometry)),
@@ -391,7 +391,7 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
             .unwrap_or((f64::NAN, f64::NAN));
         // the cause recorded on the parcel involved, if any
         let cause = f.layers.iter().zip(&f.fids).filter(|(l, _)| **l == LayerKind::Parcels).find_map(|(_, fid)| {
-            let r = reg.records_by_fid(LayerKind::Parcels, &[*fid]).ok()?.pop()?;
+            let r = reg.read(&Read::layer(LayerKind::Parcels).every_version().fids(&[*fid])).ok()?.pop()?;
             let v = r.record.value(bgyy?);
             (!v.is_blank()).then(|| v.to_string())
         });

@@ -36,7 +36,7 @@ use crate::area::AreaCalculator;
 use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::{Fields, Registry, StoredRecord};
+use crate::store::{Fields, Read, Registry, StoredRecord};
 pub use land::{ClassLabel, LandAccount, Level};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
 pub use trace::{trace_table, TracePiece, TraceSide};
@@ -362,7 +362,7 @@ fn measure(
     // registry reads the county, not the province (everything read is clipped to the region anyway)
     let region_box =
         region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
-    let window = |kind: LayerKind, d: AsOf| reg.records_in_box(kind, Some(d), region_box, Fields::All);
+    let window = |kind: LayerKind, d: AsOf| reg.read(&Read::layer(kind).on(Some(d)).in_boxes(&[region_box]));
     // the parcels go only to the partitions, which read the fields partition::FIELDS names
     let parcels = Fields::Only(&partition::FIELDS);
     // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
@@ -372,7 +372,8 @@ fn measure(
     // reads on); each also says whether it has ended by the closing date
     let clipper = partition::Clipper::new(region, catalog)?;
     let to_day = req.to.format("%Y-%m-%d").to_string();
-    let read = reg.records_in_boxes_then(LayerKind::Parcels, Some(req.from), &tiles, parcels, &|r| {
+    let opening = Read::layer(LayerKind::Parcels).on(Some(req.from)).fields(parcels).in_boxes(&tiles);
+    let read = reg.read_then(&opening, &|r| {
         let ended = r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str());
         (r.fid, ended, clipper.piece(r, &calc_for))
     })?;
@@ -389,7 +390,8 @@ fn measure(
         let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
         let tiles = &tiles;
         let reader = s.spawn(move || -> Result<Vec<StoredRecord>> {
-            Registry::open(&path, cat)?.records_in_boxes_beyond(LayerKind::Parcels, Some(to), tiles, parcels, known)
+            Registry::open(&path, cat)?
+                .read(&Read::layer(LayerKind::Parcels).on(Some(to)).fields(parcels).in_boxes(tiles).beyond(known))
         });
         let p1 = partition::from_clipped(pieces1, req.from, region, &calc_for, req.overlaps, None);
         let added = reader.join().expect("the closing parcels' reader panicked");

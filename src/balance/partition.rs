@@ -202,7 +202,7 @@ fn clip(
 
 /// Step 1 for one parcel at a time: its piece of the region, with the attributes a piece keeps (the
 /// fields' positions are found once). A sheet clips the opening parcels as they are read
-/// ([`crate::store::Registry::records_in_boxes_then`]) and builds the partition with [`from_clipped`].
+/// ([`crate::store::Registry::read_then`]) and builds the partition with [`from_clipped`].
 pub struct Clipper<'a> {
     region: &'a Region,
     class: usize,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind, SquareMetres};
-use crate::store::{EventRow, Registry};
+use crate::store::{EventRow, Read, Registry};
 
 /// An area in the three units a book shows.
 #[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
@@ -129,9 +129,14 @@ const MIN_LINK_M2: f64 = 1.0;
 
 /// Build a unit's book page as of `at` (None: now).
 pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
-    let rec = reg.records_at(LayerKind::Units, at)?.into_iter().find(|r| r.record.key == unit).ok_or_else(|| {
-        Error::Invalid(format!("unit {unit} is not registered{}", at.map(|d| format!(" on {d}")).unwrap_or_default()))
-    })?;
+    let rec = reg.read(&Read::layer(LayerKind::Units).on(at))?.into_iter().find(|r| r.record.key == unit).ok_or_else(
+        || {
+            Error::Invalid(format!(
+                "unit {unit} is not registered{}",
+                at.map(|d| format!(" on {d}")).unwrap_or_default()
+            ))
+        },
+    )?;
     let cat = reg.catalog();
     let udef = cat.layer(LayerKind::Units);
     let val = |f: &str| udef.field_index(f).map(|i| rec.record.value(i).to_string()).unwrap_or_default();
@@ -141,7 +146,7 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     let total = rec.areas.ellipsoidal;
 
     // parcels inside the unit: resource types and ownership
-    let parcels = reg.records_at(LayerKind::Parcels, at)?;
+    let parcels = reg.read(&Read::layer(LayerKind::Parcels).on(at))?;
     let pieces = crate::units::composition(ugeom, &parcels, cat, &calc)?;
     let by_type = crate::units::totals(&pieces, |p| &p.resource_type);
     let by_owner = crate::units::totals(&pieces, |p| &p.ownership);
@@ -176,7 +181,7 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
         let def = cat.layer(kind);
         let di = def.field_index(detail_field);
         let ni = def.field_index("HXMC");
-        for z in reg.records_at(kind, at)? {
+        for z in reg.read(&Read::layer(kind).on(at))? {
             if !z.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
                 continue;
             }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::geometry::LayerIndex;
 use crate::geometry::Outline;
 use crate::model::{AsOf, LayerKind};
-use crate::store::{Registry, StoredRecord};
+use crate::store::{Read, Registry, StoredRecord};
 
 /// One layer's records on the check date, with an index over their positions.
 pub struct LayerSet {
@@ -243,7 +243,7 @@ impl Context {
         let region = match region {
             None => None,
             Some(code) => {
-                let admin = reg.records_at(LayerKind::Admin, at)?;
+                let admin = reg.read(&Read::layer(LayerKind::Admin).on(at))?;
                 let parts: Vec<geo::Polygon<f64>> =
                     crate::region::outermost(admin.iter().filter(|r| r.record.key.starts_with(code)))
                         .into_iter()

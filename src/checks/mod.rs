@@ -25,7 +25,7 @@ pub use report::{summarise, CheckReport, RuleSummary};
 use crate::error::Result;
 use crate::model::AsOf;
 use crate::model::LayerKind;
-use crate::store::{ClassPrefixes, Fields, Registry, StoredRecord};
+use crate::store::{ClassPrefixes, Fields, Read, Registry, StoredRecord};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -184,8 +184,8 @@ impl Needs {
     ) -> Result<Vec<StoredRecord>> {
         let classes = self.classes_of(kind).filter(|c| reg.catalog().layer(kind).field_index(c.field).is_some());
         match boxes {
-            None => reg.records_at_where(kind, at, self.fields_of(kind), classes),
-            Some(b) => reg.records_in_boxes_where(kind, at, b, self.fields_of(kind), classes),
+            None => reg.read(&Read::layer(kind).on(at).fields(self.fields_of(kind)).classes(classes)),
+            Some(b) => reg.read(&Read::layer(kind).on(at).fields(self.fields_of(kind)).classes(classes).in_boxes(b)),
         }
     }
 }

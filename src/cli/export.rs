@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use nrledger::catalog::Catalog;
 use nrledger::io::export::{self, Column, Table};
 use nrledger::model::{AsOf, FieldType, Value};
+use nrledger::store::Read;
 use nrledger::{LayerKind, Registry};
 
 /// Export a layer as it was on --as-of (default: now) — or every version with --history — to GeoJSON
@@ -32,7 +33,11 @@ pub struct Args {
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let reg = Registry::open(&a.registry, catalog)?;
     let def = reg.catalog().layer(a.layer).clone();
-    let records = if a.history { reg.all_records(a.layer)? } else { reg.records_at(a.layer, a.as_of)? };
+    let records = if a.history {
+        reg.read(&Read::layer(a.layer).every_version())?
+    } else {
+        reg.read(&Read::layer(a.layer).on(a.as_of))?
+    };
     let mut columns: Vec<Column> =
         def.fields.iter().map(|f| Column { name: f.name.clone(), field_type: f.field_type }).collect();
     for (name, ty) in [

@@ -11,6 +11,7 @@ use nrledger::register::{self, RegisterRequest};
 use nrledger::Registry;
 
 use super::Format;
+use nrledger::store::Read;
 
 /// A registration type.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -150,7 +151,11 @@ pub struct HistoryArgs {
 pub fn history(a: HistoryArgs, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let reg = Registry::open(&a.registry, catalog)?;
     let events = reg.events(Some(&a.unit))?;
-    let versions: Vec<_> = reg.all_records(LayerKind::Units)?.into_iter().filter(|r| r.record.key == a.unit).collect();
+    let versions: Vec<_> = reg
+        .read(&Read::layer(LayerKind::Units).every_version())?
+        .into_iter()
+        .filter(|r| r.record.key == a.unit)
+        .collect();
     if events.is_empty() && versions.is_empty() {
         anyhow::bail!("unit {} is not in the registry", a.unit);
     }

@@ -11,7 +11,7 @@ use crate::catalog::LayerDef;
 use crate::crs::Transformer;
 use crate::error::{Error, Result};
 use crate::model::LayerKind;
-use crate::store::{PreparedRecord, Registry};
+use crate::store::{PreparedRecord, Read, Registry};
 
 /// How far outside the CRS's area of use a record's centre may lie before it counts as outside, in degrees of
 /// latitude and of longitude. A registry may hold more than its zone (an admin layer of a region spanning
@@ -93,7 +93,7 @@ pub(super) fn gcj02(
         return Ok(());
     }
     let stored: std::collections::HashMap<String, geo::Point<f64>> = reg
-        .records_at(LayerKind::Admin, None)?
+        .read(&Read::layer(LayerKind::Admin))?
         .into_iter()
         .filter_map(|r| r.record.geometry.centroid().map(|c| (r.record.key.clone(), c)))
         .collect();

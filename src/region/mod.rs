@@ -13,8 +13,8 @@ pub mod codes;
 use crate::area::AreaCalculator;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
-use crate::store::Registry;
 use crate::store::StoredRecord;
+use crate::store::{Read, Registry};
 use geo::MultiPolygon;
 
 use crate::geometry::Outline;
@@ -34,7 +34,7 @@ pub struct Region {
 impl Region {
     /// The region `code` (None: every admin outline) on `date`.
     pub fn load(reg: &Registry, code: Option<&str>, date: AsOf, calc: &AreaCalculator) -> Result<Region> {
-        let admin = reg.records_at(LayerKind::Admin, Some(date))?;
+        let admin = reg.read(&Read::layer(LayerKind::Admin).on(Some(date)))?;
         if admin.is_empty() {
             return Err(Error::Invalid(format!(
                 "{}: no admin (行政区) outline is valid on {date}; import the XZQ layer (nrledger import … --layer admin) so the sheet has a region to cover",
@@ -106,7 +106,7 @@ pub struct County {
 
 /// The counties (县级: 6-digit admin codes that group no other) under `prefix` on `at`, by code.
 pub fn counties(reg: &Registry, at: Option<AsOf>, prefix: Option<&str>) -> Result<Vec<County>> {
-    let admin = reg.records_at(LayerKind::Admin, at)?;
+    let admin = reg.read(&Read::layer(LayerKind::Admin).on(at))?;
     let six: Vec<_> =
         admin.iter().filter(|r| r.record.key.len() == 6 && r.record.key.bytes().all(|b| b.is_ascii_digit())).collect();
     // a code that only groups others: its stem (without trailing 00 pairs) starts another 6-digit code

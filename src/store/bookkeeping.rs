@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use rusqlite::{params, params_from_iter, Connection};
 
-use super::read::StoredRecord;
+use super::read::{Fields, StoredRecord, When};
 use super::Registry;
 use crate::catalog::LayerDef;
 use crate::error::Result;
-use crate::model::{AsOf, LayerKind, Value};
+use crate::model::{LayerKind, Value};
 
 /// SQL creating `nr_bookkeeping` (append-only, an attribute table of the GeoPackage).
 pub(super) fn table_sql() -> String {
@@ -125,26 +125,40 @@ impl Registry {
         Ok(v.as_deref() == Some(RECORD_HASH))
     }
 
-    /// Show on records read for date `at` (None: now) the bookkeeping values kept for them on or before it.
-    pub fn show_bookkeeping(&self, kind: LayerKind, at: Option<AsOf>, records: &mut [StoredRecord]) -> Result<()> {
+    /// The bookkeeping values a read shows ([`Shown`]): for a read by date (or of the current records) those
+    /// kept on or before that day for the fields the read fills in; none for a read of every version (the
+    /// history shows each version as it was stored).
+    pub(super) fn bookkeeping_shown(&self, kind: LayerKind, when: When, fields: Fields) -> Result<Shown> {
         let def = self.catalog.layer(kind);
-        if def.bookkeeping_indices().is_empty() {
-            return Ok(());
+        let day = match when {
+            When::Every => return Ok(Shown::default()),
+            When::Current => None,
+            When::On(d) => Some(d.format("%Y-%m-%d").to_string()),
+        };
+        if !def.bookkeeping_indices().iter().any(|&i| fields.reads(&def.fields[i].name)) {
+            return Ok(Shown::default());
         }
-        let at = at.map(|d| d.format("%Y-%m-%d").to_string());
-        let kept = kept(&self.conn, def, at.as_deref())?;
-        if kept.is_empty() {
-            return Ok(());
+        let mut kept = kept(&self.conn, def, day.as_deref())?;
+        for values in kept.values_mut() {
+            values.retain(|(i, _)| fields.reads(&def.fields[*i].name));
         }
-        for r in records {
-            for (i, v) in kept.get(&r.fid).into_iter().flatten() {
-                // a read of some fields stops after the last one read
-                if let Some(slot) = r.record.values.get_mut(*i) {
-                    *slot = v.clone();
-                }
+        Ok(Shown(kept))
+    }
+}
+
+/// Bookkeeping values to show on the records of a read: fid → (field position, value).
+#[derive(Debug, Default)]
+pub(super) struct Shown(HashMap<i64, Vec<(usize, Value)>>);
+
+impl Shown {
+    /// Put the values kept for `r` in its slots.
+    pub(super) fn apply(&self, r: &mut StoredRecord) {
+        for (i, v) in self.0.get(&r.fid).into_iter().flatten() {
+            // a read of some fields stops after the last one read
+            if let Some(slot) = r.record.values.get_mut(*i) {
+                *slot = v.clone();
             }
         }
-        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use read::{ClassPrefixes, Fields, StoredRecord};
+pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
@@ -199,7 +199,7 @@ impl Registry {
         let crs: CrsInfo = serde_json::from_str(&crs_json.ok_or_else(|| not_registry("no CRS in nr_meta".into()))?)
             .map_err(|e| not_registry(format!("bad CRS in nr_meta: {e}")))?;
         register_functions(&conn)?;
-        // rarray(?): a read by a list of fids binds the list as one parameter (read::records_in_boxes)
+        // rarray(?): a read by a list of fids binds the list as one parameter (read::Place::Boxes, read::Place::Fids)
         rusqlite::vtab::array::load_module(&conn)?;
         // the file is read through read(2), not mapped (PRAGMA mmap_size): mapping saved no measurable time
         // on a 1 000 000-parcel read and put up to 2 GB of file pages in the process's resident memory

@@ -1,5 +1,6 @@
-//! Reading the registry by date: the records of a layer valid on a day (`valid_from ≤ day < valid_to`),
-//! all of them or only those in a box or a set of boxes (a window read through the layer's R-tree, so a
+//! Reading the registry: one request value ([`Read`]: a layer, which versions, fields, classes, where, and
+//! fids to leave out) that the store plans. The records of a layer valid on a day (`valid_from ≤ day <
+//! valid_to`), now, or every version; all of them, those in a box or a set of boxes (a window read through the layer's R-tree, so a
 //! county of a province registry costs what the county holds; the fids found are bound as one array with
 //! rusqlite's `rarray` and drive the lookups), their envelopes for indexing, or single records by fid.
 //! A read fills in every attribute field or only those asked for ([`Fields`]), and keeps every record or
@@ -154,45 +155,166 @@ pub(super) fn value_of(v: ValueRef<'_>) -> rusqlite::Result<Value> {
     })
 }
 
-fn date_filter(at: Option<AsOf>) -> (String, Option<String>) {
-    match at {
-        None => ("valid_to IS NULL".into(), None),
-        Some(d) => {
-            ("valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)".into(), Some(d.format("%Y-%m-%d").to_string()))
+/// Which versions of the records a read keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum When {
+    /// The records valid now (`valid_to` unset).
+    #[default]
+    Current,
+    /// The records valid on a day (`valid_from ≤ day < valid_to`).
+    On(AsOf),
+    /// Every version of every record (a layer's history).
+    Every,
+}
+
+impl From<Option<AsOf>> for When {
+    /// None: the current records.
+    fn from(at: Option<AsOf>) -> When {
+        at.map_or(When::Current, When::On)
+    }
+}
+
+impl When {
+    /// The SQL condition and its date parameter.
+    fn filter(self) -> (String, Option<String>) {
+        match self {
+            When::Current => ("valid_to IS NULL".into(), None),
+            When::On(d) => (
+                "valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)".into(),
+                Some(d.format("%Y-%m-%d").to_string()),
+            ),
+            When::Every => ("1 = 1".into(), None),
         }
     }
 }
 
+/// Where a read looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Place<'a> {
+    /// The whole layer.
+    #[default]
+    Layer,
+    /// The records whose envelope meets one of these boxes (registry CRS), found through the layer's R-tree.
+    Boxes(&'a [geo::Rect<f64>]),
+    /// These records (any order, repeats allowed).
+    Fids(&'a [i64]),
+}
+
+/// One read of the registry: a layer, which versions, which fields, which classes, where, and which records
+/// already read to leave out. Built with [`Read::layer`] and its setters, answered by [`Registry::read`]
+/// (the records, in fid order) or [`Registry::read_then`] (each record handed to a function as soon as it
+/// is decoded); the store plans how: the R-tree for boxes, the class index when the classes are few, SQL
+/// conditions for the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Read<'a> {
+    /// The layer.
+    pub kind: LayerKind,
+    /// Which versions.
+    pub when: When,
+    /// Which attribute fields are filled in.
+    pub fields: Fields<'a>,
+    /// Only the records of these classes (None: every record).
+    pub classes: Option<ClassPrefixes<'a>>,
+    /// Where.
+    pub place: Place<'a>,
+    /// Fids left out (sorted): what a vintage adds to the records of an earlier one already read through
+    /// the same boxes (a tenure's closing parcels beyond the opening ones).
+    pub beyond: &'a [i64],
+}
+
+impl<'a> Read<'a> {
+    /// Every current record of `kind`, every field.
+    pub fn layer(kind: LayerKind) -> Read<'a> {
+        Read { kind, when: When::Current, fields: Fields::All, classes: None, place: Place::Layer, beyond: &[] }
+    }
+
+    /// The records valid on `at` (None: now).
+    pub fn on(self, at: Option<AsOf>) -> Read<'a> {
+        Read { when: at.into(), ..self }
+    }
+
+    /// Every version of every record.
+    pub fn every_version(self) -> Read<'a> {
+        Read { when: When::Every, ..self }
+    }
+
+    /// Only `fields` filled in.
+    pub fn fields(self, fields: Fields<'a>) -> Read<'a> {
+        Read { fields, ..self }
+    }
+
+    /// Only the records of `classes` (None: all).
+    pub fn classes(self, classes: Option<ClassPrefixes<'a>>) -> Read<'a> {
+        Read { classes, ..self }
+    }
+
+    /// Only the records whose envelope meets one of `boxes`.
+    pub fn in_boxes(self, boxes: &'a [geo::Rect<f64>]) -> Read<'a> {
+        Read { place: Place::Boxes(boxes), ..self }
+    }
+
+    /// Only the records `fids`.
+    pub fn fids(self, fids: &'a [i64]) -> Read<'a> {
+        Read { place: Place::Fids(fids), ..self }
+    }
+
+    /// Leaving out the records `known` (sorted).
+    pub fn beyond(self, known: &'a [i64]) -> Read<'a> {
+        debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
+        Read { beyond: known, ..self }
+    }
+}
+
 impl Registry {
-    /// All records of a layer valid on `at` (None: valid now), in fid order.
-    pub fn records_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<StoredRecord>> {
-        self.records_at_with(kind, at, Fields::All)
+    /// The records `q` asks for, each once, in fid order. Bookkeeping values kept by later imports
+    /// ([`crate::catalog::FieldDef::bookkeeping`]) are shown as of the day read.
+    pub fn read(&self, q: &Read) -> Result<Vec<StoredRecord>> {
+        let mut out = self.read_then(q, &|r| r)?;
+        if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
+            out.sort_by_key(|r| r.fid);
+        }
+        Ok(out)
     }
 
-    /// [`Registry::records_at`] reading only `fields`.
-    pub fn records_at_with(&self, kind: LayerKind, at: Option<AsOf>, fields: Fields) -> Result<Vec<StoredRecord>> {
-        self.records_at_where(kind, at, fields, None)
-    }
-
-    /// [`Registry::records_at_with`] keeping only the records of `classes` (all with None).
-    /// With an indexed class field ([`crate::catalog::FieldDef::indexed`]) the index finds the records of the
-    /// classes, and only they are read.
-    /// Bookkeeping values kept by later imports ([`crate::catalog::FieldDef::bookkeeping`]) are shown as of
-    /// `at`.
-    pub fn records_at_where(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
-        fields: Fields,
-        classes: Option<ClassPrefixes>,
-    ) -> Result<Vec<StoredRecord>> {
-        let (filter, date) = date_filter(at);
-        let mut records = match classes.map(|c| self.class_fids(kind, at, c, None)).transpose()?.flatten() {
-            Some(fids) => self.select_fids(kind, fids, &with_classes(filter, classes), date.as_slice(), fields)?,
-            None => self.select(kind, &with_classes(filter, classes), date.as_slice(), fields)?,
+    /// The records `q` asks for, each handed to `then` as soon as its geometry is decoded (in parallel,
+    /// while SQLite reads the rows after it), the results in the rows' (fid) order: a reader that turns the
+    /// records into something else (a sheet's pieces, clipped to its region) does that work during the read.
+    ///
+    /// The plan: boxes are searched in the R-tree (many of them on several threads); classes of an indexed
+    /// class field are found from the index — for a box read on a thread of its own, given up once they
+    /// outnumber twice the box's candidates, when stepping through the candidates' rows costs less; other
+    /// classes are a condition SQLite tests on each row before its geometry is fetched.
+    pub fn read_then<T: Send>(&self, q: &Read, then: &(dyn Fn(StoredRecord) -> T + Sync)) -> Result<Vec<T>> {
+        let (date_sql, date) = q.when.filter();
+        let filter = with_classes(date_sql, q.classes);
+        let shown = self.bookkeeping_shown(q.kind, q.when, q.fields)?;
+        let then = |mut r: StoredRecord| {
+            shown.apply(&mut r);
+            then(r)
         };
-        self.show_bookkeeping(kind, at, &mut records)?;
-        Ok(records)
+        let fids = match q.place {
+            Place::Layer => match q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten() {
+                Some(fids) => fids,
+                None => {
+                    let filter = beyond_sql(&filter, date.is_some(), q.beyond);
+                    let mut params: Vec<&dyn rusqlite::ToSql> =
+                        date.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+                    let known = fid_array(q.beyond);
+                    if !q.beyond.is_empty() {
+                        params.push(&known);
+                    }
+                    let filter = format!("{filter} ORDER BY fid");
+                    return self.select_from_then(q.kind, q.kind.name(), &filter, &params, q.fields, &then);
+                }
+            },
+            Place::Boxes(boxes) => self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?,
+            Place::Fids(fids) => fids.to_vec(),
+        };
+        let mut fids = fids;
+        if !q.beyond.is_empty() {
+            fids.retain(|f| q.beyond.binary_search(f).is_err());
+        }
+        self.select_fids_then(q.kind, fids, &filter, date.as_slice(), q.fields, &then)
     }
 
     /// The fids of the records of `classes` valid on `at`, in fid order, from the index on the class field —
@@ -203,22 +325,17 @@ impl Registry {
     pub fn class_fids(
         &self,
         kind: LayerKind,
-        at: Option<AsOf>,
+        when: impl Into<When>,
         classes: ClassPrefixes,
         limit: Option<usize>,
     ) -> Result<Option<Vec<i64>>> {
-        let Some((sql, date)) = self.class_fids_sql(kind, at, classes) else { return Ok(None) };
+        let Some((sql, date)) = self.class_fids_sql(kind, when.into(), classes) else { return Ok(None) };
         class_fids_on(&self.conn, &sql, date.as_slice(), &AtomicUsize::new(limit.unwrap_or(usize::MAX)))
     }
 
     /// The statement [`Registry::class_fids`] runs and its date parameter, or None when the class field has
     /// no index or a prefix has no range.
-    fn class_fids_sql(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
-        classes: ClassPrefixes,
-    ) -> Option<(String, Option<String>)> {
+    fn class_fids_sql(&self, kind: LayerKind, when: When, classes: ClassPrefixes) -> Option<(String, Option<String>)> {
         let def = self.catalog.layer(kind);
         if !def.fields.iter().any(|f| f.indexed && f.name == classes.field) {
             return None;
@@ -227,7 +344,7 @@ impl Registry {
         if ranges.is_empty() {
             ranges.push("0".into());
         }
-        let (filter, date) = date_filter(at);
+        let (filter, date) = when.filter();
         let index = super::schema::field_index_name(def, classes.field);
         // one index range per statement: the ranges are disjoint, so their rows are simply put together
         let selects: Vec<String> = ranges
@@ -237,48 +354,19 @@ impl Registry {
         Some((selects.join(" UNION ALL "), date))
     }
 
-    /// The records of a layer valid on `at` whose envelope meets the box `[minx, miny, maxx, maxy]`, in fid
-    /// order, with `fields` read: the layer's R-tree picks them, so only the window is read and decoded.
-    pub fn records_in_box(
+    /// The fids of the records whose envelope meets one of `boxes` (repeats allowed), of `classes` only when
+    /// the class field's index can say which: a thread of its own reads the fids of the classes
+    /// ([`Registry::class_fids`]) while the R-tree is searched, and gives up once they outnumber twice the
+    /// box's candidates. Without an index the class condition is left to the read of the rows.
+    fn fids_in_boxes_of_classes(
         &self,
         kind: LayerKind,
-        at: Option<AsOf>,
-        b: geo::Rect<f64>,
-        fields: Fields,
-    ) -> Result<Vec<StoredRecord>> {
-        self.records_in_boxes(kind, at, &[b], fields)
-    }
-
-    /// The records of a layer valid on `at` whose envelope meets any of `boxes`, in fid order, with `fields`
-    /// read: the R-tree picks them box by box (each record once), and only they are read and decoded. A rule
-    /// that looks at parcels only inside red lines reads the parcels in boxes covering them, not the layer.
-    pub fn records_in_boxes(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
+        when: When,
         boxes: &[geo::Rect<f64>],
-        fields: Fields,
-    ) -> Result<Vec<StoredRecord>> {
-        self.records_in_boxes_where(kind, at, boxes, fields, None)
-    }
-
-    /// [`Registry::records_in_boxes`] keeping only the records of `classes` (all with None). With an indexed
-    /// class field, a thread of its own reads the fids of the classes ([`Registry::class_fids`]) while the
-    /// R-tree is searched, and gives up once they outnumber twice the box's candidates: then stepping
-    /// through the candidates' rows costs less.
-    pub fn records_in_boxes_where(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
-        boxes: &[geo::Rect<f64>],
-        fields: Fields,
         classes: Option<ClassPrefixes>,
-    ) -> Result<Vec<StoredRecord>> {
-        let (filter, date) = date_filter(at);
-        let filter = with_classes(filter, classes);
-        let Some((class_sql, class_date)) = classes.and_then(|c| self.class_fids_sql(kind, at, c)) else {
-            // no classes, or no index to find them: SQLite tests each candidate's class as it reads it
-            return self.select_fids(kind, self.fids_in_boxes(kind, boxes)?, &filter, date.as_slice(), fields);
+    ) -> Result<Vec<i64>> {
+        let Some((class_sql, class_date)) = classes.and_then(|c| self.class_fids_sql(kind, when, c)) else {
+            return self.fids_in_boxes(kind, boxes);
         };
         let limit = AtomicUsize::new(usize::MAX);
         let path = self.path();
@@ -303,25 +391,7 @@ impl Registry {
             }
             fids.retain(|&f| f < 0 || bits.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0));
         }
-        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
-    }
-
-    /// [`Registry::records_in_boxes`] leaving out the records whose fid is in `known` (sorted): what a
-    /// vintage adds to the records of an earlier one already read through the same boxes (a tenure's
-    /// closing parcels beyond the opening ones). Only the fids the R-tree finds and `known` lacks are looked up.
-    pub fn records_in_boxes_beyond(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
-        boxes: &[geo::Rect<f64>],
-        fields: Fields,
-        known: &[i64],
-    ) -> Result<Vec<StoredRecord>> {
-        debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
-        let mut fids = self.fids_in_boxes(kind, boxes)?;
-        fids.retain(|f| known.binary_search(f).is_err());
-        let (filter, date) = date_filter(at);
-        self.select_fids(kind, fids, &filter, date.as_slice(), fields)
+        Ok(fids)
     }
 
     /// The fids of every row (any vintage) whose box meets one of `boxes`, as the R-tree gives them
@@ -349,24 +419,9 @@ impl Registry {
         })
     }
 
-    /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, in fid order.
-    /// One statement: the sorted fids, bound as one array (rusqlite's `rarray`), drive the lookups by rowid.
-    fn select_fids(
-        &self,
-        kind: LayerKind,
-        fids: Vec<i64>,
-        filter: &str,
-        params: &[String],
-        fields: Fields,
-    ) -> Result<Vec<StoredRecord>> {
-        let mut out = self.select_fids_then(kind, fids, filter, params, fields, &|r| r)?;
-        if !out.windows(2).all(|w| w[0].fid < w[1].fid) {
-            out.sort_by_key(|r| r.fid);
-        }
-        Ok(out)
-    }
-
-    /// [`Registry::select_fids`] handing each record to `then` once decoded, in the rows' order.
+    /// The records among `fids` (in any order, repeats allowed) matching `filter`, each once, each handed
+    /// to `then` once decoded, in fid order. One statement: the sorted fids, bound as one array (rusqlite's
+    /// `rarray`), drive the lookups by rowid.
     fn select_fids_then<T: Send>(
         &self,
         kind: LayerKind,
@@ -388,27 +443,10 @@ impl Registry {
         self.select_from_then(kind, &from, filter, &params, fields, then)
     }
 
-    /// [`Registry::records_in_boxes`] handing each record to `then` as soon as its geometry is decoded, in
-    /// parallel, while SQLite reads the rows after it: a reader that turns the records into something else
-    /// (a sheet's pieces, clipped to its region) does that work during the read instead of after it. The
-    /// results come in fid order.
-    pub fn records_in_boxes_then<T: Send>(
-        &self,
-        kind: LayerKind,
-        at: Option<AsOf>,
-        boxes: &[geo::Rect<f64>],
-        fields: Fields,
-        then: &(dyn Fn(StoredRecord) -> T + Sync),
-    ) -> Result<Vec<T>> {
-        let fids = self.fids_in_boxes(kind, boxes)?;
-        let (filter, date) = date_filter(at);
-        self.select_fids_then(kind, fids, &filter, date.as_slice(), fields, then)
-    }
-
     /// Keys held by more than one record of a layer valid on `at`, each with those records' fids — found by
     /// SQLite over the whole layer, without loading it (the duplicate-id rule of a check streamed by county).
     pub fn duplicate_keys(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<(String, Vec<i64>)>> {
-        let (filter, date) = date_filter(at);
+        let (filter, date) = When::from(at).filter();
         let key = format!("\"{}\"", self.catalog.layer(kind).key);
         let mut st = self.conn.prepare(&format!(
             "SELECT CAST({key} AS TEXT), group_concat(fid) FROM (SELECT {key}, fid FROM {t} WHERE {filter} ORDER BY fid) \
@@ -425,14 +463,9 @@ impl Registry {
         .collect()
     }
 
-    /// Records by fid (any vintage), each once, in fid order.
-    pub fn records_by_fid(&self, kind: LayerKind, fids: &[i64]) -> Result<Vec<StoredRecord>> {
-        self.select_fids(kind, fids.to_vec(), "1 = 1", &[], Fields::All)
-    }
-
     /// (fid, `[minx, maxx, miny, maxy]`) of the records valid on `at`, for building an index.
     pub fn envelopes_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<Vec<(i64, [f64; 4])>> {
-        let (filter, date) = date_filter(at);
+        let (filter, date) = When::from(at).filter();
         let t = kind.name();
         let mut st = self.conn.prepare(&format!(
             "SELECT t.fid, r.minx, r.maxx, r.miny, r.maxy FROM {t} t JOIN rtree_{t}_geom r ON r.id = t.fid WHERE {filter}"
@@ -445,7 +478,7 @@ impl Registry {
 
     /// Number of records of a layer valid on `at`.
     pub fn count_at(&self, kind: LayerKind, at: Option<AsOf>) -> Result<i64> {
-        let (filter, date) = date_filter(at);
+        let (filter, date) = When::from(at).filter();
         Ok(self.conn.query_row(
             &format!("SELECT count(*) FROM {} WHERE {filter}", kind.name()),
             rusqlite::params_from_iter(date.iter()),
@@ -453,25 +486,8 @@ impl Registry {
         )?)
     }
 
-    fn select(&self, kind: LayerKind, filter: &str, params: &[String], fields: Fields) -> Result<Vec<StoredRecord>> {
-        let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
-        self.select_from(kind, kind.name(), &format!("{filter} ORDER BY fid"), &params, fields)
-    }
-
-    /// The records of `from` (the layer's table, or a join yielding its rows in fid order) matching `filter`.
-    fn select_from(
-        &self,
-        kind: LayerKind,
-        from: &str,
-        filter: &str,
-        params: &[&dyn rusqlite::ToSql],
-        fields: Fields,
-    ) -> Result<Vec<StoredRecord>> {
-        self.select_from_then(kind, from, filter, params, fields, &|r| r)
-    }
-
-    /// [`Registry::select_from`] handing each record to `then` once its geometry is decoded (on the
-    /// decoding threads), in the rows' order.
+    /// The records of `from` (the layer's table, or a join yielding its rows in fid order) matching `filter`,
+    /// each handed to `then` once its geometry is decoded (on the decoding threads), in the rows' order.
     fn select_from_then<T: Send>(
         &self,
         kind: LayerKind,
@@ -562,13 +578,6 @@ impl Registry {
     }
 }
 
-impl Registry {
-    /// Every version of every record of a layer, in fid order.
-    pub fn all_records(&self, kind: LayerKind) -> Result<Vec<StoredRecord>> {
-        self.select(kind, "1 = 1", &[], Fields::All)
-    }
-}
-
 /// [`Registry::fids_in_boxes`] on one connection: one R-tree query per box.
 fn fids_in_boxes_on(conn: &rusqlite::Connection, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
     let t = kind.name();
@@ -606,4 +615,19 @@ fn class_fids_on(
     }
     fids.sort_unstable();
     Ok(Some(fids))
+}
+
+/// `filter` leaving out the fids of `known`, bound as the array parameter after the date's (`?2` with a date,
+/// else `?1`).
+fn beyond_sql(filter: &str, has_date: bool, known: &[i64]) -> String {
+    if known.is_empty() {
+        filter.to_string()
+    } else {
+        format!("{filter} AND fid NOT IN rarray(?{})", if has_date { 2 } else { 1 })
+    }
+}
+
+/// Fids as one array parameter (rusqlite's `rarray`).
+fn fid_array(fids: &[i64]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
+    std::rc::Rc::new(fids.iter().map(|&f| rusqlite::types::Value::Integer(f)).collect())
 }

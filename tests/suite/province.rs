@@ -3,7 +3,7 @@
 //! - a county's vintage leaves the other counties' records as they were; imports out of scope, out of
 //!   order, with an empty scope or as a whole layer before a county's vintage are refused and leave the
 //!   registry byte for byte as it was;
-//! - `records_in_box` and `records_in_boxes` are exactly the filter of all records by envelope;
+//! - a read in one box or many (`Read::in_boxes`) is exactly the filter of all records by envelope;
 //! - `check --by-county` finds what one whole check finds (gaps by total, since they are cut at county
 //!   borders), each finding once, cross-border overlaps included, and duplicate keys across counties; its
 //!   windows leave out what another county of the run holds whole;
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::common::*;
-use nrledger::store::Fields;
+use nrledger::store::{Fields, Read};
 use serde_json::Value as Json;
 
 const COUNTIES: [(&str, &str); 3] = [("330502", "吴兴区"), ("330503", "南浔区"), ("330521", "德清县")];
@@ -191,12 +191,12 @@ fn imports_out_of_scope_out_of_order_or_unscoped_are_refused_and_write_nothing()
 }
 
 #[test]
-fn records_in_box_is_the_envelope_filter_over_all_records() {
+fn a_read_in_boxes_is_the_envelope_filter_over_all_records() {
     use geo::BoundingRect;
     let p = province();
     let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
-    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let all = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at)).unwrap();
     let b = extent(&all);
     let boxes: Vec<geo::Rect<f64>> = [(0.1, 0.1, 0.2), (0.45, 0.3, 0.1), (0.7, 0.6, 0.35), (0.0, 0.0, 1.0)]
         .into_iter()
@@ -221,7 +221,7 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     for bx in &boxes {
         let want = filter(std::slice::from_ref(bx));
         let got: Vec<i64> = reg
-            .records_in_box(nrledger::LayerKind::Parcels, at, *bx, Fields::All)
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(std::slice::from_ref(bx)))
             .unwrap()
             .iter()
             .map(|r| r.fid)
@@ -229,13 +229,13 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
         assert!(!want.is_empty());
         assert_eq!(got, want, "box {bx:?}");
     }
-    // several boxes at once (records_in_boxes, NR501's read of the parcels under the red lines): each record
+    // several boxes at once (NR501's read of the parcels under the red lines): each record
     // once, in fid order, whether the boxes overlap or not (the fids found are bound as one array and drive
     // the lookups); the last sets hold thousands of records
     for set in [&boxes[..1], &boxes[..3], &boxes[1..3], &boxes[..]] {
         let want = filter(set);
         let got: Vec<i64> = reg
-            .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(set))
             .unwrap()
             .iter()
             .map(|r| r.fid)
@@ -253,22 +253,22 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     for set in [&cells[..], &cells[..70], &cells[1..]] {
         assert!(set.len() >= 64, "enough boxes to be searched on several threads");
         let got: Vec<i64> = reg
-            .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(set))
             .unwrap()
             .iter()
             .map(|r| r.fid)
             .collect();
         assert_eq!(got, filter(set), "{} boxes", set.len());
     }
-    assert!(reg.records_in_boxes(nrledger::LayerKind::Parcels, at, &[], Fields::All).unwrap().is_empty());
+    assert!(reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(&[])).unwrap().is_empty());
     // each record handed over as it is decoded: the same records, in fid order
     let then = reg
-        .records_in_boxes_then(nrledger::LayerKind::Parcels, at, &boxes, Fields::All, &|r| {
+        .read_then(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(&boxes), &|r| {
             (r.fid, r.record.key.clone(), r.record.geometry.0.len())
         })
         .unwrap();
     let plain: Vec<(i64, String, usize)> = reg
-        .records_in_boxes(nrledger::LayerKind::Parcels, at, &boxes, Fields::All)
+        .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(&boxes))
         .unwrap()
         .into_iter()
         .map(|r| (r.fid, r.record.key, r.record.geometry.0.len()))
@@ -279,31 +279,49 @@ fn records_in_box_is_the_envelope_filter_over_all_records() {
     let opening = Some(chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap());
     for set in [&boxes[..1], &boxes[..]] {
         let known: Vec<i64> = reg
-            .records_in_boxes(nrledger::LayerKind::Parcels, opening, set, Fields::All)
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(opening).in_boxes(set))
             .unwrap()
             .iter()
             .map(|r| r.fid)
             .collect();
         let want: Vec<i64> = filter(set).into_iter().filter(|f| !known.contains(f)).collect();
-        let got = reg.records_in_boxes_beyond(nrledger::LayerKind::Parcels, at, set, Fields::All, &known).unwrap();
+        let got = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(set).beyond(&known)).unwrap();
         assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "beyond the opening, boxes {set:?}");
         assert!(!want.is_empty() && want.len() < filter(set).len() / 2, "{} of {}", want.len(), filter(set).len());
         assert!(got.iter().all(|r| r.valid_from.as_str() > "2019-12-31"), "what the closing vintage adds");
     }
+    // beyond on the whole layer (SQL leaves the known fids out), with and without classes
+    let known: Vec<i64> =
+        reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(opening)).unwrap().iter().map(|r| r.fid).collect();
+    let got = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).beyond(&known)).unwrap();
+    let want: Vec<i64> = all.iter().map(|r| r.fid).filter(|f| known.binary_search(f).is_err()).collect();
+    assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want);
+    assert!(!want.is_empty() && want.len() < all.len());
+    let farmland = ["01".to_string()];
+    let class = nrledger::store::ClassPrefixes { field: "DLBM", prefixes: &farmland };
+    let got = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).classes(Some(class)).beyond(&known)).unwrap();
+    let dlbm = reg.catalog().layer(nrledger::LayerKind::Parcels).field_index("DLBM").unwrap();
+    let want: Vec<i64> = all
+        .iter()
+        .filter(|r| known.binary_search(&r.fid).is_err() && r.record.value(dlbm).to_string().starts_with("01"))
+        .map(|r| r.fid)
+        .collect();
+    assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want);
+    assert!(!want.is_empty());
     // by fid, any vintage: fids given backwards and repeated come back once each, in fid order, whole
-    let every = reg.all_records(nrledger::LayerKind::Parcels).unwrap();
+    let every = reg.read(&Read::layer(nrledger::LayerKind::Parcels).every_version()).unwrap();
     assert!(every.iter().any(|r| r.valid_to.is_some()), "closed versions are among them");
     let pick: Vec<i64> =
         every.iter().rev().step_by(3).chain(every.iter().take(5)).map(|r| r.fid).chain([every[0].fid]).collect();
     let mut want: Vec<&nrledger::store::StoredRecord> = every.iter().filter(|r| pick.contains(&r.fid)).collect();
     want.sort_by_key(|r| r.fid);
-    let got = reg.records_by_fid(nrledger::LayerKind::Parcels, &pick).unwrap();
+    let got = reg.read(&Read::layer(nrledger::LayerKind::Parcels).every_version().fids(&pick)).unwrap();
     assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want.iter().map(|r| r.fid).collect::<Vec<_>>());
     assert!(got.iter().zip(&want).all(|(a, b)| a.record.values == b.record.values
         && a.valid_to == b.valid_to
         && a.record.geometry == b.record.geometry));
     assert!(want.len() > 1000 && want.iter().any(|r| r.valid_to.is_some()), "{} records", want.len());
-    assert!(reg.records_by_fid(nrledger::LayerKind::Parcels, &[]).unwrap().is_empty());
+    assert!(reg.read(&Read::layer(nrledger::LayerKind::Parcels).every_version().fids(&[])).unwrap().is_empty());
     // each county's first vintage (1 200 parcels) packs the R-tree again with the counties already there
     // (store::rtree); the 2020 changes go in one by one. Either way: one sound entry per record version
     assert_eq!(rtree_check(&p.reg, "parcels"), "ok");
@@ -317,18 +335,14 @@ fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
     let reg = nrledger::Registry::open(&p.reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
     let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
-    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let all = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at)).unwrap();
     let key = def.key_index();
     // the key is read whatever is asked; a name the layer does not have is ignored
     for names in [&["DLBM", "KCXS"][..], &[], &["DLBM", "不存在"]] {
-        let some = reg.records_at_with(nrledger::LayerKind::Parcels, at, Fields::Only(names)).unwrap();
+        let some = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).fields(Fields::Only(names))).unwrap();
+        let world = [geo::Rect::new((-1e9, -1e9), (1e9, 1e9))];
         let boxed = reg
-            .records_in_box(
-                nrledger::LayerKind::Parcels,
-                at,
-                geo::Rect::new((-1e9, -1e9), (1e9, 1e9)),
-                Fields::Only(names),
-            )
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(&world).fields(Fields::Only(names)))
             .unwrap();
         assert_eq!(some.len(), all.len());
         let mut filled = 0;
@@ -359,7 +373,7 @@ fn a_read_of_some_fields_leaves_the_others_null_and_changes_nothing_else() {
         }
         assert!(filled >= all.len(), "the fields asked for hold values");
     }
-    let every = reg.records_at_with(nrledger::LayerKind::Parcels, at, Fields::All).unwrap();
+    let every = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at)).unwrap();
     assert!(all.iter().zip(&every).all(|(a, b)| a.record.values == b.record.values));
 }
 
@@ -412,7 +426,7 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
     let def = reg.catalog().layer(nrledger::LayerKind::Parcels).clone();
     let ci = def.field_index("DLBM").unwrap();
     let at = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
-    let all = reg.records_at(nrledger::LayerKind::Parcels, at).unwrap();
+    let all = reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at)).unwrap();
     let whole = geo::Rect::new((-1e9, -1e9), (1e9, 1e9));
     let cells = grid(extent(&all), 12);
     let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
@@ -454,10 +468,12 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
             let within = reg.class_fids(nrledger::LayerKind::Parcels, at, class, Some(want.len())).unwrap();
             assert_eq!(within.as_ref(), Some(&want), "{prefixes:?}: as many as the limit");
         }
-        let got = reg.records_at_where(nrledger::LayerKind::Parcels, at, Fields::Only(&["DLBM"]), classes).unwrap();
+        let got = reg
+            .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).fields(Fields::Only(&["DLBM"])).classes(classes))
+            .unwrap();
         assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?}");
         let boxed =
-            reg.records_in_boxes_where(nrledger::LayerKind::Parcels, at, &[whole], Fields::All, classes).unwrap();
+            reg.read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(&[whole]).classes(classes)).unwrap();
         assert_eq!(boxed.iter().map(|r| r.fid).collect::<Vec<_>>(), want, "{prefixes:?} in a box");
         assert!(got
             .iter()
@@ -468,14 +484,20 @@ fn classes_read_as_filtered(reg: &nrledger::Registry) {
         // gives up: the records of the classes among those the boxes find, either way
         for set in [&cells[..], &cells[77..78]] {
             let near: Vec<i64> = reg
-                .records_in_boxes(nrledger::LayerKind::Parcels, at, set, Fields::All)
+                .read(&Read::layer(nrledger::LayerKind::Parcels).on(at).in_boxes(set))
                 .unwrap()
                 .iter()
                 .map(|r| r.fid)
                 .collect();
             let want_near: Vec<i64> = want.iter().copied().filter(|f| near.binary_search(f).is_ok()).collect();
             let got = reg
-                .records_in_boxes_where(nrledger::LayerKind::Parcels, at, set, Fields::Only(&["DLBM"]), classes)
+                .read(
+                    &Read::layer(nrledger::LayerKind::Parcels)
+                        .on(at)
+                        .in_boxes(set)
+                        .fields(Fields::Only(&["DLBM"]))
+                        .classes(classes),
+                )
                 .unwrap();
             assert_eq!(got.iter().map(|r| r.fid).collect::<Vec<_>>(), want_near, "{prefixes:?} in {} boxes", set.len());
         }
