@@ -59,13 +59,13 @@ demo: build
 	NRLEDGER=$(NRLEDGER) bash seeds/demo.sh out/demo
 
 test: test-deps
-	$(CARGO) test --locked --no-fail-fast
+	$(CARGO) test --locked --no-fail-fast --features fault-injection
 
 # The property harness over the import path (hostile GeoJSON and corrupted Shapefiles) with many more cases
 # than `make test` runs (24 per property there): FUZZ_CASES per property, 2000 by default.
 FUZZ_CASES ?= 2000
 fuzz: test-deps
-	NRLEDGER_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --test suite hostile_sources -- --nocapture
+	NRLEDGER_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --features fault-injection --test suite hostile_sources -- --nocapture
 
 # Rebuild the demo county's seed files (deterministic).
 seeds: build

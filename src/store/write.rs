@@ -21,6 +21,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension};
 
 use super::Registry;
 use crate::area::Areas;
+use crate::catalog::LayerDef;
 use crate::error::{Error, Result};
 use crate::io::blob;
 use crate::model::{AsOf, EventType, LayerKind, Value};
@@ -135,75 +136,81 @@ pub struct ImportOutcome {
 }
 
 impl Registry {
-    /// Store a prepared import as one transaction.
+    /// Store a prepared import as one transaction, phase by phase: the page cache is sized, the write lock
+    /// taken and the vintage's date order checked under it; the open records it replaces are read; the
+    /// records are written (unchanged ones kept, changed ones closed and inserted, events recorded); the
+    /// R-tree is filled; records missing from the snapshot are closed and rejects stored; the vintage and
+    /// the import are logged and the layer's extent widened; then it commits. Any error rolls it all back.
     pub fn apply(&mut self, imp: &PreparedImport, progress: &Progress) -> Result<ImportOutcome> {
         let def = self.catalog.layer(imp.layer).clone();
-        let t = imp.layer.name();
-        let as_of = imp.as_of.format("%Y-%m-%d").to_string();
-        let fault = FaultPause::from_env();
-        if fault.is_some() {
-            // fault injection: a tiny page cache makes the transaction spill into the file before the pause, so
-            // an interrupted import exercises SQLite's hot-journal rollback, as a large real import would
-            self.conn.execute_batch("PRAGMA cache_size = -64;")?;
-        } else {
-            // a page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
-            // default 2 MB spills dirty pages to the file and journal again and again during a large import
-            self.conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;")?;
-        }
+        let fault = fault::Pause::requested();
+        self.size_page_cache(fault.is_some())?;
         // IMMEDIATE: take the write lock before the date-order checks, so that a second import of the layer
         // started at the same time waits for this one and then checks against it (never interleaves), and
         // the import id reserved here stays ours
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| super::locked_or(&self.path, e))?;
+        let scope = Scope::of(imp, &def);
+        self.check_date_order(imp, &def, &scope)?;
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| crate::progress::lap(t0, &format!("  store: {what}"));
+        let import_id: i64 =
+            tx.query_row("SELECT coalesce(max(import_id), 0) + 1 FROM nr_imports", [], |r| r.get(0))?;
+        let mut open = open_records(&tx, &def, &scope)?;
+        let same = Sameness::read(self, &tx, &def, &scope)?;
+        lap("open records read");
+        let trigger = RtreeTrigger::suspend(&tx, imp.layer)?;
+        let mut out = ImportOutcome { import_id, ..Default::default() };
+        let writer = Writer { tx: &tx, imp, def: &def, import_id, as_of: day(imp.as_of), srs_id: self.srs_id };
+        let boxes = writer.records(&mut open, &same, &mut out, progress, fault)?;
+        lap("rows inserted");
+        fill_rtree(&tx, imp.layer, &boxes)?;
+        lap("R-tree");
+        keep_rejected_open(imp, &mut open, &mut out);
+        writer.close_missing(&open, &mut out)?;
+        writer.rejects(&mut out)?;
+        trigger.restore(&tx)?;
+        writer.log(&out)?;
+        widen_extent(&tx, imp.layer, &boxes)?;
+        lap("extents");
+        tx.commit()?;
+        lap("committed");
+        Ok(out)
+    }
+
+    /// A page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
+    /// default 2 MB spills dirty pages to the file and journal again and again during a large import. Under
+    /// fault injection a tiny one makes the transaction spill into the file before the pause, so an
+    /// interrupted import exercises SQLite's hot-journal rollback, as a large real import would.
+    fn size_page_cache(&self, tiny: bool) -> Result<()> {
+        Ok(self.conn.execute_batch(if tiny {
+            "PRAGMA cache_size = -64;"
+        } else {
+            "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;"
+        })?)
+    }
+
+    /// Refuse a vintage out of date order (checked under the write lock): a whole-layer vintage after the
+    /// last one; a scoped one after the last whole-layer vintage and every vintage of a scope containing or
+    /// contained in it, with every record inside its scope; either after every record registered one by
+    /// one since (units), which it could not close.
+    fn check_date_order(&self, imp: &PreparedImport, def: &LayerDef, scope: &Scope) -> Result<()> {
+        let t = imp.layer.name();
+        let as_of = day(imp.as_of);
         match &imp.scope {
             None => {
-                if let Some(last) = self.vintages(imp.layer)?.last() {
-                    if imp.as_of <= *last {
-                        return Err(Error::Invalid(format!(
-                            "layer {t} already has a vintage as of {last}; vintages are added in date order and never replaced, \
-                             so --as-of must be after {last}"
-                        )));
-                    }
-                }
-            }
-            Some(scope) => {
-                check_scope(scope)?;
-                let whole: Option<String> =
-                    self.conn.query_row("SELECT max(as_of) FROM nr_vintages WHERE layer = ?1", [t], |r| r.get(0))?;
-                if let Some(last) = whole.filter(|l| l.as_str() >= as_of.as_str()) {
+                if let Some(last) = self.vintages(imp.layer)?.last().filter(|last| imp.as_of <= **last) {
                     return Err(Error::Invalid(format!(
-                        "layer {t} has a whole-layer vintage as of {last}; a county's vintage (--scope {scope}) must be after it"
-                    )));
-                }
-                // vintages of this scope, or of one containing it or contained in it, come in date order
-                for (other, d, _) in self.scoped_vintages(imp.layer)? {
-                    if (other.starts_with(scope.as_str()) || scope.starts_with(other.as_str())) && imp.as_of <= d {
-                        return Err(Error::Invalid(format!(
-                            "layer {t} already has a vintage of scope {other} as of {d}; a scope's vintages are added in date \
-                             order and never replaced, so --as-of must be after {d}"
-                        )));
-                    }
-                }
-                let si = def.scope_index();
-                if let Some(r) = imp.records.iter().find(|r| !r.values[si].to_string().starts_with(scope.as_str())) {
-                    return Err(Error::Invalid(format!(
-                        "record {} is outside the import's scope {scope} ({})",
-                        r.key,
-                        def.scope_field()
+                        "layer {t} already has a vintage as of {last}; vintages are added in date order and never replaced, \
+                         so --as-of must be after {last}"
                     )));
                 }
             }
+            Some(s) => self.check_scoped_order(imp, def, s)?,
         }
-        // the open records this vintage replaces: the whole layer, or the scope's
-        let (scope_sql, scope_param) = match &imp.scope {
-            None => (String::new(), String::new()),
-            Some(s) => (format!(" AND substr(\"{}\", 1, {}) = ?1", def.scope_field(), s.chars().count()), s.clone()),
-        };
-        let scope_params: Vec<&str> = if imp.scope.is_some() { vec![scope_param.as_str()] } else { vec![] };
-        // records registered one by one (units) after this date cannot be closed by it
         let latest: Option<String> = self.conn.query_row(
-            &format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL{scope_sql}"),
-            params_from_iter(scope_params.iter()),
+            &format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL{}", scope.sql),
+            params_from_iter(scope.params()),
             |r| r.get(0),
         )?;
         if let Some(latest) = latest.filter(|l| l.as_str() >= as_of.as_str()) {
@@ -211,268 +218,361 @@ impl Registry {
                 "layer {t} has records valid from {latest} (registered after its last vintage); --as-of must be after {latest}"
             )));
         }
-        let srs_id = self.srs_id;
-        let t0 = std::time::Instant::now();
-        let lap = |what: &str| crate::progress::lap(t0, &format!("  store: {what}"));
-        let import_id: i64 =
-            tx.query_row("SELECT coalesce(max(import_id), 0) + 1 FROM nr_imports", [], |r| r.get(0))?;
+        Ok(())
+    }
 
-        // open records before this vintage: key → (fid, hash, in this vintage's snapshot)
-        let key_col = format!("\"{}\"", def.key);
-        let mut open: HashMap<String, (i64, String, bool)> = HashMap::new();
-        {
-            let mut st =
-                tx.prepare(&format!("SELECT {key_col}, fid, rec_hash FROM {t} WHERE valid_to IS NULL{scope_sql}"))?;
-            let rows = st.query_map(params_from_iter(scope_params.iter()), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-            })?;
-            for row in rows {
-                let (k, fid, h) = row?;
-                open.insert(k, (fid, h, false));
+    /// [`Registry::check_date_order`] for a county's vintage (`--scope`).
+    fn check_scoped_order(&self, imp: &PreparedImport, def: &LayerDef, scope: &str) -> Result<()> {
+        let t = imp.layer.name();
+        check_scope(scope)?;
+        let whole: Option<String> =
+            self.conn.query_row("SELECT max(as_of) FROM nr_vintages WHERE layer = ?1", [t], |r| r.get(0))?;
+        if let Some(last) = whole.filter(|l| l.as_str() >= day(imp.as_of).as_str()) {
+            return Err(Error::Invalid(format!(
+                "layer {t} has a whole-layer vintage as of {last}; a county's vintage (--scope {scope}) must be after it"
+            )));
+        }
+        // vintages of this scope, or of one containing it or contained in it, come in date order
+        for (other, d, _) in self.scoped_vintages(imp.layer)? {
+            if (other.starts_with(scope) || scope.starts_with(other.as_str())) && imp.as_of <= d {
+                return Err(Error::Invalid(format!(
+                    "layer {t} already has a vintage of scope {other} as of {d}; a scope's vintages are added in date \
+                     order and never replaced, so --as-of must be after {d}"
+                )));
             }
         }
-        // the bookkeeping values the open records show now (their own, or the latest kept for them)
+        let si = def.scope_index();
+        if let Some(r) = imp.records.iter().find(|r| !r.values[si].to_string().starts_with(scope)) {
+            return Err(Error::Invalid(format!(
+                "record {} is outside the import's scope {scope} ({})",
+                r.key,
+                def.scope_field()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A date as the registry stores it.
+fn day(d: AsOf) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The open records a vintage replaces, as an SQL condition: the whole layer, or the scope's.
+struct Scope {
+    /// ` AND substr(scope field, 1, n) = ?1`, or empty.
+    sql: String,
+    /// The scope, bound as `?1`.
+    value: Option<String>,
+}
+
+impl Scope {
+    fn of(imp: &PreparedImport, def: &LayerDef) -> Scope {
+        match &imp.scope {
+            None => Scope { sql: String::new(), value: None },
+            Some(s) => Scope {
+                sql: format!(" AND substr(\"{}\", 1, {}) = ?1", def.scope_field(), s.chars().count()),
+                value: Some(s.clone()),
+            },
+        }
+    }
+
+    fn params(&self) -> Vec<&str> {
+        self.value.iter().map(String::as_str).collect()
+    }
+}
+
+/// An open record before this vintage: its fid, its record hash, and whether this vintage's snapshot holds
+/// its key (a map of the open records marked, rather than a set of a million keys: a vintage's first import
+/// has none).
+struct Open {
+    fid: i64,
+    hash: String,
+    seen: bool,
+}
+
+/// The open records before this vintage, by key.
+fn open_records(tx: &rusqlite::Transaction, def: &LayerDef, scope: &Scope) -> Result<HashMap<String, Open>> {
+    let mut st = tx.prepare(&format!(
+        "SELECT \"{}\", fid, rec_hash FROM {} WHERE valid_to IS NULL{}",
+        def.key,
+        def.kind.name(),
+        scope.sql
+    ))?;
+    let rows = st.query_map(params_from_iter(scope.params()), |r| {
+        Ok((r.get::<_, String>(0)?, Open { fid: r.get(1)?, hash: r.get(2)?, seen: false }))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What decides whether a delivered record is its open predecessor unchanged: the record hash (which leaves
+/// the bookkeeping fields out), and for a registry created before it did, the hash over every field with the
+/// bookkeeping values the open record shows.
+struct Sameness {
+    /// Positions of the bookkeeping fields.
+    bookkeeping: Vec<usize>,
+    /// The bookkeeping values the open records show now (their own, or the latest kept for them), by fid.
+    shown: HashMap<i64, Vec<Value>>,
+    /// Stored hashes are over every field.
+    whole_hashes: bool,
+}
+
+impl Sameness {
+    fn read(reg: &Registry, tx: &rusqlite::Transaction, def: &LayerDef, scope: &Scope) -> Result<Sameness> {
         let bookkeeping = def.bookkeeping_indices();
         let shown = if bookkeeping.is_empty() {
             HashMap::new()
         } else {
-            super::bookkeeping::shown(&tx, &def, &scope_sql, &scope_params)?
+            super::bookkeeping::shown(tx, def, &scope.sql, &scope.params())?
         };
-        // a registry created before bookkeeping fields were left out of the record hash stores hashes over
-        // every field: a record is unchanged when its hash with the bookkeeping values it shows is the stored one
-        let whole_hashes = !bookkeeping.is_empty() && !self.hashes_leave_out_bookkeeping()?;
-        let same_as_whole = |stored: &str, fid: i64, rec: &PreparedRecord| {
-            whole_hashes
-                && shown.get(&fid).is_some_and(|bk| {
+        let whole_hashes = !bookkeeping.is_empty() && !reg.hashes_leave_out_bookkeeping()?;
+        Ok(Sameness { bookkeeping, shown, whole_hashes })
+    }
+
+    /// `rec` is the open record `open` unchanged.
+    fn same(&self, open: &Open, rec: &PreparedRecord) -> bool {
+        open.hash == rec.hash
+            || self.whole_hashes
+                && self.shown.get(&open.fid).is_some_and(|bk| {
                     let mut values = rec.values.clone();
-                    for (k, &i) in bookkeeping.iter().enumerate() {
+                    for (k, &i) in self.bookkeeping.iter().enumerate() {
                         values[i] = bk[k].clone();
                     }
-                    crate::hashing::content_hash(&values, &rec.geometry) == stored
+                    crate::hashing::content_hash(&values, &rec.geometry) == open.hash
                 })
-        };
-        lap("open records read");
-        let cols: Vec<String> = def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
-        let insert_sql = format!(
+    }
+}
+
+/// The GeoPackage R-tree's insert trigger, dropped while an import fills the R-tree from the envelopes it
+/// already has (the trigger decodes each blob four times through ST_MinX…) and re-created inside the same
+/// transaction, so the registry never exists without it.
+struct RtreeTrigger(Option<String>);
+
+impl RtreeTrigger {
+    fn suspend(tx: &rusqlite::Transaction, kind: LayerKind) -> Result<RtreeTrigger> {
+        let name = format!("rtree_{}_geom_insert", kind.name());
+        let sql: Option<String> = tx
+            .query_row("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [&name], |r| r.get(0))
+            .optional()?;
+        if sql.is_some() {
+            tx.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+        }
+        Ok(RtreeTrigger(sql))
+    }
+
+    fn restore(self, tx: &rusqlite::Transaction) -> Result<()> {
+        if let Some(sql) = self.0 {
+            tx.execute_batch(&sql)?;
+        }
+        Ok(())
+    }
+}
+
+/// The writes of one import, inside its transaction.
+struct Writer<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    imp: &'a PreparedImport,
+    def: &'a LayerDef,
+    import_id: i64,
+    as_of: String,
+    srs_id: i32,
+}
+
+/// SQL recording a registration event.
+const EVENT_SQL: &str = "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, \
+     import_id, old_fid, new_fid, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+impl Writer<'_> {
+    /// Write the delivered records: an unchanged one keeps its open record (and new bookkeeping values); a
+    /// changed one closes it; new and changed ones are inserted (with a registration event for units).
+    /// Returns the boxes of the rows inserted, for the R-tree.
+    fn records(
+        &self,
+        open: &mut HashMap<String, Open>,
+        same: &Sameness,
+        out: &mut ImportOutcome,
+        progress: &Progress,
+        fault: Option<fault::Pause>,
+    ) -> Result<Vec<(i64, [f64; 4])>> {
+        let t = self.imp.layer.name();
+        let cols: Vec<String> = self.def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+        let mut ins = self.tx.prepare(&format!(
             "INSERT INTO {t} (geom, {}, valid_from, valid_to, import_id, area_ell, area_gk, rec_hash) VALUES ({})",
             cols.join(", "),
             (1..=cols.len() + 7).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
-        );
-        // the GeoPackage R-tree is filled here from the envelopes we already have, instead of by its insert
-        // trigger (which decodes each blob four times through ST_MinX…); the trigger is dropped and re-created
-        // inside this transaction, so the registry never exists without it
-        let trigger_name = format!("rtree_{t}_geom_insert");
-        let trigger_sql: Option<String> = tx
-            .query_row("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [&trigger_name], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if trigger_sql.is_some() {
-            tx.execute_batch(&format!("DROP TRIGGER \"{trigger_name}\""))?;
-        }
-        let mut out = ImportOutcome { import_id, ..Default::default() };
-        let mut boxes: Vec<(i64, [f64; 4])> = Vec::new();
+        ))?;
+        let mut close = self.tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
+        let mut event = self.tx.prepare(EVENT_SQL)?;
         let now = chrono::Utc::now().to_rfc3339();
-        {
-            let mut ins = tx.prepare(&insert_sql)?;
-            let mut close = tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
-            let mut rtree =
-                tx.prepare(&format!("INSERT OR REPLACE INTO rtree_{t}_geom VALUES (?1, ?2, ?3, ?4, ?5)"))?;
-            let mut event = tx.prepare(
-                "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time
-            let changed = |open: &HashMap<String, (i64, String, bool)>, rec: &PreparedRecord| {
-                open.get(&rec.key).is_none_or(|(fid, h, _)| *h != rec.hash && !same_as_whole(h, *fid, rec))
-            };
-            // the batch's blobs by position in the batch (None: the record is unchanged)
-            let mut blobs: Vec<Option<Vec<u8>>> = Vec::new();
-            for (n, rec) in imp.records.iter().enumerate() {
-                if n % ENCODE_BATCH == 0 {
-                    use rayon::prelude::*;
-                    let end = (n + ENCODE_BATCH).min(imp.records.len());
-                    blobs = imp.records[n..end]
-                        .par_iter()
-                        .map(|r| changed(&open, r).then(|| blob::encode(&r.geometry, srs_id)))
-                        .collect();
-                }
-                // the snapshot holds the key: its open record is not closed as gone (a map of the open
-                // records marked, rather than a set of a million keys: a vintage's first import has none)
-                let prev = open.get_mut(&rec.key).map(|(fid, h, seen)| {
-                    *seen = true;
-                    (*fid, &*h)
-                });
-                if let Some((fid, h)) = prev {
-                    if *h == rec.hash || same_as_whole(h, fid, rec) {
-                        out.unchanged += 1;
-                        if super::bookkeeping::keep(
-                            &tx,
-                            &def,
-                            &bookkeeping,
-                            shown.get(&fid),
-                            fid,
-                            &as_of,
-                            import_id,
-                            &rec.values,
-                        )? {
-                            out.bookkeeping += 1;
-                        }
-                        progress.inc(1);
-                        continue;
-                    }
-                }
-                let old_fid = prev.map(|(fid, _)| fid);
-                if let Some(fid) = old_fid {
-                    close.execute(params![as_of, fid])?;
-                    out.closed += 1;
-                }
-                // parameters bound by reference (no boxed copies of every value)
-                let geom = blobs[n % ENCODE_BATCH].take().expect("encoded with its batch");
-                ins.raw_bind_parameter(1, geom.as_slice())?;
-                for (k, v) in rec.values.iter().enumerate() {
-                    bind_value(&mut ins, k + 2, v)?;
-                }
-                let m = rec.values.len() + 2;
-                ins.raw_bind_parameter(m, as_of.as_str())?;
-                ins.raw_bind_parameter(m + 1, rusqlite::types::Null)?;
-                ins.raw_bind_parameter(m + 2, import_id)?;
-                ins.raw_bind_parameter(m + 3, rec.areas.ellipsoidal)?;
-                ins.raw_bind_parameter(m + 4, rec.areas.planar)?;
-                ins.raw_bind_parameter(m + 5, rec.hash.as_str())?;
-                ins.raw_execute()?;
-                let new_fid = tx.last_insert_rowid();
-                if let Some(r) = rec.geometry.bounding_rect() {
-                    boxes.push((new_fid, crate::geometry::index::envelope(r)));
-                }
-                out.inserted += 1;
-                if def.registration {
-                    let ty = match (old_fid, imp.correction) {
-                        (None, _) => EventType::First,
-                        (Some(_), false) => EventType::Change,
-                        (Some(_), true) => EventType::Correct,
-                    };
-                    event.execute(params![
-                        rec.key,
-                        ty.label(),
-                        as_of,
-                        imp.user,
-                        imp.reason,
-                        rec.document_no,
-                        import_id,
-                        old_fid,
-                        new_fid,
-                        now
-                    ])?;
-                    out.events += 1;
+        let (records, srs_id) = (&self.imp.records, self.srs_id);
+        let mut boxes = Vec::new();
+        // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time: the
+        // batch's blobs by position in the batch (None: the record is unchanged)
+        let mut blobs: Vec<Option<Vec<u8>>> = Vec::new();
+        for (n, rec) in records.iter().enumerate() {
+            if n % ENCODE_BATCH == 0 {
+                use rayon::prelude::*;
+                let open = &*open;
+                let end = (n + ENCODE_BATCH).min(records.len());
+                blobs = records[n..end]
+                    .par_iter()
+                    .map(|r| {
+                        let changed = open.get(&r.key).is_none_or(|o| !same.same(o, r));
+                        changed.then(|| blob::encode(&r.geometry, srs_id))
+                    })
+                    .collect();
+            }
+            let prev = open.get_mut(&rec.key).map(|o| {
+                o.seen = true;
+                &*o
+            });
+            if let Some(o) = prev.filter(|o| same.same(o, rec)) {
+                out.unchanged += 1;
+                let (shown, fid) = (same.shown.get(&o.fid), o.fid);
+                if super::bookkeeping::keep(
+                    self.tx,
+                    self.def,
+                    &same.bookkeeping,
+                    shown,
+                    fid,
+                    &self.as_of,
+                    self.import_id,
+                    &rec.values,
+                )? {
+                    out.bookkeeping += 1;
                 }
                 progress.inc(1);
-                if let Some(f) = fault.filter(|f| f.after == n + 1) {
-                    f.pause();
-                }
+                continue;
             }
-            lap("rows inserted");
-            // the R-tree: a few entries go in one by one; many, and the whole tree is packed again (SQLite's
-            // one-at-a-time insert was most of a large import's store; store::rtree)
-            let stored: i64 = tx.query_row(&format!("SELECT count(*) FROM rtree_{t}_geom_rowid"), [], |r| r.get(0))?;
-            if boxes.len() >= RTREE_PACK_MIN && boxes.len() as i64 * 8 >= stored {
-                let mut entries: Vec<super::rtree::Entry> = {
-                    let mut st = tx.prepare(&format!("SELECT id, minx, maxx, miny, maxy FROM rtree_{t}_geom"))?;
-                    let rows = st.query_map([], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            [
-                                r.get::<_, f64>(1)? as f32,
-                                r.get::<_, f64>(2)? as f32,
-                                r.get::<_, f64>(3)? as f32,
-                                r.get::<_, f64>(4)? as f32,
-                            ],
-                        ))
-                    })?;
-                    rows.collect::<rusqlite::Result<_>>()?
-                };
-                entries.extend(boxes.iter().map(|(fid, b)| (*fid, super::rtree::stored_box(*b))));
-                super::rtree::rebuild(&tx, &format!("rtree_{t}_geom"), entries)?;
-            } else {
-                for (fid, b) in &boxes {
-                    rtree.execute(params![fid, b[0], b[1], b[2], b[3]])?;
-                }
-            }
-            lap("R-tree");
-            // a rejected source record's stored record stays open: the rejected record may be its successor,
-            // changed or not; a rejected record without a readable key may be any of them
-            for r in &imp.rejects {
-                if let Some((_, _, seen)) = r.key.as_ref().and_then(|k| open.get_mut(k)) {
-                    if !*seen {
-                        *seen = true;
-                        out.kept_open += 1;
-                    }
-                }
-            }
-            if imp.rejects.iter().any(|r| r.key.is_none()) {
-                for (_, _, seen) in open.values_mut().filter(|(_, _, seen)| !*seen) {
-                    *seen = true;
-                    out.kept_open += 1;
-                }
-            }
-            // records missing from the snapshot are closed (for units: cancelled)
-            let mut gone: Vec<(&String, &(i64, String, bool))> =
-                open.iter().filter(|(_, (_, _, seen))| !seen).collect();
-            gone.sort();
-            for (k, (fid, _, _)) in gone {
-                close.execute(params![as_of, fid])?;
+            let old_fid = prev.map(|o| o.fid);
+            if let Some(fid) = old_fid {
+                close.execute(params![self.as_of, fid])?;
                 out.closed += 1;
-                if def.registration {
-                    event.execute(params![
-                        k,
-                        EventType::Cancel.label(),
-                        as_of,
-                        imp.user,
-                        imp.reason,
-                        Option::<String>::None,
-                        import_id,
-                        fid,
-                        Option::<i64>::None,
-                        now
-                    ])?;
-                    out.events += 1;
-                }
             }
-            let mut rej = tx.prepare(
-                "INSERT INTO rejects (geom, import_id, layer, source_path, feature_index, source_fid, record_key, field, reason, attributes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for r in &imp.rejects {
-                rej.execute(params![
-                    r.geometry.as_ref().map(|g| blob::encode_any(g, srs_id)),
-                    import_id,
-                    t,
-                    imp.source_path,
-                    r.feature_index as i64,
-                    r.source_fid.map(|f| f as i64),
-                    r.key,
-                    r.field,
-                    r.reason,
-                    r.attributes
+            let geom = blobs[n % ENCODE_BATCH].take().expect("encoded with its batch");
+            let new_fid = self.insert(&mut ins, rec, &geom)?;
+            if let Some(r) = rec.geometry.bounding_rect() {
+                boxes.push((new_fid, crate::geometry::index::envelope(r)));
+            }
+            out.inserted += 1;
+            if self.def.registration {
+                let ty = match (old_fid, self.imp.correction) {
+                    (None, _) => EventType::First,
+                    (Some(_), false) => EventType::Change,
+                    (Some(_), true) => EventType::Correct,
+                };
+                let (imp, id) = (self.imp, self.import_id);
+                event.execute(params![
+                    rec.key,
+                    ty.label(),
+                    self.as_of,
+                    imp.user,
+                    imp.reason,
+                    rec.document_no,
+                    id,
+                    old_fid,
+                    new_fid,
+                    now
                 ])?;
-                out.rejected += 1;
+                out.events += 1;
+            }
+            progress.inc(1);
+            if let Some(f) = fault.filter(|f| f.after == n + 1) {
+                f.pause();
             }
         }
-        if let Some(sql) = trigger_sql {
-            tx.execute_batch(&sql)?;
+        Ok(boxes)
+    }
+
+    /// Insert one record (its blob already encoded), parameters bound by reference (no boxed copies of
+    /// every value); its new fid.
+    fn insert(&self, ins: &mut rusqlite::Statement, rec: &PreparedRecord, geom: &[u8]) -> Result<i64> {
+        ins.raw_bind_parameter(1, geom)?;
+        for (k, v) in rec.values.iter().enumerate() {
+            bind_value(ins, k + 2, v)?;
         }
+        let m = rec.values.len() + 2;
+        ins.raw_bind_parameter(m, self.as_of.as_str())?;
+        ins.raw_bind_parameter(m + 1, rusqlite::types::Null)?;
+        ins.raw_bind_parameter(m + 2, self.import_id)?;
+        ins.raw_bind_parameter(m + 3, rec.areas.ellipsoidal)?;
+        ins.raw_bind_parameter(m + 4, rec.areas.planar)?;
+        ins.raw_bind_parameter(m + 5, rec.hash.as_str())?;
+        ins.raw_execute()?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Close the open records the snapshot does not hold (for units: cancel them, 注销登记).
+    fn close_missing(&self, open: &HashMap<String, Open>, out: &mut ImportOutcome) -> Result<()> {
+        let mut close =
+            self.tx.prepare(&format!("UPDATE {} SET valid_to = ?1 WHERE fid = ?2", self.imp.layer.name()))?;
+        let mut event = self.tx.prepare(EVENT_SQL)?;
+        let now = chrono::Utc::now().to_rfc3339();
+        let mut gone: Vec<(&String, i64)> = open.iter().filter(|(_, o)| !o.seen).map(|(k, o)| (k, o.fid)).collect();
+        gone.sort();
+        for (k, fid) in gone {
+            close.execute(params![self.as_of, fid])?;
+            out.closed += 1;
+            if self.def.registration {
+                let imp = self.imp;
+                event.execute(params![
+                    k,
+                    EventType::Cancel.label(),
+                    self.as_of,
+                    imp.user,
+                    imp.reason,
+                    Option::<String>::None,
+                    self.import_id,
+                    fid,
+                    Option::<i64>::None,
+                    now
+                ])?;
+                out.events += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Store the rejected records with their reasons.
+    fn rejects(&self, out: &mut ImportOutcome) -> Result<()> {
+        let imp = self.imp;
+        let mut rej = self.tx.prepare(
+            "INSERT INTO rejects (geom, import_id, layer, source_path, feature_index, source_fid, record_key, field, reason, attributes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for r in &imp.rejects {
+            rej.execute(params![
+                r.geometry.as_ref().map(|g| blob::encode_any(g, self.srs_id)),
+                self.import_id,
+                imp.layer.name(),
+                imp.source_path,
+                r.feature_index as i64,
+                r.source_fid.map(|f| f as i64),
+                r.key,
+                r.field,
+                r.reason,
+                r.attributes
+            ])?;
+            out.rejected += 1;
+        }
+        Ok(())
+    }
+
+    /// Log the vintage (whole-layer or scoped) and, last, the import with its final counts (nr_imports is
+    /// append-only).
+    fn log(&self, out: &ImportOutcome) -> Result<()> {
+        let (imp, t, as_of, import_id) = (self.imp, self.imp.layer.name(), &self.as_of, self.import_id);
         match &imp.scope {
-            None => tx.execute(
+            None => self.tx.execute(
                 "INSERT INTO nr_vintages (layer, as_of, import_id) VALUES (?1, ?2, ?3)",
                 params![t, as_of, import_id],
             )?,
-            Some(scope) => tx.execute(
+            Some(scope) => self.tx.execute(
                 "INSERT INTO nr_scoped_vintages (layer, scope, as_of, import_id) VALUES (?1, ?2, ?3, ?4)",
                 params![t, scope, as_of, import_id],
             )?,
         };
-        // the log row goes in last, with its final counts (nr_imports is append-only)
-        tx.execute(
+        self.tx.execute(
             "INSERT INTO nr_imports (import_id, layer, as_of, source_path, source_sha256, source_layer, driver, profile, source_crs,
                encoding, mode, read_count, inserted, unchanged, closed, rejected, repaired, user, tool_version, started_at, finished_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
@@ -483,63 +583,120 @@ impl Registry {
                 imp.started_at, chrono::Utc::now().to_rfc3339()
             ],
         )?;
-        // the layer's extent: no R-tree entry is ever removed (records are closed, not deleted), so it is the
-        // stored extent widened by the boxes just added, as the R-tree stores them (four scans of a
-        // 1 000 000-entry R-tree took a second); a layer without a stored extent is scanned
-        // a box as SQLite gives it (min x, max x, min y, max y), None while any of them is null
-        let box_of = |r: &rusqlite::Row| -> rusqlite::Result<Option<[f64; 4]>> {
-            Ok(match (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?) {
-                (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
-                _ => None,
-            })
-        };
-        let stored_extent =
-            tx.query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], box_of)?;
-        let extent: Option<[f64; 4]> = match stored_extent {
-            Some(e) => Some(boxes.iter().fold(e, |e, (_, b)| {
-                let s = super::rtree::stored_box(*b).map(f64::from);
-                [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
-            })),
-            None => tx.query_row(
-                &format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"),
-                [],
-                box_of,
-            )?,
-        };
-        let [min_x, max_x, min_y, max_y] = extent.map_or([None; 4], |e| e.map(Some));
-        tx.execute(
-            &format!(
-                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
-                   min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name IN ('{t}', '{t}_current')"
-            ),
-            params![min_x, max_x, min_y, max_y],
-        )?;
-        lap("extents");
-        tx.commit()?;
-        lap("committed");
-        Ok(out)
+        Ok(())
     }
 }
 
-/// The fault-injection seam of the interrupted-import and concurrent-import tests: with
-/// `NRLEDGER_FAULT_PAUSE_AFTER=N` an import stops inside its transaction after N records for
+/// A rejected source record's stored record stays open: the rejected record may be its successor, changed
+/// or not; a rejected record without a readable key may be any of them.
+fn keep_rejected_open(imp: &PreparedImport, open: &mut HashMap<String, Open>, out: &mut ImportOutcome) {
+    for r in &imp.rejects {
+        if let Some(o) = r.key.as_ref().and_then(|k| open.get_mut(k)) {
+            if !o.seen {
+                o.seen = true;
+                out.kept_open += 1;
+            }
+        }
+    }
+    if imp.rejects.iter().any(|r| r.key.is_none()) {
+        for o in open.values_mut().filter(|o| !o.seen) {
+            o.seen = true;
+            out.kept_open += 1;
+        }
+    }
+}
+
+/// Put the inserted rows' boxes in the layer's R-tree: a few one by one; many, and the whole tree is packed
+/// again (SQLite's one-at-a-time insert was most of a large import's store; [`super::rtree`]).
+fn fill_rtree(tx: &rusqlite::Transaction, kind: LayerKind, boxes: &[(i64, [f64; 4])]) -> Result<()> {
+    let t = kind.name();
+    let stored: i64 = tx.query_row(&format!("SELECT count(*) FROM rtree_{t}_geom_rowid"), [], |r| r.get(0))?;
+    if boxes.len() >= RTREE_PACK_MIN && boxes.len() as i64 * 8 >= stored {
+        let mut entries: Vec<super::rtree::Entry> = {
+            let mut st = tx.prepare(&format!("SELECT id, minx, maxx, miny, maxy FROM rtree_{t}_geom"))?;
+            let rows = st.query_map([], |r| {
+                let c = |i: usize| r.get::<_, f64>(i).map(|v| v as f32);
+                Ok((r.get::<_, i64>(0)?, [c(1)?, c(2)?, c(3)?, c(4)?]))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        entries.extend(boxes.iter().map(|(fid, b)| (*fid, super::rtree::stored_box(*b))));
+        super::rtree::rebuild(tx, &format!("rtree_{t}_geom"), entries)?;
+    } else {
+        let mut rtree = tx.prepare(&format!("INSERT OR REPLACE INTO rtree_{t}_geom VALUES (?1, ?2, ?3, ?4, ?5)"))?;
+        for (fid, b) in boxes {
+            rtree.execute(params![fid, b[0], b[1], b[2], b[3]])?;
+        }
+    }
+    Ok(())
+}
+
+/// Widen the layer's extent in `gpkg_contents` by the boxes just added, as the R-tree stores them: no R-tree
+/// entry is ever removed (records are closed, not deleted), so the stored extent only grows (four scans of a
+/// 1 000 000-entry R-tree took a second); a layer without a stored extent is scanned.
+fn widen_extent(tx: &rusqlite::Transaction, kind: LayerKind, boxes: &[(i64, [f64; 4])]) -> Result<()> {
+    let t = kind.name();
+    // a box as SQLite gives it (min x, max x, min y, max y), None while any of them is null
+    let box_of = |r: &rusqlite::Row| -> rusqlite::Result<Option<[f64; 4]>> {
+        Ok(match (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?) {
+            (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        })
+    };
+    let stored =
+        tx.query_row("SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1", [t], box_of)?;
+    let extent: Option<[f64; 4]> = match stored {
+        Some(e) => Some(boxes.iter().fold(e, |e, (_, b)| {
+            let s = super::rtree::stored_box(*b).map(f64::from);
+            [e[0].min(s[0]), e[1].max(s[1]), e[2].min(s[2]), e[3].max(s[3])]
+        })),
+        None => {
+            tx.query_row(&format!("SELECT min(minx), max(maxx), min(miny), max(maxy) FROM rtree_{t}_geom"), [], box_of)?
+        }
+    };
+    let [min_x, max_x, min_y, max_y] = extent.map_or([None; 4], |e| e.map(Some));
+    tx.execute(
+        &format!(
+            "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+               min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name IN ('{t}', '{t}_current')"
+        ),
+        params![min_x, max_x, min_y, max_y],
+    )?;
+    Ok(())
+}
+
+/// The fault-injection seam of the interrupted-import and concurrent-import tests, compiled only with the
+/// `fault-injection` feature (`make test` builds with it; `make demo`, `make install` and a plain build do
+/// not): with `NRLEDGER_FAULT_PAUSE_AFTER=N` an import stops inside its transaction after N records for
 /// `NRLEDGER_FAULT_PAUSE_SECS` seconds (an hour by default: the test kills it), saying so on stderr.
-#[derive(Debug, Clone, Copy)]
-struct FaultPause {
-    after: usize,
-    secs: u64,
-}
-
-impl FaultPause {
-    fn from_env() -> Option<FaultPause> {
-        let after = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok()?.parse().ok()?;
-        let secs = std::env::var("NRLEDGER_FAULT_PAUSE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(3600);
-        Some(FaultPause { after, secs })
+mod fault {
+    /// A pause inside the transaction.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct Pause {
+        pub(super) after: usize,
+        #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+        secs: u64,
     }
 
-    fn pause(self) {
-        eprintln!("NRLEDGER_FAULT_PAUSE reached after {} records", self.after);
-        std::thread::sleep(std::time::Duration::from_secs(self.secs));
+    impl Pause {
+        /// The pause the environment asks for (never without the feature).
+        #[cfg(feature = "fault-injection")]
+        pub(super) fn requested() -> Option<Pause> {
+            let after = std::env::var("NRLEDGER_FAULT_PAUSE_AFTER").ok()?.parse().ok()?;
+            let secs = std::env::var("NRLEDGER_FAULT_PAUSE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(3600);
+            Some(Pause { after, secs })
+        }
+
+        /// The pause the environment asks for (never without the feature).
+        #[cfg(not(feature = "fault-injection"))]
+        pub(super) fn requested() -> Option<Pause> {
+            None
+        }
+
+        pub(super) fn pause(self) {
+            eprintln!("NRLEDGER_FAULT_PAUSE reached after {} records", self.after);
+            std::thread::sleep(std::time::Duration::from_secs(self.secs));
+        }
     }
 }
 

@@ -457,6 +457,7 @@ fn history_is_append_only_even_for_other_tools() {
 
 /// kill -9 in the middle of an import's transaction leaves the registry exactly as before.
 #[test]
+#[cfg_attr(not(feature = "fault-injection"), ignore = "needs the fault-injection feature: make test")]
 fn interrupted_import_leaves_the_registry_as_before() {
     use std::io::{BufRead, BufReader};
     let d = tempfile::tempdir().unwrap();
@@ -686,6 +687,7 @@ fn paused_import(reg: &Path, src: &Path, as_of: &str, after: usize, secs: &str) 
 /// second import waits for the first and is then refused. A waiting command also says it is waiting for a
 /// lock, not that the file is not a registry (19.14).
 #[test]
+#[cfg_attr(not(feature = "fault-injection"), ignore = "needs the fault-injection feature: make test")]
 fn a_second_import_waits_for_the_first_and_then_keeps_the_date_order() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
