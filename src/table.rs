@@ -36,6 +36,22 @@ pub struct Row {
     pub values: Vec<Option<f64>>,
 }
 
+/// A column header in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Header {
+    /// Chinese.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+impl Header {
+    /// A header.
+    pub fn new(zh: &str, en: &str) -> Header {
+        Header { zh: zh.into(), en: en.into() }
+    }
+}
+
 /// A report table.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Table {
@@ -45,10 +61,10 @@ pub struct Table {
     pub title: String,
     /// English title.
     pub title_en: String,
-    /// Chinese and English header of the code column.
-    pub code_header: (String, String),
-    /// Chinese and English header of the label column.
-    pub name_header: (String, String),
+    /// Header of the code column.
+    pub code_header: Header,
+    /// Header of the label column.
+    pub name_header: Header,
     /// Numeric columns.
     pub columns: Vec<Col>,
     /// Rows.
@@ -82,8 +98,8 @@ fn pad_right(s: &str, w: usize) -> String {
 impl Table {
     /// The table as aligned terminal text (CJK characters count two columns).
     pub fn render(&self) -> String {
-        let head: Vec<String> = std::iter::once(self.code_header.0.clone())
-            .chain(std::iter::once(self.name_header.0.clone()))
+        let head: Vec<String> = std::iter::once(self.code_header.zh.clone())
+            .chain(std::iter::once(self.name_header.zh.clone()))
             .chain(self.columns.iter().map(|c| {
                 if c.unit.is_empty() {
                     c.zh.clone()

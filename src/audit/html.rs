@@ -301,8 +301,8 @@ fn table_html(t: &Table) -> String {
         esc(&t.id),
         esc(&t.title),
         esc(&t.title_en),
-        esc(&t.code_header.0),
-        esc(&t.name_header.0)
+        esc(&t.code_header.zh),
+        esc(&t.name_header.zh)
     );
     for c in &t.columns {
         let _ = write!(
@@ -432,8 +432,8 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
                 esc(&f.nature),
                 f.cause.as_deref().map(|c| format!(" · {}", esc(c))).unwrap_or_default(),
                 f.area_m2,
-                f.location.0,
-                f.location.1
+                f.location.lon,
+                f.location.lat
             );
         }
         s.push_str("</tbody></table><p class=\"note\">注：原因取所涉图斑的变更原因 (BGYY, layers/classes/change-causes.csv)；数据未注明的列为未注明。</p>");

@@ -120,7 +120,7 @@ pub struct NewFinding {
     /// Ellipsoidal area, m².
     pub area_m2: f64,
     /// Longitude/latitude of the piece's centre.
-    pub location: (f64, f64),
+    pub location: LonLat,
     /// The message.
     pub message: String,
     /// 变更原因 of the parcel involved (BGYY at the end of the tenure), when it has one.
@@ -131,6 +131,15 @@ pub struct NewFinding {
     #[serde(skip)]
     #[schemars(skip)]
     pub geometry: Option<geo::MultiPolygon<f64>>,
+}
+
+/// A point in longitude and latitude (degrees, CGCS2000).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct LonLat {
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
 }
 
 /// The audit.
@@ -149,7 +158,7 @@ pub struct Audit {
     /// Findings present at the end of the tenure and absent at its start.
     pub new_findings: Vec<NewFinding>,
     /// Targets file and its SHA-256.
-    pub targets: (String, String),
+    pub targets: crate::balance::inputs::ConfigFile,
     /// The balance sheet of the tenure.
     pub sheet: BalanceSheet,
     /// Map layers (registry CRS): region outline, red lines, farmland, urban boundary at the end.
@@ -250,7 +259,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         score,
         grade,
         new_findings,
-        targets: (req.targets.display().to_string(), targets_hash),
+        targets: balance::inputs::ConfigFile { path: req.targets.display().to_string(), sha256: targets_hash },
         sheet,
         map,
     })
@@ -265,7 +274,7 @@ fn indicators(
     let ha = |m2: f64| m2 / 1e4;
     let acc = &sheet.land_level2;
     let fig = &sheet.liabilities.figures;
-    let zone = |z: &str| fig.zone_areas_m2.iter().find(|x| x.0 == z).map(|x| (ha(x.1), ha(x.2)));
+    let zone = |z: &str| fig.zone_areas_m2.iter().find(|x| x.zone == z).map(|x| (ha(x.opening_m2), ha(x.closing_m2)));
     let region_area = sheet.provenance.region_area_m2;
     let level1 = |c: &str| catalog.classes.crosswalk("level1", c).map(|x| x.code.clone()).unwrap_or_default();
     let eight = |c: &str| catalog.classes.crosswalk("8class", c).map(|x| x.code.clone()).unwrap_or_default();
@@ -287,7 +296,7 @@ fn indicators(
                 (z.map(|x| x.0), z.map(|x| x.1), z.map(|x| x.0), "面积不减少 (期末 ≥ 期初)")
             }
             "redline_prohibited_use" => {
-                let (a, b) = fig.redline_prohibited_m2;
+                let (a, b) = (fig.redline_prohibited_m2.opening, fig.redline_prohibited_m2.closing);
                 (Some(ha(a)), Some(ha(b)), Some(ha(a)), "禁止用途不增加 (期末 ≤ 期初)")
             }
             "forest_coverage" => {
@@ -306,7 +315,7 @@ fn indicators(
             }
             "forest_volume" => {
                 let t = sheet.forest_volume.rows.last();
-                let has = sheet.forest_volume.stands.0 + sheet.forest_volume.stands.1 > 0;
+                let has = sheet.forest_volume.stands.opening + sheet.forest_volume.stands.closing > 0;
                 let (a, b) = (t.filter(|_| has).map(|r| r.opening_m3), t.filter(|_| has).map(|r| r.closing_m3));
                 (a, b, a, "不减少 (期末 ≥ 期初)")
             }
@@ -388,7 +397,7 @@ fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
                 let mut pt = [(c.x, c.y)];
                 to_ll.coords(&mut pt).ok().map(|_| pt[0])
             })
-            .unwrap_or((f64::NAN, f64::NAN));
+            .map_or(LonLat { lon: f64::NAN, lat: f64::NAN }, |(lon, lat)| LonLat { lon, lat });
         // the cause recorded on the parcel involved, if any
         let cause = f.layers.iter().zip(&f.fids).filter(|(l, _)| **l == LayerKind::Parcels).find_map(|(_, fid)| {
             let r = reg.read(&Read::layer(LayerKind::Parcels).every_version().fids(&[*fid])).ok()?.pop()?;
@@ -418,8 +427,8 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         id: "indicators".into(),
         title: "审计指标".into(),
         title_en: "Audit indicators".into(),
-        code_header: ("指标".into(), "Indicator".into()),
-        name_header: ("名称（单位）· 判定".into(), "Name (unit) · verdict".into()),
+        code_header: crate::table::Header::new("指标", "Indicator"),
+        name_header: crate::table::Header::new("名称（单位）· 判定", "Name (unit) · verdict"),
         columns: vec![
             Col::new("任期初", "Start of tenure", "", 4),
             Col::new("任期末", "End of tenure", "", 4),
@@ -450,8 +459,8 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         id: "new_findings".into(),
         title: "任期内新增问题".into(),
         title_en: "Findings that arose during the tenure".into(),
-        code_header: ("规则".into(), "Rule".into()),
-        name_header: ("说明".into(), "Finding".into()),
+        code_header: crate::table::Header::new("规则", "Rule"),
+        name_header: crate::table::Header::new("说明", "Finding"),
         columns: vec![
             Col::new("面积", "Area", "m²", 2),
             Col::new("经度", "Longitude", "°", 5),
@@ -468,7 +477,7 @@ pub fn tables(a: &Audit) -> Vec<Table> {
                     f.cause.as_deref().map(|c| format!(" · {c}")).unwrap_or_default(),
                     f.message
                 ),
-                values: vec![Some(f.area_m2), Some(f.location.0), Some(f.location.1)],
+                values: vec![Some(f.area_m2), Some(f.location.lon), Some(f.location.lat)],
             })
             .collect(),
         notes: vec![],
@@ -481,7 +490,7 @@ pub fn about(a: &Audit) -> Vec<(String, String)> {
     let mut v = vec![
         ("被审计领导干部 Official".to_string(), format!("{} {}", a.post, a.official)),
         ("得分 Score".into(), format!("{:.1} / 100, {}", a.score, a.grade)),
-        ("目标文件 Targets".into(), format!("{} (sha256 {})", a.targets.0, a.targets.1)),
+        ("目标文件 Targets".into(), format!("{} (sha256 {})", a.targets.path, a.targets.sha256)),
     ];
     v.extend(balance::tables::about(&a.sheet));
     v

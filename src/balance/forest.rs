@@ -129,7 +129,7 @@ pub struct ForestVolume {
     /// One row per origin, then 合计.
     pub rows: Vec<VolumeRow>,
     /// Number of stands at the opening and closing dates inside the region.
-    pub stands: (usize, usize),
+    pub stands: super::OpeningClosing<usize>,
 }
 
 /// The measured part of the volume account in one region: per origin, the stands' areas and volumes at
@@ -226,7 +226,7 @@ pub fn measure(
 /// disaster) and the balancing item 其他变化.
 pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec<String>) -> ForestVolume {
     let StandMeasures { mut rows, stands } = measured;
-    let stands = (stands[0].len(), stands[1].len());
+    let stands = super::OpeningClosing { opening: stands[0].len(), closing: stands[1].len() };
     for c in changes {
         let r = rows.get_mut(c.origin.as_str()).expect("origins are normalised on reading");
         match c.item {
@@ -262,7 +262,7 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
         out.push(r);
     }
     out.push(total);
-    if stands == (0, 0) {
+    if stands.opening == 0 && stands.closing == 0 {
         notes.push(
             "林木: the registry has no forest stands (小班) in the region at either date; stock volume is zero".into(),
         );

@@ -213,6 +213,15 @@ pub struct WaterRow {
     pub value: f64,
 }
 
+/// A configuration file a result depends on, with its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ConfigFile {
+    /// The file (or `(embedded) layers/…` for the defaults built in).
+    pub path: String,
+    /// SHA-256 of its content.
+    pub sha256: String,
+}
+
 /// Balance configuration: water items and liability models.
 #[derive(Debug, Clone)]
 pub struct BalanceConfig {
@@ -221,7 +230,7 @@ pub struct BalanceConfig {
     /// Liability models.
     pub liabilities: LiabilityModels,
     /// Files the configuration came from (for the sheet's provenance).
-    pub sources: Vec<(String, String)>,
+    pub sources: Vec<ConfigFile>,
 }
 
 /// Liability models file.
@@ -302,7 +311,8 @@ impl BalanceConfig {
             }
         }
         let hash = |t: &str| crate::hashing::sha256_hex(t.as_bytes());
-        let sources = vec![(wsrc, hash(&wtext)), (lsrc, hash(&ltext))];
+        let sources =
+            vec![ConfigFile { path: wsrc, sha256: hash(&wtext) }, ConfigFile { path: lsrc, sha256: hash(&ltext) }];
         Ok(BalanceConfig { water_items, liabilities, sources })
     }
 }
@@ -496,7 +506,7 @@ mod tests {
         std::fs::write(&ok, "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2020,地下水,降水入渗补给,20\n330523,2020,地下水,农业取水,5\n330523,2021,地下水,农业取水,5\n330523,2021,地下水,期末存量,110.3\n330523,2021,水质,Ⅱ类,3\n330523,2021,水质,Ⅳ类,1\n").unwrap();
         let rows = water(&ok, &scope(), &cfg).unwrap();
         let acc = super::super::water::account(&rows, &cfg, &scope().years(), &ok).unwrap();
-        assert_eq!(acc.lines.last().unwrap().3[1], Some(110.0));
+        assert_eq!(acc.lines.last().unwrap().ground, Some(110.0));
         assert_eq!(acc.withdrawal(1), 10.0);
         assert_eq!(acc.good_share(), Some(75.0));
         let bad = d.path().join("bad.csv");

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::inputs::{LiabilityModel, RegionTargets};
 use super::partition::{Partition, GAP};
+use super::OpeningClosing;
 use crate::area::AreaCalculator;
 use crate::catalog::{RedlineRules, Verdict};
 use crate::geometry::Outline;
@@ -70,16 +71,27 @@ pub fn zone_area(records: &[StoredRecord], region: &Outline, calc: &AreaCalculat
         .sum()
 }
 
+/// The area of a zone inside the region at both dates.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ZoneArea {
+    /// The zone (生态保护红线 / 永久基本农田 / 城镇开发边界).
+    pub zone: String,
+    /// At the opening date, m².
+    pub opening_m2: f64,
+    /// At the closing date, m².
+    pub closing_m2: f64,
+}
+
 /// Figures the items (and the audit's indicators) are computed from.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Figures {
     /// Area of the red lines, the permanent basic farmland and the urban development boundary inside the
     /// region at the opening and closing dates, m².
-    pub zone_areas_m2: Vec<(String, f64, f64)>,
+    pub zone_areas_m2: Vec<ZoneArea>,
     /// Prohibited use inside red lines at the opening and closing dates, m².
-    pub redline_prohibited_m2: (f64, f64),
+    pub redline_prohibited_m2: OpeningClosing<f64>,
     /// 永久基本农田 area in the region at the opening and closing dates, m².
-    pub farmland_m2: (f64, f64),
+    pub farmland_m2: OpeningClosing<f64>,
     /// Groundwater withdrawal over the period, 万 m³ (None: no water statistics).
     pub groundwater_withdrawal: Option<f64>,
     /// Harvest over the period, m³ (None: no forest changes input).
@@ -106,10 +118,10 @@ pub fn compute(
                 item: item.clone(),
                 name: "生态保护红线内禁止用途面积".into(),
                 unit: "公顷".into(),
-                opening: Some(ha(fig.redline_prohibited_m2.0)),
-                actual: Some(ha(fig.redline_prohibited_m2.1)),
+                opening: Some(ha(fig.redline_prohibited_m2.opening)),
+                actual: Some(ha(fig.redline_prohibited_m2.closing)),
                 target: Some(0.0),
-                liability: Some(ha(fig.redline_prohibited_m2.1)),
+                liability: Some(ha(fig.redline_prohibited_m2.closing)),
                 basis:
                     "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区"
                         .into(),
@@ -120,10 +132,10 @@ pub fn compute(
                     item: item.clone(),
                     name: "永久基本农田低于保护目标面积".into(),
                     unit: "公顷".into(),
-                    opening: Some(ha(fig.farmland_m2.0)),
-                    actual: Some(ha(fig.farmland_m2.1)),
+                    opening: Some(ha(fig.farmland_m2.opening)),
+                    actual: Some(ha(fig.farmland_m2.closing)),
                     target: t,
-                    liability: t.map(|t| (t - ha(fig.farmland_m2.1)).max(0.0)),
+                    liability: t.map(|t| (t - ha(fig.farmland_m2.closing)).max(0.0)),
                     basis: if t.is_some() {
                         "永久基本农田 layer clipped to the region vs permanent_farmland_ha".into()
                     } else {

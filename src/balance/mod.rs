@@ -94,17 +94,17 @@ pub struct Provenance {
     /// Classification level.
     pub level: Level,
     /// Vintage of each layer used at the opening and closing dates (latest import on or before the date).
-    pub vintages: Vec<(String, Option<String>, Option<String>)>,
+    pub vintages: Vec<LayerVintages>,
     /// Rules and configuration files with their hashes.
-    pub rules: Vec<(String, String)>,
+    pub rules: Vec<inputs::ConfigFile>,
     /// Tabular inputs and targets with their hashes.
     pub inputs: Vec<inputs::InputFile>,
     /// Overlaps between parcels resolved (earlier-registered parcel keeps the ground), per date.
-    pub overlaps_resolved: Vec<(String, Vec<ResolvedOverlap>)>,
+    pub overlaps_resolved: Vec<DateOverlaps>,
     /// 未覆盖 ground (no parcel) at the opening and closing dates, m².
-    pub uncovered_m2: (f64, f64),
-    /// Number of parcel pieces at the opening and closing dates, and overlay pairs.
-    pub counts: (usize, usize, usize),
+    pub uncovered_m2: OpeningClosing<f64>,
+    /// Parcel pieces at the opening and closing dates, and overlay pairs.
+    pub counts: PieceCounts,
 }
 
 /// One of-which set (inside red lines, inside permanent basic farmland): area by class at both dates, m².
@@ -112,8 +112,59 @@ pub struct Provenance {
 pub struct OfWhich {
     /// The zone (生态保护红线 / 永久基本农田).
     pub zone: String,
-    /// (class, opening m², closing m²) in the land account's class order.
-    pub rows: Vec<(ClassLabel, f64, f64)>,
+    /// Area by class, in the land account's class order.
+    pub rows: Vec<OfWhichRow>,
+}
+
+/// One class of an of-which set.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct OfWhichRow {
+    /// The class.
+    pub class: ClassLabel,
+    /// Area at the opening date, m².
+    pub opening_m2: f64,
+    /// Area at the closing date, m².
+    pub closing_m2: f64,
+}
+
+/// A quantity at the opening and at the closing date of a sheet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct OpeningClosing<T> {
+    /// At the opening date.
+    pub opening: T,
+    /// At the closing date.
+    pub closing: T,
+}
+
+/// The vintage of a layer used at each date (the latest import on or before it; None: none).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LayerVintages {
+    /// The layer.
+    pub layer: String,
+    /// At the opening date.
+    pub opening: Option<String>,
+    /// At the closing date.
+    pub closing: Option<String>,
+}
+
+/// The overlaps between parcels resolved on one date.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DateOverlaps {
+    /// The date.
+    pub date: String,
+    /// The overlaps.
+    pub overlaps: Vec<ResolvedOverlap>,
+}
+
+/// How many pieces a sheet's overlay handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct PieceCounts {
+    /// Parcel pieces at the opening date.
+    pub opening_pieces: usize,
+    /// Parcel pieces at the closing date.
+    pub closing_pieces: usize,
+    /// Overlay pairs (an opening piece meeting a closing piece).
+    pub overlay_pairs: usize,
 }
 
 /// The liabilities section.
@@ -155,8 +206,8 @@ pub struct BalanceSheet {
     pub land_level2: LandAccount,
     /// Of-which sets.
     pub of_which: Vec<OfWhich>,
-    /// Cultivated land by quality grade: grade → (opening m², closing m²); grade 0 = 未评定.
-    pub quality: Option<BTreeMap<i64, (f64, f64)>>,
+    /// Cultivated land by quality grade, m²: grade → opening and closing; grade 0 = 未评定.
+    pub quality: Option<BTreeMap<i64, OpeningClosing<f64>>>,
     /// Changes by cause (human / natural), from the closing parcels' 变更原因.
     pub causes: Vec<CauseRow>,
     /// Forest stock volume by origin.
@@ -261,7 +312,7 @@ struct Measures {
     uncovered_m2: [f64; 2],
     overlaps: [Vec<ResolvedOverlap>; 2],
     /// Pieces at both dates, overlay pairs.
-    counts: (usize, usize, usize),
+    counts: PieceCounts,
     /// cause → (cultivated gained, cultivated lost, changed at the second level), m².
     by_cause: BTreeMap<String, (f64, f64, f64)>,
     /// 生态保护红线, 永久基本农田.
@@ -320,7 +371,11 @@ impl Measures {
                 }
             }
         }
-        self.counts = (self.counts.0 + o.counts.0, self.counts.1 + o.counts.1, self.counts.2 + o.counts.2);
+        self.counts = PieceCounts {
+            opening_pieces: self.counts.opening_pieces + o.counts.opening_pieces,
+            closing_pieces: self.counts.closing_pieces + o.counts.closing_pieces,
+            overlay_pairs: self.counts.overlay_pairs + o.counts.overlay_pairs,
+        };
         for (k, v) in o.by_cause {
             let e = self.by_cause.entry(k).or_default();
             e.0 += v.0;
@@ -522,7 +577,11 @@ fn measure(
         gap_sliver_count: [p1.gap_slivers.len(), p2.gap_slivers.len()],
         largest_sliver: [largest_sliver(&p1), largest_sliver(&p2)],
         uncovered_m2: [p1.gap_area(), p2.gap_area()],
-        counts: (p1.pieces.len(), p2.pieces.len(), pairs.len()),
+        counts: PieceCounts {
+            opening_pieces: p1.pieces.len(),
+            closing_pieces: p2.pieces.len(),
+            overlay_pairs: pairs.len(),
+        },
         overlaps: [std::mem::take(&mut p1.overlaps), std::mem::take(&mut p2.overlaps)],
         by_cause,
         of_which,
@@ -597,7 +656,7 @@ pub fn compute_by_county(
             &CountySheet {
                 code: code.clone(),
                 name: name.clone(),
-                pieces: (m.counts.0, m.counts.1),
+                pieces: (m.counts.opening_pieces, m.counts.closing_pieces),
                 area_m2: m.region_area,
             },
             tc.elapsed().as_secs_f64(),
@@ -700,8 +759,10 @@ fn assemble(
         let rows = land
             .classes
             .iter()
-            .map(|c| {
-                (c.clone(), by_class.get(&c.code).map_or(0.0, |v| v.0), by_class.get(&c.code).map_or(0.0, |v| v.1))
+            .map(|c| OfWhichRow {
+                class: c.clone(),
+                opening_m2: by_class.get(&c.code).map_or(0.0, |v| v.0),
+                closing_m2: by_class.get(&c.code).map_or(0.0, |v| v.1),
             })
             .collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
@@ -714,7 +775,10 @@ fn assemble(
             Some(
                 grades
                     .into_iter()
-                    .map(|g| (g, (a.get(&g).copied().unwrap_or(0.0), b.get(&g).copied().unwrap_or(0.0))))
+                    .map(|g| {
+                        let at = |m: &BTreeMap<i64, f64>| m.get(&g).copied().unwrap_or(0.0);
+                        (g, OpeningClosing { opening: at(&a), closing: at(&b) })
+                    })
                     .collect(),
             )
         }
@@ -771,15 +835,18 @@ fn assemble(
     };
 
     // liabilities
-    let zone_areas_m2: Vec<(String, f64, f64)> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
+    let zone_areas_m2: Vec<liability::ZoneArea> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
         .iter()
         .zip(m.zone_areas_m2)
-        .map(|(z, (a, b))| (z.to_string(), a, b))
+        .map(|(z, (a, b))| liability::ZoneArea { zone: z.to_string(), opening_m2: a, closing_m2: b })
         .collect();
     let fig = liability::Figures {
-        farmland_m2: (zone_areas_m2[1].1, zone_areas_m2[1].2),
+        farmland_m2: OpeningClosing { opening: zone_areas_m2[1].opening_m2, closing: zone_areas_m2[1].closing_m2 },
         zone_areas_m2,
-        redline_prohibited_m2: m.redline_prohibited_m2,
+        redline_prohibited_m2: OpeningClosing {
+            opening: m.redline_prohibited_m2.0,
+            closing: m.redline_prohibited_m2.1,
+        },
         groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
         harvest_m3: changes
             .as_ref()
@@ -798,10 +865,14 @@ fn assemble(
         LayerKind::Urban,
         LayerKind::Forest,
     ] {
-        vintages.push((kind.name().to_string(), vintage_at(reg, kind, req.from)?, vintage_at(reg, kind, req.to)?));
+        vintages.push(LayerVintages {
+            layer: kind.name().to_string(),
+            opening: vintage_at(reg, kind, req.from)?,
+            closing: vintage_at(reg, kind, req.to)?,
+        });
     }
     let mut rule_files = cfg.sources.clone();
-    rule_files.push((rules.source.clone(), rules.sha256.clone()));
+    rule_files.push(inputs::ConfigFile { path: rules.source.clone(), sha256: rules.sha256.clone() });
     let [o1, o2] = m.overlaps;
     lap(t0, "tables assembled");
     let provenance = Provenance {
@@ -818,8 +889,11 @@ fn assemble(
         vintages,
         rules: rule_files,
         inputs: input_files,
-        overlaps_resolved: vec![(req.from.to_string(), o1), (req.to.to_string(), o2)],
-        uncovered_m2: (m.uncovered_m2[0], m.uncovered_m2[1]),
+        overlaps_resolved: vec![
+            DateOverlaps { date: req.from.to_string(), overlaps: o1 },
+            DateOverlaps { date: req.to.to_string(), overlaps: o2 },
+        ],
+        uncovered_m2: OpeningClosing { opening: m.uncovered_m2[0], closing: m.uncovered_m2[1] },
         counts: m.counts,
     };
     lap(t0, "provenance (registry hash)");

@@ -1,7 +1,7 @@
 //! The sheet as report tables, in the official layouts: 土地资源存量及变动表, 土地利用转移矩阵, 其中 (红线内,
 //! 永久基本农田内), 耕地质量等别, 林地面积变动表, 林木资源存量及变动表, 水资源存量及变动表, 水域面积, 水质, 负债表.
 
-use super::{land::LandAccount, BalanceSheet};
+use super::{land::LandAccount, BalanceSheet, OpeningClosing};
 use crate::table::{Col, Row, Table};
 
 /// Area unit of the land tables.
@@ -49,8 +49,8 @@ fn table(id: &str, title: &str, title_en: &str, columns: Vec<Col>, rows: Vec<Row
         id: id.into(),
         title: title.into(),
         title_en: title_en.into(),
-        code_header: ("编码".into(), "Code".into()),
-        name_header: ("名称".into(), "Name".into()),
+        code_header: crate::table::Header::new("编码", "Code"),
+        name_header: crate::table::Header::new("名称", "Name"),
         columns,
         rows,
         notes: vec![],
@@ -142,7 +142,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         cols,
         rows,
     );
-    m.code_header = ("期初\\期末".into(), "From \\ to".into());
+    m.code_header = crate::table::Header::new("期初\\期末", "From \\ to");
     out.push(m);
 
     // of-which
@@ -165,9 +165,9 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
                 .iter()
                 .flat_map(|o| {
                     [
-                        Some(u.of_f(o.rows[i].1)),
-                        Some(u.of_f(o.rows[i].2)),
-                        Some(u.of_f(o.rows[i].2) - u.of_f(o.rows[i].1)),
+                        Some(u.of_f(o.rows[i].opening_m2)),
+                        Some(u.of_f(o.rows[i].closing_m2)),
+                        Some(u.of_f(o.rows[i].closing_m2) - u.of_f(o.rows[i].opening_m2)),
                     ]
                 })
                 .collect(),
@@ -192,7 +192,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         ];
         let rows = q
             .iter()
-            .map(|(g, (a, b))| Row {
+            .map(|(g, OpeningClosing { opening: a, closing: b })| Row {
                 code: if *g == 0 { String::new() } else { g.to_string() },
                 name: if *g == 0 { "未评定 (no grade)".into() } else { format!("{g}等") },
                 values: vec![Some(u.of_f(*a)), Some(u.of_f(*b)), Some(u.of_f(*b) - u.of_f(*a))],
@@ -235,8 +235,8 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             }
         }
         let mut t = table("causes", "变化原因表", "Changes by cause (human / natural)", cols, rows);
-        t.code_header = ("性质".into(), "Nature".into());
-        t.name_header = ("变更原因".into(), "Cause".into());
+        t.code_header = crate::table::Header::new("性质", "Nature");
+        t.name_header = crate::table::Header::new("变更原因", "Cause");
         t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致".into());
         out.push(t);
     }
@@ -294,7 +294,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         .collect();
     let mut t =
         table("forest_volume", "林木资源存量及变动表", "Timber: stock volume and changes by origin", cols, rows);
-    t.code_header = ("起源".into(), "Origin".into());
+    t.code_header = crate::table::Header::new("起源", "Origin");
     t.notes.push("期初蓄积 + 生长量 + 造林 − 采伐 − 转为非林地 − 灾害 + 其他变化 = 期末蓄积; 其他变化 is the balancing item (SEEA other changes in volume)".into());
     out.push(t);
 
@@ -307,7 +307,8 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         let rows = w
             .lines
             .iter()
-            .map(|(item, kind, en, v)| {
+            .map(|super::water::WaterLine { item, kind, item_en: en, surface, ground }| {
+                let v = [*surface, *ground];
                 let sign = match kind {
                     super::inputs::WaterKind::Increase => "＋",
                     super::inputs::WaterKind::Decrease => "－",
@@ -325,12 +326,12 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         t.notes.push(format!("years {:?}; 期末存量 = 期初存量 + increases − decreases", w.years));
         out.push(t);
         if !w.quality.is_empty() {
-            let total: f64 = w.quality.iter().map(|q| q.1).sum();
+            let total: f64 = w.quality.iter().map(|q| q.sections).sum();
             let cols = vec![Col::new("断面数", "Sections", "个", 0), Col::new("比例", "Share", "%", 1)];
             let rows = w
                 .quality
                 .iter()
-                .map(|(c, n)| Row {
+                .map(|super::water::QualityCount { class: c, sections: n }| Row {
                     code: c.clone(),
                     name: format!("{c}水质"),
                     values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)],
@@ -377,7 +378,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         })
         .collect();
     let mut t = table("liabilities", "自然资源负债表", "Liabilities", cols, rows);
-    t.code_header = ("项目".into(), "Item".into());
+    t.code_header = crate::table::Header::new("项目", "Item");
     t.notes.push(format!(
         "模型 model: {} — {} ({}): {}",
         li.model, li.definition.title, li.definition.title_en, li.definition.description
@@ -432,16 +433,19 @@ pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
         ("负债模型 Liability model".into(), s.liabilities.model.clone()),
         (
             "图斑/配对 Pieces and pairs".into(),
-            format!("{} at opening, {} at closing, {} overlay pairs", p.counts.0, p.counts.1, p.counts.2),
+            format!(
+                "{} at opening, {} at closing, {} overlay pairs",
+                p.counts.opening_pieces, p.counts.closing_pieces, p.counts.overlay_pairs
+            ),
         ),
     ];
-    for (layer, a, b) in &p.vintages {
+    for super::LayerVintages { layer, opening: a, closing: b } in &p.vintages {
         v.push((
             format!("数据版本 Vintage {layer}"),
             format!("{} → {}", a.as_deref().unwrap_or("—"), b.as_deref().unwrap_or("—")),
         ));
     }
-    for (f, h) in &p.rules {
+    for super::inputs::ConfigFile { path: f, sha256: h } in &p.rules {
         v.push(("规则 Rules".into(), if h.is_empty() { f.clone() } else { format!("{f} (sha256 {h})") }));
     }
     for i in &p.inputs {

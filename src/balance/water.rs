@@ -23,12 +23,47 @@ pub const CLOSING_TOLERANCE: f64 = 0.5;
 pub struct WaterAccount {
     /// Years summed.
     pub years: Vec<i32>,
-    /// (item, kind, English name, [地表水, 地下水]) in table order; opening first, closing last.
-    pub lines: Vec<(String, WaterKind, String, [Option<f64>; 2])>,
-    /// Sections by quality class in the last year with quality data: (class, count).
-    pub quality: Vec<(String, f64)>,
+    /// The items in table order; opening first, closing last.
+    pub lines: Vec<WaterLine>,
+    /// Sections by quality class in the last year with quality data.
+    pub quality: Vec<QualityCount>,
     /// The year of the quality figures.
     pub quality_year: Option<i32>,
+}
+
+/// One item of the water account.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WaterLine {
+    /// The item (期初存量, 降水径流 …).
+    pub item: String,
+    /// Opening, increase, decrease or closing.
+    pub kind: WaterKind,
+    /// English name.
+    pub item_en: String,
+    /// 地表水 surface water, 万 m³ (None: not given).
+    pub surface: Option<f64>,
+    /// 地下水 groundwater, 万 m³ (None: not given).
+    pub ground: Option<f64>,
+}
+
+impl WaterLine {
+    fn new(item: &str, kind: WaterKind, item_en: &str, [surface, ground]: [Option<f64>; 2]) -> WaterLine {
+        WaterLine { item: item.into(), kind, item_en: item_en.into(), surface, ground }
+    }
+
+    /// The value of an account (0 地表水, 1 地下水), 万 m³.
+    pub fn value(&self, account: usize) -> Option<f64> {
+        [self.surface, self.ground][account]
+    }
+}
+
+/// Sections of one water-quality class.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct QualityCount {
+    /// The class (Ⅰ类 …).
+    pub class: String,
+    /// Sections (断面) of that class.
+    pub sections: f64,
 }
 
 const ACCOUNTS: [&str; 2] = ["地表水", "地下水"];
@@ -66,16 +101,16 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
                     .position(|x| x.account == acc && x.item == w.item)
                     .map(|k| sums.get(&k).copied().unwrap_or(0.0))
             });
-            lines.push((w.item.clone(), kind, w.name_en.clone(), vals));
+            lines.push(WaterLine::new(&w.item, kind, &w.name_en, vals));
         }
     }
     // closing from the flows, checked against a given closing stock
     let mut closing = [None, None];
     for (a, acc) in ACCOUNTS.iter().enumerate() {
         let mut v = 0.0;
-        for (_, kind, _, vals) in &lines {
-            let x = vals[a].unwrap_or(0.0);
-            match kind {
+        for line in &lines {
+            let x = line.value(a).unwrap_or(0.0);
+            match line.kind {
                 WaterKind::Opening | WaterKind::Increase => v += x,
                 WaterKind::Decrease => v -= x,
                 _ => {}
@@ -95,7 +130,7 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
         }
         closing[a] = Some(v);
     }
-    lines.push(("期末存量".into(), WaterKind::Closing, "Closing stock".into(), closing));
+    lines.push(WaterLine::new("期末存量", WaterKind::Closing, "Closing stock", closing));
     // quality: the last year that has any
     let qyear = rows.iter().filter(|r| cfg.water_items[r.item].kind == WaterKind::Quality).map(|r| r.year).max();
     let quality = cfg
@@ -103,8 +138,9 @@ pub fn account(rows: &[WaterRow], cfg: &BalanceConfig, years: &[i32], path: &Pat
         .iter()
         .enumerate()
         .filter(|(_, w)| w.kind == WaterKind::Quality)
-        .map(|(k, w)| {
-            (w.item.clone(), rows.iter().filter(|r| r.item == k && Some(r.year) == qyear).map(|r| r.value).sum())
+        .map(|(k, w)| QualityCount {
+            class: w.item.clone(),
+            sections: rows.iter().filter(|r| r.item == k && Some(r.year) == qyear).map(|r| r.value).sum(),
         })
         .collect();
     Ok(WaterAccount { years: years.to_vec(), lines, quality, quality_year: qyear })
@@ -115,14 +151,14 @@ impl WaterAccount {
     pub fn withdrawal(&self, account: usize) -> f64 {
         self.lines
             .iter()
-            .filter(|(i, k, _, _)| *k == WaterKind::Decrease && i.ends_with("取水"))
-            .map(|(_, _, _, v)| v[account].unwrap_or(0.0))
+            .filter(|l| l.kind == WaterKind::Decrease && l.item.ends_with("取水"))
+            .map(|l| l.value(account).unwrap_or(0.0))
             .sum()
     }
 
     /// Share of sections in classes Ⅰ–Ⅲ, % (None without quality data).
     pub fn good_share(&self) -> Option<f64> {
-        let total: f64 = self.quality.iter().map(|q| q.1).sum();
-        (total > 0.0).then(|| 100.0 * self.quality.iter().take(3).map(|q| q.1).sum::<f64>() / total)
+        let total: f64 = self.quality.iter().map(|q| q.sections).sum();
+        (total > 0.0).then(|| 100.0 * self.quality.iter().take(3).map(|q| q.sections).sum::<f64>() / total)
     }
 }

@@ -137,7 +137,7 @@ pub fn write_xlsx(tables: &[Table], about: &[(String, String)], out: &Path) -> R
     for t in tables {
         let ws = wb.add_worksheet().set_name(sheet_name(&t.title)).map_err(xe)?;
         ws.write_with_format(0, 0, format!("{} {}", t.title, t.title_en), &title).map_err(xe)?;
-        let heads = [(&t.code_header.0, &t.code_header.1), (&t.name_header.0, &t.name_header.1)];
+        let heads = [(&t.code_header.zh, &t.code_header.en), (&t.name_header.zh, &t.name_header.en)];
         for (c, (zh, en)) in heads.iter().enumerate() {
             ws.write_with_format(2, c as u16, zh.as_str(), &head).map_err(xe)?;
             ws.write_with_format(3, c as u16, en.as_str(), &head_en).map_err(xe)?;

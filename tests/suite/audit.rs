@@ -110,7 +110,7 @@ fn demo_tenure_report() {
     let nf = a["new_findings"].as_array().unwrap();
     assert_eq!(nf.len(), defects["defects_2020"].as_array().unwrap().len(), "{nf:#?}");
     for f in nf {
-        let (lon, lat) = (f["location"][0].as_f64().unwrap(), f["location"][1].as_f64().unwrap());
+        let (lon, lat) = (f["location"]["lon"].as_f64().unwrap(), f["location"]["lat"].as_f64().unwrap());
         assert!((119.2..120.0).contains(&lon) && (30.3..31.0).contains(&lat), "{f}");
     }
     let mine = nf

@@ -169,7 +169,7 @@ fn a_half_square_metre_overlap_is_resolved_not_counted_twice() {
         }
     }
     let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--level", "2", "--unit", "m2"]);
-    let resolved = &sheet["provenance"]["overlaps_resolved"][1][1];
+    let resolved = &sheet["provenance"]["overlaps_resolved"][1]["overlaps"];
     assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved}");
     assert_eq!(resolved[0]["kept_by"], "P");
     assert!((resolved[0]["area_m2"].as_f64().unwrap() - 0.5).abs() < 0.01, "{resolved}");
@@ -257,7 +257,7 @@ fn hand_made_county_has_the_known_transition_matrix() {
         notes.iter().any(|n| n.as_str().unwrap().contains("counted once") && n.as_str().unwrap().contains("A2 over X")),
         "{notes:?}"
     );
-    let overlaps = &sheet["provenance"]["overlaps_resolved"][1][1];
+    let overlaps = &sheet["provenance"]["overlaps_resolved"][1]["overlaps"];
     assert_eq!(overlaps[0]["kept_by"], "A2");
     assert!((overlaps[0]["area_m2"].as_f64().unwrap() - area(85.0, 90.0)).abs() < 0.01);
     // level 1 adds up the same cells: 01 → 07 is 0101→0701 and 1203→0701 (12 其他土地)
@@ -275,8 +275,8 @@ fn hand_made_county_has_the_known_transition_matrix() {
     // of which inside the red line at the closing date: 07 is [50, 90] and [100, 150]
     let of = &l1["of_which"][0];
     assert_eq!(of["zone"], "生态保护红线");
-    let row07 = of["rows"].as_array().unwrap().iter().find(|r| r[0]["code"] == "07").unwrap();
-    assert!((row07[2].as_f64().unwrap() - area(50.0, 90.0) - area(100.0, 150.0)).abs() < 0.01, "{row07}");
+    let row07 = of["rows"].as_array().unwrap().iter().find(|r| r["class"]["code"] == "07").unwrap();
+    assert!((row07["closing_m2"].as_f64().unwrap() - area(50.0, 90.0) - area(100.0, 150.0)).abs() < 0.01, "{row07}");
     // refusing overlaps instead
     let (c, _, e) = run(&["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--overlaps", "error"]);
     assert_eq!(c, 2);
@@ -553,8 +553,8 @@ fn demo_sheet_in_every_format() {
     // water: closing from the flows equals the bulletin's closing stock
     let lines = sheet["water"]["lines"].as_array().unwrap();
     let closing = lines.last().unwrap();
-    assert_eq!(closing[0], "期末存量");
-    assert_eq!(closing[3], serde_json::json!([16000.0, 30250.0]));
+    assert_eq!(closing["item"], "期末存量");
+    assert_eq!((&closing["surface"], &closing["ground"]), (&serde_json::json!(16000.0), &serde_json::json!(30250.0)));
     // liabilities of the default model, from the targets file
     let items: BTreeMap<String, serde_json::Value> = sheet["liabilities"]["items"]
         .as_array()
