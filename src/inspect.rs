@@ -17,6 +17,7 @@ use crate::import::{self, ImportReport, ImportRequest};
 use crate::io::source::SourceRequest;
 use crate::model::LayerKind;
 use crate::progress::Progress;
+use crate::quantity::SquareMetres;
 use crate::store::Registry;
 
 /// What to inspect.
@@ -220,8 +221,8 @@ fn rejected_as_findings(reg: &Registry, layer: LayerKind) -> Result<Vec<Finding>
             layers: vec![layer],
             ids: r.key.into_iter().collect(),
             fids: vec![],
-            area_m2: 0.0,
-            area_planar_m2: 0.0,
+            area_m2: SquareMetres::ZERO,
+            area_planar_m2: SquareMetres::ZERO,
             message: format!("feature #{}: {}", r.feature_index, r.reason),
             excepted_by: None,
             geometry: r.geometry.and_then(|g| match g {

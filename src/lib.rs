@@ -28,6 +28,7 @@
 //!   registration units, their events and register-book pages;
 //! - [`balance`]: natural resource asset balance sheets (land, forest, water, liabilities) between two dates;
 //! - [`audit`]: the outgoing audit of an official: indicators, score and grade, new findings, the HTML report;
+//! - [`quantity`]: areas (m², ha, 亩), volumes (m³) and water quantities (万 m³) as types;
 //! - [`table`]: report tables (bilingual headers) written as text, CSV, Parquet or XLSX by [`io::tabular`];
 //! - [`gen`]: the deterministic demo-county generator behind `seeds/`;
 //! - [`schemas`]: the JSON Schemas in `schemas/`, generated from the code.
@@ -53,6 +54,7 @@ pub mod inspect;
 pub mod io;
 pub mod model;
 pub mod progress;
+pub mod quantity;
 pub mod query;
 pub mod region;
 pub mod register;

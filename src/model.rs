@@ -182,33 +182,6 @@ pub fn apportion(parts: &[f64], total: f64, scale: f64) -> Vec<f64> {
     units.into_iter().map(|u| u as f64 / scale).collect()
 }
 
-/// An area in square metres; conversions to the units reports use.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
-pub struct SquareMetres(pub f64);
-
-impl SquareMetres {
-    /// Square metres in one 亩.
-    pub const PER_MU: f64 = 2000.0 / 3.0;
-    /// Square metres in one hectare (公顷).
-    pub const PER_HECTARE: f64 = 10_000.0;
-
-    /// The area in hectares.
-    pub fn hectares(self) -> f64 {
-        self.0 / Self::PER_HECTARE
-    }
-
-    /// The area in 亩.
-    pub fn mu(self) -> f64 {
-        self.0 / Self::PER_MU
-    }
-}
-
-impl fmt::Display for SquareMetres {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} m²", self.0)
-    }
-}
-
 /// A record of a layer as the registry stores it (attributes in the layer's field order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {

@@ -8,6 +8,7 @@ use crate::crs::Transformer;
 use crate::error::Result;
 use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::store::{Read, Registry};
 
 /// Where to look.
@@ -33,7 +34,7 @@ pub struct Hit {
     /// Field name → value (non-empty fields, in layer order).
     pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Ellipsoidal area, m² (2 decimals).
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
     /// Valid from.
     pub valid_from: String,
     /// Valid to (None = current).
@@ -115,7 +116,7 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
                     .filter(|(_, v)| !v.is_blank())
                     .map(|(f, v)| (f.name.clone(), serde_json::to_value(v).unwrap_or_default()))
                     .collect(),
-                area_m2: (rec.areas.ellipsoidal * 100.0).round() / 100.0,
+                area_m2: SquareMetres((rec.areas.ellipsoidal * 100.0).round() / 100.0),
                 valid_from: rec.valid_from,
                 valid_to: rec.valid_to,
             });

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use geo::{BoundingRect, MultiPolygon};
 
 use super::{Audit, Verdict};
+use crate::quantity::SquareMetres;
 use crate::table::Table;
 
 fn esc(s: &str) -> String {
@@ -33,7 +34,13 @@ fn class_chart(a: &Audit) -> String {
         .classes
         .iter()
         .enumerate()
-        .map(|(i, c)| (format!("{} {}", c.code, c.name), acc.opening(i) as f64 / 1e4, acc.closing(i) as f64 / 1e4))
+        .map(|(i, c)| {
+            (
+                format!("{} {}", c.code, c.name),
+                SquareMetres(acc.opening(i) as f64).hectares(),
+                SquareMetres(acc.closing(i) as f64).hectares(),
+            )
+        })
         .filter(|r| r.1 > 0.0 || r.2 > 0.0)
         .collect();
     let max = rows.iter().map(|r| r.1.max(r.2)).fold(0.0, f64::max).max(1e-9);
@@ -76,7 +83,9 @@ fn change_chart(a: &Audit) -> String {
         .classes
         .iter()
         .enumerate()
-        .map(|(i, c)| (format!("{} {}", c.code, c.name), (acc.closing(i) - acc.opening(i)) as f64 / 1e4))
+        .map(|(i, c)| {
+            (format!("{} {}", c.code, c.name), SquareMetres((acc.closing(i) - acc.opening(i)) as f64).hectares())
+        })
         .filter(|r| r.1 != 0.0)
         .collect();
     let max = rows.iter().map(|r| r.1.abs()).fold(0.0, f64::max).max(1e-9);
@@ -152,7 +161,7 @@ fn matrix_chart(a: &Audit) -> String {
                 r##"<rect class="cell" x="{x}" y="{y}" width="{cell}" height="{cell}" fill="rgb({rr:.0},{gg:.0},{bb:.0})" stroke="#fff"><title>{f} → {to}: {ha:.4} 公顷</title></rect>"##,
                 f = esc(&acc.classes[i].code),
                 to = esc(&acc.classes[j].code),
-                ha = v / 1e4
+                ha = SquareMetres(v).hectares()
             );
             if v > 0.0 {
                 let _ = write!(
@@ -160,7 +169,7 @@ fn matrix_chart(a: &Audit) -> String {
                     r##"<text x="{tx}" y="{ty}" text-anchor="middle" font-size="8">{ha:.0}</text>"##,
                     tx = x + cell / 2.0,
                     ty = y + cell / 2.0 + 3.0,
-                    ha = v / 1e4
+                    ha = SquareMetres(v).hectares()
                 );
             }
         }
@@ -431,7 +440,7 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
                 esc(&f.message),
                 esc(&f.nature),
                 f.cause.as_deref().map(|c| format!(" · {}", esc(c))).unwrap_or_default(),
-                f.area_m2,
+                f.area_m2.0,
                 f.location.lon,
                 f.location.lat
             );

@@ -19,6 +19,7 @@ use crate::catalog::Catalog;
 use crate::checks::{self, Context, Exceptions, RuleConfig, Severity};
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::store::{Read, Registry};
 use crate::table::{Col, Row, Table};
 
@@ -118,7 +119,7 @@ pub struct NewFinding {
     /// Ids involved.
     pub ids: Vec<String>,
     /// Ellipsoidal area, m².
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
     /// Longitude/latitude of the piece's centre.
     pub location: LonLat,
     /// The message.
@@ -271,11 +272,13 @@ fn indicators(
     rt: &balance::inputs::RegionTargets,
     scoring: &Scoring,
 ) -> Vec<Indicator> {
-    let ha = |m2: f64| m2 / 1e4;
+    let ha = |m2: f64| SquareMetres(m2).hectares();
     let acc = &sheet.land_level2;
     let fig = &sheet.liabilities.figures;
-    let zone = |z: &str| fig.zone_areas_m2.iter().find(|x| x.zone == z).map(|x| (ha(x.opening_m2), ha(x.closing_m2)));
-    let region_area = sheet.provenance.region_area_m2;
+    let zone = |z: &str| {
+        fig.zone_areas_m2.iter().find(|x| x.zone == z).map(|x| (x.opening_m2.hectares(), x.closing_m2.hectares()))
+    };
+    let region_area = sheet.provenance.region_area_m2.0;
     let level1 = |c: &str| catalog.classes.crosswalk("level1", c).map(|x| x.code.clone()).unwrap_or_default();
     let eight = |c: &str| catalog.classes.crosswalk("8class", c).map(|x| x.code.clone()).unwrap_or_default();
     let years = sheet.water.as_ref().map(|w| w.years.len().max(1) as f64).unwrap_or(1.0);
@@ -297,7 +300,7 @@ fn indicators(
             }
             "redline_prohibited_use" => {
                 let (a, b) = (fig.redline_prohibited_m2.opening, fig.redline_prohibited_m2.closing);
-                (Some(ha(a)), Some(ha(b)), Some(ha(a)), "禁止用途不增加 (期末 ≤ 期初)")
+                (Some(a.hectares()), Some(b.hectares()), Some(a.hectares()), "禁止用途不增加 (期末 ≤ 期初)")
             }
             "forest_coverage" => {
                 let (a, b) = sum_classes(acc, |c| c.starts_with("03"));
@@ -316,7 +319,7 @@ fn indicators(
             "forest_volume" => {
                 let t = sheet.forest_volume.rows.last();
                 let has = sheet.forest_volume.stands.opening + sheet.forest_volume.stands.closing > 0;
-                let (a, b) = (t.filter(|_| has).map(|r| r.opening_m3), t.filter(|_| has).map(|r| r.closing_m3));
+                let (a, b) = (t.filter(|_| has).map(|r| r.opening_m3.0), t.filter(|_| has).map(|r| r.closing_m3.0));
                 (a, b, a, "不减少 (期末 ≥ 期初)")
             }
             "wetland_area" => {
@@ -477,7 +480,7 @@ pub fn tables(a: &Audit) -> Vec<Table> {
                     f.cause.as_deref().map(|c| format!(" · {c}")).unwrap_or_default(),
                     f.message
                 ),
-                values: vec![Some(f.area_m2), Some(f.location.lon), Some(f.location.lat)],
+                values: vec![Some(f.area_m2.0), Some(f.location.lon), Some(f.location.lat)],
             })
             .collect(),
         notes: vec![],

@@ -24,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::geometry::Clip;
 use crate::geometry::LayerIndex;
 use crate::model::LayerKind;
+use crate::quantity::{CubicMetres, SquareMetres};
 use crate::region::Region;
 use crate::store::StoredRecord;
 
@@ -75,51 +76,43 @@ pub struct VolumeRow {
     /// 天然 / 人工 / 其他, or 合计 for the total.
     pub origin: String,
     /// Stand area at the opening date, m².
-    pub opening_area_m2: f64,
+    pub opening_area_m2: SquareMetres,
     /// 期初蓄积, m³.
-    pub opening_m3: f64,
+    pub opening_m3: CubicMetres,
     /// 生长量 (growth), m³.
-    pub growth_m3: f64,
+    pub growth_m3: CubicMetres,
     /// 造林 (afforestation), m³.
-    pub afforestation_m3: f64,
+    pub afforestation_m3: CubicMetres,
     /// 采伐 (harvest), m³.
-    pub harvest_m3: f64,
+    pub harvest_m3: CubicMetres,
     /// 转为非林地 (volume on forest land converted to other classes), m³.
-    pub conversion_m3: f64,
+    pub conversion_m3: CubicMetres,
     /// 灾害 (disaster losses), m³.
-    pub disaster_m3: f64,
+    pub disaster_m3: CubicMetres,
     /// 其他变化 (other changes in volume: the balancing item), m³.
-    pub other_m3: f64,
+    pub other_m3: CubicMetres,
     /// 期末蓄积, m³.
-    pub closing_m3: f64,
+    pub closing_m3: CubicMetres,
     /// Stand area at the closing date, m².
-    pub closing_area_m2: f64,
+    pub closing_area_m2: SquareMetres,
 }
 
 impl VolumeRow {
     /// Opening volume per hectare.
     pub fn opening_per_ha(&self) -> f64 {
-        if self.opening_area_m2 > 0.0 {
-            self.opening_m3 / self.opening_area_m2 * 1e4
-        } else {
-            0.0
-        }
+        self.opening_m3.per_hectare(self.opening_area_m2).unwrap_or(0.0)
     }
     /// Closing volume per hectare.
     pub fn closing_per_ha(&self) -> f64 {
-        if self.closing_area_m2 > 0.0 {
-            self.closing_m3 / self.closing_area_m2 * 1e4
-        } else {
-            0.0
-        }
+        self.closing_m3.per_hectare(self.closing_area_m2).unwrap_or(0.0)
     }
     /// Increases.
-    pub fn increases(&self) -> f64 {
-        self.growth_m3 + self.afforestation_m3 + self.other_m3.max(0.0)
+    pub fn increases(&self) -> CubicMetres {
+        self.growth_m3 + self.afforestation_m3 + CubicMetres(self.other_m3.0.max(0.0))
     }
     /// Decreases.
-    pub fn decreases(&self) -> f64 {
-        self.harvest_m3 + self.conversion_m3 + self.disaster_m3 + (-self.other_m3).max(0.0)
+    pub fn decreases(&self) -> CubicMetres {
+        self.harvest_m3 + self.conversion_m3 + self.disaster_m3 + CubicMetres((-self.other_m3.0).max(0.0))
     }
 }
 
@@ -193,13 +186,13 @@ pub fn measure(
     let rows = &mut m.rows;
     for s in &s1 {
         let r = rows.get_mut(s.origin.as_str()).expect("known origin");
-        r.opening_m3 += s.volume;
-        r.opening_area_m2 += s.area;
+        r.opening_m3 += CubicMetres(s.volume);
+        r.opening_area_m2 += SquareMetres(s.area);
     }
     for s in &s2 {
         let r = rows.get_mut(s.origin.as_str()).expect("known origin");
-        r.closing_m3 += s.volume;
-        r.closing_area_m2 += s.area;
+        r.closing_m3 += CubicMetres(s.volume);
+        r.closing_area_m2 += SquareMetres(s.area);
     }
     // conversion: forest land leaving 03xx, with the density of the stands it lay in
     for p in pairs {
@@ -216,7 +209,7 @@ pub fn measure(
                 continue;
             }
             rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 +=
-                crate::area::piece_area(calc, &piece) * s.density;
+                CubicMetres(crate::area::piece_area(calc, &piece) * s.density);
         }
     }
     m
@@ -242,11 +235,11 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
         let mut r = rows.remove(o).expect("known origin");
         r.other_m3 = r.closing_m3
             - (r.opening_m3 + r.growth_m3 + r.afforestation_m3 - r.harvest_m3 - r.conversion_m3 - r.disaster_m3);
-        if r.opening_m3 > 0.0 && r.other_m3.abs() > 0.05 * r.opening_m3 {
+        if r.opening_m3.0 > 0.0 && r.other_m3.0.abs() > 0.05 * r.opening_m3.0 {
             notes.push(format!(
                 "林木 {o}: 其他变化 (other changes in volume) is {:.0} m³, {:.1} % of the opening volume: the change inputs do not explain the re-measured stock",
-                r.other_m3,
-                100.0 * r.other_m3 / r.opening_m3
+                r.other_m3.0,
+                100.0 * r.other_m3.0 / r.opening_m3.0
             ));
         }
         total.opening_area_m2 += r.opening_area_m2;

@@ -17,6 +17,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::io::tabular;
 use crate::model::AsOf;
+use crate::quantity::CubicMetres;
 
 const WATER_ITEMS: &str = include_str!("../../layers/rules/water-items.csv");
 const LIABILITIES: &str = include_str!("../../layers/rules/liabilities.toml");
@@ -128,7 +129,7 @@ pub struct ForestChange {
     /// Item.
     pub item: ForestItem,
     /// Volume, m³ (non-negative).
-    pub volume_m3: f64,
+    pub volume_m3: CubicMetres,
 }
 
 /// Read the forest changes of the sheet's scope.
@@ -165,7 +166,13 @@ pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<V
             )));
         }
         if scope.takes(&region, y) {
-            out.push(ForestChange { region, year: y, origin: origin.to_string(), item, volume_m3 });
+            out.push(ForestChange {
+                region,
+                year: y,
+                origin: origin.to_string(),
+                item,
+                volume_m3: CubicMetres(volume_m3),
+            });
         }
     }
     Ok(out)
@@ -493,7 +500,10 @@ mod tests {
         assert_eq!(key(&a), key(&b));
         assert_eq!(
             key(&a),
-            vec![("天然".to_string(), ForestItem::Growth, 120.5), ("人工".to_string(), ForestItem::Harvest, 30.0)]
+            vec![
+                ("天然".to_string(), ForestItem::Growth, CubicMetres(120.5)),
+                ("人工".to_string(), ForestItem::Harvest, CubicMetres(30.0))
+            ]
         );
     }
 
@@ -506,7 +516,7 @@ mod tests {
         std::fs::write(&ok, "行政区代码,年份,类别,项目,数值\n330523,2020,地下水,期初存量,100\n330523,2020,地下水,降水入渗补给,20\n330523,2020,地下水,农业取水,5\n330523,2021,地下水,农业取水,5\n330523,2021,地下水,期末存量,110.3\n330523,2021,水质,Ⅱ类,3\n330523,2021,水质,Ⅳ类,1\n").unwrap();
         let rows = water(&ok, &scope(), &cfg).unwrap();
         let acc = super::super::water::account(&rows, &cfg, &scope().years(), &ok).unwrap();
-        assert_eq!(acc.lines.last().unwrap().ground, Some(110.0));
+        assert_eq!(acc.lines.last().unwrap().ground, Some(crate::quantity::WanCubicMetres(110.0)));
         assert_eq!(acc.withdrawal(1), 10.0);
         assert_eq!(acc.good_share(), Some(75.0));
         let bad = d.path().join("bad.csv");

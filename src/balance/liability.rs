@@ -10,6 +10,7 @@ use super::OpeningClosing;
 use crate::area::AreaCalculator;
 use crate::catalog::{RedlineRules, Verdict};
 use crate::geometry::Outline;
+use crate::quantity::{CubicMetres, SquareMetres, WanCubicMetres};
 use crate::store::StoredRecord;
 
 /// The items a model may use.
@@ -77,9 +78,9 @@ pub struct ZoneArea {
     /// The zone (生态保护红线 / 永久基本农田 / 城镇开发边界).
     pub zone: String,
     /// At the opening date, m².
-    pub opening_m2: f64,
+    pub opening_m2: SquareMetres,
     /// At the closing date, m².
-    pub closing_m2: f64,
+    pub closing_m2: SquareMetres,
 }
 
 /// Figures the items (and the audit's indicators) are computed from.
@@ -89,13 +90,13 @@ pub struct Figures {
     /// region at the opening and closing dates, m².
     pub zone_areas_m2: Vec<ZoneArea>,
     /// Prohibited use inside red lines at the opening and closing dates, m².
-    pub redline_prohibited_m2: OpeningClosing<f64>,
+    pub redline_prohibited_m2: OpeningClosing<SquareMetres>,
     /// 永久基本农田 area in the region at the opening and closing dates, m².
-    pub farmland_m2: OpeningClosing<f64>,
+    pub farmland_m2: OpeningClosing<SquareMetres>,
     /// Groundwater withdrawal over the period, 万 m³ (None: no water statistics).
-    pub groundwater_withdrawal: Option<f64>,
+    pub groundwater_withdrawal: Option<WanCubicMetres>,
     /// Harvest over the period, m³ (None: no forest changes input).
-    pub harvest_m3: Option<f64>,
+    pub harvest_m3: Option<CubicMetres>,
     /// Number of years in the period (for yearly caps).
     pub years: usize,
 }
@@ -107,7 +108,6 @@ pub fn compute(
     targets: Option<&RegionTargets>,
     targets_src: &str,
 ) -> Vec<Liability> {
-    let ha = |m2: f64| m2 / 1e4;
     let missing =
         |what: &str| format!("未计算 (not computed): no {what} in the targets file{targets_src} for this region");
     model
@@ -118,10 +118,10 @@ pub fn compute(
                 item: item.clone(),
                 name: "生态保护红线内禁止用途面积".into(),
                 unit: "公顷".into(),
-                opening: Some(ha(fig.redline_prohibited_m2.opening)),
-                actual: Some(ha(fig.redline_prohibited_m2.closing)),
+                opening: Some(fig.redline_prohibited_m2.opening.hectares()),
+                actual: Some(fig.redline_prohibited_m2.closing.hectares()),
                 target: Some(0.0),
-                liability: Some(ha(fig.redline_prohibited_m2.closing)),
+                liability: Some(fig.redline_prohibited_m2.closing.hectares()),
                 basis:
                     "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区"
                         .into(),
@@ -132,10 +132,10 @@ pub fn compute(
                     item: item.clone(),
                     name: "永久基本农田低于保护目标面积".into(),
                     unit: "公顷".into(),
-                    opening: Some(ha(fig.farmland_m2.opening)),
-                    actual: Some(ha(fig.farmland_m2.closing)),
+                    opening: Some(fig.farmland_m2.opening.hectares()),
+                    actual: Some(fig.farmland_m2.closing.hectares()),
                     target: t,
-                    liability: t.map(|t| (t - ha(fig.farmland_m2.closing)).max(0.0)),
+                    liability: t.map(|t| (t - fig.farmland_m2.closing.hectares()).max(0.0)),
                     basis: if t.is_some() {
                         "永久基本农田 layer clipped to the region vs permanent_farmland_ha".into()
                     } else {
@@ -155,9 +155,9 @@ pub fn compute(
                     name: "地下水超采量".into(),
                     unit: "万m³".into(),
                     opening: None,
-                    actual: fig.groundwater_withdrawal,
+                    actual: fig.groundwater_withdrawal.map(|w| w.0),
                     target: cap,
-                    liability: cap.zip(fig.groundwater_withdrawal).map(|(c, w)| (w - c).max(0.0)),
+                    liability: cap.zip(fig.groundwater_withdrawal).map(|(c, w)| (w.0 - c).max(0.0)),
                     basis,
                 }
             }
@@ -173,9 +173,9 @@ pub fn compute(
                     name: "林木超限额采伐量".into(),
                     unit: "m³".into(),
                     opening: None,
-                    actual: fig.harvest_m3,
+                    actual: fig.harvest_m3.map(|h| h.0),
                     target: quota,
-                    liability: quota.zip(fig.harvest_m3).map(|(q, h)| (h - q).max(0.0)),
+                    liability: quota.zip(fig.harvest_m3).map(|(q, h)| (h.0 - q).max(0.0)),
                     basis,
                 }
             }

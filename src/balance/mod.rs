@@ -36,6 +36,7 @@ use crate::area::AreaCalculator;
 use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::{SquareMetres, WanCubicMetres};
 use crate::store::{Fields, Read, Registry, StoredRecord};
 pub use land::{ClassLabel, LandAccount, Level};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
@@ -86,7 +87,7 @@ pub struct Provenance {
     /// Region name(s).
     pub region_name: String,
     /// Region area (ellipsoidal, from its outline), m².
-    pub region_area_m2: f64,
+    pub region_area_m2: SquareMetres,
     /// Opening date.
     pub from: String,
     /// Closing date.
@@ -122,9 +123,9 @@ pub struct OfWhichRow {
     /// The class.
     pub class: ClassLabel,
     /// Area at the opening date, m².
-    pub opening_m2: f64,
+    pub opening_m2: SquareMetres,
     /// Area at the closing date, m².
-    pub closing_m2: f64,
+    pub closing_m2: SquareMetres,
 }
 
 /// A quantity at the opening and at the closing date of a sheet.
@@ -188,11 +189,11 @@ pub struct CauseRow {
     /// 人为 human, 自然 natural, or 未注明 (`layers/classes/change-causes.csv`).
     pub nature: String,
     /// Cultivated land (01) gained.
-    pub cultivated_increase_m2: f64,
+    pub cultivated_increase_m2: SquareMetres,
     /// Cultivated land lost.
-    pub cultivated_decrease_m2: f64,
+    pub cultivated_decrease_m2: SquareMetres,
     /// All ground whose second-level class changed.
-    pub changed_m2: f64,
+    pub changed_m2: SquareMetres,
 }
 
 /// A balance sheet.
@@ -734,9 +735,9 @@ fn assemble(
         .map(|(cause, &(inc, dec, ch))| CauseRow {
             nature: catalog.classes.cause_nature(cause).unwrap_or("未注明").to_string(),
             cause: cause.clone(),
-            cultivated_increase_m2: inc,
-            cultivated_decrease_m2: dec,
-            changed_m2: ch,
+            cultivated_increase_m2: SquareMetres(inc),
+            cultivated_decrease_m2: SquareMetres(dec),
+            changed_m2: SquareMetres(ch),
         })
         .collect();
     let mut of_which = Vec::new();
@@ -761,8 +762,8 @@ fn assemble(
             .iter()
             .map(|c| OfWhichRow {
                 class: c.clone(),
-                opening_m2: by_class.get(&c.code).map_or(0.0, |v| v.0),
-                closing_m2: by_class.get(&c.code).map_or(0.0, |v| v.1),
+                opening_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.0)),
+                closing_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.1)),
             })
             .collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
@@ -838,16 +839,20 @@ fn assemble(
     let zone_areas_m2: Vec<liability::ZoneArea> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
         .iter()
         .zip(m.zone_areas_m2)
-        .map(|(z, (a, b))| liability::ZoneArea { zone: z.to_string(), opening_m2: a, closing_m2: b })
+        .map(|(z, (a, b))| liability::ZoneArea {
+            zone: z.to_string(),
+            opening_m2: SquareMetres(a),
+            closing_m2: SquareMetres(b),
+        })
         .collect();
     let fig = liability::Figures {
         farmland_m2: OpeningClosing { opening: zone_areas_m2[1].opening_m2, closing: zone_areas_m2[1].closing_m2 },
         zone_areas_m2,
         redline_prohibited_m2: OpeningClosing {
-            opening: m.redline_prohibited_m2.0,
-            closing: m.redline_prohibited_m2.1,
+            opening: SquareMetres(m.redline_prohibited_m2.0),
+            closing: SquareMetres(m.redline_prohibited_m2.1),
         },
-        groundwater_withdrawal: water.as_ref().map(|w| w.withdrawal(1)),
+        groundwater_withdrawal: water.as_ref().map(|w| WanCubicMetres(w.withdrawal(1))),
         harvest_m3: changes
             .as_ref()
             .map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
@@ -882,7 +887,7 @@ fn assemble(
         crs: reg.crs.definition.clone(),
         region: code.to_string(),
         region_name: name.to_string(),
-        region_area_m2: m.region_area,
+        region_area_m2: SquareMetres(m.region_area),
         from: req.from.to_string(),
         to: req.to.to_string(),
         level: req.level,

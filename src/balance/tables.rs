@@ -2,6 +2,7 @@
 //! 永久基本农田内), 耕地质量等别, 林地面积变动表, 林木资源存量及变动表, 水资源存量及变动表, 水域面积, 水质, 负债表.
 
 use super::{land::LandAccount, BalanceSheet, OpeningClosing};
+use crate::quantity::SquareMetres;
 use crate::table::{Col, Row, Table};
 
 /// Area unit of the land tables.
@@ -32,8 +33,8 @@ impl AreaUnit {
             AreaUnit::M2 => m2 as f64,
         }
     }
-    fn of_f(self, m2: f64) -> f64 {
-        self.of(m2.round() as i64)
+    fn of_f(self, a: SquareMetres) -> f64 {
+        self.of(a.0.round() as i64)
     }
     fn decimals(self) -> usize {
         if self == AreaUnit::M2 {
@@ -195,7 +196,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             .map(|(g, OpeningClosing { opening: a, closing: b })| Row {
                 code: if *g == 0 { String::new() } else { g.to_string() },
                 name: if *g == 0 { "未评定 (no grade)".into() } else { format!("{g}等") },
-                values: vec![Some(u.of_f(*a)), Some(u.of_f(*b)), Some(u.of_f(*b) - u.of_f(*a))],
+                values: vec![
+                    Some(u.of_f(SquareMetres(*a))),
+                    Some(u.of_f(SquareMetres(*b))),
+                    Some(u.of_f(SquareMetres(*b)) - u.of_f(SquareMetres(*a))),
+                ],
             })
             .collect();
         out.push(table("quality", "耕地质量等别面积表", "Cultivated land by quality grade (1 best … 15)", cols, rows));
@@ -277,16 +282,16 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
                 _ => "合计 Total".into(),
             },
             values: vec![
-                Some(r.opening_area_m2 / 1e4),
-                Some(r.opening_m3),
-                Some(r.growth_m3),
-                Some(r.afforestation_m3),
-                Some(r.harvest_m3),
-                Some(r.conversion_m3),
-                Some(r.disaster_m3),
-                Some(r.other_m3),
-                Some(r.closing_m3),
-                Some(r.closing_area_m2 / 1e4),
+                Some(r.opening_area_m2.hectares()),
+                Some(r.opening_m3.0),
+                Some(r.growth_m3.0),
+                Some(r.afforestation_m3.0),
+                Some(r.harvest_m3.0),
+                Some(r.conversion_m3.0),
+                Some(r.disaster_m3.0),
+                Some(r.other_m3.0),
+                Some(r.closing_m3.0),
+                Some(r.closing_area_m2.hectares()),
                 Some(r.opening_per_ha()),
                 Some(r.closing_per_ha()),
             ],
@@ -308,7 +313,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             .lines
             .iter()
             .map(|super::water::WaterLine { item, kind, item_en: en, surface, ground }| {
-                let v = [*surface, *ground];
+                let v = [surface.map(|q| q.0), ground.map(|q| q.0)];
                 let sign = match kind {
                     super::inputs::WaterKind::Increase => "＋",
                     super::inputs::WaterKind::Decrease => "－",
@@ -421,7 +426,7 @@ pub fn about(s: &BalanceSheet) -> Vec<(String, String)> {
         ("区域 Region".to_string(), format!("{} {}", p.region, p.region_name)),
         (
             "区域面积 Region area".into(),
-            format!("{:.4} 公顷 ({:.2} m², ellipsoidal)", p.region_area_m2 / 1e4, p.region_area_m2),
+            format!("{:.4} 公顷 ({:.2}, ellipsoidal)", p.region_area_m2.hectares(), p.region_area_m2),
         ),
         ("期初 Opening date".into(), p.from.clone()),
         ("期末 Closing date".into(), p.to.clone()),

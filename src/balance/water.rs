@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::inputs::{BalanceConfig, WaterKind, WaterRow};
 use crate::error::{Error, Result};
+use crate::quantity::WanCubicMetres;
 
 /// Largest accepted difference between a given closing stock and the flows' result, 万 m³.
 pub const CLOSING_TOLERANCE: f64 = 0.5;
@@ -41,19 +42,25 @@ pub struct WaterLine {
     /// English name.
     pub item_en: String,
     /// 地表水 surface water, 万 m³ (None: not given).
-    pub surface: Option<f64>,
+    pub surface: Option<WanCubicMetres>,
     /// 地下水 groundwater, 万 m³ (None: not given).
-    pub ground: Option<f64>,
+    pub ground: Option<WanCubicMetres>,
 }
 
 impl WaterLine {
     fn new(item: &str, kind: WaterKind, item_en: &str, [surface, ground]: [Option<f64>; 2]) -> WaterLine {
-        WaterLine { item: item.into(), kind, item_en: item_en.into(), surface, ground }
+        WaterLine {
+            item: item.into(),
+            kind,
+            item_en: item_en.into(),
+            surface: surface.map(WanCubicMetres),
+            ground: ground.map(WanCubicMetres),
+        }
     }
 
     /// The value of an account (0 地表水, 1 地下水), 万 m³.
     pub fn value(&self, account: usize) -> Option<f64> {
-        [self.surface, self.ground][account]
+        [self.surface, self.ground][account].map(|q| q.0)
     }
 }
 

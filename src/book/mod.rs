@@ -12,7 +12,8 @@ use geo::{BoundingRect, Intersects};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::{AsOf, LayerKind, SquareMetres};
+use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::store::{EventRow, Read, Registry};
 
 /// An area in the three units a book shows.

@@ -25,6 +25,7 @@ pub use report::{summarise, CheckReport, RuleSummary};
 use crate::error::Result;
 use crate::model::AsOf;
 use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
 use crate::store::{ClassPrefixes, Fields, Read, Registry, StoredRecord};
 
 /// How serious a finding is.
@@ -70,9 +71,9 @@ pub struct Finding {
     pub fids: Vec<i64>,
     /// Ellipsoidal area of the piece at fault, m² (0 for attribute findings; the discrepancy for area
     /// arithmetic findings).
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
     /// Planar area of the piece in the registry CRS, m² (what GEOS or PostGIS `ST_Area` would give).
-    pub area_planar_m2: f64,
+    pub area_planar_m2: SquareMetres,
     /// What is wrong, in a sentence.
     pub message: String,
     /// Set when an unexpired exception covers the finding: its approval document.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Finding, Severity, Tolerance};
-use crate::model::SquareMetres;
+use crate::quantity::SquareMetres;
 
 /// One rule's totals.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -23,7 +23,7 @@ pub struct RuleSummary {
     /// Findings at info severity (slivers, excepted findings).
     pub info: usize,
     /// Total area of error and warning findings, m².
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
     /// The same in 亩.
     pub area_mu: f64,
 }
@@ -64,15 +64,16 @@ pub fn summarise(findings: &[Finding], rules: &[(String, String)]) -> Vec<RuleSu
             let mine: Vec<&Finding> = findings.iter().filter(|f| &f.rule == code).collect();
             let count = |s: Severity| mine.iter().filter(|f| f.severity == s).count();
             // + 0.0: an empty f64 sum is -0.0
-            let area: f64 = mine.iter().filter(|f| f.severity > Severity::Info).map(|f| f.area_m2).sum::<f64>() + 0.0;
+            let area: SquareMetres = mine.iter().filter(|f| f.severity > Severity::Info).map(|f| f.area_m2).sum();
+            let area = SquareMetres(area.0 + 0.0);
             RuleSummary {
                 rule: code.clone(),
                 name: name.clone(),
                 errors: count(Severity::Error),
                 warnings: count(Severity::Warning),
                 info: count(Severity::Info),
-                area_m2: (area * 100.0).round() / 100.0,
-                area_mu: (SquareMetres(area).mu() * 100.0).round() / 100.0,
+                area_m2: SquareMetres((area.0 * 100.0).round() / 100.0),
+                area_mu: (area.mu() * 100.0).round() / 100.0,
             }
         })
         .collect()

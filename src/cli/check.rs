@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use nrledger::catalog::Catalog;
 use nrledger::checks::{self, CheckReport, Context, Exceptions, RuleConfig, Severity};
 use nrledger::io::export::{self, Column, Table};
-use nrledger::model::{AsOf, FieldType, SquareMetres, Value};
+use nrledger::model::{AsOf, FieldType, Value};
 use nrledger::Registry;
 
 use super::Format;
@@ -132,7 +132,7 @@ pub(super) fn print_text(r: &CheckReport) {
     for s in &r.summary {
         println!(
             "{:<6} {:<26} {:>6} {:>8} {:>6} {:>16.2} {:>12.2}",
-            s.rule, s.name, s.errors, s.warnings, s.info, s.area_m2, s.area_mu
+            s.rule, s.name, s.errors, s.warnings, s.info, s.area_m2.0, s.area_mu
         );
     }
     for n in &r.notes {
@@ -187,8 +187,8 @@ pub(super) fn write_layer(
                     Value::Text(f.layers.iter().map(|l| l.name()).collect::<Vec<_>>().join(";")),
                     Value::Text(f.ids.join(";")),
                     Value::Text(f.fids.iter().map(i64::to_string).collect::<Vec<_>>().join(";")),
-                    Value::Real((f.area_m2 * 100.0).round() / 100.0),
-                    Value::Real((SquareMetres(f.area_m2).mu() * 100.0).round() / 100.0),
+                    Value::Real((f.area_m2.0 * 100.0).round() / 100.0),
+                    Value::Real((f.area_m2.mu() * 100.0).round() / 100.0),
                     Value::Text(f.message.clone()),
                     f.excepted_by.clone().map(Value::Text).unwrap_or(Value::Null),
                     r.as_of.clone().map(Value::Text).unwrap_or(Value::Null),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use nrledger::catalog::Catalog;
-use nrledger::model::{AsOf, SquareMetres};
+use nrledger::model::AsOf;
 use nrledger::query::{self, Probe};
 use nrledger::Registry;
 
@@ -77,7 +77,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
                     other => other.to_string(),
                 })
                 .collect();
-            let area = SquareMetres(h.area_m2);
+            let area = h.area_m2;
             println!(
                 "{:<9} {:<8} {:<16} {:<40} {:>12.4} ha {:>12.2} 亩  valid {}–{}",
                 h.layer.name(),

@@ -11,6 +11,7 @@ use geo::{Area, BoundingRect, MultiPolygon, Rect};
 
 use super::{Check, Context, Finding};
 use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
 
 /// NR103.
 pub struct CoverageGap;
@@ -73,8 +74,8 @@ impl Check for CoverageGap {
                     layers: vec![LayerKind::Admin],
                     ids: vec![code.clone()],
                     fids: vec![],
-                    area_m2: area,
-                    area_planar_m2: planar,
+                    area_m2: SquareMetres(area),
+                    area_planar_m2: SquareMetres(planar),
                     message: format!("{:.2} m² of {code} near ({:.0}, {:.0}) is covered by no parcel", area, c.x, c.y),
                     excepted_by: None,
                     geometry: Some(mp),

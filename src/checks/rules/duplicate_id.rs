@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::{Check, Class, Context, Finding};
 use crate::checks::RuleConfig;
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::store::Registry;
 
 /// NR202.
@@ -69,8 +70,8 @@ fn finding(tol: &crate::checks::Tolerance, kind: LayerKind, k: &str, fids: Vec<i
         ids: vec![k.to_string(); fids.len()],
         message: format!("{} records of {kind} share the key {k}", fids.len()),
         fids,
-        area_m2: 0.0,
-        area_planar_m2: 0.0,
+        area_m2: SquareMetres::ZERO,
+        area_planar_m2: SquareMetres::ZERO,
         excepted_by: None,
         geometry: None,
     }

@@ -36,6 +36,7 @@ use super::context::LayerSet;
 use super::geom::Piece;
 use super::{Check, Class, Context, Finding, Severity};
 use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
 
 /// Every rule, in code order.
 pub fn catalogue() -> Vec<Box<dyn Check>> {
@@ -94,8 +95,8 @@ fn piece_finding(
         layers: vec![a.0, b.0],
         ids: vec![ra.record.key.clone(), rb.record.key.clone()],
         fids: vec![ra.fid, rb.fid],
-        area_m2: p.area,
-        area_planar_m2: p.planar,
+        area_m2: SquareMetres(p.area),
+        area_planar_m2: SquareMetres(p.planar),
         message,
         excepted_by: None,
         geometry: Some(p.geometry),
@@ -118,8 +119,8 @@ fn attribute(
         layers: vec![kind],
         ids: vec![rec.record.key.clone()],
         fids: vec![rec.fid],
-        area_m2: 0.0,
-        area_planar_m2: 0.0,
+        area_m2: SquareMetres::ZERO,
+        area_planar_m2: SquareMetres::ZERO,
         message,
         excepted_by: None,
         // the whole record, so a GIS user sees where the attribute problem is
@@ -136,7 +137,7 @@ fn discrepancy(
     diff: f64,
     message: String,
 ) -> Finding {
-    Finding { area_m2: diff, ..attribute(check, severity, kind, rec, message) }
+    Finding { area_m2: SquareMetres(diff), ..attribute(check, severity, kind, rec, message) }
 }
 
 /// Overlap pieces between two control-line layers, as findings (NR401–NR403).

@@ -6,6 +6,7 @@
 
 use super::{attribute, Check, Context, Finding};
 use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
 
 /// NR203.
 pub struct Multipart;
@@ -35,8 +36,8 @@ impl Check for Multipart {
                     r,
                     format!("parcel {} has {} parts", r.record.key, r.record.geometry.0.len()),
                 );
-                f.area_m2 = r.areas.ellipsoidal;
-                f.area_planar_m2 = r.areas.planar;
+                f.area_m2 = SquareMetres(r.areas.ellipsoidal);
+                f.area_planar_m2 = SquareMetres(r.areas.planar);
                 f
             })
             .collect())

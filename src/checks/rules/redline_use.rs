@@ -15,6 +15,7 @@ use crate::catalog::Verdict;
 use crate::checks::{geom, RuleConfig};
 use crate::geometry::{Clip, Outline};
 use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
 
 /// The parcel fields it reads: class code and class name.
 const PARCEL_FIELDS: [&str; 2] = ["DLBM", "DLMC"];
@@ -106,8 +107,8 @@ impl Check for RedlineUse {
                         layers: vec![LayerKind::Parcels, LayerKind::Redlines],
                         ids: vec![p.record.key.clone(), rl.record.key.clone()],
                         fids: vec![p.fid, rl.fid],
-                        area_m2: area,
-                        area_planar_m2: planar,
+                        area_m2: SquareMetres(area),
+                        area_planar_m2: SquareMetres(planar),
                         message: format!(
                             "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({zone}): prohibited — {basis}",
                             p.record.key, rl.record.key
