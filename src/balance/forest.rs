@@ -28,13 +28,59 @@ use crate::quantity::{CubicMetres, SquareMetres};
 use crate::region::Region;
 use crate::store::StoredRecord;
 
-/// The origins, in table order.
-pub const ORIGINS: [&str; 3] = ["天然", "人工", "其他"];
+/// The origin of a stand (起源), the rows of the volume table in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+pub enum Origin {
+    /// 天然林.
+    #[serde(rename = "天然")]
+    Natural,
+    /// 人工林.
+    #[serde(rename = "人工")]
+    Planted,
+    /// 其他林木 (and any origin the table does not name).
+    #[serde(rename = "其他")]
+    Other,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Origin {
+    /// Every origin, in table order.
+    pub const ALL: [Origin; 3] = [Origin::Natural, Origin::Planted, Origin::Other];
+
+    /// The code the origin table (`forest-origin`) normalises to.
+    pub fn label(self) -> &'static str {
+        match self {
+            Origin::Natural => "天然",
+            Origin::Planted => "人工",
+            Origin::Other => "其他",
+        }
+    }
+
+    /// The row name of the volume table (Chinese and English).
+    pub fn row_name(self) -> &'static str {
+        match self {
+            Origin::Natural => "天然林 Natural",
+            Origin::Planted => "人工林 Planted",
+            Origin::Other => "其他林木 Other",
+        }
+    }
+
+    /// The origin a value normalises to through the catalog's origin table, None when it names none.
+    pub fn normalise(raw: &str, catalog: &Catalog) -> Option<Origin> {
+        let code = catalog.classes.table("forest-origin")?.normalise(raw)?;
+        Origin::ALL.into_iter().find(|o| o.label() == code)
+    }
+}
 
 /// A stand clipped to the region.
 struct Stand {
     fid: i64,
-    origin: String,
+    origin: Origin,
     /// Ellipsoidal area inside the region, m².
     area: f64,
     /// Volume inside the region, m³.
@@ -47,7 +93,6 @@ struct Stand {
 fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &AreaCalculator) -> Vec<Stand> {
     let def = catalog.layer(LayerKind::Forest);
     let (qy, xj) = (def.field_index("QY"), def.field_index("XJ"));
-    let origins = catalog.classes.table("forest-origin");
     records
         .iter()
         .filter_map(|r| {
@@ -61,8 +106,7 @@ fn stands(records: &[StoredRecord], region: &Region, catalog: &Catalog, calc: &A
                 }
             };
             let raw = qy.map(|i| r.record.value(i).to_string()).unwrap_or_default();
-            let origin =
-                origins.and_then(|t| t.normalise(&raw)).filter(|o| ORIGINS.contains(o)).unwrap_or("其他").to_string();
+            let origin = Origin::normalise(&raw, catalog).unwrap_or(Origin::Other);
             let vol = xj.and_then(|i| r.record.value(i).as_f64()).unwrap_or(0.0);
             let density = if full > 0.0 { vol / full } else { 0.0 };
             Some(Stand { fid: r.fid, origin, area, volume: density * area, density, geometry: g })
@@ -131,7 +175,7 @@ pub struct ForestVolume {
 /// adds the change inputs and the balancing item.
 #[derive(Debug, Clone)]
 pub struct StandMeasures {
-    rows: BTreeMap<&'static str, VolumeRow>,
+    rows: BTreeMap<Origin, VolumeRow>,
     /// The stands (fids) at the opening and closing dates inside the region: a stand crossing a county
     /// border is one stand of the province.
     stands: [std::collections::BTreeSet<i64>; 2],
@@ -140,7 +184,10 @@ pub struct StandMeasures {
 impl Default for StandMeasures {
     fn default() -> Self {
         StandMeasures {
-            rows: ORIGINS.iter().map(|o| (*o, VolumeRow { origin: o.to_string(), ..Default::default() })).collect(),
+            rows: Origin::ALL
+                .iter()
+                .map(|o| (*o, VolumeRow { origin: o.label().to_string(), ..Default::default() }))
+                .collect(),
             stands: Default::default(),
         }
     }
@@ -150,7 +197,7 @@ impl StandMeasures {
     /// Add another region's measures.
     pub fn add(&mut self, other: &StandMeasures) {
         for (o, r) in &other.rows {
-            let e = self.rows.get_mut(o).expect("known origin");
+            let e = self.rows.get_mut(o).expect("every origin has a row");
             e.opening_area_m2 += r.opening_area_m2;
             e.opening_m3 += r.opening_m3;
             e.conversion_m3 += r.conversion_m3;
@@ -185,12 +232,12 @@ pub fn measure(
     };
     let rows = &mut m.rows;
     for s in &s1 {
-        let r = rows.get_mut(s.origin.as_str()).expect("known origin");
+        let r = rows.get_mut(&s.origin).expect("every origin has a row");
         r.opening_m3 += CubicMetres(s.volume);
         r.opening_area_m2 += SquareMetres(s.area);
     }
     for s in &s2 {
-        let r = rows.get_mut(s.origin.as_str()).expect("known origin");
+        let r = rows.get_mut(&s.origin).expect("every origin has a row");
         r.closing_m3 += CubicMetres(s.volume);
         r.closing_area_m2 += SquareMetres(s.area);
     }
@@ -208,7 +255,7 @@ pub fn measure(
             if piece.unsigned_area() <= 0.0 {
                 continue;
             }
-            rows.get_mut(s.origin.as_str()).expect("known origin").conversion_m3 +=
+            rows.get_mut(&s.origin).expect("every origin has a row").conversion_m3 +=
                 CubicMetres(crate::area::piece_area(calc, &piece) * s.density);
         }
     }
@@ -221,7 +268,7 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
     let StandMeasures { mut rows, stands } = measured;
     let stands = super::OpeningClosing { opening: stands[0].len(), closing: stands[1].len() };
     for c in changes {
-        let r = rows.get_mut(c.origin.as_str()).expect("origins are normalised on reading");
+        let r = rows.get_mut(&c.origin).expect("every origin has a row");
         match c.item {
             super::inputs::ForestItem::Growth => r.growth_m3 += c.volume_m3,
             super::inputs::ForestItem::Afforestation => r.afforestation_m3 += c.volume_m3,
@@ -231,8 +278,8 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
     }
     let mut out: Vec<VolumeRow> = Vec::new();
     let mut total = VolumeRow { origin: "合计".into(), ..Default::default() };
-    for o in ORIGINS {
-        let mut r = rows.remove(o).expect("known origin");
+    for o in Origin::ALL {
+        let mut r = rows.remove(&o).expect("every origin has a row");
         r.other_m3 = r.closing_m3
             - (r.opening_m3 + r.growth_m3 + r.afforestation_m3 - r.harvest_m3 - r.conversion_m3 - r.disaster_m3);
         if r.opening_m3.0 > 0.0 && r.other_m3.0.abs() > 0.05 * r.opening_m3.0 {

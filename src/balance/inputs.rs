@@ -125,7 +125,7 @@ pub struct ForestChange {
     /// Year.
     pub year: i32,
     /// 天然 / 人工 / 其他.
-    pub origin: String,
+    pub origin: super::forest::Origin,
     /// Item.
     pub item: ForestItem,
     /// Volume, m³ (non-negative).
@@ -143,17 +143,15 @@ pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<V
         c.need(&["项目", "item"])?,
         c.need(&["蓄积量", "volume_m3"])?,
     );
-    let origins = catalog.classes.table("forest-origin");
     let mut out = Vec::new();
     for (k, row) in rows.rows.iter().enumerate() {
         let n = k + 1;
         let region = cell(row, ri, path, n, "行政区代码")?.to_string();
         let y = year(row, yi, path, n, "年份")?;
         let o = cell(row, oi, path, n, "起源")?;
-        let origin =
-            origins.and_then(|t| t.normalise(o)).filter(|o| super::forest::ORIGINS.contains(o)).ok_or_else(|| {
-                Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display()))
-            })?;
+        let origin = super::forest::Origin::normalise(o, catalog).ok_or_else(|| {
+            Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display()))
+        })?;
         let it = cell(row, ii, path, n, "项目")?;
         let item = ForestItem::parse(it).ok_or_else(|| {
             Error::Invalid(format!("{}: row {n}, field 项目: '{it}' is not 生长量, 造林, 采伐 or 灾害", path.display()))
@@ -166,13 +164,7 @@ pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<V
             )));
         }
         if scope.takes(&region, y) {
-            out.push(ForestChange {
-                region,
-                year: y,
-                origin: origin.to_string(),
-                item,
-                volume_m3: CubicMetres(volume_m3),
-            });
+            out.push(ForestChange { region, year: y, origin, item, volume_m3: CubicMetres(volume_m3) });
         }
     }
     Ok(out)
@@ -261,7 +253,7 @@ pub struct LiabilityModel {
     /// What it measures.
     pub description: String,
     /// Items (redline-encroachment, farmland-shortfall, groundwater-over-cap, harvest-over-quota).
-    pub items: Vec<String>,
+    pub items: Vec<super::liability::Item>,
 }
 
 impl BalanceConfig {
@@ -303,19 +295,6 @@ impl BalanceConfig {
                 file: lsrc,
                 reason: format!("default model '{}' is not defined", liabilities.default),
             });
-        }
-        for (name, m) in &liabilities.models {
-            for i in &m.items {
-                if !super::liability::ITEMS.contains(&i.as_str()) {
-                    return Err(Error::Config {
-                        file: lsrc.clone(),
-                        reason: format!(
-                            "model {name}: unknown item '{i}' (items: {})",
-                            super::liability::ITEMS.join(", ")
-                        ),
-                    });
-                }
-            }
         }
         let hash = |t: &str| crate::hashing::sha256_hex(t.as_bytes());
         let sources =
@@ -496,13 +475,13 @@ mod tests {
         let cat = Catalog::embedded().unwrap();
         let a = forest_changes(&csv, &scope(), &cat).unwrap();
         let b = forest_changes(&pq, &scope(), &cat).unwrap();
-        let key = |v: &[ForestChange]| v.iter().map(|c| (c.origin.clone(), c.item, c.volume_m3)).collect::<Vec<_>>();
+        let key = |v: &[ForestChange]| v.iter().map(|c| (c.origin, c.item, c.volume_m3)).collect::<Vec<_>>();
         assert_eq!(key(&a), key(&b));
         assert_eq!(
             key(&a),
             vec![
-                ("天然".to_string(), ForestItem::Growth, CubicMetres(120.5)),
-                ("人工".to_string(), ForestItem::Harvest, CubicMetres(30.0))
+                (super::super::forest::Origin::Natural, ForestItem::Growth, CubicMetres(120.5)),
+                (super::super::forest::Origin::Planted, ForestItem::Harvest, CubicMetres(30.0))
             ]
         );
     }
@@ -528,5 +507,23 @@ mod tests {
         let rows = water(&bad, &scope(), &cfg).unwrap();
         let e = super::super::water::account(&rows, &cfg, &scope().years(), &bad).unwrap_err().to_string();
         assert!(e.contains("bad.csv") && e.contains("地下水 期末存量"), "{e}");
+    }
+
+    #[test]
+    fn a_model_naming_an_unknown_item_is_refused_naming_the_file_and_the_items() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("liabilities.toml"),
+            "default = \"m\"\n[models.m]\ntitle = \"t\"\ntitle_en = \"t\"\ndescription = \"d\"\nitems = [\"harvest-over-quota\", \"wetland-loss\"]\n",
+        )
+        .unwrap();
+        let e = BalanceConfig::load(Some(d.path())).unwrap_err().to_string();
+        assert!(
+            e.contains("liabilities.toml") && e.contains("wetland-loss") && e.contains("redline-encroachment"),
+            "{e}"
+        );
+        std::fs::write(d.path().join("liabilities.toml"), "default = \"m\"\n[models.m]\ntitle = \"t\"\ntitle_en = \"t\"\ndescription = \"d\"\nitems = [\"harvest-over-quota\"]\n").unwrap();
+        let ok = BalanceConfig::load(Some(d.path())).unwrap();
+        assert_eq!(ok.liabilities.models["m"].items, vec![super::super::liability::Item::HarvestOverQuota]);
     }
 }

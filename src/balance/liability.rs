@@ -13,15 +13,43 @@ use crate::geometry::Outline;
 use crate::quantity::{CubicMetres, SquareMetres, WanCubicMetres};
 use crate::store::StoredRecord;
 
-/// The items a model may use.
-pub const ITEMS: [&str; 4] =
-    ["redline-encroachment", "farmland-shortfall", "groundwater-over-cap", "harvest-over-quota"];
+/// A liability item a model may count (`layers/rules/liabilities.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Item {
+    /// 生态保护红线内禁止用途面积: prohibited use inside red lines, 公顷.
+    RedlineEncroachment,
+    /// 永久基本农田低于保护目标面积: permanent basic farmland below its target, 公顷.
+    FarmlandShortfall,
+    /// 地下水超采量: groundwater withdrawn over the cap, 万 m³.
+    GroundwaterOverCap,
+    /// 林木超限额采伐量: harvest over the quota, m³.
+    HarvestOverQuota,
+}
+
+impl Item {
+    /// The id models name it by.
+    pub fn id(self) -> &'static str {
+        match self {
+            Item::RedlineEncroachment => "redline-encroachment",
+            Item::FarmlandShortfall => "farmland-shortfall",
+            Item::GroundwaterOverCap => "groundwater-over-cap",
+            Item::HarvestOverQuota => "harvest-over-quota",
+        }
+    }
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
 
 /// One computed liability item.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Liability {
-    /// Item id.
-    pub item: String,
+    /// The item.
+    pub item: Item,
     /// Chinese label.
     pub name: String,
     /// Unit (公顷, 万m³, m³).
@@ -113,9 +141,9 @@ pub fn compute(
     model
         .items
         .iter()
-        .map(|item| match item.as_str() {
-            "redline-encroachment" => Liability {
-                item: item.clone(),
+        .map(|&item| match item {
+            Item::RedlineEncroachment => Liability {
+                item,
                 name: "生态保护红线内禁止用途面积".into(),
                 unit: "公顷".into(),
                 opening: Some(fig.redline_prohibited_m2.opening.hectares()),
@@ -126,10 +154,10 @@ pub fn compute(
                     "地类图斑 × 生态保护红线, classes prohibited by layers/rules/redline-landuse.csv in each 管控分区"
                         .into(),
             },
-            "farmland-shortfall" => {
+            Item::FarmlandShortfall => {
                 let t = targets.and_then(|t| t.permanent_farmland_ha);
                 Liability {
-                    item: item.clone(),
+                    item,
                     name: "永久基本农田低于保护目标面积".into(),
                     unit: "公顷".into(),
                     opening: Some(fig.farmland_m2.opening.hectares()),
@@ -143,7 +171,7 @@ pub fn compute(
                     },
                 }
             }
-            "groundwater-over-cap" => {
+            Item::GroundwaterOverCap => {
                 let cap = targets.and_then(|t| t.groundwater_cap_10k_m3_per_year).map(|c| c * fig.years as f64);
                 let basis = match (cap, fig.groundwater_withdrawal) {
                     (_, None) => "未计算 (not computed): no water statistics (--water)".into(),
@@ -151,7 +179,7 @@ pub fn compute(
                     _ => format!("地下水 取水 items of the water statistics vs the yearly cap × {} years", fig.years),
                 };
                 Liability {
-                    item: item.clone(),
+                    item,
                     name: "地下水超采量".into(),
                     unit: "万m³".into(),
                     opening: None,
@@ -161,7 +189,7 @@ pub fn compute(
                     basis,
                 }
             }
-            _ => {
+            Item::HarvestOverQuota => {
                 let quota = targets.and_then(|t| t.harvest_quota_m3_per_year).map(|q| q * fig.years as f64);
                 let basis = match (quota, fig.harvest_m3) {
                     (_, None) => "未计算 (not computed): no forest changes (--forest-changes)".into(),
@@ -169,7 +197,7 @@ pub fn compute(
                     _ => format!("采伐 rows of the forest changes vs the yearly quota × {} years", fig.years),
                 };
                 Liability {
-                    item: item.clone(),
+                    item,
                     name: "林木超限额采伐量".into(),
                     unit: "m³".into(),
                     opening: None,

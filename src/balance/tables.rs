@@ -275,12 +275,12 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         .iter()
         .map(|r| Row {
             code: r.origin.clone(),
-            name: match r.origin.as_str() {
-                "天然" => "天然林 Natural".into(),
-                "人工" => "人工林 Planted".into(),
-                "其他" => "其他林木 Other".into(),
-                _ => "合计 Total".into(),
-            },
+            // the rows of the origins, then the total
+            name: super::forest::Origin::ALL
+                .into_iter()
+                .find(|o| o.label() == r.origin)
+                .map_or("合计 Total", |o| o.row_name())
+                .into(),
             values: vec![
                 Some(r.opening_area_m2.hectares()),
                 Some(r.opening_m3.0),
@@ -314,10 +314,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             .iter()
             .map(|super::water::WaterLine { item, kind, item_en: en, surface, ground }| {
                 let v = [surface.map(|q| q.0), ground.map(|q| q.0)];
+                use super::inputs::WaterKind;
                 let sign = match kind {
-                    super::inputs::WaterKind::Increase => "＋",
-                    super::inputs::WaterKind::Decrease => "－",
-                    _ => "",
+                    WaterKind::Increase => "＋",
+                    WaterKind::Decrease => "－",
+                    WaterKind::Opening | WaterKind::Closing | WaterKind::Quality => "",
                 };
                 let total = v[0].unwrap_or(0.0) + v[1].unwrap_or(0.0);
                 Row {
@@ -377,7 +378,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         .items
         .iter()
         .map(|x| Row {
-            code: x.item.clone(),
+            code: x.item.id().to_string(),
             name: format!("{}（{}）", x.name, x.unit),
             values: vec![x.opening, x.actual, x.target, x.liability],
         })
