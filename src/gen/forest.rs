@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use geo::MultiPolygon;
 use rand::Rng;
 
-use super::layers::{centre, round2, Zone};
-use super::{County, GenParcel};
+use super::{centre, round2, County, GenParcel, Zone};
 use crate::error::{Error, Result};
 use crate::model::{FieldType, Value};
 

@@ -7,19 +7,12 @@ use std::path::{Path, PathBuf};
 use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
 
 use super::classes::{is_cultivated, is_forest};
-use super::{County, GenParcel};
+use super::{centre, round2, County, GenParcel, Zone};
 use crate::error::{Error, Result};
 use crate::geometry::LayerIndex;
 use crate::geometry::Outline;
 use crate::io::export::{self, Column, Table};
 use crate::model::{FieldType, Value};
-
-pub(super) struct Zone {
-    /// Key value, for messages and links.
-    pub(super) key: String,
-    pub(super) geometry: MultiPolygon<f64>,
-    pub(super) attrs: Vec<Value>,
-}
 
 fn union_components(parts: &[&MultiPolygon<f64>], min_area: f64) -> Vec<MultiPolygon<f64>> {
     if parts.is_empty() {
@@ -36,23 +29,64 @@ fn union_components(parts: &[&MultiPolygon<f64>], min_area: f64) -> Vec<MultiPol
     out
 }
 
-pub(super) fn centre(p: &GenParcel) -> Coord<f64> {
-    p.geometry.bounding_rect().expect("parcel").center()
-}
-
 /// Write the county's seed files into `dir`: `<as-of>.gpkg` per vintage and `defects.json`.
 pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let heights = Heights::of(c);
+    let redlines = redlines(c, &heights)?;
+    let urban = urban(c);
+    // point location in the zones through their tiled outlines (a zone is a union of many parcels: testing
+    // every parcel against its whole boundary is quadratic in a county of millions of parcels)
+    let red_outlines: Vec<Outline> = redlines.iter().map(|z| Outline::new(z.geometry.clone())).collect();
+    let in_red = |p: &GenParcel| red_outlines.iter().any(|o| o.contains_point(centre(p)));
+    let farmland = farmland(c, &in_red);
+    let second = second_vintage(c, &redlines, &red_outlines, &urban, &farmland)?;
+    let units = units(c, &redlines, &heights, &in_red);
+    let xzq = admin(c)?;
+    let forest = super::forest::stands(c, &second.parcels)?;
+    let delivery = Delivery { xzq: &xzq, redlines: &redlines, urban: &urban, units: &units, forest: &forest };
+    let mut written = vec![
+        write_vintage(c, dir, ("2019-12-31", 2019), &c.vintages[0], &farmland, &delivery)?,
+        write_vintage(c, dir, ("2020-12-31", 2020), &second.parcels, &second.farmland, &delivery)?,
+    ];
+    let (v2, farmland2, defects) = (&second.parcels, &second.farmland, &second.defects);
     let code = &c.code;
-    let f = &c.fields;
-    let cell2 = c.cell * c.cell;
-    let v1 = &c.vintages[0];
+    let dpath = dir.join("defects.json");
+    let summary = serde_json::json!({
+        "county": {"code": code, "name": c.name, "crs": c.crs},
+        "counts": {"parcels_2019": c.vintages[0].len(), "parcels_2020": v2.len(), "redlines": redlines.len(), "farmland_2019": farmland.len(), "farmland_2020": farmland2.len(), "urban": urban.len(), "units": units.len()},
+        "defects_2020": defects,
+    });
+    std::fs::write(&dpath, serde_json::to_string_pretty(&summary).expect("json")).map_err(|e| Error::io(&dpath, e))?;
+    written.push(dpath);
+    written.extend(super::forest::write_tables(c, &forest, &farmland, dir)?);
+    Ok(written)
+}
 
-    // 生态保护红线: the highest hills — core the top 8 % of parcels by height, general the next 12 % (forest only)
-    let mut hs: Vec<f64> = v1.iter().map(|p| f.height(centre(p))).collect();
-    hs.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    let q = |x: f64| hs[((hs.len() as f64 * x) as usize).min(hs.len() - 1)];
-    let (t_core, t_gen) = (q(0.92), q(0.80));
+/// The heights (of the terrain at parcel centres) that draw the zones: red-line cores above `core`, general
+/// red lines between `general` and `core` (forest far from the town), the 森林 unit between `unit` and
+/// `general`.
+struct Heights {
+    core: f64,
+    general: f64,
+    unit: f64,
+}
+
+impl Heights {
+    fn of(c: &County) -> Heights {
+        let f = &c.fields;
+        let mut hs: Vec<f64> = c.vintages[0].iter().map(|p| f.height(centre(p))).collect();
+        hs.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        let q = |x: f64| hs[((hs.len() as f64 * x) as usize).min(hs.len() - 1)];
+        Heights { core: q(0.92), general: q(0.80), unit: q(0.6) }
+    }
+}
+
+/// 生态保护红线: the highest hills — core the top 8 % of parcels by height, general the next 12 % (forest
+/// only).
+fn redlines(c: &County, h: &Heights) -> Result<Vec<Zone>> {
+    let (code, f, cell2, v1) = (&c.code, &c.fields, c.cell * c.cell, &c.vintages[0]);
+    let (t_core, t_gen) = (h.core, h.general);
     let core: Vec<&MultiPolygon<f64>> =
         v1.iter().filter(|p| f.height(centre(p)) > t_core && !p.dlbm.starts_with('1')).map(|p| &p.geometry).collect();
     let general: Vec<&MultiPolygon<f64>> = v1
@@ -84,10 +118,15 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             });
         }
     }
-    // 城镇开发边界
+    Ok(redlines)
+}
+
+/// 城镇开发边界: the ground around the town.
+fn urban(c: &County) -> Vec<Zone> {
+    let (code, f, cell2, v1) = (&c.code, &c.fields, c.cell * c.cell, &c.vintages[0]);
     let urban_parts: Vec<&MultiPolygon<f64>> =
         v1.iter().filter(|p| f.town_distance(centre(p)) < f.town_r * 1.6).map(|p| &p.geometry).collect();
-    let urban: Vec<Zone> = union_components(&urban_parts, 4.0 * cell2)
+    union_components(&urban_parts, 4.0 * cell2)
         .into_iter()
         .take(1)
         .map(|g| {
@@ -104,12 +143,12 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
                 geometry: g,
             }
         })
-        .collect();
-    // point location in the zones through their tiled outlines (a zone is a union of many parcels: testing
-    // every parcel against its whole boundary is quadratic in a county of millions of parcels)
-    let red_outlines: Vec<Outline> = redlines.iter().map(|z| Outline::new(z.geometry.clone())).collect();
-    let in_red = |p: &GenParcel| red_outlines.iter().any(|o| o.contains_point(centre(p)));
-    // 永久基本农田: cultivated parcels outside the town and the red lines
+        .collect()
+}
+
+/// 永久基本农田: cultivated parcels outside the town and the red lines, in blocks graded by their parcels.
+fn farmland(c: &County, in_red: &dyn Fn(&GenParcel) -> bool) -> Vec<Zone> {
+    let (code, f, cell2, v1) = (&c.code, &c.fields, c.cell * c.cell, &c.vintages[0]);
     let farm_parts: Vec<&GenParcel> = v1
         .iter()
         .filter(|p| is_cultivated(p.dlbm) && f.town_distance(centre(p)) >= f.town_r * 1.6 && !in_red(p))
@@ -126,7 +165,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         })
         .collect();
     let farm_index = LayerIndex::build(&farm_centres);
-    let farmland: Vec<Zone> = union_components(&farm_geoms, 3.0 * cell2)
+    union_components(&farm_geoms, 3.0 * cell2)
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -158,9 +197,26 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
                 geometry: g,
             }
         })
-        .collect();
+        .collect()
+}
 
-    // second vintage with deliberate defects
+/// The second vintage with its deliberate defects, listed for `defects.json`.
+struct SecondVintage {
+    parcels: Vec<GenParcel>,
+    farmland: Vec<Zone>,
+    defects: Vec<serde_json::Value>,
+}
+
+/// The second vintage: the county's, with (1) mining inside a core red line, (2) housing inside a general
+/// red line, (3) an overlapping parcel, (4) a gap, (5) a farmland block drawn into the urban boundary.
+fn second_vintage(
+    c: &County,
+    redlines: &[Zone],
+    red_outlines: &[Outline],
+    urban: &[Zone],
+    farmland: &[Zone],
+) -> Result<SecondVintage> {
+    let (code, f) = (&c.code, &c.fields);
     let mut v2 = c.vintages[1].clone();
     let mut defects = Vec::new();
     let next_seq = v2.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
@@ -169,7 +225,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         [("核心保护区", "0602", "采矿用地 in 核心保护区"), ("一般控制区", "0701", "城镇住宅用地 in 一般控制区")]
     {
         if let Some((z, o)) =
-            redlines.iter().zip(&red_outlines).find(|(z, _)| matches!(&z.attrs[2], Value::Text(t) if t == zone))
+            redlines.iter().zip(red_outlines).find(|(z, _)| matches!(&z.attrs[2], Value::Text(t) if t == zone))
         {
             if let Some(p) = v2.iter_mut().filter(|p| p.geometry.0.len() == 1 && o.contains_point(centre(p))).nth(2) {
                 p.dlbm = class;
@@ -234,7 +290,13 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         });
     }
 
-    // registration units from disjoint parcel sets
+    Ok(SecondVintage { parcels: v2, farmland: farmland2, defects })
+}
+
+/// Registration units (自然资源登记单元) from disjoint parcel sets.
+fn units(c: &County, redlines: &[Zone], h: &Heights, in_red: &dyn Fn(&GenParcel) -> bool) -> Vec<Zone> {
+    let (code, f, v1) = (&c.code, &c.fields, &c.vintages[0]);
+    let (q06, t_gen) = (h.unit, h.general);
     let unit_sets: Vec<(&str, &str, Vec<&GenParcel>)> = vec![
         (
             "ZB",
@@ -254,7 +316,7 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             "SN",
             "森林",
             v1.iter()
-                .filter(|p| is_forest(p.dlbm) && (q(0.6)..t_gen).contains(&f.height(centre(p))) && !in_red(p))
+                .filter(|p| is_forest(p.dlbm) && (q06..t_gen).contains(&f.height(centre(p))) && !in_red(p))
                 .collect(),
         ),
     ];
@@ -303,13 +365,19 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         });
     }
 
+    units
+}
+
+/// 行政区: the county outline and its townships (乡镇, 9-digit codes as in ZLDWDM, the union of their 2019
+/// parcels).
+fn admin(c: &County) -> Result<Vec<Zone>> {
+    let (code, v1) = (&c.code, &c.vintages[0]);
     let outline_area = c.areas.areas(&c.outline)?.ellipsoidal;
     let mut xzq = vec![Zone {
         key: code.clone(),
         attrs: vec![Value::Text(code.clone()), Value::Text(c.name.clone()), Value::Real(round2(outline_area))],
         geometry: c.outline.clone(),
     }];
-    // townships (乡镇, 9-digit codes as in ZLDWDM): the union of their 2019 parcels
     let mut towns: Vec<u32> = v1.iter().map(|p| p.township).collect();
     towns.sort_unstable();
     towns.dedup();
@@ -324,132 +392,135 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
             geometry: g,
         });
     }
-    let forest = super::forest::stands(c, &v2)?;
+    Ok(xzq)
+}
+
+/// The zones delivered with every vintage.
+struct Delivery<'a> {
+    xzq: &'a [Zone],
+    redlines: &'a [Zone],
+    urban: &'a [Zone],
+    units: &'a [Zone],
+    forest: &'a super::forest::Forest,
+}
+
+/// Write one vintage's GeoPackage `<date>.gpkg`: its parcels (SJNF the year a parcel was last surveyed,
+/// BGYY the cause of a changed class), its farmland, and the zones.
+fn write_vintage(
+    c: &County,
+    dir: &Path,
+    (date, year): (&str, i64),
+    parcels: &[GenParcel],
+    farm: &[Zone],
+    d: &Delivery,
+) -> Result<PathBuf> {
     let first: std::collections::HashMap<u64, &GenParcel> = c.vintages[0].iter().map(|p| (p.seq, p)).collect();
-    let mut written = Vec::new();
-    for (date, year, parcels, farm) in
-        [("2019-12-31", 2019, &c.vintages[0], &farmland), ("2020-12-31", 2020, &v2, &farmland2)]
-    {
-        let path = dir.join(format!("{date}.gpkg"));
-        let _ = std::fs::remove_file(&path);
-        // SJNF is the year a parcel was last surveyed: parcels untouched since 2019 keep it
-        let rows = parcels
-            .iter()
-            .map(|p| {
-                let same = first.get(&p.seq).is_some_and(|q| q.dlbm == p.dlbm && q.geometry == p.geometry);
-                // 变更原因 of a 2020 parcel whose class changed (a split or merge keeping its class has none)
-                let cause = match first.get(&p.seq) {
-                    _ if year == 2019 => None,
-                    Some(q) if q.dlbm != p.dlbm => Some(match (q.dlbm, p.dlbm) {
-                        (_, n) if n.starts_with("06") || n.starts_with("07") => "建设占用",
-                        (o, "0103") if o.starts_with("03") => "开发",
-                        ("0103", n) if n.starts_with("03") => "生态退耕",
-                        _ => "农业结构调整",
-                    }),
-                    None if p.dlbm == "1202" => Some("农业结构调整"),
-                    _ => None,
-                };
-                let mut row = dltb_row(c, p, if same { 2019 } else { year });
-                let bz = row.pop().expect("BZ is last");
-                row.push(cause.map(|x| Value::Text(x.into())).unwrap_or(Value::Null));
-                row.push(bz);
-                (p.geometry.clone(), row)
-            })
-            .collect();
-        write_table(&path, "DLTB", dltb_columns(), rows, &c.crs)?;
-        write_zone_table(
-            &path,
-            "XZQ",
-            &[("XZQDM", FieldType::Text), ("XZQMC", FieldType::Text), ("DCMJ", FieldType::Real)],
-            &xzq,
-            &c.crs,
-        )?;
-        write_zone_table(
-            &path,
-            "STBHHX",
-            &[
-                ("HXBH", FieldType::Text),
-                ("HXMC", FieldType::Text),
-                ("GKFQ", FieldType::Text),
-                ("HXLX", FieldType::Text),
-                ("XZQDM", FieldType::Text),
-                ("HXMJ", FieldType::Real),
-                ("PZWH", FieldType::Text),
-            ],
-            &redlines,
-            &c.crs,
-        )?;
-        write_zone_table(
-            &path,
-            "YJJBNT",
-            &[
-                ("BHKBH", FieldType::Text),
-                ("XZQDM", FieldType::Text),
-                ("JBNTMJ", FieldType::Real),
-                ("ZLDJ", FieldType::Integer),
-                ("PZWH", FieldType::Text),
-            ],
-            farm,
-            &c.crs,
-        )?;
-        write_zone_table(
-            &path,
-            "CZKFBJ",
-            &[
-                ("BJBH", FieldType::Text),
-                ("FQLX", FieldType::Text),
-                ("XZQDM", FieldType::Text),
-                ("BJMJ", FieldType::Real),
-                ("PZWH", FieldType::Text),
-            ],
-            &urban,
-            &c.crs,
-        )?;
-        write_table(&path, "XB", super::forest::columns(), forest.layer(year, &c.code), &c.crs)?;
-        write_zone_table(
-            &path,
-            "ZRZYDJDY",
-            &[
-                ("DYH", FieldType::Text),
-                ("DYMC", FieldType::Text),
-                ("DYLX", FieldType::Text),
-                ("ZL", FieldType::Text),
-                ("SYQZT", FieldType::Text),
-                ("DBXSZT", FieldType::Text),
-                ("DLXSZT", FieldType::Text),
-                ("XSFS", FieldType::Text),
-                ("GLZT", FieldType::Text),
-                ("DYMJ", FieldType::Real),
-                ("GYMJ", FieldType::Real),
-                ("JTMJ", FieldType::Real),
-                ("ZYMJ", FieldType::Real),
-                ("STHX", FieldType::Text),
-                ("DJWH", FieldType::Text),
-                ("BZ", FieldType::Text),
-            ],
-            &units,
-            &c.crs,
-        )?;
-        written.push(path);
-    }
-    let dpath = dir.join("defects.json");
-    let summary = serde_json::json!({
-        "county": {"code": code, "name": c.name, "crs": c.crs},
-        "counts": {"parcels_2019": c.vintages[0].len(), "parcels_2020": v2.len(), "redlines": redlines.len(), "farmland_2019": farmland.len(), "farmland_2020": farmland2.len(), "urban": urban.len(), "units": units.len()},
-        "defects_2020": defects,
-    });
-    std::fs::write(&dpath, serde_json::to_string_pretty(&summary).expect("json")).map_err(|e| Error::io(&dpath, e))?;
-    written.push(dpath);
-    written.extend(super::forest::write_tables(c, &forest, &farmland, dir)?);
-    Ok(written)
+    let (xzq, redlines, urban, units, forest) = (d.xzq, d.redlines, d.urban, d.units, d.forest);
+    let path = dir.join(format!("{date}.gpkg"));
+    let _ = std::fs::remove_file(&path);
+    // SJNF is the year a parcel was last surveyed: parcels untouched since 2019 keep it
+    let rows = parcels
+        .iter()
+        .map(|p| {
+            let same = first.get(&p.seq).is_some_and(|q| q.dlbm == p.dlbm && q.geometry == p.geometry);
+            // 变更原因 of a 2020 parcel whose class changed (a split or merge keeping its class has none)
+            let cause = match first.get(&p.seq) {
+                _ if year == 2019 => None,
+                Some(q) if q.dlbm != p.dlbm => Some(match (q.dlbm, p.dlbm) {
+                    (_, n) if n.starts_with("06") || n.starts_with("07") => "建设占用",
+                    (o, "0103") if o.starts_with("03") => "开发",
+                    ("0103", n) if n.starts_with("03") => "生态退耕",
+                    _ => "农业结构调整",
+                }),
+                None if p.dlbm == "1202" => Some("农业结构调整"),
+                _ => None,
+            };
+            let mut row = dltb_row(c, p, if same { 2019 } else { year });
+            let bz = row.pop().expect("BZ is last");
+            row.push(cause.map(|x| Value::Text(x.into())).unwrap_or(Value::Null));
+            row.push(bz);
+            (p.geometry.clone(), row)
+        })
+        .collect();
+    write_table(&path, "DLTB", dltb_columns(), rows, &c.crs)?;
+    write_zone_table(
+        &path,
+        "XZQ",
+        &[("XZQDM", FieldType::Text), ("XZQMC", FieldType::Text), ("DCMJ", FieldType::Real)],
+        xzq,
+        &c.crs,
+    )?;
+    write_zone_table(
+        &path,
+        "STBHHX",
+        &[
+            ("HXBH", FieldType::Text),
+            ("HXMC", FieldType::Text),
+            ("GKFQ", FieldType::Text),
+            ("HXLX", FieldType::Text),
+            ("XZQDM", FieldType::Text),
+            ("HXMJ", FieldType::Real),
+            ("PZWH", FieldType::Text),
+        ],
+        redlines,
+        &c.crs,
+    )?;
+    write_zone_table(
+        &path,
+        "YJJBNT",
+        &[
+            ("BHKBH", FieldType::Text),
+            ("XZQDM", FieldType::Text),
+            ("JBNTMJ", FieldType::Real),
+            ("ZLDJ", FieldType::Integer),
+            ("PZWH", FieldType::Text),
+        ],
+        farm,
+        &c.crs,
+    )?;
+    write_zone_table(
+        &path,
+        "CZKFBJ",
+        &[
+            ("BJBH", FieldType::Text),
+            ("FQLX", FieldType::Text),
+            ("XZQDM", FieldType::Text),
+            ("BJMJ", FieldType::Real),
+            ("PZWH", FieldType::Text),
+        ],
+        urban,
+        &c.crs,
+    )?;
+    write_table(&path, "XB", super::forest::columns(), forest.layer(year, &c.code), &c.crs)?;
+    write_zone_table(
+        &path,
+        "ZRZYDJDY",
+        &[
+            ("DYH", FieldType::Text),
+            ("DYMC", FieldType::Text),
+            ("DYLX", FieldType::Text),
+            ("ZL", FieldType::Text),
+            ("SYQZT", FieldType::Text),
+            ("DBXSZT", FieldType::Text),
+            ("DLXSZT", FieldType::Text),
+            ("XSFS", FieldType::Text),
+            ("GLZT", FieldType::Text),
+            ("DYMJ", FieldType::Real),
+            ("GYMJ", FieldType::Real),
+            ("JTMJ", FieldType::Real),
+            ("ZYMJ", FieldType::Real),
+            ("STHX", FieldType::Text),
+            ("DJWH", FieldType::Text),
+            ("BZ", FieldType::Text),
+        ],
+        units,
+        &c.crs,
+    )?;
+    Ok(path)
 }
 
 fn centre_point(p: &GenParcel) -> geo::Point<f64> {
     geo::Point::from(centre(p))
-}
-
-pub(super) fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 fn bsm(code: &str, seq: u64) -> String {

@@ -269,3 +269,21 @@ pub fn run(req: &GenRequest) -> Result<Vec<PathBuf>> {
 pub fn default_outline(root: &Path) -> PathBuf {
     root.join("tests/fixtures/admin/huzhou_counties.geojson")
 }
+
+/// A delivered zone (red line, farmland block, urban boundary, unit, admin outline) with its attributes.
+pub(super) struct Zone {
+    /// Key value, for messages and links.
+    pub(super) key: String,
+    pub(super) geometry: geo::MultiPolygon<f64>,
+    pub(super) attrs: Vec<crate::model::Value>,
+}
+
+/// The centre of a parcel's box.
+pub(super) fn centre(p: &GenParcel) -> geo::Coord<f64> {
+    geo::BoundingRect::bounding_rect(&p.geometry).expect("parcel").center()
+}
+
+/// A value rounded to 0.01 (as delivered areas are).
+pub(super) fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
