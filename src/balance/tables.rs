@@ -100,9 +100,27 @@ fn land_table(
 
 /// All tables of a sheet.
 pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
-    let (l, d) = (u.label(), u.decimals());
+    let mut out = vec![land_overview(s, u), matrix_table(&s.land, u), of_which_table(s, u)];
+    out.extend(quality_table(s, u));
+    out.extend(causes_table(s, u));
+    out.push(land_table(
+        &s.land_level2,
+        u,
+        "forest_area",
+        "林地面积变动表",
+        "Forest land: area by class",
+        |c| c.starts_with("03"),
+    ));
+    out.push(forest_volume_table(s));
+    out.extend(water_tables(s));
+    out.push(water_area_table(s, u));
+    out.push(liabilities_table(s));
+    out
+}
+
+/// 土地资源存量及变动表 with its heading note.
+fn land_overview(s: &BalanceSheet, u: AreaUnit) -> Table {
     let acc = &s.land;
-    let mut out = Vec::new();
     let mut t = land_table(acc, u, "land", "土地资源存量及变动表", "Land: stocks and changes", |_| true);
     t.notes.push(format!(
         "期初 {} · 期末 {} · 区域 {} {} · 分类 level {} · 面积为椭球面积, 田坎按扣除系数计入 1203",
@@ -112,9 +130,12 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         s.provenance.region_name,
         acc.level.label()
     ));
-    out.push(t);
+    t
+}
 
-    // the matrix: rows from, columns to, with totals
+/// 土地利用转移矩阵: rows from, columns to, with totals.
+fn matrix_table(acc: &LandAccount, u: AreaUnit) -> Table {
+    let (l, d) = (u.label(), u.decimals());
     let mut cols: Vec<Col> = acc
         .classes
         .iter()
@@ -144,9 +165,13 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         rows,
     );
     m.code_header = crate::table::Header::new("期初\\期末", "From \\ to");
-    out.push(m);
+    m
+}
 
-    // of-which
+/// 其中: area by class inside the red lines and the permanent basic farmland.
+fn of_which_table(s: &BalanceSheet, u: AreaUnit) -> Table {
+    let (l, d) = (u.label(), u.decimals());
+    let acc = &s.land;
     let mut cols = Vec::new();
     for o in &s.of_which {
         let en = if o.zone == "生态保护红线" { "ecological red lines" } else { "permanent basic farmland" };
@@ -177,84 +202,86 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     let n = rows.first().map_or(0, |r| r.values.len());
     let tot: Vec<Option<f64>> = (0..n).map(|k| Some(rows.iter().map(|r| r.values[k].unwrap_or(0.0)).sum())).collect();
     rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot });
-    out.push(table(
+    table(
         "of_which",
         "其中：生态保护红线内、永久基本农田内",
         "Of which: inside ecological red lines and permanent basic farmland",
         cols,
         rows,
-    ));
+    )
+}
 
-    if let Some(q) = &s.quality {
-        let cols = vec![
-            Col::new("期初", "Opening", l, d),
-            Col::new("期末", "Closing", l, d),
-            Col::new("净变化", "Net change", l, d),
-        ];
-        let rows = q
-            .iter()
-            .map(|(g, OpeningClosing { opening: a, closing: b })| Row {
-                code: if *g == 0 { String::new() } else { g.to_string() },
-                name: if *g == 0 { "未评定 (no grade)".into() } else { format!("{g}等") },
-                values: vec![
-                    Some(u.of_f(SquareMetres(*a))),
-                    Some(u.of_f(SquareMetres(*b))),
-                    Some(u.of_f(SquareMetres(*b)) - u.of_f(SquareMetres(*a))),
-                ],
-            })
-            .collect();
-        out.push(table("quality", "耕地质量等别面积表", "Cultivated land by quality grade (1 best … 15)", cols, rows));
+/// 耕地质量等别面积表, when the sheet has quality grades.
+fn quality_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
+    let (l, d) = (u.label(), u.decimals());
+    let q = s.quality.as_ref()?;
+    let cols = vec![
+        Col::new("期初", "Opening", l, d),
+        Col::new("期末", "Closing", l, d),
+        Col::new("净变化", "Net change", l, d),
+    ];
+    let rows = q
+        .iter()
+        .map(|(g, OpeningClosing { opening: a, closing: b })| Row {
+            code: if *g == 0 { String::new() } else { g.to_string() },
+            name: if *g == 0 { "未评定 (no grade)".into() } else { format!("{g}等") },
+            values: vec![
+                Some(u.of_f(SquareMetres(*a))),
+                Some(u.of_f(SquareMetres(*b))),
+                Some(u.of_f(SquareMetres(*b)) - u.of_f(SquareMetres(*a))),
+            ],
+        })
+        .collect();
+    Some(table("quality", "耕地质量等别面积表", "Cultivated land by quality grade (1 best … 15)", cols, rows))
+}
+
+/// 变化原因表, when the closing parcels give causes.
+fn causes_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
+    let (l, d) = (u.label(), u.decimals());
+    if s.causes.is_empty() {
+        return None;
     }
-
-    if !s.causes.is_empty() {
-        let cols = vec![
-            Col::new("耕地增加", "Cultivated land gained", l, d),
-            Col::new("耕地减少", "Cultivated land lost", l, d),
-            Col::new("地类变化合计", "All class changes", l, d),
-        ];
-        let mut rows: Vec<Row> = s
-            .causes
-            .iter()
-            .map(|c| Row {
-                code: c.nature.clone(),
-                name: c.cause.clone(),
+    let cols = vec![
+        Col::new("耕地增加", "Cultivated land gained", l, d),
+        Col::new("耕地减少", "Cultivated land lost", l, d),
+        Col::new("地类变化合计", "All class changes", l, d),
+    ];
+    let mut rows: Vec<Row> = s
+        .causes
+        .iter()
+        .map(|c| Row {
+            code: c.nature.clone(),
+            name: c.cause.clone(),
+            values: vec![
+                Some(u.of_f(c.cultivated_increase_m2)),
+                Some(u.of_f(c.cultivated_decrease_m2)),
+                Some(u.of_f(c.changed_m2)),
+            ],
+        })
+        .collect();
+    for nature in ["人为", "自然", "未注明"] {
+        let sel: Vec<&super::CauseRow> = s.causes.iter().filter(|c| c.nature == nature).collect();
+        if !sel.is_empty() {
+            rows.push(Row {
+                code: nature.into(),
+                name: format!("{nature}小计 subtotal"),
                 values: vec![
-                    Some(u.of_f(c.cultivated_increase_m2)),
-                    Some(u.of_f(c.cultivated_decrease_m2)),
-                    Some(u.of_f(c.changed_m2)),
+                    Some(u.of_f(sel.iter().map(|c| c.cultivated_increase_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.cultivated_decrease_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.changed_m2).sum())),
                 ],
-            })
-            .collect();
-        for nature in ["人为", "自然", "未注明"] {
-            let sel: Vec<&super::CauseRow> = s.causes.iter().filter(|c| c.nature == nature).collect();
-            if !sel.is_empty() {
-                rows.push(Row {
-                    code: nature.into(),
-                    name: format!("{nature}小计 subtotal"),
-                    values: vec![
-                        Some(u.of_f(sel.iter().map(|c| c.cultivated_increase_m2).sum())),
-                        Some(u.of_f(sel.iter().map(|c| c.cultivated_decrease_m2).sum())),
-                        Some(u.of_f(sel.iter().map(|c| c.changed_m2).sum())),
-                    ],
-                });
-            }
+            });
         }
-        let mut t = table("causes", "变化原因表", "Changes by cause (human / natural)", cols, rows);
-        t.code_header = crate::table::Header::new("性质", "Nature");
-        t.name_header = crate::table::Header::new("变更原因", "Cause");
-        t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致".into());
-        out.push(t);
     }
+    let mut t = table("causes", "变化原因表", "Changes by cause (human / natural)", cols, rows);
+    t.code_header = crate::table::Header::new("性质", "Nature");
+    t.name_header = crate::table::Header::new("变更原因", "Cause");
+    t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致".into());
+    Some(t)
+}
 
-    out.push(land_table(
-        &s.land_level2,
-        u,
-        "forest_area",
-        "林地面积变动表",
-        "Forest land: area by class",
-        |c| c.starts_with("03"),
-    ));
-
+/// 林木资源存量及变动表 by origin.
+fn forest_volume_table(s: &BalanceSheet) -> Table {
     let fv = &s.forest_volume;
     let cols = vec![
         Col::new("期初面积", "Opening stand area", "公顷", 4),
@@ -301,61 +328,69 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         table("forest_volume", "林木资源存量及变动表", "Timber: stock volume and changes by origin", cols, rows);
     t.code_header = crate::table::Header::new("起源", "Origin");
     t.notes.push("期初蓄积 + 生长量 + 造林 − 采伐 − 转为非林地 − 灾害 + 其他变化 = 期末蓄积; 其他变化 is the balancing item (SEEA other changes in volume)".into());
-    out.push(t);
+    t
+}
 
-    if let Some(w) = &s.water {
-        let cols = vec![
-            Col::new("地表水", "Surface water", "万m³", 2),
-            Col::new("地下水", "Groundwater", "万m³", 2),
-            Col::new("合计", "Total", "万m³", 2),
-        ];
+/// 水资源存量及变动表 and the water-quality shares, when the sheet has water statistics.
+fn water_tables(s: &BalanceSheet) -> Vec<Table> {
+    let Some(w) = &s.water else { return vec![] };
+    let mut out = Vec::new();
+    let cols = vec![
+        Col::new("地表水", "Surface water", "万m³", 2),
+        Col::new("地下水", "Groundwater", "万m³", 2),
+        Col::new("合计", "Total", "万m³", 2),
+    ];
+    let rows = w
+        .lines
+        .iter()
+        .map(|super::water::WaterLine { item, kind, item_en: en, surface, ground }| {
+            let v = [surface.map(|q| q.0), ground.map(|q| q.0)];
+            use super::inputs::WaterKind;
+            let sign = match kind {
+                WaterKind::Increase => "＋",
+                WaterKind::Decrease => "－",
+                WaterKind::Opening | WaterKind::Closing | WaterKind::Quality => "",
+            };
+            let total = v[0].unwrap_or(0.0) + v[1].unwrap_or(0.0);
+            Row {
+                code: format!("{kind:?}").to_lowercase(),
+                name: format!("{sign}{item} {en}"),
+                values: vec![v[0], v[1], Some(total)],
+            }
+        })
+        .collect();
+    let mut t = table("water", "水资源存量及变动表", "Water: stocks and flows", cols, rows);
+    t.notes.push(format!("years {:?}; 期末存量 = 期初存量 + increases − decreases", w.years));
+    out.push(t);
+    if !w.quality.is_empty() {
+        let total: f64 = w.quality.iter().map(|q| q.sections).sum();
+        let cols = vec![Col::new("断面数", "Sections", "个", 0), Col::new("比例", "Share", "%", 1)];
         let rows = w
-            .lines
+            .quality
             .iter()
-            .map(|super::water::WaterLine { item, kind, item_en: en, surface, ground }| {
-                let v = [surface.map(|q| q.0), ground.map(|q| q.0)];
-                use super::inputs::WaterKind;
-                let sign = match kind {
-                    WaterKind::Increase => "＋",
-                    WaterKind::Decrease => "－",
-                    WaterKind::Opening | WaterKind::Closing | WaterKind::Quality => "",
-                };
-                let total = v[0].unwrap_or(0.0) + v[1].unwrap_or(0.0);
-                Row {
-                    code: format!("{kind:?}").to_lowercase(),
-                    name: format!("{sign}{item} {en}"),
-                    values: vec![v[0], v[1], Some(total)],
-                }
+            .map(|super::water::QualityCount { class: c, sections: n }| Row {
+                code: c.clone(),
+                name: format!("{c}水质"),
+                values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)],
             })
             .collect();
-        let mut t = table("water", "水资源存量及变动表", "Water: stocks and flows", cols, rows);
-        t.notes.push(format!("years {:?}; 期末存量 = 期初存量 + increases − decreases", w.years));
-        out.push(t);
-        if !w.quality.is_empty() {
-            let total: f64 = w.quality.iter().map(|q| q.sections).sum();
-            let cols = vec![Col::new("断面数", "Sections", "个", 0), Col::new("比例", "Share", "%", 1)];
-            let rows = w
-                .quality
-                .iter()
-                .map(|super::water::QualityCount { class: c, sections: n }| Row {
-                    code: c.clone(),
-                    name: format!("{c}水质"),
-                    values: vec![Some(*n), (total > 0.0).then(|| 100.0 * n / total)],
-                })
-                .collect();
-            let mut t = table(
-                "water_quality",
-                "地表水水质断面比例",
-                "Surface-water quality: share of assessed sections",
-                cols,
-                rows,
-            );
-            if let (Some(y), Some(g)) = (w.quality_year, w.good_share()) {
-                t.notes.push(format!("{y} 年; Ⅰ–Ⅲ 类比例 {g:.1} %"));
-            }
-            out.push(t);
+        let mut t = table(
+            "water_quality",
+            "地表水水质断面比例",
+            "Surface-water quality: share of assessed sections",
+            cols,
+            rows,
+        );
+        if let (Some(y), Some(g)) = (w.quality_year, w.good_share()) {
+            t.notes.push(format!("{y} 年; Ⅰ–Ⅲ 类比例 {g:.1} %"));
         }
+        out.push(t);
     }
+    out
+}
+
+/// 水域面积变动表 (11xx classes).
+fn water_area_table(s: &BalanceSheet, u: AreaUnit) -> Table {
     let mut t = land_table(
         &s.land_level2,
         u,
@@ -365,8 +400,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         |c| c.starts_with("11"),
     );
     t.notes.push("面积来自地类图斑几何 (from parcel geometry)".into());
-    out.push(t);
+    t
+}
 
+/// 自然资源负债表: the liability model's items.
+fn liabilities_table(s: &BalanceSheet) -> Table {
     let li = &s.liabilities;
     let cols = vec![
         Col::new("期初", "Opening", "", 4),
@@ -392,8 +430,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     for x in &li.items {
         t.notes.push(format!("{}: {}", x.item, x.basis));
     }
-    out.push(t);
-    out
+    t
 }
 
 /// The sheet as text: a heading with its provenance, the tables, the notes.
