@@ -14,7 +14,7 @@ mod plausibility;
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::catalog::Profile;
+use crate::catalog::{LayerDef, Profile};
 use crate::error::{Error, Result};
 use crate::hashing;
 use crate::io::source::{self, Source, SourceGeometry, SourceRequest};
@@ -137,9 +137,24 @@ pub struct ImportReport {
 }
 
 /// A feature's values in layer field order, its problems as (field, reason), and its key.
-type Validated = (Vec<Value>, Vec<(String, String)>, Option<String>);
+struct Validated {
+    values: Vec<Value>,
+    bad: Vec<(String, String)>,
+    key: Option<String>,
+}
 
-/// Run an import against an open registry.
+/// What an import reads: the request, the layer, the profile's field mapping and the source.
+struct Inputs<'a> {
+    req: &'a ImportRequest,
+    def: &'a LayerDef,
+    mapping: &'a fields::Mapping,
+    src: &'a source::Source,
+    file: &'a str,
+}
+
+/// Run an import against an open registry: resolve the profile, read the source, validate the attributes,
+/// prepare the geometry, hash the good records, check plausibility, and store the records (and the
+/// rejects, with `keep_going`) in one transaction.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
     crate::model::check_not_future(req.as_of, req.force, "--as-of")?;
@@ -147,16 +162,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         crate::store::check_scope(scope)?;
     }
     let def = reg.catalog().layer(req.layer).clone();
-    let (profile, profile_picked) = match &req.profile {
-        Some(p) => (reg.catalog().profile(p)?, None),
-        None => pick_profile(reg.catalog(), &def, &req.source)?,
-    };
-    if profile.layer != req.layer {
-        return Err(Error::Invalid(format!(
-            "profile {} loads layer {}, not {}",
-            profile.name, profile.layer, req.layer
-        )));
-    }
+    let (profile, profile_picked) = resolve_profile(reg, req, &def)?;
     let mut sreq = req.source.clone();
     if sreq.preferred.is_empty() {
         sreq.preferred = profile.source_layers.clone();
@@ -174,148 +180,12 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let src_crs = geometry::source_crs(&src, req.src_crs.as_deref(), &reg.crs)?;
     let mapping = fields::map_fields(&src, &def, &profile)?;
     let file = req.source.path.display().to_string();
-
-    // attribute validation: each feature's values in parallel, then the problems and the duplicate-key view
-    // in feature order
-    let classes = &reg.catalog().classes;
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut rows: Vec<Option<(String, Vec<Value>)>> = Vec::with_capacity(src.features.len());
-    let key_idx = def.key_index();
-    let validate = |f: &source::SourceFeature| -> Validated {
-        let mut values = Vec::with_capacity(def.fields.len());
-        let mut bad = Vec::new();
-        for &i in &f.undecodable {
-            let shown = f.values[i].to_string();
-            bad.push((
-                src.field_names[i].clone(),
-                format!("bytes that are not {} text (read as '{shown}')", src.encoding),
-            ));
-        }
-        for (i, fd) in def.fields.iter().enumerate() {
-            let raw = mapping[i]
-                .as_ref()
-                .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw))
-                .unwrap_or(Value::Null);
-            match fields::check_value(&def, i, raw, classes) {
-                Ok(v) => values.push(v),
-                Err(reason) => {
-                    bad.push((fd.name.clone(), reason));
-                    values.push(Value::Null);
-                }
-            }
-        }
-        // name_of: the name field must name the code
-        for (i, fd) in def.fields.iter().enumerate() {
-            if let (Some(of), Value::Text(name)) = (&fd.name_of, &values[i]) {
-                let ci = def.field_index(of).expect("checked at load");
-                if let Value::Text(code) = &values[ci] {
-                    let base = code.trim_end_matches(['K', 'A']);
-                    let ok = [code.as_str(), base].iter().any(|c| classes.landuse_name(c) == Some(name.as_str()));
-                    if !ok {
-                        if let Some(expected) = classes.landuse_name(code) {
-                            bad.push((
-                                fd.name.clone(),
-                                format!("'{name}' is not the name of {of} {code} ({expected})"),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        let key = match &values[key_idx] {
-            Value::Null => None,
-            v => Some(v.to_string()),
-        };
-        if let Some(scope) = &req.scope {
-            let v = values[def.scope_index()].to_string();
-            if !v.starts_with(scope.as_str()) {
-                bad.push((
-                    def.scope_field().to_string(),
-                    format!("'{v}' is outside the import's scope {scope} (a county's delivery holds only records whose {} starts with it)", def.scope_field()),
-                ));
-            }
-        }
-        (values, bad, key)
-    };
-    let validated: Vec<Validated> = {
-        use rayon::prelude::*;
-        src.features.par_iter().with_min_len(256).map(validate).collect()
-    };
-    // features sharing a key: runs of a parallel sort by key (no map of a million keys)
-    let mut duplicates: Vec<(String, Vec<usize>)> = Vec::new();
-    {
-        use rayon::prelude::*;
-        let mut order: Vec<usize> = (0..validated.len()).filter(|&i| validated[i].2.is_some()).collect();
-        order.par_sort_unstable_by(|&a, &b| validated[a].2.cmp(&validated[b].2).then(a.cmp(&b)));
-        for run in order.chunk_by(|&a, &b| validated[a].2 == validated[b].2) {
-            if run.len() > 1 {
-                let k = validated[run[0]].2.clone().expect("keyed");
-                duplicates.push((k, run.iter().map(|&i| src.features[i].index).collect()));
-            }
-        }
-    }
-    for (f, (values, bad, key)) in src.features.iter().zip(validated) {
-        for (field, reason) in &bad {
-            problems.push(problem(&file, &src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
-        }
-        rows.push(if bad.is_empty() { key.map(|k| (k, values)) } else { None });
-    }
-    for (k, idxs) in &duplicates {
-        if idxs.len() > 1 {
-            for &i in idxs {
-                let others: Vec<String> = idxs.iter().filter(|&&j| j != i).map(|j| format!("#{j}")).collect();
-                problems.push(problem(
-                    &file,
-                    &src,
-                    i,
-                    src.features[i].fid,
-                    Some(k.clone()),
-                    Some(def.key.clone()),
-                    format!("duplicate {} '{k}' (also feature {})", def.key, others.join(", ")),
-                ));
-                rows[i] = None;
-            }
-        }
-    }
-
+    let inputs = Inputs { req, def: &def, mapping: &mapping, src: &src, file: &file };
+    let (mut rows, mut problems) = inputs.attributes(&reg.catalog().classes);
     lap("attributes validated");
     let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
     lap("geometry prepared (CRS, validity, areas)");
-
-    // each good record's content hash without its bookkeeping fields, in parallel
-    let bookkeeping = def.bookkeeping_indices();
-    let mut hashes: Vec<Option<String>> = {
-        use rayon::prelude::*;
-        rows.par_iter()
-            .zip(geo_results.par_iter())
-            .with_min_len(256)
-            .map(|(row, g)| match (row, g) {
-                (Some((_, values)), Ok((geometry, _))) => Some(hashing::record_hash(values, &bookkeeping, geometry)),
-                _ => None,
-            })
-            .collect()
-    };
-    let mut records = Vec::new();
-    let mut rejects = Vec::new();
-    for (i, (f, g)) in src.features.iter().zip(geo_results).enumerate() {
-        match (rows[i].take(), g) {
-            (Some((key, values)), Ok((geometry, areas))) => {
-                let hash = hashes[i].take().expect("hashed above");
-                let document_no = def.field_index("DJWH").and_then(|di| values[di].as_str().map(str::to_string));
-                records.push(PreparedRecord { key, values, geometry, areas, hash, document_no });
-            }
-            (row, Err((reason, geometry))) => {
-                // name the record by its key even when its attributes failed
-                let raw_key =
-                    mapping[key_idx].as_ref().map(|m| fields::raw_value(f, m.0).to_string()).filter(|k| !k.is_empty());
-                let key = row.map(|(k, _)| k).or(raw_key);
-                problems.push(problem(&file, &src, f.index, f.fid, key, Some("geometry".into()), reason));
-                rejects.push((i, geometry));
-            }
-            // attribute problems are already listed; the good geometry stays with the reject
-            (None, Ok((geometry, _))) => rejects.push((i, Some(geo::Geometry::MultiPolygon(geometry)))),
-        }
-    }
+    let (records, rejects) = inputs.records(&mut rows, geo_results, &mut problems);
     problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
     lap("records hashed");
     if !req.force {
@@ -343,41 +213,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     if report.refused.is_some() {
         return Ok(report);
     }
-    let mut by_feature: HashMap<usize, Vec<&Problem>> = HashMap::new();
-    for p in &report.problems {
-        by_feature.entry(p.feature_index).or_default().push(p);
-    }
-    // a rejected record's key as the source gives it (even when the key field itself is at fault): its
-    // stored record stays open, since the rejected record may be its unchanged or changed successor
-    let source_key = |f: &source::SourceFeature| {
-        mapping[key_idx]
-            .as_ref()
-            .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string())
-            .filter(|k| !k.is_empty())
-    };
-    let reject_rows: Vec<RejectRow> = rejects
-        .into_iter()
-        .map(|(i, geometry)| {
-            let f = &src.features[i];
-            let mine = by_feature.get(&f.index).map(Vec::as_slice).unwrap_or_default();
-            RejectRow {
-                feature_index: f.index,
-                source_fid: f.fid,
-                key: mine.iter().find_map(|p| p.key.clone()).or_else(|| source_key(f)),
-                field: mine.first().and_then(|p| p.field.clone()),
-                reason: mine
-                    .iter()
-                    .map(|p| match &p.field {
-                        Some(fl) => format!("{fl}: {}", p.reason),
-                        None => p.reason.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                attributes: hashing::attributes_json(&src, i),
-                geometry,
-            }
-        })
-        .collect();
+    let reject_rows = inputs.reject_rows(rejects, &report.problems);
     let prepared = PreparedImport {
         layer: req.layer,
         as_of: req.as_of,
@@ -409,6 +245,234 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     lap("stored");
     report.outcome = Some(outcome);
     Ok(report)
+}
+
+/// The import's profile (named, or picked by the source layer's name) and why it was picked; refused when
+/// it loads another layer.
+fn resolve_profile(reg: &Registry, req: &ImportRequest, def: &LayerDef) -> Result<(Profile, Option<String>)> {
+    let (profile, picked) = match &req.profile {
+        Some(p) => (reg.catalog().profile(p)?, None),
+        None => pick_profile(reg.catalog(), def, &req.source)?,
+    };
+    if profile.layer != req.layer {
+        return Err(Error::Invalid(format!(
+            "profile {} loads layer {}, not {}",
+            profile.name, profile.layer, req.layer
+        )));
+    }
+    Ok((profile, picked))
+}
+
+/// A good row: its key and values in layer field order.
+type Row = Option<(String, Vec<Value>)>;
+
+/// A rejected feature: its position and the geometry to keep with it.
+type Rejected = (usize, Option<geo::Geometry<f64>>);
+
+impl Inputs<'_> {
+    /// Validate every feature's attributes (in parallel) and find duplicate keys: the good rows (None for a
+    /// feature with a problem) and the problems, in feature order.
+    fn attributes(&self, classes: &crate::catalog::ClassTables) -> (Vec<Row>, Vec<Problem>) {
+        let (src, def, file) = (self.src, self.def, self.file);
+        let validated: Vec<Validated> = {
+            use rayon::prelude::*;
+            src.features.par_iter().with_min_len(256).map(|f| self.validate(f, classes)).collect()
+        };
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut rows: Vec<Row> = Vec::with_capacity(src.features.len());
+        let duplicates = self.duplicate_keys(&validated);
+        for (f, Validated { values, bad, key }) in src.features.iter().zip(validated) {
+            for (field, reason) in &bad {
+                problems.push(problem(file, src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
+            }
+            rows.push(if bad.is_empty() { key.map(|k| (k, values)) } else { None });
+        }
+        for (k, idxs) in &duplicates {
+            for &i in idxs {
+                let others: Vec<String> = idxs.iter().filter(|&&j| j != i).map(|j| format!("#{j}")).collect();
+                problems.push(problem(
+                    file,
+                    src,
+                    i,
+                    src.features[i].fid,
+                    Some(k.clone()),
+                    Some(def.key.clone()),
+                    format!("duplicate {} '{k}' (also feature {})", def.key, others.join(", ")),
+                ));
+                rows[i] = None;
+            }
+        }
+        (rows, problems)
+    }
+
+    /// One feature's values (mapped, rewritten and checked), its problems and its key.
+    fn validate(&self, f: &source::SourceFeature, classes: &crate::catalog::ClassTables) -> Validated {
+        let def = self.def;
+        let key_idx = def.key_index();
+        let mut values = Vec::with_capacity(def.fields.len());
+        let mut bad = Vec::new();
+        for &i in &f.undecodable {
+            let shown = f.values[i].to_string();
+            bad.push((
+                self.src.field_names[i].clone(),
+                format!("bytes that are not {} text (read as '{shown}')", self.src.encoding),
+            ));
+        }
+        for (i, fd) in def.fields.iter().enumerate() {
+            let raw = self.mapping[i]
+                .as_ref()
+                .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw))
+                .unwrap_or(Value::Null);
+            match fields::check_value(def, i, raw, classes) {
+                Ok(v) => values.push(v),
+                Err(reason) => {
+                    bad.push((fd.name.clone(), reason));
+                    values.push(Value::Null);
+                }
+            }
+        }
+        // name_of: the name field must name the code
+        for (i, fd) in def.fields.iter().enumerate() {
+            if let (Some(of), Value::Text(name)) = (&fd.name_of, &values[i]) {
+                let ci = def.field_index(of).expect("checked at load");
+                if let Value::Text(code) = &values[ci] {
+                    let base = code.trim_end_matches(['K', 'A']);
+                    let ok = [code.as_str(), base].iter().any(|c| classes.landuse_name(c) == Some(name.as_str()));
+                    if !ok {
+                        if let Some(expected) = classes.landuse_name(code.as_str()) {
+                            bad.push((
+                                fd.name.clone(),
+                                format!("'{name}' is not the name of {of} {code} ({expected})"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let key = match &values[key_idx] {
+            Value::Null => None,
+            v => Some(v.to_string()),
+        };
+        if let Some(scope) = &self.req.scope {
+            let v = values[def.scope_index()].to_string();
+            if !v.starts_with(scope.as_str()) {
+                bad.push((
+                    def.scope_field().to_string(),
+                    format!("'{v}' is outside the import's scope {scope} (a county's delivery holds only records whose {} starts with it)", def.scope_field()),
+                ));
+            }
+        }
+        Validated { values, bad, key }
+    }
+
+    /// Keys held by more than one feature, with those features' indices: runs of a parallel sort by key (no
+    /// map of a million keys).
+    fn duplicate_keys(&self, validated: &[Validated]) -> Vec<(String, Vec<usize>)> {
+        use rayon::prelude::*;
+        let mut duplicates = Vec::new();
+        let mut order: Vec<usize> = (0..validated.len()).filter(|&i| validated[i].key.is_some()).collect();
+        order.par_sort_unstable_by(|&a, &b| validated[a].key.cmp(&validated[b].key).then(a.cmp(&b)));
+        for run in order.chunk_by(|&a, &b| validated[a].key == validated[b].key) {
+            if run.len() > 1 {
+                let k = validated[run[0]].key.clone().expect("keyed");
+                duplicates.push((k, run.iter().map(|&i| self.src.features[i].index).collect()));
+            }
+        }
+        duplicates
+    }
+
+    /// The good records (attributes and geometry both good), each with its content hash without its
+    /// bookkeeping fields (hashed in parallel), and the rejected features; a geometry problem joins
+    /// `problems`.
+    fn records(
+        &self,
+        rows: &mut [Row],
+        geo_results: Vec<geometry::Prepared>,
+        problems: &mut Vec<Problem>,
+    ) -> (Vec<PreparedRecord>, Vec<Rejected>) {
+        let (def, key_idx) = (self.def, self.def.key_index());
+        // each good record's content hash without its bookkeeping fields, in parallel
+        let bookkeeping = def.bookkeeping_indices();
+        let mut hashes: Vec<Option<String>> = {
+            use rayon::prelude::*;
+            rows.par_iter()
+                .zip(geo_results.par_iter())
+                .with_min_len(256)
+                .map(|(row, g)| match (row, g) {
+                    (Some((_, values)), Ok((geometry, _))) => {
+                        Some(hashing::record_hash(values, &bookkeeping, geometry))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut records = Vec::new();
+        let mut rejects = Vec::new();
+        for (i, (f, g)) in self.src.features.iter().zip(geo_results).enumerate() {
+            match (rows[i].take(), g) {
+                (Some((key, values)), Ok((geometry, areas))) => {
+                    let hash = hashes[i].take().expect("hashed above");
+                    let document_no = def.field_index("DJWH").and_then(|di| values[di].as_str().map(str::to_string));
+                    records.push(PreparedRecord { key, values, geometry, areas, hash, document_no });
+                }
+                (row, Err((reason, geometry))) => {
+                    // name the record by its key even when its attributes failed
+                    let raw_key = self.mapping[key_idx]
+                        .as_ref()
+                        .map(|m| fields::raw_value(f, m.0).to_string())
+                        .filter(|k| !k.is_empty());
+                    let key = row.map(|(k, _)| k).or(raw_key);
+                    problems.push(problem(self.file, self.src, f.index, f.fid, key, Some("geometry".into()), reason));
+                    rejects.push((i, geometry));
+                }
+                // attribute problems are already listed; the good geometry stays with the reject
+                (None, Ok((geometry, _))) => rejects.push((i, Some(geo::Geometry::MultiPolygon(geometry)))),
+            }
+        }
+        (records, rejects)
+    }
+
+    /// The rejects as stored, each with its reasons and key (as the source gives it, even when the key field
+    /// itself is at fault: its stored record stays open, since the rejected record may be its unchanged or
+    /// changed successor).
+    fn reject_rows(&self, rejects: Vec<Rejected>, problems: &[Problem]) -> Vec<RejectRow> {
+        let key_idx = self.def.key_index();
+        let mut by_feature: HashMap<usize, Vec<&Problem>> = HashMap::new();
+        for p in problems {
+            by_feature.entry(p.feature_index).or_default().push(p);
+        }
+        // a rejected record's key as the source gives it (even when the key field itself is at fault): its
+        // stored record stays open, since the rejected record may be its unchanged or changed successor
+        let source_key = |f: &source::SourceFeature| {
+            self.mapping[key_idx]
+                .as_ref()
+                .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string())
+                .filter(|k| !k.is_empty())
+        };
+        rejects
+            .into_iter()
+            .map(|(i, geometry)| {
+                let f = &self.src.features[i];
+                let mine = by_feature.get(&f.index).map(Vec::as_slice).unwrap_or_default();
+                RejectRow {
+                    feature_index: f.index,
+                    source_fid: f.fid,
+                    key: mine.iter().find_map(|p| p.key.clone()).or_else(|| source_key(f)),
+                    field: mine.first().and_then(|p| p.field.clone()),
+                    reason: mine
+                        .iter()
+                        .map(|p| match &p.field {
+                            Some(fl) => format!("{fl}: {}", p.reason),
+                            None => p.reason.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    attributes: hashing::attributes_json(self.src, i),
+                    geometry,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The profile of an import that names none: the only profile of the layer kind that claims the source layer
