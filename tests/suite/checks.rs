@@ -445,6 +445,87 @@ fn unit_area_must_equal_its_resource_types() {
 /// Every rule the demo data does not exercise, on hand-made records with known answers. Invalid geometry
 /// and a duplicate id cannot come through an import (it refuses them), so they are written through GDAL,
 /// as another tool would.
+/// What a rule finds on the fixture of [`each_rule_finds_its_defect`]: the ids of each finding (in report
+/// order), their severity, a measure with its tolerance, and parts of the message.
+struct Expected {
+    rule: &'static str,
+    ids: &'static [&'static [&'static str]],
+    severity: &'static str,
+    measure: Option<(&'static str, f64, f64)>,
+    message: &'static [&'static str],
+}
+
+/// Rule × fixture → findings: one row per rule (a new rule adds its defect to the fixture and its row).
+const EXPECTED: &[Expected] = &[
+    Expected {
+        rule: "NR102",
+        ids: &[&["330523ZR0001", "330523ZR0002"]],
+        severity: "error",
+        measure: Some(("area_planar_m2", 5000.0, 1e-6)),
+        message: &[],
+    },
+    Expected { rule: "NR201", ids: &[&["BAD"]], severity: "error", measure: None, message: &[] },
+    Expected { rule: "NR202", ids: &[&["P3", "P3"]], severity: "error", measure: None, message: &["share the key P3"] },
+    Expected { rule: "NR203", ids: &[&["P3"]], severity: "warning", measure: None, message: &[] },
+    Expected {
+        rule: "NR301",
+        ids: &[&["P1"]],
+        severity: "warning",
+        measure: Some(("area_m2", 500.0, 5.0)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR302",
+        ids: &[&["P2"]],
+        severity: "error",
+        measure: Some(("area_m2", 100.0, 1e-9)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR303",
+        ids: &[&["330523ZR0001"]],
+        severity: "error",
+        measure: Some(("area_m2", 1000.0, 1e-9)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR401",
+        ids: &[&["HX1", "JB1"]],
+        severity: "error",
+        measure: Some(("area_planar_m2", 1250.0, 1e-6)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR402",
+        ids: &[&["HX1", "CZ1"]],
+        severity: "error",
+        measure: Some(("area_planar_m2", 100.0, 1e-6)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR403",
+        ids: &[&["JB1", "CZ1"]],
+        severity: "error",
+        measure: Some(("area_planar_m2", 200.0, 1e-6)),
+        message: &[],
+    },
+    Expected {
+        rule: "NR502",
+        ids: &[&["330523ZR0001"]],
+        severity: "warning",
+        measure: None,
+        message: &["330523ZR0001", "HX1 not declared", "HX9 it does not overlap"],
+    },
+];
+
+/// Rules whose fixture needs more than the one above, with the test that covers them.
+const ELSEWHERE: &[(&str, &str)] = &[
+    ("NR101", "hand_computed_overlap_and_gap, paris_overlaps_match_geos_above_the_noise_threshold"),
+    ("NR103", "hand_computed_overlap_and_gap (needs an admin outline)"),
+    ("NR304", "unit_area_must_equal_its_resource_types (units composed of parcels of several types)"),
+    ("NR501", "demo_county_defects_are_found_exactly (the red-line land-use table on the demo county)"),
+];
+
 #[test]
 fn each_rule_finds_its_defect() {
     let d = tempfile::tempdir().unwrap();
@@ -548,40 +629,27 @@ fn each_rule_finds_its_defect() {
     }
     let (code, r) = check_json(&[s(&reg)]);
     assert_eq!(code, 1);
-    let find = |rule: &str| -> Vec<serde_json::Value> {
-        r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).cloned().collect()
-    };
-    let ids = |f: &serde_json::Value| {
-        f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect::<Vec<_>>()
-    };
-    let planar = |f: &serde_json::Value| f["area_planar_m2"].as_f64().unwrap();
-    assert_eq!(find("NR201").iter().map(ids).collect::<Vec<_>>(), vec![vec!["BAD".to_string()]]);
-    assert_eq!(find("NR202").iter().map(ids).collect::<Vec<_>>(), vec![vec!["P3".to_string(), "P3".to_string()]]);
-    assert_eq!(find("NR203").iter().map(ids).collect::<Vec<_>>(), vec![vec!["P3".to_string()]]);
-    let nr301 = find("NR301");
-    assert_eq!(nr301.iter().map(ids).collect::<Vec<_>>(), vec![vec!["P1".to_string()]], "{nr301:#?}");
-    assert!((nr301[0]["area_m2"].as_f64().unwrap() - 500.0).abs() < 5.0);
-    let nr302 = find("NR302");
-    assert_eq!(nr302.len(), 1);
-    assert!((nr302[0]["area_m2"].as_f64().unwrap() - 100.0).abs() < 1e-9 && nr302[0]["severity"] == "error");
-    let nr303 = find("NR303");
-    assert_eq!(nr303.len(), 1);
-    assert!((nr303[0]["area_m2"].as_f64().unwrap() - 1000.0).abs() < 1e-9);
-    let nr102 = find("NR102");
-    assert_eq!(nr102.len(), 1);
-    assert!((planar(&nr102[0]) - 5000.0).abs() < 1e-6);
-    for (rule, area) in [("NR401", 1250.0), ("NR402", 100.0), ("NR403", 200.0)] {
-        let f = find(rule);
-        assert_eq!(f.len(), 1, "{rule}");
-        assert!((planar(&f[0]) - area).abs() < 1e-6, "{rule}: {}", f[0]);
+    for e in EXPECTED {
+        let found: Vec<&serde_json::Value> =
+            r["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == e.rule).collect();
+        let ids: Vec<Vec<&str>> =
+            found.iter().map(|f| f["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect()).collect();
+        assert_eq!(ids, e.ids, "{}: {found:#?}", e.rule);
+        for f in &found {
+            assert_eq!(f["severity"], e.severity, "{}", e.rule);
+            if let Some((field, want, tol)) = e.measure {
+                let got = f[field].as_f64().unwrap();
+                assert!((got - want).abs() <= tol, "{} {field}: {got}, expected {want} ± {tol}", e.rule);
+            }
+            let m = f["message"].as_str().unwrap();
+            assert!(e.message.iter().all(|part| m.contains(part)), "{}: {m}", e.rule);
+        }
     }
-    let nr502 = find("NR502");
-    assert_eq!(nr502.len(), 1);
-    let m = nr502[0]["message"].as_str().unwrap();
-    assert!(
-        m.contains("330523ZR0001") && m.contains("HX1 not declared") && m.contains("HX9 it does not overlap"),
-        "{m}"
-    );
+    // every rule has its row here or names the test that covers it
+    let mut covered: Vec<&str> = EXPECTED.iter().map(|e| e.rule).chain(ELSEWHERE.iter().map(|(r, _)| *r)).collect();
+    covered.sort_unstable();
+    let all: Vec<&str> = nrledger::checks::selected(&[]).unwrap().iter().map(|c| c.code()).collect();
+    assert_eq!(covered, all, "a new rule brings its fixture and its row in EXPECTED");
     // no admin outline: the gap rule says why it did not run
     assert!(r["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("NR103")));
 }
