@@ -64,9 +64,18 @@ pub mod table;
 pub mod units;
 pub mod validity;
 
+// the public surface, flat: the registry and what goes in and comes out of it
+pub use audit::Audit;
+pub use balance::BalanceSheet;
+pub use catalog::Catalog;
+pub use checks::{CheckReport, Finding};
 pub use error::{Error, Result};
-pub use model::{LayerKind, Value};
-pub use store::Registry;
+pub use import::{ImportReport, ImportRequest};
+pub use inspect::InspectReport;
+pub use model::{AsOf, LayerKind, Value};
+pub use quantity::{CubicMetres, SquareMetres, WanCubicMetres};
+pub use region::Region;
+pub use store::{Read, Registry};
 
 /// How many threads a read that splits itself across connections or file handles uses (a large GeoPackage
 /// source read in fid ranges, an R-tree searched box run by box run): one per thread of rayon's pool, which

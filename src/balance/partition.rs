@@ -151,6 +151,7 @@ impl Partition {
 /// Build the partition of `records` (the parcels valid on `date`) over `region`, all three steps. A sheet
 /// builds its opening partition with [`Clipper`] and [`from_clipped`] (clipping as it reads) and its
 /// closing one with [`build_next`].
+#[cfg(test)]
 pub fn build(
     records: Vec<StoredRecord>,
     date: AsOf,

@@ -10,14 +10,13 @@
 
 pub mod by_county;
 mod config;
-pub mod context;
-pub mod geom;
+mod context;
+pub(crate) mod geom;
 mod report;
 pub mod rules;
 
 use serde::Serialize;
 
-pub use crate::geometry::intersection;
 pub use config::{Exception, Exceptions, RuleConfig, Tolerance};
 pub use context::Context;
 pub use report::{summarise, CheckReport, RuleSummary};

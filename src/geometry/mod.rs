@@ -11,12 +11,14 @@ mod intersection;
 mod outline;
 mod uncovered;
 
-pub use clip::{clip_to_rect, shoelace_area};
-pub use edges::{edges, interiors_meet, may_share_ground, segments_enter, PRETEST_VERTICES};
+pub(crate) use clip::clip_to_rect;
+pub(crate) use edges::{edges, may_share_ground, segments_enter};
+pub use edges::{interiors_meet, PRETEST_VERTICES};
 pub use index::LayerIndex;
-pub use intersection::{intersection, intersection_in, intersection_of_meeting};
+pub use intersection::intersection;
+pub(crate) use intersection::{intersection_in, intersection_of_meeting};
 pub use outline::{Clip, Outline, Position, COVER_DEPTH, TILE_VERTICES};
-pub use uncovered::uncovered;
+pub(crate) use uncovered::uncovered;
 
 use geo::MultiPolygon;
 

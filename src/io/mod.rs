@@ -2,10 +2,10 @@
 //! (GeoJSON written by us, GeoPackage and Shapefile through GDAL). Nothing past this module sees a GDAL
 //! type: geometries are `geo` types and values are [`crate::model::Value`]s.
 
-pub mod blob;
-pub mod encoding;
+pub(crate) mod blob;
+pub(crate) mod encoding;
 pub mod export;
-pub mod geojson_out;
+pub(crate) mod geojson_out;
 pub mod output;
 pub mod source;
 pub mod tabular;

@@ -592,7 +592,7 @@ fn check_by_county_finds_what_one_whole_check_finds() {
         streamed["counties"].as_array().unwrap().iter().zip(nrledger::region::counties(&reg, None, None).unwrap())
     {
         assert_eq!(line["code"], code.as_str());
-        let alone = nrledger::checks::context::Context::load_window(
+        let alone = nrledger::checks::Context::load_window(
             &reg,
             None,
             Some((code.clone(), outline)),
