@@ -21,13 +21,14 @@ pub mod forest;
 pub mod inputs;
 pub mod land;
 pub mod liability;
+mod measure;
 pub(crate) mod overlay;
 pub(crate) mod partition;
 pub mod tables;
 pub mod trace;
 pub mod water;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -37,8 +38,9 @@ use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
 use crate::quantity::{SquareMetres, WanCubicMetres};
-use crate::store::{Fields, Read, Registry, StoredRecord};
+use crate::store::Registry;
 pub use land::{ClassLabel, LandAccount, Level};
+use measure::{measure, Measures};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
 pub use trace::{trace_table, TracePiece, TraceSide};
 
@@ -287,318 +289,6 @@ fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
     Ok(Setup { cfg, rules, model_name, model, hashing })
 }
 
-/// One of-which zone measured: whether the registry has the zone at each date, and the area of each
-/// second-level class inside it at each date, m².
-#[derive(Debug, Clone, Default)]
-struct ZoneMeasure {
-    present: [bool; 2],
-    by_code: [BTreeMap<String, f64>; 2],
-}
-
-/// Everything a sheet adds up over its ground, measured in one region. The measures of the counties of a
-/// province add up ([`Measures::add`]) to the province's: every figure is a sum over pieces of ground, and
-/// each county's pieces are clipped to its own outline. Nothing here is rounded: the sheet rounds once,
-/// after adding.
-#[derive(Default)]
-struct Measures {
-    region_area: f64,
-    /// The second-level transition matrix, m² (田坎 deducted).
-    m2: HashMap<(String, String), f64>,
-    /// Per-class stocks and the gap slivers left out, at both dates ([`land::stocks`]).
-    stocks: [BTreeMap<String, (f64, f64)>; 2],
-    gap_slivers_m2: [f64; 2],
-    /// How many slivers were left out, and the largest: (area m², x, y of its box's centre).
-    gap_sliver_count: [usize; 2],
-    largest_sliver: [Option<(f64, f64, f64)>; 2],
-    uncovered_m2: [f64; 2],
-    overlaps: [Vec<ResolvedOverlap>; 2],
-    /// Pieces at both dates, overlay pairs.
-    counts: PieceCounts,
-    /// cause → (cultivated gained, cultivated lost, changed at the second level), m².
-    by_cause: BTreeMap<String, (f64, f64, f64)>,
-    /// 生态保护红线, 永久基本农田.
-    of_which: [ZoneMeasure; 2],
-    quality: [Option<BTreeMap<i64, f64>>; 2],
-    stands: forest::StandMeasures,
-    /// 生态保护红线, 永久基本农田, 城镇开发边界 area inside the region at both dates, m².
-    zone_areas_m2: [(f64, f64); 3],
-    redline_prohibited_m2: (f64, f64),
-    trace: Vec<TracePiece>,
-}
-
-fn add_maps<K: Ord + Clone>(a: &mut BTreeMap<K, f64>, b: &BTreeMap<K, f64>) {
-    for (k, v) in b {
-        *a.entry(k.clone()).or_default() += v;
-    }
-}
-
-impl Measures {
-    /// Add another region's measures (the regions must not share ground).
-    fn add(&mut self, o: Measures) {
-        self.region_area += o.region_area;
-        for (k, v) in o.m2 {
-            *self.m2.entry(k).or_default() += v;
-        }
-        for i in 0..2 {
-            for (k, (a, t)) in &o.stocks[i] {
-                let e = self.stocks[i].entry(k.clone()).or_default();
-                e.0 += a;
-                e.1 += t;
-            }
-            self.gap_slivers_m2[i] += o.gap_slivers_m2[i];
-            self.gap_sliver_count[i] += o.gap_sliver_count[i];
-            self.largest_sliver[i] = match (self.largest_sliver[i], o.largest_sliver[i]) {
-                (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
-                (a, b) => a.or(b),
-            };
-            self.uncovered_m2[i] += o.uncovered_m2[i];
-            self.quality[i] = match (self.quality[i].take(), &o.quality[i]) {
-                (None, None) => None,
-                (a, b) => {
-                    let mut a = a.unwrap_or_default();
-                    if let Some(b) = b {
-                        add_maps(&mut a, b);
-                    }
-                    Some(a)
-                }
-            };
-        }
-        // an overlap crossing a county border is resolved in each county: one entry per pair, areas added
-        for (mine, theirs) in self.overlaps.iter_mut().zip(o.overlaps) {
-            for x in theirs {
-                match mine.iter_mut().find(|m| m.kept_by == x.kept_by && m.removed_from == x.removed_from) {
-                    Some(m) => m.area_m2 += x.area_m2,
-                    None => mine.push(x),
-                }
-            }
-        }
-        self.counts = PieceCounts {
-            opening_pieces: self.counts.opening_pieces + o.counts.opening_pieces,
-            closing_pieces: self.counts.closing_pieces + o.counts.closing_pieces,
-            overlay_pairs: self.counts.overlay_pairs + o.counts.overlay_pairs,
-        };
-        for (k, v) in o.by_cause {
-            let e = self.by_cause.entry(k).or_default();
-            e.0 += v.0;
-            e.1 += v.1;
-            e.2 += v.2;
-        }
-        for (z, oz) in self.of_which.iter_mut().zip(&o.of_which) {
-            for i in 0..2 {
-                z.present[i] |= oz.present[i];
-                add_maps(&mut z.by_code[i], &oz.by_code[i]);
-            }
-        }
-        self.stands.add(&o.stands);
-        for (a, b) in self.zone_areas_m2.iter_mut().zip(o.zone_areas_m2) {
-            a.0 += b.0;
-            a.1 += b.1;
-        }
-        self.redline_prohibited_m2.0 += o.redline_prohibited_m2.0;
-        self.redline_prohibited_m2.1 += o.redline_prohibited_m2.1;
-        self.trace.extend(o.trace);
-    }
-}
-
-/// Measure one region: both partitions, their overlay and everything the sheet adds up over them.
-fn measure(
-    reg: &Registry,
-    req: &Request,
-    region: &crate::region::Region,
-    rules: &RuleConfig,
-    t0: std::time::Instant,
-) -> Result<Measures> {
-    let catalog = reg.catalog();
-    let lap = |what: &str| lap(t0, what);
-    let crs = reg.crs.clone();
-    let calc_for =
-        move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
-    let calc = calc_for();
-    // every layer is read through the R-tree for the region's box only: a county's sheet in a province
-    // registry reads the county, not the province (everything read is clipped to the region anyway)
-    let region_box =
-        region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
-    let window = |kind: LayerKind, d: AsOf| reg.read(&Read::layer(kind).on(Some(d)).in_boxes(&[region_box]));
-    // the parcels go only to the partitions, which read the fields partition::FIELDS names
-    let parcels = Fields::Only(&partition::FIELDS);
-    // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
-    // box does: a county of a province reads few of its neighbours' parcels
-    let tiles = region.outline.cover(crate::geometry::COVER_DEPTH);
-    // the opening parcels are clipped to the region as they are read (on the decoding threads, while SQLite
-    // reads on); each also says whether it has ended by the closing date
-    let clipper = partition::Clipper::new(region, catalog)?;
-    let to_day = req.to.format("%Y-%m-%d").to_string();
-    let opening = Read::layer(LayerKind::Parcels).on(Some(req.from)).fields(parcels).in_boxes(&tiles);
-    let read = reg.read_then(&opening, &|r| {
-        let ended = r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str());
-        (r.fid, ended, clipper.piece(r, &calc_for))
-    })?;
-    lap(&format!("read opening parcels, clipped as read ({} records)", read.len()));
-    // the closing vintage holds most opening parcels unchanged (the same registry rows): those still valid
-    // at the closing date are carried over from the opening partition, and only the parcels the closing
-    // vintage adds are read — through a second connection, while the opening partition is built
-    let mut known: Vec<i64> = read.iter().map(|(fid, _, _)| *fid).collect();
-    known.sort_unstable(); // already in fid order: a check that costs one pass
-    let ended: std::collections::HashSet<i64> =
-        read.iter().filter(|(_, ended, _)| *ended).map(|(fid, _, _)| *fid).collect();
-    let pieces1: Vec<partition::Piece> = read.into_iter().filter_map(|(_, _, p)| p).collect();
-    let (p1, added) = std::thread::scope(|s| -> Result<_> {
-        let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
-        let tiles = &tiles;
-        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> {
-            Registry::open(&path, cat)?
-                .read(&Read::layer(LayerKind::Parcels).on(Some(to)).fields(parcels).in_boxes(tiles).beyond(known))
-        });
-        let p1 = partition::from_clipped(pieces1, req.from, region, &calc_for, req.overlaps, None);
-        let added = reader.join().expect("the closing parcels' reader panicked");
-        Ok((p1?, added?))
-    })?;
-    lap(&format!("opening partition (the {} parcels the closing vintage adds read meanwhile)", added.len()));
-    let p2 = partition::build_next(
-        &p1,
-        |fid| !ended.contains(&fid),
-        added,
-        req.to,
-        region,
-        catalog,
-        &calc_for,
-        req.overlaps,
-    )?;
-    lap("closing partition");
-    let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
-    lap("overlay");
-    let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
-    // changes by cause: each pair's share that left or joined 01, with the closing parcel's cause
-    let mut by_cause: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
-    for p in &pairs {
-        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
-        let (mut inc, mut dec) = (0.0, 0.0);
-        for (f, t, v) in overlay::cells(&x.class, x.deduction, &y.class, y.deduction, p.area, land::TIANKAN) {
-            match (f.starts_with("01"), t.starts_with("01")) {
-                (true, false) => dec += v,
-                (false, true) => inc += v,
-                _ => {}
-            }
-        }
-        let changed = if x.class != y.class { p.area } else { 0.0 };
-        if dec == 0.0 && inc == 0.0 && changed == 0.0 {
-            continue;
-        }
-        let e = by_cause.entry(y.cause.clone().unwrap_or_else(|| "未注明".into())).or_default();
-        e.0 += inc;
-        e.1 += dec;
-        e.2 += changed;
-    }
-    lap("land accounts");
-
-    // of-which: inside red lines, inside permanent basic farmland
-    let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<crate::geometry::Outline>> {
-        let recs = window(kind, d)?;
-        if recs.is_empty() {
-            return Ok(None);
-        }
-        let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
-        Ok(Some(crate::geometry::Outline::new(geo::unary_union(parts.iter()))))
-    };
-    let mut of_which: [ZoneMeasure; 2] = Default::default();
-    for (z, (kind, zone)) in
-        of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")])
-    {
-        for (k, (p, d)) in [(&p1, req.from), (&p2, req.to)].into_iter().enumerate() {
-            if let Some(o) = zone_outline(kind, d)? {
-                lap(&format!("{zone} union {d}"));
-                z.present[k] = true;
-                z.by_code[k] = land::inside(p, &o, &calc_for);
-            }
-        }
-    }
-    lap("of-which");
-    let quality = [land::by_quality(&p1), land::by_quality(&p2)];
-    let stands = forest::measure(
-        &window(LayerKind::Forest, req.from)?,
-        &window(LayerKind::Forest, req.to)?,
-        region,
-        &p1,
-        &p2,
-        &pairs,
-        catalog,
-        &calc,
-    );
-    lap("forest");
-
-    // liability figures
-    let redlines_at = |d: AsOf| -> Result<Vec<(String, crate::geometry::Outline)>> {
-        let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
-        Ok(window(LayerKind::Redlines, d)?
-            .into_iter()
-            .map(|r| {
-                (
-                    zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(),
-                    crate::geometry::Outline::new(r.record.geometry),
-                )
-            })
-            .collect())
-    };
-    let mut zone_areas_m2 = [(0.0, 0.0); 3];
-    for (z, kind) in zone_areas_m2.iter_mut().zip([LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban]) {
-        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, &calc)) };
-        *z = (a(req.from)?, a(req.to)?);
-    }
-    let redline_prohibited_m2 = (
-        liability::redline_encroachment(&p1, &redlines_at(req.from)?, &rules.redline, &calc_for),
-        liability::redline_encroachment(&p2, &redlines_at(req.to)?, &rules.redline, &calc_for),
-    );
-    lap("liability figures");
-
-    // trace: ground whose class changed at the sheet's level
-    let cls = land::Classifier::new(req.level, catalog);
-    let mut trace = Vec::new();
-    for p in pairs.iter().filter(|_| req.trace) {
-        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
-        let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
-        if cx == cy {
-            continue;
-        }
-        if let Some(g) = &p.geometry {
-            trace.push(TracePiece {
-                from: TraceSide { fid: x.fid, key: x.key.clone(), class: cx, code: x.class.clone() },
-                to: TraceSide { fid: y.fid, key: y.key.clone(), class: cy, code: y.class.clone() },
-                area: p.area,
-                geometry: g.clone(),
-            });
-        }
-    }
-    lap("trace");
-    let (mut p1, mut p2) = (p1, p2);
-    let measures = Measures {
-        region_area: region.area,
-        m2,
-        stocks: [land::stocks(&p1), land::stocks(&p2)],
-        gap_slivers_m2: [p1.gap_slivers_m2, p2.gap_slivers_m2],
-        gap_sliver_count: [p1.gap_slivers.len(), p2.gap_slivers.len()],
-        largest_sliver: [largest_sliver(&p1), largest_sliver(&p2)],
-        uncovered_m2: [p1.gap_area(), p2.gap_area()],
-        counts: PieceCounts {
-            opening_pieces: p1.pieces.len(),
-            closing_pieces: p2.pieces.len(),
-            overlay_pairs: pairs.len(),
-        },
-        overlaps: [std::mem::take(&mut p1.overlaps), std::mem::take(&mut p2.overlaps)],
-        by_cause,
-        of_which,
-        quality,
-        stands,
-        zone_areas_m2,
-        redline_prohibited_m2,
-        trace,
-    };
-    // the partitions and their overlay hold every piece's geometry: freeing them takes a quarter of a second
-    // per 1 000 000 parcels, which the sheet need not wait for
-    std::thread::spawn(move || drop((p1, p2, pairs)));
-    lap("measured");
-    Ok(measures)
-}
-
 /// Produce the sheet.
 pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     let setup = setup(reg, req)?;
@@ -668,11 +358,6 @@ pub fn compute_by_county(
     let code =
         req.region.clone().unwrap_or_else(|| counties.iter().map(|c| c.code.clone()).collect::<Vec<_>>().join(";"));
     assemble(reg, req, setup, &code, &names.join("、"), total, t0)
-}
-
-/// The largest uncovered sliver a partition left out: its area and its box's centre.
-fn largest_sliver(p: &partition::Partition) -> Option<(f64, f64, f64)> {
-    p.gap_slivers.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, a)| (*a, r.center().x, r.center().y))
 }
 
 /// The sheet from a region's measures: notes, the land accounts (checked against the stocks, rounded), the

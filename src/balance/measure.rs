@@ -1,0 +1,387 @@
+//! Measuring one region for a sheet: both partitions, their overlay, and every figure the sheet adds up over
+//! them ([`Measures`]). The measures of the counties of a province add up to the province's
+//! ([`Measures::add`]); the sheet is assembled from them once (`super::assemble`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::trace::{TracePiece, TraceSide};
+use super::Level;
+use super::{forest, land, lap, liability, overlay, partition, PieceCounts, Request, ResolvedOverlap};
+use crate::area::AreaCalculator;
+use crate::catalog::Catalog;
+use crate::checks::RuleConfig;
+use crate::error::{Error, Result};
+use crate::geometry::Outline;
+use crate::model::{AsOf, LayerKind};
+use crate::region::Region;
+use crate::store::{Fields, Read, Registry, StoredRecord};
+
+/// One of-which zone measured: whether the registry has the zone at each date, and the area of each
+/// second-level class inside it at each date, m².
+#[derive(Debug, Clone, Default)]
+pub(super) struct ZoneMeasure {
+    pub(super) present: [bool; 2],
+    pub(super) by_code: [BTreeMap<String, f64>; 2],
+}
+
+/// Everything a sheet adds up over its ground, measured in one region. The measures of the counties of a
+/// province add up ([`Measures::add`]) to the province's: every figure is a sum over pieces of ground, and
+/// each county's pieces are clipped to its own outline. Nothing here is rounded: the sheet rounds once,
+/// after adding.
+#[derive(Default)]
+pub(super) struct Measures {
+    pub(super) region_area: f64,
+    /// The second-level transition matrix, m² (田坎 deducted).
+    pub(super) m2: HashMap<(String, String), f64>,
+    /// Per-class stocks and the gap slivers left out, at both dates ([`land::stocks`]).
+    pub(super) stocks: [BTreeMap<String, (f64, f64)>; 2],
+    pub(super) gap_slivers_m2: [f64; 2],
+    /// How many slivers were left out, and the largest: (area m², x, y of its box's centre).
+    pub(super) gap_sliver_count: [usize; 2],
+    pub(super) largest_sliver: [Option<(f64, f64, f64)>; 2],
+    pub(super) uncovered_m2: [f64; 2],
+    pub(super) overlaps: [Vec<ResolvedOverlap>; 2],
+    /// Pieces at both dates, overlay pairs.
+    pub(super) counts: PieceCounts,
+    /// cause → (cultivated gained, cultivated lost, changed at the second level), m².
+    pub(super) by_cause: BTreeMap<String, (f64, f64, f64)>,
+    /// 生态保护红线, 永久基本农田.
+    pub(super) of_which: [ZoneMeasure; 2],
+    pub(super) quality: [Option<BTreeMap<i64, f64>>; 2],
+    pub(super) stands: forest::StandMeasures,
+    /// 生态保护红线, 永久基本农田, 城镇开发边界 area inside the region at both dates, m².
+    pub(super) zone_areas_m2: [(f64, f64); 3],
+    pub(super) redline_prohibited_m2: (f64, f64),
+    pub(super) trace: Vec<TracePiece>,
+}
+
+fn add_maps<K: Ord + Clone>(a: &mut BTreeMap<K, f64>, b: &BTreeMap<K, f64>) {
+    for (k, v) in b {
+        *a.entry(k.clone()).or_default() += v;
+    }
+}
+
+impl Measures {
+    /// Add another region's measures (the regions must not share ground).
+    pub(super) fn add(&mut self, o: Measures) {
+        self.region_area += o.region_area;
+        for (k, v) in o.m2 {
+            *self.m2.entry(k).or_default() += v;
+        }
+        for i in 0..2 {
+            for (k, (a, t)) in &o.stocks[i] {
+                let e = self.stocks[i].entry(k.clone()).or_default();
+                e.0 += a;
+                e.1 += t;
+            }
+            self.gap_slivers_m2[i] += o.gap_slivers_m2[i];
+            self.gap_sliver_count[i] += o.gap_sliver_count[i];
+            self.largest_sliver[i] = match (self.largest_sliver[i], o.largest_sliver[i]) {
+                (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            self.uncovered_m2[i] += o.uncovered_m2[i];
+            self.quality[i] = match (self.quality[i].take(), &o.quality[i]) {
+                (None, None) => None,
+                (a, b) => {
+                    let mut a = a.unwrap_or_default();
+                    if let Some(b) = b {
+                        add_maps(&mut a, b);
+                    }
+                    Some(a)
+                }
+            };
+        }
+        // an overlap crossing a county border is resolved in each county: one entry per pair, areas added
+        for (mine, theirs) in self.overlaps.iter_mut().zip(o.overlaps) {
+            for x in theirs {
+                match mine.iter_mut().find(|m| m.kept_by == x.kept_by && m.removed_from == x.removed_from) {
+                    Some(m) => m.area_m2 += x.area_m2,
+                    None => mine.push(x),
+                }
+            }
+        }
+        self.counts = PieceCounts {
+            opening_pieces: self.counts.opening_pieces + o.counts.opening_pieces,
+            closing_pieces: self.counts.closing_pieces + o.counts.closing_pieces,
+            overlay_pairs: self.counts.overlay_pairs + o.counts.overlay_pairs,
+        };
+        for (k, v) in o.by_cause {
+            let e = self.by_cause.entry(k).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+            e.2 += v.2;
+        }
+        for (z, oz) in self.of_which.iter_mut().zip(&o.of_which) {
+            for i in 0..2 {
+                z.present[i] |= oz.present[i];
+                add_maps(&mut z.by_code[i], &oz.by_code[i]);
+            }
+        }
+        self.stands.add(&o.stands);
+        for (a, b) in self.zone_areas_m2.iter_mut().zip(o.zone_areas_m2) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.redline_prohibited_m2.0 += o.redline_prohibited_m2.0;
+        self.redline_prohibited_m2.1 += o.redline_prohibited_m2.1;
+        self.trace.extend(o.trace);
+    }
+}
+
+/// Measure one region: both partitions, their overlay and everything the sheet adds up over them.
+pub(super) fn measure(
+    reg: &Registry,
+    req: &Request,
+    region: &Region,
+    rules: &RuleConfig,
+    t0: std::time::Instant,
+) -> Result<Measures> {
+    let catalog = reg.catalog();
+    let lap = |what: &str| lap(t0, what);
+    let crs = reg.crs.clone();
+    let calc_for =
+        move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
+    let calc = calc_for();
+    // every layer is read through the R-tree for the region's box only: a county's sheet in a province
+    // registry reads the county, not the province (everything read is clipped to the region anyway)
+    let region_box =
+        region.outline.bounds().ok_or_else(|| Error::Invalid(format!("region {}: empty outline", region.code)))?;
+    let window = |kind: LayerKind, d: AsOf| reg.read(&Read::layer(kind).on(Some(d)).in_boxes(&[region_box]));
+    let (p1, p2) = partitions(reg, req, region, &calc_for, &lap)?;
+    let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
+    lap("overlay");
+    let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
+    let by_cause = causes(&p1, &p2, &pairs);
+    lap("land accounts");
+    let of_which = of_which(&window, [(&p1, req.from), (&p2, req.to)], &calc_for, &lap)?;
+    lap("of-which");
+    let quality = [land::by_quality(&p1), land::by_quality(&p2)];
+    let stands = forest::measure(
+        &window(LayerKind::Forest, req.from)?,
+        &window(LayerKind::Forest, req.to)?,
+        region,
+        &p1,
+        &p2,
+        &pairs,
+        catalog,
+        &calc,
+    );
+    lap("forest");
+    let zone_areas_m2 = zone_areas(&window, region, req, &calc)?;
+    let redline_prohibited_m2 = (
+        liability::redline_encroachment(&p1, &redlines_at(&window, catalog, req.from)?, &rules.redline, &calc_for),
+        liability::redline_encroachment(&p2, &redlines_at(&window, catalog, req.to)?, &rules.redline, &calc_for),
+    );
+    lap("liability figures");
+    let trace = if req.trace { trace(&p1, &p2, &pairs, req.level, catalog)? } else { Vec::new() };
+    lap("trace");
+    let (mut p1, mut p2) = (p1, p2);
+    let measures = Measures {
+        region_area: region.area,
+        m2,
+        stocks: [land::stocks(&p1), land::stocks(&p2)],
+        gap_slivers_m2: [p1.gap_slivers_m2, p2.gap_slivers_m2],
+        gap_sliver_count: [p1.gap_slivers.len(), p2.gap_slivers.len()],
+        largest_sliver: [largest_sliver(&p1), largest_sliver(&p2)],
+        uncovered_m2: [p1.gap_area(), p2.gap_area()],
+        counts: PieceCounts {
+            opening_pieces: p1.pieces.len(),
+            closing_pieces: p2.pieces.len(),
+            overlay_pairs: pairs.len(),
+        },
+        overlaps: [std::mem::take(&mut p1.overlaps), std::mem::take(&mut p2.overlaps)],
+        by_cause,
+        of_which,
+        quality,
+        stands,
+        zone_areas_m2,
+        redline_prohibited_m2,
+        trace,
+    };
+    // the partitions and their overlay hold every piece's geometry: freeing them takes a quarter of a second
+    // per 1 000 000 parcels, which the sheet need not wait for
+    std::thread::spawn(move || drop((p1, p2, pairs)));
+    lap("measured");
+    Ok(measures)
+}
+
+/// A thread's area calculator.
+type CalcFor<'a> = &'a (dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync);
+
+/// A window read: a layer's records on a date in the region's box.
+type Window<'a> = &'a dyn Fn(LayerKind, AsOf) -> Result<Vec<StoredRecord>>;
+
+/// The opening and closing partitions of the region. The opening parcels are read through boxes covering
+/// the region and clipped as they are read; the closing partition carries over the opening parcels still
+/// valid and reads only the parcels the closing vintage adds, while the opening partition is built.
+fn partitions(
+    reg: &Registry,
+    req: &Request,
+    region: &Region,
+    calc_for: CalcFor,
+    lap: &dyn Fn(&str),
+) -> Result<(partition::Partition, partition::Partition)> {
+    let catalog = reg.catalog();
+    // the parcels go only to the partitions, which read the fields partition::FIELDS names
+    let parcels = Fields::Only(&partition::FIELDS);
+    // the parcels are read through boxes covering the region (Outline::cover), which hug it closer than its
+    // box does: a county of a province reads few of its neighbours' parcels
+    let tiles = region.outline.cover(crate::geometry::COVER_DEPTH);
+    // the opening parcels are clipped to the region as they are read (on the decoding threads, while SQLite
+    // reads on); each also says whether it has ended by the closing date
+    let clipper = partition::Clipper::new(region, catalog)?;
+    let to_day = req.to.format("%Y-%m-%d").to_string();
+    let opening = Read::layer(LayerKind::Parcels).on(Some(req.from)).fields(parcels).in_boxes(&tiles);
+    let read = reg.read_then(&opening, &|r| {
+        let ended = r.valid_to.as_deref().is_some_and(|v| v <= to_day.as_str());
+        (r.fid, ended, clipper.piece(r, calc_for))
+    })?;
+    lap(&format!("read opening parcels, clipped as read ({} records)", read.len()));
+    // the closing vintage holds most opening parcels unchanged (the same registry rows): those still valid
+    // at the closing date are carried over from the opening partition, and only the parcels the closing
+    // vintage adds are read — through a second connection, while the opening partition is built
+    let mut known: Vec<i64> = read.iter().map(|(fid, _, _)| *fid).collect();
+    known.sort_unstable(); // already in fid order: a check that costs one pass
+    let ended: std::collections::HashSet<i64> =
+        read.iter().filter(|(_, ended, _)| *ended).map(|(fid, _, _)| *fid).collect();
+    let pieces1: Vec<partition::Piece> = read.into_iter().filter_map(|(_, _, p)| p).collect();
+    let (p1, added) = std::thread::scope(|s| -> Result<_> {
+        let (path, cat, to, known) = (reg.path().to_path_buf(), reg.catalog().clone(), req.to, &known);
+        let tiles = &tiles;
+        let reader = s.spawn(move || -> Result<Vec<StoredRecord>> {
+            Registry::open(&path, cat)?
+                .read(&Read::layer(LayerKind::Parcels).on(Some(to)).fields(parcels).in_boxes(tiles).beyond(known))
+        });
+        let p1 = partition::from_clipped(pieces1, req.from, region, calc_for, req.overlaps, None);
+        let added = reader.join().expect("the closing parcels' reader panicked");
+        Ok((p1?, added?))
+    })?;
+    lap(&format!("opening partition (the {} parcels the closing vintage adds read meanwhile)", added.len()));
+    let p2 = partition::build_next(
+        &p1,
+        |fid| !ended.contains(&fid),
+        added,
+        req.to,
+        region,
+        catalog,
+        calc_for,
+        req.overlaps,
+    )?;
+    lap("closing partition");
+    Ok((p1, p2))
+}
+
+/// Changes by cause: each pair's share that left or joined 01, and its area when its class changed, by the
+/// closing parcel's cause (未注明 without one).
+fn causes(
+    p1: &partition::Partition,
+    p2: &partition::Partition,
+    pairs: &[overlay::Pair],
+) -> BTreeMap<String, (f64, f64, f64)> {
+    let mut by_cause: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for p in pairs {
+        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
+        let (mut inc, mut dec) = (0.0, 0.0);
+        for (f, t, v) in overlay::cells(&x.class, x.deduction, &y.class, y.deduction, p.area, land::TIANKAN) {
+            match (f.starts_with("01"), t.starts_with("01")) {
+                (true, false) => dec += v,
+                (false, true) => inc += v,
+                _ => {}
+            }
+        }
+        let changed = if x.class != y.class { p.area } else { 0.0 };
+        if dec == 0.0 && inc == 0.0 && changed == 0.0 {
+            continue;
+        }
+        let e = by_cause.entry(y.cause.clone().unwrap_or_else(|| "未注明".into())).or_default();
+        e.0 += inc;
+        e.1 += dec;
+        e.2 += changed;
+    }
+    by_cause
+}
+
+/// Of which: the area of each second-level class inside the red lines and the permanent basic farmland, at
+/// each date the registry has them.
+fn of_which(
+    window: Window,
+    dated: [(&partition::Partition, AsOf); 2],
+    calc_for: CalcFor,
+    lap: &dyn Fn(&str),
+) -> Result<[ZoneMeasure; 2]> {
+    let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<crate::geometry::Outline>> {
+        let recs = window(kind, d)?;
+        if recs.is_empty() {
+            return Ok(None);
+        }
+        let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
+        Ok(Some(crate::geometry::Outline::new(geo::unary_union(parts.iter()))))
+    };
+    let mut of_which: [ZoneMeasure; 2] = Default::default();
+    for (z, (kind, zone)) in
+        of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")])
+    {
+        for (k, (p, d)) in dated.into_iter().enumerate() {
+            if let Some(o) = zone_outline(kind, d)? {
+                lap(&format!("{zone} union {d}"));
+                z.present[k] = true;
+                z.by_code[k] = land::inside(p, &o, calc_for);
+            }
+        }
+    }
+    Ok(of_which)
+}
+
+/// The areas of the red lines, the permanent basic farmland and the urban development boundary inside the
+/// region at both dates, m².
+fn zone_areas(window: Window, region: &Region, req: &Request, calc: &AreaCalculator) -> Result<[(f64, f64); 3]> {
+    let mut zone_areas_m2 = [(0.0, 0.0); 3];
+    for (z, kind) in zone_areas_m2.iter_mut().zip([LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban]) {
+        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, calc)) };
+        *z = (a(req.from)?, a(req.to)?);
+    }
+    Ok(zone_areas_m2)
+}
+
+/// The red lines on a date with their 管控分区, indexed.
+fn redlines_at(window: Window, catalog: &Catalog, d: AsOf) -> Result<Vec<(String, Outline)>> {
+    let zi = catalog.layer(LayerKind::Redlines).field_index("GKFQ");
+    Ok(window(LayerKind::Redlines, d)?
+        .into_iter()
+        .map(|r| (zi.map(|i| r.record.value(i).to_string()).unwrap_or_default(), Outline::new(r.record.geometry)))
+        .collect())
+}
+
+/// The trace: ground whose class changed at the sheet's level, with the parcels at both dates.
+fn trace(
+    p1: &partition::Partition,
+    p2: &partition::Partition,
+    pairs: &[overlay::Pair],
+    level: Level,
+    catalog: &Catalog,
+) -> Result<Vec<TracePiece>> {
+    let cls = land::Classifier::new(level, catalog);
+    let mut trace = Vec::new();
+    for p in pairs {
+        let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
+        let (cx, cy) = (cls.classify(&x.class)?.code, cls.classify(&y.class)?.code);
+        if cx == cy {
+            continue;
+        }
+        if let Some(g) = &p.geometry {
+            trace.push(TracePiece {
+                from: TraceSide { fid: x.fid, key: x.key.clone(), class: cx, code: x.class.clone() },
+                to: TraceSide { fid: y.fid, key: y.key.clone(), class: cy, code: y.class.clone() },
+                area: p.area,
+                geometry: g.clone(),
+            });
+        }
+    }
+    Ok(trace)
+}
+
+/// The largest uncovered sliver a partition left out: its area and its box's centre.
+fn largest_sliver(p: &partition::Partition) -> Option<(f64, f64, f64)> {
+    p.gap_slivers.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, a)| (*a, r.center().x, r.center().y))
+}
