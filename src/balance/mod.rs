@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::area::AreaCalculator;
+use crate::catalog::Catalog;
 use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
@@ -374,6 +375,70 @@ fn assemble(
     let catalog = reg.catalog();
     let Setup { cfg, rules, model_name, model, hashing } = setup;
     let scope = inputs::Scope { codes: code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
+    let mut notes = measure_notes(&m, req);
+    let cls = land::Classifier::new(req.level, catalog);
+    fn checks<'a>(m: &'a Measures, req: &Request) -> [land::StockCheck<'a>; 2] {
+        [(req.from, 0), (req.to, 1)].map(|(date, i)| land::StockCheck {
+            date,
+            stocks: &m.stocks[i],
+            gap_slivers_m2: m.gap_slivers_m2[i],
+        })
+    }
+    let land = land::account(&m.m2, checks(&m, req), m.region_area, &cls, req.level)?;
+    let cls2 = land::Classifier::new(Level::Two, catalog);
+    let land_level2 = land::account(&m.m2, checks(&m, req), m.region_area, &cls2, Level::Two)?;
+    let causes = cause_rows(&m, catalog);
+    let of_which = of_which_rows(&m, req, &cls, &land, &mut notes)?;
+    let quality = quality_rows(&m);
+    let given = Given::read(req, &scope, catalog, &cfg, code, &mut notes)?;
+    let forest_volume = forest::volume(m.stands, given.changes.as_deref().unwrap_or(&[]), &mut notes);
+    let fig = figures(&m.zone_areas_m2, m.redline_prohibited_m2, &given, &scope);
+    let region_targets = given.targets.as_ref().and_then(|t| t.regions.get(code));
+    let items = liability::compute(&model, &fig, region_targets, &given.targets_src);
+    let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
+    let mut rule_files = cfg.sources.clone();
+    rule_files.push(inputs::ConfigFile { path: rules.source.clone(), sha256: rules.sha256.clone() });
+    let [o1, o2] = m.overlaps;
+    lap(t0, "tables assembled");
+    let provenance = Provenance {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        registry: reg.path().display().to_string(),
+        registry_sha256: hashing.join().map_err(|_| Error::Invalid("hashing the registry failed".into()))??,
+        crs: reg.crs.definition.clone(),
+        region: code.to_string(),
+        region_name: name.to_string(),
+        region_area_m2: SquareMetres(m.region_area),
+        from: req.from.to_string(),
+        to: req.to.to_string(),
+        level: req.level,
+        vintages: vintages(reg, req)?,
+        rules: rule_files,
+        inputs: given.files,
+        overlaps_resolved: vec![
+            DateOverlaps { date: req.from.to_string(), overlaps: o1 },
+            DateOverlaps { date: req.to.to_string(), overlaps: o2 },
+        ],
+        uncovered_m2: OpeningClosing { opening: m.uncovered_m2[0], closing: m.uncovered_m2[1] },
+        counts: m.counts,
+    };
+    lap(t0, "provenance (registry hash)");
+    Ok(BalanceSheet {
+        provenance,
+        land,
+        land_level2,
+        of_which,
+        quality,
+        causes,
+        forest_volume,
+        water: given.water,
+        liabilities,
+        notes,
+        trace: m.trace,
+    })
+}
+
+/// The notes on what the measures resolved or left out: overlaps counted once, 未覆盖 ground, slivers.
+fn measure_notes(m: &Measures, req: &Request) -> Vec<String> {
     let mut notes = Vec::new();
     for (i, d) in [req.from, req.to].into_iter().enumerate() {
         let o = &m.overlaps[i];
@@ -403,19 +468,12 @@ fn assemble(
             ));
         }
     }
-    let cls = land::Classifier::new(req.level, catalog);
-    fn checks<'a>(m: &'a Measures, req: &Request) -> [land::StockCheck<'a>; 2] {
-        [(req.from, 0), (req.to, 1)].map(|(date, i)| land::StockCheck {
-            date,
-            stocks: &m.stocks[i],
-            gap_slivers_m2: m.gap_slivers_m2[i],
-        })
-    }
-    let land = land::account(&m.m2, checks(&m, req), m.region_area, &cls, req.level)?;
-    let cls2 = land::Classifier::new(Level::Two, catalog);
-    let land_level2 = land::account(&m.m2, checks(&m, req), m.region_area, &cls2, Level::Two)?;
-    let causes: Vec<CauseRow> = m
-        .by_cause
+    notes
+}
+
+/// The changes by cause, each with its nature (人为 / 自然 / 未注明).
+fn cause_rows(m: &Measures, catalog: &Catalog) -> Vec<CauseRow> {
+    m.by_cause
         .iter()
         .map(|(cause, &(inc, dec, ch))| CauseRow {
             nature: catalog.classes.cause_nature(cause).unwrap_or("未注明").to_string(),
@@ -424,7 +482,17 @@ fn assemble(
             cultivated_decrease_m2: SquareMetres(dec),
             changed_m2: SquareMetres(ch),
         })
-        .collect();
+        .collect()
+}
+
+/// The of-which rows at the sheet's level; a zone layer missing on a date is noted.
+fn of_which_rows(
+    m: &Measures,
+    req: &Request,
+    cls: &land::Classifier,
+    land: &LandAccount,
+    notes: &mut Vec<String>,
+) -> Result<Vec<OfWhich>> {
     let mut of_which = Vec::new();
     for (z, zone) in m.of_which.iter().zip(["生态保护红线", "永久基本农田"]) {
         let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
@@ -453,7 +521,12 @@ fn assemble(
             .collect();
         of_which.push(OfWhich { zone: zone.into(), rows });
     }
-    let quality = match &m.quality {
+    Ok(of_which)
+}
+
+/// Cultivated land by quality grade at both dates (None when neither date has grades).
+fn quality_rows(m: &Measures) -> Option<BTreeMap<i64, OpeningClosing<f64>>> {
+    match &m.quality {
         [None, None] => None,
         [a, b] => {
             let (a, b) = (a.clone().unwrap_or_default(), b.clone().unwrap_or_default());
@@ -468,84 +541,113 @@ fn assemble(
                     .collect(),
             )
         }
-    };
+    }
+}
 
-    // inputs
-    let mut input_files = Vec::new();
-    let changes = match &req.forest_changes {
-        Some(p) => {
-            input_files.push(inputs::input_file("forest-changes", p)?);
-            let c = inputs::forest_changes(p, &scope, catalog)?;
-            if c.is_empty() {
-                notes.push(format!(
-                    "{}: no forest change rows for region {code} in the years {:?}",
-                    p.display(),
-                    scope.years()
-                ));
+/// The inputs a request names, read for the sheet's scope, with their hashes.
+struct Given {
+    files: Vec<inputs::InputFile>,
+    changes: Option<Vec<inputs::ForestChange>>,
+    water: Option<water::WaterAccount>,
+    targets: Option<inputs::Targets>,
+    /// How the targets file is named in the liabilities' basis.
+    targets_src: String,
+}
+
+impl Given {
+    fn read(
+        req: &Request,
+        scope: &inputs::Scope,
+        catalog: &Catalog,
+        cfg: &inputs::BalanceConfig,
+        code: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Given> {
+        let mut files = Vec::new();
+        let changes = match &req.forest_changes {
+            Some(p) => {
+                files.push(inputs::input_file("forest-changes", p)?);
+                let c = inputs::forest_changes(p, scope, catalog)?;
+                if c.is_empty() {
+                    notes.push(format!(
+                        "{}: no forest change rows for region {code} in the years {:?}",
+                        p.display(),
+                        scope.years()
+                    ));
+                }
+                Some(c)
             }
-            Some(c)
-        }
-        None => {
-            notes.push("no forest changes input (--forest-changes): growth, afforestation, harvest and disaster are not separated from 其他变化".into());
-            None
-        }
-    };
-    let forest_volume = forest::volume(m.stands, changes.as_deref().unwrap_or(&[]), &mut notes);
-    let water = match &req.water {
-        Some(p) => {
-            input_files.push(inputs::input_file("water", p)?);
-            let rows = inputs::water(p, &scope, &cfg)?;
-            if rows.is_empty() {
-                notes.push(format!(
-                    "{}: no water rows for region {code} in the years {:?}",
-                    p.display(),
-                    scope.years()
-                ));
+            None => {
+                notes.push("no forest changes input (--forest-changes): growth, afforestation, harvest and disaster are not separated from 其他变化".into());
                 None
-            } else {
-                Some(water::account(&rows, &cfg, &scope.years(), p)?)
             }
-        }
-        None => {
-            notes.push("no water statistics (--water): the water quantity table is omitted; water-surface area comes from the parcels".into());
-            None
-        }
-    };
-    let (targets, targets_src) = match &req.targets {
-        Some(p) => {
-            input_files.push(inputs::input_file("targets", p)?);
-            let (t, _) = inputs::targets(p)?;
-            (Some(t), format!(" {}", p.display()))
-        }
-        None => (None, " (none given: --targets)".to_string()),
-    };
+        };
+        let water = match &req.water {
+            Some(p) => {
+                files.push(inputs::input_file("water", p)?);
+                let rows = inputs::water(p, scope, cfg)?;
+                if rows.is_empty() {
+                    notes.push(format!(
+                        "{}: no water rows for region {code} in the years {:?}",
+                        p.display(),
+                        scope.years()
+                    ));
+                    None
+                } else {
+                    Some(water::account(&rows, cfg, &scope.years(), p)?)
+                }
+            }
+            None => {
+                notes.push("no water statistics (--water): the water quantity table is omitted; water-surface area comes from the parcels".into());
+                None
+            }
+        };
+        let (targets, targets_src) = match &req.targets {
+            Some(p) => {
+                files.push(inputs::input_file("targets", p)?);
+                let (t, _) = inputs::targets(p)?;
+                (Some(t), format!(" {}", p.display()))
+            }
+            None => (None, " (none given: --targets)".to_string()),
+        };
+        Ok(Given { files, changes, water, targets, targets_src })
+    }
+}
 
-    // liabilities
+/// The figures the liabilities are computed from.
+fn figures(
+    zone_areas: &[(f64, f64); 3],
+    redline_prohibited: (f64, f64),
+    given: &Given,
+    scope: &inputs::Scope,
+) -> liability::Figures {
     let zone_areas_m2: Vec<liability::ZoneArea> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
         .iter()
-        .zip(m.zone_areas_m2)
-        .map(|(z, (a, b))| liability::ZoneArea {
+        .zip(zone_areas)
+        .map(|(z, &(a, b))| liability::ZoneArea {
             zone: z.to_string(),
             opening_m2: SquareMetres(a),
             closing_m2: SquareMetres(b),
         })
         .collect();
-    let fig = liability::Figures {
+    liability::Figures {
         farmland_m2: OpeningClosing { opening: zone_areas_m2[1].opening_m2, closing: zone_areas_m2[1].closing_m2 },
         zone_areas_m2,
         redline_prohibited_m2: OpeningClosing {
-            opening: SquareMetres(m.redline_prohibited_m2.0),
-            closing: SquareMetres(m.redline_prohibited_m2.1),
+            opening: SquareMetres(redline_prohibited.0),
+            closing: SquareMetres(redline_prohibited.1),
         },
-        groundwater_withdrawal: water.as_ref().map(|w| WanCubicMetres(w.withdrawal(1))),
-        harvest_m3: changes
+        groundwater_withdrawal: given.water.as_ref().map(|w| WanCubicMetres(w.withdrawal(1))),
+        harvest_m3: given
+            .changes
             .as_ref()
             .map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
-    };
-    let items = liability::compute(&model, &fig, targets.as_ref().and_then(|t| t.regions.get(code)), &targets_src);
-    let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
+    }
+}
 
+/// The vintage of each layer the sheet used at both dates.
+fn vintages(reg: &Registry, req: &Request) -> Result<Vec<LayerVintages>> {
     let mut vintages = Vec::new();
     for kind in [
         LayerKind::Admin,
@@ -561,43 +663,5 @@ fn assemble(
             closing: vintage_at(reg, kind, req.to)?,
         });
     }
-    let mut rule_files = cfg.sources.clone();
-    rule_files.push(inputs::ConfigFile { path: rules.source.clone(), sha256: rules.sha256.clone() });
-    let [o1, o2] = m.overlaps;
-    lap(t0, "tables assembled");
-    let provenance = Provenance {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        registry: reg.path().display().to_string(),
-        registry_sha256: hashing.join().map_err(|_| Error::Invalid("hashing the registry failed".into()))??,
-        crs: reg.crs.definition.clone(),
-        region: code.to_string(),
-        region_name: name.to_string(),
-        region_area_m2: SquareMetres(m.region_area),
-        from: req.from.to_string(),
-        to: req.to.to_string(),
-        level: req.level,
-        vintages,
-        rules: rule_files,
-        inputs: input_files,
-        overlaps_resolved: vec![
-            DateOverlaps { date: req.from.to_string(), overlaps: o1 },
-            DateOverlaps { date: req.to.to_string(), overlaps: o2 },
-        ],
-        uncovered_m2: OpeningClosing { opening: m.uncovered_m2[0], closing: m.uncovered_m2[1] },
-        counts: m.counts,
-    };
-    lap(t0, "provenance (registry hash)");
-    Ok(BalanceSheet {
-        provenance,
-        land,
-        land_level2,
-        of_which,
-        quality,
-        causes,
-        forest_volume,
-        water,
-        liabilities,
-        notes,
-        trace: m.trace,
-    })
+    Ok(vintages)
 }
