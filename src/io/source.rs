@@ -174,7 +174,47 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
     let fields: Vec<(String, OGRFieldType::Type)> = layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
     let count = layer.feature_count();
     progress.set_len(count);
-    // GDAL hands the features over one at a time (fields and WKB); the WKB is parsed afterwards, in parallel
+    let chunks = read_features(path, &ds, &mut layer, &chosen, &opt_refs, &fields, req, progress, parallel_min)?;
+    let raws = parse_geometries(chunks, count as usize);
+    let extent = extent_of(&raws);
+    let byte_values = raws.iter().flat_map(|r| &r.2).filter_map(|v| match v {
+        Raw::Bytes(b) => Some(b.as_slice()),
+        Raw::V(_) => None,
+    });
+    let decoding = decoding.settle(path, byte_values)?;
+    let features = decode_values(raws, &decoding);
+    Ok(Source {
+        path: path.to_path_buf(),
+        driver,
+        layer: chosen,
+        field_names: fields.into_iter().map(|f| f.0).collect(),
+        crs,
+        extent,
+        encoding: decoding.label(),
+        features,
+    })
+}
+
+/// A feature with its WKB parsed: position, fid, raw values, geometry.
+type Parsed = (usize, Option<u64>, Vec<Raw>, SourceGeometry);
+
+/// Every feature of `layer`, in the order one handle gives them: GDAL hands them over one at a time (fields
+/// and WKB); a large GeoPackage is read in fid ranges, each through a handle of its own on its own thread
+/// (GDAL's own decoding was most of a 1 000 000-feature read, on one core), the ranges in fid order.
+#[allow(clippy::too_many_arguments)]
+fn read_features(
+    path: &Path,
+    ds: &gdal::Dataset,
+    layer: &mut gdal::vector::Layer<'_>,
+    chosen: &str,
+    opt_refs: &[&str],
+    fields: &[(String, OGRFieldType::Type)],
+    req: &SourceRequest,
+    progress: &Progress,
+    parallel_min: u64,
+) -> Result<Vec<Vec<ReadFeature>>> {
+    let count = layer.feature_count();
+    let driver = ds.driver().short_name();
     let read_all = |layer: &mut gdal::vector::Layer<'_>| -> Vec<ReadFeature> {
         layer
             .features()
@@ -190,17 +230,14 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
             })
             .collect()
     };
-    // a large GeoPackage is read in fid ranges, each through a handle of its own on its own thread (GDAL's
-    // own decoding was most of a 1 000 000-feature read, on one core); the ranges in fid order give the
-    // features in the order one handle gives them
-    let ranges = fid_ranges(&ds, &layer, &driver, count, parallel_min);
-    let chunks: Vec<Vec<_>> = match ranges {
-        None => vec![read_all(&mut layer)],
+    let ranges = fid_ranges(ds, layer, &driver, count, parallel_min);
+    Ok(match ranges {
+        None => vec![read_all(layer)],
         Some((fid_col, ranges)) => std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|&(lo, hi)| {
-                    let (chosen, fid_col, opt_refs, read_all) = (&chosen, &fid_col, &opt_refs, &read_all);
+                    let (fid_col, read_all) = (&fid_col, &read_all);
                     scope.spawn(move || -> Result<Vec<_>> {
                         let ds = open_read_only(path, opt_refs)?;
                         let mut layer = ds.layer_by_name(chosen)?;
@@ -212,9 +249,13 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a source reading thread panicked")).collect::<Result<Vec<_>>>()
         })?,
-    };
-    let mut raws: Vec<(usize, Option<u64>, Vec<Raw>, SourceGeometry)> = Vec::with_capacity(count as usize);
-    let mut wkbs: Vec<Option<(Vec<u8>, bool)>> = Vec::with_capacity(count as usize);
+    })
+}
+
+/// The features in order with their WKB parsed (in parallel).
+fn parse_geometries(chunks: Vec<Vec<ReadFeature>>, count: usize) -> Vec<Parsed> {
+    let mut raws: Vec<(usize, Option<u64>, Vec<Raw>, SourceGeometry)> = Vec::with_capacity(count);
+    let mut wkbs: Vec<Option<(Vec<u8>, bool)>> = Vec::with_capacity(count);
     for (index, (fid, vals, geometry, wkb)) in chunks.into_iter().flatten().enumerate() {
         raws.push((index, fid, vals, geometry));
         wkbs.push(wkb);
@@ -227,8 +268,13 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
             }
         });
     }
+    raws
+}
+
+/// The extent of the polygonal features (min x, max x, min y, max y), None without any.
+fn extent_of(raws: &[Parsed]) -> Option<[f64; 4]> {
     let mut extent: Option<[f64; 4]> = None;
-    for (_, _, _, geometry) in &raws {
+    for (_, _, _, geometry) in raws {
         if let SourceGeometry::Polygonal { mp, .. } = geometry {
             if let Some(r) = geo::BoundingRect::bounding_rect(mp) {
                 let e = extent.get_or_insert([f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY]);
@@ -239,13 +285,13 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
             }
         }
     }
-    let byte_values = raws.iter().flat_map(|r| &r.2).filter_map(|v| match v {
-        Raw::Bytes(b) => Some(b.as_slice()),
-        Raw::V(_) => None,
-    });
-    let decoding = decoding.settle(path, byte_values)?;
-    let features = raws
-        .into_iter()
+    extent
+}
+
+/// The features with their byte values decoded in the settled encoding; a value that does not decode is
+/// kept lossily for the reject's attributes and its field marked undecodable.
+fn decode_values(raws: Vec<Parsed>, decoding: &Decoding) -> Vec<SourceFeature> {
+    raws.into_iter()
         .map(|(index, fid, vals, geometry)| {
             let mut undecodable = Vec::new();
             let values = vals
@@ -262,17 +308,7 @@ pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) ->
                 .collect();
             SourceFeature { index, fid, values, geometry, undecodable }
         })
-        .collect();
-    Ok(Source {
-        path: path.to_path_buf(),
-        driver,
-        layer: chosen,
-        field_names: fields.into_iter().map(|f| f.0).collect(),
-        crs,
-        extent,
-        encoding: decoding.label(),
-        features,
-    })
+        .collect()
 }
 
 /// A Shapefile is a .shp with its .shx and .dbf: name the missing part (GDAL's own refusal does not).
