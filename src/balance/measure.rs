@@ -13,6 +13,7 @@ use crate::checks::RuleConfig;
 use crate::error::{Error, Result};
 use crate::geometry::Outline;
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::region::Region;
 use crate::store::{Fields, Read, Registry, StoredRecord};
 
@@ -178,7 +179,7 @@ pub(super) fn measure(
     lap("trace");
     let (mut p1, mut p2) = (p1, p2);
     let measures = Measures {
-        region_area: region.area,
+        region_area: region.area.0,
         m2,
         stocks: [land::stocks(&p1), land::stocks(&p2)],
         gap_slivers_m2: [p1.gap_slivers_m2, p2.gap_slivers_m2],
@@ -373,7 +374,7 @@ fn trace(
             trace.push(TracePiece {
                 from: TraceSide { fid: x.fid, key: x.key.clone(), class: cx, code: x.class.clone() },
                 to: TraceSide { fid: y.fid, key: y.key.clone(), class: cy, code: y.class.clone() },
-                area: p.area,
+                area: SquareMetres(p.area),
                 geometry: g.clone(),
             });
         }

@@ -311,7 +311,7 @@ pub struct CountySheet {
     /// Parcel pieces at the opening and closing dates.
     pub pieces: (usize, usize),
     /// The county's area, m².
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
 }
 
 /// Produce the sheet of a region (a province, a city) county by county: each county (the 6-digit admin
@@ -349,7 +349,7 @@ pub fn compute_by_county(
                 code: code.clone(),
                 name: name.clone(),
                 pieces: (m.counts.opening_pieces, m.counts.closing_pieces),
-                area_m2: m.region_area,
+                area_m2: SquareMetres(m.region_area),
             },
             tc.elapsed().as_secs_f64(),
         );
@@ -443,7 +443,7 @@ fn measure_notes(m: &Measures, req: &Request) -> Vec<String> {
     for (i, d) in [req.from, req.to].into_iter().enumerate() {
         let o = &m.overlaps[i];
         if !o.is_empty() {
-            let a: f64 = o.iter().map(|o| o.area_m2).sum();
+            let a: f64 = o.iter().map(|o| o.area_m2.0).sum();
             notes.push(format!(
                 "{d}: {} overlap(s) between parcels, {a:.2} m² in all, counted once (the earlier-registered parcel keeps the ground; e.g. {} over {}). nrledger check reports them as NR101",
                 o.len(),

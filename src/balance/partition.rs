@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Clip;
 use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::region::Region;
 use crate::store::StoredRecord;
 
@@ -98,7 +99,7 @@ pub struct ResolvedOverlap {
     /// Key of the parcel that lost it.
     pub removed_from: String,
     /// Area, m².
-    pub area_m2: f64,
+    pub area_m2: SquareMetres,
 }
 
 /// A vintage as a partition of the region.
@@ -369,7 +370,7 @@ pub fn from_clipped(
                 resolved.push(ResolvedOverlap {
                     kept_by: pieces[*i].key.clone(),
                     removed_from: pieces[j].key.clone(),
-                    area_m2: share,
+                    area_m2: SquareMetres(share),
                 });
             }
         }
@@ -490,8 +491,12 @@ mod tests {
         let calc_for = move || AreaCalculator::for_thread(&crs).unwrap();
         let outline =
             MultiPolygon(vec![geo::Rect::new((459_990.0, 3_389_990.0), (460_200.0, 3_390_200.0)).to_polygon()]);
-        let region =
-            Region { code: "t".into(), name: "t".into(), outline: crate::geometry::Outline::new(outline), area: 0.0 };
+        let region = Region {
+            code: "t".into(),
+            name: "t".into(),
+            outline: crate::geometry::Outline::new(outline),
+            area: SquareMetres::ZERO,
+        };
         let (d1, d2) = (AsOf::from_ymd_opt(2019, 12, 31).unwrap(), AsOf::from_ymd_opt(2020, 12, 31).unwrap());
         let opening = || {
             vec![

@@ -4,6 +4,7 @@
 use super::BalanceSheet;
 use crate::io::export::{Column, Table};
 use crate::model::{FieldType, Value};
+use crate::quantity::SquareMetres;
 
 /// One side of a changed piece: the parcel at the opening or the closing date.
 #[derive(Debug, Clone)]
@@ -26,7 +27,7 @@ pub struct TracePiece {
     /// At the closing date.
     pub to: TraceSide,
     /// Ellipsoidal area, m².
-    pub area: f64,
+    pub area: SquareMetres,
     /// The piece, registry CRS.
     pub geometry: geo::MultiPolygon<f64>,
 }
@@ -49,7 +50,7 @@ pub fn trace_table(sheet: &BalanceSheet) -> Table<'static> {
         .trace
         .iter()
         .map(|p| {
-            let values = side(&p.from).into_iter().chain(side(&p.to)).chain([Value::Real(p.area)]).collect();
+            let values = side(&p.from).into_iter().chain(side(&p.to)).chain([Value::Real(p.area.0)]).collect();
             (geo::Geometry::MultiPolygon(p.geometry.clone()), values)
         })
         .collect();

@@ -13,6 +13,7 @@ pub mod codes;
 use crate::area::AreaCalculator;
 use crate::error::{Error, Result};
 use crate::model::{AsOf, LayerKind};
+use crate::quantity::SquareMetres;
 use crate::store::StoredRecord;
 use crate::store::{Read, Registry};
 use geo::MultiPolygon;
@@ -28,7 +29,7 @@ pub struct Region {
     /// The outline, indexed.
     pub outline: Outline,
     /// Ellipsoidal area, m² (densified like every piece).
-    pub area: f64,
+    pub area: SquareMetres,
 }
 
 impl Region {
@@ -76,7 +77,7 @@ impl Region {
             .map(str::to_string)
             .unwrap_or_else(|| chosen.iter().map(|r| r.record.key.clone()).collect::<Vec<_>>().join(";"));
         let area = crate::area::piece_area(calc, &geometry);
-        Ok(Region { code, name, outline: Outline::new(geometry), area })
+        Ok(Region { code, name, outline: Outline::new(geometry), area: SquareMetres(area) })
     }
 }
 

@@ -762,7 +762,7 @@ fn only_a_traced_sheet_keeps_the_changed_pieces() {
     let (plain, traced) = (compute(&reg, &req(false)).unwrap(), compute(&reg, &req(true)).unwrap());
     assert!(plain.trace.is_empty(), "{} pieces kept without --trace", plain.trace.len());
     assert!(!traced.trace.is_empty());
-    assert!(traced.trace.iter().all(|p| p.from.class != p.to.class && p.area > 0.0 && !p.geometry.0.is_empty()));
+    assert!(traced.trace.iter().all(|p| p.from.class != p.to.class && p.area.0 > 0.0 && !p.geometry.0.is_empty()));
     assert_eq!(serde_json::to_value(&plain).unwrap(), serde_json::to_value(&traced).unwrap());
 }
 
