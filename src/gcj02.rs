@@ -2,7 +2,7 @@
 //! Tencent, and data traced from them). Inside China it shifts points by 100–700 m in a smoothly varying
 //! way; outside China it is WGS 84 itself. Data in GCJ-02 read as WGS 84 or CGCS2000 lands a few hundred
 //! metres off, with no other symptom than gaps and slivers, so an import detects the signature where it
-//! can ([`signature`]: an outline that a stored outline of the same region matches once un-shifted) and
+//! can (the signature: an outline that a stored outline of the same region matches once un-shifted) and
 //! converts only when asked (`--src-crs GCJ02`).
 //!
 //! The shift is the published algorithm; [`to_wgs84`] inverts it by fixed-point iteration to better than

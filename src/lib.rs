@@ -8,7 +8,7 @@
 //! ```text
 //! source file ──io::source──▶ import (map, validate, reproject, measure) ──▶ store (GeoPackage, vintages)
 //!                                                                             │
-//!              query / export ◀── geometry (R-tree over a vintage) ◀─────────────┤
+//!              query / export ◀── geometry (R-tree over a vintage) ◀──────────┤
 //!              check (rules) ◀────────────────────────────────────────────────┤
 //!    tables ◀── balance sheet (two vintages → overlay → accounts) ◀───────────┘
 //! ```
@@ -19,7 +19,8 @@
 //! - [`io`]: GDAL sources in, GeoJSON/GeoPackage/Shapefile out — GDAL types stop here;
 //! - [`import`]: the validated, atomic import pipeline ([`hashing`]: record and source hashes, shared with the
 //!   store); [`inspect`]: a delivery checked before it is accepted;
-//! - [`store`]: the registry file, its history and its tables;
+//! - [`store`]: the registry file, its history and its tables, read through one request value ([`Read`]);
+//! - [`region`]: the ground an admin code stands for on a date, the counties of a province, the code table;
 //! - [`geometry`]: the kernel every part above uses — exact clipping and intersection, edge tests, the
 //!   uncovered ground of a coverage, the spatial index, and an outline indexed for fast point location,
 //!   overlap tests and clipping (regions, zones, counties); [`query`]: the clerk's point/box lookup;

@@ -220,7 +220,7 @@ pub struct StockCheck<'a> {
     pub date: AsOf,
     /// Per-class stocks with their tolerances.
     pub stocks: &'a BTreeMap<String, (f64, f64)>,
-    /// [`Partition::gap_slivers_m2`].
+    /// the partition's `gap_slivers_m2`.
     pub gap_slivers_m2: f64,
 }
 

@@ -10,12 +10,12 @@
 //!          ─▶ BalanceSheet ─▶ tables (text, JSON, CSV, XLSX, Parquet) and the trace layer
 //! ```
 //!
-//! - [`region`]: the region's outline and fast clipping;
-//! - [`partition`]: one vintage as a partition of the region;
-//! - [`overlay`]: the two-vintage overlay and the matrix;
+//! - the region is a [`crate::region::Region`]; `partition`: one vintage as a partition of the region;
+//!   `overlay`: the two-vintage overlay and the matrix; `measure`: everything a sheet adds up over them
+//!   (crate-private);
 //! - [`land`], [`forest`], [`water`], [`liability`]: the accounts;
 //! - [`inputs`]: tabular inputs, targets and the balance configuration in `layers/rules/`;
-//! - [`tables`]: the sheet as report tables.
+//! - [`tables`]: the sheet as report tables and text; [`trace`]: the changed pieces as a layer.
 
 pub mod forest;
 pub mod inputs;

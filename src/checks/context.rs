@@ -272,7 +272,7 @@ impl Context {
     /// where it lies in a crack between two county outlines; and every record sharing ground with a
     /// registration unit of the window, so that a unit's sums (NR303, NR304) and links (NR502) see the whole
     /// unit. A ring record's own findings are also found by its own county's window. In a streamed check,
-    /// `settled` tells the ring which outside records another window holds whole (see [`ring`]).
+    /// `settled` tells the ring which outside records another window holds whole (see `ring`).
     pub fn load_window(
         reg: &Registry,
         at: Option<AsOf>,
@@ -376,7 +376,7 @@ impl Context {
 
     /// Overlap pieces among the parcels measured with `tol`, computed once and shared by the rules that need
     /// them (parcel-overlap reports them; coverage-gap uses them to know where sums of areas can hide a gap;
-    /// both ask through [`super::rules::parcel_overlap::pieces`], with NR101's tolerances). A call with other
+    /// both ask through `rules::parcel_overlap::pieces`, with NR101's tolerances). A call with other
     /// tolerances than the first computes its own pieces.
     pub fn parcel_overlaps(&self, tol: &Tolerance) -> std::borrow::Cow<'_, [super::geom::Piece]> {
         let set = self.layer(LayerKind::Parcels);

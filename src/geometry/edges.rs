@@ -4,7 +4,7 @@ use geo::{BoundingRect, MultiPolygon};
 
 use super::vertex_count;
 
-/// Operands of [`intersection`] with at most this many vertices together are pre-tested with
+/// Operands of [`intersection`](super::intersection) with at most this many vertices together are pre-tested with
 /// [`interiors_meet`] (it costs O(n·m); beyond this the clipped boolean operation is cheaper).
 pub const PRETEST_VERTICES: usize = 256;
 

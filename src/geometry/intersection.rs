@@ -18,7 +18,7 @@ pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygo
     intersection_in(a, ra, b, rb)
 }
 
-/// [`intersection`] of two multipolygons whose envelopes `ra`, `rb` are already known.
+/// [`intersection`](super::intersection) of two multipolygons whose envelopes `ra`, `rb` are already known.
 pub fn intersection_in(
     a: &MultiPolygon<f64>,
     ra: geo::Rect<f64>,
@@ -32,7 +32,7 @@ pub fn intersection_in(
     clipped_intersection(a, b, common)
 }
 
-/// The intersection of two multipolygons known to share ground, without [`intersection`]'s pre-test: an
+/// The intersection of two multipolygons known to share ground, without [`intersection`](super::intersection)'s pre-test: an
 /// outline's boundary enters a piece it cuts ([`crate::geometry::Outline::clip`]).
 pub fn intersection_of_meeting(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     match (a.bounding_rect(), b.bounding_rect()) {

@@ -1,5 +1,5 @@
 //! Exporting a layer (one vintage, or its whole history) to GeoJSON, GeoPackage or Shapefile. GeoJSON is
-//! written by [`super::geojson_out`]; GeoPackage and Shapefile through GDAL, in the registry CRS, with UTF-8
+//! written by `io::geojson_out`; GeoPackage and Shapefile through GDAL, in the registry CRS, with UTF-8
 //! attributes (a `.cpg` is written for Shapefiles).
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Reading vector sources through GDAL: any format GDAL reads (GeoJSON, Shapefile, GeoPackage, FileGDB
 //! through OpenFileGDB, …), opened read-only so a source is never modified.
 //!
-//! Attribute text is decoded as [`super::encoding`] says: strictly, a value that is not text in the source's
+//! Attribute text is decoded as `io::encoding` says: strictly, a value that is not text in the source's
 //! encoding named with its field rather than replaced.
 //!
 //! A large GeoPackage layer is read in fid ranges, one GDAL handle per core on its own thread
