@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use geo::{Area, BoundingRect};
 use serde::Serialize;
 
-use super::inputs::ForestChange;
+use super::inputs::{ForestChange, ForestItem, Origin};
 use super::overlay::Pair;
 use super::partition::Partition;
 use crate::area::AreaCalculator;
@@ -27,55 +27,6 @@ use crate::model::LayerKind;
 use crate::quantity::{CubicMetres, SquareMetres};
 use crate::region::Region;
 use crate::store::StoredRecord;
-
-/// The origin of a stand (起源), the rows of the volume table in their order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
-pub enum Origin {
-    /// 天然林.
-    #[serde(rename = "天然")]
-    Natural,
-    /// 人工林.
-    #[serde(rename = "人工")]
-    Planted,
-    /// 其他林木 (and any origin the table does not name).
-    #[serde(rename = "其他")]
-    Other,
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
-}
-
-impl Origin {
-    /// Every origin, in table order.
-    pub const ALL: [Origin; 3] = [Origin::Natural, Origin::Planted, Origin::Other];
-
-    /// The code the origin table (`forest-origin`) normalises to.
-    pub fn label(self) -> &'static str {
-        match self {
-            Origin::Natural => "天然",
-            Origin::Planted => "人工",
-            Origin::Other => "其他",
-        }
-    }
-
-    /// The row name of the volume table (Chinese and English).
-    pub fn row_name(self) -> &'static str {
-        match self {
-            Origin::Natural => "天然林 Natural",
-            Origin::Planted => "人工林 Planted",
-            Origin::Other => "其他林木 Other",
-        }
-    }
-
-    /// The origin a value normalises to through the catalog's origin table, None when it names none.
-    pub fn normalise(raw: &str, catalog: &Catalog) -> Option<Origin> {
-        let code = catalog.classes.table("forest-origin")?.normalise(raw)?;
-        Origin::ALL.into_iter().find(|o| o.label() == code)
-    }
-}
 
 /// A stand clipped to the region.
 struct Stand {
@@ -270,10 +221,10 @@ pub fn volume(measured: StandMeasures, changes: &[ForestChange], notes: &mut Vec
     for c in changes {
         let r = rows.get_mut(&c.origin).expect("every origin has a row");
         match c.item {
-            super::inputs::ForestItem::Growth => r.growth_m3 += c.volume_m3,
-            super::inputs::ForestItem::Afforestation => r.afforestation_m3 += c.volume_m3,
-            super::inputs::ForestItem::Harvest => r.harvest_m3 += c.volume_m3,
-            super::inputs::ForestItem::Disaster => r.disaster_m3 += c.volume_m3,
+            ForestItem::Growth => r.growth_m3 += c.volume_m3,
+            ForestItem::Afforestation => r.afforestation_m3 += c.volume_m3,
+            ForestItem::Harvest => r.harvest_m3 += c.volume_m3,
+            ForestItem::Disaster => r.disaster_m3 += c.volume_m3,
         }
     }
     let mut out: Vec<VolumeRow> = Vec::new();

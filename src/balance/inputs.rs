@@ -117,6 +117,87 @@ impl ForestItem {
     }
 }
 
+/// The origin of a stand (起源), the rows of the volume table in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+pub enum Origin {
+    /// 天然林.
+    #[serde(rename = "天然")]
+    Natural,
+    /// 人工林.
+    #[serde(rename = "人工")]
+    Planted,
+    /// 其他林木 (and any origin the table does not name).
+    #[serde(rename = "其他")]
+    Other,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Origin {
+    /// Every origin, in table order.
+    pub const ALL: [Origin; 3] = [Origin::Natural, Origin::Planted, Origin::Other];
+
+    /// The code the origin table (`forest-origin`) normalises to.
+    pub fn label(self) -> &'static str {
+        match self {
+            Origin::Natural => "天然",
+            Origin::Planted => "人工",
+            Origin::Other => "其他",
+        }
+    }
+
+    /// The row name of the volume table (Chinese and English).
+    pub fn row_name(self) -> &'static str {
+        match self {
+            Origin::Natural => "天然林 Natural",
+            Origin::Planted => "人工林 Planted",
+            Origin::Other => "其他林木 Other",
+        }
+    }
+
+    /// The origin a value normalises to through the catalog's origin table, None when it names none.
+    pub fn normalise(raw: &str, catalog: &Catalog) -> Option<Origin> {
+        let code = catalog.classes.table("forest-origin")?.normalise(raw)?;
+        Origin::ALL.into_iter().find(|o| o.label() == code)
+    }
+}
+
+/// A liability item a model may count (`layers/rules/liabilities.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Item {
+    /// 生态保护红线内禁止用途面积: prohibited use inside red lines, 公顷.
+    RedlineEncroachment,
+    /// 永久基本农田低于保护目标面积: permanent basic farmland below its target, 公顷.
+    FarmlandShortfall,
+    /// 地下水超采量: groundwater withdrawn over the cap, 万 m³.
+    GroundwaterOverCap,
+    /// 林木超限额采伐量: harvest over the quota, m³.
+    HarvestOverQuota,
+}
+
+impl Item {
+    /// The id models name it by.
+    pub fn id(self) -> &'static str {
+        match self {
+            Item::RedlineEncroachment => "redline-encroachment",
+            Item::FarmlandShortfall => "farmland-shortfall",
+            Item::GroundwaterOverCap => "groundwater-over-cap",
+            Item::HarvestOverQuota => "harvest-over-quota",
+        }
+    }
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
 /// One row of the forest changes input.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ForestChange {
@@ -125,7 +206,7 @@ pub struct ForestChange {
     /// Year.
     pub year: i32,
     /// 天然 / 人工 / 其他.
-    pub origin: super::forest::Origin,
+    pub origin: Origin,
     /// Item.
     pub item: ForestItem,
     /// Volume, m³ (non-negative).
@@ -149,7 +230,7 @@ pub fn forest_changes(path: &Path, scope: &Scope, catalog: &Catalog) -> Result<V
         let region = cell(row, ri, path, n, "行政区代码")?.to_string();
         let y = year(row, yi, path, n, "年份")?;
         let o = cell(row, oi, path, n, "起源")?;
-        let origin = super::forest::Origin::normalise(o, catalog).ok_or_else(|| {
+        let origin = Origin::normalise(o, catalog).ok_or_else(|| {
             Error::Invalid(format!("{}: row {n}, field 起源: '{o}' is not 天然, 人工 or 其他", path.display()))
         })?;
         let it = cell(row, ii, path, n, "项目")?;
@@ -253,7 +334,7 @@ pub struct LiabilityModel {
     /// What it measures.
     pub description: String,
     /// Items (redline-encroachment, farmland-shortfall, groundwater-over-cap, harvest-over-quota).
-    pub items: Vec<super::liability::Item>,
+    pub items: Vec<Item>,
 }
 
 impl BalanceConfig {
@@ -480,8 +561,8 @@ mod tests {
         assert_eq!(
             key(&a),
             vec![
-                (super::super::forest::Origin::Natural, ForestItem::Growth, CubicMetres(120.5)),
-                (super::super::forest::Origin::Planted, ForestItem::Harvest, CubicMetres(30.0))
+                (Origin::Natural, ForestItem::Growth, CubicMetres(120.5)),
+                (Origin::Planted, ForestItem::Harvest, CubicMetres(30.0))
             ]
         );
     }
@@ -524,6 +605,6 @@ mod tests {
         );
         std::fs::write(d.path().join("liabilities.toml"), "default = \"m\"\n[models.m]\ntitle = \"t\"\ntitle_en = \"t\"\ndescription = \"d\"\nitems = [\"harvest-over-quota\"]\n").unwrap();
         let ok = BalanceConfig::load(Some(d.path())).unwrap();
-        assert_eq!(ok.liabilities.models["m"].items, vec![super::super::liability::Item::HarvestOverQuota]);
+        assert_eq!(ok.liabilities.models["m"].items, vec![Item::HarvestOverQuota]);
     }
 }

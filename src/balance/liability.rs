@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::inputs::{LiabilityModel, RegionTargets};
+use super::inputs::{Item, LiabilityModel, RegionTargets};
 use super::partition::{Partition, GAP};
 use super::OpeningClosing;
 use crate::area::AreaCalculator;
@@ -12,38 +12,6 @@ use crate::catalog::{RedlineRules, Verdict};
 use crate::geometry::Outline;
 use crate::quantity::{CubicMetres, SquareMetres, WanCubicMetres};
 use crate::store::StoredRecord;
-
-/// A liability item a model may count (`layers/rules/liabilities.toml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Item {
-    /// 生态保护红线内禁止用途面积: prohibited use inside red lines, 公顷.
-    RedlineEncroachment,
-    /// 永久基本农田低于保护目标面积: permanent basic farmland below its target, 公顷.
-    FarmlandShortfall,
-    /// 地下水超采量: groundwater withdrawn over the cap, 万 m³.
-    GroundwaterOverCap,
-    /// 林木超限额采伐量: harvest over the quota, m³.
-    HarvestOverQuota,
-}
-
-impl Item {
-    /// The id models name it by.
-    pub fn id(self) -> &'static str {
-        match self {
-            Item::RedlineEncroachment => "redline-encroachment",
-            Item::FarmlandShortfall => "farmland-shortfall",
-            Item::GroundwaterOverCap => "groundwater-over-cap",
-            Item::HarvestOverQuota => "harvest-over-quota",
-        }
-    }
-}
-
-impl std::fmt::Display for Item {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.id())
-    }
-}
 
 /// One computed liability item.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -303,7 +303,7 @@ fn forest_volume_table(s: &BalanceSheet) -> Table {
         .map(|r| Row {
             code: r.origin.clone(),
             // the rows of the origins, then the total
-            name: super::forest::Origin::ALL
+            name: super::inputs::Origin::ALL
                 .into_iter()
                 .find(|o| o.label() == r.origin)
                 .map_or("合计 Total", |o| o.row_name())

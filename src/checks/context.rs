@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use geo::{BoundingRect, MultiPolygon};
 
+use super::geom::LayerSet;
 use super::{Exceptions, Needs, RuleConfig, Tolerance};
 use crate::area::AreaCalculator;
 use crate::catalog::Catalog;
@@ -16,30 +17,6 @@ use crate::geometry::LayerIndex;
 use crate::geometry::Outline;
 use crate::model::{AsOf, LayerKind};
 use crate::store::{Read, Registry, StoredRecord};
-
-/// One layer's records on the check date, with an index over their positions.
-pub struct LayerSet {
-    /// The records.
-    pub records: Vec<StoredRecord>,
-    /// Each record's envelope (None for an empty geometry), computed once.
-    pub envelopes: Vec<Option<geo::Rect<f64>>>,
-    /// R-tree whose ids are positions in `records`.
-    pub index: LayerIndex,
-}
-
-impl LayerSet {
-    fn new(records: Vec<StoredRecord>) -> LayerSet {
-        use rayon::prelude::*;
-        let envelopes: Vec<Option<geo::Rect<f64>>> =
-            records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
-        LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records }
-    }
-
-    /// Positions of records whose envelope intersects the box.
-    pub fn candidates(&self, b: geo::Rect<f64>) -> Vec<usize> {
-        self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|i| i as usize).collect()
-    }
-}
 
 /// The records of a layer valid on `at` whose envelope meets `outline`'s box, read through the layer's
 /// R-tree, split into those that share ground with the outline and the others.
@@ -374,18 +351,24 @@ impl Context {
         AreaCalculator::for_thread(&self.crs).expect("the registry CRS was usable when the registry was created")
     }
 
+    /// Ellipsoidal area of a geometry in the registry CRS (densified like every finding piece).
+    pub fn area_of(&self, mp: &MultiPolygon<f64>) -> f64 {
+        crate::area::piece_area(&self.area_calculator(), mp)
+    }
+
     /// Overlap pieces among the parcels measured with `tol`, computed once and shared by the rules that need
     /// them (parcel-overlap reports them; coverage-gap uses them to know where sums of areas can hide a gap;
     /// both ask through `rules::parcel_overlap::pieces`, with NR101's tolerances). A call with other
     /// tolerances than the first computes its own pieces.
     pub fn parcel_overlaps(&self, tol: &Tolerance) -> std::borrow::Cow<'_, [super::geom::Piece]> {
         let set = self.layer(LayerKind::Parcels);
-        let (first, pieces) =
-            self.parcel_overlaps.get_or_init(|| (tol.clone(), super::geom::overlaps(self, set, set, true, tol)));
+        let (first, pieces) = self
+            .parcel_overlaps
+            .get_or_init(|| (tol.clone(), super::geom::overlaps(&|| self.area_calculator(), set, set, true, tol)));
         if first == tol {
             std::borrow::Cow::Borrowed(pieces)
         } else {
-            std::borrow::Cow::Owned(super::geom::overlaps(self, set, set, true, tol))
+            std::borrow::Cow::Owned(super::geom::overlaps(&|| self.area_calculator(), set, set, true, tol))
         }
     }
 

@@ -2,13 +2,39 @@
 //! through the R-tree and computed exactly in parallel, sliver classification by a rule's tolerances, and the
 //! ellipsoidal area of a piece in the check's CRS.
 
-use geo::{Area, Euclidean, Length, MultiPolygon};
+use geo::{Area, BoundingRect, Euclidean, Length, MultiPolygon};
 use rayon::prelude::*;
 
-use super::context::LayerSet;
-use super::{Class, Context, Severity, Tolerance};
+use super::{Class, Severity, Tolerance};
 use crate::area::piece_area;
+use crate::area::AreaCalculator;
 use crate::geometry::intersection_in;
+use crate::geometry::LayerIndex;
+use crate::store::StoredRecord;
+
+/// One layer's records on the check date, with an index over their positions.
+pub struct LayerSet {
+    /// The records.
+    pub records: Vec<StoredRecord>,
+    /// Each record's envelope (None for an empty geometry), computed once.
+    pub envelopes: Vec<Option<geo::Rect<f64>>>,
+    /// R-tree whose ids are positions in `records`.
+    pub index: LayerIndex,
+}
+
+impl LayerSet {
+    pub(crate) fn new(records: Vec<StoredRecord>) -> LayerSet {
+        use rayon::prelude::*;
+        let envelopes: Vec<Option<geo::Rect<f64>>> =
+            records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
+        LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records }
+    }
+
+    /// Positions of records whose envelope intersects the box.
+    pub fn candidates(&self, b: geo::Rect<f64>) -> Vec<usize> {
+        self.index.in_box(b.min().x, b.min().y, b.max().x, b.max().y).into_iter().map(|i| i as usize).collect()
+    }
+}
 
 /// An overlap piece between record `a` of one set and record `b` of another (or the same) set.
 #[derive(Debug, Clone)]
@@ -48,44 +74,42 @@ pub fn classify(mp: &MultiPolygon<f64>, area_ell: f64, tol: &Tolerance) -> Optio
 
 /// Overlap pieces between every pair of records of `a` and `b` whose envelopes intersect. With
 /// `same = true` (`a` is `b`) each unordered pair is visited once and a record is not paired with itself.
-pub fn overlaps(ctx: &Context, a: &LayerSet, b: &LayerSet, same: bool, tol: &Tolerance) -> Vec<Piece> {
+pub fn overlaps(
+    calc_for: &(dyn Fn() -> std::rc::Rc<AreaCalculator> + Sync),
+    a: &LayerSet,
+    b: &LayerSet,
+    same: bool,
+    tol: &Tolerance,
+) -> Vec<Piece> {
     // each record with the candidates the other set's R-tree gives for its envelope, measured as they are
     // found (no list of every box-meeting pair), the envelopes computed once by the sets
     let mut pieces: Vec<Piece> = (0..a.records.len())
         .into_par_iter()
         .with_min_len(256)
-        .map_init(
-            || ctx.area_calculator(),
-            |calc, i| {
-                let Some(ea) = a.envelopes[i] else { return vec![] };
-                let ga = &a.records[i].record.geometry;
-                let mut found = Vec::new();
-                for j in b.candidates(ea) {
-                    if same && j <= i {
-                        continue;
-                    }
-                    let Some(eb) = b.envelopes[j] else { continue };
-                    let inter = intersection_in(ga, ea, &b.records[j].record.geometry, eb);
-                    let planar = inter.unsigned_area();
-                    // shared edges of a clean tiling: no area at all, or far below the noise threshold
-                    if inter.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
-                        continue;
-                    }
-                    let area = piece_area(calc, &inter);
-                    if let Some(class) = classify(&inter, area, tol) {
-                        found.push(Piece { a: i, b: j, geometry: inter, area, planar, class });
-                    }
+        .map_init(calc_for, |calc, i| {
+            let Some(ea) = a.envelopes[i] else { return vec![] };
+            let ga = &a.records[i].record.geometry;
+            let mut found = Vec::new();
+            for j in b.candidates(ea) {
+                if same && j <= i {
+                    continue;
                 }
-                found
-            },
-        )
+                let Some(eb) = b.envelopes[j] else { continue };
+                let inter = intersection_in(ga, ea, &b.records[j].record.geometry, eb);
+                let planar = inter.unsigned_area();
+                // shared edges of a clean tiling: no area at all, or far below the noise threshold
+                if inter.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
+                    continue;
+                }
+                let area = piece_area(calc, &inter);
+                if let Some(class) = classify(&inter, area, tol) {
+                    found.push(Piece { a: i, b: j, geometry: inter, area, planar, class });
+                }
+            }
+            found
+        })
         .flatten_iter()
         .collect();
     pieces.sort_by_key(|p| (p.a, p.b));
     pieces
-}
-
-/// Ellipsoidal area of a geometry in the registry CRS.
-pub fn area_of(ctx: &Context, mp: &MultiPolygon<f64>) -> f64 {
-    piece_area(&ctx.area_calculator(), mp)
 }

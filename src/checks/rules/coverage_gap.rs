@@ -62,7 +62,7 @@ impl Check for CoverageGap {
                 continue;
             }
             let mp = MultiPolygon(vec![p]);
-            let area = crate::checks::geom::area_of(ctx, &mp);
+            let area = ctx.area_of(&mp);
             let planar = mp.unsigned_area();
             if let Some((class, severity)) = crate::checks::geom::classify(&mp, area, tol) {
                 let c = mp.bounding_rect().expect("piece").center();

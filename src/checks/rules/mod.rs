@@ -32,7 +32,7 @@ mod unit_overlap;
 mod unit_redline_link;
 mod unit_resource_sum;
 
-use super::context::LayerSet;
+use super::geom::LayerSet;
 use super::geom::Piece;
 use super::{Check, Class, Context, Finding, Severity};
 use crate::model::LayerKind;
@@ -63,7 +63,7 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
 fn self_overlaps(check: &dyn Check, ctx: &Context, kind: LayerKind, what: &str) -> crate::Result<Vec<Finding>> {
     let tol = ctx.config.tolerance(check.code())?;
     let set = ctx.layer(kind);
-    Ok(super::geom::overlaps(ctx, set, set, true, tol)
+    Ok(super::geom::overlaps(&|| ctx.area_calculator(), set, set, true, tol)
         .into_iter()
         .map(|p| overlap_finding(check, kind, set, p, what))
         .collect())
@@ -145,7 +145,7 @@ fn between(check: &dyn Check, ctx: &Context, a: LayerKind, b: LayerKind) -> crat
     let tol = ctx.config.tolerance(check.code())?;
     let (sa, sb) = (ctx.layer(a), ctx.layer(b));
     let (ta, tb) = (ctx.catalog.layer(a).title.clone(), ctx.catalog.layer(b).title.clone());
-    Ok(crate::checks::geom::overlaps(ctx, sa, sb, false, tol)
+    Ok(crate::checks::geom::overlaps(&|| ctx.area_calculator(), sa, sb, false, tol)
         .into_iter()
         .map(|p| {
             let message = format!(

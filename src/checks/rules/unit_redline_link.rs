@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use geo::BoundingRect;
 
 use super::{attribute, Check, Context, Finding};
-use crate::checks::geom;
 use crate::model::LayerKind;
 
 /// NR502.
@@ -48,7 +47,7 @@ impl Check for UnitRedlineLink {
                 for j in redlines.candidates(env) {
                     let rl = &redlines.records[j];
                     let piece = crate::geometry::intersection(&u.record.geometry, &rl.record.geometry);
-                    if !piece.0.is_empty() && geom::area_of(ctx, &piece) > min_area {
+                    if !piece.0.is_empty() && ctx.area_of(&piece) > min_area {
                         actual.insert(rl.record.key.clone());
                     }
                 }
