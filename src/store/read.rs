@@ -318,7 +318,7 @@ impl Registry {
     }
 
     /// The fids of the records of `classes` valid on `at`, in fid order, from the index on the class field —
-    /// or None when the field has no index, a prefix has no range ([`ClassPrefixes::range_sql`]), or the
+    /// or None when the field has no index, a prefix has no range (`ClassPrefixes::range_sql`), or the
     /// classes hold more than `limit` records (a reader that has fewer candidates already steps through
     /// them instead: an index entry costs about a third of a row). `INDEXED BY` makes SQLite answer from
     /// the index or fail, never scan the layer.
