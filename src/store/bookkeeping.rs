@@ -31,14 +31,30 @@ CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrl
 
 /// The bookkeeping values kept for a layer's records on or before `at` (all with None): fid → (field
 /// position, value), the latest per field.
-fn kept(conn: &Connection, def: &LayerDef, at: Option<&str>) -> Result<HashMap<i64, Vec<(usize, Value)>>> {
+fn kept(
+    conn: &Connection,
+    def: &LayerDef,
+    at: Option<&str>,
+    fids: Option<&[i64]>,
+) -> Result<HashMap<i64, Vec<(usize, Value)>>> {
     let mut out: HashMap<i64, Vec<(usize, Value)>> = HashMap::new();
-    let sql =
-        "SELECT fid, field, value FROM nr_bookkeeping WHERE layer = ?1 AND (?2 IS NULL OR as_of <= ?2) ORDER BY id";
-    let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map(params![def.kind.name(), at], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-    })?;
+    let only = match fids {
+        Some(_) => " AND fid IN rarray(?3)",
+        None => "",
+    };
+    let sql = format!(
+        "SELECT fid, field, value FROM nr_bookkeeping WHERE layer = ?1 AND (?2 IS NULL OR as_of <= ?2){only} ORDER BY id"
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let ids: std::rc::Rc<Vec<rusqlite::types::Value>> =
+        std::rc::Rc::new(fids.unwrap_or_default().iter().map(|&f| rusqlite::types::Value::Integer(f)).collect());
+    let layer = def.kind.name();
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&layer, &at];
+    if fids.is_some() {
+        args.push(&ids);
+    }
+    let rows =
+        st.query_map(args.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     for row in rows {
         let (fid, field, value) = row?;
         let (Some(i), Ok(v)) = (def.field_index(&field), serde_json::from_str::<Value>(&value)) else { continue };
@@ -73,7 +89,7 @@ pub(super) fn shown(
             (0..idx.len()).map(|k| super::read::value_of(r.get_ref(k + 1)?)).collect::<rusqlite::Result<Vec<_>>>()?;
         shown.insert(r.get(0)?, vals);
     }
-    for (fid, later) in kept(conn, def, None)? {
+    for (fid, later) in kept(conn, def, None, None)? {
         if let Some(vals) = shown.get_mut(&fid) {
             for (i, v) in later {
                 if let Some(k) = idx.iter().position(|&j| j == i) {
@@ -128,7 +144,13 @@ impl Registry {
     /// The bookkeeping values a read shows ([`Shown`]): for a read by date (or of the current records) those
     /// kept on or before that day for the fields the read fills in; none for a read of every version (the
     /// history shows each version as it was stored).
-    pub(super) fn bookkeeping_shown(&self, kind: LayerKind, when: When, fields: Fields) -> Result<Shown> {
+    pub(super) fn bookkeeping_shown(
+        &self,
+        kind: LayerKind,
+        when: When,
+        fields: Fields,
+        fids: Option<&[i64]>,
+    ) -> Result<Shown> {
         let def = self.catalog.layer(kind);
         let day = match when {
             When::Every => return Ok(Shown::default()),
@@ -138,7 +160,7 @@ impl Registry {
         if !def.bookkeeping_indices().iter().any(|&i| fields.reads(&def.fields[i].name)) {
             return Ok(Shown::default());
         }
-        let mut kept = kept(&self.conn, def, day.as_deref())?;
+        let mut kept = kept(&self.conn, def, day.as_deref(), fids)?;
         for values in kept.values_mut() {
             values.retain(|(i, _)| fields.reads(&def.fields[*i].name));
         }
@@ -153,6 +175,9 @@ pub(super) struct Shown(HashMap<i64, Vec<(usize, Value)>>);
 impl Shown {
     /// Put the values kept for `r` in its slots.
     pub(super) fn apply(&self, r: &mut StoredRecord) {
+        if self.0.is_empty() {
+            return;
+        }
         for (i, v) in self.0.get(&r.fid).into_iter().flatten() {
             // a read of some fields stops after the last one read
             if let Some(slot) = r.record.values.get_mut(*i) {

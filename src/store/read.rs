@@ -287,30 +287,28 @@ impl Registry {
     pub fn read_then<T: Send>(&self, q: &Read, then: &(dyn Fn(StoredRecord) -> T + Sync)) -> Result<Vec<T>> {
         let (date_sql, date) = q.when.filter();
         let filter = with_classes(date_sql, q.classes);
-        let shown = self.bookkeeping_shown(q.kind, q.when, q.fields)?;
+        let fids = match q.place {
+            Place::Layer => q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten(),
+            Place::Boxes(boxes) => Some(self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?),
+            Place::Fids(fids) => Some(fids.to_vec()),
+        };
+        // the bookkeeping values of the fids read only (a county window of a province must not load the
+        // values kept for the whole layer), or of the layer when the whole layer is stepped through
+        let shown = self.bookkeeping_shown(q.kind, q.when, q.fields, fids.as_deref())?;
         let then = |mut r: StoredRecord| {
             shown.apply(&mut r);
             then(r)
         };
-        let fids = match q.place {
-            Place::Layer => match q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten() {
-                Some(fids) => fids,
-                None => {
-                    let filter = beyond_sql(&filter, date.is_some(), q.beyond);
-                    let mut params: Vec<&dyn rusqlite::ToSql> =
-                        date.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
-                    let known = fid_array(q.beyond);
-                    if !q.beyond.is_empty() {
-                        params.push(&known);
-                    }
-                    let filter = format!("{filter} ORDER BY fid");
-                    return self.select_from_then(q.kind, q.kind.name(), &filter, &params, q.fields, &then);
-                }
-            },
-            Place::Boxes(boxes) => self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?,
-            Place::Fids(fids) => fids.to_vec(),
+        let Some(mut fids) = fids else {
+            let filter = beyond_sql(&filter, date.is_some(), q.beyond);
+            let mut params: Vec<&dyn rusqlite::ToSql> = date.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+            let known = fid_array(q.beyond);
+            if !q.beyond.is_empty() {
+                params.push(&known);
+            }
+            let filter = format!("{filter} ORDER BY fid");
+            return self.select_from_then(q.kind, q.kind.name(), &filter, &params, q.fields, &then);
         };
-        let mut fids = fids;
         if !q.beyond.is_empty() {
             fids.retain(|f| q.beyond.binary_search(f).is_err());
         }

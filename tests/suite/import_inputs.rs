@@ -1017,6 +1017,22 @@ fn a_new_data_year_alone_makes_no_new_version() {
     let hits: serde_json::Value = serde_json::from_str(&q).unwrap();
     let parcel = hits.as_array().unwrap().iter().find(|h| h["layer"] == "parcels").unwrap_or_else(|| panic!("{q}"));
     assert_eq!(parcel["attributes"]["SJNF"], 2021, "{parcel}");
+    // every read by date shows the year kept on or before it: of the whole layer, through boxes (the
+    // values of the fids found only), and by fid
+    let r = nrledger::Registry::open(&reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let kind = nrledger::LayerKind::Parcels;
+    let sjnf = r.catalog().layer(kind).field_index("SJNF").unwrap();
+    let day = Some(chrono::NaiveDate::from_ymd_opt(2020, 12, 31).unwrap());
+    let keyed = |recs: Vec<nrledger::store::StoredRecord>| -> Vec<(String, String)> {
+        recs.iter().map(|x| (x.record.key.clone(), x.record.value(sjnf).to_string())).collect()
+    };
+    let whole = r.read(&nrledger::Read::layer(kind).on(day)).unwrap();
+    let fids: Vec<i64> = whole.iter().map(|x| x.fid).collect();
+    let whole = keyed(whole);
+    assert!(whole.len() == 5 && whole.iter().all(|(_, y)| y == "2020"), "{whole:?}");
+    let world = [geo::Rect::new((-1e9, -1e9), (1e9, 1e9))];
+    assert_eq!(keyed(r.read(&nrledger::Read::layer(kind).on(day).in_boxes(&world)).unwrap()), whole);
+    assert_eq!(keyed(r.read(&nrledger::Read::layer(kind).on(day).fids(&fids[1..3])).unwrap()), whole[1..3].to_vec());
     assert_eq!(count(&reg, "SELECT count(*) FROM nr_bookkeeping"), 9);
     assert_eq!(gpkg_conformance(&reg), "");
 
