@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test fuzz deps test-deps install build seeds bench bench-peers bench-province bench-deps clean
+.PHONY: demo test fuzz deps test-deps install build deb seeds bench bench-peers bench-province bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -17,10 +17,13 @@ deps:
 # GDAL's GeoPackage validator (validate_gpkg.py of gdal-utils; pure Python, it needs no GDAL bindings, hence
 # --no-deps) checks every GeoPackage the tests write
 TEST_VENV := target/test-venv
+# the service's tests: the OpenAPI document validated, and OWSLib as a second OGC API client
+SERVE_CLIENTS := openapi-spec-validator==0.8.5 OWSLib==0.35.0
 test-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
 	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
 	@$(TEST_VENV)/bin/python -c "import osgeo_utils.samples.validate_gpkg" 2>/dev/null || $(TEST_VENV)/bin/pip install -q --no-deps gdal-utils==3.13.3.0
+	@$(TEST_VENV)/bin/python -c "import openapi_spec_validator, owslib" 2>/dev/null || $(TEST_VENV)/bin/pip install -q $(SERVE_CLIENTS)
 	@$(MAKE) --no-print-directory $(GEOS_SUITE)/TestValid.xml
 
 # GEOS's own validity and overlay suites (tests/xmltester of the GEOS source), against which the tests check
@@ -53,6 +56,14 @@ install:
 
 build: deps
 	$(CARGO) build --release --locked
+
+# The Debian package (target/debian/nrledger_*.deb): the binary, a systemd unit for `nrledger serve` run by its
+# own user (debian/nrledger.service), its settings in /etc/default/nrledger. cargo-deb is installed when missing.
+CARGO_DEB_VERSION := 3.8.0
+deb: deps
+	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	$(CARGO) deb --locked
+	@ls -1 target/debian/*.deb
 
 # Build the demo registry from seeds/anji, query it and export its layers into out/demo.
 demo: build

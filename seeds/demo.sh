@@ -68,3 +68,6 @@ echo "== outgoing audit (离任审计) of the county head for the same period: i
 echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/,"
 echo "   balance sheet workbook $OUT/balance-330523.xlsx, changed pieces $OUT/balance-trace.gpkg"
 echo "   audit report: $(cd "$OUT" && pwd)/audit-330523.html (workbook audit-330523.xlsx)"
+echo "== serve the registry to the bureau (OGC API – Features for QGIS and GDAL; Ctrl-C stops it):"
+echo "   $N serve $REG --listen 127.0.0.1:8080"
+echo "   then open http://127.0.0.1:8080/ (QGIS: Add WFS / OGC API – Features Layer, URL http://127.0.0.1:8080/)"

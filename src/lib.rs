@@ -60,6 +60,7 @@ pub mod query;
 pub mod region;
 pub mod register;
 pub mod schemas;
+pub mod serve;
 pub mod store;
 pub mod table;
 pub mod units;

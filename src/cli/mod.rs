@@ -14,6 +14,7 @@ mod inspect;
 mod query;
 mod register;
 mod schemas;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,8 @@ enum Command {
     Audit(audit::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
+    Serve(serve::Args),
+    Backup(serve::BackupArgs),
 }
 
 /// Run a parsed command line.
@@ -85,6 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => audit::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
+        Command::Serve(a) => serve::run(a, catalog),
+        Command::Backup(a) => serve::backup(a, catalog),
     }
 }
 

@@ -545,6 +545,18 @@ fn problem(
 
 pub use crate::hashing::{content_hash, hash_source, record_hash};
 
+/// A value as field `i` of `def` would hold it (trimmed, coerced to the field's type, a code normalised),
+/// or why it cannot be one: the rules an import applies to each value, for a value from elsewhere (a
+/// service's property filter).
+pub fn field_value(
+    def: &crate::catalog::LayerDef,
+    i: usize,
+    v: crate::model::Value,
+    classes: &crate::catalog::ClassTables,
+) -> std::result::Result<crate::model::Value, String> {
+    fields::check_value(def, i, v, classes)
+}
+
 /// Check one value against a layer field (type, required, range, pattern, code table), as imports do.
 pub fn check_field(
     def: &crate::catalog::LayerDef,

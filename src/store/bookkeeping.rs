@@ -153,7 +153,7 @@ impl Registry {
     ) -> Result<Shown> {
         let def = self.catalog.layer(kind);
         let day = match when {
-            When::Every => return Ok(Shown::default()),
+            When::Every | When::During(..) => return Ok(Shown::default()),
             When::Current => None,
             When::On(d) => Some(d.format("%Y-%m-%d").to_string()),
         };

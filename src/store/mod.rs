@@ -5,6 +5,7 @@
 //! `schema` lays out the tables, `write` applies a validated import, `read` answers "what did layer L look
 //! like on date D".
 
+mod backup;
 mod bookkeeping;
 mod read;
 mod register;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use backup::{BackupReport, Snapshot};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
@@ -106,6 +108,12 @@ fn holders(path: &Path) -> Vec<String> {
 /// A rejected record as the registry keeps it.
 #[derive(Debug, Clone)]
 pub struct StoredReject {
+    /// Its row in the registry's `rejects` table.
+    pub fid: i64,
+    /// The layer it was meant for.
+    pub layer: String,
+    /// The field at fault, when one.
+    pub field: Option<String>,
     /// The import that rejected it.
     pub import_id: i64,
     /// 0-based index in the source layer.
@@ -356,11 +364,15 @@ impl Registry {
     /// Every rejected record kept by the imports, oldest first: its source position, key, reason and, where
     /// it was polygonal and could be transformed, its geometry.
     pub fn rejects(&self) -> Result<Vec<StoredReject>> {
-        let mut st =
-            self.conn.prepare("SELECT import_id, feature_index, record_key, reason, geom FROM rejects ORDER BY fid")?;
+        let mut st = self.conn.prepare(
+            "SELECT import_id, feature_index, record_key, reason, geom, fid, layer, field FROM rejects ORDER BY fid",
+        )?;
         let rows = st.query_map([], |r| {
             let blob: Option<Vec<u8>> = r.get(4)?;
             Ok(StoredReject {
+                fid: r.get(5)?,
+                layer: r.get(6)?,
+                field: r.get(7)?,
                 import_id: r.get(0)?,
                 feature_index: r.get::<_, i64>(1)? as usize,
                 key: r.get(2)?,
@@ -369,6 +381,20 @@ impl Registry {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The extent of everything a layer has held, any vintage (`[min x, max x, min y, max y]`, registry
+    /// CRS; the GeoPackage contents' extent, widened by every import), or None while it is empty.
+    pub fn extent(&self, kind: LayerKind) -> Result<Option<[f64; 4]>> {
+        let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = self.conn.query_row(
+            "SELECT min_x, max_x, min_y, max_y FROM gpkg_contents WHERE table_name = ?1",
+            [kind.name()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(match row {
+            (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        })
     }
 
     /// Raw access for tests and read-only SQL reports.

@@ -127,6 +127,17 @@ fn with_classes(filter: String, classes: Option<ClassPrefixes>) -> String {
     }
 }
 
+/// A filter narrowed by the property equalities of a read (fields of `def` only: another name matches
+/// nothing). Field names are the catalog's own and the texts are quoted as SQL literals (a quote doubled),
+/// so nothing of a request's text can change the statement.
+fn with_equals(filter: String, def: &crate::catalog::LayerDef, equals: &[(String, String)]) -> String {
+    let terms = equals.iter().map(|(field, text)| match def.fields.iter().find(|f| &f.name == field) {
+        Some(f) => format!("CAST(\"{}\" AS TEXT) = '{}'", f.name.replace('"', "\"\""), text.replace('\'', "''")),
+        None => "0".into(),
+    });
+    std::iter::once(filter).chain(terms).collect::<Vec<_>>().join(" AND ")
+}
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -165,6 +176,9 @@ pub enum When {
     On(AsOf),
     /// Every version of every record (a layer's history).
     Every,
+    /// The versions valid on some day from `from` to `to` (both included; None: open), as an OGC API
+    /// `datetime` interval asks for them.
+    During(Option<AsOf>, Option<AsOf>),
 }
 
 impl From<Option<AsOf>> for When {
@@ -184,6 +198,13 @@ impl When {
                 Some(d.format("%Y-%m-%d").to_string()),
             ),
             When::Every => ("1 = 1".into(), None),
+            // the days are formatted here, never taken from the caller's text: literals are safe
+            When::During(from, to) => {
+                let from = from.map(|d| format!("(valid_to IS NULL OR valid_to > '{}')", d.format("%Y-%m-%d")));
+                let to = to.map(|d| format!("valid_from <= '{}'", d.format("%Y-%m-%d")));
+                let terms: Vec<String> = from.into_iter().chain(to).collect();
+                (if terms.is_empty() { "1 = 1".into() } else { terms.join(" AND ") }, None)
+            }
         }
     }
 }
@@ -220,12 +241,23 @@ pub struct Read<'a> {
     /// Fids left out (sorted): what a vintage adds to the records of an earlier one already read through
     /// the same boxes (a tenure's closing parcels beyond the opening ones).
     pub beyond: &'a [i64],
+    /// Only the records whose field (first) reads as this text (second): the simple property filters of
+    /// the service (`DLBM=0103`). Names the layer does not have match nothing.
+    pub equals: &'a [(String, String)],
 }
 
 impl<'a> Read<'a> {
     /// Every current record of `kind`, every field.
     pub fn layer(kind: LayerKind) -> Read<'a> {
-        Read { kind, when: When::Current, fields: Fields::All, classes: None, place: Place::Layer, beyond: &[] }
+        Read {
+            kind,
+            when: When::Current,
+            fields: Fields::All,
+            classes: None,
+            place: Place::Layer,
+            beyond: &[],
+            equals: &[],
+        }
     }
 
     /// The records valid on `at` (None: now).
@@ -258,6 +290,16 @@ impl<'a> Read<'a> {
         Read { place: Place::Fids(fids), ..self }
     }
 
+    /// The versions `when` selects.
+    pub fn when(self, when: When) -> Read<'a> {
+        Read { when, ..self }
+    }
+
+    /// Only the records whose fields read as the texts given (field, text).
+    pub fn equal(self, equals: &'a [(String, String)]) -> Read<'a> {
+        Read { equals, ..self }
+    }
+
     /// Leaving out the records `known` (sorted).
     pub fn beyond(self, known: &'a [i64]) -> Read<'a> {
         debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
@@ -286,7 +328,7 @@ impl Registry {
     /// classes are a condition SQLite tests on each row before its geometry is fetched.
     pub fn read_then<T: Send>(&self, q: &Read, then: &(dyn Fn(StoredRecord) -> T + Sync)) -> Result<Vec<T>> {
         let (date_sql, date) = q.when.filter();
-        let filter = with_classes(date_sql, q.classes);
+        let filter = with_equals(with_classes(date_sql, q.classes), self.catalog.layer(q.kind), q.equals);
         let fids = match q.place {
             Place::Layer => q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten(),
             Place::Boxes(boxes) => Some(self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?),
@@ -439,6 +481,50 @@ impl Registry {
         // CROSS JOIN keeps the array as the outer loop, so the rows come in the array's (fid) order
         let from = format!("rarray(?{}) ids CROSS JOIN {t} ON {t}.fid = ids.value", params.len());
         self.select_from_then(kind, &from, filter, &params, fields, then)
+    }
+
+    /// The records `q` selects as (fid, envelope `[minx, maxx, miny, maxy]`), in fid order, without reading
+    /// their attributes or geometry: what a page of a service counts and then reads a slice of. A read
+    /// through boxes takes the envelopes from the layer's R-tree (a record meeting several boxes comes
+    /// once); a read of the whole layer has none to give (None). Classes, fids and `beyond` are not
+    /// planned here: a read asking for them is refused.
+    pub fn matching(&self, q: &Read) -> Result<Vec<(i64, Option<[f64; 4]>)>> {
+        if q.classes.is_some() || !q.beyond.is_empty() || matches!(q.place, Place::Fids(_)) {
+            return Err(Error::Invalid("matching: classes, fids and known records are not planned here".into()));
+        }
+        let (date_sql, date) = q.when.filter();
+        let filter = with_equals(date_sql, self.catalog.layer(q.kind), q.equals);
+        let t = q.kind.name();
+        let date: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+        let Place::Boxes(boxes) = q.place else {
+            let mut st = self.conn.prepare(&format!("SELECT fid FROM {t} WHERE {filter} ORDER BY fid"))?;
+            let rows = st.query_map(&date[..], |r| Ok((r.get::<_, i64>(0)?, None)))?;
+            return Ok(rows.collect::<rusqlite::Result<_>>()?);
+        };
+        // the R-tree drives (CROSS JOIN keeps it the outer loop); the box's bounds follow the date
+        let n = date.len();
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {t}.fid, r.minx, r.maxx, r.miny, r.maxy FROM rtree_{t}_geom r CROSS JOIN {t} ON {t}.fid = r.id \
+             WHERE r.minx <= ?{} AND r.maxx >= ?{} AND r.miny <= ?{} AND r.maxy >= ?{} AND {filter}",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        ))?;
+        let mut out: Vec<(i64, Option<[f64; 4]>)> = Vec::new();
+        for b in boxes {
+            let (x0, x1, y0, y1) = (b.min().x, b.max().x, b.min().y, b.max().y);
+            let mut params = date.clone();
+            params.extend([&x1 as &dyn rusqlite::ToSql, &x0, &y1, &y0]);
+            let rows =
+                st.query_map(&params[..], |r| Ok((r.get(0)?, Some([r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))))?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_by_key(|(fid, _)| *fid);
+        out.dedup_by_key(|(fid, _)| *fid);
+        Ok(out)
     }
 
     /// Keys held by more than one record of a layer valid on `at`, each with those records' fids — found by

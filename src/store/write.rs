@@ -409,6 +409,7 @@ impl Writer<'_> {
         // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time: the
         // batch's blobs by position in the batch (None: the record is unchanged)
         let mut blobs: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut paused = false;
         for (n, rec) in records.iter().enumerate() {
             if n % ENCODE_BATCH == 0 {
                 use rayon::prelude::*;
@@ -477,7 +478,9 @@ impl Writer<'_> {
                 out.events += 1;
             }
             progress.inc(1);
-            if let Some(f) = fault.filter(|f| f.after == n + 1) {
+            // at the first record written at or past the point asked for (unchanged records write nothing)
+            if let Some(f) = fault.filter(|f| !paused && n + 1 >= f.after) {
+                paused = true;
                 f.pause();
             }
         }

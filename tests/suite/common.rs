@@ -167,3 +167,22 @@ pub fn gpkg_conformance(path: &Path) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)).trim().to_string()
         + if out.status.success() { "" } else { " (validator exit status not 0)" }
 }
+
+/// Start an import that pauses inside its write transaction (the fault seam) for `secs` seconds; returns
+/// once it has reached the pause.
+pub fn paused_import(reg: &Path, src: &Path, as_of: &str, after: usize, secs: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
+        .args(["import", s(reg), s(src), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", as_of])
+        .env("NRLEDGER_FAULT_PAUSE_AFTER", after.to_string())
+        .env("NRLEDGER_FAULT_PAUSE_SECS", secs)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let reached =
+        lines.map_while(Result::ok).any(|l| l.contains(&format!("NRLEDGER_FAULT_PAUSE reached after {after} records")));
+    assert!(reached, "the import never reached the pause point");
+    child
+}

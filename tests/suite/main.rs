@@ -18,3 +18,4 @@ mod province;
 mod register;
 mod registry;
 mod schemas;
+mod serve;

@@ -663,25 +663,6 @@ fn a_new_registry_keeps_its_pipeline_and_an_older_one_measures_the_same() {
     assert_eq!(findings(&reg), with, "the same findings and areas, to the last digit");
 }
 
-/// Start an import that pauses inside its write transaction (the fault seam) for `secs` seconds; returns
-/// once it has reached the pause.
-fn paused_import(reg: &Path, src: &Path, as_of: &str, after: usize, secs: &str) -> std::process::Child {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
-        .args(["import", s(reg), s(src), "--layer", "parcels", "--profile", "sandiao-dltb", "--as-of", as_of])
-        .env("NRLEDGER_FAULT_PAUSE_AFTER", after.to_string())
-        .env("NRLEDGER_FAULT_PAUSE_SECS", secs)
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let reached =
-        lines.map_while(Result::ok).any(|l| l.contains(&format!("NRLEDGER_FAULT_PAUSE reached after {after} records")));
-    assert!(reached, "the import never reached the pause point");
-    child
-}
-
 /// Regression (issue 19.2): two imports of a layer started at once both passed the date-order check, and the
 /// 2019 vintage was recorded after the 2020 one. The check now runs inside the write transaction: the
 /// second import waits for the first and is then refused. A waiting command also says it is waiting for a

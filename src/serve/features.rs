@@ -1,0 +1,567 @@
+//! OGC API – Features, Part 1 Core and Part 2 CRS, over the registry: the landing page, conformance,
+//! the collections (one per layer kind, and the records imports rejected), their queryables, pages of
+//! items (`bbox`, `bbox-crs`, `datetime`, `limit`, `offset`, `crs`, `FIELD=value`) and single items.
+//!
+//! A layer's item is one version of a record: its id is the version's fid, and `datetime` picks versions
+//! (a day: those valid on it, as `nrledger export --as-of` writes them; an interval: every version valid
+//! in it). A page's properties are `nrledger export`'s columns (the layer's fields, then `area_ell`,
+//! `area_gk`, `valid_from`, `valid_to`, `import_id`), so a GIS user gets the same records either way.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use geo::{BoundingRect, Contains, Intersects};
+use ogcapi_types::common::{
+    Collection, Collections, Conformance, Crs, Extent, LandingPage, Link, SpatialExtent, TemporalExtent,
+};
+use serde_json::{json, Map, Value as Json};
+
+use super::crs::{clip, Served};
+use super::html;
+use super::params::{self, Format, Query};
+use super::problem::ApiError;
+use super::Service;
+use crate::model::LayerKind;
+use crate::store::{Fields, Read, Registry, StoredRecord, When};
+
+/// The conformance classes the service meets.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+];
+
+const GEOJSON: &str = "application/geo+json";
+const JSON: &str = "application/json";
+const HTML: &str = "text/html";
+
+/// The id of the collection of rejected records.
+pub const REJECTS: &str = "rejects";
+
+/// What a collection id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A layer kind.
+    Layer(LayerKind),
+    /// The records imports rejected.
+    Rejects,
+}
+
+impl Source {
+    /// The collection `id` names, or a 404 naming it.
+    pub fn parse(s: &Service, id: &str) -> Result<Source, ApiError> {
+        if id == REJECTS {
+            return Ok(Source::Rejects);
+        }
+        LayerKind::parse(id)
+            .filter(|k| s.catalog.layers().iter().any(|d| d.kind == *k) && k.name() == id)
+            .map(Source::Layer)
+            .ok_or_else(|| ApiError::not_found("collectionId", format!("no collection '{}'", clip(id))))
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Source::Layer(k) => k.name(),
+            Source::Rejects => REJECTS,
+        }
+    }
+}
+
+fn link(href: String, rel: &str, mediatype: &str, title: &str) -> Link {
+    Link::new(href, rel).mediatype(mediatype).title(title)
+}
+
+/// A JSON or HTML response, as negotiated.
+fn respond(format: Format, json: Json, page: impl FnOnce(&Json) -> String, mediatype: &'static str) -> Response {
+    match format {
+        Format::Json => ([(header::CONTENT_TYPE, mediatype)], json.to_string()).into_response(),
+        Format::Html => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page(&json)).into_response(),
+    }
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// `/`: the landing page.
+pub async fn landing(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    // GDAL carries the date of a collection URL it was given to every request it makes
+    params::datetime(q.take("datetime"))?;
+    q.done()?;
+    let b = &s.base;
+    let page = LandingPage::new("nrledger 自然资源登记 Natural-resource registry")
+        .description("The registry's layers at any date, as OGC API – Features (自然资源统一确权登记 · 三调 · 生态保护红线 · 永久基本农田 · 城镇开发边界)")
+        .links(vec![
+            link(format!("{b}/"), "self", JSON, "this document"),
+            link(format!("{b}/?f=html"), "alternate", HTML, "this document as HTML"),
+            link(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(format!("{b}/conformance"), "conformance", JSON, "conformance classes"),
+            link(format!("{b}/collections"), "data", JSON, "the collections"),
+        ]);
+    let json = serde_json::to_value(&page).map_err(ApiError::internal)?;
+    Ok(respond(format, json, html::landing, JSON))
+}
+
+/// `/conformance`.
+pub async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    q.done()?;
+    let json = serde_json::to_value(Conformance::new(CONFORMANCE)).map_err(ApiError::internal)?;
+    Ok(respond(format, json, html::conformance, JSON))
+}
+
+/// `/collections`.
+pub async fn collections(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    q.done()?;
+    let s2 = s.clone();
+    let list = s.pool.read(move |reg| describe_all(&s2, reg)).await?;
+    let b = &s.base;
+    let mut all = Collections::new(list);
+    all.links = vec![
+        link(format!("{b}/collections"), "self", JSON, "the collections"),
+        link(format!("{b}/collections?f=html"), "alternate", HTML, "as HTML"),
+    ];
+    all.crs = Served::all(&s.crs)
+        .iter()
+        .map(|c| c.uri(&s.crs).parse::<Crs>())
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    let json = serde_json::to_value(&all).map_err(ApiError::internal)?;
+    Ok(respond(format, json, html::collections, JSON))
+}
+
+/// `/collections/{id}`.
+pub async fn collection(
+    State(s): State<Arc<Service>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    // a client given a collection's URL with a date (GDAL: OAPIF:…/collections/parcels?datetime=2019-12-31)
+    // asks for the description with it, then for the items with it: checked here, used on the items
+    params::datetime(q.take("datetime"))?;
+    q.done()?;
+    let source = Source::parse(&s, &id)?;
+    let s2 = s.clone();
+    let c = s.pool.read(move |reg| describe(&s2, reg, source)).await?;
+    let json = serde_json::to_value(&c).map_err(ApiError::internal)?;
+    Ok(respond(format, json, html::collection, JSON))
+}
+
+fn describe_all(s: &Service, reg: &Registry) -> Result<Vec<Collection>, ApiError> {
+    let mut out: Vec<Collection> = Vec::new();
+    for def in s.catalog.layers() {
+        out.push(describe(s, reg, Source::Layer(def.kind))?);
+    }
+    out.push(describe(s, reg, Source::Rejects)?);
+    Ok(out)
+}
+
+/// A collection's description: titles, extent (space in CRS84, time from the first vintage), CRSs, links.
+fn describe(s: &Service, reg: &Registry, source: Source) -> Result<Collection, ApiError> {
+    let b = &s.base;
+    let id = source.id();
+    let (title, description, extent, first) = match source {
+        Source::Layer(kind) => {
+            let def = s.catalog.layer(kind);
+            let first = reg.vintages(kind)?.first().copied();
+            (
+                format!("{} {}", def.title, def.title_en),
+                format!("{} ({}): every vintage, selected with datetime", def.title, def.title_en),
+                reg.extent(kind)?,
+                first,
+            )
+        }
+        Source::Rejects => (
+            "导入拒收记录 Rejected records".to_string(),
+            "Records imports rejected, with the reason, the field at fault and the import".to_string(),
+            None,
+            None,
+        ),
+    };
+    let mut c = Collection {
+        id: id.into(),
+        title: Some(title),
+        description: Some(description),
+        item_type: Some("feature".into()),
+        ..Default::default()
+    };
+    let crs_list: Vec<Crs> = Served::all(&s.crs).iter().filter_map(|c| c.uri(&s.crs).parse().ok()).collect();
+    c.crs = crs_list;
+    c.storage_crs =
+        Served::all(&s.crs).into_iter().find(|c| *c == Served::Registry).and_then(|c| c.uri(&s.crs).parse().ok());
+    c.extent = (extent.is_some() || first.is_some()).then(|| Extent {
+        spatial: extent
+            .and_then(|e| lonlat_box(s, e))
+            .map(|bb| SpatialExtent { bbox: vec![bb.into()], crs: Crs::default() }),
+        temporal: first.map(|d| TemporalExtent {
+            interval: vec![vec![d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()), None]],
+            trs: "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian".into(),
+        }),
+    });
+    c.links = vec![
+        link(format!("{b}/collections/{id}"), "self", JSON, "this collection"),
+        link(format!("{b}/collections/{id}?f=html"), "alternate", HTML, "this collection as HTML"),
+        link(format!("{b}/collections/{id}/items"), "items", GEOJSON, "its items"),
+        link(format!("{b}/collections/{id}/items?f=html"), "items", HTML, "its items as HTML"),
+    ];
+    if let Source::Layer(_) = source {
+        c.links.push(link(
+            format!("{b}/collections/{id}/queryables"),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "what it can be filtered by",
+        ));
+    }
+    Ok(c)
+}
+
+/// A registry-CRS extent as a CRS84 box (its outline transformed; None where that fails).
+fn lonlat_box(s: &Service, [x0, x1, y0, y1]: [f64; 4]) -> Option<[f64; 4]> {
+    let ring = geo::Rect::new((x0, y0), (x1, y1)).to_polygon();
+    let mp = Served::Crs84.of_registry(&s.crs, &geo::MultiPolygon(vec![densify(&ring)])).ok()?;
+    let r = mp.bounding_rect()?;
+    Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+fn densify(p: &geo::Polygon<f64>) -> geo::Polygon<f64> {
+    use geo::{Densify, Euclidean};
+    let r = p.bounding_rect().map_or(1.0, |r| r.width().max(r.height()));
+    Euclidean.densify(p, (r / 16.0).max(1.0))
+}
+
+/// The fields a layer can be filtered by: every field but the bookkeeping ones (whose value shown
+/// depends on the day read, not on what is stored).
+pub(super) fn queryable_fields(s: &Service, kind: LayerKind) -> Vec<&crate::catalog::FieldDef> {
+    let def = s.catalog.layer(kind);
+    let kept = def.bookkeeping_indices();
+    def.fields.iter().enumerate().filter(|(i, _)| !kept.contains(i)).map(|(_, f)| f).collect()
+}
+
+/// `/collections/{id}/queryables`: a JSON Schema of the properties that can be filtered on.
+pub async fn queryables(
+    State(s): State<Arc<Service>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    q.done()?;
+    let Source::Layer(kind) = Source::parse(&s, &id)? else {
+        return Err(ApiError::not_found("collectionId", "the rejected records have no queryables"));
+    };
+    let props: Map<String, Json> = queryable_fields(&s, kind)
+        .into_iter()
+        .map(|f| {
+            let ty = match f.field_type {
+                crate::model::FieldType::Integer => "integer",
+                crate::model::FieldType::Real => "number",
+                _ => "string",
+            };
+            (f.name.clone(), json!({"title": f.title, "description": f.title_en, "type": ty}))
+        })
+        .collect();
+    let json = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{}/collections/{id}/queryables", s.base),
+        "type": "object",
+        "title": s.catalog.layer(kind).title,
+        "properties": props,
+        "additionalProperties": false,
+    });
+    Ok(respond(format, json, html::queryables, "application/schema+json"))
+}
+
+/// A page request, parsed.
+struct PageRequest {
+    source: Source,
+    format: Format,
+    limit: usize,
+    offset: usize,
+    window: Option<geo::Polygon<f64>>,
+    when: When,
+    out: Served,
+    equals: Vec<(String, String)>,
+    /// The request's own parameters but `offset`, for the paging links.
+    keep: Vec<(String, String)>,
+}
+
+impl PageRequest {
+    fn parse(s: &Service, id: &str, raw: Option<&str>, headers: &HeaderMap) -> Result<PageRequest, ApiError> {
+        let source = Source::parse(s, id)?;
+        let mut q = Query::parse(raw)?;
+        let keep: Vec<(String, String)> =
+            Query::parse(raw)?.rest().into_iter().filter(|(k, _)| k != "offset").collect();
+        let format = Format::negotiate(q.take("f"), accept(headers))?;
+        let limit = params::limit(q.take("limit"))?;
+        let offset = params::offset(q.take("offset"))?;
+        let bbox = params::bbox(q.take("bbox"))?;
+        let bbox_crs = params::crs(q.take("bbox-crs"), &s.crs, "bbox-crs")?;
+        let out = params::crs(q.take("crs"), &s.crs, "crs")?;
+        let when = params::datetime(q.take("datetime"))?;
+        if let Some(f) = q.take("filter").or_else(|| q.take("filter-lang")) {
+            return Err(ApiError::bad(
+                "filter",
+                format!(
+                    "CQL2 filters are not offered ('{}'); filter by property with FIELD=value (see the queryables)",
+                    clip(&f)
+                ),
+            ));
+        }
+        let window = bbox.map(|b| bbox_crs.box_to_registry(&s.crs, b)).transpose()?;
+        let mut equals = Vec::new();
+        for (name, value) in q.rest() {
+            let kind = match source {
+                Source::Layer(kind) if queryable_fields(s, kind).iter().any(|f| f.name == name) => kind,
+                _ => {
+                    return Err(ApiError::bad(
+                        clip(&name),
+                        format!("unknown parameter or property '{}' (see /collections/{id}/queryables)", clip(&name)),
+                    ))
+                }
+            };
+            // a value the field cannot hold (a class code not in its table, text where a number belongs,
+            // SQL) is a mistake to report, not a filter that quietly matches nothing
+            let def = s.catalog.layer(kind);
+            let i = def.fields.iter().position(|f| f.name == name).unwrap_or_default();
+            let held = crate::import::field_value(def, i, crate::model::Value::Text(value.clone()), &s.catalog.classes)
+                .map_err(|why| ApiError::bad(clip(&name), format!("{}={}: {why}", clip(&name), clip(&value))))?;
+            equals.push((name, held.to_string()));
+        }
+        Ok(PageRequest { source, format, limit, offset, window, when, out, equals, keep })
+    }
+
+    /// The link to the page starting at `offset`.
+    fn href(&self, base: &str, offset: usize) -> String {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.keep {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("offset", &offset.to_string());
+        format!("{base}/collections/{}/items?{}", self.source.id(), ser.finish())
+    }
+}
+
+/// `/collections/{id}/items`.
+pub async fn items(
+    State(s): State<Arc<Service>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let req = PageRequest::parse(&s, &id, raw.as_deref(), &headers)?;
+    let s2 = s.clone();
+    let (req, json) = s
+        .pool
+        .read(move |reg| {
+            let json = match req.source {
+                Source::Layer(kind) => layer_page(&s2, reg, kind, &req)?,
+                Source::Rejects => rejects_page(&s2, reg, &req)?,
+            };
+            Ok((req, json))
+        })
+        .await?;
+    let mut res = respond(req.format, json, html::items, GEOJSON);
+    content_crs(&mut res, &s, req.out);
+    Ok(res)
+}
+
+fn content_crs(res: &mut Response, s: &Service, out: Served) {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", out.uri(&s.crs))) {
+        res.headers_mut().insert("content-crs", v);
+    }
+}
+
+/// The fids of the records a page request selects (exactly: a record whose envelope only meets the
+/// window's box is kept when its geometry meets the window), in fid order.
+fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i64>, ApiError> {
+    let Some(window) = &req.window else {
+        return Ok(reg
+            .matching(&Read::layer(kind).when(req.when).equal(&req.equals))?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect());
+    };
+    let Some(r) = window.bounding_rect() else { return Ok(vec![]) };
+    let boxes = [r];
+    let cands = reg.matching(&Read::layer(kind).when(req.when).equal(&req.equals).in_boxes(&boxes))?;
+    let (mut inside, mut edge) = (Vec::new(), Vec::new());
+    for (fid, env) in cands {
+        let [x0, x1, y0, y1] = env.unwrap_or_default();
+        if window.contains(&geo::Rect::new((x0, y0), (x1, y1))) {
+            inside.push(fid);
+        } else {
+            edge.push(fid);
+        }
+    }
+    if !edge.is_empty() {
+        let none: &[&str] = &[];
+        let met = reg.read_then(&Read::layer(kind).every_version().fields(Fields::Only(none)).fids(&edge), &|rec| {
+            (rec.fid, rec.record.geometry.intersects(window))
+        })?;
+        inside.extend(met.into_iter().filter(|(_, m)| *m).map(|(f, _)| f));
+        inside.sort_unstable();
+    }
+    Ok(inside)
+}
+
+fn layer_page(s: &Service, reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Json, ApiError> {
+    let fids = selected(reg, kind, req)?;
+    let page: Vec<i64> = fids.iter().skip(req.offset).take(req.limit).copied().collect();
+    let records = reg.read(&Read::layer(kind).when(req.when).fids(&page))?;
+    let features = records.iter().map(|r| feature(s, kind, r, req.out)).collect::<Result<Vec<_>, _>>()?;
+    Ok(collection_json(s, req, features, fids.len()))
+}
+
+/// The GeoJSON feature collection of a page, with its counts and paging links.
+fn collection_json(s: &Service, req: &PageRequest, features: Vec<Json>, matched: usize) -> Json {
+    let b = &s.base;
+    let returned = features.len();
+    let mut links = vec![
+        link(req.href(b, req.offset), "self", GEOJSON, "this page"),
+        link(format!("{}&f=html", req.href(b, req.offset)), "alternate", HTML, "this page as HTML"),
+        link(format!("{b}/collections/{}", req.source.id()), "collection", JSON, "the collection"),
+    ];
+    if req.offset + returned < matched {
+        links.push(link(req.href(b, req.offset + returned), "next", GEOJSON, "the next page"));
+    }
+    if req.offset > 0 {
+        links.push(link(req.href(b, req.offset.saturating_sub(req.limit)), "prev", GEOJSON, "the previous page"));
+    }
+    json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "links": links,
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "numberMatched": matched,
+        "numberReturned": returned,
+    })
+}
+
+/// One version of a record as a GeoJSON feature: `nrledger export`'s columns as properties.
+fn feature(s: &Service, kind: LayerKind, r: &StoredRecord, out: Served) -> Result<Json, ApiError> {
+    let def = s.catalog.layer(kind);
+    let mut props = Map::new();
+    for (i, f) in def.fields.iter().enumerate() {
+        props.insert(f.name.clone(), crate::io::geojson_out::json_value(r.record.value(i)));
+    }
+    props.insert("area_ell".into(), json!((r.areas.ellipsoidal * 100.0).round() / 100.0));
+    props.insert("area_gk".into(), json!((r.areas.planar * 100.0).round() / 100.0));
+    props.insert("valid_from".into(), json!(r.valid_from));
+    props.insert("valid_to".into(), json!(r.valid_to));
+    props.insert("import_id".into(), json!(r.import_id));
+    let g = out.of_registry(&s.crs, &r.record.geometry)?;
+    let b = &s.base;
+    Ok(json!({
+        "type": "Feature",
+        "id": r.fid.to_string(),
+        "geometry": geojson::Geometry::from(&geo::Geometry::MultiPolygon(g)),
+        "properties": props,
+        "links": [
+            link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
+            link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
+        ],
+    }))
+}
+
+fn rejects_page(s: &Service, reg: &Registry, req: &PageRequest) -> Result<Json, ApiError> {
+    let all = reg.rejects()?;
+    let kept: Vec<&crate::store::StoredReject> = all
+        .iter()
+        .filter(|r| match (&req.window, &r.geometry) {
+            (None, _) => true,
+            (Some(w), Some(g)) => g.intersects(w),
+            (Some(_), None) => false,
+        })
+        .collect();
+    let features = kept
+        .iter()
+        .skip(req.offset)
+        .take(req.limit)
+        .map(|r| reject_feature(s, r, req.out))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(collection_json(s, req, features, kept.len()))
+}
+
+fn reject_feature(s: &Service, r: &crate::store::StoredReject, out: Served) -> Result<Json, ApiError> {
+    let geometry = match &r.geometry {
+        Some(g) => {
+            let mp = match g {
+                geo::Geometry::MultiPolygon(mp) => Some(mp.clone()),
+                geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
+                _ => None,
+            };
+            match mp {
+                Some(mp) => {
+                    json!(geojson::Geometry::from(&geo::Geometry::MultiPolygon(out.of_registry(&s.crs, &mp)?)))
+                }
+                None => Json::Null,
+            }
+        }
+        None => Json::Null,
+    };
+    Ok(json!({
+        "type": "Feature",
+        "id": r.fid.to_string(),
+        "geometry": geometry,
+        "properties": {
+            "layer": r.layer, "import_id": r.import_id, "feature_index": r.feature_index,
+            "record_key": r.key, "field": r.field, "reason": r.reason,
+        },
+        "links": [link(format!("{}/collections/{REJECTS}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")],
+    }))
+}
+
+/// `/collections/{id}/items/{fid}`: one version of a record (or one rejected record).
+pub async fn item(
+    State(s): State<Arc<Service>>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let source = Source::parse(&s, &id)?;
+    let mut q = Query::parse(raw.as_deref())?;
+    let format = Format::negotiate(q.take("f"), accept(&headers))?;
+    let out = params::crs(q.take("crs"), &s.crs, "crs")?;
+    q.done()?;
+    let missing = || ApiError::not_found("featureId", format!("no feature '{}' in {}", clip(&fid), source.id()));
+    let n: i64 = fid.parse().ok().filter(|n| *n > 0).ok_or_else(missing)?;
+    let s2 = s.clone();
+    let found = s
+        .pool
+        .read(move |reg| match source {
+            Source::Layer(kind) => reg
+                .read(&Read::layer(kind).every_version().fids(&[n]))?
+                .first()
+                .map(|r| feature(&s2, kind, r, out))
+                .transpose(),
+            Source::Rejects => {
+                reg.rejects()?.iter().find(|r| r.fid == n).map(|r| reject_feature(&s2, r, out)).transpose()
+            }
+        })
+        .await?;
+    let json = found.ok_or_else(missing)?;
+    let mut res = respond(format, json, html::item, GEOJSON);
+    content_crs(&mut res, &s, out);
+    Ok(res)
+}

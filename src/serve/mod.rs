@@ -1,0 +1,189 @@
+//! `nrledger serve`: the registry as a shared, read-only service for the whole bureau — OGC API – Features
+//! (Part 1 Core, Part 2 CRS, property filters) for QGIS and GDAL, with an HTML view of every resource.
+//!
+//! One process keeps the registry open: the file in SQLite's WAL mode (imports and registrations from the
+//! CLI commit while it serves, and a request never waits for them), a pool of read connections each
+//! answering one request at a time inside one read snapshot ([`pool`]), on tokio and axum with request
+//! logs, timeouts, a body-size limit and a panic guard (a panic is a 500 for that request only). Requests
+//! are parsed into typed parameters first ([`params`]): every malformed one is a 400 naming the parameter
+//! ([`problem`]) before the registry is touched.
+
+mod crs;
+mod features;
+mod html;
+mod openapi;
+mod params;
+mod pool;
+mod problem;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::catalog::Catalog;
+use crate::crs::CrsInfo;
+use crate::error::{Error, Result};
+use crate::store::Registry;
+
+pub use problem::ApiError;
+
+/// The longest query string answered (a longer one is a 414 naming it): far more than any filter needs.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// The largest request body accepted (the read side takes none).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How a server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address to listen on (port 0: any free port; the one taken is printed).
+    pub listen: SocketAddr,
+    /// The URL clients reach the server by (behind a reverse proxy); default `http://LISTEN`.
+    pub public_url: Option<String>,
+    /// Read connections (requests answered at once); the rest wait their turn.
+    pub readers: usize,
+    /// A request still unanswered after this long is a 503.
+    pub timeout: Duration,
+}
+
+/// What every request handler shares: the registry's readers and what does not change while it runs.
+pub struct Service {
+    pool: pool::Pool,
+    catalog: Catalog,
+    crs: CrsInfo,
+    /// The public base URL, without a trailing slash.
+    base: String,
+}
+
+/// Serve the registry at `path` until SIGTERM or Ctrl-C; prints the address served first.
+pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
+    let first = Registry::open(path, catalog.clone())?;
+    first.use_wal()?;
+    let crs = first.crs.clone();
+    let pool = pool::Pool::new(path, catalog.clone(), opts.readers.max(1), first);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start the server's runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|e| Error::Invalid(format!("cannot listen on {}: {e}", opts.listen)))?;
+        let addr = listener.local_addr().map_err(|e| Error::Invalid(e.to_string()))?;
+        let base =
+            opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
+        let service = Arc::new(Service { pool, catalog, crs, base: base.clone() });
+        init_logs();
+        // a closed stdout (a service manager, a test that has read the address) must not stop the server
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "nrledger serve: {} on http://{addr}/", path.display());
+        let _ = writeln!(
+            out,
+            "  OGC API – Features for QGIS: {base}/  ·  collections: {base}/collections  ·  health: {base}/health"
+        );
+        let _ = out.flush();
+        drop(out);
+        axum::serve(listener, router(service, opts.timeout))
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))?;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+/// The routes and the layers every request passes through.
+fn router(service: Arc<Service>, timeout: Duration) -> Router {
+    Router::new()
+        .route("/", get(features::landing))
+        .route("/health", get(health))
+        .route("/conformance", get(features::conformance))
+        .route("/api", get(openapi::document))
+        .route("/collections", get(features::collections))
+        .route("/collections/{id}", get(features::collection))
+        .route("/collections/{id}/queryables", get(features::queryables))
+        .route("/collections/{id}/items", get(features::items))
+        .route("/collections/{id}/items/{fid}", get(features::item))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(guard_query))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a request handler panicked").into_response()
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(span).on_response(on_response))
+        .with_state(service)
+}
+
+/// `/health`: the registry answers a read.
+async fn health(State(s): State<Arc<Service>>) -> Response {
+    match s.pool.read(|reg| Ok(reg.imports()?.len())).await {
+        Ok(n) => axum::Json(serde_json::json!({"status": "ok", "imports": n})).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found("path", format!("no resource at {}", req.uri().path()))
+}
+
+/// Refuse an overlong query string before any handler parses it.
+async fn guard_query(req: Request, next: Next) -> Response {
+    let len = req.uri().query().map_or(0, str::len);
+    if len > MAX_QUERY_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "query",
+            format!("the query string has {len} bytes; at most {MAX_QUERY_BYTES} are accepted"),
+        )
+        .into_response();
+    }
+    let mut res = next.run(req).await;
+    res.headers_mut().entry(header::ACCESS_CONTROL_ALLOW_ORIGIN).or_insert(HeaderValue::from_static("*"));
+    res
+}
+
+/// The request's span: method and URI (path and query).
+fn span(req: &Request) -> tracing::Span {
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri())
+}
+
+fn on_response(res: &Response, latency: Duration, _: &tracing::Span) {
+    tracing::info!(status = res.status().as_u16(), ms = latency.as_secs_f64() * 1000.0, "answered");
+}
+
+/// Structured request logs (JSON lines on stderr; `RUST_LOG` filters them, `info` by default).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+}
+
+/// Resolves on SIGTERM (systemd's stop) or Ctrl-C: requests under way are answered, then the server ends.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+    tracing::info!("stopping: answering the requests under way");
+}

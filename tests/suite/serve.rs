@@ -1,0 +1,477 @@
+//! `nrledger serve`: OGC API – Features over a registry of the demo county's two surveys, read by plain
+//! HTTP, by GDAL's OAPIF driver and by OWSLib, compared with what `nrledger export` writes; every
+//! malformed request; an import and a backup while the server answers.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value as Json;
+
+use crate::common::*;
+
+/// A server started on a free loopback port, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    fn start(reg: &Path) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
+            .args(["serve", s(reg), "--listen", "127.0.0.1:0", "--readers", "4"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect(&first)
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, url, _stdout: stdout }
+    }
+
+    /// GET `path`: (status, headers' content-type and content-crs, body).
+    fn get_with(&self, path: &str, accept: &str) -> (u16, String, String, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut res = agent.get(&format!("{}{path}", self.url)).header("Accept", accept).call().unwrap();
+        let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let (ct, crs) = (header("content-type"), header("content-crs"));
+        let body = res.body_mut().with_config().limit(200_000_000).read_to_string().unwrap();
+        (res.status().as_u16(), ct, crs, body)
+    }
+
+    fn json(&self, path: &str) -> Json {
+        let (status, _, _, body) = self.get_with(path, "application/json");
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Every feature of a page and the pages after it (following `next`).
+    fn all_pages(&self, path: &str) -> Vec<Json> {
+        let mut out = Vec::new();
+        let mut next = Some(format!("{}{path}", self.url));
+        let mut pages = 0;
+        while let Some(url) = next {
+            let page = self.json(url.strip_prefix(&self.url).unwrap());
+            let feats = page["features"].as_array().unwrap();
+            assert_eq!(page["numberReturned"].as_u64().unwrap() as usize, feats.len());
+            out.extend(feats.iter().cloned());
+            next = page["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["rel"] == "next")
+                .map(|l| l["href"].as_str().unwrap().to_string());
+            pages += 1;
+            assert!(pages < 1000, "paging does not end");
+        }
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM: the server's graceful stop
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// A registry of the demo county: parcels and red lines at the end of 2019 and of 2020.
+fn county(dir: &Path) -> PathBuf {
+    let reg = dir.join("anji.gpkg");
+    let (code, _, err) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(code, 0, "{err}");
+    for d in ["2019-12-31", "2020-12-31"] {
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx")] {
+            let (code, out, err) = run(&[
+                "import",
+                s(&reg),
+                s(&seed(&format!("{d}.gpkg"))),
+                "--layer",
+                layer,
+                "--profile",
+                profile,
+                "--as-of",
+                d,
+            ]);
+            assert_eq!(code, 0, "{out}{err}");
+        }
+    }
+    reg
+}
+
+/// The features of a GeoJSON file, keyed by (key field, valid_from).
+fn by_key(features: &[Json], key: &str) -> BTreeMap<(String, String), Json> {
+    features
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f["properties"][key].as_str().unwrap().to_string(),
+                    f["properties"]["valid_from"].as_str().unwrap().to_string(),
+                ),
+                f.clone(),
+            )
+        })
+        .collect()
+}
+
+fn export(reg: &Path, dir: &Path, args: &[&str], name: &str) -> Vec<Json> {
+    let out = dir.join(name);
+    let mut a = vec!["export", s(reg), "--layer", "parcels", "--out", s(&out)];
+    a.extend_from_slice(args);
+    let (code, _, err) = run(&a);
+    assert_eq!(code, 0, "{err}");
+    let v: Json = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    v["features"].as_array().unwrap().clone()
+}
+
+fn venv_python() -> PathBuf {
+    let py = root().join("target/test-venv/bin/python");
+    assert!(py.exists(), "{} is missing: make test-deps installs it", py.display());
+    py
+}
+
+#[test]
+fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    // the landing page, conformance, collections, the API document (validated by openapi-spec-validator)
+    let landing = srv.json("/");
+    let rels: Vec<&str> = landing["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
+    for rel in ["self", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&rel), "{rels:?}");
+    }
+    let conf = srv.json("/conformance").to_string();
+    assert!(conf.contains("ogcapi-features-1/1.0/conf/core") && conf.contains("ogcapi-features-2/1.0/conf/crs"));
+    let colls = srv.json("/collections");
+    let ids: Vec<&str> = colls["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["admin", "units", "parcels", "redlines", "farmland", "urban", "forest", "rejects"]);
+    let parcels = srv.json("/collections/parcels");
+    assert_eq!(parcels["storageCrs"], "http://www.opengis.net/def/crs/EPSG/0/4549");
+    assert_eq!(parcels["extent"]["temporal"]["interval"][0][0], "2019-12-31T00:00:00Z");
+    let api = d.path().join("api.json");
+    std::fs::write(&api, srv.get_with("/api", "application/json").3).unwrap();
+    let check = Command::new(venv_python())
+        .args(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", s(&api)])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    // a day: exactly the records export writes for it, every property and coordinate, page by page
+    for day in ["2019-12-31", "2020-12-31"] {
+        let served = srv.all_pages(&format!("/collections/parcels/items?datetime={day}&limit=700"));
+        let written = export(&reg, d.path(), &["--as-of", day], &format!("parcels-{day}.geojson"));
+        assert_eq!(served.len(), written.len(), "{day}");
+        let (served, written) = (by_key(&served, "BSM"), by_key(&written, "BSM"));
+        assert_eq!(served.keys().collect::<Vec<_>>(), written.keys().collect::<Vec<_>>());
+        for (k, w) in &written {
+            assert_eq!(served[k]["properties"], w["properties"], "{k:?}");
+            assert_eq!(served[k]["geometry"], w["geometry"], "{k:?}: coordinates exact");
+        }
+    }
+    // no date: the current versions; an interval: every version valid in it (export --history, by its dates)
+    let now = srv.json("/collections/parcels/items?limit=1");
+    assert_eq!(
+        now["numberMatched"],
+        srv.json("/collections/parcels/items?limit=1&datetime=2020-12-31")["numberMatched"]
+    );
+    let history = export(&reg, d.path(), &["--history"], "history.geojson");
+    let in_2020 = |f: &&Json| {
+        let p = &f["properties"];
+        p["valid_from"].as_str().unwrap() <= "2020-06-30" && p["valid_to"].as_str().is_none_or(|t| t > "2020-01-01")
+    };
+    let expected = history.iter().filter(in_2020).count();
+    let served = srv.all_pages("/collections/parcels/items?datetime=2020-01-01/2020-06-30&limit=10000");
+    assert_eq!(served.len(), expected);
+    let every = srv.json("/collections/parcels/items?datetime=../..&limit=1");
+    assert_eq!(every["numberMatched"].as_u64().unwrap() as usize, history.len());
+    assert!(history.len() > served.len(), "the interval leaves out the versions closed before it");
+
+    // a property filter: the same records as the export's of that class
+    let paddy = srv.all_pages("/collections/parcels/items?DLBM=0101&datetime=2019-12-31&limit=10000");
+    let expected = export(&reg, d.path(), &["--as-of", "2019-12-31"], "p.geojson")
+        .into_iter()
+        .filter(|f| f["properties"]["DLBM"] == "0101")
+        .count();
+    assert!(expected > 0);
+    assert_eq!(paddy.len(), expected);
+
+    // one feature by id; the same in EPSG:4490 (latitude first) and in the registry's Gauss-Krüger CRS
+    let first = &srv.json("/collections/parcels/items?limit=1")["features"][0];
+    let id = first["id"].as_str().unwrap();
+    let one = srv.json(&format!("/collections/parcels/items/{id}"));
+    assert_eq!(one["properties"], first["properties"]);
+    let (_, _, crs, body) = srv.get_with(
+        &format!("/collections/parcels/items/{id}?crs=http://www.opengis.net/def/crs/EPSG/0/4490"),
+        "application/geo+json",
+    );
+    assert_eq!(crs, "<http://www.opengis.net/def/crs/EPSG/0/4490>");
+    let latlon: Json = serde_json::from_str(&body).unwrap();
+    let (lon, lat) = (&first["geometry"]["coordinates"][0][0][0], &latlon["geometry"]["coordinates"][0][0][0]);
+    assert_eq!((&lat[0], &lat[1]), (&lon[1], &lon[0]), "latitude first, the same numbers");
+    let (_, _, crs, body) = srv.get_with(
+        &format!("/collections/parcels/items/{id}?crs=http://www.opengis.net/def/crs/EPSG/0/4549"),
+        "application/geo+json",
+    );
+    assert_eq!(crs, "<http://www.opengis.net/def/crs/EPSG/0/4549>");
+    let gk: Json = serde_json::from_str(&body).unwrap();
+    let p = &gk["geometry"]["coordinates"][0][0][0];
+    let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+    assert!((300_000.0..700_000.0).contains(&x) && (3_000_000.0..4_000_000.0).contains(&y), "{x} {y}");
+    // a box in the registry's CRS around that corner finds the feature; in CRS84 the same
+    let near = |b: String, crs: &str| {
+        srv.all_pages(&format!("/collections/parcels/items?bbox={b}&bbox-crs={crs}&limit=10000"))
+    };
+    let found =
+        near(format!("{},{},{},{}", x - 1.0, y - 1.0, x + 1.0, y + 1.0), "http://www.opengis.net/def/crs/EPSG/0/4549");
+    assert!(found.iter().any(|f| f["id"] == id), "the box around its corner finds it");
+    assert!(found.len() < 20);
+    let (lo, la) = (lon[0].as_f64().unwrap(), lon[1].as_f64().unwrap());
+    let found = near(
+        format!("{},{},{},{}", lo - 1e-5, la - 1e-5, lo + 1e-5, la + 1e-5),
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    );
+    assert!(found.iter().any(|f| f["id"] == id));
+
+    // HTML by content negotiation, and every registry text escaped
+    let (status, ct, _, html) =
+        srv.get_with("/collections/parcels/items?limit=5", "text/html,application/xhtml+xml,*/*;q=0.8");
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(html.contains("<table>") && html.contains("DLBM"), "{html}");
+    let (_, ct, _, _) = srv.get_with("/collections/parcels/items?limit=5&f=json", "text/html");
+    assert!(ct.starts_with("application/geo+json"), "{ct}");
+}
+
+/// (request, status, the parameter the exception names).
+const BAD: &[(&str, u16, &str)] = &[
+    ("/collections/parcels/items?bbox=119,30,120", 400, "bbox"),
+    ("/collections/parcels/items?bbox=120,31,119,30", 400, "bbox"),
+    ("/collections/parcels/items?bbox=a,b,c,d", 400, "bbox"),
+    ("/collections/parcels/items?limit=0", 400, "limit"),
+    ("/collections/parcels/items?limit=1000000000", 400, "limit"),
+    ("/collections/parcels/items?limit=abc", 400, "limit"),
+    ("/collections/parcels/items?offset=-1", 400, "offset"),
+    ("/collections/nope", 404, "collectionId"),
+    ("/collections/nope/items", 404, "collectionId"),
+    ("/collections/parcels/items/999999999", 404, "featureId"),
+    ("/collections/parcels/items/abc", 404, "featureId"),
+    ("/collections/parcels/items?datetime=2019-02-30", 400, "datetime"),
+    ("/collections/parcels/items?datetime=2020-01-01/2019-01-01", 400, "datetime"),
+    ("/collections/parcels/items?crs=http://www.opengis.net/def/crs/EPSG/0/9999", 400, "crs"),
+    ("/collections/parcels/items?bbox=1,2,3,4&bbox-crs=EPSG:4326", 400, "bbox-crs"),
+    ("/collections/parcels/items?NOPE=1", 400, "NOPE"),
+    ("/collections/parcels/items?SJNF=2019", 400, "SJNF"),
+    ("/collections/parcels/items?DLBM=9999", 400, "DLBM"),
+    ("/collections/parcels/items?DLBM=0101%27%20OR%20%271%27=%271", 400, "DLBM"),
+    ("/collections/parcels/items?DLBM=0101;DROP%20TABLE%20parcels", 400, "DLBM"),
+    ("/collections/parcels/items?filter=DLBM%3D%270101%27", 400, "filter"),
+    ("/collections/parcels/items?limit=1&limit=2", 400, "limit"),
+    ("/collections/parcels/items?f=xml", 400, "f"),
+    ("/collections/..%2F..%2Fetc%2Fpasswd/items", 404, "collectionId"),
+    ("/collections/parcels/items/..%2F..%2Fetc%2Fpasswd", 404, "featureId"),
+    ("/collections/parcels/items/%00", 404, "featureId"),
+    ("/static/..%2F..%2FCargo.toml", 404, "path"),
+    ("/nothing/here", 404, "path"),
+];
+
+#[test]
+fn every_malformed_request_is_a_4xx_naming_its_parameter_and_the_server_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    for (path, status, parameter) in BAD {
+        let (got, ct, _, body) = srv.get_with(path, "application/json");
+        assert_eq!(got, *status, "{path}: {body}");
+        assert!(ct.contains("json"), "{path}: {ct}");
+        let ex: Json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+        assert_eq!(ex["parameter"], *parameter, "{path}: {body}");
+        assert_eq!(ex["status"], *status, "{path}");
+        assert!(!ex["detail"].as_str().unwrap().is_empty());
+        for secret in [s(d.path()), "/work", "panicked", "src/", "rusqlite", "SELECT"] {
+            assert!(!body.contains(secret), "{path} leaks '{secret}': {body}");
+        }
+    }
+    // the SQL of a filter value never reaches SQLite: the parcels are all still there
+    assert!(srv.json("/collections/parcels/items?limit=1")["numberMatched"].as_u64().unwrap() > 3000);
+    // a free-text field takes any text: SQL in it is a value that matches nothing
+    let page = srv.json("/collections/parcels/items?ZLDWMC=x%27%20OR%20%271%27%3D%271");
+    assert_eq!(page["numberMatched"], 0);
+    // path traversal with raw dots (a client that does not normalise them) and a 10 MB query string
+    let raw = |request: &[u8]| -> String {
+        let addr = srv.url.trim_start_matches("http://");
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+        let _ = c.write_all(request);
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let res = raw(b"GET /collections/../../../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(res.starts_with("HTTP/1.1 404"), "{res}");
+    assert!(!res.contains("root:"), "{res}");
+    let mut long = b"GET /collections/parcels/items?limit=1&q=".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 10 * 1024 * 1024));
+    long.extend(b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let res = raw(&long);
+    assert!(
+        res.is_empty() || res.starts_with("HTTP/1.1 414") || res.starts_with("HTTP/1.1 431"),
+        "{}",
+        &res[..res.len().min(300)]
+    );
+    let mut long = b"GET /collections/parcels/items?limit=1&q=".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 20_000));
+    long.extend(b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let res = raw(&long);
+    assert!(
+        res.starts_with("HTTP/1.1 414") && res.contains("\"parameter\":\"query\""),
+        "{}",
+        &res[..res.len().min(300)]
+    );
+    // and the server still answers
+    assert_eq!(srv.json("/health")["status"], "ok");
+}
+
+#[test]
+fn gdal_and_owslib_read_the_collections_and_gdal_gets_what_export_writes() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    let ogr = |args: &[&str]| {
+        let out = Command::new("ogrinfo").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = ogr(&["-ro", "-q", &format!("OAPIF:{}/", srv.url)]);
+    for id in ["parcels", "redlines", "units", "rejects"] {
+        assert!(listed.contains(&format!(": {id} (")), "{listed}");
+    }
+    // ogr2ogr through the service with a date and a box, and the same box on export's file
+    let (w, s_, e, n) = ("119.55", "30.44", "119.60", "30.48");
+    let via = d.path().join("via-oapif.geojson");
+    let out = Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "GeoJSON",
+            s(&via),
+            &format!("OAPIF:{}/collections/parcels?datetime=2019-12-31", srv.url),
+            "parcels",
+            "-oo",
+            "PAGE_SIZE=1000",
+            "-spat",
+            w,
+            s_,
+            e,
+            n,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = d.path().join("exported.geojson");
+    let (code, _, err) =
+        run(&["export", s(&reg), "--layer", "parcels", "--as-of", "2019-12-31", "--out", s(&exported)]);
+    assert_eq!(code, 0, "{err}");
+    let clipped = d.path().join("exported-box.geojson");
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", s(&clipped), s(&exported), "-spat", w, s_, e, n])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |p: &Path| -> Vec<Json> {
+        let v: Json = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["features"].as_array().unwrap().clone()
+    };
+    let (via, clipped) = (by_key(&read(&via), "BSM"), by_key(&read(&clipped), "BSM"));
+    assert!(clipped.len() > 20, "the box holds parcels");
+    assert_eq!(via.keys().collect::<Vec<_>>(), clipped.keys().collect::<Vec<_>>());
+    for (k, want) in &clipped {
+        for (field, value) in want["properties"].as_object().unwrap() {
+            assert_eq!(&via[k]["properties"][field], value, "{k:?} {field}");
+        }
+    }
+    // OWSLib, a second client: the collections, and a page of parcels at a date
+    let script = "import sys\nfrom owslib.ogcapi.features import Features\nw = Features(sys.argv[1])\n\
+                  ids = [c['id'] for c in w.collections()['collections']]\n\
+                  page = w.collection_items('parcels', datetime='2019-12-31', limit=50)\n\
+                  print(','.join(ids), page['numberMatched'], len(page['features']))\n";
+    let out = Command::new(venv_python()).args(["-c", script, &srv.url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let matched = srv.json("/collections/parcels/items?datetime=2019-12-31&limit=1")["numberMatched"].to_string();
+    assert_eq!(said.trim(), format!("admin,units,parcels,redlines,farmland,urban,forest,rejects {matched} 50"));
+}
+
+#[test]
+#[cfg_attr(not(feature = "fault-injection"), ignore = "needs the fault-injection feature: make test")]
+fn an_import_lands_while_the_server_answers_and_a_backup_taken_meanwhile_restores() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("r.gpkg");
+    let (code, _, err) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "import",
+        s(&reg),
+        s(&seed("2019-12-31.gpkg")),
+        "--layer",
+        "parcels",
+        "--profile",
+        "sandiao-dltb",
+        "--as-of",
+        "2019-12-31",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let imports = count(&reg, "SELECT max(import_id) FROM nr_imports");
+    let srv = Server::start(&reg);
+    let current = || srv.json("/collections/parcels/items?limit=1")["numberMatched"].as_u64().unwrap();
+    let before = current();
+    let versions = || srv.json("/collections/parcels/items?limit=1&datetime=../..")["numberMatched"].as_u64().unwrap();
+    let versions_before = versions();
+    // the 2020 import pauses inside its transaction, its rows half written
+    let mut import = paused_import(&reg, &seed("2020-12-31.gpkg"), "2020-12-31", 1, "6");
+    assert_eq!(current(), before, "no request sees half an import");
+    assert_eq!(versions(), versions_before);
+    assert_eq!(srv.json("/health")["status"], "ok");
+    let during = d.path().join("during.gpkg");
+    let (code, out, err) = run(&["backup", s(&reg), s(&during)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("integrity check: ok") && out.contains("sha256sum -c"), "{out}");
+    assert!(import.wait().unwrap().success());
+    // committed: the server shows it without a restart
+    let after = current();
+    assert!(versions() > versions_before);
+    assert_eq!(after as i64, count(&reg, "SELECT count(*) FROM parcels WHERE valid_to IS NULL"));
+    // the backup taken during the import holds the registry as it was before it, whole
+    assert_eq!(count(&during, "SELECT max(import_id) FROM nr_imports"), imports);
+    assert_eq!(count(&during, "SELECT count(*) FROM parcels WHERE valid_to IS NULL") as u64, before);
+    let sums = std::fs::read_to_string(d.path().join("during.gpkg.sha256")).unwrap();
+    assert_eq!(sums, format!("{}  during.gpkg\n", sha256(&during)));
+    // a backup after it holds the import; restored in place of a lost registry, it opens and answers
+    let later = d.path().join("later.gpkg");
+    let (code, out, err) = run(&["backup", s(&reg), s(&later), "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["integrity"], "ok");
+    assert_eq!(report["last_import"], imports + 1);
+    assert_eq!(report["sha256"], sha256(&later));
+    let (code, _, err) = run(&["backup", s(&reg), s(&later)]);
+    assert_eq!(code, 2, "an existing copy is never overwritten");
+    assert!(err.contains("already exists"), "{err}");
+    drop(srv);
+    let restored = d.path().join("restored.gpkg");
+    std::fs::copy(&later, &restored).unwrap();
+    let (code, out, err) = run(&["info", s(&restored)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2020-12-31"), "{out}");
+    assert_eq!(count(&restored, "SELECT count(*) FROM parcels WHERE valid_to IS NULL") as u64, after);
+}
