@@ -1,5 +1,6 @@
 //! `nrledger serve`: the registry as a shared, read-only service for the whole bureau — OGC API – Features
-//! (Part 1 Core, Part 2 CRS, property filters) for QGIS and GDAL, with an HTML view of every resource.
+//! (Part 1 Core, Part 2 CRS, property filters) for QGIS and GDAL, with an HTML view of every resource, and
+//! vector tiles of every layer at any date ([`tiles`]).
 //!
 //! One process keeps the registry open: the file in SQLite's WAL mode (imports and registrations from the
 //! CLI commit while it serves, and a request never waits for them), a pool of read connections each
@@ -15,6 +16,7 @@ mod openapi;
 mod params;
 mod pool;
 mod problem;
+mod tiles;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -116,6 +118,8 @@ fn router(service: Arc<Service>, timeout: Duration) -> Router {
         .route("/collections/{id}/queryables", get(features::queryables))
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{fid}", get(features::item))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(guard_query))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -475,3 +475,114 @@ fn an_import_lands_while_the_server_answers_and_a_backup_taken_meanwhile_restore
     assert!(out.contains("2020-12-31"), "{out}");
     assert_eq!(count(&restored, "SELECT count(*) FROM parcels WHERE valid_to IS NULL") as u64, after);
 }
+
+/// The XYZ tile holding a longitude, latitude at zoom `z`, and the tile's bounds (west, south, east, north).
+fn tile_at(lon: f64, lat: f64, z: u32) -> ((u32, u32), [f64; 4]) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor();
+    let lat_of = |row: f64| (std::f64::consts::PI * (1.0 - 2.0 * row / n)).sinh().atan().to_degrees();
+    ((x as u32, y as u32), [x / n * 360.0 - 180.0, lat_of(y + 1.0), (x + 1.0) / n * 360.0 - 180.0, lat_of(y)])
+}
+
+/// The features of a tile as GDAL's MVT driver reads it, in longitude/latitude: (key, class, geometry).
+fn read_tile(
+    bytes: &[u8],
+    dir: &Path,
+    z: u32,
+    x: u32,
+    y: u32,
+    name: &str,
+) -> Vec<(String, String, geo::Geometry<f64>)> {
+    let mvt = dir.join(format!("{name}.mvt"));
+    std::fs::write(&mvt, bytes).unwrap();
+    let out = dir.join(format!("{name}.geojson"));
+    let res = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", s(&out), s(&mvt), "parcels", "-t_srs", "EPSG:4326"])
+        .args(["-oo", &format!("Z={z}"), "-oo", &format!("X={x}"), "-oo", &format!("Y={y}")])
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let fc: geojson::FeatureCollection = std::fs::read_to_string(&out).unwrap().parse().unwrap();
+    fc.features
+        .into_iter()
+        .map(|f| {
+            let p = f.properties.clone().unwrap();
+            let g: geo::Geometry<f64> = f.geometry.unwrap().try_into().unwrap();
+            (p["BSM"].as_str().unwrap().to_string(), p["DLBM"].as_str().unwrap().to_string(), g)
+        })
+        .collect()
+}
+
+#[test]
+fn tiles_draw_the_records_valid_on_the_day_asked_for() {
+    use geo::Contains;
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    // a forest parcel that became a mine in 2020 (the demo's case), as the clerk's lookup finds it
+    let (lon, lat) = (119.5630, 30.4536);
+    let looked_up = |day: &str| -> (String, String) {
+        let (code, out, err) = run(&["query", s(&reg), "--at", "119.5630,30.4536", "--as-of", day, "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let hits: Json = serde_json::from_str(&out).unwrap();
+        let p = hits.as_array().unwrap().iter().find(|h| h["layer"] == "parcels").unwrap().clone();
+        (p["key"].as_str().unwrap().to_string(), p["attributes"]["DLBM"].as_str().unwrap().to_string())
+    };
+    let ((x, y), [w, so, e, n]) = tile_at(lon, lat, 14);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let fetch = |path: &str| -> (u16, String, Vec<u8>) {
+        let mut res = agent.get(&format!("{}{path}", srv.url)).call().unwrap();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (res.status().as_u16(), ct, res.body_mut().read_to_vec().unwrap())
+    };
+    let mut classes = Vec::new();
+    for day in ["2019-12-31", "2020-12-31"] {
+        let (key, class) = looked_up(day);
+        let (status, ct, bytes) = fetch(&format!("/tiles/parcels/14/{x}/{y}.mvt?datetime={day}"));
+        assert_eq!((status, ct.as_str()), (200, "application/vnd.mapbox-vector-tile"));
+        let feats = read_tile(&bytes, d.path(), 14, x, y, day);
+        // the parcel under the point, with its class of that day
+        let here: Vec<_> = feats.iter().filter(|(_, _, g)| g.contains(&geo::Point::new(lon, lat))).collect();
+        assert_eq!(here.len(), 1, "{day}: one parcel under the point");
+        assert_eq!((&here[0].0, &here[0].1), (&key, &class), "{day}");
+        classes.push(class);
+        // the tile holds every parcel of the day meeting it, and none beyond its buffer
+        let keys: std::collections::BTreeSet<String> = feats.iter().map(|f| f.0.clone()).collect();
+        let items = |b: [f64; 4]| -> std::collections::BTreeSet<String> {
+            srv.all_pages(&format!(
+                "/collections/parcels/items?bbox={},{},{},{}&datetime={day}&limit=10000",
+                b[0], b[1], b[2], b[3]
+            ))
+            .iter()
+            .map(|f| f["properties"]["BSM"].as_str().unwrap().to_string())
+            .collect()
+        };
+        let pad = |k: f64| [w - (e - w) * k, so - (n - so) * k, e + (e - w) * k, n + (n - so) * k];
+        let (within, around) = (items(pad(-0.01)), items(pad(0.03)));
+        assert!(within.len() > 5, "{day}: parcels in the tile");
+        assert!(within.is_subset(&keys), "{day}: missing {:?}", within.difference(&keys).collect::<Vec<_>>());
+        assert!(keys.is_subset(&around), "{day}: beyond the buffer {:?}", keys.difference(&around).collect::<Vec<_>>());
+    }
+    assert_ne!(classes[0], classes[1], "the date changes what is drawn");
+    // far from the registry: an empty tile; the TileJSON names the tile URL and the zooms
+    assert_eq!(fetch("/tiles/parcels/14/0/0.mvt").0, 204);
+    let tj = srv.json("/tiles/parcels.json");
+    assert_eq!(tj["minzoom"], 10);
+    assert!(tj["tiles"][0].as_str().unwrap().ends_with("/tiles/parcels/{z}/{x}/{y}.mvt"));
+    // bad tile requests
+    for (path, status, parameter) in [
+        ("/tiles/parcels/25/0/0.mvt", 400, "z"),
+        ("/tiles/parcels/3/0/0.mvt", 400, "z"),
+        ("/tiles/parcels/14/99999/0.mvt", 400, "x"),
+        ("/tiles/parcels/14/0/abc.mvt", 400, "y"),
+        ("/tiles/nope/14/0/0.mvt", 404, "layer"),
+        ("/tiles/..%2Fparcels/14/0/0.mvt", 404, "layer"),
+        ("/tiles/parcels/14/0/0.mvt?datetime=2019-01-01/2020-01-01", 400, "datetime"),
+        ("/tiles/parcels/14/0/0.mvt?datetime=2019-02-30", 400, "datetime"),
+    ] {
+        let (got, _, body) = fetch(path);
+        let ex: Json = serde_json::from_slice(&body).unwrap();
+        assert_eq!((got, ex["parameter"].as_str().unwrap()), (status, parameter), "{path}");
+    }
+}
