@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::crs::Transformer;
 use crate::error::Result;
-use crate::geometry::LayerIndex;
 use crate::model::{AsOf, LayerKind};
 use crate::quantity::SquareMetres;
 use crate::store::{Read, Registry};
@@ -71,34 +70,36 @@ fn box_outline([w, s, e, n]: [f64; 4]) -> Vec<(f64, f64)> {
 /// Whether a candidate record's geometry meets the probe.
 type HitTest = Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>;
 
-/// Look up every layer at a probe on a date (None: now).
+/// Look up every layer at a probe on a date (None: now). Each layer's candidates come from its R-tree (a
+/// lookup costs what the probe meets, not the layer's size); their geometry decides.
 pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>> {
     let to_reg = Transformer::new(&reg.crs.geographic, &reg.crs.definition)?;
+    let (window, test): (Rect<f64>, HitTest) = match probe {
+        Probe::At(lon, lat) => {
+            let mut p = [(lon, lat)];
+            to_reg.coords(&mut p)?;
+            let pt = Point::new(p[0].0, p[0].1);
+            (Rect::new(pt.0, pt.0), Box::new(move |g| g.contains(&pt) || g.intersects(&pt)))
+        }
+        Probe::BBox(a, b, c, d) => {
+            let mut p = box_outline(clip_to_use(&reg.crs, [a, b, c, d])?);
+            to_reg.coords(&mut p)?;
+            let xs = p.iter().map(|q| q.0);
+            let ys = p.iter().map(|q| q.1);
+            let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
+            let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
+            let r = Rect::new((x0, y0), (x1, y1));
+            (r, Box::new(move |g| g.intersects(&r.to_polygon())))
+        }
+    };
+    let boxes = [window];
     let mut hits = Vec::new();
     for def in reg.catalog().layers() {
-        let envs = reg.envelopes_at(def.kind, at)?;
-        if envs.is_empty() {
+        let cands: Vec<i64> =
+            reg.matching(&Read::layer(def.kind).on(at).in_boxes(&boxes))?.into_iter().map(|(f, _)| f).collect();
+        if cands.is_empty() {
             continue;
         }
-        let idx = LayerIndex::build(&envs);
-        let (cands, test): (Vec<i64>, HitTest) = match probe {
-            Probe::At(lon, lat) => {
-                let mut p = [(lon, lat)];
-                to_reg.coords(&mut p)?;
-                let pt = Point::new(p[0].0, p[0].1);
-                (idx.at_point(pt.x(), pt.y()), Box::new(move |g| g.contains(&pt) || g.intersects(&pt)))
-            }
-            Probe::BBox(a, b, c, d) => {
-                let mut p = box_outline(clip_to_use(&reg.crs, [a, b, c, d])?);
-                to_reg.coords(&mut p)?;
-                let xs = p.iter().map(|q| q.0);
-                let ys = p.iter().map(|q| q.1);
-                let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
-                let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
-                let r = Rect::new((x0, y0), (x1, y1)).to_polygon();
-                (idx.in_box(x0, y0, x1, y1), Box::new(move |g| g.intersects(&r)))
-            }
-        };
         let recs = reg.read(&Read::layer(def.kind).on(at).fids(&cands))?;
         for rec in recs {
             if !test(&rec.record.geometry) {

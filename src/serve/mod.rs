@@ -12,6 +12,7 @@
 mod crs;
 mod features;
 mod html;
+mod lookup;
 mod openapi;
 mod params;
 mod pool;
@@ -118,6 +119,7 @@ fn router(service: Arc<Service>, timeout: Duration) -> Router {
         .route("/collections/{id}/queryables", get(features::queryables))
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{fid}", get(features::item))
+        .route("/lookup", get(lookup::lookup))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .fallback(not_found)

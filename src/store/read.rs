@@ -131,8 +131,18 @@ fn with_classes(filter: String, classes: Option<ClassPrefixes>) -> String {
 /// nothing). Field names are the catalog's own and the texts are quoted as SQL literals (a quote doubled),
 /// so nothing of a request's text can change the statement.
 fn with_equals(filter: String, def: &crate::catalog::LayerDef, equals: &[(String, String)]) -> String {
+    use crate::model::FieldType;
+    // compared as the column holds it, so that an index on the field (the key's, a class field's) answers
     let terms = equals.iter().map(|(field, text)| match def.fields.iter().find(|f| &f.name == field) {
-        Some(f) => format!("CAST(\"{}\" AS TEXT) = '{}'", f.name.replace('"', "\"\""), text.replace('\'', "''")),
+        Some(f) => {
+            let col = format!("\"{}\"", f.name.replace('"', "\"\""));
+            let literal = match f.field_type {
+                FieldType::Integer => text.trim().parse::<i64>().ok().map(|n| n.to_string()),
+                FieldType::Real => text.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| format!("{x:?}")),
+                _ => Some(format!("'{}'", text.replace('\'', "''"))),
+            };
+            literal.map_or("0".into(), |l| format!("{col} = {l}"))
+        }
         None => "0".into(),
     });
     std::iter::once(filter).chain(terms).collect::<Vec<_>>().join(" AND ")

@@ -284,6 +284,10 @@ const BAD: &[(&str, u16, &str)] = &[
     ("/collections/parcels/items/%00", 404, "featureId"),
     ("/static/..%2F..%2FCargo.toml", 404, "path"),
     ("/nothing/here", 404, "path"),
+    ("/lookup", 400, "at"),
+    ("/lookup?at=200,1", 400, "at"),
+    ("/lookup?at=119.5,30.4,7", 400, "at"),
+    ("/lookup?at=119.5,30.4&datetime=2019-01-01/..", 400, "datetime"),
 ];
 
 #[test]
@@ -565,6 +569,20 @@ fn tiles_draw_the_records_valid_on_the_day_asked_for() {
         assert!(keys.is_subset(&around), "{day}: beyond the buffer {:?}", keys.difference(&around).collect::<Vec<_>>());
     }
     assert_ne!(classes[0], classes[1], "the date changes what is drawn");
+    // what is here: the same hits as `query --at`, each with every version of its key
+    for day in ["2019-12-31", "2020-12-31"] {
+        let (_, cli, _) = run(&["query", s(&reg), "--at", "119.5630,30.4536", "--as-of", day, "--format", "json"]);
+        let cli: Json = serde_json::from_str(&cli).unwrap();
+        let mut served = srv.json(&format!("/lookup?at=119.5630,30.4536&datetime={day}"))["hits"].clone();
+        let parcel = served.as_array().unwrap().iter().find(|h| h["layer"] == "parcels").unwrap().clone();
+        let history: Vec<&str> =
+            parcel["history"].as_array().unwrap().iter().map(|v| v["fields"]["DLBM"].as_str().unwrap()).collect();
+        assert_eq!(history, classes.iter().map(String::as_str).collect::<Vec<_>>(), "both versions, oldest first");
+        for h in served.as_array_mut().unwrap() {
+            h.as_object_mut().unwrap().remove("history");
+        }
+        assert_eq!(served, cli, "{day}");
+    }
     // far from the registry: an empty tile; the TileJSON names the tile URL and the zooms
     assert_eq!(fetch("/tiles/parcels/14/0/0.mvt").0, 204);
     let tj = srv.json("/tiles/parcels.json");
