@@ -32,7 +32,6 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::Catalog;
@@ -122,15 +121,53 @@ fn router(service: Arc<Service>, timeout: Duration) -> Router {
         .route("/lookup", get(lookup::lookup))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .merge(fault::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(guard_query))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(axum::middleware::from_fn_with_state(timeout, deadline))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             ApiError::internal("a request handler panicked").into_response()
         }))
         .layer(TraceLayer::new_for_http().make_span_with(span).on_response(on_response))
         .with_state(service)
+}
+
+/// The test seam of the guards (compiled only with the `fault-injection` feature, as `make test` builds):
+/// a handler that panics, one whose registry read panics, one that outlasts the request timeout.
+#[cfg(feature = "fault-injection")]
+mod fault {
+    use std::sync::Arc;
+
+    use axum::extract::State;
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::{ApiError, Service};
+
+    pub fn routes() -> Router<Arc<Service>> {
+        Router::new()
+            .route("/_fault/panic", get(|| async { panicking() }))
+            .route(
+                "/_fault/panic-in-read",
+                get(|State(s): State<Arc<Service>>| async move {
+                    s.pool.read(|_| -> Result<(), ApiError> { Err(panicking()) }).await
+                }),
+            )
+            .route("/_fault/slow", get(|| async { tokio::time::sleep(std::time::Duration::from_secs(5)).await }))
+    }
+
+    fn panicking() -> ApiError {
+        panic!("fault injection: a request panics")
+    }
+}
+
+/// Without the feature, no seam.
+#[cfg(not(feature = "fault-injection"))]
+mod fault {
+    pub fn routes() -> axum::Router<std::sync::Arc<super::Service>> {
+        axum::Router::new()
+    }
 }
 
 /// `/health`: the registry answers a read.
@@ -143,6 +180,20 @@ async fn health(State(s): State<Arc<Service>>) -> Response {
 
 async fn not_found(req: Request) -> ApiError {
     ApiError::not_found("path", format!("no resource at {}", req.uri().path()))
+}
+
+/// Give up a request still unanswered after `timeout`: a 503 exception (its work on a blocking thread
+/// finishes and is dropped).
+async fn deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "",
+            format!("the request was not answered within {} s; try a smaller one", timeout.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 /// Refuse an overlong query string before any handler parses it.

@@ -20,8 +20,13 @@ struct Server {
 
 impl Server {
     fn start(reg: &Path) -> Server {
+        Server::start_with(reg, &["--readers", "4"])
+    }
+
+    fn start_with(reg: &Path, options: &[&str]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
-            .args(["serve", s(reg), "--listen", "127.0.0.1:0", "--readers", "4"])
+            .args(["serve", s(reg), "--listen", "127.0.0.1:0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -602,5 +607,24 @@ fn tiles_draw_the_records_valid_on_the_day_asked_for() {
         let (got, _, body) = fetch(path);
         let ex: Json = serde_json::from_slice(&body).unwrap();
         assert_eq!((got, ex["parameter"].as_str().unwrap()), (status, parameter), "{path}");
+    }
+}
+
+#[test]
+#[cfg_attr(not(feature = "fault-injection"), ignore = "needs the fault-injection feature: make test")]
+fn a_panic_or_a_slow_request_fails_alone_and_the_server_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let srv = Server::start_with(&reg, &["--timeout", "1", "--readers", "1"]);
+    for (path, status) in [("/_fault/panic", 500), ("/_fault/panic-in-read", 500), ("/_fault/slow", 503)] {
+        let (got, ct, _, body) = srv.get_with(path, "application/json");
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(ct.contains("json"), "{path}: {ct}");
+        assert!(!body.contains("fault injection") && !body.contains("panicked"), "{path} leaks: {body}");
+    }
+    // the one read connection was lost with the panicking read: a new one answers
+    for _ in 0..3 {
+        assert_eq!(srv.json("/health")["status"], "ok");
+        assert_eq!(srv.json("/collections/parcels/items")["numberMatched"], 0);
     }
 }
