@@ -302,7 +302,7 @@ struct PageRequest {
     when: When,
     out: Served,
     equals: Vec<(String, String)>,
-    /// The request's own parameters but `offset`, for the paging links.
+    /// The request's own parameters but `offset` and `f`, for the paging links (each link names its media type).
     keep: Vec<(String, String)>,
 }
 
@@ -311,7 +311,7 @@ impl PageRequest {
         let source = Source::parse(s, id)?;
         let mut q = Query::parse(raw)?;
         let keep: Vec<(String, String)> =
-            Query::parse(raw)?.rest().into_iter().filter(|(k, _)| k != "offset").collect();
+            Query::parse(raw)?.rest().into_iter().filter(|(k, _)| k != "offset" && k != "f").collect();
         let format = Format::negotiate(q.take("f"), accept(headers))?;
         let limit = params::limit(q.take("limit"))?;
         let offset = params::offset(q.take("offset"))?;

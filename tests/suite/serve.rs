@@ -255,8 +255,19 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/html"), "{ct}");
     assert!(html.contains("<table>") && html.contains("DLBM"), "{html}");
-    let (_, ct, _, _) = srv.get_with("/collections/parcels/items?limit=5&f=json", "text/html");
+    let (_, ct, _, body) = srv.get_with("/collections/parcels/items?limit=5&f=json", "text/html");
     assert!(ct.starts_with("application/geo+json"), "{ct}");
+    // every link of a page leads somewhere: its HTML alternate and its next page
+    let page: Json = serde_json::from_str(&body).unwrap();
+    for rel in ["alternate", "next", "self", "collection"] {
+        let href = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == rel).unwrap()["href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, ct, _, _) = srv.get_with(href.strip_prefix(&srv.url).unwrap(), "application/json");
+        assert_eq!(status, 200, "{rel}: {href}");
+        assert_eq!(ct.starts_with("text/html"), rel == "alternate", "{rel}: {ct}");
+    }
 }
 
 /// (request, status, the parameter the exception names).
