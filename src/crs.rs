@@ -258,6 +258,30 @@ fn ring_points(p: &Polygon<f64>) -> usize {
     p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
 }
 
+/// The part of a geographic box (west, south, east, north; degrees) inside a CRS's area of use — a
+/// world-sized box is the zone's own area, not a transformation that fails — or None when they do not meet.
+pub fn within_use(crs: &CrsInfo, [w, s, e, n]: [f64; 4]) -> Option<[f64; 4]> {
+    let Some([uw, us, ue, un]) = crs.area_of_use else { return Some([w, s, e, n]) };
+    let [w, s, e, n] = [w.max(uw), s.max(us), e.min(ue), n.min(un)];
+    (w <= e && s <= n).then_some([w, s, e, n])
+}
+
+/// A geographic box's outline in `crs` (closed): its four edges followed in 16 steps each, so that the
+/// outline keeps the edges' curves and its bounds hold the whole box.
+pub fn box_outline(crs: &CrsInfo, [w, s, e, n]: [f64; 4]) -> Result<Polygon<f64>> {
+    const STEPS: usize = 16;
+    let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / STEPS as f64;
+    let mut pts: Vec<(f64, f64)> = (0..STEPS)
+        .map(|k| (lerp(w, e, k), s))
+        .chain((0..STEPS).map(|k| (e, lerp(s, n, k))))
+        .chain((0..STEPS).map(|k| (lerp(e, w, k), n)))
+        .chain((0..STEPS).map(|k| (w, lerp(n, s, k))))
+        .collect();
+    Transformer::for_thread(&crs.geographic, &crs.definition)?.coords(&mut pts)?;
+    pts.push(pts[0]);
+    Ok(Polygon::new(pts.into_iter().map(|(x, y)| Coord { x, y }).collect(), vec![]))
+}
+
 /// Guess, from the x/y extent of unlabelled coordinates, which CRS they are probably in — for the hint in
 /// the "no CRS" error message, which suggests a code of the kind the coordinates have (with or without the
 /// zone prefix; for coordinates without one, the registry's own CRS `reg` when it is such a zone).

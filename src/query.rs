@@ -1,7 +1,7 @@
 //! The clerk's lookup: what is at a point, or in a box, in every layer on a date — which unit, which parcel
 //! and class, which red line.
 
-use geo::{Contains, Intersects, Point, Rect};
+use geo::{BoundingRect, Contains, Intersects, Point, Rect};
 use serde::Serialize;
 
 use crate::crs::Transformer;
@@ -40,33 +40,6 @@ pub struct Hit {
     pub valid_to: Option<String>,
 }
 
-/// A box (west, south, east, north) clipped to the registry CRS's area of use: a world-sized box is
-/// the zone's own area, not a transformation that fails; a box wholly outside it is an error that says so.
-fn clip_to_use(crs: &crate::crs::CrsInfo, [w, s, e, n]: [f64; 4]) -> Result<[f64; 4]> {
-    let Some([uw, us, ue, un]) = crs.area_of_use else { return Ok([w, s, e, n]) };
-    let clipped = [w.max(uw), s.max(us), e.min(ue), n.min(un)];
-    if clipped[0] > clipped[2] || clipped[1] > clipped[3] {
-        return Err(crate::Error::Invalid(format!(
-            "the box {w},{s},{e},{n} lies outside the area of use of the registry's CRS {} ({uw},{us},{ue},{un})",
-            crs.name
-        )));
-    }
-    Ok(clipped)
-}
-
-/// Points along a geographic box's four edges (16 steps each), so that its projected outline follows the
-/// edges' curves and its projected bounds hold the whole box.
-fn box_outline([w, s, e, n]: [f64; 4]) -> Vec<(f64, f64)> {
-    const STEPS: usize = 16;
-    let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / STEPS as f64;
-    (0..STEPS)
-        .map(|k| (lerp(w, e, k), s))
-        .chain((0..STEPS).map(|k| (e, lerp(s, n, k))))
-        .chain((0..STEPS).map(|k| (lerp(e, w, k), n)))
-        .chain((0..STEPS).map(|k| (w, lerp(n, s, k))))
-        .collect()
-}
-
 /// Whether a candidate record's geometry meets the probe.
 type HitTest = Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>;
 
@@ -82,13 +55,14 @@ pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>>
             (Rect::new(pt.0, pt.0), Box::new(move |g| g.contains(&pt) || g.intersects(&pt)))
         }
         Probe::BBox(a, b, c, d) => {
-            let mut p = box_outline(clip_to_use(&reg.crs, [a, b, c, d])?);
-            to_reg.coords(&mut p)?;
-            let xs = p.iter().map(|q| q.0);
-            let ys = p.iter().map(|q| q.1);
-            let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
-            let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
-            let r = Rect::new((x0, y0), (x1, y1));
+            let inside = crate::crs::within_use(&reg.crs, [a, b, c, d]).ok_or_else(|| {
+                let [uw, us, ue, un] = reg.crs.area_of_use.unwrap_or_default();
+                crate::Error::Invalid(format!(
+                    "the box {a},{b},{c},{d} lies outside the area of use of the registry's CRS {} ({uw},{us},{ue},{un})",
+                    reg.crs.name
+                ))
+            })?;
+            let r = crate::crs::box_outline(&reg.crs, inside)?.bounding_rect().expect("an outline has points");
             (r, Box::new(move |g| g.intersects(&r.to_polygon())))
         }
     };

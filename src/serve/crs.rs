@@ -7,7 +7,7 @@
 
 use geo::orient::{Direction, Orient};
 
-use super::problem::ApiError;
+use super::problem::{clip, ApiError};
 use crate::crs::{CrsInfo, Transformer};
 
 /// OGC's URI of CRS84.
@@ -98,27 +98,12 @@ impl Served {
         if self == Served::Registry {
             return Ok(geo::Rect::new((w, s), (e, n)).to_polygon());
         }
-        // clipped to the CRS's area of use: a world box is the zone's own area, not a failed transformation
-        let [w, s, e, n] = match crs.area_of_use {
-            Some([uw, us, ue, un]) => [w.max(uw), s.max(us), e.min(ue), n.min(un)],
-            None => [w, s, e, n],
-        };
-        if w > e || s > n {
-            return Ok(geo::Polygon::new(geo::LineString(vec![]), vec![]));
+        match crate::crs::within_use(crs, [w, s, e, n]) {
+            None => Ok(geo::Polygon::new(geo::LineString(vec![]), vec![])),
+            Some(inside) => crate::crs::box_outline(crs, inside).map_err(|e| {
+                ApiError::bad("bbox", format!("the box cannot be transformed to the registry's CRS: {e}"))
+            }),
         }
-        const STEPS: usize = 16;
-        let lerp = |a: f64, b: f64, k: usize| a + (b - a) * k as f64 / STEPS as f64;
-        let mut pts: Vec<(f64, f64)> = (0..STEPS)
-            .map(|k| (lerp(w, e, k), s))
-            .chain((0..STEPS).map(|k| (e, lerp(s, n, k))))
-            .chain((0..STEPS).map(|k| (lerp(e, w, k), n)))
-            .chain((0..STEPS).map(|k| (w, lerp(n, s, k))))
-            .collect();
-        let t = Transformer::for_thread(&crs.geographic, &crs.definition).map_err(ApiError::from)?;
-        t.coords(&mut pts)
-            .map_err(|e| ApiError::bad("bbox", format!("the box cannot be transformed to the registry's CRS: {e}")))?;
-        pts.push(pts[0]);
-        Ok(geo::Polygon::new(pts.into_iter().map(|(x, y)| geo::Coord { x, y }).collect(), vec![]))
     }
 }
 
@@ -126,13 +111,4 @@ impl Served {
 fn swap(g: &geo::MultiPolygon<f64>) -> geo::MultiPolygon<f64> {
     use geo::MapCoords;
     g.map_coords(|c| geo::Coord { x: c.y, y: c.x })
-}
-
-/// A request's text cut short for an error message.
-pub fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(120).filter(|c| !c.is_control()).collect();
-    if s.chars().count() > 120 {
-        out.push('…');
-    }
-    out
 }

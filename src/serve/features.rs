@@ -18,10 +18,10 @@ use ogcapi_types::common::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::crs::{clip, Served};
+use super::crs::Served;
 use super::html;
 use super::params::{self, Format, Query};
-use super::problem::ApiError;
+use super::problem::{clip, ApiError};
 use super::Service;
 use crate::model::LayerKind;
 use crate::store::{Fields, Read, Registry, StoredRecord, When};
@@ -57,8 +57,7 @@ impl Source {
         if id == REJECTS {
             return Ok(Source::Rejects);
         }
-        LayerKind::parse(id)
-            .filter(|k| s.catalog.layers().iter().any(|d| d.kind == *k) && k.name() == id)
+        layer_kind(s, id)
             .map(Source::Layer)
             .ok_or_else(|| ApiError::not_found("collectionId", format!("no collection '{}'", clip(id))))
     }
@@ -69,6 +68,11 @@ impl Source {
             Source::Rejects => REJECTS,
         }
     }
+}
+
+/// The layer kind of the catalog named exactly `id`.
+pub(super) fn layer_kind(s: &Service, id: &str) -> Option<LayerKind> {
+    LayerKind::parse(id).filter(|k| k.name() == id && s.catalog.layers().iter().any(|d| d.kind == *k))
 }
 
 fn link(href: String, rel: &str, mediatype: &str, title: &str) -> Link {
@@ -87,17 +91,24 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
+/// The format a description (landing page, conformance, collections, queryables) is asked for in. It takes
+/// no other parameter but `datetime`, which is checked and left to the items: GDAL, given a collection's
+/// URL with a date (`OAPIF:…/collections/parcels?datetime=2019-12-31`), carries it to every request.
+fn described(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    let mut q = Query::parse(raw)?;
+    let format = Format::negotiate(q.take("f"), accept(headers))?;
+    params::datetime(q.take("datetime"))?;
+    q.done()?;
+    Ok(format)
+}
+
 /// `/`: the landing page.
 pub async fn landing(
     State(s): State<Arc<Service>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), accept(&headers))?;
-    // GDAL carries the date of a collection URL it was given to every request it makes
-    params::datetime(q.take("datetime"))?;
-    q.done()?;
+    let format = described(raw.as_deref(), &headers)?;
     let b = &s.base;
     let page = LandingPage::new("nrledger 自然资源登记 Natural-resource registry")
         .description("The registry's layers at any date, as OGC API – Features (自然资源统一确权登记 · 三调 · 生态保护红线 · 永久基本农田 · 城镇开发边界)")
@@ -114,9 +125,7 @@ pub async fn landing(
 
 /// `/conformance`.
 pub async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), accept(&headers))?;
-    q.done()?;
+    let format = described(raw.as_deref(), &headers)?;
     let json = serde_json::to_value(Conformance::new(CONFORMANCE)).map_err(ApiError::internal)?;
     Ok(respond(format, json, html::conformance, JSON))
 }
@@ -127,9 +136,7 @@ pub async fn collections(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), accept(&headers))?;
-    q.done()?;
+    let format = described(raw.as_deref(), &headers)?;
     let s2 = s.clone();
     let list = s.pool.read(move |reg| describe_all(&s2, reg)).await?;
     let b = &s.base;
@@ -154,12 +161,7 @@ pub async fn collection(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), accept(&headers))?;
-    // a client given a collection's URL with a date (GDAL: OAPIF:…/collections/parcels?datetime=2019-12-31)
-    // asks for the description with it, then for the items with it: checked here, used on the items
-    params::datetime(q.take("datetime"))?;
-    q.done()?;
+    let format = described(raw.as_deref(), &headers)?;
     let source = Source::parse(&s, &id)?;
     let s2 = s.clone();
     let c = s.pool.read(move |reg| describe(&s2, reg, source)).await?;
@@ -257,6 +259,15 @@ pub(super) fn queryable_fields(s: &Service, kind: LayerKind) -> Vec<&crate::cata
     def.fields.iter().enumerate().filter(|(i, _)| !kept.contains(i)).map(|(_, f)| f).collect()
 }
 
+/// The JSON Schema type of a field's values.
+pub(super) fn json_type(f: &crate::catalog::FieldDef) -> &'static str {
+    match f.field_type {
+        crate::model::FieldType::Integer => "integer",
+        crate::model::FieldType::Real => "number",
+        _ => "string",
+    }
+}
+
 /// `/collections/{id}/queryables`: a JSON Schema of the properties that can be filtered on.
 pub async fn queryables(
     State(s): State<Arc<Service>>,
@@ -264,22 +275,13 @@ pub async fn queryables(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), accept(&headers))?;
-    q.done()?;
+    let format = described(raw.as_deref(), &headers)?;
     let Source::Layer(kind) = Source::parse(&s, &id)? else {
         return Err(ApiError::not_found("collectionId", "the rejected records have no queryables"));
     };
     let props: Map<String, Json> = queryable_fields(&s, kind)
         .into_iter()
-        .map(|f| {
-            let ty = match f.field_type {
-                crate::model::FieldType::Integer => "integer",
-                crate::model::FieldType::Real => "number",
-                _ => "string",
-            };
-            (f.name.clone(), json!({"title": f.title, "description": f.title_en, "type": ty}))
-        })
+        .map(|f| (f.name.clone(), json!({"title": f.title, "description": f.title_en, "type": json_type(f)})))
         .collect();
     let json = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -311,7 +313,7 @@ impl PageRequest {
         let source = Source::parse(s, id)?;
         let mut q = Query::parse(raw)?;
         let keep: Vec<(String, String)> =
-            Query::parse(raw)?.rest().into_iter().filter(|(k, _)| k != "offset" && k != "f").collect();
+            q.pairs().iter().filter(|(k, _)| k != "offset" && k != "f").cloned().collect();
         let format = Format::negotiate(q.take("f"), accept(headers))?;
         let limit = params::limit(q.take("limit"))?;
         let offset = params::offset(q.take("offset"))?;

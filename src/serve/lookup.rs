@@ -8,9 +8,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 
-use super::crs::clip;
 use super::params::{self, Query};
-use super::problem::ApiError;
+use super::problem::{clip, ApiError};
 use super::Service;
 use crate::query::{query, Probe};
 use crate::store::{Fields, Read, Registry, When};

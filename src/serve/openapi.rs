@@ -83,12 +83,8 @@ pub fn build(s: &Service) -> Json {
         let id = def.kind.name();
         let mut ps = common.clone();
         for field in super::features::queryable_fields(s, def.kind) {
-            let ty = match field.field_type {
-                crate::model::FieldType::Integer => "integer",
-                crate::model::FieldType::Real => "number",
-                _ => "string",
-            };
-            ps.push(param(&field.name, &format!("{} {} (equal to)", field.title, field.title_en), json!({"type": ty})));
+            let schema = json!({"type": super::features::json_type(field)});
+            ps.push(param(&field.name, &format!("{} {} (equal to)", field.title, field.title_en), schema));
         }
         doc["paths"][format!("/collections/{id}/items")] = json!({"get": {
             "summary": format!("a page of {}", def.title_en), "operationId": format!("getFeatures_{id}"), "parameters": ps,

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::crs::{clip, Served};
-use super::problem::ApiError;
+use super::crs::Served;
+use super::problem::{clip, ApiError};
 use crate::crs::CrsInfo;
 use crate::model::AsOf;
 use crate::store::When;
@@ -35,6 +35,11 @@ impl Query {
             pairs.push((k.into_owned(), v.into_owned()));
         }
         Ok(Query(pairs))
+    }
+
+    /// The pairs not yet taken.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 
     /// The value of `name`, taken out.

@@ -72,3 +72,12 @@ impl IntoResponse for ApiError {
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
     }
 }
+
+/// A request's text cut short for an error message.
+pub fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(120).filter(|c| !c.is_control()).collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}

@@ -20,9 +20,9 @@ use geozero::mvt::{tile, Message, TagsBuilder, TileValue};
 use geozero::ToMvt;
 use serde_json::json;
 
-use super::crs::{clip, Served};
+use super::crs::Served;
 use super::params::{self, Query};
-use super::problem::ApiError;
+use super::problem::{clip, ApiError};
 use super::Service;
 use crate::crs::Transformer;
 use crate::model::LayerKind;
@@ -96,9 +96,7 @@ fn mercator(lon: f64, lat: f64) -> (f64, f64) {
 
 /// The layer a tile request names, or a 404.
 fn layer(s: &Service, id: &str) -> Result<LayerKind, ApiError> {
-    LayerKind::parse(id)
-        .filter(|k| k.name() == id && s.catalog.layers().iter().any(|d| d.kind == *k))
-        .ok_or_else(|| ApiError::not_found("layer", format!("no layer '{}'", clip(id))))
+    super::features::layer_kind(s, id).ok_or_else(|| ApiError::not_found("layer", format!("no layer '{}'", clip(id))))
 }
 
 /// `/tiles/{layer}/{z}/{x}/{y}.mvt`.

@@ -42,6 +42,14 @@ pub fn registry(dir: &Path) -> PathBuf {
     reg
 }
 
+/// Import `src` into the parcels layer with the 三调 profile as of `as_of`, with `extra` arguments:
+/// (exit code, stdout, stderr).
+pub fn import_dltb(reg: &Path, src: &Path, as_of: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut a = vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", as_of, "--profile", "sandiao-dltb"];
+    a.extend_from_slice(extra);
+    run(&a)
+}
+
 /// Write `text` to the file `name` in `dir`; its path.
 pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(name);

@@ -3,10 +3,7 @@
 use crate::common::*;
 
 fn import(reg: &std::path::Path, src: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let mut a =
-        vec!["import", s(reg), s(src), "--layer", "parcels", "--as-of", "2019-12-31", "--profile", "sandiao-dltb"];
-    a.extend_from_slice(extra);
-    run(&a)
+    import_dltb(reg, src, "2019-12-31", extra)
 }
 
 #[test]

@@ -59,13 +59,13 @@ impl Server {
         serde_json::from_str(&body).unwrap()
     }
 
-    /// Every feature of a page and the pages after it (following `next`).
+    /// Every feature of a page and the pages after it (following `next`, whatever public URL it names).
     fn all_pages(&self, path: &str) -> Vec<Json> {
         let mut out = Vec::new();
-        let mut next = Some(format!("{}{path}", self.url));
+        let mut next = Some(path.to_string());
         let mut pages = 0;
         while let Some(url) = next {
-            let page = self.json(url.strip_prefix(&self.url).unwrap());
+            let page = self.json(&url[url.find("/collections/").unwrap()..]);
             let feats = page["features"].as_array().unwrap();
             assert_eq!(page["numberReturned"].as_u64().unwrap() as usize, feats.len());
             out.extend(feats.iter().cloned());
@@ -165,6 +165,10 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
     let parcels = srv.json("/collections/parcels");
     assert_eq!(parcels["storageCrs"], "http://www.opengis.net/def/crs/EPSG/0/4549");
     assert_eq!(parcels["extent"]["temporal"]["interval"][0][0], "2019-12-31T00:00:00Z");
+    let q = srv.json("/collections/parcels/queryables");
+    assert_eq!(q["properties"]["DLBM"]["type"], "string");
+    assert_eq!(q["properties"]["TBDLMJ"]["type"], "number");
+    assert!(q["properties"].get("SJNF").is_none(), "a bookkeeping field is not a queryable");
     let api = d.path().join("api.json");
     std::fs::write(&api, srv.get_with("/api", "application/json").3).unwrap();
     let check = Command::new(venv_python())
@@ -439,17 +443,7 @@ fn an_import_lands_while_the_server_answers_and_a_backup_taken_meanwhile_restore
     let reg = d.path().join("r.gpkg");
     let (code, _, err) = run(&["init", s(&reg), "--region", "330523"]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[
-        "import",
-        s(&reg),
-        s(&seed("2019-12-31.gpkg")),
-        "--layer",
-        "parcels",
-        "--profile",
-        "sandiao-dltb",
-        "--as-of",
-        "2019-12-31",
-    ]);
+    let (code, _, err) = import_dltb(&reg, &seed("2019-12-31.gpkg"), "2019-12-31", &[]);
     assert_eq!(code, 0, "{err}");
     let imports = count(&reg, "SELECT max(import_id) FROM nr_imports");
     let srv = Server::start(&reg);
@@ -474,6 +468,12 @@ fn an_import_lands_while_the_server_answers_and_a_backup_taken_meanwhile_restore
     // the backup taken during the import holds the registry as it was before it, whole
     assert_eq!(count(&during, "SELECT max(import_id) FROM nr_imports"), imports);
     assert_eq!(count(&during, "SELECT count(*) FROM parcels WHERE valid_to IS NULL") as u64, before);
+    let journal: String =
+        rusqlite::Connection::open(&during).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(journal, "delete", "the copy is one file; the served registry is in WAL mode");
+    let live: String =
+        rusqlite::Connection::open(&reg).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(live, "wal");
     let sums = std::fs::read_to_string(d.path().join("during.gpkg.sha256")).unwrap();
     assert_eq!(sums, format!("{}  during.gpkg\n", sha256(&during)));
     // a backup after it holds the import; restored in place of a lost registry, it opens and answers
@@ -637,5 +637,35 @@ fn a_panic_or_a_slow_request_fails_alone_and_the_server_goes_on() {
     for _ in 0..3 {
         assert_eq!(srv.json("/health")["status"], "ok");
         assert_eq!(srv.json("/collections/parcels/items")["numberMatched"], 0);
+    }
+}
+
+#[test]
+fn the_rejects_are_a_collection_and_links_follow_the_public_url() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let (code, out, err) = import_dltb(
+        &reg,
+        &fixture("dltb/bad_records.geojson"),
+        "2019-12-31",
+        &["--keep-going", "--max-rejected", "100"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let srv = Server::start_with(&reg, &["--public-url", "https://gis.example.gov.cn/nrledger/"]);
+    let rejects = srv.all_pages("/collections/rejects/items?limit=3");
+    assert_eq!(rejects.len() as i64, count(&reg, "SELECT count(*) FROM rejects"));
+    let reasons: Vec<&str> = rejects.iter().map(|f| f["properties"]["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("unknown code '9999'")), "{reasons:?}");
+    assert!(rejects.iter().any(|f| f["geometry"].is_object()) && rejects.iter().any(|f| f["geometry"].is_null()));
+    let one = &rejects[0];
+    let again = srv.json(&format!("/collections/rejects/items/{}", one["id"].as_str().unwrap()));
+    assert_eq!(again["properties"], one["properties"]);
+    // every link names the public URL (behind a reverse proxy), none the address it listens on
+    for path in ["/", "/collections", "/collections/parcels/items?limit=2"] {
+        let body = srv.get_with(path, "application/json").3;
+        let v: Json = serde_json::from_str(&body).unwrap();
+        let hrefs: Vec<&str> = v["links"].as_array().unwrap().iter().map(|l| l["href"].as_str().unwrap()).collect();
+        assert!(hrefs.iter().all(|h| h.starts_with("https://gis.example.gov.cn/nrledger/")), "{path}: {hrefs:?}");
+        assert!(!body.contains("127.0.0.1"), "{path}");
     }
 }
