@@ -9,10 +9,20 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test fuzz deps test-deps install build deb seeds bench bench-peers bench-province bench-deps clean
+.PHONY: demo test fuzz deps web test-deps install build deb seeds bench bench-peers bench-province bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
+	@$(MAKE) --no-print-directory web
+
+# The browser map's library, MapLibre GL JS, pinned in web/package-lock.json and compiled into the binary
+# (nothing is fetched at run time); npm comes from Debian where the machine has none.
+MAPLIBRE := web/node_modules/maplibre-gl/dist/maplibre-gl.js
+web: $(MAPLIBRE)
+$(MAPLIBRE): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory install PACKAGES="npm"
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
 
 # GDAL's GeoPackage validator (validate_gpkg.py of gdal-utils; pure Python, it needs no GDAL bindings, hence
 # --no-deps) checks every GeoPackage the tests write
@@ -21,6 +31,7 @@ TEST_VENV := target/test-venv
 SERVE_CLIENTS := openapi-spec-validator==0.8.5 OWSLib==0.35.0
 test-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory web
 	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
 	@$(TEST_VENV)/bin/python -c "import osgeo_utils.samples.validate_gpkg" 2>/dev/null || $(TEST_VENV)/bin/pip install -q --no-deps gdal-utils==3.13.3.0
 	@$(TEST_VENV)/bin/python -c "import openapi_spec_validator, owslib" 2>/dev/null || $(TEST_VENV)/bin/pip install -q $(SERVE_CLIENTS)

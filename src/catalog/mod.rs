@@ -7,6 +7,7 @@
 //! - [`RedlineRules`]: the land uses a red-line zone prohibits (`layers/rules/redline-landuse.csv`).
 
 mod classes;
+mod colours;
 mod layer_def;
 mod profile;
 mod redline;
@@ -14,6 +15,7 @@ mod redline;
 use std::path::Path;
 
 pub use classes::{ClassTable, ClassTables, CrossClass};
+pub use colours::{MapColours, Rgb, Swatch};
 pub use layer_def::{FieldDef, LayerDef};
 pub use profile::{FieldSource, Profile};
 pub use redline::{RedlineRules, Verdict};
@@ -38,6 +40,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/resource-types.csv", include_str!("../../layers/classes/resource-types.csv")),
     ("classes/crosswalks.csv", include_str!("../../layers/classes/crosswalks.csv")),
     ("classes/change-causes.csv", include_str!("../../layers/classes/change-causes.csv")),
+    ("classes/map-colours.csv", include_str!("../../layers/classes/map-colours.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
@@ -54,6 +57,8 @@ pub struct Catalog {
     /// Classification and code tables.
     pub classes: ClassTables,
     profiles: Vec<Profile>,
+    /// Map colours by land class and layer.
+    pub colours: MapColours,
 }
 
 impl Catalog {
@@ -87,8 +92,11 @@ impl Catalog {
         let mut layers = Vec::new();
         let mut profiles = Vec::new();
         let mut class_files = Vec::new();
+        let mut colours = MapColours::default();
         for (path, text) in &files {
-            if path.starts_with("kinds/") {
+            if path == "classes/map-colours.csv" {
+                colours = MapColours::parse(path, text)?;
+            } else if path.starts_with("kinds/") {
                 layers.push(LayerDef::parse(path, text)?);
             } else if path.starts_with("profiles/") {
                 profiles.push(Profile::parse(path, text)?);
@@ -113,7 +121,7 @@ impl Catalog {
             p.check_against(def)?;
         }
         layers.sort_by_key(|l| l.kind);
-        Ok(Catalog { layers, classes, profiles })
+        Ok(Catalog { layers, classes, profiles, colours })
     }
 
     /// The definition of a layer kind.

@@ -109,6 +109,10 @@ pub async fn landing(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let format = described(raw.as_deref(), &headers)?;
+    if let Format::Html = format {
+        // a browser gets the map, which links the collections and the API
+        return Ok(super::map::page());
+    }
     let b = &s.base;
     let page = LandingPage::new("nrledger 自然资源登记 Natural-resource registry")
         .description("The registry's layers at any date, as OGC API – Features (自然资源统一确权登记 · 三调 · 生态保护红线 · 永久基本农田 · 城镇开发边界)")
@@ -120,7 +124,7 @@ pub async fn landing(
             link(format!("{b}/collections"), "data", JSON, "the collections"),
         ]);
     let json = serde_json::to_value(&page).map_err(ApiError::internal)?;
-    Ok(respond(format, json, html::landing, JSON))
+    Ok(([(header::CONTENT_TYPE, JSON)], json.to_string()).into_response())
 }
 
 /// `/conformance`.
@@ -238,7 +242,7 @@ fn describe(s: &Service, reg: &Registry, source: Source) -> Result<Collection, A
 }
 
 /// A registry-CRS extent as a CRS84 box (its outline transformed; None where that fails).
-fn lonlat_box(s: &Service, [x0, x1, y0, y1]: [f64; 4]) -> Option<[f64; 4]> {
+pub(super) fn lonlat_box(s: &Service, [x0, x1, y0, y1]: [f64; 4]) -> Option<[f64; 4]> {
     let ring = geo::Rect::new((x0, y0), (x1, y1)).to_polygon();
     let mp = Served::Crs84.of_registry(&s.crs, &geo::MultiPolygon(vec![densify(&ring)])).ok()?;
     let r = mp.bounding_rect()?;

@@ -62,11 +62,6 @@ fn links(v: &Json) -> String {
     format!("<ul>{}</ul>", items.join(""))
 }
 
-/// The landing page.
-pub fn landing(v: &Json) -> String {
-    page(&text(&v["title"]), &format!("<p>{}</p>{}", escape(&text(&v["description"])), links(v)))
-}
-
 /// The conformance classes.
 pub fn conformance(v: &Json) -> String {
     let rows: Vec<String> =

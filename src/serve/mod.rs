@@ -13,6 +13,7 @@ mod crs;
 mod features;
 mod html;
 mod lookup;
+mod map;
 mod openapi;
 mod params;
 mod pool;
@@ -119,6 +120,10 @@ fn router(service: Arc<Service>, timeout: Duration) -> Router {
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{fid}", get(features::item))
         .route("/lookup", get(lookup::lookup))
+        .route("/search", get(map::search))
+        .route("/map/config.json", get(map::config))
+        .route("/assets/{file}", get(map::asset))
+        .route("/units/{code}/book", get(map::book))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .merge(fault::routes())

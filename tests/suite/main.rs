@@ -14,6 +14,7 @@ mod book;
 mod checks;
 mod generator;
 mod import_inputs;
+mod map;
 mod province;
 mod register;
 mod registry;

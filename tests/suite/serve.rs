@@ -12,14 +12,14 @@ use serde_json::Value as Json;
 use crate::common::*;
 
 /// A server started on a free loopback port, stopped (SIGTERM) when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    url: String,
+    pub url: String,
     _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Server {
-    fn start(reg: &Path) -> Server {
+    pub fn start(reg: &Path) -> Server {
         Server::start_with(reg, &["--readers", "4"])
     }
 
@@ -44,7 +44,7 @@ impl Server {
     }
 
     /// GET `path`: (status, headers' content-type and content-crs, body).
-    fn get_with(&self, path: &str, accept: &str) -> (u16, String, String, String) {
+    pub fn get_with(&self, path: &str, accept: &str) -> (u16, String, String, String) {
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
         let mut res = agent.get(&format!("{}{path}", self.url)).header("Accept", accept).call().unwrap();
         let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -53,7 +53,7 @@ impl Server {
         (res.status().as_u16(), ct, crs, body)
     }
 
-    fn json(&self, path: &str) -> Json {
+    pub fn json(&self, path: &str) -> Json {
         let (status, _, _, body) = self.get_with(path, "application/json");
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap()
@@ -91,7 +91,7 @@ impl Drop for Server {
 }
 
 /// A registry of the demo county: parcels and red lines at the end of 2019 and of 2020.
-fn county(dir: &Path) -> PathBuf {
+pub fn county(dir: &Path) -> PathBuf {
     let reg = dir.join("anji.gpkg");
     let (code, _, err) = run(&["init", s(&reg), "--region", "330523"]);
     assert_eq!(code, 0, "{err}");

@@ -1,0 +1,375 @@
+//! The map page of `nrledger serve` in a real browser: Debian's headless Chromium (installed by `make test`)
+//! driven through the DevTools protocol on a loopback websocket, every other host name unresolvable. The
+//! page draws the parcels in their class colours from the server's tiles, a click names the parcel under
+//! it, the date control redraws the county as it was, a search finds a unit and links its register book;
+//! and the page's own resources answer plain HTTP, with a clear 4xx for what does not exist.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use geo::{Contains, InteriorPoint};
+use serde_json::{json, Value as Json};
+
+use crate::common::*;
+use crate::serve::{county, Server};
+
+/// Headless Chromium and its page, driven through the DevTools protocol; killed when dropped.
+struct Browser {
+    child: Child,
+    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    next_id: u64,
+}
+
+/// How long any one wait for the page lasts before the test fails (a bound, not a measurement).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+impl Browser {
+    fn start(profile: &Path) -> Browser {
+        let mut child = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=1280,800",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "about:blank",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chromium (installed by `make test`)");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut lines = stderr.lines();
+        let endpoint = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("DevTools listening on ").nth(1).map(str::to_string))
+            .expect("chromium announces its DevTools endpoint");
+        // keep draining its log so it never blocks on a full pipe
+        std::thread::spawn(move || lines.for_each(drop));
+        let port = endpoint.trim_start_matches("ws://127.0.0.1:").split('/').next().unwrap().to_string();
+        let list: Json = serde_json::from_str(
+            &ureq::get(&format!("http://127.0.0.1:{port}/json/list"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap(),
+        )
+        .unwrap();
+        let page = list.as_array().unwrap().iter().find(|t| t["type"] == "page").expect("a page target");
+        let (ws, _) = tungstenite::connect(page["webSocketDebuggerUrl"].as_str().unwrap()).unwrap();
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(PATIENCE)).unwrap();
+        }
+        Browser { child, ws, next_id: 0 }
+    }
+
+    /// A DevTools command's result (events in between are skipped).
+    fn call(&mut self, method: &str, params: Json) -> Json {
+        self.next_id += 1;
+        let id = self.next_id;
+        let msg = json!({"id": id, "method": method, "params": params}).to_string();
+        self.ws.send(tungstenite::Message::text(msg)).unwrap();
+        loop {
+            let m = self.ws.read().expect("the browser answers");
+            let Ok(text) = m.to_text() else { continue };
+            let v: Json = serde_json::from_str(text).unwrap();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// The value of a JavaScript expression (promises awaited).
+    fn eval(&mut self, expr: &str) -> Json {
+        let r = self.call("Runtime.evaluate", json!({"expression": expr, "awaitPromise": true, "returnByValue": true}));
+        assert!(r.get("exceptionDetails").is_none(), "{expr}: {}", r["exceptionDetails"]);
+        r["result"]["value"].clone()
+    }
+
+    /// Poll `expr` until it gives something other than null or false; that value.
+    fn wait(&mut self, expr: &str, what: &str) -> Json {
+        let start = Instant::now();
+        loop {
+            let v = self.eval(expr);
+            if !(v.is_null() || v == json!(false)) {
+                return v;
+            }
+            assert!(start.elapsed() < PATIENCE, "waited too long for {what} (last: {v})");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn click(&mut self, x: f64, y: f64) {
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the map shows at a point: the parcels' class codes drawn there, the pixel's colour, the point on the
+/// page and the number of distinct colours in the map (the tiles drawn, once idle).
+const PROBE: &str = r#"(async (lon, lat) => {
+  const m = nrledger.map;
+  if (!m || !m.loaded() || !m.areTilesLoaded() || m.isMoving()) return null;
+  await new Promise((r) => { m.once('render', r); m.triggerRepaint(); });
+  const p = m.project([lon, lat]);
+  const c = m.getCanvas(), k = document.createElement('canvas');
+  k.width = c.width; k.height = c.height;
+  const g = k.getContext('2d');
+  g.drawImage(c, 0, 0);
+  const data = g.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+  for (let i = 0; i < data.length; i += 4 * 31) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+  const r = window.devicePixelRatio, px = g.getImageData(Math.round(p.x * r), Math.round(p.y * r), 1, 1).data;
+  const box = c.getBoundingClientRect();
+  const classes = m.queryRenderedFeatures(p, { layers: ['parcels-fill'] }).map((f) => f.properties.DLBM);
+  return { classes, rgb: [px[0], px[1], px[2]], x: box.left + p.x, y: box.top + p.y, colours: seen.size };
+})"#;
+
+fn probe(b: &mut Browser, lon: f64, lat: f64, class: &str) -> Json {
+    let expr = format!("{PROBE}({lon}, {lat}).then((v) => v && v.classes.includes('{class}') ? v : null)");
+    b.wait(&expr, &format!("the parcel of class {class} drawn at {lon},{lat}"))
+}
+
+/// A colour `#rrggbb` drawn at `opacity` over the map's background.
+fn blended(hex: &str, opacity: f64) -> [f64; 3] {
+    let background = [0xf4, 0xf1, 0xea];
+    let c = |i: usize| u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap() as f64;
+    [0, 1, 2].map(|i| opacity * c(i) + (1.0 - opacity) * background[i] as f64)
+}
+
+fn assert_colour(drawn: &Json, expected: [f64; 3], what: &str) {
+    let rgb: Vec<f64> = drawn["rgb"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!((0..3).all(|i| (rgb[i] - expected[i]).abs() <= 3.0), "{what}: drawn {rgb:?}, expected {expected:?}");
+}
+
+/// The fill of a land class as the map's configuration gives it: its longest listed prefix's.
+fn fill_of<'a>(cfg: &'a Json, code: &str) -> &'a str {
+    cfg["landuse"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| code.starts_with(c["code"].as_str().unwrap()))
+        .max_by_key(|c| c["code"].as_str().unwrap().len())
+        .map_or("#cccccc", |c| c["fill"].as_str().unwrap())
+}
+
+/// BSM → (DLBM, geometry) of the parcels on a day.
+fn parcels_on(srv: &Server, day: &str) -> std::collections::BTreeMap<String, (String, geo::Geometry<f64>)> {
+    let page = srv.json(&format!("/collections/parcels/items?datetime={day}&limit=10000"));
+    assert_eq!(page["numberMatched"], page["numberReturned"]);
+    page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let g: geo::Geometry<f64> =
+                serde_json::from_value::<geojson::Geometry>(f["geometry"].clone()).unwrap().try_into().unwrap();
+            (
+                f["properties"]["BSM"].as_str().unwrap().to_string(),
+                (f["properties"]["DLBM"].as_str().unwrap().to_string(), g),
+            )
+        })
+        .collect()
+}
+
+/// A point inside a parcel whose class changed between the surveys to one of another colour, where no other
+/// layer lies: (BSM, lon, lat, class in 2019, class in 2020).
+fn changed_parcel(srv: &Server, cfg: &Json) -> (String, f64, f64, String, String) {
+    let before = parcels_on(srv, "2019-12-31");
+    let after = parcels_on(srv, "2020-12-31");
+    for (bsm, (now, g)) in &after {
+        let Some((then, old)) = before.get(bsm) else { continue };
+        if then == now || fill_of(cfg, then) == fill_of(cfg, now) {
+            continue;
+        }
+        let Some(p) = g.interior_point() else { continue };
+        if !old.contains(&p) {
+            continue;
+        }
+        let alone = ["2019-12-31", "2020-12-31"].iter().all(|d| {
+            let hits = srv.json(&format!("/lookup?at={},{}&datetime={d}", p.x(), p.y()))["hits"].clone();
+            hits.as_array().unwrap().len() == 1 && hits[0]["key"] == bsm.as_str()
+        });
+        if alone {
+            return (bsm.clone(), p.x(), p.y(), then.clone(), now.clone());
+        }
+    }
+    panic!("the demo county has no parcel whose class changed between its surveys");
+}
+
+#[test]
+fn the_map_draws_the_classes_answers_a_click_follows_the_date_and_finds_a_unit() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let (code, _, err) = run(&[
+        "register",
+        s(&reg),
+        "first",
+        "--unit",
+        "330523SN0005",
+        "--name",
+        "安吉县北部森林登记单元",
+        "--type",
+        "森林",
+        "--owner",
+        "集体",
+        "--representative",
+        "村民委员会",
+        "--set",
+        "BDCDYH=330523001001GB00001W00000000",
+        "--geometry",
+        s(&seed("unit-example.geojson")),
+        "--date",
+        "2021-03-01",
+        "--reason",
+        "首次登记",
+        "--document",
+        "安自然资登字〔2021〕第5号",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let srv = Server::start(&reg);
+    let cfg = srv.json("/map/config.json");
+    assert_eq!(cfg["vintages"], json!(["2019-12-31", "2020-12-31"]));
+    assert_eq!(cfg["class_field"], "DLBM");
+    let (bsm, lon, lat, then, now) = changed_parcel(&srv, &cfg);
+
+    let mut b = Browser::start(&d.path().join("chromium-profile"));
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": format!("{}/#16/{lat}/{lon}", srv.url)}));
+    b.wait("window.nrledger && nrledger.map ? true : null", "the map to start");
+
+    // the parcels drawn in the colour of their class, from tiles the server answered
+    let drawn = probe(&mut b, lon, lat, &now);
+    assert!(drawn["colours"].as_u64().unwrap() >= 4, "the map is blank: {drawn}");
+    assert_colour(&drawn, blended(fill_of(&cfg, &now), 0.9), &format!("parcel {bsm} ({now}) today"));
+    let loaded = |b: &mut Browser, day: &str| {
+        b.eval(&format!("nrledger.loaded.filter(([s, d]) => s === 'parcels' && d === '{day}').length"))
+            .as_u64()
+            .unwrap()
+    };
+    assert!(loaded(&mut b, "") > 0, "no parcel tile loaded");
+    assert_eq!(b.eval("nrledger.errors"), json!([]));
+    let shot = b.call("Page.captureScreenshot", json!({"format": "png"}));
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    std::fs::write(root().join("target/map-screenshot.png"), &png).unwrap();
+
+    // a click on the parcel names it, its class and its history
+    b.click(drawn["x"].as_f64().unwrap(), drawn["y"].as_f64().unwrap());
+    let info = b.wait(
+        "(() => { const h = document.querySelector('#info .hit[data-layer=parcels]'); return h && h.textContent; })()",
+        "the parcel's record after a click",
+    );
+    let info = info.as_str().unwrap();
+    assert!(info.contains(&bsm) && info.contains(&now) && info.contains(&then), "{info}");
+    assert!(info.contains("历史 History (2"), "{info}");
+
+    // the date control: the county as surveyed at the end of 2019
+    b.eval("(() => { const s = document.getElementById('vintage'); s.value = '2019-12-31'; s.dispatchEvent(new Event('change')); })()");
+    let drawn = probe(&mut b, lon, lat, &then);
+    assert_colour(&drawn, blended(fill_of(&cfg, &then), 0.9), &format!("parcel {bsm} ({then}) in 2019"));
+    assert!(loaded(&mut b, "2019-12-31") > 0, "no tile of 2019 loaded");
+    assert_eq!(b.eval("nrledger.errors"), json!([]));
+
+    // search by key: the unit, on today's map, with its register book one click away
+    b.eval("(() => { const s = document.getElementById('vintage'); s.value = ''; s.dispatchEvent(new Event('change')); document.getElementById('q').value = '330523SN0005'; document.getElementById('search').requestSubmit(); })()");
+    let href = b.wait(
+        "(() => { const a = document.querySelector('#info .hit[data-layer=units] a.book'); return a && a.href; })()",
+        "the unit found with its register-book link",
+    );
+    let href = href.as_str().unwrap();
+    let (status, ct, _, book) = srv.get_with(&href[srv.url.len()..], "text/html");
+    assert_eq!(status, 200, "{href}: {book}");
+    assert!(ct.starts_with("text/html") && book.contains("330523SN0005") && book.contains("登记簿"), "{ct}");
+    let none = b.eval("(() => { document.getElementById('q').value = 'NO-SUCH-KEY'; document.getElementById('search').requestSubmit(); })()");
+    assert!(none.is_null());
+    b.wait(
+        "(() => { const r = document.getElementById('results').textContent; return r.includes('未找到') ? r : null; })()",
+        "a search that finds nothing to say so",
+    );
+}
+
+#[test]
+fn the_page_its_assets_and_search_answer_http_and_refuse_what_does_not_exist() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    // a browser gets the map at `/`, a client the OGC landing page
+    let (status, ct, _, page) = srv.get_with("/", "text/html,application/xhtml+xml,*/*;q=0.8");
+    assert_eq!(status, 200);
+    assert!(
+        ct.starts_with("text/html") && page.contains("assets/maplibre-gl.js") && page.contains("地类图例"),
+        "{page}"
+    );
+    assert!(srv.json("/")["links"].is_array());
+    // the library is the one npm pinned, compiled in
+    let (status, ct, _, js) = srv.get_with("/assets/maplibre-gl.js", "*/*");
+    assert_eq!((status, ct.as_str()), (200, "text/javascript"));
+    let npm = std::fs::read_to_string(root().join("web/node_modules/maplibre-gl/dist/maplibre-gl.js")).unwrap();
+    assert!(js == npm, "the served MapLibre GL JS differs from web/node_modules");
+    // the colours are map-colours.csv's
+    let cfg = srv.json("/map/config.json");
+    let paddy = cfg["landuse"].as_array().unwrap().iter().find(|c| c["code"] == "0101").unwrap();
+    assert_eq!((paddy["name"].as_str(), paddy["fill"].as_str()), (Some("水田"), Some("#f8d072")));
+    let red = cfg["layers"].as_array().unwrap().iter().find(|l| l["id"] == "redlines").unwrap();
+    assert_eq!(red["line"], "#d7301f");
+    // a red line found by its code, with its box in CRS84 inside the county's
+    let hx = srv.json("/collections/redlines/items?limit=1")["features"][0]["properties"]["HXBH"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let found = srv.json(&format!("/search?q={hx}"));
+    let hit = &found["hits"][0];
+    assert_eq!((hit["layer"].as_str(), hit["key"].as_str()), (Some("redlines"), Some(hx.as_str())));
+    let (bb, ext) = (hit["bbox"].as_array().unwrap(), cfg["extent"].as_array().unwrap());
+    let f = |v: &Json| v.as_f64().unwrap();
+    assert!(f(&bb[0]) >= f(&ext[0]) && f(&bb[2]) <= f(&ext[2]) && f(&bb[1]) >= f(&ext[1]) && f(&bb[3]) <= f(&ext[3]));
+    assert_eq!(srv.json("/search?q=NO-SUCH-KEY")["hits"], json!([]));
+    // what does not exist, or is malformed, is a 4xx naming its parameter
+    for (path, status, parameter) in [
+        ("/assets/nope.js", 404, "file"),
+        ("/assets/..%2F..%2FCargo.toml", 404, "file"),
+        ("/search", 400, "q"),
+        ("/search?q=", 400, "q"),
+        ("/search?q=X&datetime=2019-02-30", 400, "datetime"),
+        ("/search?q=X&datetime=2019-01-01/2020-01-01", 400, "datetime"),
+        ("/search?q=X&limit=5", 400, "limit"),
+        ("/units/330523SN9999/book", 404, "code"),
+        ("/units/330523SN9999/book?datetime=2019-13-01", 400, "datetime"),
+        ("/map/config.json?x=1", 400, "x"),
+    ] {
+        let (got, ct, _, body) = srv.get_with(path, "application/json");
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(ct.starts_with("application/problem+json"), "{path}: {ct}");
+        let v: Json = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["parameter"], parameter, "{path}: {body}");
+        assert!(!body.contains("/work/") && !body.contains(".rs"), "{path} leaks: {body}");
+    }
+    let long = format!("/search?q={}", "X".repeat(65));
+    assert_eq!(srv.get_with(&long, "application/json").0, 400);
+}
