@@ -94,7 +94,7 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
 /// The format a description (landing page, conformance, collections, queryables) is asked for in. It takes
 /// no other parameter but `datetime`, which is checked and left to the items: GDAL, given a collection's
 /// URL with a date (`OAPIF:…/collections/parcels?datetime=2019-12-31`), carries it to every request.
-fn described(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+pub(super) fn described(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
     let mut q = Query::parse(raw)?;
     let format = Format::negotiate(q.take("f"), accept(headers))?;
     params::datetime(q.take("datetime"))?;
@@ -102,23 +102,14 @@ fn described(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError>
     Ok(format)
 }
 
-/// `/`: the landing page.
-pub async fn landing(
-    State(s): State<Arc<Service>>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let format = described(raw.as_deref(), &headers)?;
-    if let Format::Html = format {
-        // a browser gets the map, which links the collections and the API
-        return Ok(super::map::page());
-    }
+/// `/` for a client: the landing page (a browser gets the map, `map::home`).
+pub(super) fn landing(s: &Service) -> Result<Response, ApiError> {
     let b = &s.base;
     let page = LandingPage::new("nrledger 自然资源登记 Natural-resource registry")
         .description("The registry's layers at any date, as OGC API – Features (自然资源统一确权登记 · 三调 · 生态保护红线 · 永久基本农田 · 城镇开发边界)")
         .links(vec![
             link(format!("{b}/"), "self", JSON, "this document"),
-            link(format!("{b}/?f=html"), "alternate", HTML, "this document as HTML"),
+            link(format!("{b}/?f=html"), "alternate", HTML, "the map, with links to the collections"),
             link(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
             link(format!("{b}/conformance"), "conformance", JSON, "conformance classes"),
             link(format!("{b}/collections"), "data", JSON, "the collections"),

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use geo::BoundingRect;
 use serde_json::{json, Value as Json};
 
-use super::features::lonlat_box;
+use super::features::{self, lonlat_box};
 use super::params::{self, Format, Query};
 use super::problem::{clip, ApiError};
 use super::tiles;
@@ -39,9 +39,16 @@ const PAGE: &str = include_str!("../../web/index.html");
 /// The longest key searched for.
 const MAX_KEY: usize = 64;
 
-/// `/`'s HTML: the map page.
-pub fn page() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
+/// `/`: the map for a browser (it links the collections and the API), the OGC landing page for a client.
+pub async fn home(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    match features::described(raw.as_deref(), &headers)? {
+        Format::Html => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()),
+        Format::Json => features::landing(&s),
+    }
 }
 
 /// `/assets/{file}`.

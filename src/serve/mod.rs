@@ -110,7 +110,7 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
 /// The routes and the layers every request passes through.
 fn router(service: Arc<Service>, timeout: Duration) -> Router {
     Router::new()
-        .route("/", get(features::landing))
+        .route("/", get(map::home))
         .route("/health", get(health))
         .route("/conformance", get(features::conformance))
         .route("/api", get(openapi::document))

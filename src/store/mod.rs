@@ -11,6 +11,7 @@ mod read;
 mod register;
 mod rtree;
 mod schema;
+mod styles;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -247,6 +248,10 @@ impl Registry {
         }
         if !has_table("nr_bookkeeping")? {
             migration.push_str(&bookkeeping::table_sql());
+        }
+        // QGIS's default styles (a registry made before they were written gets them once)
+        if !has_table("layer_styles")? {
+            migration.push_str(&styles::layer_styles_sql(&catalog));
         }
         // attribute tables whose primary key is TEXT (registries created before they had an INTEGER one)
         let mut text_keyed = Vec::new();

@@ -373,3 +373,69 @@ fn the_page_its_assets_and_search_answer_http_and_refuse_what_does_not_exist() {
     let long = format!("/search?q={}", "X".repeat(65));
     assert_eq!(srv.get_with(&long, "application/json").0, 400);
 }
+
+#[test]
+fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_over_it() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("r.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let kind: String =
+        c.query_row("SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'", [], |r| r.get(0)).unwrap();
+    assert_eq!(kind, "attributes");
+    // one default style for every layer table and its current view, on its geometry column
+    let layers: Vec<String> = {
+        let mut st = c.prepare("SELECT table_name FROM gpkg_geometry_columns ORDER BY table_name").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).filter(|t: &String| t != "rejects").collect()
+    };
+    assert_eq!(layers.len(), 14, "{layers:?}");
+    for t in &layers {
+        let (n, geom): (i64, String) = c
+            .query_row(
+                "SELECT count(*), max(f_geometry_column) FROM layer_styles WHERE f_table_name = ?1 AND useAsDefault",
+                [t],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((n, geom.as_str()), (1, "geom"), "{t}");
+    }
+    // the parcels' QML, read by Python's XML parser: a category per land class of map-colours.csv, in its colour
+    let qml: String = c
+        .query_row("SELECT styleQML FROM layer_styles WHERE f_table_name = 'parcels_current'", [], |r| r.get(0))
+        .unwrap();
+    let path = write_file(d.path(), "parcels.qml", &qml);
+    let script = "import sys, xml.etree.ElementTree as E\nr = E.parse(sys.argv[1]).getroot().find('renderer-v2')\n\
+        syms = {s.get('name'): s.find('layer/Option/Option[@name=\"color\"]').get('value') for s in r.find('symbols')}\n\
+        print(r.get('type'))\nprint(r.get('attr'))\n\
+        [print(c.get('value'), syms[c.get('symbol')]) for c in r.find('categories')]";
+    let out = Command::new("python3").args(["-c", script, s(&path)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("categorizedSymbol"));
+    assert!(lines.next().unwrap().starts_with("CASE WHEN left(\"DLBM\", 4) IN ("), "{text}");
+    let drawn: std::collections::BTreeMap<&str, &str> = lines.filter_map(|l| l.split_once(' ')).collect();
+    let csv = std::fs::read_to_string(root().join("layers/classes/map-colours.csv")).unwrap();
+    let mut listed = 0;
+    for row in csv.lines().skip(1).filter(|l| l.starts_with("landuse,")) {
+        let f: Vec<&str> = row.split(',').collect();
+        let rgb = |h: &str| {
+            (0..3)
+                .map(|i| u8::from_str_radix(&h[1 + 2 * i..3 + 2 * i], 16).unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(drawn.get(f[1]).copied(), Some(format!("{},255", rgb(f[2])).as_str()), "class {}", f[1]);
+        listed += 1;
+    }
+    assert_eq!(drawn.len(), listed);
+    drop(c);
+    assert_eq!(gpkg_conformance(&reg), "");
+    // a style a user saved over the default is kept when the registry is opened again
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    c.execute("UPDATE layer_styles SET styleQML = 'mine' WHERE f_table_name = 'redlines'", []).unwrap();
+    drop(c);
+    assert_eq!(run(&["info", s(&reg)]).0, 0);
+    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles WHERE styleQML = 'mine'"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles"), 14);
+}
