@@ -38,7 +38,7 @@ done
 
 echo "== checks: the 2019 survey, then the 2020 survey (which has deliberate defects; exit status 1 is expected)"
 "$N" check "$REG" --as-of 2019-12-31
-"$N" check "$REG" --out "$OUT/findings.gpkg" || test $? -eq 1
+"$N" check "$REG" --out "$OUT/findings.gpkg" --store || test $? -eq 1
 
 echo "== registration: a new 森林 unit (首次登记), a change of its name (变更登记), its history"
 "$N" register "$REG" first --unit 330523SN0005 --name 安吉县北部森林登记单元 --type 森林 --owner 集体 \

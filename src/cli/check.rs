@@ -8,6 +8,7 @@ use nrledger::catalog::Catalog;
 use nrledger::checks::{self, CheckReport, Context, Exceptions, RuleConfig, Severity};
 use nrledger::io::export::{self, Column, Table};
 use nrledger::model::{AsOf, FieldType, Value};
+use nrledger::store::{CheckRun, FindingRow};
 use nrledger::Registry;
 
 use super::Format;
@@ -48,6 +49,10 @@ pub struct Args {
     /// Write finding geometries to this file (.geojson or .gpkg).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep the run and its findings in the registry (nr_check_runs, nr_findings): the service's
+    /// `findings` collection shows the latest stored run.
+    #[arg(long)]
+    store: bool,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
@@ -108,6 +113,11 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         let n = write_layer(&report, out, &reg.crs)?;
         eprintln!("wrote {n} finding geometr(ies) to {}", out.display());
     }
+    if a.store {
+        let (run, rows) = stored(&report, &ran);
+        let id = reg.store_check_run(&run, &rows)?;
+        eprintln!("stored check run {id} ({} finding(s)) in {}", rows.len(), a.registry.display());
+    }
     if a.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -115,6 +125,44 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     }
     let errors = report.findings.iter().any(|f| f.severity == Severity::Error);
     Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A report as the registry keeps it: the run (its vintages, tolerances, summary and notes as JSON) and
+/// its findings.
+fn stored(r: &CheckReport, ran: &[(String, String)]) -> (CheckRun, Vec<FindingRow>) {
+    let report = serde_json::json!({
+        "vintages": r.vintages, "tolerances": r.tolerances, "summary": r.summary, "notes": r.notes,
+    });
+    let run = CheckRun {
+        run_id: 0,
+        ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_of: r.as_of.clone(),
+        region: r.region.clone(),
+        rules: ran.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(";"),
+        rules_source: r.rules_source.clone(),
+        report: report.to_string(),
+        user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        tool_version: r.tool_version.clone(),
+    };
+    let rows = r
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            fid: 0,
+            rule: f.rule.clone(),
+            name: f.name.clone(),
+            severity: format!("{:?}", f.severity).to_lowercase(),
+            class: format!("{:?}", f.class).to_lowercase(),
+            layers: f.layers.iter().map(|l| l.name()).collect::<Vec<_>>().join(";"),
+            ids: f.ids.join(";"),
+            fids: f.fids.iter().map(i64::to_string).collect::<Vec<_>>().join(";"),
+            area_m2: (f.area_m2.0 * 100.0).round() / 100.0,
+            message: f.message.clone(),
+            excepted_by: f.excepted_by.clone(),
+            geometry: f.geometry.clone(),
+        })
+        .collect();
+    (run, rows)
 }
 
 pub(super) fn print_text(r: &CheckReport) {

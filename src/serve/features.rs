@@ -41,6 +41,10 @@ const HTML: &str = "text/html";
 
 /// The id of the collection of rejected records.
 pub const REJECTS: &str = "rejects";
+/// The id of the collection of the latest stored check run's findings.
+pub const FINDINGS: &str = "findings";
+/// The properties the findings can be filtered by.
+const FINDING_FILTERS: &[&str] = &["rule", "severity"];
 
 /// What a collection id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +53,8 @@ pub enum Source {
     Layer(LayerKind),
     /// The records imports rejected.
     Rejects,
+    /// The findings of the latest stored check run.
+    Findings,
 }
 
 impl Source {
@@ -56,6 +62,9 @@ impl Source {
     pub fn parse(s: &Service, id: &str) -> Result<Source, ApiError> {
         if id == REJECTS {
             return Ok(Source::Rejects);
+        }
+        if id == FINDINGS {
+            return Ok(Source::Findings);
         }
         layer_kind(s, id)
             .map(Source::Layer)
@@ -66,6 +75,7 @@ impl Source {
         match self {
             Source::Layer(k) => k.name(),
             Source::Rejects => REJECTS,
+            Source::Findings => FINDINGS,
         }
     }
 }
@@ -170,6 +180,7 @@ fn describe_all(s: &Service, reg: &Registry) -> Result<Vec<Collection>, ApiError
         out.push(describe(s, reg, Source::Layer(def.kind))?);
     }
     out.push(describe(s, reg, Source::Rejects)?);
+    out.push(describe(s, reg, Source::Findings)?);
     Ok(out)
 }
 
@@ -191,6 +202,21 @@ fn describe(s: &Service, reg: &Registry, source: Source) -> Result<Collection, A
         Source::Rejects => (
             "导入拒收记录 Rejected records".to_string(),
             "Records imports rejected, with the reason, the field at fault and the import".to_string(),
+            None,
+            None,
+        ),
+        Source::Findings => (
+            "检查发现 Findings of the latest check run".to_string(),
+            match reg.latest_findings()? {
+                Some((run, found)) => format!(
+                    "Check run {} of {} (records as of {}): {} finding(s), each with its rule, severity, the records at fault and the piece at fault; filter by rule or severity",
+                    run.run_id,
+                    run.ran_at,
+                    run.as_of.as_deref().unwrap_or("the day it ran"),
+                    found.len()
+                ),
+                None => "No check run is stored yet: `nrledger check REG --store` keeps one".to_string(),
+            },
             None,
             None,
         ),
@@ -272,7 +298,7 @@ pub async fn queryables(
 ) -> Result<Response, ApiError> {
     let format = described(raw.as_deref(), &headers)?;
     let Source::Layer(kind) = Source::parse(&s, &id)? else {
-        return Err(ApiError::not_found("collectionId", "the rejected records have no queryables"));
+        return Err(ApiError::not_found("collectionId", format!("{} has no queryables", clip(&id))));
     };
     let props: Map<String, Json> = queryable_fields(&s, kind)
         .into_iter()
@@ -328,6 +354,16 @@ impl PageRequest {
         let window = bbox.map(|b| bbox_crs.box_to_registry(&s.crs, b)).transpose()?;
         let mut equals = Vec::new();
         for (name, value) in q.rest() {
+            if source == Source::Findings && FINDING_FILTERS.contains(&name.as_str()) {
+                if name == "severity" && !["error", "warning", "info"].contains(&value.as_str()) {
+                    return Err(ApiError::bad(
+                        "severity",
+                        format!("severity '{}' is not error, warning or info", clip(&value)),
+                    ));
+                }
+                equals.push((name, value));
+                continue;
+            }
             let kind = match source {
                 Source::Layer(kind) if queryable_fields(s, kind).iter().any(|f| f.name == name) => kind,
                 _ => {
@@ -373,7 +409,8 @@ pub async fn items(
         .read(move |reg| {
             let json = match req.source {
                 Source::Layer(kind) => layer_page(&s2, reg, kind, &req)?,
-                Source::Rejects => rejects_page(&s2, reg, &req)?,
+                Source::Rejects => listed_page(&s2, &req, reg.rejects()?.into_iter().map(reject_row).collect())?,
+                Source::Findings => listed_page(&s2, &req, finding_rows(reg, &req.equals)?)?,
             };
             Ok((req, json))
         })
@@ -481,9 +518,53 @@ fn feature(s: &Service, kind: LayerKind, r: &StoredRecord, out: Served) -> Resul
     }))
 }
 
-fn rejects_page(s: &Service, reg: &Registry, req: &PageRequest) -> Result<Json, ApiError> {
-    let all = reg.rejects()?;
-    let kept: Vec<&crate::store::StoredReject> = all
+/// A row of a collection that is not a layer (the rejects, the findings): its id, geometry, properties.
+struct Listed {
+    fid: i64,
+    geometry: Option<geo::Geometry<f64>>,
+    properties: Map<String, Json>,
+}
+
+fn reject_row(r: crate::store::StoredReject) -> Listed {
+    let json = json!({
+        "layer": r.layer, "import_id": r.import_id, "feature_index": r.feature_index,
+        "record_key": r.key, "field": r.field, "reason": r.reason,
+    });
+    Listed { fid: r.fid, geometry: r.geometry, properties: json.as_object().cloned().unwrap_or_default() }
+}
+
+/// The latest stored run's findings with the values asked for (`rule`, `severity`).
+fn finding_rows(reg: &Registry, equals: &[(String, String)]) -> Result<Vec<Listed>, ApiError> {
+    let Some((run, found)) = reg.latest_findings()? else { return Ok(vec![]) };
+    let wanted = |f: &crate::store::FindingRow| {
+        equals.iter().all(|(k, v)| match k.as_str() {
+            "rule" => &f.rule == v,
+            _ => &f.severity == v,
+        })
+    };
+    Ok(found
+        .into_iter()
+        .filter(wanted)
+        .map(|f| {
+            let json = json!({
+                "run_id": run.run_id, "ran_at": run.ran_at, "as_of": run.as_of,
+                "rule": f.rule, "name": f.name, "severity": f.severity, "class": f.class,
+                "layers": f.layers, "ids": f.ids, "fids": f.fids,
+                "area_m2": f.area_m2, "area_mu": (crate::quantity::SquareMetres(f.area_m2).mu() * 100.0).round() / 100.0,
+                "message": f.message, "excepted_by": f.excepted_by,
+            });
+            Listed {
+                fid: f.fid,
+                geometry: f.geometry.map(geo::Geometry::MultiPolygon),
+                properties: json.as_object().cloned().unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// A page of listed rows (those meeting the window, when one is given).
+fn listed_page(s: &Service, req: &PageRequest, rows: Vec<Listed>) -> Result<Json, ApiError> {
+    let kept: Vec<&Listed> = rows
         .iter()
         .filter(|r| match (&req.window, &r.geometry) {
             (None, _) => true,
@@ -495,37 +576,28 @@ fn rejects_page(s: &Service, reg: &Registry, req: &PageRequest) -> Result<Json, 
         .iter()
         .skip(req.offset)
         .take(req.limit)
-        .map(|r| reject_feature(s, r, req.out))
+        .map(|r| listed_feature(s, req.source, r, req.out))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(collection_json(s, req, features, kept.len()))
 }
 
-fn reject_feature(s: &Service, r: &crate::store::StoredReject, out: Served) -> Result<Json, ApiError> {
-    let geometry = match &r.geometry {
-        Some(g) => {
-            let mp = match g {
-                geo::Geometry::MultiPolygon(mp) => Some(mp.clone()),
-                geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
-                _ => None,
-            };
-            match mp {
-                Some(mp) => {
-                    json!(geojson::Geometry::from(&geo::Geometry::MultiPolygon(out.of_registry(&s.crs, &mp)?)))
-                }
-                None => Json::Null,
-            }
-        }
+fn listed_feature(s: &Service, source: Source, r: &Listed, out: Served) -> Result<Json, ApiError> {
+    let mp = match &r.geometry {
+        Some(geo::Geometry::MultiPolygon(mp)) => Some(mp.clone()),
+        Some(geo::Geometry::Polygon(p)) => Some(geo::MultiPolygon(vec![p.clone()])),
+        _ => None,
+    };
+    let geometry = match mp {
+        Some(mp) => json!(geojson::Geometry::from(&geo::Geometry::MultiPolygon(out.of_registry(&s.crs, &mp)?))),
         None => Json::Null,
     };
+    let id = source.id();
     Ok(json!({
         "type": "Feature",
         "id": r.fid.to_string(),
         "geometry": geometry,
-        "properties": {
-            "layer": r.layer, "import_id": r.import_id, "feature_index": r.feature_index,
-            "record_key": r.key, "field": r.field, "reason": r.reason,
-        },
-        "links": [link(format!("{}/collections/{REJECTS}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")],
+        "properties": r.properties,
+        "links": [link(format!("{}/collections/{id}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")],
     }))
 }
 
@@ -552,9 +624,17 @@ pub async fn item(
                 .first()
                 .map(|r| feature(&s2, kind, r, out))
                 .transpose(),
-            Source::Rejects => {
-                reg.rejects()?.iter().find(|r| r.fid == n).map(|r| reject_feature(&s2, r, out)).transpose()
-            }
+            Source::Rejects => reg
+                .rejects()?
+                .into_iter()
+                .find(|r| r.fid == n)
+                .map(|r| listed_feature(&s2, source, &reject_row(r), out))
+                .transpose(),
+            Source::Findings => finding_rows(reg, &[])?
+                .into_iter()
+                .find(|r| r.fid == n)
+                .map(|r| listed_feature(&s2, source, &r, out))
+                .transpose(),
         })
         .await?;
     let json = found.ok_or_else(missing)?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 
 use super::crs::Served;
-use super::features::REJECTS;
+use super::features::{FINDINGS, REJECTS};
 use super::params::{DEFAULT_LIMIT, MAX_LIMIT};
 use super::Service;
 
@@ -38,8 +38,13 @@ fn problems() -> Json {
 
 /// The whole document.
 pub fn build(s: &Service) -> Json {
-    let ids: Vec<String> =
-        s.catalog.layers().iter().map(|d| d.kind.name().to_string()).chain([REJECTS.to_string()]).collect();
+    let ids: Vec<String> = s
+        .catalog
+        .layers()
+        .iter()
+        .map(|d| d.kind.name().to_string())
+        .chain([REJECTS.to_string(), FINDINGS.to_string()])
+        .collect();
     let crs: Vec<String> = Served::all(&s.crs).iter().map(|c| c.uri(&s.crs)).collect();
     let f =
         param("f", "the response format (else the Accept header)", json!({"type": "string", "enum": ["json", "html"]}));
@@ -90,5 +95,11 @@ pub fn build(s: &Service) -> Json {
             "summary": format!("a page of {}", def.title_en), "operationId": format!("getFeatures_{id}"), "parameters": ps,
             "responses": {"200": ok("the features", &["application/geo+json", "text/html"]), "400": problems()}}});
     }
+    let mut ps = common;
+    ps.push(param("rule", "the rule's code (NR101 …)", json!({"type": "string"})));
+    ps.push(param("severity", "the severity", json!({"type": "string", "enum": ["error", "warning", "info"]})));
+    doc["paths"][format!("/collections/{FINDINGS}/items")] = json!({"get": {
+        "summary": "a page of the latest stored check run's findings", "operationId": "getFeatures_findings", "parameters": ps,
+        "responses": {"200": ok("the findings", &["application/geo+json", "text/html"]), "400": problems()}}});
     doc
 }

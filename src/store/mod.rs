@@ -7,6 +7,7 @@
 
 mod backup;
 mod bookkeeping;
+mod findings;
 mod read;
 mod register;
 mod rtree;
@@ -20,6 +21,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use backup::{BackupReport, Snapshot};
+pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
@@ -249,6 +251,10 @@ impl Registry {
         if !has_table("nr_bookkeeping")? {
             migration.push_str(&bookkeeping::table_sql());
         }
+        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
+        if !has_table("nr_check_runs")? {
+            migration.push_str(&findings::tables_sql(srs_id));
+        }
         // QGIS's default styles (a registry made before they were written gets them once)
         if !has_table("layer_styles")? {
             migration.push_str(&styles::layer_styles_sql(&catalog));
@@ -269,7 +275,6 @@ impl Registry {
         if !migration.is_empty() {
             conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{migration}\nCOMMIT;")).map_err(|e| locked_or(path, e))?;
         }
-        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
         Ok(Registry { conn, path: path.into(), crs, srs_id, catalog })
     }
 

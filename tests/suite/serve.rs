@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use crate::common::*;
 
@@ -161,7 +161,7 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
     assert!(conf.contains("ogcapi-features-1/1.0/conf/core") && conf.contains("ogcapi-features-2/1.0/conf/crs"));
     let colls = srv.json("/collections");
     let ids: Vec<&str> = colls["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["admin", "units", "parcels", "redlines", "farmland", "urban", "forest", "rejects"]);
+    assert_eq!(ids, ["admin", "units", "parcels", "redlines", "farmland", "urban", "forest", "rejects", "findings"]);
     let parcels = srv.json("/collections/parcels");
     assert_eq!(parcels["storageCrs"], "http://www.opengis.net/def/crs/EPSG/0/4549");
     assert_eq!(parcels["extent"]["temporal"]["interval"][0][0], "2019-12-31T00:00:00Z");
@@ -433,7 +433,10 @@ fn gdal_and_owslib_read_the_collections_and_gdal_gets_what_export_writes() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout);
     let matched = srv.json("/collections/parcels/items?datetime=2019-12-31&limit=1")["numberMatched"].to_string();
-    assert_eq!(said.trim(), format!("admin,units,parcels,redlines,farmland,urban,forest,rejects {matched} 50"));
+    assert_eq!(
+        said.trim(),
+        format!("admin,units,parcels,redlines,farmland,urban,forest,rejects,findings {matched} 50")
+    );
 }
 
 #[test]
@@ -668,4 +671,65 @@ fn the_rejects_are_a_collection_and_links_follow_the_public_url() {
         assert!(hrefs.iter().all(|h| h.starts_with("https://gis.example.gov.cn/nrledger/")), "{path}: {hrefs:?}");
         assert!(!body.contains("127.0.0.1"), "{path}");
     }
+}
+
+#[test]
+fn the_findings_collection_is_the_latest_stored_check_run() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let srv = Server::start(&reg);
+    // before any stored run: an empty collection that says how to fill it
+    assert!(srv.json("/collections/findings")["description"].as_str().unwrap().contains("--store"));
+    assert_eq!(srv.json("/collections/findings/items")["numberMatched"], 0);
+    // a stored run, while the server runs: the collection is its findings, as the report lists them
+    let pieces = d.path().join("pieces.geojson");
+    let out = nrledger().args(["check", s(&reg), "--store", "--format", "json", "--out", s(&pieces)]).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stored check run 1"));
+    let report: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = report["findings"].as_array().unwrap();
+    assert!(listed.len() > 10, "the demo county has findings: {}", listed.len());
+    let served = srv.all_pages("/collections/findings/items?limit=37");
+    assert_eq!(served.len(), listed.len());
+    for (f, r) in served.iter().zip(listed) {
+        let p = &f["properties"];
+        assert_eq!((&p["rule"], &p["message"], &p["run_id"]), (&r["rule"], &r["message"], &json!(1)));
+        assert_eq!(p["severity"].as_str().unwrap(), r["severity"].as_str().unwrap().to_lowercase());
+        let area = r["area_m2"].as_f64().unwrap();
+        assert!((p["area_m2"].as_f64().unwrap() - area).abs() <= 0.005 + 1e-9, "{p} {r}");
+    }
+    // the pieces at fault are the --out layer's, in CRS84
+    let written: Json = serde_json::from_str(&std::fs::read_to_string(&pieces).unwrap()).unwrap();
+    let with_geometry = served.iter().filter(|f| !f["geometry"].is_null()).count();
+    assert_eq!(with_geometry, written["features"].as_array().unwrap().len());
+    // filters and single items
+    let rule = listed[0]["rule"].as_str().unwrap();
+    let by_rule = listed.iter().filter(|f| f["rule"] == rule).count();
+    assert_eq!(srv.json(&format!("/collections/findings/items?rule={rule}&limit=10000"))["numberMatched"], by_rule);
+    let errors = listed.iter().filter(|f| f["severity"] == "Error" || f["severity"] == "error").count();
+    assert_eq!(srv.json("/collections/findings/items?severity=error&limit=10000")["numberMatched"], errors);
+    let one = &served[0];
+    let again = srv.json(&format!("/collections/findings/items/{}", one["id"].as_str().unwrap()));
+    assert_eq!(again["properties"], one["properties"]);
+    for (path, status, parameter) in [
+        ("/collections/findings/items?severity=fatal", 400, "severity"),
+        ("/collections/findings/items?DLBM=0101", 400, "DLBM"),
+        ("/collections/rejects/items?rule=NR101", 400, "rule"),
+        ("/collections/findings/items/999999", 404, "featureId"),
+        ("/collections/findings/queryables", 404, "collectionId"),
+    ] {
+        let (got, _, _, body) = srv.get_with(path, "application/json");
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(serde_json::from_str::<Json>(&body).unwrap()["parameter"], parameter, "{path}");
+    }
+    // a later run with one rule: the collection follows it; both runs stay in the registry, append-only
+    let out = nrledger().args(["check", s(&reg), "--store", "--only", "NR101"]).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let latest = srv.all_pages("/collections/findings/items?limit=1000");
+    assert!(latest.iter().all(|f| f["properties"]["rule"] == "NR101" && f["properties"]["run_id"] == 2));
+    assert_eq!(latest.len(), listed.iter().filter(|f| f["rule"] == "NR101").count());
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_check_runs"), 2);
+    let c = rusqlite::Connection::open(&reg).unwrap();
+    let refused = c.execute("UPDATE nr_findings SET severity = 'info'", []).unwrap_err().to_string();
+    assert!(refused.contains("append-only"), "{refused}");
 }
