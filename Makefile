@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test fuzz deps web test-deps install build deb seeds bench bench-peers bench-province bench-deps clean
+.PHONY: demo test fuzz deps web test-deps install build deb seeds bench bench-peers bench-province bench-serve bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -115,6 +115,15 @@ bench-peers: build bench-deps
 PROVINCE_PARCELS ?= 10000000
 bench-province: build bench-deps
 	python3 benches/peers/province.py --parcels $(PROVINCE_PARCELS)
+
+# The service under a bounded loopback load (benches/serve/load.py): nrledger serve and pygeoapi (PyPI, in
+# target/serve-venv, over a throw-away PostGIS cluster) on the county of SERVE_PARCELS parcels per vintage.
+SERVE_PARCELS ?= 1000000
+SERVE_VENV := target/serve-venv
+bench-serve: build bench-deps
+	@[ -x $(SERVE_VENV)/bin/python ] || python3 -m venv $(SERVE_VENV)
+	@$(SERVE_VENV)/bin/pip install -q -r benches/serve/requirements.txt
+	python3 benches/serve/load.py --parcels $(SERVE_PARCELS)
 
 bench-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BENCH_PACKAGES)"

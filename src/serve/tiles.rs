@@ -38,10 +38,12 @@ pub const MAX_ZOOM: u32 = 20;
 const R: f64 = 6_378_137.0;
 
 /// The least detailed zoom a layer is served at: parcels and forest stands, a county's hundreds of
-/// thousands of small polygons, from 10 (a tile a few dozen km a side); the other layers from 5.
+/// thousands of small polygons, from 12 (a tile about 8 km a side, some 30 000 parcels in a dense county);
+/// at 10 one tile held most of a 1 000 000-parcel county and took seconds (`make bench-serve`). The other
+/// layers from 5.
 pub fn min_zoom(kind: LayerKind) -> u32 {
     match kind {
-        LayerKind::Parcels | LayerKind::Forest => 10,
+        LayerKind::Parcels | LayerKind::Forest => 12,
         _ => 5,
     }
 }

@@ -605,7 +605,7 @@ fn tiles_draw_the_records_valid_on_the_day_asked_for() {
     // far from the registry: an empty tile; the TileJSON names the tile URL and the zooms
     assert_eq!(fetch("/tiles/parcels/14/0/0.mvt").0, 204);
     let tj = srv.json("/tiles/parcels.json");
-    assert_eq!(tj["minzoom"], 10);
+    assert_eq!(tj["minzoom"], 12);
     assert!(tj["tiles"][0].as_str().unwrap().ends_with("/tiles/parcels/{z}/{x}/{y}.mvt"));
     // bad tile requests
     for (path, status, parameter) in [
