@@ -46,7 +46,8 @@ type HitTest = Box<dyn Fn(&geo::MultiPolygon<f64>) -> bool>;
 /// Look up every layer at a probe on a date (None: now). Each layer's candidates come from its R-tree (a
 /// lookup costs what the probe meets, not the layer's size); their geometry decides.
 pub fn query(reg: &Registry, probe: Probe, at: Option<AsOf>) -> Result<Vec<Hit>> {
-    let to_reg = Transformer::new(&reg.crs.geographic, &reg.crs.definition)?;
+    // built once per thread: PROJ's database lookup costs more than the rest of a lookup
+    let to_reg = Transformer::for_thread(&reg.crs.geographic, &reg.crs.definition)?;
     let (window, test): (Rect<f64>, HitTest) = match probe {
         Probe::At(lon, lat) => {
             let mut p = [(lon, lat)];
