@@ -53,10 +53,7 @@ fn what_is_here(reg: &Registry, lon: f64, lat: f64, day: Option<crate::model::As
         let history: Vec<Json> = versions
             .iter()
             .map(|v| {
-                let fields: serde_json::Map<String, Json> = summary
-                    .iter()
-                    .filter_map(|f| def.field_index(f).map(|i| (f.to_string(), crate::io::geojson_out::json_value(v.record.value(i)))))
-                    .collect();
+                let fields = named_values(def, &v.record, &summary);
                 json!({"fid": v.fid, "valid_from": v.valid_from, "valid_to": v.valid_to, "import_id": v.import_id, "fields": fields})
             })
             .collect();
@@ -65,4 +62,18 @@ fn what_is_here(reg: &Registry, lon: f64, lat: f64, day: Option<crate::model::As
         out.push(hit);
     }
     Ok(json!({"at": [lon, lat], "datetime": day.map(|d| d.to_string()), "hits": out}))
+}
+
+/// The values of the fields `names` of a record, by name (a summary shown with a hit).
+pub(super) fn named_values(
+    def: &crate::catalog::LayerDef,
+    record: &crate::model::Record,
+    names: &[&str],
+) -> serde_json::Map<String, Json> {
+    names
+        .iter()
+        .filter_map(|f| {
+            def.field_index(f).map(|i| (f.to_string(), crate::io::geojson_out::json_value(record.value(i))))
+        })
+        .collect()
 }

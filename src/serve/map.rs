@@ -152,12 +152,7 @@ fn find_key(s: &Service, reg: &Registry, key: &str, day: Option<AsOf>) -> Result
                 .geometry
                 .bounding_rect()
                 .and_then(|b| lonlat_box(s, [b.min().x, b.max().x, b.min().y, b.max().y]));
-            let fields: serde_json::Map<String, Json> = summary
-                .iter()
-                .filter_map(|f| {
-                    def.field_index(f).map(|i| (f.to_string(), crate::io::geojson_out::json_value(r.record.value(i))))
-                })
-                .collect();
+            let fields = super::lookup::named_values(def, &r.record, &summary);
             out.push(json!({
                 "layer": def.kind.name(), "title": def.title, "key": r.record.key, "fid": r.fid,
                 "valid_from": r.valid_from, "valid_to": r.valid_to, "bbox": bbox, "fields": fields,
