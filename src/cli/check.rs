@@ -143,6 +143,7 @@ fn stored(r: &CheckReport, ran: &[(String, String)]) -> (CheckRun, Vec<FindingRo
         report: report.to_string(),
         user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
         tool_version: r.tool_version.clone(),
+        findings: r.findings.len() as i64,
     };
     let rows = r
         .findings

@@ -207,13 +207,13 @@ fn describe(s: &Service, reg: &Registry, source: Source) -> Result<Collection, A
         ),
         Source::Findings => (
             "检查发现 Findings of the latest check run".to_string(),
-            match reg.latest_findings()? {
-                Some((run, found)) => format!(
+            match reg.latest_check_run()? {
+                Some(run) => format!(
                     "Check run {} of {} (records as of {}): {} finding(s), each with its rule, severity, the records at fault and the piece at fault; filter by rule or severity",
                     run.run_id,
                     run.ran_at,
                     run.as_of.as_deref().unwrap_or("the day it ran"),
-                    found.len()
+                    run.findings
                 ),
                 None => "No check run is stored yet: `nrledger check REG --store` keeps one".to_string(),
             },

@@ -59,6 +59,8 @@ pub struct CheckRun {
     pub user: String,
     /// nrledger's version.
     pub tool_version: String,
+    /// How many findings it stored (set when read back).
+    pub findings: i64,
 }
 
 /// SQL creating the two tables.
@@ -138,12 +140,12 @@ impl Registry {
         Ok(run_id)
     }
 
-    /// The latest stored check run and its findings, in the order found; None before any.
-    pub fn latest_findings(&self) -> Result<Option<(CheckRun, Vec<FindingRow>)>> {
-        let run = self
+    /// The latest stored check run (without its findings); None before any.
+    pub fn latest_check_run(&self) -> Result<Option<CheckRun>> {
+        Ok(self
             .conn
             .query_row(
-                "SELECT run_id, ran_at, as_of, region, rules, rules_source, report, user, tool_version
+                "SELECT run_id, ran_at, as_of, region, rules, rules_source, report, user, tool_version, findings
                  FROM nr_check_runs ORDER BY run_id DESC LIMIT 1",
                 [],
                 |r| {
@@ -157,11 +159,16 @@ impl Registry {
                         report: r.get(6)?,
                         user: r.get(7)?,
                         tool_version: r.get(8)?,
+                        findings: r.get(9)?,
                     })
                 },
             )
-            .optional()?;
-        let Some(run) = run else { return Ok(None) };
+            .optional()?)
+    }
+
+    /// The latest stored check run and its findings, in the order found; None before any.
+    pub fn latest_findings(&self) -> Result<Option<(CheckRun, Vec<FindingRow>)>> {
+        let Some(run) = self.latest_check_run()? else { return Ok(None) };
         let mut st = self.conn.prepare(
             "SELECT fid, rule, name, severity, class, layers, ids, fids, area_m2, message, excepted_by, geom
              FROM nr_findings WHERE run_id = ?1 ORDER BY fid",

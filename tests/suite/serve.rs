@@ -689,6 +689,11 @@ fn the_findings_collection_is_the_latest_stored_check_run() {
     let report: Json = serde_json::from_slice(&out.stdout).unwrap();
     let listed = report["findings"].as_array().unwrap();
     assert!(listed.len() > 10, "the demo county has findings: {}", listed.len());
+    let described = srv.json("/collections/findings")["description"].as_str().unwrap().to_string();
+    assert!(
+        described.contains("Check run 1 ") && described.contains(&format!(": {} finding(s)", listed.len())),
+        "{described}"
+    );
     let served = srv.all_pages("/collections/findings/items?limit=37");
     assert_eq!(served.len(), listed.len());
     for (f, r) in served.iter().zip(listed) {
