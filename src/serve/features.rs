@@ -19,6 +19,7 @@ use ogcapi_types::common::{
 use serde_json::{json, Map, Value as Json};
 
 use super::crs::Served;
+use super::geojson::{Feature, Page, Properties};
 use super::html;
 use super::params::{self, Format, Query};
 use super::problem::{clip, ApiError};
@@ -404,20 +405,43 @@ pub async fn items(
 ) -> Result<Response, ApiError> {
     let req = PageRequest::parse(&s, &id, raw.as_deref(), &headers)?;
     let s2 = s.clone();
-    let (req, json) = s
+    let (req, body) = s
         .pool
         .read(move |reg| {
-            let json = match req.source {
+            let body = match req.source {
                 Source::Layer(kind) => layer_page(&s2, reg, kind, &req)?,
                 Source::Rejects => listed_page(&s2, &req, reg.rejects()?.into_iter().map(reject_row).collect())?,
                 Source::Findings => listed_page(&s2, &req, finding_rows(reg, &req.equals)?)?,
             };
-            Ok((req, json))
+            Ok((req, body))
         })
         .await?;
-    let mut res = respond(req.format, json, html::items, GEOJSON);
+    let mut res = body.respond(html::items);
     content_crs(&mut res, &s, req.out);
     Ok(res)
+}
+
+/// Features as answered: GeoJSON text, or the JSON an HTML page is drawn from.
+enum Written {
+    GeoJson(Vec<u8>),
+    Html(Json),
+}
+
+impl Written {
+    /// `value` written in `format`.
+    fn of(format: Format, value: &impl serde::Serialize) -> Result<Written, ApiError> {
+        Ok(match format {
+            Format::Json => Written::GeoJson(serde_json::to_vec(value).map_err(ApiError::internal)?),
+            Format::Html => Written::Html(serde_json::to_value(value).map_err(ApiError::internal)?),
+        })
+    }
+
+    fn respond(self, page: impl FnOnce(&Json) -> String) -> Response {
+        match self {
+            Written::GeoJson(b) => ([(header::CONTENT_TYPE, GEOJSON)], b).into_response(),
+            Written::Html(json) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page(&json)).into_response(),
+        }
+    }
 }
 
 fn content_crs(res: &mut Response, s: &Service, out: Served) {
@@ -442,7 +466,7 @@ fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i6
     let (mut inside, mut edge) = (Vec::new(), Vec::new());
     for (fid, env) in cands {
         let [x0, x1, y0, y1] = env.unwrap_or_default();
-        if window.contains(&geo::Rect::new((x0, y0), (x1, y1))) {
+        if box_inside(window, &geo::Rect::new((x0, y0), (x1, y1))) {
             inside.push(fid);
         } else {
             edge.push(fid);
@@ -459,16 +483,23 @@ fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i6
     Ok(inside)
 }
 
-fn layer_page(s: &Service, reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Json, ApiError> {
+/// Whether a box lies in the window's interior. A box is connected: when it does not meet the window's
+/// outline it lies wholly inside or wholly outside, and one corner tells which. (`Contains` between a
+/// polygon and a box builds a topology graph of both, many times slower on a densified window.)
+pub(super) fn box_inside(window: &geo::Polygon<f64>, b: &geo::Rect<f64>) -> bool {
+    !window.exterior().intersects(b) && window.interiors().iter().all(|r| !r.intersects(b)) && window.contains(&b.min())
+}
+
+fn layer_page(s: &Service, reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Written, ApiError> {
     let fids = selected(reg, kind, req)?;
     let page: Vec<i64> = fids.iter().skip(req.offset).take(req.limit).copied().collect();
     let records = reg.read(&Read::layer(kind).when(req.when).fids(&page))?;
     let features = records.iter().map(|r| feature(s, kind, r, req.out)).collect::<Result<Vec<_>, _>>()?;
-    Ok(collection_json(s, req, features, fids.len()))
+    Written::of(req.format, &page_of(s, req, features, fids.len()))
 }
 
 /// The GeoJSON feature collection of a page, with its counts and paging links.
-fn collection_json(s: &Service, req: &PageRequest, features: Vec<Json>, matched: usize) -> Json {
+fn page_of<'a>(s: &Service, req: &PageRequest, features: Vec<Feature<'a>>, matched: usize) -> Page<'a> {
     let b = &s.base;
     let returned = features.len();
     let mut links = vec![
@@ -482,40 +513,18 @@ fn collection_json(s: &Service, req: &PageRequest, features: Vec<Json>, matched:
     if req.offset > 0 {
         links.push(link(req.href(b, req.offset.saturating_sub(req.limit)), "prev", GEOJSON, "the previous page"));
     }
-    json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "links": links,
-        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "numberMatched": matched,
-        "numberReturned": returned,
-    })
+    Page::new(features, links, matched)
 }
 
 /// One version of a record as a GeoJSON feature: `nrledger export`'s columns as properties.
-fn feature(s: &Service, kind: LayerKind, r: &StoredRecord, out: Served) -> Result<Json, ApiError> {
-    let def = s.catalog.layer(kind);
-    let mut props = Map::new();
-    for (i, f) in def.fields.iter().enumerate() {
-        props.insert(f.name.clone(), crate::io::geojson_out::json_value(r.record.value(i)));
-    }
-    props.insert("area_ell".into(), json!((r.areas.ellipsoidal * 100.0).round() / 100.0));
-    props.insert("area_gk".into(), json!((r.areas.planar * 100.0).round() / 100.0));
-    props.insert("valid_from".into(), json!(r.valid_from));
-    props.insert("valid_to".into(), json!(r.valid_to));
-    props.insert("import_id".into(), json!(r.import_id));
+fn feature<'a>(s: &'a Service, kind: LayerKind, r: &'a StoredRecord, out: Served) -> Result<Feature<'a>, ApiError> {
     let g = out.of_registry(&s.crs, &r.record.geometry)?;
     let b = &s.base;
-    Ok(json!({
-        "type": "Feature",
-        "id": r.fid.to_string(),
-        "geometry": geojson::Geometry::from(&geo::Geometry::MultiPolygon(g)),
-        "properties": props,
-        "links": [
-            link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
-            link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
-        ],
-    }))
+    let links = vec![
+        link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
+        link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
+    ];
+    Ok(Feature::new(r.fid, Some(g), Properties::Record(s.catalog.layer(kind), r), links))
 }
 
 /// A row of a collection that is not a layer (the rejects, the findings): its id, geometry, properties.
@@ -563,7 +572,7 @@ fn finding_rows(reg: &Registry, equals: &[(String, String)]) -> Result<Vec<Liste
 }
 
 /// A page of listed rows (those meeting the window, when one is given).
-fn listed_page(s: &Service, req: &PageRequest, rows: Vec<Listed>) -> Result<Json, ApiError> {
+fn listed_page(s: &Service, req: &PageRequest, rows: Vec<Listed>) -> Result<Written, ApiError> {
     let kept: Vec<&Listed> = rows
         .iter()
         .filter(|r| match (&req.window, &r.geometry) {
@@ -578,27 +587,19 @@ fn listed_page(s: &Service, req: &PageRequest, rows: Vec<Listed>) -> Result<Json
         .take(req.limit)
         .map(|r| listed_feature(s, req.source, r, req.out))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(collection_json(s, req, features, kept.len()))
+    Written::of(req.format, &page_of(s, req, features, kept.len()))
 }
 
-fn listed_feature(s: &Service, source: Source, r: &Listed, out: Served) -> Result<Json, ApiError> {
+fn listed_feature<'a>(s: &Service, source: Source, r: &'a Listed, out: Served) -> Result<Feature<'a>, ApiError> {
     let mp = match &r.geometry {
         Some(geo::Geometry::MultiPolygon(mp)) => Some(mp.clone()),
         Some(geo::Geometry::Polygon(p)) => Some(geo::MultiPolygon(vec![p.clone()])),
         _ => None,
     };
-    let geometry = match mp {
-        Some(mp) => json!(geojson::Geometry::from(&geo::Geometry::MultiPolygon(out.of_registry(&s.crs, &mp)?))),
-        None => Json::Null,
-    };
+    let geometry = mp.map(|mp| out.of_registry(&s.crs, &mp)).transpose()?;
     let id = source.id();
-    Ok(json!({
-        "type": "Feature",
-        "id": r.fid.to_string(),
-        "geometry": geometry,
-        "properties": r.properties,
-        "links": [link(format!("{}/collections/{id}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")],
-    }))
+    let links = vec![link(format!("{}/collections/{id}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")];
+    Ok(Feature::new(r.fid, geometry, Properties::Listed(&r.properties), links))
 }
 
 /// `/collections/{id}/items/{fid}`: one version of a record (or one rejected record).
@@ -622,23 +623,22 @@ pub async fn item(
             Source::Layer(kind) => reg
                 .read(&Read::layer(kind).every_version().fids(&[n]))?
                 .first()
-                .map(|r| feature(&s2, kind, r, out))
+                .map(|r| Written::of(format, &feature(&s2, kind, r, out)?))
                 .transpose(),
             Source::Rejects => reg
                 .rejects()?
                 .into_iter()
                 .find(|r| r.fid == n)
-                .map(|r| listed_feature(&s2, source, &reject_row(r), out))
+                .map(|r| Written::of(format, &listed_feature(&s2, source, &reject_row(r), out)?))
                 .transpose(),
             Source::Findings => finding_rows(reg, &[])?
                 .into_iter()
                 .find(|r| r.fid == n)
-                .map(|r| listed_feature(&s2, source, &r, out))
+                .map(|r| Written::of(format, &listed_feature(&s2, source, &r, out)?))
                 .transpose(),
         })
         .await?;
-    let json = found.ok_or_else(missing)?;
-    let mut res = respond(format, json, html::item, GEOJSON);
+    let mut res = found.ok_or_else(missing)?.respond(html::item);
     content_crs(&mut res, &s, out);
     Ok(res)
 }

@@ -11,6 +11,7 @@
 
 mod crs;
 mod features;
+mod geojson;
 mod html;
 mod lookup;
 mod map;
