@@ -132,7 +132,8 @@ pub(super) fn landing(s: &Service) -> Result<Response, ApiError> {
 /// `/conformance`.
 pub async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let format = described(raw.as_deref(), &headers)?;
-    let json = serde_json::to_value(Conformance::new(CONFORMANCE)).map_err(ApiError::internal)?;
+    let classes: Vec<&str> = CONFORMANCE.iter().chain(super::cql::CONFORMANCE).copied().collect();
+    let json = serde_json::to_value(Conformance::new(&classes)).map_err(ApiError::internal)?;
     Ok(respond(format, json, html::conformance, JSON))
 }
 
@@ -326,6 +327,7 @@ struct PageRequest {
     when: When,
     out: Served,
     equals: Vec<(String, String)>,
+    condition: Option<crate::store::Condition>,
     /// The request's own parameters but `offset` and `f`, for the paging links (each link names its media type).
     keep: Vec<(String, String)>,
 }
@@ -343,15 +345,29 @@ impl PageRequest {
         let bbox_crs = params::crs(q.take("bbox-crs"), &s.crs, "bbox-crs")?;
         let out = params::crs(q.take("crs"), &s.crs, "crs")?;
         let when = params::datetime(q.take("datetime"))?;
-        if let Some(f) = q.take("filter").or_else(|| q.take("filter-lang")) {
+        let (filter, lang) = (q.take("filter"), q.take("filter-lang"));
+        if let Some(crs) = q.take("filter-crs") {
             return Err(ApiError::bad(
-                "filter",
+                "filter-crs",
                 format!(
-                    "CQL2 filters are not offered ('{}'); filter by property with FIELD=value (see the queryables)",
-                    clip(&f)
+                    "filter-crs '{}' has nothing to apply to: spatial filters are not offered (use bbox)",
+                    clip(&crs)
                 ),
             ));
         }
+        let condition = match (source, filter) {
+            (Source::Layer(kind), Some(f)) => {
+                Some(super::cql::condition(&f, lang.as_deref(), s.catalog.layer(kind), &queryable_fields(s, kind))?)
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::bad(
+                    "filter",
+                    format!("{} takes no CQL2 filter (it has no queryables)", source.id()),
+                ))
+            }
+            (_, None) if lang.is_some() => return Err(ApiError::bad("filter-lang", "filter-lang without a filter")),
+            (_, None) => None,
+        };
         let window = bbox.map(|b| bbox_crs.box_to_registry(&s.crs, b)).transpose()?;
         let mut equals = Vec::new();
         for (name, value) in q.rest() {
@@ -382,7 +398,7 @@ impl PageRequest {
                 .map_err(|why| ApiError::bad(clip(&name), format!("{}={}: {why}", clip(&name), clip(&value))))?;
             equals.push((name, held.to_string()));
         }
-        Ok(PageRequest { source, format, limit, offset, window, when, out, equals, keep })
+        Ok(PageRequest { source, format, limit, offset, window, when, out, equals, condition, keep })
     }
 
     /// The link to the page starting at `offset`.
@@ -455,14 +471,15 @@ fn content_crs(res: &mut Response, s: &Service, out: Served) {
 fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i64>, ApiError> {
     let Some(window) = &req.window else {
         return Ok(reg
-            .matching(&Read::layer(kind).when(req.when).equal(&req.equals))?
+            .matching(&Read::layer(kind).when(req.when).equal(&req.equals).satisfying(req.condition.as_ref()))?
             .into_iter()
             .map(|(f, _)| f)
             .collect());
     };
     let Some(r) = window.bounding_rect() else { return Ok(vec![]) };
     let boxes = [r];
-    let cands = reg.matching(&Read::layer(kind).when(req.when).equal(&req.equals).in_boxes(&boxes))?;
+    let read = Read::layer(kind).when(req.when).equal(&req.equals).satisfying(req.condition.as_ref());
+    let cands = reg.matching(&read.in_boxes(&boxes))?;
     let (mut inside, mut edge) = (Vec::new(), Vec::new());
     for (fid, env) in cands {
         let [x0, x1, y0, y1] = env.unwrap_or_default();

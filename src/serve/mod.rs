@@ -9,6 +9,7 @@
 //! are parsed into typed parameters first ([`params`]): every malformed one is a 400 naming the parameter
 //! ([`problem`]) before the registry is touched.
 
+mod cql;
 mod crs;
 mod features;
 mod geojson;

@@ -87,6 +87,12 @@ pub fn build(s: &Service) -> Json {
     for def in s.catalog.layers() {
         let id = def.kind.name();
         let mut ps = common.clone();
+        ps.push(param("filter", "a CQL2 condition on the queryables (Basic CQL2 with LIKE, BETWEEN, IN), e.g. DLBM IN ('0101','0103') AND TBMJ > 1000", json!({"type": "string"})));
+        ps.push(param(
+            "filter-lang",
+            "the language of filter",
+            json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
+        ));
         for field in super::features::queryable_fields(s, def.kind) {
             let schema = json!({"type": super::features::json_type(field)});
             ps.push(param(&field.name, &format!("{} {} (equal to)", field.title, field.title_en), schema));

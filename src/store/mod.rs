@@ -7,6 +7,7 @@
 
 mod backup;
 mod bookkeeping;
+mod condition;
 mod findings;
 mod read;
 mod register;
@@ -21,6 +22,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use backup::{BackupReport, Snapshot};
+pub use condition::{Compare, Condition};
 pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};

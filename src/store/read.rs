@@ -8,6 +8,7 @@
 //! definition indexes it, [`Registry::class_fids`]). A read through many boxes searches the R-tree on
 //! several threads, each with a read-only connection of its own, while another reads the class index.
 
+use super::condition::Condition;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::types::ValueRef;
@@ -130,7 +131,8 @@ fn with_classes(filter: String, classes: Option<ClassPrefixes>) -> String {
 /// A filter narrowed by the property equalities of a read (fields of `def` only: another name matches
 /// nothing). Field names are the catalog's own and the texts are quoted as SQL literals (a quote doubled),
 /// so nothing of a request's text can change the statement.
-fn with_equals(filter: String, def: &crate::catalog::LayerDef, equals: &[(String, String)]) -> String {
+fn with_equals(filter: String, def: &crate::catalog::LayerDef, q: &Read) -> String {
+    let equals = q.equals;
     use crate::model::FieldType;
     // compared as the column holds it, so that an index on the field (the key's, a class field's) answers
     let terms = equals.iter().map(|(field, text)| match def.fields.iter().find(|f| &f.name == field) {
@@ -145,7 +147,8 @@ fn with_equals(filter: String, def: &crate::catalog::LayerDef, equals: &[(String
         }
         None => "0".into(),
     });
-    std::iter::once(filter).chain(terms).collect::<Vec<_>>().join(" AND ")
+    let condition = q.condition.map(|c| format!("({})", c.sql(def)));
+    std::iter::once(filter).chain(terms).chain(condition).collect::<Vec<_>>().join(" AND ")
 }
 
 /// A record with its registry bookkeeping.
@@ -254,6 +257,8 @@ pub struct Read<'a> {
     /// Only the records whose field (first) reads as this text (second): the simple property filters of
     /// the service (`DLBM=0103`). Names the layer does not have match nothing.
     pub equals: &'a [(String, String)],
+    /// Only the records meeting this condition (the service's CQL2 filters).
+    pub condition: Option<&'a Condition>,
 }
 
 impl<'a> Read<'a> {
@@ -267,6 +272,7 @@ impl<'a> Read<'a> {
             place: Place::Layer,
             beyond: &[],
             equals: &[],
+            condition: None,
         }
     }
 
@@ -310,6 +316,11 @@ impl<'a> Read<'a> {
         Read { equals, ..self }
     }
 
+    /// Only the records meeting `condition`.
+    pub fn satisfying(self, condition: Option<&'a Condition>) -> Read<'a> {
+        Read { condition, ..self }
+    }
+
     /// Leaving out the records `known` (sorted).
     pub fn beyond(self, known: &'a [i64]) -> Read<'a> {
         debug_assert!(known.windows(2).all(|w| w[0] < w[1]), "known fids are sorted");
@@ -338,7 +349,7 @@ impl Registry {
     /// classes are a condition SQLite tests on each row before its geometry is fetched.
     pub fn read_then<T: Send>(&self, q: &Read, then: &(dyn Fn(StoredRecord) -> T + Sync)) -> Result<Vec<T>> {
         let (date_sql, date) = q.when.filter();
-        let filter = with_equals(with_classes(date_sql, q.classes), self.catalog.layer(q.kind), q.equals);
+        let filter = with_equals(with_classes(date_sql, q.classes), self.catalog.layer(q.kind), q);
         let fids = match q.place {
             Place::Layer => q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten(),
             Place::Boxes(boxes) => Some(self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?),
@@ -503,7 +514,7 @@ impl Registry {
             return Err(Error::Invalid("matching: classes, fids and known records are not planned here".into()));
         }
         let (date_sql, date) = q.when.filter();
-        let filter = with_equals(date_sql, self.catalog.layer(q.kind), q.equals);
+        let filter = with_equals(date_sql, self.catalog.layer(q.kind), q);
         let t = q.kind.name();
         let date: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
         let Place::Boxes(boxes) = q.place else {

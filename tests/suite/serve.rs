@@ -216,6 +216,51 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
     assert!(expected > 0);
     assert_eq!(paddy.len(), expected);
 
+    // CQL2 (text and JSON): the same records as the export's that meet the condition, with a box too
+    let written = export(&reg, d.path(), &["--as-of", "2019-12-31"], "q.geojson");
+    let props = |f: &Json| f["properties"].clone();
+    let wanted = |p: &Json| {
+        ["0101", "0103"].contains(&p["DLBM"].as_str().unwrap_or("")) && p["TBMJ"].as_f64().unwrap_or(0.0) > 1000.0
+    };
+    let expected = written.iter().map(props).filter(wanted).count();
+    assert!(expected > 0 && expected < written.len());
+    let text = "DLBM IN ('0101','0103') AND TBMJ > 1000";
+    let served =
+        srv.all_pages(&format!("/collections/parcels/items?filter={}&datetime=2019-12-31&limit=500", enc(text)));
+    assert_eq!(served.len(), expected);
+    assert!(served.iter().map(props).all(|p| wanted(&p)));
+    let json = r#"{"op":"and","args":[{"op":"in","args":[{"property":"DLBM"},["0101","0103"]]},{"op":">","args":[{"property":"TBMJ"},1000]}]}"#;
+    let page = srv.json(&format!(
+        "/collections/parcels/items?filter={}&filter-lang=cql2-json&datetime=2019-12-31&limit=1",
+        enc(json)
+    ));
+    assert_eq!(page["numberMatched"], expected);
+    let water = written.iter().map(props).filter(|p| p["DLMC"].as_str().unwrap_or("").starts_with('水')).count();
+    let page =
+        srv.json(&format!("/collections/parcels/items?filter={}&datetime=2019-12-31&limit=1", enc("DLMC LIKE '水%'")));
+    assert_eq!(page["numberMatched"], water);
+    let not_paddy = srv
+        .json(&format!("/collections/parcels/items?filter={}&datetime=2019-12-31&limit=1", enc("NOT (DLBM = '0101')")));
+    assert_eq!(not_paddy["numberMatched"].as_u64().unwrap() as usize, written.len() - paddy.len());
+    let e = srv.json("/collections/parcels")["extent"]["spatial"]["bbox"][0].clone();
+    let at = |i: usize, t: f64| e[i].as_f64().unwrap() * (1.0 - t) + e[i + 2].as_f64().unwrap() * t;
+    let bbox = format!("{},{},{},{}", at(0, 0.1), at(1, 0.1), at(0, 0.6), at(1, 0.6));
+    let boxed = |extra: &str| {
+        srv.all_pages(&format!("/collections/parcels/items?bbox={bbox}&datetime=2019-12-31&limit=300{extra}"))
+    };
+    let in_box: Vec<Json> = boxed("").iter().map(props).filter(wanted).collect();
+    assert!(
+        !in_box.is_empty() && in_box.len() < expected,
+        "{} in the box of {} ({bbox}), {expected}",
+        in_box.len(),
+        boxed("").len()
+    );
+    assert_eq!(boxed(&format!("&filter={}", enc(text))).len(), in_box.len());
+    // a quoted value holding SQL is a value: it matches nothing, and the parcels are all still there
+    let sql = "DLBM = '0101''; DROP TABLE parcels; --'";
+    assert_eq!(srv.json(&format!("/collections/parcels/items?filter={}", enc(sql)))["numberMatched"], 0);
+    assert!(srv.json("/collections/parcels/items?limit=1")["numberMatched"].as_u64().unwrap() > 3000);
+
     // one feature by id; the same in EPSG:4490 (latitude first) and in the registry's Gauss-Krüger CRS
     let first = &srv.json("/collections/parcels/items?limit=1")["features"][0];
     let id = first["id"].as_str().unwrap();
@@ -296,7 +341,17 @@ const BAD: &[(&str, u16, &str)] = &[
     ("/collections/parcels/items?DLBM=9999", 400, "DLBM"),
     ("/collections/parcels/items?DLBM=0101%27%20OR%20%271%27=%271", 400, "DLBM"),
     ("/collections/parcels/items?DLBM=0101;DROP%20TABLE%20parcels", 400, "DLBM"),
-    ("/collections/parcels/items?filter=DLBM%3D%270101%27", 400, "filter"),
+    ("/collections/parcels/items?filter=DLBM%3D0101", 400, "filter"),
+    ("/collections/parcels/items?filter=NOPE%3D%27a%27", 400, "filter"),
+    ("/collections/parcels/items?filter=SJNF%3D2019", 400, "filter"),
+    ("/collections/parcels/items?filter=DLBM%3D%27", 400, "filter"),
+    ("/collections/parcels/items?filter=DLBM%3D%270101%27%20OR%201%3D1", 400, "filter"),
+    ("/collections/parcels/items?filter=S_INTERSECTS(geom,POINT(119.6%2030.6))", 400, "filter"),
+    ("/collections/parcels/items?filter=TBMJ%20%3E%20%27big%27", 400, "filter"),
+    ("/collections/parcels/items?filter=DLBM%3D%270101%27&filter-lang=cql3", 400, "filter-lang"),
+    ("/collections/parcels/items?filter-lang=cql2-text", 400, "filter-lang"),
+    ("/collections/parcels/items?filter=DLBM%3D%270101%27&filter-crs=EPSG:4326", 400, "filter-crs"),
+    ("/collections/rejects/items?filter=layer%3D%27parcels%27", 400, "filter"),
     ("/collections/parcels/items?limit=1&limit=2", 400, "limit"),
     ("/collections/parcels/items?f=xml", 400, "f"),
     ("/collections/..%2F..%2Fetc%2Fpasswd/items", 404, "collectionId"),
@@ -428,14 +483,18 @@ fn gdal_and_owslib_read_the_collections_and_gdal_gets_what_export_writes() {
     let script = "import sys\nfrom owslib.ogcapi.features import Features\nw = Features(sys.argv[1])\n\
                   ids = [c['id'] for c in w.collections()['collections']]\n\
                   page = w.collection_items('parcels', datetime='2019-12-31', limit=50)\n\
-                  print(','.join(ids), page['numberMatched'], len(page['features']))\n";
+                  cql = w.collection_items('parcels', datetime='2019-12-31', limit=5, filter=\"DLBM LIKE '01%'\")\n\
+                  print(','.join(ids), page['numberMatched'], len(page['features']), cql['numberMatched'])\n";
     let out = Command::new(venv_python()).args(["-c", script, &srv.url]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout);
     let matched = srv.json("/collections/parcels/items?datetime=2019-12-31&limit=1")["numberMatched"].to_string();
+    let cultivated = export(&reg, d.path(), &["--as-of", "2019-12-31"], "owslib.geojson");
+    let farmed = cultivated.iter().filter(|f| f["properties"]["DLBM"].as_str().unwrap_or("").starts_with("01")).count();
+    assert!(farmed > 0);
     assert_eq!(
         said.trim(),
-        format!("admin,units,parcels,redlines,farmland,urban,forest,rejects,findings {matched} 50")
+        format!("admin,units,parcels,redlines,farmland,urban,forest,rejects,findings {matched} 50 {farmed}")
     );
 }
 
@@ -737,4 +796,9 @@ fn the_findings_collection_is_the_latest_stored_check_run() {
     let c = rusqlite::Connection::open(&reg).unwrap();
     let refused = c.execute("UPDATE nr_findings SET severity = 'info'", []).unwrap_err().to_string();
     assert!(refused.contains("append-only"), "{refused}");
+}
+
+/// A query-string value, percent-encoded.
+fn enc(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
