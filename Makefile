@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test fuzz deps web test-deps install build deb seeds bench bench-peers bench-province bench-serve bench-deps clean
+.PHONY: demo test fuzz deps web test-deps install build deb deb-check seeds bench bench-peers bench-province bench-serve bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -75,6 +75,11 @@ deb: deps
 	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
 	$(CARGO) deb --locked
 	@ls -1 target/debian/*.deb
+
+# Install the package on this machine and check it (debian/check.sh: user, settings, unit verified, served as
+# its ExecStart does, stopped by SIGTERM), then remove it. As root, on a build machine.
+deb-check: deb
+	sh debian/check.sh
 
 # Build the demo registry from seeds/anji, query it and export its layers into out/demo.
 demo: build
