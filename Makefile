@@ -4,12 +4,12 @@
 
 # what the build needs; the tests also print pages with headless Chromium (CJK fonts, pdfinfo/pdftotext)
 DEB_PACKAGES := libgdal-dev libgeos-dev libproj-dev proj-data libsqlite3-dev clang libclang-dev pkg-config gdal-bin
-TEST_PACKAGES := chromium poppler-utils fonts-noto-cjk
+TEST_PACKAGES := chromium poppler-utils fonts-noto-cjk curl systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
 
-.PHONY: demo test fuzz deps web test-deps install build deb deb-check seeds bench bench-peers bench-province bench-serve bench-deps clean
+.PHONY: demo test fuzz deps web test-deps install build deb deb-check test-deb seeds bench bench-peers bench-province bench-serve bench-deps clean
 
 deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(DEB_PACKAGES)"
@@ -80,6 +80,15 @@ deb: deps
 # its ExecStart does, stopped by SIGTERM), then remove it. As root, on a build machine.
 deb-check: deb
 	sh debian/check.sh
+
+# CI's package check without a second (release) build: the binary `make test` built and tested, packaged as
+# `make deb` packages the release one (cargo-deb warns that it is not a release profile), then deb-check's
+# script. Run after `make test`.
+test-deb: test-deps
+	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	$(CARGO) build --locked --features fault-injection --bin nrledger
+	$(CARGO) deb --locked --profile dev --no-build -o target/debian-test/
+	$(SUDO) sh debian/check.sh "$$(ls -1t target/debian-test/nrledger_*.deb | head -n 1)"
 
 # Build the demo registry from seeds/anji, query it and export its layers into out/demo.
 demo: build

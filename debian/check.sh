@@ -3,10 +3,11 @@
 # the binary, the service user and its directory, the settings file, the systemd unit (systemd-analyze
 # verify); then serve a registry exactly as the unit's ExecStart does, as the nrledger user, answer
 # /health and an items page, stop it with SIGTERM, and remove the package again.
-# Run by `make deb-check`, as root (it installs a package and adds a system user): on a build or CI
+# Run by `make deb-check` (the release package) and by CI through `make test-deb` (the binary `make test`
+# built, packaged the same way), as root (it installs a package and adds a system user): on a build or CI
 # machine, not on a server in use.
 set -eu
-deb=$(ls -1t target/debian/nrledger_*.deb | head -n 1)
+deb=${1:-$(ls -1t target/debian/nrledger_*.deb | head -n 1)}
 [ "$(id -u)" = 0 ] || { echo "deb-check installs a package: run it as root (sudo make deb-check)" >&2; exit 2; }
 say() { printf '%s\n' "deb-check: $*"; }
 fail() { printf '%s\n' "deb-check: FAILED: $*" >&2; exit 1; }
@@ -20,9 +21,8 @@ getent passwd nrledger >/dev/null || fail "no nrledger user"
 [ "$(stat -c %U:%a /var/lib/nrledger)" = nrledger:750 ] || fail "/var/lib/nrledger is $(stat -c %U:%a /var/lib/nrledger)"
 dpkg-query -W -f='${Conffiles}\n' nrledger | grep -q /etc/default/nrledger || fail "/etc/default/nrledger is not a conffile"
 unit=$(dpkg -L nrledger | grep '/nrledger.service$') || fail "no systemd unit in the package"
-if command -v systemd-analyze >/dev/null; then
-    systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
-fi
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing (Debian's systemd package)"
+systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
 [ -f /usr/share/doc/nrledger/README.md ] || fail "no README in /usr/share/doc/nrledger"
 
 # the registry the settings name, created by the service user, then served as the unit's ExecStart serves it
