@@ -81,12 +81,12 @@ deb: deps
 deb-check: deb
 	sh debian/check.sh
 
-# CI's package check without a second (release) build: the binary `make test` built and tested, packaged as
+# CI's package check without a second build: the binary `make test` built and tested (target/debug), packaged as
 # `make deb` packages the release one (cargo-deb warns that it is not a release profile), then deb-check's
 # script. Run after `make test`.
 test-deb: test-deps
 	@command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
-	$(CARGO) build --locked --features fault-injection --bin nrledger
+	@[ -x target/debug/nrledger ] || { echo "make test-deb packages the binary make test built: run make test first"; exit 2; }
 	$(CARGO) deb --locked --profile dev --no-build -o target/debian-test/
 	$(SUDO) sh debian/check.sh "$$(ls -1t target/debian-test/nrledger_*.deb | head -n 1)"
 
