@@ -4,7 +4,7 @@
 
 # what the build needs; the tests also print pages with headless Chromium (CJK fonts, pdfinfo/pdftotext)
 DEB_PACKAGES := libgdal-dev libgeos-dev libproj-dev proj-data libsqlite3-dev clang libclang-dev pkg-config gdal-bin
-TEST_PACKAGES := chromium poppler-utils fonts-noto-cjk curl systemd
+TEST_PACKAGES := chromium poppler-utils fonts-noto-cjk curl systemd python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 NRLEDGER := target/release/nrledger
