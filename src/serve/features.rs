@@ -326,7 +326,9 @@ struct PageRequest {
     window: Option<geo::Polygon<f64>>,
     when: When,
     out: Served,
-    equals: Vec<(String, String)>,
+    /// The findings' `rule` and `severity` wanted (the findings are a list, not a table with a condition).
+    wanted: Vec<(String, String)>,
+    /// The layer's property filters and CQL2 filter, all of them.
     condition: Option<crate::store::Condition>,
     /// The request's own parameters but `offset` and `f`, for the paging links (each link names its media type).
     keep: Vec<(String, String)>,
@@ -369,7 +371,7 @@ impl PageRequest {
             (_, None) => None,
         };
         let window = bbox.map(|b| bbox_crs.box_to_registry(&s.crs, b)).transpose()?;
-        let mut equals = Vec::new();
+        let (mut wanted, mut equal) = (Vec::new(), Vec::new());
         for (name, value) in q.rest() {
             if source == Source::Findings && FINDING_FILTERS.contains(&name.as_str()) {
                 if name == "severity" && !["error", "warning", "info"].contains(&value.as_str()) {
@@ -378,7 +380,7 @@ impl PageRequest {
                         format!("severity '{}' is not error, warning or info", clip(&value)),
                     ));
                 }
-                equals.push((name, value));
+                wanted.push((name, value));
                 continue;
             }
             let kind = match source {
@@ -396,9 +398,13 @@ impl PageRequest {
             let i = def.fields.iter().position(|f| f.name == name).unwrap_or_default();
             let held = crate::import::field_value(def, i, crate::model::Value::Text(value.clone()), &s.catalog.classes)
                 .map_err(|why| ApiError::bad(clip(&name), format!("{}={}: {why}", clip(&name), clip(&value))))?;
-            equals.push((name, held.to_string()));
+            equal.push(crate::store::Condition::equal(&name, held));
         }
-        Ok(PageRequest { source, format, limit, offset, window, when, out, equals, condition, keep })
+        let condition = match (equal.is_empty(), condition) {
+            (true, c) => c,
+            (false, c) => Some(crate::store::Condition::All(equal.into_iter().chain(c).collect())),
+        };
+        Ok(PageRequest { source, format, limit, offset, window, when, out, wanted, condition, keep })
     }
 
     /// The link to the page starting at `offset`.
@@ -427,7 +433,7 @@ pub async fn items(
             let body = match req.source {
                 Source::Layer(kind) => layer_page(&s2, reg, kind, &req)?,
                 Source::Rejects => listed_page(&s2, &req, reg.rejects()?.into_iter().map(reject_row).collect())?,
-                Source::Findings => listed_page(&s2, &req, finding_rows(reg, &req.equals)?)?,
+                Source::Findings => listed_page(&s2, &req, finding_rows(reg, &req.wanted)?)?,
             };
             Ok((req, body))
         })
@@ -471,14 +477,14 @@ fn content_crs(res: &mut Response, s: &Service, out: Served) {
 fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i64>, ApiError> {
     let Some(window) = &req.window else {
         return Ok(reg
-            .matching(&Read::layer(kind).when(req.when).equal(&req.equals).satisfying(req.condition.as_ref()))?
+            .matching(&Read::layer(kind).when(req.when).satisfying(req.condition.as_ref()))?
             .into_iter()
             .map(|(f, _)| f)
             .collect());
     };
     let Some(r) = window.bounding_rect() else { return Ok(vec![]) };
     let boxes = [r];
-    let read = Read::layer(kind).when(req.when).equal(&req.equals).satisfying(req.condition.as_ref());
+    let read = Read::layer(kind).when(req.when).satisfying(req.condition.as_ref());
     let cands = reg.matching(&read.in_boxes(&boxes))?;
     let (mut inside, mut edge) = (Vec::new(), Vec::new());
     for (fid, env) in cands {
@@ -560,10 +566,10 @@ fn reject_row(r: crate::store::StoredReject) -> Listed {
 }
 
 /// The latest stored run's findings with the values asked for (`rule`, `severity`).
-fn finding_rows(reg: &Registry, equals: &[(String, String)]) -> Result<Vec<Listed>, ApiError> {
+fn finding_rows(reg: &Registry, wanted: &[(String, String)]) -> Result<Vec<Listed>, ApiError> {
     let Some((run, found)) = reg.latest_findings()? else { return Ok(vec![]) };
     let wanted = |f: &crate::store::FindingRow| {
-        equals.iter().all(|(k, v)| match k.as_str() {
+        wanted.iter().all(|(k, v)| match k.as_str() {
             "rule" => &f.rule == v,
             _ => &f.severity == v,
         })

@@ -11,8 +11,9 @@ use serde_json::{json, Value as Json};
 use super::params::{self, Query};
 use super::problem::{clip, ApiError};
 use super::Service;
+use crate::model::Value;
 use crate::query::{query, Probe};
-use crate::store::{Fields, Read, Registry, When};
+use crate::store::{Condition, Fields, Read, Registry, When};
 
 /// The handler.
 pub async fn lookup(State(s): State<Arc<Service>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
@@ -48,8 +49,9 @@ fn what_is_here(reg: &Registry, lon: f64, lat: f64, day: Option<crate::model::As
     for hit in hits {
         let def = reg.catalog().layer(hit.layer);
         let summary: Vec<&str> = def.summary.iter().map(String::as_str).collect();
-        let key = [(def.key.clone(), hit.key.clone())];
-        let versions = reg.read(&Read::layer(hit.layer).every_version().fields(Fields::Only(&summary)).equal(&key))?;
+        let key = Condition::equal(&def.key, Value::Text(hit.key.clone()));
+        let read = Read::layer(hit.layer).every_version().fields(Fields::Only(&summary)).satisfying(Some(&key));
+        let versions = reg.read(&read)?;
         let history: Vec<Json> = versions
             .iter()
             .map(|v| {

@@ -17,8 +17,8 @@ use super::params::{self, Format, Query};
 use super::problem::{clip, ApiError};
 use super::tiles;
 use super::Service;
-use crate::model::{AsOf, LayerKind};
-use crate::store::{Fields, Read, Registry, When};
+use crate::model::{AsOf, LayerKind, Value};
+use crate::store::{Condition, Fields, Read, Registry, When};
 
 /// The files the page loads: name, media type, bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -145,8 +145,8 @@ fn find_key(s: &Service, reg: &Registry, key: &str, day: Option<AsOf>) -> Result
     let mut out = Vec::new();
     for def in s.catalog.layers() {
         let summary: Vec<&str> = def.summary.iter().map(String::as_str).collect();
-        let equal = [(def.key.clone(), key.to_string())];
-        for r in reg.read(&Read::layer(def.kind).on(day).fields(Fields::Only(&summary)).equal(&equal))? {
+        let equal = Condition::equal(&def.key, Value::Text(key.to_string()));
+        for r in reg.read(&Read::layer(def.kind).on(day).fields(Fields::Only(&summary)).satisfying(Some(&equal)))? {
             let bbox = r
                 .record
                 .geometry
@@ -180,8 +180,9 @@ pub async fn book(
     let page = s
         .pool
         .read(move |reg| {
-            let key = [(reg.catalog().layer(LayerKind::Units).key.clone(), code.clone())];
-            if reg.read(&Read::layer(LayerKind::Units).on(day).fields(Fields::Only(&[])).equal(&key))?.is_empty() {
+            let key = Condition::equal(&reg.catalog().layer(LayerKind::Units).key, Value::Text(code.clone()));
+            let read = Read::layer(LayerKind::Units).on(day).fields(Fields::Only(&[])).satisfying(Some(&key));
+            if reg.read(&read)?.is_empty() {
                 let when = day.map(|d| format!(" on {d}")).unwrap_or_default();
                 return Err(ApiError::not_found("code", format!("unit '{}' is not registered{when}", clip(&code))));
             }

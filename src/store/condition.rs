@@ -100,6 +100,11 @@ fn push_literal(out: &mut String, c: char) {
 }
 
 impl Condition {
+    /// `field` equal to `value`.
+    pub fn equal(field: &str, value: Value) -> Condition {
+        Condition::Compare(field.to_string(), Compare::Eq, value)
+    }
+
     /// The condition as an SQL expression over the layer's table. A field the layer does not have makes
     /// its comparison false.
     pub fn sql(&self, def: &LayerDef) -> String {

@@ -128,27 +128,12 @@ fn with_classes(filter: String, classes: Option<ClassPrefixes>) -> String {
     }
 }
 
-/// A filter narrowed by the property equalities of a read (fields of `def` only: another name matches
-/// nothing). Field names are the catalog's own and the texts are quoted as SQL literals (a quote doubled),
-/// so nothing of a request's text can change the statement.
-fn with_equals(filter: String, def: &crate::catalog::LayerDef, q: &Read) -> String {
-    let equals = q.equals;
-    use crate::model::FieldType;
-    // compared as the column holds it, so that an index on the field (the key's, a class field's) answers
-    let terms = equals.iter().map(|(field, text)| match def.fields.iter().find(|f| &f.name == field) {
-        Some(f) => {
-            let col = format!("\"{}\"", f.name.replace('"', "\"\""));
-            let literal = match f.field_type {
-                FieldType::Integer => text.trim().parse::<i64>().ok().map(|n| n.to_string()),
-                FieldType::Real => text.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| format!("{x:?}")),
-                _ => Some(format!("'{}'", text.replace('\'', "''"))),
-            };
-            literal.map_or("0".into(), |l| format!("{col} = {l}"))
-        }
-        None => "0".into(),
-    });
-    let condition = q.condition.map(|c| format!("({})", c.sql(def)));
-    std::iter::once(filter).chain(terms).chain(condition).collect::<Vec<_>>().join(" AND ")
+/// A filter narrowed by the condition of a read, which the store writes itself (see [`Condition::sql`]).
+fn with_condition(filter: String, def: &crate::catalog::LayerDef, q: &Read) -> String {
+    match q.condition {
+        None => filter,
+        Some(c) => format!("{filter} AND ({})", c.sql(def)),
+    }
 }
 
 /// A record with its registry bookkeeping.
@@ -254,10 +239,7 @@ pub struct Read<'a> {
     /// Fids left out (sorted): what a vintage adds to the records of an earlier one already read through
     /// the same boxes (a tenure's closing parcels beyond the opening ones).
     pub beyond: &'a [i64],
-    /// Only the records whose field (first) reads as this text (second): the simple property filters of
-    /// the service (`DLBM=0103`). Names the layer does not have match nothing.
-    pub equals: &'a [(String, String)],
-    /// Only the records meeting this condition (the service's CQL2 filters).
+    /// Only the records meeting this condition (a key looked up, the service's property and CQL2 filters).
     pub condition: Option<&'a Condition>,
 }
 
@@ -271,7 +253,6 @@ impl<'a> Read<'a> {
             classes: None,
             place: Place::Layer,
             beyond: &[],
-            equals: &[],
             condition: None,
         }
     }
@@ -311,11 +292,6 @@ impl<'a> Read<'a> {
         Read { when, ..self }
     }
 
-    /// Only the records whose fields read as the texts given (field, text).
-    pub fn equal(self, equals: &'a [(String, String)]) -> Read<'a> {
-        Read { equals, ..self }
-    }
-
     /// Only the records meeting `condition`.
     pub fn satisfying(self, condition: Option<&'a Condition>) -> Read<'a> {
         Read { condition, ..self }
@@ -349,7 +325,7 @@ impl Registry {
     /// classes are a condition SQLite tests on each row before its geometry is fetched.
     pub fn read_then<T: Send>(&self, q: &Read, then: &(dyn Fn(StoredRecord) -> T + Sync)) -> Result<Vec<T>> {
         let (date_sql, date) = q.when.filter();
-        let filter = with_equals(with_classes(date_sql, q.classes), self.catalog.layer(q.kind), q);
+        let filter = with_condition(with_classes(date_sql, q.classes), self.catalog.layer(q.kind), q);
         let fids = match q.place {
             Place::Layer => q.classes.map(|c| self.class_fids(q.kind, q.when, c, None)).transpose()?.flatten(),
             Place::Boxes(boxes) => Some(self.fids_in_boxes_of_classes(q.kind, q.when, boxes, q.classes)?),
@@ -514,7 +490,7 @@ impl Registry {
             return Err(Error::Invalid("matching: classes, fids and known records are not planned here".into()));
         }
         let (date_sql, date) = q.when.filter();
-        let filter = with_equals(date_sql, self.catalog.layer(q.kind), q);
+        let filter = with_condition(date_sql, self.catalog.layer(q.kind), q);
         let t = q.kind.name();
         let date: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
         let Place::Boxes(boxes) = q.place else {

@@ -235,6 +235,12 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
         enc(json)
     ));
     assert_eq!(page["numberMatched"], expected);
+    // a property filter and a CQL2 filter together: both hold
+    let both = written.iter().map(props).filter(|p| wanted(p) && p["DLBM"] == "0103").count();
+    assert!(both > 0 && both < expected);
+    let page =
+        srv.json(&format!("/collections/parcels/items?DLBM=0103&filter={}&datetime=2019-12-31&limit=1", enc(text)));
+    assert_eq!(page["numberMatched"], both);
     let water = written.iter().map(props).filter(|p| p["DLMC"].as_str().unwrap_or("").starts_with('水')).count();
     let page =
         srv.json(&format!("/collections/parcels/items?filter={}&datetime=2019-12-31&limit=1", enc("DLMC LIKE '水%'")));
