@@ -480,6 +480,40 @@ impl Registry {
         self.select_from_then(kind, &from, filter, &params, fields, then)
     }
 
+    /// The records of `q` whose envelope meets `rect`, read in one pass that the layer's R-tree drives —
+    /// no list of fids first: what a map tile reads. Bookkeeping values are shown as [`Registry::read_then`]
+    /// shows them (that read needs the fids, so it is the one taken when any is asked for).
+    pub fn read_in_rect_then<T: Send>(
+        &self,
+        q: &Read,
+        rect: geo::Rect<f64>,
+        then: &(dyn Fn(StoredRecord) -> T + Sync),
+    ) -> Result<Vec<T>> {
+        let def = self.catalog.layer(q.kind);
+        let bookkeeping = def.bookkeeping_indices().iter().any(|&i| q.fields.reads(&def.fields[i].name));
+        if bookkeeping || q.classes.is_some() || !q.beyond.is_empty() || !matches!(q.place, Place::Layer) {
+            let boxes = [rect];
+            return self.read_then(&Read { place: Place::Boxes(&boxes), ..*q }, then);
+        }
+        let (date_sql, date) = q.when.filter();
+        let filter = with_condition(date_sql, def, q);
+        let t = q.kind.name();
+        let mut params: Vec<&dyn rusqlite::ToSql> = date.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+        let n = params.len();
+        let (x0, x1, y0, y1) = (rect.min().x, rect.max().x, rect.min().y, rect.max().y);
+        params.extend([&x1 as &dyn rusqlite::ToSql, &x0, &y1, &y0]);
+        // CROSS JOIN keeps the R-tree the outer loop
+        let from = format!("rtree_{t}_geom r CROSS JOIN {t} ON {t}.fid = r.id");
+        let filter = format!(
+            "r.minx <= ?{} AND r.maxx >= ?{} AND r.miny <= ?{} AND r.maxy >= ?{} AND {filter}",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        );
+        self.select_from_then(q.kind, &from, &filter, &params, q.fields, then)
+    }
+
     /// The records `q` selects as (fid, envelope `[minx, maxx, miny, maxy]`), in fid order, without reading
     /// their attributes or geometry: what a page of a service counts and then reads a slice of. A read
     /// through boxes takes the envelopes from the layer's R-tree (a record meeting several boxes comes
