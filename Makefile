@@ -130,14 +130,19 @@ PROVINCE_PARCELS ?= 10000000
 bench-province: build bench-deps
 	python3 benches/peers/province.py --parcels $(PROVINCE_PARCELS)
 
-# The service under a bounded loopback load (benches/serve/load.py): nrledger serve and pygeoapi (PyPI, in
-# target/serve-venv, over a throw-away PostGIS cluster) on the county of SERVE_PARCELS parcels per vintage.
+# The service under a bounded loopback load (benches/serve/load.py): nrledger serve against pygeoapi (PyPI, in
+# target/serve-venv) and martin (crates.io, in target/bench-tools; 1.14 is the last for this Rust), both over a
+# throw-away PostGIS cluster, on the county of SERVE_PARCELS parcels per vintage.
 SERVE_PARCELS ?= 1000000
 SERVE_VENV := target/serve-venv
-bench-serve: build bench-deps
+MARTIN := target/bench-tools/bin/martin
+bench-serve: build bench-deps $(MARTIN)
 	@[ -x $(SERVE_VENV)/bin/python ] || python3 -m venv $(SERVE_VENV)
 	@$(SERVE_VENV)/bin/pip install -q -r benches/serve/requirements.txt
 	python3 benches/serve/load.py --parcels $(SERVE_PARCELS)
+
+$(MARTIN):
+	$(CARGO) install --locked martin@1.14.0 --no-default-features --features postgres --root target/bench-tools
 
 bench-deps:
 	@$(MAKE) --no-print-directory install PACKAGES="$(BENCH_PACKAGES)"

@@ -9,11 +9,12 @@ target/serve-venv, under gunicorn) serves the same 2020 parcels, exported by `nr
 ogr2ogr into PostGIS (a throw-away cluster on 127.0.0.1, GiST-indexed, in CRS84 so pygeoapi transforms
 nothing). The requests: a point lookup (nrledger's /lookup: every layer's record and its history), a page of
 1 000 parcels in a 2 km box, one parcel by id, and vector tiles: parcels at z14 and z12 (their least detailed
-zoom: at z10 a tile held most of the county and took seconds), red lines at z10 (nrledger's own tiles; no tile
-server of the peers installs from the reachable registries). Each series is a fixed list of requests (seeded
+zoom: at z10 a tile held most of the county and took seconds) against martin 1.14 (crates.io, in
+target/bench-tools; the Rust tile server over the same PostGIS table, with the same buffer and extent, the same
+parcel fields and its tile cache off, as nrledger keeps none), red lines at z10 (nrledger's alone). Each series is a fixed list of requests (seeded
 random points and boxes) sent by the Rust load generator (benches/serve_load.rs) at 1, 8 and 32 clients; it
-stops by itself. Every answer must be a 200 and the two services must match the same number of features in
-each box before a time is reported. Results: stdout and target/bench-serve/<n>/results.{md,json}.
+stops by itself. Every answer must be a 200, the services must match the same number of features in each box
+and draw the same number in each of the first tiles before a time is reported. Results: stdout and target/bench-serve/<n>/results.{md,json}.
 """
 import argparse
 import json
@@ -33,6 +34,7 @@ import run as peers  # noqa: E402  (the peer bench's data, PostgreSQL cluster an
 
 NRLEDGER = ROOT / "target" / "release" / "nrledger"
 VENV = ROOT / "target" / "serve-venv" / "bin"
+MARTIN = ROOT / "target" / "bench-tools" / "bin" / "martin"
 D1, D2 = "2019-12-31", "2020-12-31"
 # requests per series (the same for both services)
 COUNTS = {"lookup": 2000, "items": 100, "feature": 2000, "tile14": 1000, "tile12": 200, "redlines10": 100}
@@ -126,6 +128,80 @@ resources:
     return p, url, workers
 
 
+def start_martin(work, pg):
+    """martin over the PostGIS parcels: the fields nrledger's parcel tiles carry, its buffer and extent, no cache."""
+    port = free_port()
+    cfg = work / "martin.yml"
+    fields = "\n".join(f"        {f}: varchar" for f in ("bsm", "dlbm", "dlmc", "qsxz", "zldwmc", "tbdlmj"))
+    cfg.write_text(f"""listen_addresses: '127.0.0.1:{port}'
+cache_size_mb: 0
+postgres:
+  connection_string: 'postgresql://postgres@127.0.0.1:{pg.port}/bench'
+  auto_publish: false
+  tables:
+    parcels:
+      schema: public
+      table: parcels
+      srid: 4326
+      geometry_column: geom
+      geometry_type: MULTIPOLYGON
+      id_column: fid
+      extent: 4096
+      buffer: 64
+      clip_geom: true
+      properties:
+{fields}
+""")
+    p = subprocess.Popen([str(MARTIN), "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=open(work / "martin.log", "w"))
+    for _ in range(600):
+        if p.poll() is not None:
+            raise SystemExit(f"martin stopped ({p.returncode}): {(work / 'martin.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return p, f"http://127.0.0.1:{port}"
+
+
+def mvt_features(data):
+    """The number of features in an MVT tile (protobuf: Tile.layers = 3, Layer.features = 2)."""
+    def varint(b, i):
+        v = shift = 0
+        while True:
+            v |= (b[i] & 0x7F) << shift
+            i += 1
+            if b[i - 1] < 0x80:
+                return v, i
+            shift += 7
+
+    def fields(b):
+        i = 0
+        while i < len(b):
+            key, i = varint(b, i)
+            kind = key & 7
+            if kind == 0:
+                _, i = varint(b, i)
+            elif kind == 2:
+                n, i = varint(b, i)
+                yield key >> 3, b[i:i + n]
+                i += n
+            elif kind == 5:
+                i += 4
+            elif kind == 1:
+                i += 8
+            else:
+                raise ValueError(f"wire type {kind}")
+
+    return sum(1 for f, layer in fields(data) if f == 3 for g, _ in fields(layer) if g == 2)
+
+
+def get_bytes(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=300) as r:
+        return r.read()
+
+
 def get_json(url):
     import urllib.request
     with urllib.request.urlopen(url, timeout=300) as r:
@@ -159,7 +235,8 @@ def requests(extent, nr_fids, pg_fids):
                       [f"/collections/parcels/items/{f}?f=json" for f in rnd.sample(pg_fids, COUNTS["feature"])])
     for name, layer, z in (("tile14", "parcels", 14), ("tile12", "parcels", 12), ("redlines10", "redlines", 10)):
         tiles = [tile_of(*point(), z) for _ in range(COUNTS[name])]
-        out[name] = ([f"/tiles/{layer}/{z}/{x}/{y}.mvt" for x, y in tiles], None)
+        peer = [f"/{layer}/{z}/{x}/{y}" for x, y in tiles] if layer == "parcels" else None
+        out[name] = ([f"/tiles/{layer}/{z}/{x}/{y}.mvt" for x, y in tiles], peer)
     return out
 
 
@@ -221,6 +298,7 @@ def main():
             pg.psql(["-c", "ANALYZE parcels"])
             pg_fids = [int(x) for x in pg.psql(["-At", "-c", "SELECT fid FROM parcels"])[2].split()]
             py, py_url, workers = start_pygeoapi(work, pg, extent)
+            mt, mt_url = start_martin(work, pg)
             try:
                 reqs = requests(extent, nr_fids, pg_fids)
                 # the same boxes match the same parcels in both
@@ -229,17 +307,25 @@ def main():
                     b_n = get_json(py_url + py_path.replace("limit=1000", "limit=1"))["numberMatched"]
                     if a_n != b_n:
                         raise SystemExit(f"the services disagree on {nr_path}: nrledger {a_n}, pygeoapi {b_n}")
-                for name, (nr_paths, py_paths) in reqs.items():
+                # the same tiles draw the same parcels in both (but for a rare sliver at the buffer's edge)
+                for nr_path, mt_path in list(zip(*reqs["tile14"]))[:5]:
+                    a_n, b_n = mvt_features(get_bytes(nr_url + nr_path)), mvt_features(get_bytes(mt_url + mt_path))
+                    if not a_n or abs(a_n - b_n) > 0.01 * a_n:
+                        raise SystemExit(f"the tile servers disagree on {nr_path}: nrledger {a_n}, martin {b_n}")
+                for name, (nr_paths, peer_paths) in reqs.items():
+                    peer_url = mt_url if name.startswith("tile") else py_url
                     for c in clients:
                         log(f"{name} × {len(nr_paths)} at {c} client(s) …")
                         results[(name, c, "nrledger")] = load(a.loader, work, nr_url, nr_paths, c)
-                        if py_paths:
-                            results[(name, c, "pygeoapi")] = load(a.loader, work, py_url, py_paths, c)
+                        if peer_paths:
+                            results[(name, c, "peer")] = load(a.loader, work, peer_url, peer_paths, c)
                 sizes["nrledger"] = (peak(nr.pid), rss([nr.pid]))
                 sizes["pygeoapi"] = (None, rss([py.pid, pg.pid]))
+                sizes["martin"] = (None, rss([mt.pid]))
             finally:
-                py.terminate()
-                py.wait()
+                for p in (py, mt):
+                    p.terminate()
+                    p.wait()
     finally:
         nr.terminate()
         nr.wait()
@@ -251,26 +337,28 @@ def report(a, results, sizes, workers):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     lines = [
         f"Run on {time.strftime('%Y-%m-%d')} with commit {commit} on {cpu}, {os.cpu_count()} cores, Debian; "
-        f"{a.parcels:,} parcels per vintage; nrledger serve (8 readers) and pygeoapi 0.21 (gunicorn, {workers} workers) "
-        "over PostGIS, both on 127.0.0.1; loads from benches/serve_load.rs.",
+        f"{a.parcels:,} parcels per vintage; nrledger serve (8 readers); the peers over PostGIS: pygeoapi 0.21 "
+        f"(gunicorn, {workers} workers) for features, martin 1.14 (no tile cache) for tiles; all on 127.0.0.1; "
+        "loads from benches/serve_load.rs.",
         "",
-        "| request | clients | nrledger p50 / p95 / p99 ms | nrledger req/s | pygeoapi p50 / p95 / p99 ms | pygeoapi req/s | throughput ÷ pygeoapi |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| request | clients | nrledger p50 / p95 / p99 ms | nrledger req/s | peer | peer p50 / p95 / p99 ms | peer req/s | throughput ÷ peer |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for name in LABEL:
         for c in sorted({k[1] for k in results}):
             n = results.get((name, c, "nrledger"))
             if not n:
                 continue
-            p = results.get((name, c, "pygeoapi"))
+            p = results.get((name, c, "peer"))
+            peer = "martin" if name.startswith("tile") else "pygeoapi"
             lat = lambda r: f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f}"
             lines.append(
                 f"| {LABEL[name]} | {c} | {lat(n)} | {n['per_second']:.0f} | "
-                + (f"{lat(p)} | {p['per_second']:.1f} | {n['per_second'] / p['per_second']:.1f}× |" if p else "— | — | |")
+                + (f"{peer} | {lat(p)} | {p['per_second']:.1f} | {n['per_second'] / p['per_second']:.1f}× |" if p else "— | — | — | |")
             )
     hwm, now = sizes["nrledger"]
     lines += ["", f"nrledger's resident memory after the run: {now / 2**20:,.0f} MB (peak {hwm / 2**20:,.0f} MB); "
-              f"pygeoapi's workers and PostgreSQL's: {sizes['pygeoapi'][1] / 2**20:,.0f} MB."]
+              f"pygeoapi's workers and PostgreSQL's: {sizes['pygeoapi'][1] / 2**20:,.0f} MB; martin's: {sizes['martin'][1] / 2**20:,.0f} MB."]
     text = "\n".join(lines)
     print(text)
     out = ROOT / "target" / "bench-serve" / str(a.parcels)

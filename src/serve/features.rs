@@ -516,8 +516,12 @@ pub(super) fn box_inside(window: &geo::Polygon<f64>, b: &geo::Rect<f64>) -> bool
 fn layer_page(s: &Service, reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Written, ApiError> {
     let fids = selected(reg, kind, req)?;
     let page: Vec<i64> = fids.iter().skip(req.offset).take(req.limit).copied().collect();
-    let records = reg.read(&Read::layer(kind).when(req.when).fids(&page))?;
-    let features = records.iter().map(|r| feature(s, kind, r, req.out)).collect::<Result<Vec<_>, _>>()?;
+    // the coordinates are transformed on the decoding threads, as each record is read (rows come in fid order)
+    let served = |r: StoredRecord| req.out.of_registry(&s.crs, &r.record.geometry).map(|g| (r, g));
+    let records = reg.read_then(&Read::layer(kind).when(req.when).fids(&page), &served)?;
+    let (records, geometries): (Vec<_>, Vec<_>) =
+        records.into_iter().collect::<crate::Result<Vec<_>>>()?.into_iter().unzip();
+    let features = records.iter().zip(geometries).map(|(r, g)| feature(s, kind, r, g)).collect();
     Written::of(req.format, &page_of(s, req, features, fids.len()))
 }
 
@@ -539,15 +543,15 @@ fn page_of<'a>(s: &Service, req: &PageRequest, features: Vec<Feature<'a>>, match
     Page::new(features, links, matched)
 }
 
-/// One version of a record as a GeoJSON feature: `nrledger export`'s columns as properties.
-fn feature<'a>(s: &'a Service, kind: LayerKind, r: &'a StoredRecord, out: Served) -> Result<Feature<'a>, ApiError> {
-    let g = out.of_registry(&s.crs, &r.record.geometry)?;
+/// One version of a record as a GeoJSON feature, its geometry `g` in the CRS served: `nrledger export`'s
+/// columns as properties.
+fn feature<'a>(s: &'a Service, kind: LayerKind, r: &'a StoredRecord, g: geo::MultiPolygon<f64>) -> Feature<'a> {
     let b = &s.base;
     let links = vec![
         link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
         link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
     ];
-    Ok(Feature::new(r.fid, Some(g), Properties::Record(s.catalog.layer(kind), r), links))
+    Feature::new(r.fid, Some(g), Properties::Record(s.catalog.layer(kind), r), links)
 }
 
 /// A row of a collection that is not a layer (the rejects, the findings): its id, geometry, properties.
@@ -646,7 +650,7 @@ pub async fn item(
             Source::Layer(kind) => reg
                 .read(&Read::layer(kind).every_version().fids(&[n]))?
                 .first()
-                .map(|r| Written::of(format, &feature(&s2, kind, r, out)?))
+                .map(|r| Written::of(format, &feature(&s2, kind, r, out.of_registry(&s2.crs, &r.record.geometry)?)))
                 .transpose(),
             Source::Rejects => reg
                 .rejects()?
