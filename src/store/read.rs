@@ -136,6 +136,12 @@ fn with_condition(filter: String, def: &crate::catalog::LayerDef, q: &Read) -> S
     }
 }
 
+/// The R-tree entries `r` meeting a box bound as the parameters after the first `n`: its east, west, north
+/// and south edges, in that order.
+fn meets_box(n: usize) -> String {
+    format!("r.minx <= ?{} AND r.maxx >= ?{} AND r.miny <= ?{} AND r.maxy >= ?{}", n + 1, n + 2, n + 3, n + 4)
+}
+
 /// A record with its registry bookkeeping.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -489,9 +495,12 @@ impl Registry {
         rect: geo::Rect<f64>,
         then: &(dyn Fn(StoredRecord) -> T + Sync),
     ) -> Result<Vec<T>> {
+        if !matches!(q.place, Place::Layer) {
+            return Err(Error::Invalid("read_in_rect_then: the rectangle is the read's place; give no other".into()));
+        }
         let def = self.catalog.layer(q.kind);
         let bookkeeping = def.bookkeeping_indices().iter().any(|&i| q.fields.reads(&def.fields[i].name));
-        if bookkeeping || q.classes.is_some() || !q.beyond.is_empty() || !matches!(q.place, Place::Layer) {
+        if bookkeeping || q.classes.is_some() || !q.beyond.is_empty() {
             let boxes = [rect];
             return self.read_then(&Read { place: Place::Boxes(&boxes), ..*q }, then);
         }
@@ -504,13 +513,7 @@ impl Registry {
         params.extend([&x1 as &dyn rusqlite::ToSql, &x0, &y1, &y0]);
         // CROSS JOIN keeps the R-tree the outer loop
         let from = format!("rtree_{t}_geom r CROSS JOIN {t} ON {t}.fid = r.id");
-        let filter = format!(
-            "r.minx <= ?{} AND r.maxx >= ?{} AND r.miny <= ?{} AND r.maxy >= ?{} AND {filter}",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        );
+        let filter = format!("{} AND {filter}", meets_box(n));
         self.select_from_then(q.kind, &from, &filter, &params, q.fields, then)
     }
 
@@ -536,11 +539,8 @@ impl Registry {
         let n = date.len();
         let mut st = self.conn.prepare(&format!(
             "SELECT {t}.fid, r.minx, r.maxx, r.miny, r.maxy FROM rtree_{t}_geom r CROSS JOIN {t} ON {t}.fid = r.id \
-             WHERE r.minx <= ?{} AND r.maxx >= ?{} AND r.miny <= ?{} AND r.maxy >= ?{} AND {filter}",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
+             WHERE {} AND {filter}",
+            meets_box(n)
         ))?;
         let mut out: Vec<(i64, Option<[f64; 4]>)> = Vec::new();
         for b in boxes {

@@ -776,3 +776,43 @@ fn every_geopackage_written_passes_gdals_validator() {
     let e = c.execute("DELETE FROM nr_vintages", []).unwrap_err().to_string();
     assert!(e.contains("append-only"), "{e}");
 }
+
+/// A map tile's one-pass read (the R-tree driving the join, no list of fids first) gives the records, values
+/// and geometry of the ordinary read through the same box, on both surveys' dates; with a bookkeeping field
+/// asked for (SJNF) it takes the ordinary read and shows the kept values the same way.
+#[test]
+fn a_one_pass_read_in_a_rectangle_gives_what_the_boxed_read_gives() {
+    use nrledger::model::LayerKind;
+    use nrledger::store::{Fields, Read};
+    let d = tempfile::tempdir().unwrap();
+    let path = demo_registry(d.path());
+    let reg = nrledger::Registry::open(&path, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    for day in ["2019-12-31", "2020-12-31"] {
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+        let env = reg.envelopes_at(LayerKind::Parcels, Some(day)).unwrap();
+        let (x0, x1) = env.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, e)| (a.min(e[0]), b.max(e[1])));
+        let (y0, y1) = env.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, e)| (a.min(e[2]), b.max(e[3])));
+        let rect =
+            geo::Rect::new((x0 + (x1 - x0) * 0.3, y0 + (y1 - y0) * 0.3), (x0 + (x1 - x0) * 0.6, y0 + (y1 - y0) * 0.6));
+        for fields in [Fields::Only(&["DLBM", "TBDLMJ"]), Fields::All] {
+            let q = Read::layer(LayerKind::Parcels).on(Some(day)).fields(fields);
+            let boxes = [rect];
+            let want: Vec<_> = reg.read(&q.in_boxes(&boxes)).unwrap();
+            let mut got: Vec<_> = reg.read_in_rect_then(&q, rect, &|r| r).unwrap();
+            got.sort_by_key(|r| r.fid);
+            assert!(want.len() > 20 && want.len() < env.len(), "{day}: {} of {}", want.len(), env.len());
+            assert_eq!(got.len(), want.len(), "{day}");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(
+                    (g.fid, &g.record.key, &g.valid_from, &g.valid_to),
+                    (w.fid, &w.record.key, &w.valid_from, &w.valid_to)
+                );
+                assert_eq!(g.record.values, w.record.values, "{day} fid {}", g.fid);
+                assert_eq!(g.record.geometry, w.record.geometry, "{day} fid {}", g.fid);
+            }
+        }
+    }
+    // the rectangle is the read's place: another place is refused, not replaced
+    let q = Read::layer(LayerKind::Parcels).fids(&[1]);
+    assert!(reg.read_in_rect_then(&q, geo::Rect::new((0.0, 0.0), (1.0, 1.0)), &|r| r).is_err());
+}
