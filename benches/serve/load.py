@@ -12,8 +12,8 @@ nothing). The requests: a point lookup (nrledger's /lookup: every layer's record
 zoom: at z10 a tile held most of the county and took seconds) against martin 1.14 (crates.io, in
 target/bench-tools; the Rust tile server over the same PostGIS table, with the same buffer and extent, the same
 parcel fields and its tile cache off, as nrledger keeps none), red lines at z10 (nrledger's alone). Each series is a fixed list of requests (seeded
-random points and boxes) sent by the Rust load generator (benches/serve_load.rs) at 1, 8 and 32 clients; it
-stops by itself. Every answer must be a 200, the services must match the same number of features in each box
+random points and boxes) sent by the Rust load generator (benches/serve_load.rs) at 1, 8 and 32 clients, after
+one untimed pass of the series against each server (warm caches for both); it stops by itself. Every answer must be a 200, the services must match the same number of features in each box
 and draw the same number in each of the first tiles before a time is reported. Results: stdout and target/bench-serve/<n>/results.{md,json}.
 """
 import argparse
@@ -295,7 +295,9 @@ def main():
             log("loading the exported parcels into PostGIS …")
             peers.run(["ogr2ogr", "-f", "PostgreSQL", "PG:" + pg.conn(), str(exported), "-nln", "parcels", "-t_srs", "EPSG:4326",
                        "-nlt", "MULTIPOLYGON", "-lco", "GEOMETRY_NAME=geom", "-lco", "FID=fid", "-lco", "SPATIAL_INDEX=GIST"])
-            pg.psql(["-c", "ANALYZE parcels"])
+            # vacuumed, analysed and checkpointed now, so that neither autovacuum nor the checkpointer works during the timings
+            pg.psql(["-c", "VACUUM (ANALYZE) parcels"])
+            pg.psql(["-c", "CHECKPOINT"])
             pg_fids = [int(x) for x in pg.psql(["-At", "-c", "SELECT fid FROM parcels"])[2].split()]
             py, py_url, workers = start_pygeoapi(work, pg, extent)
             mt, mt_url = start_martin(work, pg)
@@ -318,6 +320,11 @@ def main():
                     raise SystemExit(f"only {drawn} of the first 10 z14 tiles hold parcels: nothing to compare")
                 for name, (nr_paths, peer_paths) in reqs.items():
                     peer_url = mt_url if name.startswith("tile") else py_url
+                    # each server answers the series once untimed first: the times are of warm caches (the
+                    # registry's pages, PostgreSQL's buffers), a server's steady state, for both alike
+                    load(a.loader, work, nr_url, nr_paths, clients[0])
+                    if peer_paths:
+                        load(a.loader, work, peer_url, peer_paths, clients[0])
                     for c in clients:
                         log(f"{name} × {len(nr_paths)} at {c} client(s) …")
                         results[(name, c, "nrledger")] = load(a.loader, work, nr_url, nr_paths, c)

@@ -16,6 +16,7 @@ use geo::{BoundingRect, Contains, Intersects};
 use ogcapi_types::common::{
     Collection, Collections, Conformance, Crs, Extent, LandingPage, Link, SpatialExtent, TemporalExtent,
 };
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value as Json};
 
 use super::crs::Served;
@@ -487,9 +488,12 @@ fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i6
     let read = Read::layer(kind).when(req.when).satisfying(req.condition.as_ref());
     let cands = reg.matching(&read.in_boxes(&boxes))?;
     let (mut inside, mut edge) = (Vec::new(), Vec::new());
+    let inner = inner_rect(window);
     for (fid, env) in cands {
         let [x0, x1, y0, y1] = env.unwrap_or_default();
-        if box_inside(window, &geo::Rect::new((x0, y0), (x1, y1))) {
+        let well_inside =
+            inner.is_some_and(|i| i.min().x <= x0 && x1 <= i.max().x && i.min().y <= y0 && y1 <= i.max().y);
+        if well_inside || box_inside(window, &geo::Rect::new((x0, y0), (x1, y1))) {
             inside.push(fid);
         } else {
             edge.push(fid);
@@ -506,6 +510,22 @@ fn selected(reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Vec<i6
     Ok(inside)
 }
 
+/// A rectangle in the window's interior (checked exactly): its bounding rectangle shrunk until it lies
+/// inside. A box within it is inside the window without testing its outline against the window's.
+fn inner_rect(window: &geo::Polygon<f64>) -> Option<geo::Rect<f64>> {
+    let r = window.bounding_rect()?;
+    let (w, h) = (r.width(), r.height());
+    let mut f = 0.005;
+    while f < 0.25 {
+        let inner = geo::Rect::new((r.min().x + w * f, r.min().y + h * f), (r.max().x - w * f, r.max().y - h * f));
+        if box_inside(window, &inner) {
+            return Some(inner);
+        }
+        f *= 2.0;
+    }
+    None
+}
+
 /// Whether a box lies in the window's interior. A box is connected: when it does not meet the window's
 /// outline it lies wholly inside or wholly outside, and one corner tells which. (`Contains` between a
 /// polygon and a box builds a topology graph of both, many times slower on a densified window.)
@@ -516,17 +536,27 @@ pub(super) fn box_inside(window: &geo::Polygon<f64>, b: &geo::Rect<f64>) -> bool
 fn layer_page(s: &Service, reg: &Registry, kind: LayerKind, req: &PageRequest) -> Result<Written, ApiError> {
     let fids = selected(reg, kind, req)?;
     let page: Vec<i64> = fids.iter().skip(req.offset).take(req.limit).copied().collect();
-    // the coordinates are transformed on the decoding threads, as each record is read (rows come in fid order)
+    let read = Read::layer(kind).when(req.when).fids(&page);
+    // each feature's coordinates are transformed, and its GeoJSON written, on the decoding threads as its
+    // record is read (rows come in fid order)
+    if req.format == Format::Json {
+        let written = |r: StoredRecord| -> Result<Box<RawValue>, ApiError> {
+            let g = req.out.of_registry(&s.crs, &r.record.geometry)?;
+            serde_json::value::to_raw_value(&feature(s, kind, &r, g, false)).map_err(ApiError::internal)
+        };
+        let features = reg.read_then(&read, &written)?.into_iter().collect::<Result<Vec<_>, _>>()?;
+        return Written::of(req.format, &page_of(s, req, features, fids.len()));
+    }
     let served = |r: StoredRecord| req.out.of_registry(&s.crs, &r.record.geometry).map(|g| (r, g));
-    let records = reg.read_then(&Read::layer(kind).when(req.when).fids(&page), &served)?;
+    let records = reg.read_then(&read, &served)?;
     let (records, geometries): (Vec<_>, Vec<_>) =
         records.into_iter().collect::<crate::Result<Vec<_>>>()?.into_iter().unzip();
-    let features = records.iter().zip(geometries).map(|(r, g)| feature(s, kind, r, g)).collect();
+    let features: Vec<_> = records.iter().zip(geometries).map(|(r, g)| feature(s, kind, r, g, false)).collect();
     Written::of(req.format, &page_of(s, req, features, fids.len()))
 }
 
 /// The GeoJSON feature collection of a page, with its counts and paging links.
-fn page_of<'a>(s: &Service, req: &PageRequest, features: Vec<Feature<'a>>, matched: usize) -> Page<'a> {
+fn page_of<F: serde::Serialize>(s: &Service, req: &PageRequest, features: Vec<F>, matched: usize) -> Page<F> {
     let b = &s.base;
     let returned = features.len();
     let mut links = vec![
@@ -544,13 +574,22 @@ fn page_of<'a>(s: &Service, req: &PageRequest, features: Vec<Feature<'a>>, match
 }
 
 /// One version of a record as a GeoJSON feature, its geometry `g` in the CRS served: `nrledger export`'s
-/// columns as properties.
-fn feature<'a>(s: &'a Service, kind: LayerKind, r: &'a StoredRecord, g: geo::MultiPolygon<f64>) -> Feature<'a> {
+/// columns as properties; with its links when `linked` (alone, not in a page).
+fn feature<'a>(
+    s: &'a Service,
+    kind: LayerKind,
+    r: &'a StoredRecord,
+    g: geo::MultiPolygon<f64>,
+    linked: bool,
+) -> Feature<'a> {
     let b = &s.base;
-    let links = vec![
-        link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
-        link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
-    ];
+    let links = match linked {
+        true => vec![
+            link(format!("{b}/collections/{}/items/{}", kind.name(), r.fid), "self", GEOJSON, "this feature"),
+            link(format!("{b}/collections/{}", kind.name()), "collection", JSON, "the collection"),
+        ],
+        false => vec![],
+    };
     Feature::new(r.fid, Some(g), Properties::Record(s.catalog.layer(kind), r), links)
 }
 
@@ -612,12 +651,19 @@ fn listed_page(s: &Service, req: &PageRequest, rows: Vec<Listed>) -> Result<Writ
         .iter()
         .skip(req.offset)
         .take(req.limit)
-        .map(|r| listed_feature(s, req.source, r, req.out))
+        .map(|r| listed_feature(s, req.source, r, req.out, false))
         .collect::<Result<Vec<_>, _>>()?;
     Written::of(req.format, &page_of(s, req, features, kept.len()))
 }
 
-fn listed_feature<'a>(s: &Service, source: Source, r: &'a Listed, out: Served) -> Result<Feature<'a>, ApiError> {
+/// A listed row as a feature, with its links when `linked` (alone, not in a page).
+fn listed_feature<'a>(
+    s: &Service,
+    source: Source,
+    r: &'a Listed,
+    out: Served,
+    linked: bool,
+) -> Result<Feature<'a>, ApiError> {
     let mp = match &r.geometry {
         Some(geo::Geometry::MultiPolygon(mp)) => Some(mp.clone()),
         Some(geo::Geometry::Polygon(p)) => Some(geo::MultiPolygon(vec![p.clone()])),
@@ -625,7 +671,10 @@ fn listed_feature<'a>(s: &Service, source: Source, r: &'a Listed, out: Served) -
     };
     let geometry = mp.map(|mp| out.of_registry(&s.crs, &mp)).transpose()?;
     let id = source.id();
-    let links = vec![link(format!("{}/collections/{id}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")];
+    let links = match linked {
+        true => vec![link(format!("{}/collections/{id}/items/{}", s.base, r.fid), "self", GEOJSON, "this feature")],
+        false => vec![],
+    };
     Ok(Feature::new(r.fid, geometry, Properties::Listed(&r.properties), links))
 }
 
@@ -650,18 +699,20 @@ pub async fn item(
             Source::Layer(kind) => reg
                 .read(&Read::layer(kind).every_version().fids(&[n]))?
                 .first()
-                .map(|r| Written::of(format, &feature(&s2, kind, r, out.of_registry(&s2.crs, &r.record.geometry)?)))
+                .map(|r| {
+                    Written::of(format, &feature(&s2, kind, r, out.of_registry(&s2.crs, &r.record.geometry)?, true))
+                })
                 .transpose(),
             Source::Rejects => reg
                 .rejects()?
                 .into_iter()
                 .find(|r| r.fid == n)
-                .map(|r| Written::of(format, &listed_feature(&s2, source, &reject_row(r), out)?))
+                .map(|r| Written::of(format, &listed_feature(&s2, source, &reject_row(r), out, true)?))
                 .transpose(),
             Source::Findings => finding_rows(reg, &[])?
                 .into_iter()
                 .find(|r| r.fid == n)
-                .map(|r| Written::of(format, &listed_feature(&s2, source, &r, out)?))
+                .map(|r| Written::of(format, &listed_feature(&s2, source, &r, out, true)?))
                 .transpose(),
         })
         .await?;

@@ -10,7 +10,8 @@ use serde_json::{Map, Value as Json};
 use crate::catalog::LayerDef;
 use crate::store::StoredRecord;
 
-/// One feature: its id, geometry (null when it has none), properties and links.
+/// One feature: its id, geometry (null when it has none), properties and links (none for a feature of a
+/// page: its address is the collection's `items/{id}`, and links were a quarter of a page's bytes).
 #[derive(Serialize)]
 pub struct Feature<'a> {
     #[serde(rename = "type")]
@@ -18,6 +19,7 @@ pub struct Feature<'a> {
     id: String,
     geometry: Option<Shape>,
     properties: Properties<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     links: Vec<Link>,
 }
 
@@ -103,12 +105,13 @@ impl Serialize for Ring<'_> {
     }
 }
 
-/// A page of features with its counts and paging links.
+/// A page of features (each a [`Feature`], or one already written: `Box<serde_json::value::RawValue>`)
+/// with its counts and paging links.
 #[derive(Serialize)]
-pub struct Page<'a> {
+pub struct Page<F: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
-    features: Vec<Feature<'a>>,
+    features: Vec<F>,
     links: Vec<Link>,
     #[serde(rename = "timeStamp")]
     time_stamp: String,
@@ -118,9 +121,9 @@ pub struct Page<'a> {
     returned: usize,
 }
 
-impl<'a> Page<'a> {
+impl<F: Serialize> Page<F> {
     /// A page of `features` out of `matched`.
-    pub fn new(features: Vec<Feature<'a>>, links: Vec<Link>, matched: usize) -> Self {
+    pub fn new(features: Vec<F>, links: Vec<Link>, matched: usize) -> Self {
         Page {
             kind: "FeatureCollection",
             returned: features.len(),

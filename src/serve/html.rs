@@ -128,13 +128,16 @@ pub fn items(v: &Json) -> String {
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
     let head: String = cols.iter().map(|c| format!("<th>{}</th>", escape(c))).collect();
+    // a feature of a page is at its collection's items/{id}
+    let collection = v["links"].as_array().into_iter().flatten().find(|l| l["rel"] == "collection");
+    let collection = collection.and_then(|l| l["href"].as_str()).unwrap_or("");
     let rows: Vec<String> = feats
         .iter()
         .map(|f| {
-            let href = f["links"][0]["href"].as_str().unwrap_or("");
+            let href = format!("{collection}/items/{}", text(&f["id"]));
             let cells: String =
                 cols.iter().map(|c| format!("<td>{}</td>", escape(&text(&f["properties"][c])))).collect();
-            format!("<tr><td><a href=\"{}?f=html\">{}</a></td>{cells}</tr>", escape(href), escape(&text(&f["id"])))
+            format!("<tr><td><a href=\"{}?f=html\">{}</a></td>{cells}</tr>", escape(&href), escape(&text(&f["id"])))
         })
         .collect();
     let body = format!(

@@ -323,6 +323,18 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
         assert_eq!(status, 200, "{rel}: {href}");
         assert_eq!(ct.starts_with("text/html"), rel == "alternate", "{rel}: {ct}");
     }
+    // a feature of a page carries no links (its address is the collection's items/{id}); alone it has them,
+    // and the HTML page's rows lead to it
+    let first = &page["features"][0];
+    assert!(first.get("links").is_none(), "{first}");
+    let id = first["id"].as_str().unwrap();
+    let alone = srv.json(&format!("/collections/parcels/items/{id}"));
+    assert_eq!(alone["properties"], first["properties"]);
+    let own = alone["links"].as_array().unwrap().iter().find(|l| l["rel"] == "self").unwrap()["href"].clone();
+    assert_eq!(own, format!("{}/collections/parcels/items/{id}", srv.url));
+    assert!(html.contains(&format!("href=\"{}/collections/parcels/items/{id}?f=html\"", srv.url)), "{html}");
+    let (status, ct, _, _) = srv.get_with(&format!("/collections/parcels/items/{id}?f=html"), "text/html");
+    assert!(status == 200 && ct.starts_with("text/html"), "{status} {ct}");
 }
 
 /// (request, status, the parameter the exception names).
