@@ -720,3 +720,29 @@ pub async fn item(
     content_crs(&mut res, &s, out);
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Area;
+
+    #[test]
+    fn the_inner_rectangle_lies_in_the_window_and_covers_most_of_it() {
+        let crs = crate::crs::describe("EPSG:4549").unwrap();
+        // 2 km boxes near the zone's central meridian (120°E) and 1.5° from it, where the meridians lean most
+        for (lon, lat) in [(119.99, 30.6), (118.5, 30.6), (121.49, 29.0), (119.6, 31.2)] {
+            let b = [lon, lat, lon + 0.021, lat + 0.018];
+            let window = Served::Crs84.box_to_registry(&crs, b).unwrap();
+            let inner = inner_rect(&window).expect("an inner rectangle");
+            assert!(window.contains(&inner), "{b:?}: {inner:?}");
+            let share = inner.unsigned_area() / window.unsigned_area();
+            assert!(share > 0.8, "{b:?}: the inner rectangle covers {share:.3} of the window");
+        }
+        // a window with no room for one: a sliver
+        let sliver = geo::Polygon::new(
+            geo::LineString::from(vec![(0.0, 0.0), (10.0, 10.0), (10.0, 10.000001), (0.0, 0.0)]),
+            vec![],
+        );
+        assert_eq!(inner_rect(&sliver), None);
+    }
+}
