@@ -20,6 +20,9 @@ pub struct Args {
     /// Unit code for --events.
     #[arg(long, requires = "events")]
     unit: Option<String>,
+    /// Also list the audit trail (操作留痕): every change to accounts, who made it, when and from where.
+    #[arg(long)]
+    trail: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -38,12 +41,13 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     }
     let imports = reg.imports()?;
     let events = if a.events { reg.events(a.unit.as_deref())? } else { vec![] };
+    let trail = if a.trail { reg.trail()? } else { vec![] };
     if a.format == Format::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "registry": reg.path(), "crs": reg.crs.definition, "crs_name": reg.crs.name,
-                "layers": layers, "imports": imports, "events": events,
+                "layers": layers, "imports": imports, "events": events, "trail": trail,
             }))?
         );
         return Ok(ExitCode::SUCCESS);
@@ -89,6 +93,24 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             e.registrar,
             e.reason,
             e.document_no.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+        );
+    }
+    if a.trail {
+        println!("trail (操作留痕):");
+    }
+    for t in &trail {
+        let hashes = |h: &Option<String>| h.as_deref().map_or("-".to_string(), |h| h[..12.min(h.len())].to_string());
+        println!(
+            "  #{} {} {} from {}: {} {} — {} [{} → {}]",
+            t.id,
+            t.at,
+            t.who,
+            t.origin,
+            t.action,
+            t.target,
+            t.detail,
+            hashes(&t.before),
+            hashes(&t.after)
         );
     }
     Ok(ExitCode::SUCCESS)

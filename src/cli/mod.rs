@@ -15,6 +15,7 @@ mod query;
 mod register;
 mod schemas;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,7 @@ enum Command {
     Schemas(schemas::Args),
     Serve(serve::Args),
     Backup(serve::BackupArgs),
+    User(user::Args),
 }
 
 /// Run a parsed command line.
@@ -90,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schemas(a) => schemas::run(a, catalog),
         Command::Serve(a) => serve::run(a, catalog),
         Command::Backup(a) => serve::backup(a, catalog),
+        Command::User(a) => user::run(a, catalog),
     }
 }
 

@@ -5,6 +5,7 @@
 //! `schema` lays out the tables, `write` applies a validated import, `read` answers "what did layer L look
 //! like on date D".
 
+mod accounts;
 mod backup;
 mod bookkeeping;
 mod condition;
@@ -14,6 +15,7 @@ mod register;
 mod rtree;
 mod schema;
 mod styles;
+mod trail;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -21,12 +23,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use accounts::{Account, Password, Role, MIN_PASSWORD_CHARS};
 pub use backup::{BackupReport, Snapshot};
 pub use condition::{Compare, Condition};
 pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
+pub use trail::{Actor, TrailEntry};
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 
 use crate::catalog::Catalog;
@@ -256,6 +260,12 @@ impl Registry {
         let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
         if !has_table("nr_check_runs")? {
             migration.push_str(&findings::tables_sql(srs_id));
+        }
+        if !has_table("nr_accounts")? {
+            migration.push_str(&accounts::table_sql());
+        }
+        if !has_table("nr_trail")? {
+            migration.push_str(&trail::table_sql());
         }
         // QGIS's default styles (a registry made before they were written gets them once)
         if !has_table("layer_styles")? {

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod accounts;
 mod architecture;
 mod area_reference;
 mod audit;
