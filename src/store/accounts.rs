@@ -84,14 +84,16 @@ pub struct Password(String);
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 impl Password {
-    /// A password for account `name`: at least [`MIN_PASSWORD_CHARS`] characters, not the name itself.
+    /// A password for account `name`: at least [`MIN_PASSWORD_CHARS`] characters, not containing the name
+    /// (a name of 4 characters or more; a shorter one only may not be the whole password).
     pub fn new(text: String, name: &str) -> Result<Password> {
         if text.chars().count() < MIN_PASSWORD_CHARS {
             return Err(Error::Invalid(format!(
                 "password of account {name}: at least {MIN_PASSWORD_CHARS} characters are needed"
             )));
         }
-        if text.to_lowercase().contains(&name.to_lowercase()) {
+        let (text_lc, name_lc) = (text.to_lowercase(), name.to_lowercase());
+        if text_lc == name_lc || (name_lc.chars().count() >= 4 && text_lc.contains(&name_lc)) {
             return Err(Error::Invalid(format!("password of account {name}: it must not contain the account name")));
         }
         Ok(Password(text))
@@ -369,14 +371,18 @@ impl Registry {
         };
         let sql = match &edit {
             Edit::Role(_) => "UPDATE nr_accounts SET role = ?2, generation = generation + 1 WHERE name = ?1",
-            Edit::Password(_) => "UPDATE nr_accounts SET password_hash = ?2, generation = generation + 1 WHERE name = ?1",
-            Edit::Disable => "UPDATE nr_accounts SET disabled_at = ?2, generation = generation + 1 WHERE name = ?1",
-            Edit::Enable => "UPDATE nr_accounts SET disabled_at = NULL, generation = generation + 1 WHERE name = ?1 AND ?2 IS NOT NULL",
+            Edit::Password(_) => {
+                "UPDATE nr_accounts SET password_hash = ?2, generation = generation + 1 WHERE name = ?1"
+            }
+            Edit::Disable | Edit::Enable => {
+                "UPDATE nr_accounts SET disabled_at = ?2, generation = generation + 1 WHERE name = ?1"
+            }
         };
         let value = match &edit {
-            Edit::Role(r) => r.name().to_string(),
-            Edit::Password(_) => hash.expect("hashed above"),
-            Edit::Disable | Edit::Enable => chrono::Utc::now().to_rfc3339(),
+            Edit::Role(r) => Some(r.name().to_string()),
+            Edit::Password(_) => hash,
+            Edit::Disable => Some(chrono::Utc::now().to_rfc3339()),
+            Edit::Enable => None,
         };
         tx.execute(sql, params![name, value]).map_err(|e| locked_or(&self.path, e))?;
         let after = stored(&tx, name)?.expect("it was there");

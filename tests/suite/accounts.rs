@@ -98,6 +98,8 @@ fn bad_accounts_and_changes_are_refused_and_change_nothing() {
     refused(&add("li", "viewer"), "short\n", "at least 10 characters");
     refused(&add("liming", "viewer"), "my-name-is-liming\n", "must not contain the account name");
     refused(&add("admin1", "viewer"), "long-enough-pw\n", "the name is taken");
+    // a short name may appear inside a password (any word holds "li"); a longer one may not
+    assert_eq!(user(&add("li", "viewer"), "reliable-passphrase\n").0, 0);
     refused(&["add", s(&reg), "li", "--role", "viewer", "--full-name", "  "], "long-enough-pw\n", "full name");
     refused(&["passwd", s(&reg), "nobody"], "long-enough-pw\n", "no such account");
     refused(&["role", s(&reg), "nobody", "viewer"], "", "no such account");
