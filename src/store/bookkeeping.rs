@@ -23,9 +23,8 @@ pub(super) fn table_sql() -> String {
 CREATE INDEX {t}_by_fid ON {t}(layer, fid);
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
   ('{t}', 'attributes', '{t}', '记账字段 Bookkeeping values (SJNF …) set by later imports on unchanged records');
-CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-"
+{}",
+        super::schema::append_only_sql(t)
     )
 }
 

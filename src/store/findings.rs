@@ -65,12 +65,7 @@ pub struct CheckRun {
 
 /// SQL creating the two tables.
 pub(super) fn tables_sql(srs_id: i32) -> String {
-    let guard = |t: &str| {
-        format!(
-            "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n\
-             CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n"
-        )
-    };
+    let guard = super::schema::append_only_sql;
     format!(
         "CREATE TABLE nr_check_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, ran_at TEXT NOT NULL, as_of DATE, region TEXT,
   rules TEXT NOT NULL, rules_source TEXT NOT NULL, report TEXT NOT NULL, user TEXT NOT NULL, tool_version TEXT NOT NULL,

@@ -87,14 +87,7 @@ INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUE
         wkt = lit(&crs.wkt),
         meta = META_TABLE,
         vintages = VINTAGES_TABLE,
-        append_only = ["nr_imports", "nr_vintages", "nr_events", "rejects"]
-            .iter()
-            .map(|t| format!(
-                "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n\
-                 CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;"
-            ))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        append_only = ["nr_imports", "nr_vintages", "nr_events", "rejects"].map(append_only_sql).concat(),
         scoped = scoped_vintages_sql(),
     )
 }
@@ -124,13 +117,18 @@ pub fn integer_key_sql(tables: &[&str]) -> String {
             "{create}\nINSERT INTO {t}_rebuilt ({cols}) SELECT {cols} FROM {t} ORDER BY rowid;\nDROP TABLE {t};\nALTER TABLE {t}_rebuilt RENAME TO {t};\n"
         ));
         if t != "nr_meta" {
-            sql.push_str(&format!(
-                "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n\
-                 CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n"
-            ));
+            sql.push_str(&append_only_sql(t));
         }
     }
     sql
+}
+
+/// SQL keeping table `t` append-only: triggers refusing every delete and every update.
+pub(super) fn append_only_sql(t: &str) -> String {
+    format!(
+        "CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n\
+         CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;\n"
+    )
 }
 
 /// SQL creating `nr_scoped_vintages`: the vintages of one county (scope: a prefix of the layer's scope
@@ -142,9 +140,8 @@ pub fn scoped_vintages_sql() -> String {
         "{SCOPED_VINTAGES_TABLE}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
   ('{t}', 'attributes', '{t}', '分区数据版本 Vintages of one county of a layer (import --scope)');
-CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-"
+{}",
+        append_only_sql(t)
     )
 }
 

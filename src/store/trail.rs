@@ -74,9 +74,8 @@ pub(super) fn table_sql() -> String {
   origin TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL, before_hash TEXT, after_hash TEXT);
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
   ('{t}', 'attributes', '{t}', '操作留痕 Audit trail: every change, who made it, when and from where');
-CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, 'nrledger: {t} is append-only'); END;
-"
+{}",
+        super::schema::append_only_sql(t)
     )
 }
 
