@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use nrledger::catalog::Catalog;
+use nrledger::store::{check_account, Actor, Role};
 use nrledger::{crs, region, Registry};
 
 /// Create an empty registry (a GeoPackage file) in a projected CRS.
@@ -24,6 +25,13 @@ pub struct Args {
     /// With --region: use the zone-prefixed code (EPSG:4513–4533) instead.
     #[arg(long, requires = "region")]
     zone_prefix: bool,
+    /// Also create the first admin account, with this login name; its password is asked for (or read as the
+    /// first line of standard input). There is no default account and no default password.
+    #[arg(long, value_name = "NAME", requires = "admin_name")]
+    admin: Option<String>,
+    /// The first admin's full name (姓名), with --admin.
+    #[arg(long, value_name = "FULL_NAME", requires = "admin")]
+    admin_name: Option<String>,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
@@ -52,7 +60,24 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --crs EPSG:xxxx or --region <6-digit county code>"),
     };
     let info = crs::describe(&def)?;
+    // the first admin's name and password are checked before the file is made: a refusal leaves nothing
+    let admin = match (&a.admin, &a.admin_name) {
+        (Some(name), Some(full_name)) => {
+            check_account(name, full_name)?;
+            Some((name, full_name, super::user::read_password(name)?))
+        }
+        _ => None,
+    };
     let reg = Registry::create(&a.registry, &info, catalog)?;
     println!("created {} in {} ({})", reg.path().display(), info.definition, info.name);
+    if let Some((name, full_name, password)) = admin {
+        let added = reg.add_account(name, full_name, Role::Admin, &password, &Actor::command_line());
+        if let Err(e) = added {
+            drop(reg);
+            let _ = std::fs::remove_file(&a.registry);
+            bail!("{e}; the registry was not kept");
+        }
+        println!("first admin: {name} ({full_name})");
+    }
     Ok(ExitCode::SUCCESS)
 }

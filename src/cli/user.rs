@@ -129,7 +129,7 @@ fn list(accounts: &[Account], format: Format) -> anyhow::Result<()> {
 }
 
 /// The new password of account `name`: typed twice at the terminal, or the first line of standard input.
-fn read_password(name: &str) -> anyhow::Result<Password> {
+pub(super) fn read_password(name: &str) -> anyhow::Result<Password> {
     let text = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(format!("password for {name}: "))?;
         let again = rpassword::prompt_password("the same password again: ")?;

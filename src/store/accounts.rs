@@ -163,6 +163,15 @@ BEGIN SELECT RAISE(ABORT, 'nrledger: accounts are never deleted; disable them');
     )
 }
 
+/// Refuse an account name or full name an account may not have (before anything is written).
+pub fn check_account(name: &str, full_name: &str) -> Result<()> {
+    check_name(name)?;
+    if full_name.trim().is_empty() {
+        return Err(Error::Invalid(format!("account {name}: the person's full name (姓名) is needed")));
+    }
+    Ok(())
+}
+
 /// An account name: 2 to 32 lower-case ASCII letters, digits, `.`, `_` or `-`, starting with a letter or digit.
 fn check_name(name: &str) -> Result<()> {
     let ok = (2..=32).contains(&name.len())
@@ -254,10 +263,7 @@ impl Registry {
         password: &Password,
         by: &Actor,
     ) -> Result<Account> {
-        check_name(name)?;
-        if full_name.trim().is_empty() {
-            return Err(Error::Invalid(format!("account {name}: the person's full name (姓名) is needed")));
-        }
+        check_account(name, full_name)?;
         let hash = password.hash()?;
         let tx = self.writing()?;
         if stored(&tx, name)?.is_some() {

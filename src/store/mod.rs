@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use accounts::{Account, Password, Role, MIN_PASSWORD_CHARS};
+pub use accounts::{check_account, Account, Password, Role, MIN_PASSWORD_CHARS};
 pub use backup::{BackupReport, Snapshot};
 pub use condition::{Compare, Condition};
 pub use findings::{CheckRun, FindingRow};

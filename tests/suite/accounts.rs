@@ -163,3 +163,36 @@ fn every_account_change_is_one_append_only_trail_row_and_the_hashes_chain() {
     assert_eq!(contents, 0);
     assert_eq!(gpkg_conformance(&reg), "");
 }
+
+#[test]
+fn the_first_admin_can_be_made_with_the_registry_and_a_refusal_leaves_no_file() {
+    let d = tempfile::tempdir().unwrap();
+    let init = |reg: &Path, admin: &str, stdin: &str| {
+        let out = nrledger()
+            .args(["init", s(reg), "--crs", "EPSG:4549", "--admin", admin, "--admin-name", "王丽"])
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let reg = d.path().join("r.gpkg");
+    let (c, err) = init(&reg, "wang.li", "first-admin-secret\n");
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(login(&reg, "wang.li", "first-admin-secret"), Some(Role::Admin));
+    let trail = open(&reg).trail().unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!((trail[0].action.as_str(), trail[0].target.as_str()), ("user.add", "wang.li"));
+    // a bad name or password is refused before the file is made
+    for (name, pw, why) in [("Wang Li", "first-admin-secret\n", "account name"), ("wang.li", "short\n", "at least 10")]
+    {
+        let other = d.path().join("other.gpkg");
+        let (c, err) = init(&other, name, pw);
+        assert_ne!(c, 0);
+        assert!(err.contains(why), "{err}");
+        assert!(!other.exists(), "{name}: a registry was left behind");
+    }
+    // without --admin, no account at all
+    std::fs::create_dir(d.path().join("plain")).unwrap();
+    let plain = registry(&d.path().join("plain"));
+    assert!(open(&plain).accounts().unwrap().is_empty());
+}
