@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -58,6 +58,14 @@ impl Role {
             Role::Auditor => "审计人员",
             Role::Viewer => "查看人员",
         }
+    }
+}
+
+/// A role as the registry stores it (its name; the table's CHECK admits no other).
+impl rusqlite::types::FromSql for Role {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Role> {
+        let name = v.as_str()?;
+        Role::ALL.into_iter().find(|r| r.name() == name).ok_or(rusqlite::types::FromSqlError::InvalidType)
     }
 }
 
@@ -207,29 +215,28 @@ impl Stored {
     }
 }
 
+/// The stored accounts `filter` (an SQL condition on `nr_accounts`) selects, by name.
+fn stored_where(conn: &rusqlite::Connection, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Stored>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT name, full_name, role, password_hash, disabled_at, created_at, generation FROM nr_accounts \
+         WHERE {filter} ORDER BY name"
+    ))?;
+    let rows = st.query_map(params, |r| {
+        let account = Account {
+            name: r.get(0)?,
+            full_name: r.get(1)?,
+            role: r.get(2)?,
+            disabled_at: r.get(4)?,
+            created_at: r.get(5)?,
+            generation: r.get(6)?,
+        };
+        Ok(Stored { account, password_hash: r.get(3)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 fn stored(conn: &rusqlite::Connection, name: &str) -> Result<Option<Stored>> {
-    let row = conn
-        .query_row(
-            "SELECT name, full_name, role, password_hash, disabled_at, created_at, generation FROM nr_accounts WHERE name = ?1",
-            [name],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((name, full_name, role, password_hash, disabled_at, created_at, generation)) = row else {
-        return Ok(None);
-    };
-    let role = role.parse()?;
-    Ok(Some(Stored { account: Account { name, full_name, role, disabled_at, created_at, generation }, password_hash }))
+    Ok(stored_where(conn, "name = ?1", [name])?.pop())
 }
 
 /// A hash no password matches, verified when an unknown name logs in, so that a login takes as long whether
@@ -290,12 +297,7 @@ impl Registry {
 
     /// Every account, by name.
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        let names: Vec<String> = {
-            let mut st = self.conn.prepare("SELECT name FROM nr_accounts ORDER BY name")?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        names.iter().filter_map(|n| stored(&self.conn, n).transpose()).map(|s| s.map(|s| s.account)).collect()
+        Ok(stored_where(&self.conn, "1", [])?.into_iter().map(|s| s.account).collect())
     }
 
     /// One account.
