@@ -21,6 +21,8 @@
 
   async function getJson(url) {
     const r = await fetch(url);
+    // the session ended (signed out elsewhere, idle, the account changed): sign in again, then come back here
+    if (r.status === 401) location.assign('login?next=' + encodeURIComponent('/' + location.search) + location.hash);
     const body = await r.json();
     if (!r.ok) throw new Error(body.detail || r.statusText);
     return body;
@@ -215,7 +217,30 @@
     pick([[hit.layer, hit.fid]]);
   }
 
+  // who is signed in, what their role may open, and the sign-out form (its session's token in the form)
+  async function who() {
+    const me = await getJson('me');
+    state.me = me;
+    if (!me.name) return;
+    const box = $('who');
+    box.appendChild(el('span', (me.full_name || me.name) + ' · ' + me.role_title));
+    if (me.role === 'admin' || me.role === 'auditor') {
+      const a = el('a', '操作留痕 Trail'); a.href = 'admin/trail'; box.appendChild(a);
+    }
+    if (me.role === 'admin') {
+      const a = el('a', '账户 Accounts'); a.href = 'admin/users'; box.appendChild(a);
+    }
+    if (me.csrf) {
+      const form = el('form'); form.method = 'post'; form.action = 'logout';
+      const token = el('input'); token.type = 'hidden'; token.name = 'csrf'; token.value = me.csrf;
+      const b = el('button', '退出 Sign out'); b.type = 'submit';
+      form.append(token, b);
+      box.appendChild(form);
+    }
+  }
+
   async function start() {
+    who().catch(() => {});
     const cfg = await getJson('map/config.json');
     state.cfg = cfg;
     const parcels = cfg.layers.find((l) => l.id === cfg.class_layer);

@@ -8,7 +8,8 @@ use nrledger::catalog::Catalog;
 use nrledger::Registry;
 
 /// Serve the registry to the bureau: OGC API – Features (for QGIS, GDAL, a browser) at --listen, until
-/// SIGTERM or Ctrl-C. Imports and registrations from the command line may go on while it serves: each
+/// SIGTERM or Ctrl-C. Once the registry has an account, callers sign in: a browser at /login, QGIS and GDAL
+/// with HTTP Basic credentials. Imports and registrations from the command line may go on while it serves: each
 /// request reads one committed state. The registry is switched to SQLite's WAL mode (kept in the file).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +27,13 @@ pub struct Args {
     /// Seconds after which an unanswered request is given up (503).
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Collections anyone may read without signing in (read-only), e.g. `--public redlines,parcels`; the
+    /// rest, the map and every page need an account once the registry has one.
+    #[arg(long, value_delimiter = ',', value_name = "COLLECTION,...")]
+    public: Vec<String>,
+    /// Minutes after which a browser session without a request ends.
+    #[arg(long, default_value_t = 30, value_name = "MINUTES")]
+    idle_minutes: u64,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
@@ -40,6 +48,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         public_url: a.public_url,
         readers: a.readers,
         timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+        public: a.public,
+        idle: std::time::Duration::from_secs(a.idle_minutes.max(1) * 60),
     };
     nrledger::serve::run(&a.registry, catalog, opts)?;
     Ok(ExitCode::SUCCESS)

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use geo::{BoundingRect, Contains, Intersects};
@@ -19,6 +19,7 @@ use ogcapi_types::common::{
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value as Json};
 
+use super::auth::Caller;
 use super::crs::Served;
 use super::geojson::{Feature, Page, Properties};
 use super::html;
@@ -82,6 +83,13 @@ impl Source {
     }
 }
 
+/// Every collection id of a catalog: its layers, the rejected records, the findings.
+pub fn collection_ids(catalog: &crate::catalog::Catalog) -> Vec<String> {
+    let mut ids: Vec<String> = catalog.layers().iter().map(|d| d.kind.name().to_string()).collect();
+    ids.extend([REJECTS.to_string(), FINDINGS.to_string()]);
+    ids
+}
+
 /// The layer kind of the catalog named exactly `id`.
 pub(super) fn layer_kind(s: &Service, id: &str) -> Option<LayerKind> {
     LayerKind::parse(id).filter(|k| k.name() == id && s.catalog.layers().iter().any(|d| d.kind == *k))
@@ -141,12 +149,17 @@ pub async fn conformance(headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<
 /// `/collections`.
 pub async fn collections(
     State(s): State<Arc<Service>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let format = described(raw.as_deref(), &headers)?;
     let s2 = s.clone();
-    let list = s.pool.read(move |reg| describe_all(&s2, reg)).await?;
+    let mut list = s.pool.read(move |reg| describe_all(&s2, reg)).await?;
+    // an anonymous caller of a closed registry sees the public collections only
+    if caller.closed && caller.account.is_none() {
+        list.retain(|c| s.gate.public.contains(&c.id));
+    }
     let b = &s.base;
     let mut all = Collections::new(list);
     all.links = vec![

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use geo::BoundingRect;
 use serde_json::{json, Value as Json};
 
+use super::auth::Caller;
 use super::features::{self, lonlat_box};
 use super::params::{self, Format, Query};
 use super::problem::{clip, ApiError};
@@ -42,10 +43,13 @@ const MAX_KEY: usize = 64;
 /// `/`: the map for a browser (it links the collections and the API), the OGC landing page for a client.
 pub async fn home(
     State(s): State<Arc<Service>>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     match features::described(raw.as_deref(), &headers)? {
+        // the map reads every layer: an anonymous person signs in first (public collections or not)
+        Format::Html if caller.closed && caller.account.is_none() => Ok(super::session::to_login(&s, "/")),
         Format::Html => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()),
         Format::Json => features::landing(&s),
     }

@@ -9,6 +9,8 @@
 //! are parsed into typed parameters first ([`params`]): every malformed one is a 400 naming the parameter
 //! ([`problem`]) before the registry is touched.
 
+mod admin;
+mod auth;
 mod cql;
 mod crs;
 mod features;
@@ -20,18 +22,21 @@ mod openapi;
 mod params;
 mod pool;
 mod problem;
+mod session;
 mod tiles;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -40,8 +45,9 @@ use tower_http::trace::TraceLayer;
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;
 use crate::error::{Error, Result};
-use crate::store::Registry;
+use crate::store::{Change, Registry, Role};
 
+pub use auth::Need;
 pub use problem::ApiError;
 
 /// The longest query string answered (a longer one is a 414 naming it): far more than any filter needs.
@@ -60,15 +66,126 @@ pub struct Options {
     pub readers: usize,
     /// A request still unanswered after this long is a 503.
     pub timeout: Duration,
+    /// Collections anyone may read, signed in or not (once the registry has accounts).
+    pub public: Vec<String>,
+    /// A browser session ends after this long without a request.
+    pub idle: Duration,
 }
 
 /// What every request handler shares: the registry's readers and what does not change while it runs.
 pub struct Service {
     pool: pool::Pool,
+    /// The one connection that writes (the trail, account changes), one change at a time.
+    writer: Arc<Mutex<Registry>>,
+    gate: auth::Gate,
     catalog: Catalog,
     crs: CrsInfo,
     /// The public base URL, without a trailing slash.
     base: String,
+}
+
+impl Service {
+    /// The path of the public base URL (`""` at a host's root), which the cookies are set on.
+    fn base_path(&self) -> &str {
+        let rest = self.base.split_once("://").map_or("", |(_, r)| r);
+        rest.find('/').map_or("", |i| &rest[i..])
+    }
+
+    /// Run `write` on the writing connection, on a blocking thread. A refusal of the registry's
+    /// (`Error::Invalid`: the last admin, an unknown account …) is a 400 saying why.
+    async fn write<T, F>(&self, write: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Registry) -> Result<T> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let reg = writer.lock().unwrap_or_else(|p| p.into_inner());
+            write(&reg)
+        })
+        .await
+        .map_err(|_| ApiError::internal("a write panicked"))?;
+        done.map_err(|e| match e {
+            Error::Invalid(why) => ApiError::bad("", why),
+            e => ApiError::from(e),
+        })
+    }
+
+    /// Write an event (a login, a logout) to the trail.
+    async fn record(&self, actor: crate::store::Actor, change: Change<'_>) -> Result<(), ApiError> {
+        let (action, target, detail) = (change.action.to_string(), change.target.to_string(), change.detail);
+        self.write(move |reg| {
+            let change = Change { action: &action, target: &target, detail, before: None, after: None };
+            reg.record_event(&actor, &change)
+        })
+        .await
+    }
+}
+
+/// An endpoint: its method, its path, who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path, with its parameters in braces.
+    pub path: &'static str,
+    /// Who may call it.
+    pub need: Need,
+}
+
+/// An endpoint and its handler.
+struct Route {
+    endpoint: Endpoint,
+    handler: MethodRouter<Arc<Service>>,
+}
+
+fn route<H, T>(method: &'static str, path: &'static str, need: Need, handler: H) -> Route
+where
+    H: Handler<T, Arc<Service>>,
+    T: 'static,
+{
+    let filter = if method == "POST" { MethodFilter::POST } else { MethodFilter::GET };
+    Route { endpoint: Endpoint { method, path, need }, handler: axum::routing::on(filter, handler) }
+}
+
+/// Who may read the trail.
+const TRAIL_READERS: &[Role] = &[Role::Admin, Role::Auditor];
+/// Who may change accounts.
+const ADMINS: &[Role] = &[Role::Admin];
+
+/// Every endpoint of the service, with who may call it.
+fn routes() -> Vec<Route> {
+    use Need::*;
+    vec![
+        route("GET", "/", Catalogue, map::home),
+        route("GET", "/health", Open, health),
+        route("GET", "/conformance", Catalogue, features::conformance),
+        route("GET", "/api", Catalogue, openapi::document),
+        route("GET", "/collections", Catalogue, features::collections),
+        route("GET", "/collections/{id}", Layer, features::collection),
+        route("GET", "/collections/{id}/queryables", Layer, features::queryables),
+        route("GET", "/collections/{id}/items", Layer, features::items),
+        route("GET", "/collections/{id}/items/{fid}", Layer, features::item),
+        route("GET", "/lookup", SignedIn, lookup::lookup),
+        route("GET", "/search", SignedIn, map::search),
+        route("GET", "/map/config.json", SignedIn, map::config),
+        route("GET", "/assets/{file}", Open, map::asset),
+        route("GET", "/units/{code}/book", SignedIn, map::book),
+        route("GET", "/tiles/{file}", Layer, tiles::tilejson),
+        route("GET", "/tiles/{layer}/{z}/{x}/{y}", Layer, tiles::tile),
+        route("GET", "/login", Open, session::page),
+        route("POST", "/login", Open, session::login),
+        route("POST", "/logout", SignedIn, session::logout),
+        route("GET", "/me", Open, session::me),
+        route("GET", "/admin/trail", Roles(TRAIL_READERS), admin::trail),
+        route("GET", "/admin/users", Roles(ADMINS), admin::users),
+        route("POST", "/admin/users", Roles(ADMINS), admin::change_user),
+    ]
+}
+
+/// Every endpoint of the service and who may call it (what the authorisation tests walk through).
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().into_iter().map(|r| r.endpoint).collect()
 }
 
 /// Serve the registry at `path` until SIGTERM or Ctrl-C; prints the address served first.
@@ -76,6 +193,18 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
     let first = Registry::open(path, catalog.clone())?;
     first.use_wal()?;
     let crs = first.crs.clone();
+    let known = features::collection_ids(&catalog);
+    for id in &opts.public {
+        if !known.contains(id) {
+            return Err(Error::Invalid(format!(
+                "--public {id}: no such collection (collections: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    let public: HashSet<String> = opts.public.iter().cloned().collect();
+    let gate = auth::Gate::new(Registry::open(path, catalog.clone())?, public, opts.idle)?;
+    let writer = Arc::new(Mutex::new(Registry::open(path, catalog.clone())?));
     let pool = pool::Pool::new(path, catalog.clone(), opts.readers.max(1), first);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,7 +217,8 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
         let addr = listener.local_addr().map_err(|e| Error::Invalid(e.to_string()))?;
         let base =
             opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
-        let service = Arc::new(Service { pool, catalog, crs, base: base.clone() });
+        let (closed, _) = gate.standing(None).map_err(|e| Error::Invalid(e.detail().to_string()))?;
+        let service = Arc::new(Service { pool, writer, gate, catalog, crs, base: base.clone() });
         init_logs();
         // a closed stdout (a service manager, a test that has read the address) must not stop the server
         use std::io::Write;
@@ -98,9 +228,20 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
             out,
             "  OGC API – Features for QGIS: {base}/  ·  collections: {base}/collections  ·  health: {base}/health"
         );
+        if closed {
+            let _ = writeln!(out, "  sign in: {base}/login (QGIS and GDAL: HTTP Basic with the same account)");
+        } else {
+            let _ = writeln!(
+                out,
+                "  warning: the registry has no enabled account, so anyone who reaches this address reads it; \
+                 add the first admin with `nrledger user add {} NAME --role admin`",
+                path.display()
+            );
+        }
         let _ = out.flush();
         drop(out);
-        axum::serve(listener, router(service, opts.timeout))
+        let app = router(service, opts.timeout).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())
             .await
             .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))?;
@@ -109,28 +250,17 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
     })
 }
 
-/// The routes and the layers every request passes through.
+/// The routes, each behind its authorisation, and the layers every request passes through.
 fn router(service: Arc<Service>, timeout: Duration) -> Router {
-    Router::new()
-        .route("/", get(map::home))
-        .route("/health", get(health))
-        .route("/conformance", get(features::conformance))
-        .route("/api", get(openapi::document))
-        .route("/collections", get(features::collections))
-        .route("/collections/{id}", get(features::collection))
-        .route("/collections/{id}/queryables", get(features::queryables))
-        .route("/collections/{id}/items", get(features::items))
-        .route("/collections/{id}/items/{fid}", get(features::item))
-        .route("/lookup", get(lookup::lookup))
-        .route("/search", get(map::search))
-        .route("/map/config.json", get(map::config))
-        .route("/assets/{file}", get(map::asset))
-        .route("/units/{code}/book", get(map::book))
-        .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        .merge(fault::routes())
+    let mut app = Router::new();
+    for Route { endpoint, handler } in routes() {
+        let guard = axum::middleware::from_fn_with_state((service.clone(), endpoint.need), auth::authorize);
+        app = app.route(endpoint.path, handler.route_layer(guard));
+    }
+    app.merge(fault::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(guard_query))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), auth::identify))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(timeout, deadline))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {

@@ -45,6 +45,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What went wrong, as the client is told.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl From<crate::Error> for ApiError {

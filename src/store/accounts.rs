@@ -406,3 +406,31 @@ impl Registry {
         Ok(after.account)
     }
 }
+
+/// Where an account stands now: what the service checks at every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The role.
+    pub role: Role,
+    /// The generation (a session or verified credential of an older one has ended).
+    pub generation: i64,
+    /// Whether it may log in.
+    pub enabled: bool,
+}
+
+impl Registry {
+    /// Every account's standing, by name.
+    pub fn standings(&self) -> Result<std::collections::HashMap<String, Standing>> {
+        let mut st = self.conn.prepare("SELECT name, role, generation, disabled_at IS NULL FROM nr_accounts")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, Standing { role: r.get(1)?, generation: r.get(2)?, enabled: r.get(3)? }))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A number that changes whenever another connection commits to the registry (SQLite's
+    /// `PRAGMA data_version`): a cheap test of whether what was read is still current.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}

@@ -23,14 +23,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use accounts::{check_account, Account, Password, Role, MIN_PASSWORD_CHARS};
+pub use accounts::{check_account, Account, Password, Role, Standing, MIN_PASSWORD_CHARS};
 pub use backup::{BackupReport, Snapshot};
 pub use condition::{Compare, Condition};
 pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
-pub use trail::{Actor, TrailEntry};
+pub use trail::{Actor, Change, TrailEntry};
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 
 use crate::catalog::Catalog;

@@ -99,12 +99,29 @@ pub(super) fn record(conn: &rusqlite::Connection, actor: &Actor, change: &Change
 }
 
 impl Registry {
+    /// Record `change` by `actor` on its own (an event that changes nothing else: a login, a logout).
+    pub fn record_event(&self, actor: &Actor, change: &Change) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| super::locked_or(&self.path, e))?;
+        record(&tx, actor, change)?;
+        tx.commit().map_err(|e| super::locked_or(&self.path, e))
+    }
+
     /// The trail, oldest first.
     pub fn trail(&self) -> Result<Vec<TrailEntry>> {
-        let mut st = self.conn.prepare(
-            "SELECT id, at, who, origin, action, target, detail, before_hash, after_hash FROM nr_trail ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
+        self.trail_where("1 ORDER BY id", [])
+    }
+
+    /// The latest `n` rows of the trail, newest first.
+    pub fn trail_latest(&self, n: usize) -> Result<Vec<TrailEntry>> {
+        self.trail_where("1 ORDER BY id DESC LIMIT ?1", [n as i64])
+    }
+
+    fn trail_where(&self, tail: &str, params: impl rusqlite::Params) -> Result<Vec<TrailEntry>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT id, at, who, origin, action, target, detail, before_hash, after_hash FROM nr_trail WHERE {tail}"
+        ))?;
+        let rows = st.query_map(params, |r| {
             Ok(TrailEntry {
                 id: r.get(0)?,
                 at: r.get(1)?,

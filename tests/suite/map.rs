@@ -315,6 +315,48 @@ fn the_map_draws_the_classes_answers_a_click_follows_the_date_and_finds_a_unit()
 }
 
 #[test]
+fn a_person_signs_in_to_a_closed_registry_sees_the_map_and_signs_out() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let (code, _, err) = nrledger()
+        .args(["user", "add", s(&reg), "wang.li", "--role", "admin", "--full-name", "王丽"])
+        .write_stdin("admin-secret-0001\n")
+        .output()
+        .map(|o| (o.status.code().unwrap_or(-1), (), String::from_utf8_lossy(&o.stderr).into_owned()))
+        .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let srv = Server::start(&reg);
+    let mut b = Browser::start(&d.path().join("chromium-profile"));
+    b.call("Page.enable", json!({}));
+    // the map's address leads to the login page, and back to the map, at the same place, after it
+    b.call("Page.navigate", json!({"url": format!("{}/#16/30.63/119.68", srv.url)}));
+    b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page");
+    b.eval(
+        "(() => { document.getElementById('name').value = 'wang.li'; \
+         document.getElementById('password').value = 'admin-secret-0001'; document.forms[0].submit(); })()",
+    );
+    let who = b.wait(
+        "(() => { const w = document.getElementById('who'); return w && w.textContent.includes('王丽') ? w.textContent : null; })()",
+        "the map with the signed-in person",
+    );
+    assert!(who.as_str().unwrap().contains("管理员") && who.as_str().unwrap().contains("操作留痕"), "{who}");
+    // the tiles are read with the session: drawn where the link pointed (the login page kept the map's
+    // #position), and no request refused
+    b.wait("nrledger.loaded.some(([s]) => s === 'parcels') ? true : null", "a parcel tile drawn after signing in");
+    assert_eq!(b.eval("nrledger.errors"), json!([]));
+    let shot = b.call("Page.captureScreenshot", json!({"format": "png"}));
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+    std::fs::write(root().join("target/map-signed-in.png"), &png).unwrap();
+    // signing out ends the session: the login page, and the map's data refused to the page
+    b.eval("document.querySelector('#who form').submit()");
+    b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
+    // (a 401 without the Basic challenge: a browser shows no password dialog of its own)
+    let status = b.eval("fetch('map/config.json').then((r) => [r.status, r.headers.has('www-authenticate')])");
+    assert_eq!(status, json!([401, false]));
+}
+
+#[test]
 fn the_page_its_assets_and_search_answer_http_and_refuse_what_does_not_exist() {
     let d = tempfile::tempdir().unwrap();
     let reg = county(d.path());

@@ -23,7 +23,7 @@ impl Server {
         Server::start_with(reg, &["--readers", "4"])
     }
 
-    fn start_with(reg: &Path, options: &[&str]) -> Server {
+    pub fn start_with(reg: &Path, options: &[&str]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
             .args(["serve", s(reg), "--listen", "127.0.0.1:0"])
             .args(options)
@@ -51,6 +51,15 @@ impl Server {
         let (ct, crs) = (header("content-type"), header("content-crs"));
         let body = res.body_mut().with_config().limit(200_000_000).read_to_string().unwrap();
         (res.status().as_u16(), ct, crs, body)
+    }
+
+    /// GET `path` with one more header, as JSON (200 expected).
+    pub fn json_with(&self, path: &str, (name, value): &(&str, String)) -> Json {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut res = agent.get(&format!("{}{path}", self.url)).header(*name, value).call().unwrap();
+        let body = res.body_mut().read_to_string().unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
     }
 
     pub fn json(&self, path: &str) -> Json {

@@ -1,0 +1,478 @@
+//! Who may do what on `nrledger serve`: every endpoint × every role (HTTP Basic and the login page's
+//! session), anonymous callers of a closed registry and of its public collections, the login page's
+//! cookies and form tokens (CSRF, session fixation), sessions ended by logout and by account changes,
+//! failed logins held back, and GDAL reading a closed collection with credentials.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine;
+use nrledger::catalog::Catalog;
+use nrledger::store::{Actor, Password, Role};
+use nrledger::Registry;
+use serde_json::Value as Json;
+
+use crate::common::*;
+use crate::serve::{county, Server};
+
+/// The accounts of the tests: name, role, password.
+const PEOPLE: &[(&str, Role, &str)] = &[
+    ("wang.li", Role::Admin, "admin-secret-0001"),
+    ("zhao", Role::Registrar, "registrar-secret-02"),
+    ("sun", Role::Reviewer, "reviewer-secret-03"),
+    ("chen", Role::Auditor, "auditor-secret-004"),
+    ("liu", Role::Viewer, "viewer-secret-0005"),
+];
+/// A disabled viewer.
+const FORMER: (&str, &str) = ("former", "left-in-2025-secret");
+
+fn open(reg: &Path) -> Registry {
+    Registry::open(reg, Catalog::embedded().unwrap()).unwrap()
+}
+
+fn add_people(reg: &Path) {
+    let r = open(reg);
+    let by = Actor { who: "tester".into(), origin: "localhost".into() };
+    for (name, role, pw) in PEOPLE {
+        r.add_account(name, "测试", *role, &Password::new(pw.to_string(), name).unwrap(), &by).unwrap();
+    }
+    let (name, pw) = FORMER;
+    r.add_account(name, "离职", Role::Viewer, &Password::new(pw.into(), name).unwrap(), &by).unwrap();
+    r.disable_account(name, &by).unwrap();
+}
+
+/// An answer: status, headers (lower-case names), body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn cookies(&self) -> Vec<&str> {
+        self.headers.iter().filter(|(n, _)| n == "set-cookie").map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The value a `Set-Cookie` gives cookie `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies()
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap().to_string())
+    }
+
+    /// Whether the service's authorisation refused the request (as opposed to a handler answering it).
+    fn refused(&self) -> bool {
+        (self.status == 401 && self.header("www-authenticate").is_some_and(|v| v.starts_with("Basic")))
+            || (self.status == 403 && self.body.contains("may not do this"))
+            || (self.status == 303 && self.header("location").is_some_and(|l| l.contains("/login?next=")))
+    }
+}
+
+/// A plain HTTP client: no redirects followed, no cookies kept.
+fn call(url: &str, method: &str, headers: &[(&str, String)], body: Option<&str>) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let res = if method == "POST" {
+        let mut rb = agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            rb = rb.header(*k, v);
+        }
+        rb.send(body.unwrap_or(""))
+    } else {
+        let mut rb = agent.get(url);
+        for (k, v) in headers {
+            rb = rb.header(*k, v);
+        }
+        rb.call()
+    };
+    let mut res = res.unwrap();
+    let headers =
+        res.headers().iter().map(|(n, v)| (n.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = res.body_mut().read_to_string().unwrap_or_default();
+    Answer { status: res.status().as_u16(), headers, body }
+}
+
+fn basic(name: &str, pw: &str) -> (&'static str, String) {
+    ("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{name}:{pw}"))))
+}
+
+/// A signed-in browser: its session cookie and the session's form token.
+#[derive(Clone)]
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    fn header(&self) -> (&'static str, String) {
+        ("Cookie", format!("nrledger_session={}", self.cookie))
+    }
+}
+
+/// The login form's token and cookie.
+fn login_form(srv: &Server) -> String {
+    let page = call(&format!("{}/login", srv.url), "GET", &[], None);
+    assert_eq!(page.status, 200);
+    let token = page.cookie("nrledger_login").expect("the login form sets its cookie");
+    assert!(page.body.contains(&format!("name=\"csrf\" value=\"{token}\"")), "{}", page.body);
+    token
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+/// Sign in at the login page as a browser does.
+fn sign_in(srv: &Server, name: &str, pw: &str) -> Browser {
+    let token = login_form(srv);
+    let res = call(
+        &format!("{}/login", srv.url),
+        "POST",
+        &[("Cookie", format!("nrledger_login={token}"))],
+        Some(&form_body(&[("csrf", &token), ("name", name), ("password", pw), ("next", "/")])),
+    );
+    assert_eq!(res.status, 303, "{name}: {}", res.body);
+    let cookie = res.cookie("nrledger_session").expect("a session cookie");
+    let b = Browser { cookie, csrf: String::new() };
+    let me = me(srv, &[b.header()]);
+    assert_eq!(me["name"], name);
+    Browser { csrf: me["csrf"].as_str().unwrap().to_string(), ..b }
+}
+
+fn me(srv: &Server, headers: &[(&str, String)]) -> Json {
+    let res = call(&format!("{}/me", srv.url), "GET", headers, None);
+    assert_eq!(res.status, 200);
+    serde_json::from_str(&res.body).unwrap()
+}
+
+/// Each endpoint, the requests that try it, and who may (`*`: anyone; `signed`: any account; else roles).
+fn matrix() -> Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)> {
+    let any = "*";
+    let signed = "signed";
+    vec![
+        ("GET", "/", vec![("/?f=json", any)]),
+        ("GET", "/health", vec![("/health", any)]),
+        ("GET", "/conformance", vec![("/conformance", any)]),
+        ("GET", "/api", vec![("/api", any)]),
+        ("GET", "/collections", vec![("/collections", any)]),
+        ("GET", "/collections/{id}", vec![("/collections/redlines", any), ("/collections/parcels", signed)]),
+        (
+            "GET",
+            "/collections/{id}/queryables",
+            vec![("/collections/redlines/queryables", any), ("/collections/findings/queryables", signed)],
+        ),
+        (
+            "GET",
+            "/collections/{id}/items",
+            vec![("/collections/redlines/items?limit=2", any), ("/collections/parcels/items?limit=2", signed)],
+        ),
+        (
+            "GET",
+            "/collections/{id}/items/{fid}",
+            vec![("/collections/redlines/items/1", any), ("/collections/units/items/1", signed)],
+        ),
+        ("GET", "/lookup", vec![("/lookup?at=119.6,30.6", signed)]),
+        ("GET", "/search", vec![("/search?q=330523", signed)]),
+        ("GET", "/map/config.json", vec![("/map/config.json", signed)]),
+        ("GET", "/assets/{file}", vec![("/assets/map.js", any)]),
+        ("GET", "/units/{code}/book", vec![("/units/X/book?f=json", signed)]),
+        ("GET", "/tiles/{file}", vec![("/tiles/redlines.json", any), ("/tiles/parcels.json", signed)]),
+        (
+            "GET",
+            "/tiles/{layer}/{z}/{x}/{y}",
+            vec![("/tiles/redlines/12/3409/1695.mvt", any), ("/tiles/parcels/12/3409/1695.mvt", signed)],
+        ),
+        ("GET", "/login", vec![("/login", any)]),
+        ("POST", "/login", vec![("/login", any)]),
+        ("POST", "/logout", vec![("/logout", signed)]),
+        ("GET", "/me", vec![("/me", any)]),
+        ("GET", "/admin/trail", vec![("/admin/trail?f=json", "admin,auditor")]),
+        ("GET", "/admin/users", vec![("/admin/users?f=json", "admin")]),
+        ("POST", "/admin/users", vec![("/admin/users", "admin")]),
+    ]
+}
+
+fn may(who: &str, role: Option<Role>) -> bool {
+    match (who, role) {
+        ("*", _) => true,
+        ("signed", r) => r.is_some(),
+        (roles, Some(r)) => roles.split(',').any(|n| n == r.name()),
+        (_, None) => false,
+    }
+}
+
+#[test]
+fn every_role_reaches_exactly_the_endpoints_it_may() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    add_people(&reg);
+    let srv = Server::start_with(&reg, &["--readers", "2", "--public", "redlines"]);
+
+    // the table covers every endpoint the service has, and no other
+    let served: BTreeSet<(&str, &str)> = nrledger::serve::endpoints().iter().map(|e| (e.method, e.path)).collect();
+    let tested: BTreeSet<(&str, &str)> = matrix().iter().map(|(m, p, _)| (*m, *p)).collect();
+    assert_eq!(served, tested, "an endpoint without a row in the authorisation table, or a row without an endpoint");
+
+    let browsers: Vec<(Role, Browser)> = PEOPLE.iter().map(|(n, r, pw)| (*r, sign_in(&srv, n, pw))).collect();
+    let mut checked = 0;
+    for (method, _, requests) in matrix() {
+        for (path, who) in requests {
+            let url = format!("{}{path}", srv.url);
+            // anonymous
+            let res = call(&url, method, &[], Some(""));
+            assert_eq!(!res.refused(), may(who, None), "anonymous {method} {path}: {} {}", res.status, res.body);
+            // each role, by Basic credentials (reading) and by its session (reading and posting forms)
+            for ((name, role, pw), (_, b)) in PEOPLE.iter().zip(&browsers) {
+                if method == "GET" {
+                    let res = call(&url, method, &[basic(name, pw)], None);
+                    assert_eq!(
+                        !res.refused(),
+                        may(who, Some(*role)),
+                        "{name} (Basic) GET {path}: {} {}",
+                        res.status,
+                        res.body
+                    );
+                }
+                if path == "/logout" {
+                    continue; // ends the session: tried below
+                }
+                // the form changes the disabled account (a change of its own would end the caller's session)
+                let body = form_body(&[("csrf", &b.csrf), ("name", FORMER.0), ("action", "role"), ("role", "viewer")]);
+                let res = call(&url, method, &[b.header()], Some(&body));
+                assert_eq!(
+                    !res.refused(),
+                    may(who, Some(*role)),
+                    "{name} (session) {method} {path}: {} {}",
+                    res.status,
+                    res.body
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100);
+    for ((name, _, _), (_, b)) in PEOPLE.iter().zip(&browsers) {
+        assert_eq!(me(&srv, &[b.header()])["name"], *name, "the session of {name} ended during the table");
+    }
+    // a viewer cannot change an account, even with a valid form token; the account is as it was
+    let (_, viewer) = &browsers[4];
+    assert_eq!(me(&srv, &[viewer.header()])["name"], "liu", "the viewer's session ended");
+    let body = form_body(&[("csrf", &viewer.csrf), ("name", "liu"), ("action", "role"), ("role", "admin")]);
+    let res = call(&format!("{}/admin/users", srv.url), "POST", &[viewer.header()], Some(&body));
+    assert_eq!(res.status, 403, "{}", res.body);
+    assert_eq!(open(&reg).account("liu").unwrap().unwrap().role, Role::Viewer);
+
+    // an anonymous list of collections shows the public one only; a browser is sent to the login page
+    let list = call(&format!("{}/collections", srv.url), "GET", &[("Accept", "application/json".into())], None);
+    let ids: Vec<String> = serde_json::from_str::<Json>(&list.body).unwrap()["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["redlines"]);
+    let page =
+        call(&format!("{}/collections/parcels/items?limit=3", srv.url), "GET", &[("Accept", "text/html".into())], None);
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.header("location").unwrap(),
+        format!("{}/login?next=%2Fcollections%2Fparcels%2Fitems%3Flimit%3D3", srv.url)
+    );
+    let home = call(&format!("{}/", srv.url), "GET", &[("Accept", "text/html".into())], None);
+    assert!(home.status == 303 && home.header("location").unwrap().ends_with("/login?next=%2F"));
+
+    // a disabled account and a wrong password are refused alike, and Basic credentials cannot post a form
+    for (name, pw) in [FORMER, ("liu", "not-the-password")] {
+        let res = call(&format!("{}/collections/parcels", srv.url), "GET", &[basic(name, pw)], None);
+        assert_eq!(res.status, 401, "{name}");
+        assert!(!res.body.contains(pw));
+    }
+    let (admin, _, pw) = PEOPLE[0];
+    let body = form_body(&[("name", "liu"), ("action", "disable")]);
+    let res = call(&format!("{}/admin/users", srv.url), "POST", &[basic(admin, pw)], Some(&body));
+    assert_eq!(res.status, 403, "{}", res.body);
+    assert!(open(&reg).account("liu").unwrap().unwrap().disabled_at.is_none());
+}
+
+#[test]
+fn the_login_page_guards_its_session_and_account_changes_end_it() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let srv = Server::start_with(&reg, &["--readers", "2"]);
+    let url = |p: &str| format!("{}{p}", srv.url);
+
+    // no account yet: open to anyone, and the login page says how to add the first admin
+    assert_eq!(call(&url("/collections/parcels"), "GET", &[], None).status, 200);
+    assert!(call(&url("/login"), "GET", &[], None).body.contains("nrledger user add"));
+    // the first account closes it, at once
+    add_people(&reg);
+    let res = call(&url("/collections/parcels"), "GET", &[], None);
+    assert!(res.refused() && res.status == 401, "{}", res.status);
+
+    // the login form: its own token, in an HttpOnly cookie and in the form
+    let token = login_form(&srv);
+    let (admin, _, pw) = PEOPLE[0];
+    let post_login = |cookie: Option<&str>, fields: &[(&str, &str)]| {
+        let headers: Vec<(&str, String)> = cookie.map(|c| ("Cookie", c.to_string())).into_iter().collect();
+        call(&url("/login"), "POST", &headers, Some(&form_body(fields)))
+    };
+    let good = [("csrf", token.as_str()), ("name", admin), ("password", pw), ("next", "/admin/users")];
+    // without the form's cookie, or with another token: refused, no session
+    for (cookie, csrf) in [(None, token.as_str()), (Some(format!("nrledger_login={token}")), "forged")] {
+        let mut f = good;
+        f[0].1 = csrf;
+        let res = post_login(cookie.as_deref(), &f);
+        assert_eq!(res.status, 403, "{}", res.body);
+        assert!(res.cookie("nrledger_session").is_none());
+    }
+    // a wrong password: the form again, no session, nothing telling which part was wrong
+    let cookie = format!("nrledger_login={token}");
+    let mut wrong = good;
+    wrong[2].1 = "wrong-password-x";
+    let res = post_login(Some(&cookie), &wrong);
+    assert_eq!(res.status, 401);
+    assert!(res.cookie("nrledger_session").is_none() && res.body.contains("账户或密码错误"));
+
+    // session fixation: a token planted before the login is not the session the login opens
+    let planted = "0".repeat(64);
+    let res = post_login(Some(&format!("{cookie}; nrledger_session={planted}")), &good);
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert_eq!(res.header("location").unwrap(), url("/admin/users"));
+    let session = res.cookie("nrledger_session").unwrap();
+    assert_ne!(session, planted);
+    let set = res.cookies().into_iter().find(|c| c.starts_with("nrledger_session=")).unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Secure"), "Secure is for https: {set}");
+    assert_eq!(me(&srv, &[("Cookie", format!("nrledger_session={planted}"))])["name"], Json::Null);
+    let admin_b = Browser {
+        cookie: session.clone(),
+        csrf: me(&srv, &[Browser { cookie: session, csrf: String::new() }.header()])["csrf"].as_str().unwrap().into(),
+    };
+
+    // CSRF: an account change without the token, or with another, changes nothing
+    for csrf in [None, Some("0123")] {
+        let mut f = vec![("name", "liu"), ("action", "disable")];
+        f.extend(csrf.map(|c| ("csrf", c)));
+        let res = call(&url("/admin/users"), "POST", &[admin_b.header()], Some(&form_body(&f)));
+        assert_eq!(res.status, 403, "{}", res.body);
+        assert!(res.body.contains("csrf"));
+    }
+    assert!(open(&reg).account("liu").unwrap().unwrap().disabled_at.is_none());
+
+    // the viewer signs in; the admin disables them from the page: their session and credentials end
+    let (viewer, _, vpw) = PEOPLE[4];
+    let viewer_b = sign_in(&srv, viewer, vpw);
+    assert_eq!(call(&url("/collections/parcels"), "GET", &[basic(viewer, vpw)], None).status, 200);
+    let body = form_body(&[("csrf", &admin_b.csrf), ("name", viewer), ("action", "disable")]);
+    let res = call(&url("/admin/users"), "POST", &[admin_b.header()], Some(&body));
+    assert_eq!(res.status, 303, "{}", res.body);
+    assert!(open(&reg).account(viewer).unwrap().unwrap().disabled_at.is_some());
+    assert_eq!(me(&srv, &[viewer_b.header()])["name"], Json::Null, "the disabled account's session goes on");
+    assert_eq!(call(&url("/collections/parcels"), "GET", &[basic(viewer, vpw)], None).status, 401);
+    // the last admin cannot disable themself: the page says so and the account stays
+    let body = form_body(&[("csrf", &admin_b.csrf), ("name", admin), ("action", "disable")]);
+    let res = call(&url("/admin/users"), "POST", &[admin_b.header()], Some(&body));
+    assert_eq!(res.status, 400);
+    assert!(res.body.contains("last enabled admin"), "{}", res.body);
+    // a role changed from the command line ends the session too
+    let (auditor, _, apw) = PEOPLE[3];
+    let auditor_b = sign_in(&srv, auditor, apw);
+    assert_eq!(call(&url("/admin/trail?f=json"), "GET", &[auditor_b.header()], None).status, 200);
+    let (c, _, err) = run(&["user", "role", s(&reg), auditor, "viewer"]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(me(&srv, &[auditor_b.header()])["name"], Json::Null);
+
+    // logout ends the session; its cookie is removed
+    let res = call(&url("/logout"), "POST", &[admin_b.header()], Some(&form_body(&[("csrf", &admin_b.csrf)])));
+    assert_eq!(res.status, 303);
+    assert!(res.cookies().iter().any(|c| c.starts_with("nrledger_session=;") && c.contains("Max-Age=0")));
+    assert_eq!(me(&srv, &[admin_b.header()])["name"], Json::Null);
+
+    // the trail: the logins, the refused one, the page's change by the admin from the loopback address,
+    // the logout; never a password or a session token
+    let trail = open(&reg).trail().unwrap();
+    let rows: Vec<(String, String, String)> =
+        trail.iter().map(|t| (t.action.clone(), t.target.clone(), t.who.clone())).collect();
+    let has = |a: &str, t: &str, w: &str| rows.contains(&(a.into(), t.into(), w.into()));
+    assert!(has("session.refused", admin, admin) && has("session.login", admin, admin), "{rows:?}");
+    assert!(has("user.disable", viewer, admin) && has("session.logout", admin, admin), "{rows:?}");
+    assert!(trail.iter().filter(|t| t.who == admin).all(|t| t.origin == "127.0.0.1"));
+    let text = format!("{trail:?}");
+    for (_, _, pw) in PEOPLE {
+        assert!(!text.contains(pw));
+    }
+    assert!(!text.contains(&admin_b.cookie) && !text.contains(&admin_b.csrf));
+}
+
+#[test]
+fn failed_logins_hold_the_name_back_and_cookies_are_secure_behind_https() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    add_people(&reg);
+    let srv = Server::start_with(&reg, &["--readers", "2", "--public-url", "https://gis.example.gov.cn/nrledger"]);
+    let parcels = format!("{}/collections/parcels", srv.url);
+    let (name, _, pw) = PEOPLE[1];
+    for i in 0..6 {
+        let res = call(&parcels, "GET", &[basic(name, &format!("guess-number-{i}"))], None);
+        assert_eq!(res.status, 401, "attempt {i}");
+    }
+    // the right password is now refused too, for a while; another account from the same address is not
+    let res = call(&parcels, "GET", &[basic(name, pw)], None);
+    assert_eq!(res.status, 429, "{}", res.body);
+    assert!(res.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
+    let (other, _, opw) = PEOPLE[2];
+    assert_eq!(call(&parcels, "GET", &[basic(other, opw)], None).status, 200);
+    // the login page holds the name back as well, and says so
+    let token = login_form(&srv);
+    let res = call(
+        &format!("{}/login", srv.url),
+        "POST",
+        &[("Cookie", format!("nrledger_login={token}"))],
+        Some(&form_body(&[("csrf", &token), ("name", name), ("password", pw)])),
+    );
+    assert_eq!(res.status, 429);
+    assert!(res.body.contains("try again in"));
+
+    // behind https, the cookies are Secure and on the public URL's path
+    let page = call(&format!("{}/login", srv.url), "GET", &[], None);
+    let set = page.cookies().into_iter().find(|c| c.starts_with("nrledger_login=")).unwrap().to_string();
+    assert!(set.contains("Secure") && set.contains("Path=/nrledger/login") && set.contains("HttpOnly"), "{set}");
+    assert!(page.body.contains("action=\"https://gis.example.gov.cn/nrledger/login\""));
+}
+
+#[test]
+fn gdal_reads_a_closed_collection_with_credentials_and_nothing_without() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    add_people(&reg);
+    let srv = Server::start_with(&reg, &["--readers", "2", "--public", "redlines"]);
+    let ogrinfo = |collection: &str, userpwd: Option<&str>| {
+        let mut cmd = Command::new("ogrinfo");
+        cmd.args(["-ro", "-so", &format!("OAPIF:{}/collections/{collection}", srv.url), collection]);
+        if let Some(up) = userpwd {
+            cmd.env("GDAL_HTTP_AUTH", "BASIC").env("GDAL_HTTP_USERPWD", up);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (name, _, pw) = PEOPLE[4];
+    let (ok, out) = ogrinfo("parcels", Some(&format!("{name}:{pw}")));
+    assert!(ok, "{out}");
+    let matched = srv.json_with("/collections/parcels/items?limit=1", &basic(name, pw));
+    assert!(out.contains(&format!("Feature Count: {}", matched["numberMatched"])), "{out}");
+    let (ok, out) = ogrinfo("parcels", None);
+    assert!(!ok, "a closed collection read without credentials: {out}");
+    let (ok, out) = ogrinfo("parcels", Some(&format!("{name}:wrong-password")));
+    assert!(!ok, "{out}");
+    // the public collection needs none
+    let (ok, out) = ogrinfo("redlines", None);
+    assert!(ok, "{out}");
+}
