@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::{Caller, Via};
 use super::html::escape;
+use super::login::posted;
 use super::params::{Format, Query};
 use super::problem::ApiError;
-use super::session::posted;
 use super::Service;
 use crate::store::{Account, Role, TrailEntry};
 

@@ -16,6 +16,7 @@ mod crs;
 mod features;
 mod geojson;
 mod html;
+mod login;
 mod lookup;
 mod map;
 mod openapi;
@@ -173,10 +174,10 @@ fn routes() -> Vec<Route> {
         route("GET", "/units/{code}/book", SignedIn, map::book),
         route("GET", "/tiles/{file}", Layer, tiles::tilejson),
         route("GET", "/tiles/{layer}/{z}/{x}/{y}", Layer, tiles::tile),
-        route("GET", "/login", Open, session::page),
-        route("POST", "/login", Open, session::login),
-        route("POST", "/logout", SignedIn, session::logout),
-        route("GET", "/me", Open, session::me),
+        route("GET", "/login", Open, login::page),
+        route("POST", "/login", Open, login::login),
+        route("POST", "/logout", SignedIn, login::logout),
+        route("GET", "/me", Open, login::me),
         route("GET", "/admin/trail", Roles(TRAIL_READERS), admin::trail),
         route("GET", "/admin/users", Roles(ADMINS), admin::users),
         route("POST", "/admin/users", Roles(ADMINS), admin::change_user),

@@ -150,8 +150,11 @@ fn me(srv: &Server, headers: &[(&str, String)]) -> Json {
     serde_json::from_str(&res.body).unwrap()
 }
 
+/// An endpoint (method, path template) and the requests that try it, each with who may make it.
+type Row = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+
 /// Each endpoint, the requests that try it, and who may (`*`: anyone; `signed`: any account; else roles).
-fn matrix() -> Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)> {
+fn matrix() -> Vec<Row> {
     let any = "*";
     let signed = "signed";
     vec![
