@@ -37,7 +37,15 @@ pub struct RegisterRequest {
 }
 
 /// Validate and record a registration; returns the event id.
-pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
+pub fn run(reg: &Registry, req: &RegisterRequest) -> Result<i64> {
+    let prepared = prepare(reg, req)?;
+    reg.register(&prepared, &no_overlap)
+}
+
+/// Validate a registration request against the registry as it is now: the unit's state, the fields and the
+/// layer's rules, the geometry read like an import's. The registration to record (its overlap with other
+/// units and the unit's state are checked again when it is recorded).
+pub fn prepare(reg: &Registry, req: &RegisterRequest) -> Result<Registration> {
     let def = reg.catalog().layer(LayerKind::Units).clone();
     let classes = reg.catalog().classes.clone();
     let refuse =
@@ -72,7 +80,7 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
             return Err(refuse("a first registration needs the unit's geometry (--geometry FILE)".into()))
         }
         (None, _) => {
-            let old = old.expect("registration_state returns the open record for changes and corrections");
+            let old = old.clone().expect("registration_state returns the open record for changes and corrections");
             (Some(old.record.geometry), old.areas)
         }
     };
@@ -88,26 +96,7 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
             }
         }
     }
-    // a unit must not overlap another unit registered on that date
-    if let Some(g) = &geometry {
-        let tol = RuleConfig::load(None)?.tolerance("NR102")?.sliver_area_m2.unwrap_or(1.0);
-        let env = g.bounding_rect();
-        for other in reg.read(&Read::layer(LayerKind::Units).on(Some(req.date)))? {
-            if other.record.key == req.unit
-                || !env.is_some_and(|e| other.record.geometry.bounding_rect().is_some_and(|o| o.intersects(&e)))
-            {
-                continue;
-            }
-            let overlap = crate::geometry::intersection(g, &other.record.geometry).unsigned_area();
-            if overlap >= tol {
-                return Err(refuse(format!(
-                    "it would overlap registered unit {} by {overlap:.2} m²",
-                    other.record.key
-                )));
-            }
-        }
-    }
-    reg.register(&Registration {
+    Ok(Registration {
         op: req.op,
         unit: req.unit.clone(),
         values,
@@ -117,5 +106,30 @@ pub fn run(reg: &mut Registry, req: &RegisterRequest) -> Result<i64> {
         registrar: req.registrar.clone(),
         reason: req.reason.clone(),
         document_no: req.document_no.clone(),
+        based_on: current.map(|c| c.fid),
     })
+}
+
+/// Refuse a registration whose unit would overlap another unit registered on its date.
+pub fn no_overlap(reg: &Registry, r: &Registration) -> Result<()> {
+    let Some(g) = &r.geometry else { return Ok(()) };
+    let tol = RuleConfig::load(None)?.tolerance("NR102")?.sliver_area_m2.unwrap_or(1.0);
+    let env = g.bounding_rect();
+    for other in reg.read(&Read::layer(LayerKind::Units).on(Some(r.date)))? {
+        if other.record.key == r.unit
+            || !env.is_some_and(|e| other.record.geometry.bounding_rect().is_some_and(|o| o.intersects(&e)))
+        {
+            continue;
+        }
+        let overlap = crate::geometry::intersection(g, &other.record.geometry).unsigned_area();
+        if overlap >= tol {
+            return Err(Error::Invalid(format!(
+                "{} of unit {}: it would overlap registered unit {} by {overlap:.2} m²; nothing was written",
+                r.op.label(),
+                r.unit,
+                other.record.key
+            )));
+        }
+    }
+    Ok(())
 }

@@ -95,7 +95,7 @@ pub struct Args {
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     nrledger::model::check_not_future(a.date, a.force, "--date")?;
-    let mut reg = Registry::open(&a.registry, catalog)?;
+    let reg = Registry::open(&a.registry, catalog)?;
     let mut set: Vec<(String, String)> = [
         ("DYMC", &a.name),
         ("DYLX", &a.unit_type),
@@ -129,7 +129,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         reason: a.reason,
         document_no: a.document,
     };
-    let id = register::run(&mut reg, &req)?;
+    let id = register::run(&reg, &req)?;
     println!("{} of unit {} on {} recorded (event #{id})", op.label(), a.unit, a.date);
     Ok(ExitCode::SUCCESS)
 }

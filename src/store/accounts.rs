@@ -338,7 +338,7 @@ impl Registry {
 
     /// A write transaction, its lock taken at once (two people changing accounts at the same moment: the
     /// second waits for the first, then reads what it wrote).
-    fn writing(&self) -> Result<rusqlite::Transaction<'_>> {
+    pub(super) fn writing(&self) -> Result<rusqlite::Transaction<'_>> {
         rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| locked_or(&self.path, e))
     }

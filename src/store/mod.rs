@@ -15,6 +15,7 @@ mod register;
 mod rtree;
 mod schema;
 mod styles;
+mod submissions;
 mod trail;
 mod write;
 
@@ -30,6 +31,7 @@ pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
+pub use submissions::{Submission, SubmissionState};
 pub use trail::{Actor, Change, TrailEntry};
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 
@@ -267,6 +269,17 @@ impl Registry {
         if !has_table("nr_trail")? {
             migration.push_str(&trail::table_sql());
         }
+        if !has_table("nr_submissions")? {
+            migration.push_str(&submissions::table_sql(srs_id));
+        }
+        // the events of registrations approved in the service name their reviewer and submission
+        let reviewer: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_table_info('nr_events') WHERE name = 'reviewer'", [], |r| {
+                r.get(0)
+            })?;
+        if reviewer == 0 {
+            migration.push_str("ALTER TABLE nr_events ADD COLUMN reviewer TEXT;\nALTER TABLE nr_events ADD COLUMN submission_id INTEGER;\n");
+        }
         // QGIS's default styles (a registry made before they were written gets them once)
         if !has_table("layer_styles")? {
             migration.push_str(&styles::layer_styles_sql(&catalog));
@@ -358,8 +371,8 @@ impl Registry {
     /// Registration events of a unit (or all units), oldest first.
     pub fn events(&self, unit: Option<&str>) -> Result<Vec<EventRow>> {
         let mut st = self.conn.prepare(
-            "SELECT event_id, unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid
-             FROM nr_events WHERE ?1 IS NULL OR unit_code = ?1 ORDER BY event_date, event_id",
+            "SELECT event_id, unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid,
+               reviewer FROM nr_events WHERE ?1 IS NULL OR unit_code = ?1 ORDER BY event_date, event_id",
         )?;
         let rows = st.query_map([unit], |r| {
             Ok(EventRow {
@@ -373,6 +386,7 @@ impl Registry {
                 import_id: r.get(7)?,
                 old_fid: r.get(8)?,
                 new_fid: r.get(9)?,
+                reviewer: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -479,6 +493,8 @@ pub struct EventRow {
     pub old_fid: Option<i64>,
     /// The record opened by the event.
     pub new_fid: Option<i64>,
+    /// Who approved it (登簿), for a registration submitted and approved in the service.
+    pub reviewer: Option<String>,
 }
 
 /// The SQL functions the GeoPackage R-tree triggers call (GDAL registers the same ones).

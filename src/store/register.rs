@@ -37,6 +37,9 @@ pub struct Registration {
     pub reason: String,
     /// Document number (登记文号).
     pub document_no: Option<String>,
+    /// The unit's record the values were prepared from (None: a first registration); recorded only while
+    /// it is still the unit's current record.
+    pub based_on: Option<i64>,
 }
 
 /// The unit's record now, if it is registered now.
@@ -87,8 +90,24 @@ impl Registry {
         }
     }
 
-    /// Record a registration. Returns the event id.
-    pub fn register(&mut self, reg: &Registration) -> Result<i64> {
+    /// Record a registration. Returns the event id. The registry's rules and `check` (the caller's: the
+    /// overlap with other units) are applied inside the write transaction, so that two registrations at the
+    /// same moment cannot both pass them: the second waits for the first and is judged on what it wrote.
+    pub fn register(&self, reg: &Registration, check: &dyn Fn(&Registry, &Registration) -> Result<()>) -> Result<i64> {
+        let tx = self.writing()?;
+        let id = self.register_in(reg, check, None)?;
+        tx.commit().map_err(|e| super::locked_or(&self.path, e))?;
+        Ok(id)
+    }
+
+    /// Record a registration inside a write transaction under way (its checks included); `reviewer` and
+    /// the submission it approves go into the event.
+    pub(super) fn register_in(
+        &self,
+        reg: &Registration,
+        check: &dyn Fn(&Registry, &Registration) -> Result<()>,
+        approval: Option<(&str, i64)>,
+    ) -> Result<i64> {
         let date = reg.date.format("%Y-%m-%d").to_string();
         let current = self.registration_state(reg.op, &reg.unit, reg.date)?;
         let refuse = |why: String| {
@@ -97,11 +116,15 @@ impl Registry {
         if reg.op != EventType::Cancel && reg.geometry.is_none() {
             return refuse("a geometry is needed".into());
         }
+        let old_fid = current.as_ref().map(|c| c.fid);
+        if reg.op != EventType::First && reg.based_on.is_some() && old_fid != reg.based_on {
+            return refuse("the unit's record changed after this registration was prepared; prepare it again".into());
+        }
+        check(self, reg)?;
         let def = self.catalog.layer(LayerKind::Units).clone();
         let srs_id = self.srs_id;
         let now = chrono::Utc::now().to_rfc3339();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let old_fid = current.as_ref().map(|c| c.fid);
+        let tx = &self.conn;
         if let Some(fid) = old_fid {
             tx.execute("UPDATE units SET valid_to = ?1 WHERE fid = ?2", params![date, fid])?;
         }
@@ -125,13 +148,25 @@ impl Registry {
             tx.execute(&sql, params_from_iter(p.iter()))?;
             new_fid = Some(tx.last_insert_rowid());
         }
+        let (reviewer, submission) = approval.map_or((None, None), |(r, s)| (Some(r), Some(s)));
         tx.execute(
-            "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid, new_fid, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9)",
-            params![reg.unit, reg.op.label(), date, reg.registrar, reg.reason, reg.document_no, old_fid, new_fid, now],
+            "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, import_id, old_fid,
+               new_fid, recorded_at, reviewer, submission_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                reg.unit,
+                reg.op.label(),
+                date,
+                reg.registrar,
+                reg.reason,
+                reg.document_no,
+                old_fid,
+                new_fid,
+                now,
+                reviewer,
+                submission
+            ],
         )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(id)
+        Ok(tx.last_insert_rowid())
     }
 }

@@ -67,7 +67,7 @@ CREATE TABLE nr_imports (import_id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT
 CREATE TABLE nr_events (event_id INTEGER PRIMARY KEY AUTOINCREMENT, unit_code TEXT NOT NULL, event_type TEXT NOT NULL
   CHECK (event_type IN ('首次登记','变更登记','注销登记','更正登记')), event_date DATE NOT NULL, registrar TEXT NOT NULL,
   reason TEXT NOT NULL, document_no TEXT, import_id INTEGER REFERENCES nr_imports(import_id), old_fid INTEGER, new_fid INTEGER,
-  recorded_at TEXT NOT NULL);
+  recorded_at TEXT NOT NULL, reviewer TEXT, submission_id INTEGER);
 CREATE INDEX nr_events_unit ON nr_events(unit_code, event_date);
 CREATE TABLE rejects (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom GEOMETRY, import_id INTEGER NOT NULL,
   layer TEXT NOT NULL, source_path TEXT NOT NULL, feature_index INTEGER NOT NULL, source_fid INTEGER, record_key TEXT,

@@ -400,3 +400,97 @@ fn older_registry_gets_new_optional_fields() {
         "the regenerated guard must cover the new column"
     );
 }
+
+/// A first registration of `unit` with the outline in `file`, prepared by registrar zhao.
+fn first_request(unit: &str, file: &Path) -> nrledger::register::RegisterRequest {
+    nrledger::register::RegisterRequest {
+        op: nrledger::model::EventType::First,
+        unit: unit.into(),
+        set: [("DYMC", "测试荒地登记单元"), ("DYLX", "荒地"), ("SYQZT", "全民")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .to_vec(),
+        geometry: Some((nrledger::io::source::SourceRequest { path: file.into(), ..Default::default() }, None)),
+        date: nrledger::model::parse_date("2021-03-01").unwrap(),
+        registrar: "zhao".into(),
+        reason: "首次登记".into(),
+        document_no: None,
+    }
+}
+
+#[test]
+fn a_submission_is_recorded_only_when_another_person_approves_it_and_of_two_in_conflict_one_wins() {
+    use nrledger::store::{Actor, SubmissionState};
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let open = || nrledger::Registry::open(&reg, nrledger::catalog::Catalog::embedded().unwrap()).unwrap();
+    let actor = |who: &str| Actor { who: who.into(), origin: "10.0.0.5".into() };
+    let check = nrledger::register::no_overlap;
+    let r = open();
+    let submit = |unit: &str, file: &Path| {
+        r.submit(&nrledger::register::prepare(&r, &first_request(unit, file)).unwrap(), &actor("zhao")).unwrap()
+    };
+    // two submissions of one code, and two overlapping units under two codes
+    let a = submit("330523HD0001", &square(d.path(), "a.geojson", 119.60, 30.60, 0.01));
+    let a2 = submit("330523HD0001", &square(d.path(), "a2.geojson", 119.62, 30.60, 0.01));
+    let b = submit("330523HD0002", &square(d.path(), "b.geojson", 119.70, 30.60, 0.01));
+    let b2 = submit("330523HD0003", &square(d.path(), "b2.geojson", 119.705, 30.605, 0.01));
+    assert_eq!(count(&reg, "SELECT count(*) FROM units") + count(&reg, "SELECT count(*) FROM nr_events"), 0);
+    assert_eq!(r.submissions(Some(SubmissionState::Submitted)).unwrap().len(), 4);
+    // the registrar cannot approve their own submission
+    let e = r.approve(a, &actor("zhao"), &check).unwrap_err().to_string();
+    assert!(e.contains("another reviewer"), "{e}");
+
+    // two reviewers approve each conflicting pair at the same moment, each on a connection of its own
+    for (x, y, why) in [(a, a2, "already registered"), (b, b2, "overlap")] {
+        let gate = std::sync::Barrier::new(2);
+        let outcomes: Vec<Result<i64, String>> = std::thread::scope(|sc| {
+            let runs: Vec<_> = [(x, "sun"), (y, "qian")]
+                .map(|(id, who)| {
+                    let gate = &gate;
+                    sc.spawn(move || {
+                        let mine = open();
+                        gate.wait();
+                        mine.approve(id, &actor(who), &check).map_err(|e| e.to_string())
+                    })
+                })
+                .into_iter()
+                .collect();
+            runs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(won, 1, "{outcomes:?}");
+        let lost = outcomes.iter().find_map(|o| o.clone().err()).unwrap();
+        assert!(lost.contains(why) && lost.contains("nothing was written"), "{lost}");
+    }
+    // two events, each naming registrar and reviewer; no code twice, no two units over the same ground
+    let events = r.events(None).unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.registrar == "zhao" && matches!(e.reviewer.as_deref(), Some("sun" | "qian"))));
+    assert_eq!(count(&reg, "SELECT count(DISTINCT DYH) FROM units"), 2);
+    let (c, out, err) = run(&["check", s(&reg), "--rules", "NR102"]);
+    assert_eq!(c, 0, "{out}{err}");
+    // the refused ones are still waiting: they are returned, with a reason, and then cannot be approved
+    let waiting = r.submissions(Some(SubmissionState::Submitted)).unwrap();
+    assert_eq!(waiting.len(), 2);
+    for w in &waiting {
+        assert!(r.return_submission(w.id, "  ", &actor("sun")).is_err(), "returned without a reason");
+        r.return_submission(w.id, "与已登簿单元冲突 conflicts with a recorded unit", &actor("sun")).unwrap();
+        let e = r.approve(w.id, &actor("qian"), &check).unwrap_err().to_string();
+        assert!(e.contains("already returned"), "{e}");
+    }
+    // a decided submission is never edited or deleted behind the registry's back
+    let conn = rusqlite::Connection::open(&reg).unwrap();
+    for sql in [
+        "UPDATE nr_submissions SET state = 'submitted'",
+        "DELETE FROM nr_submissions",
+        "UPDATE nr_submissions SET unit_code = 'X'",
+    ] {
+        let e = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("nrledger:"), "{sql}: {e}");
+    }
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    let actions: Vec<String> = r.trail().unwrap().into_iter().map(|t| t.action).collect();
+    let n = |a: &str| actions.iter().filter(|x| *x == a).count();
+    assert_eq!((n("registration.submit"), n("registration.approve"), n("registration.return")), (4, 2, 2));
+}
