@@ -22,11 +22,12 @@ use crate::store::{Account, Role, TrailEntry};
 const MAX_ROWS: usize = 5000;
 
 /// A page of the administration, with its navigation and the signed-in account's logout form.
-fn page(caller: &Caller, title: &str, body: &str) -> String {
+pub(super) fn page(s: &Service, caller: &Caller, title: &str, body: &str) -> String {
     let logout = match caller.account.as_ref().map(|a| (&a.name, &a.via)) {
         Some((name, Via::Session(_, csrf))) => format!(
-            "<form method=\"post\" action=\"logout\" class=\"logout\"><span>{}</span> \
+            "<form method=\"post\" action=\"{}/logout\" class=\"logout\"><span>{}</span> \
              <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>退出 Sign out</button></form>",
+            escape(&s.base),
             escape(name),
             escape(csrf)
         ),
@@ -38,10 +39,13 @@ fn page(caller: &Caller, title: &str, body: &str) -> String {
          <style>body{{font-family:\"Noto Sans CJK SC\",sans-serif;margin:1.5em}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}}th{{background:#f2f2f2}}\
          nav a{{margin-right:1em}}.logout{{float:right}}.hash{{font-family:monospace;font-size:.8em}}\
-         td form{{display:inline}}</style></head><body>{logout}\
-         <nav><a href=\"../\">地图 Map</a><a href=\"trail\">操作留痕 Trail</a><a href=\"users\">账户 Accounts</a></nav>\
+         td form{{display:inline}}.error{{color:#b00}}.bad{{outline:2px solid #b00}}\
+         form.reg label{{display:block;margin-top:.6em}}form.reg input,form.reg select{{min-width:24em}}</style></head><body>{logout}\
+         <nav><a href=\"{b}/\">地图 Map</a><a href=\"{b}/registrations\">登记 Registrations</a>\
+         <a href=\"{b}/admin/trail\">操作留痕 Trail</a><a href=\"{b}/admin/users\">账户 Accounts</a></nav>\
          <h1>{t}</h1>{body}</body></html>\n",
-        t = escape(title)
+        t = escape(title),
+        b = escape(&s.base)
     )
 }
 
@@ -71,7 +75,7 @@ pub async fn trail(
     let rows = s.pool.read(move |reg| Ok(reg.trail_latest(limit)?)).await?;
     Ok(match format {
         Format::Json => axum::Json(rows).into_response(),
-        Format::Html => html(StatusCode::OK, page(&caller, "操作留痕 Audit trail", &trail_table(&rows))),
+        Format::Html => html(StatusCode::OK, page(&s, &caller, "操作留痕 Audit trail", &trail_table(&rows))),
     })
 }
 
@@ -114,7 +118,7 @@ pub async fn users(
     let list = s.pool.read(|reg| Ok(reg.accounts()?)).await?;
     Ok(match format {
         Format::Json => axum::Json(list).into_response(),
-        Format::Html => html(StatusCode::OK, page(&caller, "账户 Accounts", &users_table(&caller, &list, ""))),
+        Format::Html => html(StatusCode::OK, page(&s, &caller, "账户 Accounts", &users_table(&caller, &list, ""))),
     })
 }
 
@@ -213,7 +217,7 @@ pub async fn change_user(
         Err(refused) => {
             let list = s.pool.read(|reg| Ok(reg.accounts()?)).await?;
             let table = users_table(&caller, &list, refused.detail());
-            Ok(html(StatusCode::BAD_REQUEST, page(&caller, "账户 Accounts", &table)))
+            Ok(html(StatusCode::BAD_REQUEST, page(&s, &caller, "账户 Accounts", &table)))
         }
     }
 }

@@ -38,10 +38,15 @@ pub fn fields(body: &[u8]) -> HashMap<String, String> {
 /// token in `csrf`.
 pub fn posted(caller: &Caller, body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
     let f = fields(body);
+    check_csrf(caller, f.get("csrf").map_or("", String::as_str))?;
+    Ok(f)
+}
+
+/// Refuse (403) a form whose token `given` is not the caller's session's (or that no session posted).
+pub fn check_csrf(caller: &Caller, given: &str) -> Result<(), ApiError> {
     let Some(Via::Session(_, csrf)) = caller.account.as_ref().map(|a| &a.via) else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "", "a form is posted from a page signed in at /login"));
     };
-    let given = f.get("csrf").map_or("", String::as_str);
     if !bool::from(given.as_bytes().ct_eq(csrf.as_bytes())) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -49,7 +54,7 @@ pub fn posted(caller: &Caller, body: &[u8]) -> Result<HashMap<String, String>, A
             "the form's token is missing or is not this session's: reload the page and send it again",
         ));
     }
-    Ok(f)
+    Ok(())
 }
 
 /// `GET /login[?next=PATH]`: the login form.

@@ -23,8 +23,10 @@ mod openapi;
 mod params;
 mod pool;
 mod problem;
+mod registrations;
 mod session;
 mod tiles;
+mod upload;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -53,7 +55,7 @@ pub use problem::ApiError;
 
 /// The longest query string answered (a longer one is a 414 naming it): far more than any filter needs.
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
-/// The largest request body accepted (the read side takes none).
+/// The largest request body accepted, but by the routes taking uploads (the read side takes none).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How a server runs.
@@ -134,10 +136,18 @@ pub struct Endpoint {
     pub need: Need,
 }
 
-/// An endpoint and its handler.
+/// An endpoint, its handler and the largest request body it takes.
 struct Route {
     endpoint: Endpoint,
     handler: MethodRouter<Arc<Service>>,
+    limit: usize,
+}
+
+impl Route {
+    /// The route taking bodies up to `limit` bytes (larger: 413, before the body is read).
+    fn taking(self, limit: usize) -> Route {
+        Route { limit, ..self }
+    }
 }
 
 fn route<H, T>(method: &'static str, path: &'static str, need: Need, handler: H) -> Route
@@ -146,13 +156,23 @@ where
     T: 'static,
 {
     let filter = if method == "POST" { MethodFilter::POST } else { MethodFilter::GET };
-    Route { endpoint: Endpoint { method, path, need }, handler: axum::routing::on(filter, handler) }
+    Route {
+        endpoint: Endpoint { method, path, need },
+        handler: axum::routing::on(filter, handler),
+        limit: MAX_BODY_BYTES,
+    }
 }
 
 /// Who may read the trail.
 const TRAIL_READERS: &[Role] = &[Role::Admin, Role::Auditor];
 /// Who may change accounts.
 const ADMINS: &[Role] = &[Role::Admin];
+/// Who may read the registrations submitted.
+const REGISTRATION_READERS: &[Role] = &[Role::Registrar, Role::Reviewer, Role::Auditor, Role::Admin];
+/// Who prepares and submits registrations.
+const REGISTRARS: &[Role] = &[Role::Registrar];
+/// Who approves or returns them.
+const REVIEWERS: &[Role] = &[Role::Reviewer];
 
 /// Every endpoint of the service, with who may call it.
 fn routes() -> Vec<Route> {
@@ -181,6 +201,12 @@ fn routes() -> Vec<Route> {
         route("GET", "/admin/trail", Roles(TRAIL_READERS), admin::trail),
         route("GET", "/admin/users", Roles(ADMINS), admin::users),
         route("POST", "/admin/users", Roles(ADMINS), admin::change_user),
+        route("GET", "/registrations", Roles(REGISTRATION_READERS), registrations::list),
+        route("GET", "/registrations/new", Roles(REGISTRARS), registrations::new),
+        route("POST", "/registrations", Roles(REGISTRARS), registrations::submit).taking(upload::MAX_UPLOAD_BYTES),
+        route("GET", "/registrations/{id}", Roles(REGISTRATION_READERS), registrations::show),
+        route("POST", "/registrations/{id}/approve", Roles(REVIEWERS), registrations::approve),
+        route("POST", "/registrations/{id}/return", Roles(REVIEWERS), registrations::give_back),
     ]
 }
 
@@ -254,15 +280,14 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
 /// The routes, each behind its authorisation, and the layers every request passes through.
 fn router(service: Arc<Service>, timeout: Duration) -> Router {
     let mut app = Router::new();
-    for Route { endpoint, handler } in routes() {
+    for Route { endpoint, handler, limit } in routes() {
         let guard = axum::middleware::from_fn_with_state((service.clone(), endpoint.need), auth::authorize);
-        app = app.route(endpoint.path, handler.route_layer(guard));
+        app = app.route(endpoint.path, handler.route_layer(guard).route_layer(RequestBodyLimitLayer::new(limit)));
     }
     app.merge(fault::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(guard_query))
         .layer(axum::middleware::from_fn_with_state(service.clone(), auth::identify))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(timeout, deadline))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             ApiError::internal("a request handler panicked").into_response()

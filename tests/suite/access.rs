@@ -197,6 +197,12 @@ fn matrix() -> Vec<Row> {
         ("GET", "/admin/trail", vec![("/admin/trail?f=json", "admin,auditor")]),
         ("GET", "/admin/users", vec![("/admin/users?f=json", "admin")]),
         ("POST", "/admin/users", vec![("/admin/users", "admin")]),
+        ("GET", "/registrations", vec![("/registrations?f=json", "registrar,reviewer,auditor,admin")]),
+        ("GET", "/registrations/new", vec![("/registrations/new", "registrar")]),
+        ("POST", "/registrations", vec![("/registrations", "registrar")]),
+        ("GET", "/registrations/{id}", vec![("/registrations/1?f=json", "registrar,reviewer,auditor,admin")]),
+        ("POST", "/registrations/{id}/approve", vec![("/registrations/1/approve", "reviewer")]),
+        ("POST", "/registrations/{id}/return", vec![("/registrations/1/return", "reviewer")]),
     ]
 }
 
@@ -478,4 +484,235 @@ fn gdal_reads_a_closed_collection_with_credentials_and_nothing_without() {
     // the public collection needs none
     let (ok, out) = ogrinfo("redlines", None);
     assert!(ok, "{out}");
+}
+
+/// A multipart form body: its content type and bytes.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "nrledger-test-boundary-7d1";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+    }
+    if let Some((name, bytes)) = file {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"geometry\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post_form(srv: &Server, b: &Browser, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Answer {
+    let (ct, body) = multipart(fields, file);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut res = agent
+        .post(&format!("{}/registrations", srv.url))
+        .header("Content-Type", &ct)
+        .header("Cookie", &format!("nrledger_session={}", b.cookie))
+        .send(&body[..])
+        .unwrap();
+    let headers =
+        res.headers().iter().map(|(n, v)| (n.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = res.body_mut().read_to_string().unwrap_or_default();
+    Answer { status: res.status().as_u16(), headers, body }
+}
+
+fn square_geojson(lon: f64, lat: f64, size: f64) -> String {
+    let (a, b, c, d) = (lon, lat, lon + size, lat + size);
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[[[{a},{b}],[{c},{b}],[{c},{d}],[{a},{d}],[{a},{b}]]]}}}}]}}"#
+    )
+}
+
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut w = zip::ZipWriter::new(&mut buf);
+    for (name, data) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap();
+    buf.into_inner()
+}
+
+#[test]
+fn a_registrar_submits_in_the_browser_a_reviewer_records_it_and_bad_uploads_change_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    add_people(&reg);
+    let srv = Server::start_with(&reg, &["--readers", "2"]);
+    let (zhao, sun) = (sign_in(&srv, PEOPLE[1].0, PEOPLE[1].2), sign_in(&srv, PEOPLE[2].0, PEOPLE[2].2));
+    let form = call(&format!("{}/registrations/new", srv.url), "GET", &[zhao.header()], None);
+    assert!(form.status == 200 && form.body.contains(&zhao.csrf) && form.body.contains("DYMC"), "{}", form.body);
+
+    let script = "<script>alert('单元')</script>";
+    let sql = "'; DROP TABLE units; --";
+    let first = |unit: &'static str, name: &'static str| {
+        move |csrf: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("csrf", csrf.to_string()),
+                ("op", "first".into()),
+                ("unit", unit.into()),
+                ("date", "2021-03-01".into()),
+                ("reason", "首次登记".into()),
+                ("f.DYMC", name.into()),
+                ("f.DYLX", "荒地".into()),
+                ("f.SYQZT", "全民".into()),
+            ]
+        }
+    };
+    let send = |b: &Browser, v: Vec<(&'static str, String)>, file: Option<(&str, &[u8])>| {
+        let refs: Vec<(&str, &str)> = v.iter().map(|(k, x)| (*k, x.as_str())).collect();
+        post_form(&srv, b, &refs, file)
+    };
+    let before = sha256(&reg);
+    let unchanged = |why: &str| assert_eq!(count(&reg, "SELECT count(*) FROM nr_submissions"), 0, "{why}");
+
+    // refusals on the form: no CSRF token, no outline for a first registration, a zip leaving its folder,
+    // a Shapefile without .prj, a file of another kind; each says why and marks the field
+    let mut no_token = first("330523HD0001", "x")(&zhao.csrf);
+    no_token[0].1 = "forged".into();
+    assert_eq!(send(&zhao, no_token, None).status, 403);
+    let res = send(&zhao, first("330523HD0001", "x")(&zhao.csrf), None);
+    assert!(res.status == 400 && res.body.contains("首次登记须上传单元界线文件"), "{}", res.body);
+    let evil = zip_of(&[("../../evil.geojson", square_geojson(119.6, 30.6, 0.01).into_bytes())]);
+    let res = send(&zhao, first("330523HD0001", "x")(&zhao.csrf), Some(("evil.zip", &evil)));
+    assert!(
+        res.status == 400
+            && res.body.contains("outside its folder")
+            && res.body.contains(
+                "id=\"geometry\" name=\"geometry\" type=\"file\" accept=\".geojson,.json,.gpkg,.zip\" class=\"bad\""
+            ),
+        "{}",
+        res.body
+    );
+    let shp_dir = d.path().join("shp");
+    std::fs::create_dir(&shp_dir).unwrap();
+    let gj = d.path().join("u.geojson");
+    std::fs::write(&gj, square_geojson(119.6, 30.6, 0.01)).unwrap();
+    let out =
+        Command::new("ogr2ogr").args(["-f", "ESRI Shapefile", s(&shp_dir.join("u.shp")), s(&gj)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let parts: Vec<(&str, Vec<u8>)> =
+        ["u.shp", "u.shx", "u.dbf"].map(|p| (p, std::fs::read(shp_dir.join(p)).unwrap())).to_vec();
+    let res = send(&zhao, first("330523HD0001", "x")(&zhao.csrf), Some(("u.zip", &zip_of(&parts))));
+    assert!(res.status == 400 && res.body.contains("坐标系") && res.body.contains("u.zip/u.shp"), "{}", res.body);
+    assert!(!res.body.contains("nrledger-upload-"), "the server's folder is shown: {}", res.body);
+    let res = send(&zhao, first("330523HD0001", "x")(&zhao.csrf), Some(("u.exe", b"MZ")));
+    assert!(res.status == 400 && res.body.contains("zipped Shapefile"), "{}", res.body);
+    unchanged("a refused form submitted something");
+    assert_eq!(sha256(&reg), before, "a refused form changed the registry");
+
+    // the same Shapefile with its CRS given on the form is taken; the name holds a script and SQL
+    let mut with_crs = first("330523HD0001", "x")(&zhao.csrf);
+    with_crs.push(("src_crs", "EPSG:4326".into()));
+    with_crs[5].1 = format!("{script}{sql}");
+    let res = send(&zhao, with_crs, Some(("u.zip", &zip_of(&parts))));
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page_of = res.header("location").unwrap().to_string();
+    assert_eq!(page_of, format!("{}/registrations/1", srv.url));
+    assert_eq!(
+        count(&reg, "SELECT count(*) FROM units") + count(&reg, "SELECT count(*) FROM nr_events"),
+        0,
+        "submitted is not recorded"
+    );
+    let overlapping = send(
+        &zhao,
+        first("330523HD0002", "重叠单元")(&zhao.csrf),
+        Some(("b.geojson", square_geojson(119.605, 30.605, 0.01).as_bytes())),
+    );
+    assert_eq!(overlapping.status, 303, "{}", overlapping.body);
+
+    // the registrar sees it, escaped, and cannot approve it; the reviewer can
+    let shown = call(&page_of, "GET", &[zhao.header(), ("Accept", "text/html".into())], None);
+    assert!(
+        shown.body.contains("&lt;script&gt;") && !shown.body.contains(script) && !shown.body.contains("登簿 Approve"),
+        "{}",
+        shown.body
+    );
+    let approve = |b: &Browser, id: u32| {
+        call(
+            &format!("{}/registrations/{id}/approve", srv.url),
+            "POST",
+            &[b.header()],
+            Some(&form_body(&[("csrf", &b.csrf)])),
+        )
+    };
+    assert_eq!(approve(&zhao, 1).status, 403);
+    let shown = call(&page_of, "GET", &[sun.header(), ("Accept", "text/html".into())], None);
+    assert!(shown.body.contains("登簿 Approve") && shown.body.contains("<svg"), "{}", shown.body);
+    let res = approve(&sun, 1);
+    assert_eq!(res.status, 303, "{}", res.body);
+    let events = open(&reg).events(None).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].registrar.as_str(), events[0].reviewer.as_deref()), ("zhao", Some("sun")));
+    let name: String = rusqlite::Connection::open(&reg)
+        .unwrap()
+        .query_row("SELECT DYMC FROM units WHERE DYH = '330523HD0001'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, format!("{script}{sql}"), "the name is stored as typed, and the table is there");
+    // the overlapping one is refused at approval, shown in Chinese, and stays waiting until returned
+    let res = approve(&sun, 2);
+    assert!(res.status == 400 && res.body.contains("与已登记单元重叠"), "{}", res.body);
+    let back = |reason: &str| {
+        call(
+            &format!("{}/registrations/2/return", srv.url),
+            "POST",
+            &[sun.header()],
+            Some(&form_body(&[("csrf", &sun.csrf), ("reason", reason)])),
+        )
+    };
+    assert_eq!(back("").status, 400);
+    assert_eq!(back("与 330523HD0001 重叠，请修改界线").status, 303);
+    let listed: Json =
+        serde_json::from_str(&call(&format!("{}/registrations?f=json", srv.url), "GET", &[zhao.header()], None).body)
+            .unwrap();
+    let states: Vec<&str> = listed.as_array().unwrap().iter().map(|x| x["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["returned", "approved"]);
+    // the book page escapes the name too
+    let book = call(
+        &format!("{}/units/330523HD0001/book", srv.url),
+        "GET",
+        &[zhao.header(), ("Accept", "text/html".into())],
+        None,
+    );
+    assert!(
+        book.status == 200 && book.body.contains("&lt;script&gt;") && !book.body.contains(script),
+        "{}",
+        book.status
+    );
+}
+
+#[test]
+fn an_upload_too_large_is_refused_by_its_declared_size() {
+    use std::io::{Read, Write};
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    add_people(&reg);
+    let srv = Server::start_with(&reg, &["--readers", "2"]);
+    let zhao = sign_in(&srv, PEOPLE[1].0, PEOPLE[1].2);
+    let addr = srv.url.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    // 2 GB announced, a few bytes sent: the answer comes before the rest
+    write!(
+        tcp,
+        "POST /registrations HTTP/1.1\r\nHost: {addr}\r\nCookie: nrledger_session={}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 2147483648\r\n\r\n--x\r\n",
+        zhao.cookie
+    )
+    .unwrap();
+    let mut answer = [0u8; 64];
+    let n = tcp.read(&mut answer).unwrap();
+    let head = String::from_utf8_lossy(&answer[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // and the server goes on
+    assert_eq!(call(&format!("{}/health", srv.url), "GET", &[], None).status, 200);
 }
