@@ -486,6 +486,14 @@ fn gdal_reads_a_closed_collection_with_credentials_and_nothing_without() {
     assert!(ok, "{out}");
 }
 
+/// The alert of a page (what it says went wrong), or its start.
+fn alert(body: &str) -> String {
+    match body.split_once("role=\"alert\">") {
+        Some((_, rest)) => rest.split("</p>").next().unwrap_or("").to_string(),
+        None => body.chars().take(300).collect(),
+    }
+}
+
 /// A multipart form body: its content type and bytes.
 fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "nrledger-test-boundary-7d1";
@@ -715,4 +723,144 @@ fn an_upload_too_large_is_refused_by_its_declared_size() {
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     // and the server goes on
     assert_eq!(call(&format!("{}/health", srv.url), "GET", &[], None).status, 200);
+}
+
+#[test]
+fn twenty_clients_submit_approve_and_read_while_an_import_runs_and_the_registry_stays_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("county.gpkg");
+    let (c, _, err) = run(&["init", s(&reg), "--region", "330523"]);
+    assert_eq!(c, 0, "{err}");
+    add_people(&reg);
+    let by = Actor { who: "tester".into(), origin: "localhost".into() };
+    open(&reg)
+        .add_account("qian", "钱审", Role::Reviewer, &Password::new("reviewer-two-secret".into(), "qian").unwrap(), &by)
+        .unwrap();
+    let srv = Server::start_with(&reg, &["--readers", "4"]);
+    let (zhao, pw) = (PEOPLE[1].0, PEOPLE[1].2);
+    let reviewers = [(PEOPLE[2].0, PEOPLE[2].2), ("qian", "reviewer-two-secret")];
+    let submitters: usize = 8;
+    let done_submitting = std::sync::atomic::AtomicUsize::new(0);
+    let accepted = std::sync::atomic::AtomicUsize::new(0);
+
+    std::thread::scope(|sc| {
+        // the import of a survey, from the command line, meanwhile
+        let import = sc.spawn(|| {
+            let src = seed("2019-12-31.gpkg");
+            run(&[
+                "import",
+                s(&reg),
+                s(&src),
+                "--layer",
+                "parcels",
+                "--profile",
+                "sandiao-dltb",
+                "--as-of",
+                "2019-12-31",
+            ])
+        });
+        // 8 registrars' sessions, 3 submissions each: some reuse the code of the one before, some overlap it
+        for t in 0..submitters {
+            let (srv, done, accepted) = (&srv, &done_submitting, &accepted);
+            sc.spawn(move || {
+                let b = sign_in(srv, zhao, pw);
+                for k in 0..3 {
+                    let (code, cell) = match k {
+                        0 => (t * 10, t),                          // its own cell and code
+                        1 => (t * 10 + 1, t.saturating_sub(1)),    // the cell of the thread before: overlaps
+                        _ => ((t.saturating_sub(1)) * 10, 20 + t), // the code of the thread before: reused
+                    };
+                    let gj = square_geojson(119.60 + cell as f64 * 0.005, 30.60, 0.004);
+                    let unit = format!("330523HD{code:04}");
+                    let fields = [
+                        ("csrf", b.csrf.as_str()),
+                        ("op", "first"),
+                        ("unit", &unit),
+                        ("date", "2021-03-01"),
+                        ("reason", "首次登记"),
+                        ("f.DYMC", "并发测试单元"),
+                        ("f.DYLX", "荒地"),
+                        ("f.SYQZT", "全民"),
+                    ];
+                    let res = post_form(srv, &b, &fields, Some(("u.geojson", gj.as_bytes())));
+                    // a conflict with a unit approved meanwhile is refused at once, on the form
+                    let conflict = res.status == 400 && (res.body.contains("重叠") || res.body.contains("已登记"));
+                    assert!(res.status == 303 || conflict, "{unit}: {} {}", res.status, alert(&res.body));
+                    if res.status == 303 {
+                        accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        // 3 sessions of each reviewer: approve what waits; a refused approval is returned with its reason
+        for (name, rpw) in reviewers.iter().cycle().take(6) {
+            let (srv, done) = (&srv, &done_submitting);
+            sc.spawn(move || {
+                let b = sign_in(srv, name, rpw);
+                for _round in 0..200 {
+                    let list =
+                        call(&format!("{}/registrations?state=submitted&f=json", srv.url), "GET", &[b.header()], None);
+                    let waiting: Json = serde_json::from_str(&list.body).unwrap();
+                    let ids: Vec<i64> = waiting.as_array().unwrap().iter().map(|x| x["id"].as_i64().unwrap()).collect();
+                    if ids.is_empty() && done.load(std::sync::atomic::Ordering::SeqCst) == submitters {
+                        return;
+                    }
+                    for id in ids {
+                        let url = format!("{}/registrations/{id}", srv.url);
+                        let res = call(
+                            &format!("{url}/approve"),
+                            "POST",
+                            &[b.header()],
+                            Some(&form_body(&[("csrf", &b.csrf)])),
+                        );
+                        let decided =
+                            res.body.contains(": already approved") || res.body.contains(": already returned");
+                        if res.status == 400 && !decided {
+                            let why = [("csrf", b.csrf.as_str()), ("reason", "冲突 conflicts")];
+                            call(&format!("{url}/return"), "POST", &[b.header()], Some(&form_body(&why)));
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                panic!("{name}: submissions still waiting after 200 rounds");
+            });
+        }
+        // 6 readers
+        for r in 0..6 {
+            let srv = &srv;
+            sc.spawn(move || {
+                let b = sign_in(srv, PEOPLE[4].0, PEOPLE[4].2);
+                let layer = if r % 2 == 0 { "units" } else { "parcels" };
+                for _ in 0..15 {
+                    let res =
+                        call(&format!("{}/collections/{layer}/items?limit=50", srv.url), "GET", &[b.header()], None);
+                    assert_eq!(res.status, 200, "{}", res.body);
+                }
+            });
+        }
+        let (c, out, err) = import.join().unwrap();
+        assert_eq!(c, 0, "{out}{err}");
+    });
+
+    // the registry is whole: every approved submission recorded exactly once, no code twice, no overlap
+    let conn = rusqlite::Connection::open(&reg).unwrap();
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    let n = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let approved = n("SELECT count(*) FROM nr_submissions WHERE state = 'approved'");
+    assert!(approved >= submitters as i64, "{approved} approved");
+    assert_eq!(n("SELECT count(*) FROM nr_submissions WHERE state = 'submitted'"), 0);
+    assert_eq!(n("SELECT count(*) FROM nr_submissions"), accepted.load(std::sync::atomic::Ordering::SeqCst) as i64);
+    assert_eq!(n("SELECT count(*) FROM nr_events"), approved);
+    assert_eq!(
+        n("SELECT count(*) FROM nr_submissions s JOIN nr_events e ON e.event_id = s.event_id AND e.submission_id = s.fid \
+           AND e.unit_code = s.unit_code WHERE s.state = 'approved'"),
+        approved
+    );
+    assert_eq!(n("SELECT count(*) FROM (SELECT DYH FROM units GROUP BY DYH HAVING count(*) > 1)"), 0, "a code reused");
+    assert_eq!(n("SELECT count(*) FROM units"), approved);
+    let (c, out, err) = run(&["check", s(&reg), "--rules", "NR102"]);
+    assert_eq!(c, 0, "units overlap: {out}{err}");
+    assert!(n("SELECT count(*) FROM parcels") > 1000, "the import landed");
 }
