@@ -444,6 +444,15 @@ pub async fn authorize(
             session::to_login(&s, back)
         }
         Verdict::SignIn => unauthorised(&req, "this registry is closed to anonymous callers"),
+        Verdict::Forbidden(why) if wants_html(&req) => {
+            let page = format!(
+                "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>无权访问 Forbidden</title></head>\
+                 <body><h1>无权访问 Forbidden</h1><p>{}</p><p><a href=\"{}/\">地图 Map</a></p></body></html>\n",
+                super::html::escape(&why),
+                super::html::escape(&s.base)
+            );
+            (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+        }
         Verdict::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "", why).into_response(),
     }
 }

@@ -356,6 +356,110 @@ fn a_person_signs_in_to_a_closed_registry_sees_the_map_and_signs_out() {
     assert_eq!(status, json!([401, false]));
 }
 
+impl Browser {
+    /// Go to `url` and wait until `ready` (a JavaScript condition) holds.
+    fn visit(&mut self, url: &str, ready: &str, what: &str) {
+        self.call("Page.navigate", json!({"url": url}));
+        self.wait(ready, what);
+    }
+
+    /// Sign in on the login page shown now, and wait until `ready` holds on the page it leads to.
+    fn sign_in(&mut self, name: &str, password: &str, ready: &str, what: &str) {
+        self.wait("document.querySelector('form input[name=password]') ? true : null", "the login page");
+        self.eval(&format!(
+            "(() => {{ document.getElementById('name').value = '{name}'; \
+             document.getElementById('password').value = '{password}'; document.forms[0].submit(); }})()"
+        ));
+        self.wait(ready, what);
+    }
+
+    /// A PNG of the page, written to `target/` (the README's pictures in `docs/` are copies of a run's).
+    fn screenshot(&mut self, name: &str) {
+        use base64::Engine;
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        std::fs::write(root().join("target").join(name), &png).unwrap();
+    }
+}
+
+#[test]
+fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_reads_the_trail() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    for (name, role, full, pw) in [
+        ("zhao", "registrar", "赵强", "registrar-secret-02"),
+        ("sun", "reviewer", "孙敏", "reviewer-secret-03"),
+        ("chen", "auditor", "陈静", "auditor-secret-004"),
+    ] {
+        let out = nrledger()
+            .args(["user", "add", s(&reg), name, "--role", role, "--full-name", full])
+            .write_stdin(format!("{pw}\n"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let outline = d.path().join("新单元.geojson");
+    std::fs::write(
+        &outline,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[119.52,30.52],[119.53,30.52],[119.53,30.528],[119.52,30.528],[119.52,30.52]]]}}]}"#,
+    )
+    .unwrap();
+    let srv = Server::start(&reg);
+    let mut b = Browser::start(&d.path().join("chromium-profile"));
+    b.call("Page.enable", json!({}));
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1100, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    );
+
+    // the registrar: the form, after the login page; an outline chosen as a person chooses a file
+    b.visit(&format!("{}/registrations/new", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.sign_in("zhao", "registrar-secret-02", "document.getElementById('unit') ? true : null", "the registration form");
+    b.eval(
+        "(() => { const v = (id, x) => { document.getElementById(id).value = x; }; \
+         v('unit', '330523HD0101'); v('date', '2021-06-01'); v('reason', '首次登记：荒地确权'); \
+         v('document', '安自然资登字〔2021〕第9号'); v('f.DYMC', '孝丰镇荒地登记单元'); v('f.DYLX', '荒地'); \
+         v('f.SYQZT', '全民'); v('f.ZL', '孝丰镇'); })()",
+    );
+    let doc = b.call("DOM.getDocument", json!({}));
+    let input = b.call("DOM.querySelector", json!({"nodeId": doc["root"]["nodeId"], "selector": "#geometry"}));
+    b.call("DOM.setFileInputFiles", json!({"nodeId": input["nodeId"], "files": [s(&outline)]}));
+    b.screenshot("registration-form.png");
+    b.eval("document.querySelector('form.reg').submit()");
+    let page = b.wait(
+        "document.querySelector('h1') && document.querySelector('h1').textContent.includes('#1') ? document.body.textContent : null",
+        "the submitted registration's page",
+    );
+    assert!(
+        page.as_str().unwrap().contains("待审核") && page.as_str().unwrap().contains("孝丰镇荒地登记单元"),
+        "{page}"
+    );
+    assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0101'"), 0, "recorded before approval");
+    b.eval("document.querySelector('form.logout').submit()");
+    b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
+
+    // the reviewer: the waiting registration, its outline and areas, and 登簿
+    b.visit(&format!("{}/registrations/1", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.sign_in("sun", "reviewer-secret-03", "document.querySelector('svg') ? true : null", "the registration to review");
+    b.screenshot("registration-review.png");
+    b.eval("document.querySelector('form[action$=approve]').submit()");
+    b.wait("document.body.textContent.includes('已登簿') || null", "the registration recorded");
+    assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0101' AND valid_to IS NULL"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_events WHERE unit_code = '330523HD0101' AND registrar = 'zhao' AND reviewer = 'sun'"), 1);
+    b.eval("document.querySelector('form.logout').submit()");
+    b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
+
+    // the auditor: the trail of the day, who did what from where
+    b.visit(&format!("{}/admin/trail", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.sign_in("chen", "auditor-secret-004", "document.querySelector('table') ? true : null", "the trail");
+    let trail = b.eval("document.querySelector('table').textContent").as_str().unwrap().to_string();
+    for action in ["registration.submit", "registration.approve", "session.login", "session.logout"] {
+        assert!(trail.contains(action), "{action} not in the trail: {trail}");
+    }
+    b.screenshot("trail.png");
+}
+
 #[test]
 fn the_page_its_assets_and_search_answer_http_and_refuse_what_does_not_exist() {
     let d = tempfile::tempdir().unwrap();
