@@ -535,7 +535,7 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
         st.query_map([], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
-            .filter(|t: &String| t != "rejects" && t != "nr_findings")
+            .filter(|t: &String| !["rejects", "nr_findings", "nr_submissions"].contains(&t.as_str()))
             .collect()
     };
     assert_eq!(layers.len(), 14, "{layers:?}");
