@@ -91,7 +91,7 @@ impl RuleConfig {
 }
 
 /// One allow-listed exception.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exception {
     /// Rule code or name it applies to.
@@ -107,7 +107,7 @@ pub struct Exception {
 }
 
 /// The allow-list file: `[[exception]]` tables.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exceptions {
     /// The exceptions.
@@ -128,6 +128,20 @@ impl Exceptions {
             })?;
         }
         Ok(ex)
+    }
+
+    /// These and the exceptions granted in the registry (by reviewers, in the service).
+    pub fn with_granted(mut self, reg: &crate::store::Registry) -> Result<Exceptions> {
+        for g in reg.granted_exceptions()? {
+            let (rule, ids, reason, approval, expires) = (g.rule, g.ids, g.reason, g.approval, g.expires);
+            self.exceptions.push(Exception { rule, ids, reason, approval, expires });
+        }
+        Ok(self)
+    }
+
+    /// The exceptions in the allow-list file's form (TOML, `[[exception]]` tables).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::Invalid(format!("exceptions as TOML: {e}")))
     }
 
     /// The unexpired exception covering a finding on `date`, if any.

@@ -58,10 +58,12 @@ pub struct Args {
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let reg = Registry::open(&a.registry, catalog)?;
     let config = RuleConfig::load(a.rules.as_deref())?;
+    // the file's exceptions, and those granted in the registry (by reviewers, in the service)
     let exceptions = match &a.exceptions {
         Some(p) => Exceptions::load(p)?,
         None => Exceptions::default(),
-    };
+    }
+    .with_granted(&reg)?;
     let (findings, vintages, notes, counties, config) = if a.by_county {
         let s =
             checks::by_county::run(&reg, a.as_of, a.region.as_deref(), &config, &exceptions, &a.only, |c, secs| {
@@ -253,4 +255,34 @@ pub(super) fn write_layer(
         rows,
     };
     Ok(export::write(&table, out, &crs.definition, &crs.geographic)?)
+}
+
+/// Write the exceptions granted in the registry (by reviewers, in `nrledger serve`) as an exceptions file:
+/// TOML `[[exception]]` tables, the form `check --exceptions` reads (expired ones included: they are the
+/// record; a check ignores them after their day).
+#[derive(Debug, clap::Args)]
+pub struct ExceptionsArgs {
+    /// Registry file.
+    registry: PathBuf,
+    /// Write to this file (refused if it exists) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn exceptions(a: ExceptionsArgs, catalog: Catalog) -> anyhow::Result<ExitCode> {
+    let reg = Registry::open(&a.registry, catalog)?;
+    let text = Exceptions::default().with_granted(&reg)?.to_toml()?;
+    match &a.out {
+        Some(p) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            eprintln!("wrote {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,7 @@ pub(super) fn page(s: &Service, caller: &Caller, title: &str, body: &str) -> Str
          td form{{display:inline}}.error{{color:#b00}}.bad{{outline:2px solid #b00}}\
          form.reg label{{display:block;margin-top:.6em}}form.reg input,form.reg select{{min-width:24em}}</style></head><body>{logout}\
          <nav><a href=\"{b}/\">地图 Map</a><a href=\"{b}/registrations\">登记 Registrations</a>\
+         <a href=\"{b}/findings\">检查发现 Findings</a>\
          <a href=\"{b}/admin/trail\">操作留痕 Trail</a><a href=\"{b}/admin/users\">账户 Accounts</a></nav>\
          <h1>{t}</h1>{body}</body></html>\n",
         t = escape(title),

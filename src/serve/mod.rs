@@ -24,6 +24,7 @@ mod params;
 mod pool;
 mod problem;
 mod registrations;
+mod review;
 mod session;
 mod tiles;
 mod upload;
@@ -171,7 +172,7 @@ const ADMINS: &[Role] = &[Role::Admin];
 const REGISTRATION_READERS: &[Role] = &[Role::Registrar, Role::Reviewer, Role::Auditor, Role::Admin];
 /// Who prepares and submits registrations.
 const REGISTRARS: &[Role] = &[Role::Registrar];
-/// Who approves or returns them.
+/// Who approves or returns them, and grants exceptions to findings.
 const REVIEWERS: &[Role] = &[Role::Reviewer];
 
 /// Every endpoint of the service, with who may call it.
@@ -207,6 +208,8 @@ fn routes() -> Vec<Route> {
         route("GET", "/registrations/{id}", Roles(REGISTRATION_READERS), registrations::show),
         route("POST", "/registrations/{id}/approve", Roles(REVIEWERS), registrations::approve),
         route("POST", "/registrations/{id}/return", Roles(REVIEWERS), registrations::give_back),
+        route("GET", "/findings", SignedIn, review::list),
+        route("POST", "/findings/{fid}/except", Roles(REVIEWERS), review::except),
     ]
 }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod backup;
 mod bookkeeping;
 mod condition;
+mod exceptions;
 mod findings;
 mod read;
 mod register;
@@ -27,6 +28,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use accounts::{check_account, Account, Password, Role, Standing, MIN_PASSWORD_CHARS};
 pub use backup::{BackupReport, Snapshot};
 pub use condition::{Compare, Condition};
+pub use exceptions::Granted;
 pub use findings::{CheckRun, FindingRow};
 pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
@@ -268,6 +270,9 @@ impl Registry {
         }
         if !has_table("nr_trail")? {
             migration.push_str(&trail::table_sql());
+        }
+        if !has_table("nr_exceptions")? {
+            migration.push_str(&exceptions::table_sql());
         }
         if !has_table("nr_submissions")? {
             migration.push_str(&submissions::table_sql(srs_id));

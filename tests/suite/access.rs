@@ -203,6 +203,8 @@ fn matrix() -> Vec<Row> {
         ("GET", "/registrations/{id}", vec![("/registrations/1?f=json", "registrar,reviewer,auditor,admin")]),
         ("POST", "/registrations/{id}/approve", vec![("/registrations/1/approve", "reviewer")]),
         ("POST", "/registrations/{id}/return", vec![("/registrations/1/return", "reviewer")]),
+        ("GET", "/findings", vec![("/findings?f=json", signed)]),
+        ("POST", "/findings/{fid}/except", vec![("/findings/1/except", "reviewer")]),
     ]
 }
 
@@ -860,7 +862,86 @@ fn twenty_clients_submit_approve_and_read_while_an_import_runs_and_the_registry_
     );
     assert_eq!(n("SELECT count(*) FROM (SELECT DYH FROM units GROUP BY DYH HAVING count(*) > 1)"), 0, "a code reused");
     assert_eq!(n("SELECT count(*) FROM units"), approved);
-    let (c, out, err) = run(&["check", s(&reg), "--rules", "NR102"]);
+    let (c, out, err) = run(&["check", s(&reg), "--only", "NR102"]);
     assert_eq!(c, 0, "units overlap: {out}{err}");
     assert!(n("SELECT count(*) FROM parcels") > 1000, "the import landed");
+}
+
+#[test]
+fn a_reviewer_excepts_a_finding_and_the_next_check_applies_and_exports_it() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    add_people(&reg);
+    let out = nrledger().args(["check", s(&reg), "--store", "--format", "json"]).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = report["findings"].as_array().unwrap().len();
+    let srv = Server::start_with(&reg, &["--readers", "2"]);
+    let (sun, liu) = (sign_in(&srv, PEOPLE[2].0, PEOPLE[2].2), sign_in(&srv, PEOPLE[4].0, PEOPLE[4].2));
+    let get = |b: &Browser, q: &str| call(&format!("{}/findings{q}", srv.url), "GET", &[b.header()], None);
+    let page: Json = serde_json::from_str(&get(&liu, "?f=json").body).unwrap();
+    let findings = page["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), listed, "every finding of the stored run is listed");
+    // filters
+    let target = findings.iter().find(|f| f["severity"] == "error" && !f["ids"].as_str().unwrap().is_empty()).unwrap();
+    let rule = target["rule"].as_str().unwrap();
+    let n = |q: &str| serde_json::from_str::<Json>(&get(&liu, q).body).unwrap()["findings"].as_array().unwrap().len();
+    assert_eq!(n(&format!("?f=json&rule={rule}")), findings.iter().filter(|f| f["rule"] == rule).count());
+    assert_eq!(n("?f=json&severity=error"), findings.iter().filter(|f| f["severity"] == "error").count());
+    assert_eq!(n("?f=json&min_area=1e15"), 0);
+    assert_eq!(get(&liu, "?severity=fatal").status, 400);
+    // the viewer sees no exception form; the reviewer does
+    let html = |b: &Browser| {
+        call(&format!("{}/findings", srv.url), "GET", &[b.header(), ("Accept", "text/html".into())], None).body
+    };
+    assert!(!html(&liu).contains("批准例外") && html(&sun).contains("批准例外"));
+
+    let fid = target["fid"].as_i64().unwrap();
+    let except = |fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", sun.csrf.as_str())];
+        all.extend_from_slice(fields);
+        call(&format!("{}/findings/{fid}/except", srv.url), "POST", &[sun.header()], Some(&form_body(&all)))
+    };
+    let next_year = (chrono::Local::now().date_naive() + chrono::Duration::days(365)).to_string();
+    // refused: no approval number, an expiry already past; nothing is written
+    let res = except(&[("reason", "历史遗留"), ("approval", ""), ("expires", &next_year)]);
+    assert!(res.status == 400 && res.body.contains("批准文号"), "{}", alert(&res.body));
+    let res = except(&[("reason", "历史遗留"), ("approval", "安政复〔2021〕3号"), ("expires", "2020-01-01")]);
+    assert!(res.status == 400 && res.body.contains("before today"), "{}", alert(&res.body));
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_exceptions"), 0);
+    let res = except(&[("reason", "历史遗留，已批准保留"), ("approval", "安政复〔2021〕3号"), ("expires", &next_year)]);
+    assert_eq!(res.status, 303, "{}", alert(&res.body));
+    assert_eq!(
+        count(&reg, "SELECT count(*) FROM nr_exceptions WHERE granted_by = 'sun' AND approval = '安政复〔2021〕3号'"),
+        1
+    );
+    let page: Json = serde_json::from_str(&get(&liu, "?f=json").body).unwrap();
+    let shown = page["findings"].as_array().unwrap().iter().find(|f| f["fid"] == fid).unwrap().clone();
+    assert_eq!(shown["granted"], 1);
+
+    // the next check applies it, as it would the file; `nrledger exceptions` writes that file
+    let out = nrledger().args(["check", s(&reg), "--format", "json"]).output().unwrap();
+    let again: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let same = again["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == rule
+                && f["ids"].to_string().contains(target["ids"].as_str().unwrap().split(';').next().unwrap())
+        })
+        .unwrap()
+        .clone();
+    assert_eq!(same["excepted_by"], "安政复〔2021〕3号", "{same}");
+    let file = d.path().join("exceptions.toml");
+    let (c, _, err) = run(&["exceptions", s(&reg), "--out", s(&file)]);
+    assert_eq!(c, 0, "{err}");
+    let toml_text = std::fs::read_to_string(&file).unwrap();
+    assert!(toml_text.contains("[[exception]]") && toml_text.contains(&format!("rule = \"{rule}\"")), "{toml_text}");
+    let (c, _, err) = run(&["check", s(&reg), "--exceptions", s(&file), "--format", "json"]);
+    assert!(c == 0 || c == 1, "the exported file is read back: {err}");
+    // granted exceptions are kept as granted; the trail names the reviewer
+    let conn = rusqlite::Connection::open(&reg).unwrap();
+    assert!(conn.execute("DELETE FROM nr_exceptions", []).unwrap_err().to_string().contains("nrledger:"));
+    assert!(open(&reg).trail().unwrap().iter().any(|t| t.action == "finding.except" && t.who == "sun"));
 }

@@ -467,7 +467,7 @@ fn a_submission_is_recorded_only_when_another_person_approves_it_and_of_two_in_c
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.registrar == "zhao" && matches!(e.reviewer.as_deref(), Some("sun" | "qian"))));
     assert_eq!(count(&reg, "SELECT count(DISTINCT DYH) FROM units"), 2);
-    let (c, out, err) = run(&["check", s(&reg), "--rules", "NR102"]);
+    let (c, out, err) = run(&["check", s(&reg), "--only", "NR102"]);
     assert_eq!(c, 0, "{out}{err}");
     // the refused ones are still waiting: they are returned, with a reason, and then cannot be approved
     let waiting = r.submissions(Some(SubmissionState::Submitted)).unwrap();
