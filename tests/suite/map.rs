@@ -357,10 +357,18 @@ fn a_person_signs_in_to_a_closed_registry_sees_the_map_and_signs_out() {
 }
 
 impl Browser {
-    /// Go to `url` and wait until `ready` (a JavaScript condition) holds.
-    fn visit(&mut self, url: &str, ready: &str, what: &str) {
-        self.call("Page.navigate", json!({"url": url}));
-        self.wait(ready, what);
+    /// Go to a page of the closed service at `path` and wait for the login page leading back to it (not the
+    /// login page shown before, which the navigation replaces a moment later).
+    fn visit_signed_out(&mut self, base: &str, path: &str) {
+        self.call("Page.navigate", json!({"url": format!("{base}{path}")}));
+        let back: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        self.wait(
+            &format!(
+                "location.search.includes('next={back}') && document.readyState === 'complete' \
+                 && document.getElementById('password') ? true : null"
+            ),
+            &format!("the login page leading to {path}"),
+        );
     }
 
     /// Sign in on the login page shown now, and wait until `ready` holds on the page it leads to.
@@ -414,7 +422,7 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     );
 
     // the registrar: the form, after the login page; an outline chosen as a person chooses a file
-    b.visit(&format!("{}/registrations/new", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.visit_signed_out(&srv.url, "/registrations/new");
     b.sign_in("zhao", "registrar-secret-02", "document.getElementById('unit') ? true : null", "the registration form");
     b.eval(
         "(() => { const v = (id, x) => { document.getElementById(id).value = x; }; \
@@ -440,7 +448,7 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
 
     // the reviewer: the waiting registration, its outline and areas, and 登簿
-    b.visit(&format!("{}/registrations/1", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.visit_signed_out(&srv.url, "/registrations/1");
     b.sign_in("sun", "reviewer-secret-03", "document.querySelector('svg') ? true : null", "the registration to review");
     b.screenshot("registration-review.png");
     b.eval("document.querySelector('form[action$=approve]').submit()");
@@ -451,7 +459,7 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
 
     // the auditor: the trail of the day, who did what from where
-    b.visit(&format!("{}/admin/trail", srv.url), "document.readyState === 'complete' || null", "the login page");
+    b.visit_signed_out(&srv.url, "/admin/trail");
     b.sign_in("chen", "auditor-secret-004", "document.querySelector('table') ? true : null", "the trail");
     let trail = b.eval("document.querySelector('table').textContent").as_str().unwrap().to_string();
     for action in ["registration.submit", "registration.approve", "session.login", "session.logout"] {
