@@ -50,9 +50,23 @@ pub(super) fn page(s: &Service, caller: &Caller, title: &str, body: &str) -> Str
     )
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+/// An HTML page of the service (never cached: it may hold a form token).
+pub(super) fn html(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
         .into_response()
+}
+
+/// The caller's session form token (CSRF), escaped for a hidden field; empty without a session.
+pub(super) fn form_token(caller: &Caller) -> String {
+    match caller.account.as_ref().map(|a| &a.via) {
+        Some(Via::Session(_, csrf)) => escape(csrf),
+        _ => String::new(),
+    }
+}
+
+/// The format a page is asked for (`f`, else the `Accept` header).
+pub(super) fn format_of(q: &mut Query, headers: &HeaderMap) -> Result<Format, ApiError> {
+    Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
 }
 
 /// `/admin/trail[?limit=N&f=json|html]`: the latest rows of the trail, newest first.
@@ -63,7 +77,7 @@ pub async fn trail(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let format = format_of(&mut q, &headers)?;
     let limit = match q.take("limit") {
         None => 500,
         Some(v) => v
@@ -114,7 +128,7 @@ pub async fn users(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let format = format_of(&mut q, &headers)?;
     q.done()?;
     let list = s.pool.read(|reg| Ok(reg.accounts()?)).await?;
     Ok(match format {
@@ -124,10 +138,7 @@ pub async fn users(
 }
 
 fn users_table(caller: &Caller, list: &[Account], message: &str) -> String {
-    let csrf = match caller.account.as_ref().map(|a| &a.via) {
-        Some(Via::Session(_, csrf)) => escape(csrf),
-        _ => String::new(),
-    };
+    let csrf = form_token(caller);
     let form = |name: &str, inner: String| {
         format!(
             "<form method=\"post\" action=\"users\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\

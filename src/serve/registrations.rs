@@ -13,8 +13,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use geo::BoundingRect;
 
-use super::admin::page;
-use super::auth::{Caller, Via};
+use super::admin::{form_token, format_of, html, page};
+use super::auth::Caller;
 use super::html::escape;
 use super::login::{check_csrf, posted};
 use super::params::{Format, Query};
@@ -72,18 +72,6 @@ fn explain(reason: &str) -> (String, String) {
     (format!("登记被拒绝。{reason}"), field.unwrap_or_default())
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
-        .into_response()
-}
-
-fn csrf_of(caller: &Caller) -> String {
-    match caller.account.as_ref().map(|a| &a.via) {
-        Some(Via::Session(_, csrf)) => escape(csrf),
-        _ => String::new(),
-    }
-}
-
 /// `/registrations[?state=submitted|approved|returned&f=json|html]`: the submissions, newest first.
 pub async fn list(
     State(s): State<Arc<Service>>,
@@ -92,7 +80,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let format = format_of(&mut q, &headers)?;
     let state = match q.take("state").as_deref() {
         None | Some("") => None,
         Some("submitted") => Some(SubmissionState::Submitted),
@@ -197,7 +185,7 @@ fn form_page(
          <input id=\"src_crs\" name=\"src_crs\" value=\"{crs}\"{mc}>\
          <fieldset><legend>单元属性 Unit fields (blank: unchanged)</legend>{fields}</fieldset>\
          <button type=\"submit\">提交审核 Submit for review</button></form>",
-        csrf = csrf_of(caller),
+        csrf = form_token(caller),
         unit = v("unit"),
         date = v("date"),
         reason = v("reason"),
@@ -342,7 +330,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let id = number(&id)?;
     let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let format = format_of(&mut q, &headers)?;
     q.done()?;
     detail(&s, &caller, id, format, None).await
 }
@@ -423,7 +411,7 @@ fn detail_html(
              <label for=\"note\">退回原因 Reason for returning</label><input id=\"note\" name=\"reason\" required>\
              <button type=\"submit\">退回 Return</button></form>",
             id = sub.id,
-            csrf = csrf_of(caller)
+            csrf = form_token(caller)
         ),
         _ => String::new(),
     };

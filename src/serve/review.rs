@@ -11,8 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use geo::BoundingRect;
 
-use super::admin::page;
-use super::auth::{Caller, Via};
+use super::admin::{form_token, format_of, html, page};
+use super::auth::Caller;
 use super::features::lonlat_box;
 use super::html::escape;
 use super::login::posted;
@@ -54,7 +54,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut q = Query::parse(raw.as_deref())?;
-    let format = Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let format = format_of(&mut q, &headers)?;
     let filter = Filter {
         rule: q.take("rule").filter(|r| !r.is_empty()),
         severity: match q.take("severity").as_deref() {
@@ -123,8 +123,7 @@ async fn show(
         granted_table(&granted)
     );
     let status = if message.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    Ok((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page(s, caller, "检查发现 Findings", &body))
-        .into_response())
+    Ok(html(status, page(s, caller, "检查发现 Findings", &body)))
 }
 
 fn filter_form(f: &Filter) -> String {
@@ -144,10 +143,7 @@ fn filter_form(f: &Filter) -> String {
 }
 
 fn findings_table(s: &Service, caller: &Caller, shown: &[&FindingRow], granted: &[Granted]) -> String {
-    let csrf = match caller.account.as_ref().map(|a| &a.via) {
-        Some(Via::Session(_, c)) => escape(c),
-        _ => String::new(),
-    };
+    let csrf = form_token(caller);
     let reviewer = caller.role() == Some(Role::Reviewer);
     let b = escape(&s.base);
     let rows: String = shown
