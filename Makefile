@@ -122,8 +122,9 @@ bench: build bench-deps
 	python3 benches/peers/run.py
 	python3 benches/peers/province.py --parcels $(PROVINCE_PARCELS)
 
+# HARD=1: the hard county (red lines drawn independently of the parcels, a new data year on every parcel).
 bench-peers: build bench-deps
-	python3 benches/peers/run.py
+	python3 benches/peers/run.py $(if $(HARD),--hard)
 
 # The province (five 湖州 counties) imported county by county and checked streamed by county; nrledger only.
 PROVINCE_PARCELS ?= 10000000

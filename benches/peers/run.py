@@ -146,11 +146,17 @@ def run(cmd, env=None, stdin=None, user=None, ok=(0,), sampler=None):
 # ---------------------------------------------------------------------------------------------- the tools
 
 
-def ensure_data(n):
-    data = ROOT / "target" / "bench-data" / str(n)
+def label(n, hard):
+    """The folder name of a county: its size, and `-hard` for the hard one (red lines drawn independently
+    of the parcels over a quarter of the county, a new data year on every parcel of the second survey)."""
+    return f"{n}-hard" if hard else str(n)
+
+
+def ensure_data(n, hard=False):
+    data = ROOT / "target" / "bench-data" / label(n, hard)
     if not (data / f"{D2}.gpkg").exists():
-        log(f"generating a county of {n} parcels per vintage …")
-        run([str(NRLEDGER), "gen", "--out", str(data), "--parcels", str(n)])
+        log(f"generating a {'hard ' if hard else ''}county of {n} parcels per vintage …")
+        run([str(NRLEDGER), "gen", "--out", str(data), "--parcels", str(n)] + (["--hard"] if hard else []))
     return data
 
 
@@ -462,10 +468,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default=os.environ.get("NRLEDGER_PEER_SIZES", "100000,1000000"))
     ap.add_argument("--tools", default="nrledger,geopandas,postgis")
+    ap.add_argument("--hard", action="store_true", help="the hard county: ~500 red lines cutting through parcels over a quarter of it, and a second survey with a new data year on every parcel")
     ap.add_argument("--report-only", action="store_true", help="compare the answers stored in target/bench-peers/<n>/results.json again and print the tables, running nothing")
     a = ap.parse_args()
     if a.report_only:
-        return report_only([int(x) for x in a.sizes.split(",")])
+        return report_only([int(x) for x in a.sizes.split(",")], a.hard)
     tools = a.tools.split(",")
     if not NRLEDGER.exists():
         raise SystemExit("build the release binary first (make bench does)")
@@ -473,8 +480,8 @@ def main():
     floor_exe = build_gdal_floor()
     print(f"Machine: {machine()}\n")
     for n in [int(x) for x in a.sizes.split(",")]:
-        data = ensure_data(n)
-        work = ROOT / "target" / "bench-peers" / str(n)
+        data = ensure_data(n, a.hard)
+        work = ROOT / "target" / "bench-peers" / label(n, a.hard)
         work.mkdir(parents=True, exist_ok=True)
         results, versions = {}, {}
         log(f"== {n}: nrledger")
@@ -512,10 +519,10 @@ def main():
             sys.exit(1)
 
 
-def report_only(sizes):
+def report_only(sizes, hard=False):
     failed = False
     for n in sizes:
-        work = ROOT / "target" / "bench-peers" / str(n)
+        work = ROOT / "target" / "bench-peers" / label(n, hard)
         r = json.loads((work / "results.json").read_text())
         print(f"Machine: {r['machine']}\n")
         results = {t: (v["seconds"], v["peak_bytes"], r["answers"][t]) for t, v in r["results"].items()}

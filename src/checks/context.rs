@@ -293,6 +293,7 @@ impl Context {
                     .par_iter()
                     .flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(crate::geometry::COVER_DEPTH))
                     .collect();
+                crate::progress::lap(t0, &format!("  check: {} boxes cover the {}", boxes.len(), near.name()));
                 let recs = needs.read(reg, kind, at, Some(&boxes))?;
                 crate::progress::lap(
                     t0,

@@ -27,6 +27,11 @@ pub struct Args {
     /// Output folder (one GeoPackage per vintage and defects.json).
     #[arg(long)]
     out: PathBuf,
+    /// Hard data, as real deliveries can be: about 500 red lines drawn independently of the parcels over a
+    /// quarter of the county (thousands of prohibited-use pieces), and a second survey in which every parcel
+    /// carries a new data year (SJNF): a change to every record for the import to compare and keep.
+    #[arg(long)]
+    hard: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -38,6 +43,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         parcels: a.parcels,
         seed: a.seed,
         out: a.out,
+        hard: a.hard,
     })?;
     for f in files {
         println!("wrote {}", f.display());

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
+use geo::{Area, BooleanOps, BoundingRect, Coord, Intersects, LineString, MultiPolygon, Polygon, Rect};
 
 use super::classes::{is_cultivated, is_forest};
 use super::{centre, round2, County, GenParcel, Zone};
@@ -83,8 +83,11 @@ impl Heights {
 }
 
 /// 生态保护红线: the highest hills — core the top 8 % of parcels by height, general the next 12 % (forest
-/// only).
+/// only); for hard data, [`scattered_redlines`] instead.
 fn redlines(c: &County, h: &Heights) -> Result<Vec<Zone>> {
+    if c.hard {
+        return scattered_redlines(c, SCATTERED_REDLINES, SCATTERED_COVER);
+    }
     let (code, f, cell2, v1) = (&c.code, &c.fields, c.cell * c.cell, &c.vintages[0]);
     let (t_core, t_gen) = (h.core, h.general);
     let core: Vec<&MultiPolygon<f64>> =
@@ -119,6 +122,74 @@ fn redlines(c: &County, h: &Heights) -> Result<Vec<Zone>> {
         }
     }
     Ok(redlines)
+}
+
+/// How many red lines hard data draws, and the share of the county they cover (about).
+const SCATTERED_REDLINES: usize = 500;
+const SCATTERED_COVER: f64 = 0.25;
+
+/// Hard data's red lines: `count` irregular patches scattered over the county independently of the parcels
+/// (their edges cut through parcels, and they take in towns and farmland: thousands of prohibited-use
+/// pieces), apart from each other, covering about `cover` of the county; clipped to its outline.
+fn scattered_redlines(c: &County, count: usize, cover: f64) -> Result<Vec<Zone>> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(c.seed ^ 0x5ca7_7e2e_d11e_5000);
+    let b = c.outline.bounding_rect().ok_or_else(|| Error::Invalid("empty outline".into()))?;
+    let mean_r = (cover * c.outline.unsigned_area() / (count as f64 * std::f64::consts::PI)).sqrt();
+    let inside = Outline::new(c.outline.clone());
+    let mut discs: Vec<(Coord<f64>, f64)> = Vec::new();
+    for _ in 0..count * 400 {
+        if discs.len() == count {
+            break;
+        }
+        let p = Coord { x: rng.random_range(b.min().x..b.max().x), y: rng.random_range(b.min().y..b.max().y) };
+        let r = mean_r * rng.random_range(0.6..1.35);
+        // each patch reaches at most 1.2 × its radius (below): apart by more than that
+        let apart = discs
+            .iter()
+            .all(|(q, s)| ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt() > 1.2 * (r + s) + 0.05 * mean_r);
+        if inside.contains_point(p) && apart {
+            discs.push((p, r));
+        }
+    }
+    let mut zones = Vec::new();
+    for (p, r) in discs {
+        // a wobbly outline: the radius swings with two waves and a little noise, 48 vertices
+        let (k1, k2) = (rng.random_range(2.0..4.0_f64).floor(), rng.random_range(5.0..8.0_f64).floor());
+        let tau = std::f64::consts::TAU;
+        let (ph1, ph2) = (rng.random_range(0.0..tau), rng.random_range(0.0..tau));
+        let mut ring: Vec<Coord<f64>> = (0..48)
+            .map(|i| {
+                let t = i as f64 / 48.0 * std::f64::consts::TAU;
+                let rr = r
+                    * (1.0 + 0.12 * (k1 * t + ph1).sin() + 0.05 * (k2 * t + ph2).sin() + rng.random_range(-0.02..0.02));
+                Coord { x: p.x + rr * t.cos(), y: p.y + rr * t.sin() }
+            })
+            .collect();
+        ring.push(ring[0]);
+        let patch = MultiPolygon::new(vec![Polygon::new(LineString(ring), vec![])]);
+        let g = patch.intersection(&c.outline);
+        if g.0.is_empty() || g.unsigned_area() < 1.0 {
+            continue;
+        }
+        let n = zones.len() + 1;
+        let area = c.areas.areas(&g)?.ellipsoidal;
+        let zone = if n % 3 == 0 { "核心保护区" } else { "一般控制区" };
+        zones.push(Zone {
+            key: format!("{}HX{n:03}", c.code),
+            attrs: vec![
+                Value::Text(format!("{}HX{n:03}", c.code)),
+                Value::Text(format!("{}生态保护红线{n}号片区", c.name)),
+                Value::Text(zone.into()),
+                Value::Text(if n % 2 == 0 { "生物多样性维护" } else { "水源涵养" }.into()),
+                Value::Text(c.code.clone()),
+                Value::Real(round2(area)),
+                Value::Text("浙政函〔2019〕1号".into()),
+            ],
+            geometry: g,
+        });
+    }
+    Ok(zones)
 }
 
 /// 城镇开发边界: the ground around the town.
@@ -435,7 +506,8 @@ fn write_vintage(
                 None if p.dlbm == "1202" => Some("农业结构调整"),
                 _ => None,
             };
-            let mut row = dltb_row(c, p, if same { 2019 } else { year });
+            // hard data re-versions every parcel: the second survey gives each its own year
+            let mut row = dltb_row(c, p, if same && !c.hard { 2019 } else { year });
             let bz = row.pop().expect("BZ is last");
             row.push(cause.map(|x| Value::Text(x.into())).unwrap_or(Value::Null));
             row.push(bz);

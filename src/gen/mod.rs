@@ -43,6 +43,9 @@ pub struct GenRequest {
     pub seed: u64,
     /// Output folder.
     pub out: PathBuf,
+    /// Hard data (the bench's second county): red lines drawn independently of the parcels, and a second
+    /// survey giving every parcel a new data year (SJNF).
+    pub hard: bool,
 }
 
 /// One generated parcel (registry CRS).
@@ -85,6 +88,10 @@ pub struct County {
     /// Cell size, metres.
     pub cell: f64,
     pub(crate) areas: AreaCalculator,
+    /// Hard data: see [`GenRequest::hard`].
+    pub hard: bool,
+    /// The seed it was drawn from.
+    pub(crate) seed: u64,
 }
 
 /// Generate a county in memory.
@@ -125,7 +132,8 @@ pub fn generate(req: &GenRequest) -> Result<County> {
     let fields = classes::Fields::new(&mut rng, bbox, cell);
     let v1 = tile(&outline, bbox, cell, req.seed, &fields, &areas)?;
     let v2 = classes::second_vintage(&v1, &fields, &areas)?;
-    Ok(County { code: req.code.clone(), name, crs, outline, vintages: [v1, v2], fields, cell, areas })
+    let (hard, seed) = (req.hard, req.seed);
+    Ok(County { code: req.code.clone(), name, crs, outline, vintages: [v1, v2], fields, cell, areas, hard, seed })
 }
 
 /// Jitter of grid vertex (i, j): shared by the four cells around it, so the tiling stays exact.

@@ -411,6 +411,17 @@ impl Registry {
         let Some((class_sql, class_date)) = classes.and_then(|c| self.class_fids_sql(kind, when, c)) else {
             return self.fids_in_boxes(kind, boxes);
         };
+        if boxes.len() >= SCAN_BOXES_MIN {
+            // one pass over the index: the entries of other classes are passed over before any box is tried
+            let t0 = std::time::Instant::now();
+            let known = class_fids_on(&self.conn, &class_sql, class_date.as_slice(), &AtomicUsize::new(usize::MAX))?
+                .unwrap_or_default();
+            crate::progress::lap(t0, &format!("  read: {} fids of the classes", known.len()));
+            let bits = FidBits::of(&known);
+            let found = fids_meeting_boxes(&self.conn, kind, boxes, Some(&bits));
+            crate::progress::lap(t0, "  read: the R-tree walked");
+            return found;
+        }
         let limit = AtomicUsize::new(usize::MAX);
         let path = self.path();
         let (fids, known) = std::thread::scope(|s| {
@@ -428,11 +439,8 @@ impl Registry {
             // of the box's candidates, repeats and all, in one step (a registry's fids count up from 1;
             // a negative one, which only a hand-edited file could hold, is kept and left to the class
             // condition the rows are read with)
-            let mut bits = vec![0u64; known.last().map_or(0, |&f| f.max(0) as usize / 64 + 1)];
-            for &f in known.iter().filter(|&&f| f >= 0) {
-                bits[f as usize / 64] |= 1 << (f % 64);
-            }
-            fids.retain(|&f| f < 0 || bits.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0));
+            let bits = FidBits::of(&known);
+            fids.retain(|&f| f < 0 || bits.has(f));
         }
         Ok(fids)
     }
@@ -442,6 +450,9 @@ impl Registry {
     /// connection of its own ([`super::open_reader`]): SQLite's R-tree search is bound by the CPU, and a
     /// connection serves one thread at a time.
     fn fids_in_boxes(&self, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
+        if boxes.len() >= SCAN_BOXES_MIN {
+            return fids_meeting_boxes(&self.conn, kind, boxes, None);
+        }
         let threads = crate::read_threads();
         if threads < 2 || boxes.len() < PARALLEL_SEARCH_MIN {
             return fids_in_boxes_on(&self.conn, kind, boxes);
@@ -694,6 +705,57 @@ impl Registry {
 }
 
 /// [`Registry::fids_in_boxes`] on one connection: one R-tree query per box.
+/// From this many boxes on, the R-tree is read once, whole, and its entries are tested against an index of
+/// the boxes in memory, rather than searched box by box (a cover of hundreds of large red lines is hundreds
+/// of thousands of boxes: as many searches cost several times one pass over the entries).
+const SCAN_BOXES_MIN: usize = 20_000;
+
+/// The fids of every R-tree entry meeting one of `boxes` (each once, in the R-tree's order), from one pass
+/// over the entries tested against the boxes in an in-memory R-tree.
+/// A set of fids as bits (a bit per fid up to the largest: 125 kB per 1 000 000; a registry's fids count up
+/// from 1, and a negative one, which only a hand-edited file could hold, is not in it).
+struct FidBits(Vec<u64>);
+
+impl FidBits {
+    fn of(fids: &[i64]) -> FidBits {
+        let mut bits = vec![0u64; fids.iter().max().map_or(0, |&f| f.max(0) as usize / 64 + 1)];
+        for &f in fids.iter().filter(|&&f| f >= 0) {
+            bits[f as usize / 64] |= 1 << (f % 64);
+        }
+        FidBits(bits)
+    }
+
+    fn has(&self, f: i64) -> bool {
+        f >= 0 && self.0.get(f as usize / 64).is_some_and(|w| w & (1 << (f % 64)) != 0)
+    }
+}
+
+fn fids_meeting_boxes(
+    conn: &rusqlite::Connection,
+    kind: LayerKind,
+    boxes: &[geo::Rect<f64>],
+    only: Option<&FidBits>,
+) -> Result<Vec<i64>> {
+    if boxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut builder = static_aabb2d_index::StaticAABB2DIndexBuilder::new(boxes.len());
+    for b in boxes {
+        builder.add(b.min().x, b.min().y, b.max().x, b.max().y);
+    }
+    let index = builder.build().map_err(|e| crate::error::Error::Invalid(format!("indexing the boxes: {e}")))?;
+    let meets = |e: &[f32; 4]| {
+        let [x0, x1, y0, y1] = e.map(f64::from);
+        let found: static_aabb2d_index::Control<()> =
+            index.visit_query(x0, y0, x1, y1, &mut |_: usize| static_aabb2d_index::Control::Break(()));
+        matches!(found, static_aabb2d_index::Control::Break(()))
+    };
+    // an entry of a class the reader does not want is passed over before any box is tried
+    let keep = |(fid, e): &super::rtree::Entry| only.is_none_or(|bits| bits.has(*fid)) && meets(e);
+    let entries = super::rtree::entries_meeting(conn, &format!("rtree_{}_geom", kind.name()), &meets, &keep)?;
+    Ok(entries.into_iter().map(|(fid, _)| fid).collect())
+}
+
 fn fids_in_boxes_on(conn: &rusqlite::Connection, kind: LayerKind, boxes: &[geo::Rect<f64>]) -> Result<Vec<i64>> {
     let t = kind.name();
     let mut fids: Vec<i64> = Vec::new();
@@ -745,4 +807,45 @@ fn beyond_sql(filter: &str, has_date: bool, known: &[i64]) -> String {
 /// Fids as one array parameter (rusqlite's `rarray`).
 fn fid_array(fids: &[i64]) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
     std::rc::Rc::new(fids.iter().map(|&f| rusqlite::types::Value::Integer(f)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_over_the_entries_finds_what_the_box_searches_find() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE VIRTUAL TABLE rtree_parcels_geom USING rtree(id, minx, maxx, miny, maxy)").unwrap();
+        // a grid of parcel boxes, some touching exactly, and a cover of boxes of every size
+        for k in 0..3000i64 {
+            let (x, y) = (500_000.0 + (k % 60) as f64 * 25.0, 3_400_000.0 + (k / 60) as f64 * 25.0);
+            conn.execute(
+                "INSERT INTO rtree_parcels_geom VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![k + 1, x, x + 25.0, y, y + 25.0],
+            )
+            .unwrap();
+        }
+        let boxes: Vec<geo::Rect<f64>> = (0..500)
+            .map(|k| {
+                let (x, y, w) =
+                    (500_000.0 + (k * 37 % 1500) as f64, 3_400_000.0 + (k * 53 % 1250) as f64, (k % 9) as f64 * 7.0);
+                geo::Rect::new(geo::Coord { x, y }, geo::Coord { x: x + w, y: y + w / 2.0 })
+            })
+            .chain(std::iter::once(geo::Rect::new(geo::Coord { x: 0.0, y: 0.0 }, geo::Coord { x: 1.0, y: 1.0 })))
+            .collect();
+        let mut searched = fids_in_boxes_on(&conn, LayerKind::Parcels, &boxes).unwrap();
+        searched.sort_unstable();
+        searched.dedup();
+        let mut scanned = fids_meeting_boxes(&conn, LayerKind::Parcels, &boxes, None).unwrap();
+        scanned.sort_unstable();
+        assert!(searched.len() > 300 && searched.len() < 3000, "{}", searched.len());
+        assert_eq!(scanned, searched);
+        assert!(fids_meeting_boxes(&conn, LayerKind::Parcels, &[], None).unwrap().is_empty());
+        // restricted to some fids: those of the answer among them
+        let odd: Vec<i64> = (1..=3000).filter(|f| f % 2 == 1).collect();
+        let mut only = fids_meeting_boxes(&conn, LayerKind::Parcels, &boxes, Some(&FidBits::of(&odd))).unwrap();
+        only.sort_unstable();
+        assert_eq!(only, searched.iter().copied().filter(|f| f % 2 == 1).collect::<Vec<_>>());
+    }
 }

@@ -16,7 +16,7 @@
 //! Boxes are rounded outwards to float32 exactly as the module rounds them (`rtreeValueDown` and
 //! `rtreeValueUp`). The result is checked by SQLite's `rtreecheck()` in the tests.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::Result;
 
@@ -142,6 +142,48 @@ pub fn rebuild(tx: &Transaction, name: &str, entries: Vec<Entry>) -> Result<()> 
     Ok(())
 }
 
+/// The cells of a node: its depth field (meaningful in the root only) and (id, box) of each cell.
+fn cells(data: &[u8]) -> (u16, Vec<Entry>) {
+    let head = |at: usize| data.get(at..at + 2).map_or(0, |c| u16::from_be_bytes([c[0], c[1]]));
+    let n = head(2) as usize;
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let Some(cell) = data.get(4 + 24 * k..4 + 24 * (k + 1)) else { break };
+        let id = i64::from_be_bytes(cell[0..8].try_into().expect("8 bytes"));
+        let v = |c: usize| f32::from_be_bytes(cell[8 + 4 * c..12 + 4 * c].try_into().expect("4 bytes"));
+        out.push((id, [v(0), v(1), v(2), v(3)]));
+    }
+    (head(0), out)
+}
+
+/// The entries of the R-tree `name` that `keep` keeps, found by walking down from the root and entering
+/// only the nodes whose box passes `meets` (which must pass every box holding a kept entry): where the
+/// boxes sought cover part of the layer, the rest of the tree is never read.
+pub fn entries_meeting(
+    conn: &rusqlite::Connection,
+    name: &str,
+    meets: &(dyn Fn(&[f32; 4]) -> bool + Sync),
+    keep: &(dyn Fn(&Entry) -> bool + Sync),
+) -> Result<Vec<Entry>> {
+    use rayon::prelude::*;
+    let mut st = conn.prepare(&format!("SELECT data FROM \"{name}_node\" WHERE nodeno = ?1"))?;
+    let mut node = |no: i64| -> Result<Vec<u8>> {
+        Ok(st.query_row([no], |r| r.get::<_, Vec<u8>>(0)).optional()?.unwrap_or_default())
+    };
+    let root = node(1)?;
+    let (depth, top) = cells(&root);
+    let mut level: Vec<Entry> = top;
+    for _ in 0..depth {
+        let children: Vec<i64> = level.iter().filter(|(_, b)| meets(b)).map(|(no, _)| *no).collect();
+        let mut next = Vec::new();
+        for no in children {
+            next.extend(cells(&node(no)?).1);
+        }
+        level = next;
+    }
+    Ok(level.into_par_iter().with_min_len(4096).filter(|e| keep(e)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +233,34 @@ mod tests {
                     .collect()
             };
             assert_eq!(all(&packed), all(&incremental), "{n} entries");
+            // the whole tree walked holds what the module gives row by row
+            for c in [&packed, &incremental] {
+                let mut leaves: Vec<(i64, f64, f64, f64, f64)> =
+                    entries_meeting(c, "rtree_t_geom", &|_| true, &|_| true)
+                        .unwrap()
+                        .into_iter()
+                        .map(|(i, b)| (i, b[0].into(), b[1].into(), b[2].into(), b[3].into()))
+                        .collect();
+                leaves.sort_by_key(|e| e.0);
+                assert_eq!(leaves, all(c), "{n} entries");
+                // walked down from the root: every entry meeting a window, as the module finds them
+                for w in [[400_100.0f32, 400_900.0, 3_300_100.0, 3_300_700.0], [0.0, 1.0, 0.0, 1.0]] {
+                    let meets = |b: &[f32; 4]| b[0] <= w[1] && b[1] >= w[0] && b[2] <= w[3] && b[3] >= w[2];
+                    let mut walked: Vec<i64> = entries_meeting(c, "rtree_t_geom", &meets, &|e| meets(&e.1))
+                        .unwrap()
+                        .into_iter()
+                        .map(|e| e.0)
+                        .collect();
+                    walked.sort_unstable();
+                    let mut st = c.prepare("SELECT id FROM rtree_t_geom WHERE minx <= ?2 AND maxx >= ?1 AND miny <= ?4 AND maxy >= ?3 ORDER BY id").unwrap();
+                    let module: Vec<i64> = st
+                        .query_map(params![w[0] as f64, w[1] as f64, w[2] as f64, w[3] as f64], |r| r.get(0))
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    assert_eq!(walked, module, "{n} entries, window {w:?}");
+                }
+            }
             for w in [
                 [400_100.0, 400_900.0, 3_300_100.0, 3_300_700.0],
                 [400_000.0, 410_000.0, 3_300_000.0, 3_310_000.0],

@@ -72,3 +72,93 @@ fn a_different_seed_gives_different_data_and_the_first_vintage_tiles_the_county(
     // only crumbs under 1 % of a cell along the outline are dropped
     assert!(crumbs / county.unsigned_area() < 2e-3, "gaps: {crumbs} m²");
 }
+
+/// The polygons of a layer of a generated file.
+fn polygons(path: &std::path::Path, layer: &str) -> Vec<(Vec<String>, geo::MultiPolygon<f64>)> {
+    let src = read(
+        &SourceRequest { path: path.to_path_buf(), layer: Some(layer.into()), ..Default::default() },
+        &Progress::hidden(),
+    )
+    .unwrap();
+    let names = src.field_names.clone();
+    src.features
+        .into_iter()
+        .filter_map(|f| match f.geometry {
+            SourceGeometry::Polygonal { mp, .. } => {
+                Some((names.iter().zip(&f.values).map(|(n, v)| format!("{n}={v}")).collect(), mp))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_hard_county_scatters_red_lines_across_parcels_and_gives_every_parcel_a_new_data_year() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, _, e) = run(&["gen", "--out", s(d.path()), "--parcels", "3000", "--hard"]);
+    assert_eq!(c, 0, "{e}");
+    let (p1, p2) = (d.path().join("2019-12-31.gpkg"), d.path().join("2020-12-31.gpkg"));
+    let county = polygons(&p1, "XZQ").remove(0).1;
+    let red: Vec<geo::MultiPolygon<f64>> = polygons(&p1, "STBHHX").into_iter().map(|(_, g)| g).collect();
+    assert!(red.len() >= 400, "{} red lines", red.len());
+    let covered: f64 = red.iter().map(|g| g.unsigned_area()).sum();
+    let share = covered / county.unsigned_area();
+    assert!((0.2..0.35).contains(&share), "the red lines cover {share:.3} of the county");
+    // apart from each other (no red line overlaps another), and drawn across the parcels, not along them
+    let union = geo::unary_union(red.iter().flat_map(|m| m.0.iter()));
+    assert!((union.unsigned_area() - covered).abs() < 1e-6 * covered, "red lines overlap each other");
+    let parcels = polygons(&p1, "DLTB");
+    let cut = parcels
+        .iter()
+        .filter(|(_, g)| {
+            let inside = g.intersection(&union).unsigned_area();
+            inside > 0.01 * g.unsigned_area() && inside < 0.99 * g.unsigned_area()
+        })
+        .count();
+    assert!(cut > 100, "only {cut} parcels are cut by a red line's edge");
+    // every parcel of the second survey carries its year, so the import re-versions every record
+    let years: std::collections::BTreeSet<String> = polygons(&p2, "DLTB")
+        .into_iter()
+        .map(|(v, _)| v.into_iter().find(|x| x.starts_with("SJNF=")).unwrap())
+        .collect();
+    assert_eq!(years.into_iter().collect::<Vec<_>>(), ["SJNF=2020"]);
+    // the data is what the bench needs: hundreds of prohibited uses inside red lines
+    let reg = d.path().join("r.gpkg");
+    assert_eq!(run(&["init", s(&reg), "--crs", "EPSG:4549"]).0, 0);
+    for (day, f) in [("2019-12-31", &p1), ("2020-12-31", &p2)] {
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx")] {
+            let (c, _, e) = run(&["import", s(&reg), s(f), "--layer", layer, "--profile", profile, "--as-of", day]);
+            assert_eq!(c, 0, "{layer} {day}: {e}");
+        }
+    }
+    let (c, _, e) =
+        run(&["import", s(&reg), s(&p2), "--layer", "admin", "--src-layer", "XZQ", "--as-of", "2020-12-31"]);
+    assert_eq!(c, 0, "{e}");
+    // the records whose content is unchanged keep their version and get the new year as bookkeeping
+    let reversioned = count(&reg, "SELECT count(*) FROM parcels WHERE valid_to = '2020-12-31'");
+    let kept = count(&reg, "SELECT count(*) FROM nr_bookkeeping WHERE as_of = '2020-12-31' AND field = 'SJNF'");
+    assert!(
+        (reversioned + kept) as usize >= parcels.len() - 5 && kept as usize > parcels.len() * 9 / 10,
+        "{reversioned} re-versioned and {kept} new data years of {} parcels",
+        parcels.len()
+    );
+    // hundreds of prohibited uses inside red lines, whose cover (hundreds of thousands of boxes) is matched by
+    // one walk of the R-tree; the county's window, read another way, finds the same pieces
+    let nr501 = |extra: &[&str]| {
+        let mut args = vec!["check", s(&reg), "--only", "NR501", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (_, out, e) = run(&args);
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{e}"));
+        let mut found: Vec<(String, String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["rule"].to_string(), f["ids"].to_string(), format!("{:.4}", f["area_m2"].as_f64().unwrap())))
+            .collect();
+        found.sort();
+        found
+    };
+    let covered = nr501(&[]);
+    assert!(covered.len() > 50 && covered.iter().all(|f| f.0 == "\"NR501\""), "{covered:?}");
+    assert_eq!(nr501(&["--region", "330523"]), covered);
+}
