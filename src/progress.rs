@@ -60,7 +60,11 @@ impl Progress {
 /// were broken down; the peer benchmark splits the balance sheet at these stages). `=rss` adds the memory,
 /// `=cpu` the CPU time the process has used so far (user + system, every thread): a stage whose CPU time
 /// grows no faster than its wall time ran on one core.
+///
+/// With `NRLEDGER_PROGRESS` set (the service's report jobs set it), each stage is also one line
+/// `nrledger-progress<TAB>what` on stderr, which the job shows as its progress.
 pub fn lap(t0: std::time::Instant, what: &str) {
+    stage(what);
     if let Some(v) = std::env::var_os("NRLEDGER_TIMING") {
         if v == "rss" {
             eprintln!("{:>8.2} s  {what}  ({})", t0.elapsed().as_secs_f64(), memory());
@@ -96,3 +100,24 @@ fn memory() -> String {
         _ => "RSS unknown".into(),
     }
 }
+
+/// Report a stage reached to a job runner watching stderr (see [`lap`]); nothing without `NRLEDGER_PROGRESS`.
+pub fn stage(what: &str) {
+    if std::env::var_os("NRLEDGER_PROGRESS").is_some() {
+        eprintln!("{PROGRESS_PREFIX}\t{}", what.trim().replace(['\n', '\t'], " "));
+        pause_at_stage();
+    }
+}
+
+/// The fault-injection seam of the report-job tests (only with the `fault-injection` feature): with
+/// `NRLEDGER_FAULT_STAGE_SECS=S` each stage a job reports waits S seconds, so that a job is still running
+/// (or waiting its turn) when the test cancels it.
+fn pause_at_stage() {
+    #[cfg(feature = "fault-injection")]
+    if let Some(secs) = std::env::var("NRLEDGER_FAULT_STAGE_SECS").ok().and_then(|v| v.parse::<f64>().ok()) {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs.clamp(0.0, 60.0)));
+    }
+}
+
+/// How a progress line starts.
+pub const PROGRESS_PREFIX: &str = "nrledger-progress";

@@ -239,6 +239,31 @@
     }
   }
 
+  // `?finding=FID` (a link of the findings page): that finding's piece drawn over the layers, the map fitted
+  // to it, and what it is in the side panel
+  async function showFinding(map) {
+    const fid = new URLSearchParams(location.search).get('finding');
+    if (!fid) return;
+    const info = $('info');
+    try {
+      const f = await getJson('collections/findings/items/' + encodeURIComponent(fid) + '?f=json');
+      map.addSource('finding', { type: 'geojson', data: f });
+      map.addLayer({ id: 'finding-fill', type: 'fill', source: 'finding', paint: { 'fill-color': '#e31a1c', 'fill-opacity': 0.35 } });
+      map.addLayer({ id: 'finding-line', type: 'line', source: 'finding', paint: { 'line-color': '#e31a1c', 'line-width': 3 } });
+      const b = new maplibregl.LngLatBounds();
+      const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+      walk(f.geometry.coordinates);
+      if (!location.hash) map.fitBounds(b, { padding: 60, maxZoom: 18, duration: 0 });
+      const p = f.properties || {};
+      const rows = Object.keys(p).map((k) => [k, p[k] === null ? '' : p[k]]);
+      info.replaceChildren(el('h2', '检查发现 Finding #' + fid), table(rows));
+      state.finding = f;
+    } catch (e) {
+      info.replaceChildren(el('p', '检查发现无法显示 the finding cannot be shown: ' + e.message));
+      state.errors.push(String(e.message));
+    }
+  }
+
   async function start() {
     who().catch(() => {});
     const cfg = await getJson('map/config.json');
@@ -262,6 +287,7 @@
     const hint = () => { $('zoomhint').style.display = parcels && map.getZoom() < parcels.minzoom ? 'block' : 'none'; };
     map.on('zoomend', hint);
     map.on('load', hint);
+    map.on('load', () => showFinding(map));
     map.on('click', (e) => lookup(e.lngLat));
     // every tile drawn and every failure, by source and date (what the page shows at a glance, and what its test reads)
     map.on('data', (e) => { if (e.dataType === 'source' && e.tile) state.loaded.push([e.sourceId, state.date]); });

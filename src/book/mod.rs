@@ -12,9 +12,10 @@ use geo::{BoundingRect, Intersects};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::{AsOf, LayerKind};
+use crate::model::{AsOf, LayerKind, Value};
 use crate::quantity::SquareMetres;
-use crate::store::{EventRow, Read, Registry};
+use crate::store::{EventRow, Read, Registration, Registry};
+use geo::MultiPolygon;
 
 /// An area in the three units a book shows.
 #[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
@@ -128,6 +129,14 @@ pub struct BookPage {
 /// Overlaps smaller than this (m²) are edges touching, not links.
 const MIN_LINK_M2: f64 = 1.0;
 
+/// What a page is drawn from: a unit's code, its fields (in the units layer's order), outline and area.
+struct Subject<'a> {
+    code: &'a str,
+    values: &'a [Value],
+    geometry: &'a MultiPolygon<f64>,
+    area_m2: f64,
+}
+
 /// Build a unit's book page as of `at` (None: now).
 pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
     let rec = reg.read(&Read::layer(LayerKind::Units).on(at))?.into_iter().find(|r| r.record.key == unit).ok_or_else(
@@ -138,19 +147,84 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             ))
         },
     )?;
+    let subject = Subject {
+        code: unit,
+        values: &rec.record.values,
+        geometry: &rec.record.geometry,
+        area_m2: rec.areas.ellipsoidal,
+    };
+    compose(reg, &subject, at)
+}
+
+/// The page a registration would give the unit on its date, before it is recorded (what the registrar and
+/// the reviewer see of it): the registry's parcels and controls under the registration's outline and fields.
+pub fn preview(reg: &Registry, r: &Registration) -> Result<BookPage> {
+    let geometry = r.geometry.as_ref().ok_or_else(|| Error::Invalid(format!("unit {}: no outline to draw", r.unit)))?;
+    let subject = Subject { code: &r.unit, values: &r.values, geometry, area_m2: r.areas.ellipsoidal };
+    compose(reg, &subject, Some(r.date))
+}
+
+fn compose(reg: &Registry, unit: &Subject, at: Option<AsOf>) -> Result<BookPage> {
     let cat = reg.catalog();
     let udef = cat.layer(LayerKind::Units);
-    let val = |f: &str| udef.field_index(f).map(|i| rec.record.value(i).to_string()).unwrap_or_default();
-    let ugeom = &rec.record.geometry;
-    let env = ugeom.bounding_rect().ok_or_else(|| Error::Invalid(format!("unit {unit} has an empty geometry")))?;
+    let none = Value::Null;
+    let value = |f: &str| udef.field_index(f).map_or(&none, |i| unit.values.get(i).unwrap_or(&none));
+    let val = |f: &str| value(f).to_string();
+    let env = unit
+        .geometry
+        .bounding_rect()
+        .ok_or_else(|| Error::Invalid(format!("unit {} has an empty geometry", unit.code)))?;
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
-    let total = rec.areas.ellipsoidal;
-
-    // parcels inside the unit: resource types and ownership
     let parcels = reg.read(&Read::layer(LayerKind::Parcels).on(at))?;
-    let pieces = crate::units::composition(ugeom, &parcels, cat, &calc)?;
-    let by_type = crate::units::totals(&pieces, |p| &p.resource_type);
-    let by_owner = crate::units::totals(&pieces, |p| &p.ownership);
+    let pieces = crate::units::composition(unit.geometry, &parcels, cat, &calc)?;
+    let (resource_types, ownership_areas, warnings) = breakdown(&pieces, unit.area_m2);
+    let (links, zones) = controls(reg, unit.geometry, env, at, &calc)?;
+    let ownership = [
+        ("所有权主体", "SYQZT"),
+        ("所有权代表行使主体", "DBXSZT"),
+        ("所有权代理行使主体", "DLXSZT"),
+        ("行使方式", "XSFS"),
+        ("日常管理主体", "GLZT"),
+    ]
+    .into_iter()
+    .map(|(label, f)| (label.to_string(), val(f)))
+    .collect();
+    let cutoff = at.map(|d| d.to_string());
+    let events = reg
+        .events(Some(unit.code))?
+        .into_iter()
+        .filter(|e| cutoff.as_ref().is_none_or(|c| e.event_date.as_str() <= c.as_str()))
+        .collect();
+    Ok(BookPage {
+        unit: unit.code.to_string(),
+        as_of: cutoff.unwrap_or_else(|| chrono::Local::now().date_naive().to_string()),
+        name: val("DYMC"),
+        unit_type: val("DYLX"),
+        location: val("ZL"),
+        area: Area::of(unit.area_m2),
+        declared_area: value("DYMJ").as_f64().map(Area::of),
+        resource_types,
+        ownership,
+        ownership_areas,
+        links,
+        real_estate_units: val("BDCDYH")
+            .split([';', ',', '；'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        events,
+        warnings,
+        source: format!("{} (nrledger {})", reg.path().display(), env!("CARGO_PKG_VERSION")),
+        map_svg: html::map_svg(unit.geometry, &pieces, &zones),
+    })
+}
+
+/// 自然状况 and 权属状况 areas of the parcels' pieces inside a unit of `total` m² (each adding up to it,
+/// with 未覆盖 for ground no parcel covers), and what cannot be reconciled.
+fn breakdown(pieces: &[crate::units::Piece], total: f64) -> (Vec<Share>, Vec<Share>, Vec<String>) {
+    let by_type = crate::units::totals(pieces, |p| &p.resource_type);
+    let by_owner = crate::units::totals(pieces, |p| &p.ownership);
     let covered: f64 = by_type.values().sum();
     let order = ["水流", "湿地", "森林", "草原", "荒地", "其他", "非自然资源"];
     let mut types: Vec<(String, f64)> =
@@ -170,10 +244,20 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
         types.push(("未覆盖 (no parcel)".into(), uncovered));
         owners.push(("未覆盖 (no parcel)".into(), uncovered));
     }
-    let resource_types = shares(types, total);
-    let ownership_areas = shares(owners, total);
+    (shares(types, total), shares(owners, total), warnings)
+}
 
-    // controls the unit overlaps
+/// 关联信息: the red lines, farmland blocks and urban boundary the unit overlaps (with the overlaps'
+/// areas), and their outlines for the map.
+#[allow(clippy::type_complexity)]
+fn controls(
+    reg: &Registry,
+    ugeom: &MultiPolygon<f64>,
+    env: geo::Rect<f64>,
+    at: Option<AsOf>,
+    calc: &crate::area::AreaCalculator,
+) -> Result<(Vec<Link>, Vec<(LayerKind, MultiPolygon<f64>)>)> {
+    let cat = reg.catalog();
     let mut links = Vec::new();
     let mut zones = Vec::new();
     for (kind, detail_field) in
@@ -212,45 +296,5 @@ pub fn page(reg: &Registry, unit: &str, at: Option<AsOf>) -> Result<BookPage> {
             zones.push((kind, z.record.geometry.clone()));
         }
     }
-    let declared = udef.field_index("DYMJ").and_then(|i| rec.record.value(i).as_f64()).map(Area::of);
-    let ownership = [
-        ("所有权主体", "SYQZT"),
-        ("所有权代表行使主体", "DBXSZT"),
-        ("所有权代理行使主体", "DLXSZT"),
-        ("行使方式", "XSFS"),
-        ("日常管理主体", "GLZT"),
-    ]
-    .into_iter()
-    .map(|(label, f)| (label.to_string(), val(f)))
-    .collect();
-    let cutoff = at.map(|d| d.to_string());
-    let events = reg
-        .events(Some(unit))?
-        .into_iter()
-        .filter(|e| cutoff.as_ref().is_none_or(|c| e.event_date.as_str() <= c.as_str()))
-        .collect();
-    let map_svg = html::map_svg(ugeom, &pieces, &zones);
-    Ok(BookPage {
-        unit: unit.to_string(),
-        as_of: cutoff.unwrap_or_else(|| chrono::Local::now().date_naive().to_string()),
-        name: val("DYMC"),
-        unit_type: val("DYLX"),
-        location: val("ZL"),
-        area: Area::of(total),
-        declared_area: declared,
-        resource_types,
-        ownership,
-        ownership_areas,
-        links,
-        real_estate_units: val("BDCDYH")
-            .split([';', ',', '；'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        events,
-        warnings,
-        source: format!("{} (nrledger {})", reg.path().display(), env!("CARGO_PKG_VERSION")),
-        map_svg,
-    })
+    Ok((links, zones))
 }

@@ -64,6 +64,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     // everything is computed before anything is written: a failure leaves no partial report
     let au = audit::compute(&reg, &req)?;
     let balance_tables = nrledger::balance::tables::tables(&au.sheet, nrledger::balance::tables::AreaUnit::Ha);
+    nrledger::progress::stage("写出报告 writing the report");
     let html = audit::html::render(&au, &balance_tables);
     if let Some(j) = &a.json {
         output::write_file(j, (serde_json::to_string_pretty(&au)? + "\n").as_bytes())?;
@@ -71,7 +72,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     if let Some(x) = &a.xlsx {
         let mut tables = audit::tables(&au);
         tables.extend(balance_tables.iter().cloned());
-        nrledger::io::tabular::write_xlsx(&tables, &audit::about(&au), x)?;
+        nrledger::io::tabular::write_xlsx(&tables, &audit::about(&au), &au.sheet.provenance.to, x)?;
     }
     output::write_file(&a.out, html.as_bytes())?;
     println!(

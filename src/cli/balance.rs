@@ -1,17 +1,18 @@
 //! `nrledger balance`: the natural resource asset balance sheet (自然资源资产负债表) of a region for a period.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::ValueEnum;
-use nrledger::balance::{self, tables::AreaUnit, Level, OverlapPolicy};
+use nrledger::balance::{self, tables::AreaUnit, BalanceSheet, Level, OverlapPolicy};
 use nrledger::catalog::Catalog;
 use nrledger::io::export;
 use nrledger::io::output;
 use nrledger::io::tabular;
 use nrledger::model::AsOf;
+use nrledger::table::Table;
 use nrledger::Registry;
 
 /// Output format of the sheet.
@@ -79,10 +80,52 @@ pub struct Args {
     /// Output file (default: stdout for text, json and csv).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write the sheet as JSON to this file (whatever --format is).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write the sheet as an Excel workbook to this file (whatever --format is).
+    #[arg(long)]
+    xlsx: Option<PathBuf>,
     /// Write the pieces of ground that changed class (parcel ids and classes at both dates, area) to this
     /// file (.gpkg or .geojson).
     #[arg(long)]
     trace: Option<PathBuf>,
+}
+
+/// Write the sheet in `format` to `out` (stdout when None; the formats writing files are checked to have one).
+fn write(format: SheetFormat, out: Option<&Path>, sheet: &BalanceSheet, tables: &[Table]) -> anyhow::Result<()> {
+    match (format, out) {
+        (SheetFormat::Text, out) => {
+            let s = balance::tables::render_text(sheet, tables);
+            match out {
+                Some(p) => output::write_file(p, s.as_bytes())?,
+                None => print!("{s}"),
+            }
+        }
+        (SheetFormat::Json, out) => {
+            let mut v = serde_json::to_value(sheet)?;
+            v["tables"] = serde_json::to_value(tables)?;
+            let s = serde_json::to_string_pretty(&v)? + "\n";
+            match out {
+                Some(p) => output::write_file(p, s.as_bytes())?,
+                None => print!("{s}"),
+            }
+        }
+        (SheetFormat::Csv, out) => {
+            let mut buf = Vec::new();
+            tabular::write_csv(tables, &mut buf)?;
+            match out {
+                Some(p) => output::write_file(p, &buf)?,
+                None => std::io::stdout().write_all(&buf)?,
+            }
+        }
+        (SheetFormat::Xlsx, Some(p)) => {
+            tabular::write_xlsx(tables, &balance::tables::about(sheet), &sheet.provenance.to, p)?
+        }
+        (SheetFormat::Parquet, Some(p)) => tabular::write_parquet(tables, p)?,
+        (f, None) => bail!("--format {f:?} writes a file: give --out FILE"),
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,7 +135,7 @@ enum Overlaps {
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
-    output::refuse_existing(a.out.iter().chain(a.trace.iter()))?;
+    output::refuse_existing(a.out.iter().chain(&a.trace).chain(&a.json).chain(&a.xlsx))?;
     if matches!(a.format, SheetFormat::Xlsx | SheetFormat::Parquet) && a.out.is_none() {
         bail!("--format {:?} writes a file: give --out FILE", a.format);
     }
@@ -115,6 +158,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     };
     let sheet = if a.by_county {
         balance::compute_by_county(&reg, &req, |c, secs| {
+            nrledger::progress::stage(&format!("county {} {} measured", c.code, c.name));
             eprintln!(
                 "county {} {}: {} / {} parcel piece(s), {:.0} m², {secs:.1} s",
                 c.code, c.name, c.pieces.0, c.pieces.1, c.area_m2
@@ -124,43 +168,22 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         balance::compute(&reg, &req)?
     };
     let tables = balance::tables::tables(&sheet, a.unit);
-    match (a.format, &a.out) {
-        (SheetFormat::Text, out) => {
-            let s = balance::tables::render_text(&sheet, &tables);
-            match out {
-                Some(p) => output::write_file(p, s.as_bytes())?,
-                None => print!("{s}"),
-            }
-        }
-        (SheetFormat::Json, out) => {
-            let mut v = serde_json::to_value(&sheet)?;
-            v["tables"] = serde_json::to_value(&tables)?;
-            let s = serde_json::to_string_pretty(&v)? + "\n";
-            match out {
-                Some(p) => output::write_file(p, s.as_bytes())?,
-                None => print!("{s}"),
-            }
-        }
-        (SheetFormat::Csv, out) => {
-            let mut buf = Vec::new();
-            tabular::write_csv(&tables, &mut buf)?;
-            match out {
-                Some(p) => output::write_file(p, &buf)?,
-                None => std::io::stdout().write_all(&buf)?,
-            }
-        }
-        (SheetFormat::Xlsx, Some(p)) => tabular::write_xlsx(&tables, &balance::tables::about(&sheet), p)?,
-        (SheetFormat::Parquet, Some(p)) => tabular::write_parquet(&tables, p)?,
-        _ => unreachable!("checked above"),
-    }
+    nrledger::progress::stage("写出结果 writing the files");
+    write(a.format, a.out.as_deref(), &sheet, &tables)?;
     if let Some(out) = &a.out {
         if a.format != SheetFormat::Text || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             eprintln!("wrote the balance sheet ({} tables) to {}", tables.len(), out.display());
         }
     }
+    for (format, out) in [(SheetFormat::Json, &a.json), (SheetFormat::Xlsx, &a.xlsx)] {
+        if let Some(out) = out {
+            write(format, Some(out), &sheet, &tables)?;
+            eprintln!("wrote the balance sheet ({} tables) to {}", tables.len(), out.display());
+        }
+    }
     if let Some(t) = &a.trace {
         let table = balance::trace_table(&sheet);
-        let n = export::write(&table, t, &reg.crs.definition, &reg.crs.geographic)?;
+        let n = export::write_dated(&table, t, &reg.crs.definition, &reg.crs.geographic, &sheet.provenance.to)?;
         eprintln!("wrote {n} changed pieces to {}", t.display());
     }
     Ok(ExitCode::SUCCESS)

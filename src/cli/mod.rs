@@ -15,6 +15,7 @@ mod query;
 mod register;
 mod schemas;
 mod serve;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -67,6 +68,7 @@ enum Command {
     Serve(serve::Args),
     Backup(serve::BackupArgs),
     User(user::Args),
+    Token(token::Args),
 }
 
 /// Run a parsed command line.
@@ -95,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(a, catalog),
         Command::Backup(a) => serve::backup(a, catalog),
         Command::User(a) => user::run(a, catalog),
+        Command::Token(a) => token::run(a, catalog),
     }
 }
 

@@ -34,6 +34,13 @@ pub struct Args {
     /// Minutes after which a browser session without a request ends.
     #[arg(long, default_value_t = 30, value_name = "MINUTES")]
     idle_minutes: u64,
+    /// Folder where report jobs (balance sheets, audit reports, check runs asked for in the browser) keep
+    /// their inputs and results (default: beside the registry, NAME.jobs).
+    #[arg(long, value_name = "DIR")]
+    jobs_dir: Option<PathBuf>,
+    /// Report jobs run at once; the others wait their turn.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    job_workers: usize,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
@@ -50,6 +57,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         timeout: std::time::Duration::from_secs(a.timeout.max(1)),
         public: a.public,
         idle: std::time::Duration::from_secs(a.idle_minutes.max(1) * 60),
+        jobs_dir: a.jobs_dir,
+        workers: a.job_workers.max(1),
     };
     nrledger::serve::run(&a.registry, catalog, opts)?;
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,21 @@ pub fn write(table: &Table<'_>, out: &Path, crs: &str, geographic: &str) -> Resu
     }
 }
 
+/// [`write`], with `date` (`YYYY-MM-DD`) as the GeoPackage's `last_change` instead of the current time:
+/// the same table and date give the same bytes (what a report's files need to be reproducible).
+pub fn write_dated(table: &Table<'_>, out: &Path, crs: &str, geographic: &str, date: &str) -> Result<usize> {
+    /// GDAL's current date for this thread, until dropped.
+    struct Stamp;
+    impl Drop for Stamp {
+        fn drop(&mut self) {
+            let _ = gdal::config::clear_thread_local_config_option("OGR_CURRENT_DATE");
+        }
+    }
+    gdal::config::set_thread_local_config_option("OGR_CURRENT_DATE", &format!("{date}T00:00:00.000Z"))?;
+    let _stamp = Stamp;
+    write(table, out, crs, geographic)
+}
+
 fn write_gdal(table: &Table<'_>, out: &Path, crs: &str, fmt: Format) -> Result<usize> {
     let (driver, lco): (&str, Vec<&str>) = match fmt {
         Format::GeoPackage => ("GPKG", vec![]),

@@ -3,6 +3,7 @@
 //! sheet per table in the official layout: Chinese headers, English on a second header row, numbers as
 //! numbers).
 
+use chrono::Datelike;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -106,10 +107,17 @@ pub fn write_parquet(tables: &[Table], out: &Path) -> Result<()> {
     })
 }
 
-/// Write a workbook: first a sheet of `about` (key, value) lines, then one sheet per table.
-pub fn write_xlsx(tables: &[Table], about: &[(String, String)], out: &Path) -> Result<()> {
+/// Write a workbook: first a sheet of `about` (key, value) lines, then one sheet per table. Its creation
+/// date is `date` (the report's closing date), not the current time: the same tables and date give the
+/// same bytes.
+pub fn write_xlsx(tables: &[Table], about: &[(String, String)], date: &str, out: &Path) -> Result<()> {
     let xe = |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("{}: {e}", out.display()));
+    let bad = |e: String| Error::Invalid(format!("{}: the workbook's date '{date}': {e}", out.display()));
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| bad(e.to_string()))?;
+    let day = rust_xlsxwriter::ExcelDateTime::from_ymd(day.year() as u16, day.month() as u8, day.day() as u8)
+        .map_err(|e| bad(e.to_string()))?;
     let mut wb = Workbook::new();
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&day));
     let title = Format::new().set_bold().set_font_size(13);
     let head = Format::new()
         .set_bold()

@@ -40,9 +40,11 @@ pub(super) fn page(s: &Service, caller: &Caller, title: &str, body: &str) -> Str
          td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}}th{{background:#f2f2f2}}\
          nav a{{margin-right:1em}}.logout{{float:right}}.hash{{font-family:monospace;font-size:.8em}}\
          td form{{display:inline}}.error{{color:#b00}}.bad{{outline:2px solid #b00}}\
-         form.reg label{{display:block;margin-top:.6em}}form.reg input,form.reg select{{min-width:24em}}</style></head><body>{logout}\
+         form.reg label{{display:block;margin-top:.6em}}form.reg input,form.reg select{{min-width:24em}}\
+         .with-preview{{display:flex;gap:2em;align-items:flex-start}}.preview-pane{{flex:1 1 55%;position:sticky;top:0}}\
+         .preview svg{{width:100%;max-width:680px;height:auto}}.preview figure{{margin:0}}</style></head><body>{logout}\
          <nav><a href=\"{b}/\">地图 Map</a><a href=\"{b}/registrations\">登记 Registrations</a>\
-         <a href=\"{b}/findings\">检查发现 Findings</a>\
+         <a href=\"{b}/findings\">检查发现 Findings</a><a href=\"{b}/jobs\">报表任务 Jobs</a>\
          <a href=\"{b}/admin/trail\">操作留痕 Trail</a><a href=\"{b}/admin/users\">账户 Accounts</a></nav>\
          <h1>{t}</h1>{body}</body></html>\n",
         t = escape(title),
@@ -67,6 +69,14 @@ pub(super) fn form_token(caller: &Caller) -> String {
 /// The format a page is asked for (`f`, else the `Accept` header).
 pub(super) fn format_of(q: &mut Query, headers: &HeaderMap) -> Result<Format, ApiError> {
     Format::negotiate(q.take("f"), headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+}
+
+/// The format of a page that takes no other parameter (any other is a 400 naming it).
+pub(super) fn format_only(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    let mut q = Query::parse(raw)?;
+    let format = format_of(&mut q, headers)?;
+    q.done()?;
+    Ok(format)
 }
 
 /// `/admin/trail[?limit=N&f=json|html]`: the latest rows of the trail, newest first.
@@ -127,9 +137,7 @@ pub async fn users(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = format_of(&mut q, &headers)?;
-    q.done()?;
+    let format = format_only(raw.as_deref(), &headers)?;
     let list = s.pool.read(|reg| Ok(reg.accounts()?)).await?;
     Ok(match format {
         Format::Json => axum::Json(list).into_response(),

@@ -1,5 +1,6 @@
 //! Who is asking, and may they: every request is first given its [`Caller`] (an account signed in by the
-//! session cookie of the login page or by HTTP Basic credentials, as QGIS and GDAL send them, or no one),
+//! session cookie of the login page, by HTTP Basic credentials as QGIS and GDAL send them, or by an access
+//! token, `Authorization: Bearer …`, made with `nrledger token`; or no one),
 //! then each endpoint's [`Need`] is weighed against it ([`decide`]).
 //!
 //! A registry with no enabled account is served open, as before accounts existed (the server says so when
@@ -11,7 +12,8 @@
 //! Argon2 takes tens of milliseconds per check: credentials verified once are kept (by a keyed SHA-256 of
 //! name and password, never the password) until the account changes or 15 minutes pass. Failed logins are
 //! counted per account name and per client address; past a few, the next attempts are refused (429) for a
-//! time (4 s) that doubles with each further failure, up to 15 minutes.
+//! time (4 s) that doubles with each further failure, up to 15 minutes. Unknown tokens are counted per
+//! address the same way. The tokens valid today are read (as hashes) with the accounts' standings.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +30,7 @@ use sha2::{Digest, Sha256};
 use super::problem::ApiError;
 use super::session::{self, SessionId, Sessions};
 use super::Service;
-use crate::store::{Actor, Password, Registry, Role, Standing};
+use crate::store::{token_hash, ActiveToken, Actor, Password, Registry, Role, Standing};
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub enum Via {
     Session(SessionId, String),
     /// HTTP Basic credentials on the request.
     Basic,
+    /// An access token (its number).
+    Bearer(i64),
 }
 
 /// The account behind a request.
@@ -146,6 +150,10 @@ struct Watch {
     reg: Registry,
     version: i64,
     standings: HashMap<String, Standing>,
+    /// The tokens valid today, by their SHA-256 (hex).
+    tokens: HashMap<String, ActiveToken>,
+    /// The day `tokens` was read for (a token expires at midnight even if nothing changed).
+    day: chrono::NaiveDate,
 }
 
 /// A credential verified once.
@@ -166,10 +174,12 @@ impl Gate {
     pub fn new(reg: Registry, public: HashSet<String>, idle: Duration) -> crate::error::Result<Gate> {
         let version = reg.data_version()?;
         let standings = reg.standings()?;
+        let tokens = reg.active_tokens()?;
+        let day = chrono::Local::now().date_naive();
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
         Ok(Gate {
-            watch: Mutex::new(Watch { reg, version, standings }),
+            watch: Mutex::new(Watch { reg, version, standings, tokens, day }),
             verified: Mutex::new(HashMap::new()),
             throttle: Throttle::default(),
             sessions: Sessions::new(idle),
@@ -181,14 +191,44 @@ impl Gate {
     /// Whether the registry has an enabled account (then it is closed to anonymous callers), and the
     /// standing of account `name`, as of now.
     pub fn standing(&self, name: Option<&str>) -> Result<(bool, Option<Standing>), ApiError> {
-        let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());
-        let version = w.reg.data_version()?;
-        if version != w.version {
-            w.standings = w.reg.standings()?;
-            w.version = version;
-        }
+        let w = self.watched()?;
         let closed = w.standings.values().any(|s| s.enabled);
         Ok((closed, name.and_then(|n| w.standings.get(n).copied())))
+    }
+
+    /// Where the accounts and tokens stand now (read again when the registry or the day has changed).
+    fn watched(&self) -> Result<std::sync::MutexGuard<'_, Watch>, ApiError> {
+        let mut w = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let version = w.reg.data_version()?;
+        let today = chrono::Local::now().date_naive();
+        if version != w.version || today != w.day {
+            w.standings = w.reg.standings()?;
+            w.tokens = w.reg.active_tokens()?;
+            w.version = version;
+            w.day = today;
+        }
+        Ok(w)
+    }
+
+    /// The account an access token acts for and where it stands, if the token is valid today and its
+    /// account enabled; held back (None, with the wait) while the address has sent too many unknown ones.
+    fn bearer(&self, token: &str, addr: IpAddr) -> Result<TokenCheck, ApiError> {
+        if let Some(wait) = self.throttle.wait_addr(addr) {
+            return Ok(TokenCheck::HeldBack(wait));
+        }
+        let w = self.watched()?;
+        let found = w
+            .tokens
+            .get(&token_hash(token))
+            .and_then(|t| w.standings.get(&t.account).filter(|s| s.enabled).map(|s| (t.id, t.account.clone(), *s)));
+        drop(w);
+        match found {
+            Some((id, name, now)) => Ok(TokenCheck::Valid(id, name, now)),
+            None => {
+                self.throttle.failed_addr(addr);
+                Ok(TokenCheck::Unknown)
+            }
+        }
     }
 
     fn credential_key(&self, name: &str, password: &str) -> [u8; 32] {
@@ -251,6 +291,16 @@ impl Gate {
             }
         }
     }
+}
+
+/// What an access token is worth.
+enum TokenCheck {
+    /// Valid: its number, its account and where the account stands.
+    Valid(i64, String, Standing),
+    /// Unknown, expired, revoked, or its account disabled.
+    Unknown,
+    /// The address has sent too many unknown tokens: try again after this long.
+    HeldBack(Duration),
 }
 
 /// Why a login was refused.
@@ -348,6 +398,23 @@ impl Throttle {
         }
     }
 
+    /// How long `addr` is still held back for unknown tokens, if it is.
+    fn wait_addr(&self, addr: IpAddr) -> Option<Duration> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, last) = map.get(&format!("addr:{addr}"))?;
+        let over = count.checked_sub(ADDR_FREE + 1)?;
+        let hold = (FIRST_HOLD * (1u32 << over.min(10))).min(MAX_HOLD);
+        hold.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+    }
+
+    /// Count an unknown token sent from `addr`.
+    fn failed_addr(&self, addr: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, last)| last.elapsed() < FORGET);
+        let e = map.entry(format!("addr:{addr}")).or_insert((0, Instant::now()));
+        *e = (e.0 + 1, Instant::now());
+    }
+
     fn succeeded(&self, name: &str) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&format!("name:{name}"));
     }
@@ -366,6 +433,28 @@ fn client_addr(req: &Request) -> IpAddr {
         .and_then(|v| v.rsplit(',').next())
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or(peer)
+}
+
+/// The token of a Bearer `Authorization` header, if the request has one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// A 401 for a token that is unknown, expired, revoked, or whose account is disabled (not told apart).
+fn invalid_token() -> Response {
+    let mut res = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Authorization",
+        "the access token is unknown, expired or revoked, or its account is disabled",
+    )
+    .into_response();
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"nrledger\", error=\"invalid_token\""),
+    );
+    res
 }
 
 /// The name and password of a Basic `Authorization` header: None without one, Some(None) for another scheme
@@ -398,6 +487,18 @@ pub async fn identify(State(s): State<Arc<Service>>, mut req: Request, next: Nex
         }
     }
     if account.is_none() {
+        if let Some(token) = bearer(req.headers()) {
+            match s.gate.bearer(&token, addr) {
+                Ok(TokenCheck::Valid(id, name, now)) => {
+                    account = Some(Signed { name, role: now.role, via: Via::Bearer(id) })
+                }
+                Ok(TokenCheck::HeldBack(wait)) => return throttled(wait),
+                Ok(TokenCheck::Unknown) => return invalid_token(),
+                Err(e) => return e.into_response(),
+            }
+            req.extensions_mut().insert(Caller { account, addr, closed });
+            return next.run(req).await;
+        }
         match basic(req.headers()) {
             None => {}
             Some(None) => return challenge("give HTTP Basic credentials (an account name and its password)"),

@@ -115,7 +115,11 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
 /// no other parameter but `datetime`, which is checked and left to the items: GDAL, given a collection's
 /// URL with a date (`OAPIF:…/collections/parcels?datetime=2019-12-31`), carries it to every request.
 pub(super) fn described(raw: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
-    let mut q = Query::parse(raw)?;
+    described_by(Query::parse(raw)?, headers)
+}
+
+/// [`described`], for a query whose other parameters the caller has taken already.
+pub(super) fn described_by(mut q: Query, headers: &HeaderMap) -> Result<Format, ApiError> {
     let format = Format::negotiate(q.take("f"), accept(headers))?;
     params::datetime(q.take("datetime"))?;
     q.done()?;

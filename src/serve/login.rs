@@ -211,7 +211,7 @@ pub async fn me(State(s): State<Arc<Service>>, Extension(caller): Extension<Call
     let full_name = s.pool.read(move |reg| Ok(reg.account(&name)?.map(|a| a.full_name))).await?;
     let csrf = match &a.via {
         Via::Session(_, csrf) => Some(csrf.clone()),
-        Via::Basic => None,
+        Via::Basic | Via::Bearer(_) => None,
     };
     let doc = serde_json::json!({
         "name": a.name, "full_name": full_name, "role": a.role.name(), "role_title": a.role.title(),

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
     ("map.js", "text/javascript; charset=utf-8", include_bytes!("../../web/map.js")),
     ("map.css", "text/css; charset=utf-8", include_bytes!("../../web/map.css")),
+    ("job.js", "text/javascript; charset=utf-8", include_bytes!("../../web/job.js")),
 ];
 
 /// The page itself.
@@ -47,9 +48,20 @@ pub async fn home(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    match features::described(raw.as_deref(), &headers)? {
+    // `finding=FID`: the map highlights that finding's piece (map.js reads it)
+    let mut q = Query::parse(raw.as_deref())?;
+    let finding = q.take("finding");
+    if let Some(f) = &finding {
+        if f.is_empty() || f.len() > 18 || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::bad("finding", format!("'{}' is not a finding's number", clip(f))));
+        }
+    }
+    match features::described_by(q, &headers)? {
         // the map reads every layer: an anonymous person signs in first (public collections or not)
-        Format::Html if caller.closed && caller.account.is_none() => Ok(super::session::to_login(&s, "/")),
+        Format::Html if caller.closed && caller.account.is_none() => {
+            let back = finding.map_or("/".to_string(), |f| format!("/?finding={f}"));
+            Ok(super::session::to_login(&s, &back))
+        }
         Format::Html => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()),
         Format::Json => features::landing(&s),
     }

@@ -16,14 +16,17 @@ mod crs;
 mod features;
 mod geojson;
 mod html;
+mod jobs;
 mod login;
 mod lookup;
 mod map;
 mod openapi;
 mod params;
 mod pool;
+mod preview;
 mod problem;
 mod registrations;
+mod reports;
 mod review;
 mod session;
 mod tiles;
@@ -74,7 +77,14 @@ pub struct Options {
     pub public: Vec<String>,
     /// A browser session ends after this long without a request.
     pub idle: Duration,
+    /// Where report jobs keep their files (default: beside the registry, `NAME.jobs`).
+    pub jobs_dir: Option<std::path::PathBuf>,
+    /// Report jobs run at once (the others wait their turn).
+    pub workers: usize,
 }
+
+/// The most report jobs waiting for a worker; more are refused (503) until some have run.
+pub const MAX_WAITING_JOBS: usize = 16;
 
 /// What every request handler shares: the registry's readers and what does not change while it runs.
 pub struct Service {
@@ -84,6 +94,10 @@ pub struct Service {
     gate: auth::Gate,
     catalog: Catalog,
     crs: CrsInfo,
+    /// The report jobs.
+    jobs: Arc<jobs::Jobs>,
+    /// Outlines uploaded for registration previews.
+    drafts: preview::Drafts,
     /// The public base URL, without a trailing slash.
     base: String,
 }
@@ -174,6 +188,10 @@ const REGISTRATION_READERS: &[Role] = &[Role::Registrar, Role::Reviewer, Role::A
 const REGISTRARS: &[Role] = &[Role::Registrar];
 /// Who approves or returns them, and grants exceptions to findings.
 const REVIEWERS: &[Role] = &[Role::Reviewer];
+/// Who may start report jobs (auditors: sheets and reports; reviewers: check runs).
+const JOB_STARTERS: &[Role] = &[Role::Auditor, Role::Reviewer];
+/// Who may see report jobs (each sees the ones [`reports`] lets them) and cancel their own.
+const JOB_READERS: &[Role] = &[Role::Auditor, Role::Reviewer, Role::Admin];
 
 /// Every endpoint of the service, with who may call it.
 fn routes() -> Vec<Route> {
@@ -210,6 +228,12 @@ fn routes() -> Vec<Route> {
         route("POST", "/registrations/{id}/return", Roles(REVIEWERS), registrations::give_back),
         route("GET", "/findings", SignedIn, review::list),
         route("POST", "/findings/{fid}/except", Roles(REVIEWERS), review::except),
+        route("GET", "/jobs", Roles(JOB_READERS), reports::list),
+        route("GET", "/jobs/new", Roles(JOB_STARTERS), reports::new),
+        route("POST", "/jobs", Roles(JOB_STARTERS), reports::start).taking(upload::MAX_UPLOAD_BYTES),
+        route("GET", "/jobs/{id}", Roles(JOB_READERS), reports::show),
+        route("POST", "/jobs/{id}/cancel", Roles(JOB_READERS), reports::cancel),
+        route("GET", "/jobs/{id}/files/{name}", Roles(JOB_READERS), reports::file),
     ]
 }
 
@@ -236,6 +260,8 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
     let gate = auth::Gate::new(Registry::open(path, catalog.clone())?, public, opts.idle)?;
     let writer = Arc::new(Mutex::new(Registry::open(path, catalog.clone())?));
     let pool = pool::Pool::new(path, catalog.clone(), opts.readers.max(1), first);
+    let jobs_dir = opts.jobs_dir.clone().unwrap_or_else(|| path.with_extension("jobs"));
+    let jobs = Arc::new(jobs::Jobs::open(&jobs_dir, path, opts.workers, MAX_WAITING_JOBS)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -248,7 +274,8 @@ pub fn run(path: &Path, catalog: Catalog, opts: Options) -> Result<()> {
         let base =
             opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
         let (closed, _) = gate.standing(None).map_err(|e| Error::Invalid(e.detail().to_string()))?;
-        let service = Arc::new(Service { pool, writer, gate, catalog, crs, base: base.clone() });
+        let drafts = preview::Drafts::default();
+        let service = Arc::new(Service { pool, writer, gate, catalog, crs, jobs, drafts, base: base.clone() });
         init_logs();
         // a closed stdout (a service manager, a test that has read the address) must not stop the server
         use std::io::Write;

@@ -11,9 +11,8 @@ use std::sync::Arc;
 use axum::extract::{Extension, Multipart, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use geo::BoundingRect;
 
-use super::admin::{form_token, format_of, html, page};
+use super::admin::{form_token, format_of, format_only, html, page};
 use super::auth::Caller;
 use super::html::escape;
 use super::login::{check_csrf, posted};
@@ -128,7 +127,7 @@ pub async fn list(
 
 /// `/registrations/new`: the form.
 pub async fn new(State(s): State<Arc<Service>>, Extension(caller): Extension<Caller>) -> Response {
-    html(StatusCode::OK, form_page(&s, &caller, &HashMap::new(), None))
+    html(StatusCode::OK, form_page(&s, &caller, &HashMap::new(), None, None))
 }
 
 /// The form, filled with `values`, with `refusal` (its message and field) shown.
@@ -137,8 +136,21 @@ fn form_page(
     caller: &Caller,
     values: &HashMap<String, String>,
     refusal: Option<(String, String)>,
+    preview: Option<String>,
 ) -> String {
     let v = |k: &str| escape(values.get(k).map_or("", String::as_str));
+    let kept = match (values.get("draft"), values.get("draft_name")) {
+        (Some(t), Some(n)) if !t.is_empty() => format!(
+            "<input type=\"hidden\" name=\"draft\" value=\"{}\"><input type=\"hidden\" name=\"draft_name\" value=\"{}\">\
+             <p class=\"kept\">已上传 Uploaded: {} (保留; 另选文件可替换 kept; choose another file to replace it)</p>",
+            escape(t),
+            escape(n),
+            escape(n)
+        ),
+        _ => String::new(),
+    };
+    let preview = preview
+        .map_or(String::new(), |p| format!("<section class=\"preview-pane\"><h2>预览 Preview</h2>{p}</section>"));
     let (message, at) = refusal.unwrap_or_default();
     let mark = |k: &str| if k == at { " class=\"bad\" aria-invalid=\"true\"" } else { "" };
     let ops: String = OPS
@@ -172,7 +184,7 @@ fn form_page(
         format!("<p class=\"error\" role=\"alert\">{}</p>", escape(&message))
     };
     let body = format!(
-        "{message}<form method=\"post\" action=\"../registrations\" enctype=\"multipart/form-data\" class=\"reg\">\
+        "{message}<div class=\"with-preview\"><form method=\"post\" action=\"../registrations\" enctype=\"multipart/form-data\" class=\"reg\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"op\">登记类型 Type</label><select id=\"op\" name=\"op\">{ops}</select>\
          <label for=\"unit\">登记单元号 Unit code (DYH) *</label><input id=\"unit\" name=\"unit\" value=\"{unit}\"{mu} required>\
@@ -180,11 +192,12 @@ fn form_page(
          <label for=\"reason\">登记原因 Reason *</label><input id=\"reason\" name=\"reason\" value=\"{reason}\" required>\
          <label for=\"document\">登记文号 Document number</label><input id=\"document\" name=\"document\" value=\"{doc}\">\
          <label for=\"geometry\">单元界线 Outline (GeoJSON, GeoPackage, zipped Shapefile; 首次登记必填, 变更可选)</label>\
-         <input id=\"geometry\" name=\"geometry\" type=\"file\" accept=\".geojson,.json,.gpkg,.zip\"{mg}>\
+         <input id=\"geometry\" name=\"geometry\" type=\"file\" accept=\".geojson,.json,.gpkg,.zip\"{mg}>{kept}\
          <label for=\"src_crs\">界线坐标系 CRS of the outline, if the file declares none (e.g. EPSG:4490)</label>\
          <input id=\"src_crs\" name=\"src_crs\" value=\"{crs}\"{mc}>\
          <fieldset><legend>单元属性 Unit fields (blank: unchanged)</legend>{fields}</fieldset>\
-         <button type=\"submit\">提交审核 Submit for review</button></form>",
+         <p><button type=\"submit\" name=\"step\" value=\"preview\">预览 Preview</button> \
+         <button type=\"submit\" name=\"step\" value=\"submit\">提交审核 Submit for review</button></p></form>{preview}</div>",
         csrf = form_token(caller),
         unit = v("unit"),
         date = v("date"),
@@ -222,8 +235,24 @@ pub async fn submit(
         }
     }
     check_csrf(&caller, values.get("csrf").map_or("", String::as_str))?;
+    let owner = caller.account.as_ref().map_or(String::new(), |a| a.name.clone());
+    // a file uploaded for a preview is kept: the form is submitted without choosing it again
+    match &file {
+        Some((name, bytes)) => {
+            let token = s.drafts.keep(&owner, name, bytes.clone());
+            values.insert("draft".into(), token);
+            values.insert("draft_name".into(), name.clone());
+        }
+        None => {
+            let kept = values.get("draft").and_then(|t| s.drafts.take(&owner, t));
+            if kept.is_none() {
+                values.remove("draft");
+            }
+            file = kept;
+        }
+    }
     let refused = |why: (String, String), values: &HashMap<String, String>| {
-        html(StatusCode::BAD_REQUEST, form_page(&s, &caller, values, Some(why)))
+        html(StatusCode::BAD_REQUEST, form_page(&s, &caller, values, Some(why), None))
     };
     let request = match request_of(&values, &caller) {
         Ok(r) => r,
@@ -237,14 +266,34 @@ pub async fn submit(
         None => None,
     };
     let crs = values.get("src_crs").map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-    let prepared = s.pool.read(move |reg| Ok(check(reg, request, upload, crs))).await?;
+    let preview = values.get("step").map(String::as_str) == Some("preview");
+    let prepared = s
+        .pool
+        .read(move |reg| {
+            let prepared = check(reg, request, upload, crs);
+            let page = match (&prepared, preview) {
+                (Ok(p), true) => book_preview(reg, p),
+                _ => None,
+            };
+            Ok((prepared, page))
+        })
+        .await?;
     let prepared = match prepared {
-        Ok(p) => p,
-        Err(why) => return Ok(refused(explain(&why), &values)),
+        (Ok(_), page) if preview => {
+            let shown = super::preview::html(page.as_ref());
+            return Ok(html(StatusCode::OK, form_page(&s, &caller, &values, None, Some(shown))));
+        }
+        (Ok(p), _) => p,
+        (Err(why), _) => return Ok(refused(explain(&why), &values)),
     };
     let actor = caller.actor();
     let id = s.write(move |reg| reg.submit(&prepared, &actor)).await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("{}/registrations/{id}", s.base))]).into_response())
+}
+
+/// The book page a registration would give (None: a cancellation, without an outline).
+fn book_preview(reg: &crate::store::Registry, r: &Registration) -> Option<Result<crate::book::BookPage, String>> {
+    r.geometry.as_ref().map(|_| crate::book::preview(reg, r).map_err(|e| e.to_string()))
 }
 
 /// The registration a form asks for, or why not (message, field).
@@ -329,9 +378,7 @@ pub async fn show(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let id = number(&id)?;
-    let mut q = Query::parse(raw.as_deref())?;
-    let format = format_of(&mut q, &headers)?;
-    q.done()?;
+    let format = format_only(raw.as_deref(), &headers)?;
     detail(&s, &caller, id, format, None).await
 }
 
@@ -342,8 +389,16 @@ async fn detail(
     format: Format,
     refusal: Option<String>,
 ) -> Result<Response, ApiError> {
-    let found = s.pool.read(move |reg| Ok(reg.submission(id)?)).await?;
-    let (sub, r) = found.ok_or_else(|| ApiError::not_found("id", format!("no submission #{id}")))?;
+    let found = s
+        .pool
+        .read(move |reg| {
+            let found = reg.submission(id)?;
+            let book =
+                found.as_ref().and_then(|(_, r)| (r.op != EventType::Cancel).then(|| book_preview(reg, r)).flatten());
+            Ok(found.map(|f| (f, book)))
+        })
+        .await?;
+    let ((sub, r), book) = found.ok_or_else(|| ApiError::not_found("id", format!("no submission #{id}")))?;
     let def = s.catalog.layer(LayerKind::Units);
     let fields: Vec<(String, String, String)> =
         def.fields.iter().zip(&r.values).map(|(f, v)| (f.name.clone(), f.title.clone(), v.to_string())).collect();
@@ -354,7 +409,7 @@ async fn detail(
         return Ok(axum::Json(doc).into_response());
     }
     let status = if refusal.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let body = detail_html(caller, &sub, &r, &fields, refusal);
+    let body = detail_html(caller, &sub, &r, &fields, refusal, super::preview::html(book.as_ref()));
     Ok(html(status, page(s, caller, &format!("登记申请 Registration #{id}"), &body)))
 }
 
@@ -364,6 +419,7 @@ fn detail_html(
     r: &Registration,
     fields: &[(String, String, String)],
     refusal: Option<String>,
+    preview: String,
 ) -> String {
     let row = |k: &str, v: &str| format!("<tr><th>{k}</th><td>{}</td></tr>", escape(v));
     let area = SquareMetres(r.areas.ellipsoidal);
@@ -417,34 +473,7 @@ fn detail_html(
     };
     format!(
         "{message}<table>{facts}</table><h2>单元属性 Unit fields</h2><table>{values}</table>\
-         <h2>单元界线 Outline</h2>{}{decide}",
-        outline_svg(r.geometry.as_ref())
-    )
-}
-
-/// The outline as an SVG drawing (north up, in the registry's plane).
-fn outline_svg(g: Option<&geo::MultiPolygon<f64>>) -> String {
-    let Some((g, b)) = g.and_then(|g| g.bounding_rect().map(|b| (g, b))) else {
-        return "<p>注销登记无界线 A cancellation has no outline.</p>".into();
-    };
-    let (w, h) = (b.width().max(1e-9), b.height().max(1e-9));
-    let scale = 360.0 / w.max(h);
-    let path: String =
-        g.0.iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|ring| {
-                let pts: Vec<String> = ring
-                    .coords()
-                    .map(|c| format!("{:.1},{:.1}", 20.0 + (c.x - b.min().x) * scale, 20.0 + (b.max().y - c.y) * scale))
-                    .collect();
-                format!("M{}Z", pts.join("L"))
-            })
-            .collect();
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0}\" height=\"{:.0}\" role=\"img\" aria-label=\"outline\">\
-         <path d=\"{path}\" fill=\"#c6dbef\" fill-rule=\"evenodd\" stroke=\"#08519c\" stroke-width=\"2\"/></svg>",
-        w * scale + 40.0,
-        h * scale + 40.0
+         <h2>登记簿预览 The book page it gives</h2>{preview}{decide}"
     )
 }
 

@@ -112,12 +112,17 @@ async fn show(
             shown.len()
         ),
         None => {
-            "<p>尚无保存的检查 No check run is stored yet: <code>nrledger check REGISTRY --store</code>.</p>".into()
+            "<p>尚无保存的检查 No check run is stored yet (run one from here, or <code>nrledger check REGISTRY --store</code>).</p>".into()
         }
     };
     let message = refusal.map_or(String::new(), |m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(&m)));
+    let run_check = if matches!(caller.role(), Some(Role::Reviewer | Role::Auditor)) {
+        format!("<p><a href=\"{}/jobs/new?kind=check\">运行检查 Run a check</a></p>", escape(&s.base))
+    } else {
+        String::new()
+    };
     let body = format!(
-        "{message}{heading}{}{}<h2>已批准的例外 Exceptions granted</h2>{}",
+        "{message}{heading}{run_check}{}{}<h2>已批准的例外 Exceptions granted</h2>{}",
         filter_form(filter),
         findings_table(s, caller, &shown, &granted),
         granted_table(&granted)
@@ -155,7 +160,12 @@ fn findings_table(s: &Service, caller: &Caller, shown: &[&FindingRow], granted: 
                 .and_then(|g| g.bounding_rect())
                 .and_then(|r| lonlat_box(s, [r.min().x, r.max().x, r.min().y, r.max().y]))
                 .map(|e| {
-                    format!("<a href=\"{b}/#18/{:.6}/{:.6}\">地图 map</a> · ", (e[1] + e[3]) / 2.0, (e[0] + e[2]) / 2.0)
+                    format!(
+                        "<a href=\"{b}/?finding={}#18/{:.6}/{:.6}\">地图 map</a> · ",
+                        f.fid,
+                        (e[1] + e[3]) / 2.0,
+                        (e[0] + e[2]) / 2.0
+                    )
                 })
                 .unwrap_or_default();
             let state = match (granted_for(f, granted), &f.excepted_by) {

@@ -17,6 +17,7 @@ mod rtree;
 mod schema;
 mod styles;
 mod submissions;
+mod tokens;
 mod trail;
 mod write;
 
@@ -34,6 +35,7 @@ pub use read::{ClassPrefixes, Fields, Place, Read, StoredRecord, When};
 pub use register::{CurrentUnit, Registration};
 pub use schema::SCHEMA_VERSION;
 pub use submissions::{Submission, SubmissionState};
+pub use tokens::{token_hash, ActiveToken, TokenInfo, MAX_TOKEN_DAYS, TOKEN_PREFIX};
 pub use trail::{Actor, Change, TrailEntry};
 pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
 
@@ -276,6 +278,9 @@ impl Registry {
         }
         if !has_table("nr_submissions")? {
             migration.push_str(&submissions::table_sql(srs_id));
+        }
+        if !has_table("nr_tokens")? {
+            migration.push_str(&tokens::table_sql());
         }
         // the events of registrations approved in the service name their reviewer and submission
         let reviewer: i64 =

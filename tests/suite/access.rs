@@ -17,7 +17,7 @@ use crate::common::*;
 use crate::serve::{county, Server};
 
 /// The accounts of the tests: name, role, password.
-const PEOPLE: &[(&str, Role, &str)] = &[
+pub(crate) const PEOPLE: &[(&str, Role, &str)] = &[
     ("wang.li", Role::Admin, "admin-secret-0001"),
     ("zhao", Role::Registrar, "registrar-secret-02"),
     ("sun", Role::Reviewer, "reviewer-secret-03"),
@@ -27,11 +27,11 @@ const PEOPLE: &[(&str, Role, &str)] = &[
 /// A disabled viewer.
 const FORMER: (&str, &str) = ("former", "left-in-2025-secret");
 
-fn open(reg: &Path) -> Registry {
+pub(crate) fn open(reg: &Path) -> Registry {
     Registry::open(reg, Catalog::embedded().unwrap()).unwrap()
 }
 
-fn add_people(reg: &Path) {
+pub(crate) fn add_people(reg: &Path) {
     let r = open(reg);
     let by = Actor { who: "tester".into(), origin: "localhost".into() };
     for (name, role, pw) in PEOPLE {
@@ -43,14 +43,14 @@ fn add_people(reg: &Path) {
 }
 
 /// An answer: status, headers (lower-case names), body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
@@ -75,7 +75,7 @@ impl Answer {
 }
 
 /// A plain HTTP client: no redirects followed, no cookies kept.
-fn call(url: &str, method: &str, headers: &[(&str, String)], body: Option<&str>) -> Answer {
+pub(crate) fn call(url: &str, method: &str, headers: &[(&str, String)], body: Option<&str>) -> Answer {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
     let res = if method == "POST" {
         let mut rb = agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");
@@ -97,25 +97,25 @@ fn call(url: &str, method: &str, headers: &[(&str, String)], body: Option<&str>)
     Answer { status: res.status().as_u16(), headers, body }
 }
 
-fn basic(name: &str, pw: &str) -> (&'static str, String) {
+pub(crate) fn basic(name: &str, pw: &str) -> (&'static str, String) {
     ("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{name}:{pw}"))))
 }
 
 /// A signed-in browser: its session cookie and the session's form token.
 #[derive(Clone)]
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 impl Browser {
-    fn header(&self) -> (&'static str, String) {
+    pub(crate) fn header(&self) -> (&'static str, String) {
         ("Cookie", format!("nrledger_session={}", self.cookie))
     }
 }
 
 /// The login form's token and cookie.
-fn login_form(srv: &Server) -> String {
+pub(crate) fn login_form(srv: &Server) -> String {
     let page = call(&format!("{}/login", srv.url), "GET", &[], None);
     assert_eq!(page.status, 200);
     let token = page.cookie("nrledger_login").expect("the login form sets its cookie");
@@ -123,12 +123,12 @@ fn login_form(srv: &Server) -> String {
     token
 }
 
-fn form_body(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
 /// Sign in at the login page as a browser does.
-fn sign_in(srv: &Server, name: &str, pw: &str) -> Browser {
+pub(crate) fn sign_in(srv: &Server, name: &str, pw: &str) -> Browser {
     let token = login_form(srv);
     let res = call(
         &format!("{}/login", srv.url),
@@ -144,7 +144,7 @@ fn sign_in(srv: &Server, name: &str, pw: &str) -> Browser {
     Browser { csrf: me["csrf"].as_str().unwrap().to_string(), ..b }
 }
 
-fn me(srv: &Server, headers: &[(&str, String)]) -> Json {
+pub(crate) fn me(srv: &Server, headers: &[(&str, String)]) -> Json {
     let res = call(&format!("{}/me", srv.url), "GET", headers, None);
     assert_eq!(res.status, 200);
     serde_json::from_str(&res.body).unwrap()
@@ -205,6 +205,12 @@ fn matrix() -> Vec<Row> {
         ("POST", "/registrations/{id}/return", vec![("/registrations/1/return", "reviewer")]),
         ("GET", "/findings", vec![("/findings?f=json", signed)]),
         ("POST", "/findings/{fid}/except", vec![("/findings/1/except", "reviewer")]),
+        ("GET", "/jobs", vec![("/jobs?f=json", "auditor,reviewer,admin")]),
+        ("GET", "/jobs/new", vec![("/jobs/new?kind=check", "auditor,reviewer")]),
+        ("POST", "/jobs", vec![("/jobs", "auditor,reviewer")]),
+        ("GET", "/jobs/{id}", vec![("/jobs/1?f=json", "auditor,reviewer,admin")]),
+        ("POST", "/jobs/{id}/cancel", vec![("/jobs/1/cancel", "auditor,reviewer,admin")]),
+        ("GET", "/jobs/{id}/files/{name}", vec![("/jobs/1/files/audit.html", "auditor,reviewer,admin")]),
     ]
 }
 
@@ -222,6 +228,10 @@ fn every_role_reaches_exactly_the_endpoints_it_may() {
     let d = tempfile::tempdir().unwrap();
     let reg = registry(d.path());
     add_people(&reg);
+    // an access token for each, made as `nrledger token add` makes it
+    let by = Actor { who: "tester".into(), origin: "localhost".into() };
+    let tokens: Vec<String> =
+        PEOPLE.iter().map(|(n, _, _)| open(&reg).add_token(n, "matrix", 1, &by).unwrap().1).collect();
     let srv = Server::start_with(&reg, &["--readers", "2", "--public", "redlines"]);
 
     // the table covers every endpoint the service has, and no other
@@ -238,13 +248,21 @@ fn every_role_reaches_exactly_the_endpoints_it_may() {
             let res = call(&url, method, &[], Some(""));
             assert_eq!(!res.refused(), may(who, None), "anonymous {method} {path}: {} {}", res.status, res.body);
             // each role, by Basic credentials (reading) and by its session (reading and posting forms)
-            for ((name, role, pw), (_, b)) in PEOPLE.iter().zip(&browsers) {
+            for (((name, role, pw), (_, b)), token) in PEOPLE.iter().zip(&browsers).zip(&tokens) {
                 if method == "GET" {
                     let res = call(&url, method, &[basic(name, pw)], None);
                     assert_eq!(
                         !res.refused(),
                         may(who, Some(*role)),
                         "{name} (Basic) GET {path}: {} {}",
+                        res.status,
+                        res.body
+                    );
+                    let res = call(&url, method, &[("Authorization", format!("Bearer {token}"))], None);
+                    assert_eq!(
+                        !res.refused(),
+                        may(who, Some(*role)),
+                        "{name} (token) GET {path}: {} {}",
                         res.status,
                         res.body
                     );
@@ -488,6 +506,93 @@ fn gdal_reads_a_closed_collection_with_credentials_and_nothing_without() {
     assert!(ok, "{out}");
 }
 
+#[test]
+fn an_access_token_acts_for_its_account_until_revoked_expired_or_the_account_disabled() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    add_people(&reg);
+    let token_for = |account: &str, label: &str| {
+        let out =
+            nrledger().args(["token", "add", s(&reg), account, "--label", label, "--days", "30"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let viewer = token_for("liu", "QGIS 地理信息科 PC 3");
+    let auditor = token_for("chen", "nightly export");
+    assert!(viewer.starts_with("nrl_") && viewer.len() == 68, "{viewer}");
+    // the tokens are nowhere but with the person: not in the file, the listing or the trail
+    let bytes = std::fs::read(&reg).unwrap();
+    assert!(!bytes.windows(viewer.len()).any(|w| w == viewer.as_bytes()), "a token is in the registry's bytes");
+    let (c, listed, _) = run(&["token", "list", s(&reg), "--format", "json"]);
+    assert_eq!(c, 0);
+    assert!(listed.contains("QGIS 地理信息科 PC 3") && !listed.contains(&viewer[4..20]), "{listed}");
+    let (c, trail, _) = run(&["info", s(&reg), "--trail"]);
+    assert!(c == 0 && trail.contains("token.add") && !trail.contains(&viewer[4..20]), "{trail}");
+    // a token, like a password, is refused for an unknown or disabled account and for a bad lifetime
+    for (account, days) in [("nobody", "30"), ("former", "30"), ("liu", "0"), ("liu", "400")] {
+        let (c, _, e) = run(&["token", "add", s(&reg), account, "--label", "x", "--days", days]);
+        assert_ne!(c, 0, "{account} {days}: {e}");
+    }
+
+    let srv = Server::start_with(&reg, &["--readers", "2"]);
+    let with = |token: &str, path: &str, from: &str| {
+        call(
+            &format!("{}{path}", srv.url),
+            "GET",
+            &[("Authorization", format!("Bearer {token}")), ("X-Forwarded-For", from.to_string())],
+            None,
+        )
+    };
+    let items = "/collections/parcels/items?limit=1";
+    assert_eq!(with(&viewer, items, "10.0.0.1").status, 200);
+    assert_eq!(call(&format!("{}{items}", srv.url), "GET", &[], None).status, 401);
+    // the role is the account's: a viewer's token does not read the trail, an auditor's does
+    assert_eq!(with(&viewer, "/admin/trail?f=json", "10.0.0.1").status, 403);
+    assert_eq!(with(&auditor, "/admin/trail?f=json", "10.0.0.1").status, 200);
+    let wrong = with("nrl_0000", items, "10.0.0.1");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer realm=\"nrledger\", error=\"invalid_token\""));
+    // GDAL reads the closed collection with the token in a header
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", &format!("OAPIF:{}/collections/parcels", srv.url), "parcels"])
+        .env("GDAL_HTTP_HEADERS", format!("Authorization: Bearer {viewer}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Feature Count"), "{out:?}");
+
+    // revoked (by the command line, while the server runs): refused at the next request
+    let (c, _, e) = run(&["token", "revoke", s(&reg), "1"]);
+    assert_eq!(c, 0, "{e}");
+    assert_eq!(with(&viewer, items, "10.0.0.1").status, 401);
+    let (c, _, _) = run(&["token", "revoke", s(&reg), "1"]);
+    assert_ne!(c, 0, "a token is revoked once");
+    // the account disabled: its token is refused too
+    let out = nrledger().args(["user", "disable", s(&reg), "chen"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(with(&auditor, items, "10.0.0.1").status, 401);
+    // an expired token (one made long ago) is refused
+    let old = "nrl_expired-long-ago-0123456789";
+    rusqlite::Connection::open(&reg)
+        .unwrap()
+        .execute(
+            "INSERT INTO nr_tokens (account, label, token_sha256, created_at, created_by, expires) \
+             VALUES ('sun', 'old', ?1, '2019-01-01T00:00:00Z', 'tester', '2019-03-31')",
+            [nrledger::store::token_hash(old)],
+        )
+        .unwrap();
+    assert_eq!(with(old, items, "10.0.0.1").status, 401);
+    // an address guessing tokens is held back (with a valid one too); another address is not
+    let fresh = token_for("sun", "reviewer's script");
+    let statuses: Vec<u16> = (0..25).map(|i| with(&format!("nrl_guess{i}"), items, "10.6.6.6").status).collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert_eq!(with(&fresh, items, "10.6.6.6").status, 429);
+    assert_eq!(with(&fresh, items, "10.0.0.2").status, 200);
+    // the trail has the revocation; the registry refuses to forget a token
+    assert!(open(&reg).trail().unwrap().iter().any(|t| t.action == "token.revoke" && t.target == "liu"));
+    let deleted = rusqlite::Connection::open(&reg).unwrap().execute("DELETE FROM nr_tokens WHERE id = 1", []);
+    assert!(deleted.is_err());
+}
+
 /// The alert of a page (what it says went wrong), or its start.
 fn alert(body: &str) -> String {
     match body.split_once("role=\"alert\">") {
@@ -496,33 +601,40 @@ fn alert(body: &str) -> String {
     }
 }
 
-/// A multipart form body: its content type and bytes.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+/// A multipart form body of text fields and files (field, file name, bytes): its content type and bytes.
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "nrledger-test-boundary-7d1";
     let mut body = Vec::new();
     for (k, v) in fields {
         body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
     }
-    if let Some((name, bytes)) = file {
+    for (field, name, bytes) in files {
         body.extend(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"geometry\"; filename=\"{name}\"\r\n\
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
                  Content-Type: application/octet-stream\r\n\r\n"
             )
             .as_bytes(),
         );
-        body.extend(bytes);
+        body.extend(*bytes);
         body.extend(b"\r\n");
     }
     body.extend(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn post_form(srv: &Server, b: &Browser, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Answer {
-    let (ct, body) = multipart(fields, file);
+/// Post a multipart form to `path` with `b`'s session.
+pub(crate) fn post_multipart(
+    srv: &Server,
+    b: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Answer {
+    let (ct, body) = multipart(fields, files);
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
     let mut res = agent
-        .post(&format!("{}/registrations", srv.url))
+        .post(&format!("{}{path}", srv.url))
         .header("Content-Type", &ct)
         .header("Cookie", &format!("nrledger_session={}", b.cookie))
         .send(&body[..])
@@ -531,6 +643,12 @@ fn post_form(srv: &Server, b: &Browser, fields: &[(&str, &str)], file: Option<(&
         res.headers().iter().map(|(n, v)| (n.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string())).collect();
     let body = res.body_mut().read_to_string().unwrap_or_default();
     Answer { status: res.status().as_u16(), headers, body }
+}
+
+/// The registration form posted, with its outline file if any.
+fn post_form(srv: &Server, b: &Browser, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Answer {
+    let files: Vec<(&str, &str, &[u8])> = file.into_iter().map(|(n, bytes)| ("geometry", n, bytes)).collect();
+    post_multipart(srv, b, "/registrations", fields, &files)
 }
 
 fn square_geojson(lon: f64, lat: f64, size: f64) -> String {
@@ -620,11 +738,25 @@ fn a_registrar_submits_in_the_browser_a_reviewer_records_it_and_bad_uploads_chan
     unchanged("a refused form submitted something");
     assert_eq!(sha256(&reg), before, "a refused form changed the registry");
 
-    // the same Shapefile with its CRS given on the form is taken; the name holds a script and SQL
+    // the same Shapefile with its CRS given on the form is taken; the name holds a script and SQL. A
+    // preview first: the book page it would give, nothing submitted, the file kept for the form
     let mut with_crs = first("330523HD0001", "x")(&zhao.csrf);
     with_crs.push(("src_crs", "EPSG:4326".into()));
     with_crs[5].1 = format!("{script}{sql}");
-    let res = send(&zhao, with_crs, Some(("u.zip", &zip_of(&parts))));
+    let mut preview = with_crs.clone();
+    preview.push(("step", "preview".into()));
+    let res = send(&zhao, preview, Some(("u.zip", &zip_of(&parts))));
+    assert!(res.status == 200 && res.body.contains("自然状况") && res.body.contains("<svg"), "{}", res.body);
+    assert!(res.body.contains("&lt;script&gt;") && !res.body.contains(script), "the preview shows the name escaped");
+    unchanged("a preview submitted something");
+    let draft = res.body.split("name=\"draft\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    // the kept file is the registrar's own: a reviewer's form cannot use it (nor submit at all)
+    let mut stolen = with_crs.clone();
+    stolen[0].1 = sun.csrf.clone();
+    stolen.push(("draft", draft.clone()));
+    assert_eq!(send(&sun, stolen, None).status, 403);
+    with_crs.extend([("draft", draft), ("draft_name", "u.zip".into()), ("step", "submit".into())]);
+    let res = send(&zhao, with_crs, None);
     assert_eq!(res.status, 303, "{}", res.body);
     let page_of = res.header("location").unwrap().to_string();
     assert_eq!(page_of, format!("{}/registrations/1", srv.url));

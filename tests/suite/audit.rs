@@ -6,7 +6,8 @@ use crate::common::*;
 
 use std::path::{Path, PathBuf};
 
-fn demo_registry(dir: &Path) -> PathBuf {
+/// The demo county with every layer the audit reads (both vintages).
+pub(crate) fn demo_registry(dir: &Path) -> PathBuf {
     demo_registry_with(
         dir,
         &[

@@ -16,6 +16,7 @@ mod book;
 mod checks;
 mod generator;
 mod import_inputs;
+mod jobs;
 mod map;
 mod province;
 mod register;

@@ -100,11 +100,22 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Poll `expr` until it gives something other than null or false; that value.
+    /// Poll `expr` until it gives something other than null or false; that value. An expression that
+    /// throws (the page between two documents has no body yet) is tried again.
     fn wait(&mut self, expr: &str, what: &str) -> Json {
         let start = Instant::now();
         loop {
-            let v = self.eval(expr);
+            let r =
+                self.call("Runtime.evaluate", json!({"expression": expr, "awaitPromise": true, "returnByValue": true}));
+            let v = match r.get("exceptionDetails") {
+                Some(e) => json!({"exception": e["exception"]["description"]}),
+                None => r["result"]["value"].clone(),
+            };
+            if r.get("exceptionDetails").is_some() {
+                assert!(start.elapsed() < PATIENCE, "waited too long for {what} (last: {v})");
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
             if !(v.is_null() || v == json!(false)) {
                 return v;
             }
@@ -395,6 +406,11 @@ impl Browser {
 fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_reads_the_trail() {
     let d = tempfile::tempdir().unwrap();
     let reg = county(d.path());
+    for day in ["2019-12-31", "2020-12-31"] {
+        let src = seed(&format!("{day}.gpkg"));
+        let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", "admin", "--src-layer", "XZQ", "--as-of", day]);
+        assert_eq!(c, 0, "{e}");
+    }
     for (name, role, full, pw) in [
         ("zhao", "registrar", "赵强", "registrar-secret-02"),
         ("sun", "reviewer", "孙敏", "reviewer-secret-03"),
@@ -433,8 +449,14 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     let doc = b.call("DOM.getDocument", json!({}));
     let input = b.call("DOM.querySelector", json!({"nodeId": doc["root"]["nodeId"], "selector": "#geometry"}));
     b.call("DOM.setFileInputFiles", json!({"nodeId": input["nodeId"], "files": [s(&outline)]}));
+    // a preview first: the book page's figures and map under the form, the file kept for it
+    b.eval("document.querySelector('button[value=preview]').click()");
+    let preview = b.wait(
+        "document.querySelector('.preview svg') ? document.querySelector('.preview').textContent : null",
+        "the registration's preview",
+    );
     b.screenshot("registration-form.png");
-    b.eval("document.querySelector('form.reg').submit()");
+    b.eval("document.querySelector('button[value=submit]').click()");
     let page = b.wait(
         "document.querySelector('h1') && document.querySelector('h1').textContent.includes('#1') ? document.body.textContent : null",
         "the submitted registration's page",
@@ -455,6 +477,48 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     b.wait("document.body.textContent.includes('已登簿') || null", "the registration recorded");
     assert_eq!(count(&reg, "SELECT count(*) FROM units WHERE DYH = '330523HD0101' AND valid_to IS NULL"), 1);
     assert_eq!(count(&reg, "SELECT count(*) FROM nr_events WHERE unit_code = '330523HD0101' AND registrar = 'zhao' AND reviewer = 'sun'"), 1);
+    // the preview's figures are the recorded unit's book page's
+    let book = b.eval("fetch('../units/330523HD0101/book?f=json').then((r) => r.json())");
+    let shares = book["resource_types"].as_array().unwrap().iter().chain(book["ownership_areas"].as_array().unwrap());
+    let mut shown = 0;
+    for share in shares.filter(|x| x["area"]["m2"].as_f64().unwrap() > 0.0) {
+        let figure = format!("{}{:.2}", share["label"].as_str().unwrap(), share["area"]["m2"].as_f64().unwrap());
+        assert!(preview.as_str().unwrap().contains(&figure), "{figure} not in the preview: {preview}");
+        shown += 1;
+    }
+    assert!(shown >= 2, "{book}");
+    // … then runs the checks from the findings page and reviews what they found
+    b.call("Page.navigate", json!({"url": format!("{}/findings", srv.url)}));
+    b.wait("document.querySelector('a[href$=\"kind=check\"]') ? true : null", "the findings page's check link");
+    b.eval("document.querySelector('a[href$=\"kind=check\"]').click()");
+    b.wait("document.getElementById('as_of') ? true : null", "the check form");
+    b.eval("document.querySelector('form.reg').submit()");
+    b.wait(
+        "(document.body && document.body.textContent.includes('findings.gpkg')) || null",
+        "the check job done, its files listed",
+    );
+    b.eval("document.querySelector('a[href$=\"/findings\"]:not(nav a)').click()");
+    let found = b.wait(
+        "document.querySelector('h1') && document.querySelector('h1').textContent.includes('Findings') && document.body.textContent.includes('NR') \
+         ? document.body.textContent : null",
+        "the findings of the check run",
+    );
+    assert!(found.as_str().unwrap().contains("条发现 findings"), "{found}");
+    // … and opens one on the map: its piece drawn over the layers, the map at it, what it is beside
+    let fid = b.eval("new URLSearchParams(document.querySelector('a[href*=\"?finding=\"]').search).get('finding')");
+    b.eval("document.querySelector('a[href*=\"?finding=\"]').click()");
+    let drawn = b.wait(
+        "window.nrledger && window.nrledger.finding && window.nrledger.map.loaded() \
+         && window.nrledger.map.queryRenderedFeatures({ layers: ['finding-fill'] }).length > 0 \
+         ? document.getElementById('info').textContent : null",
+        "the finding's piece drawn on the map",
+    );
+    assert!(drawn.as_str().unwrap().contains(&format!("Finding #{}", fid.as_str().unwrap())), "{drawn}");
+    let rule = b.eval("window.nrledger.finding.properties.rule");
+    assert!(rule.as_str().unwrap().starts_with("NR"), "{rule}");
+    b.screenshot("finding-map.png");
+    b.call("Page.navigate", json!({"url": format!("{}/findings", srv.url)}));
+    b.wait("document.querySelector('form.logout') ? true : null", "the findings page again");
     b.eval("document.querySelector('form.logout').submit()");
     b.wait("document.querySelector('form input[name=password]') ? true : null", "the login page after signing out");
 
@@ -466,6 +530,62 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
         assert!(trail.contains(action), "{action} not in the trail: {trail}");
     }
     b.screenshot("trail.png");
+
+    // … and asks for the outgoing-audit report of the county head: the form, the job's stages live, the
+    // report opened from the job's files
+    b.call("Page.navigate", json!({"url": format!("{}/jobs/new?kind=audit", srv.url)}));
+    b.wait("document.getElementById('official') ? true : null", "the audit job form");
+    b.eval(
+        "(() => { const v = (id, x) => { document.getElementById(id).value = x; }; \
+         v('official', '张三'); v('post', '县长'); v('region', '330523'); })()",
+    );
+    let doc = b.call("DOM.getDocument", json!({}));
+    let input = b.call("DOM.querySelector", json!({"nodeId": doc["root"]["nodeId"], "selector": "#targets"}));
+    b.call("DOM.setFileInputFiles", json!({"nodeId": input["nodeId"], "files": [s(&seed("targets.toml"))]}));
+    b.eval("document.querySelector('form.reg').submit()");
+    b.wait(
+        "(document.body && document.body.textContent.includes('audit.html')) || null",
+        "the audit job done, its files listed",
+    );
+    assert!(b.eval("document.body.textContent").as_str().unwrap().contains("完成 done"));
+    b.screenshot("report-job.png");
+    b.eval("document.querySelector('a[href$=\"audit.html?view=1\"]').click()");
+    let report = b.wait(
+        "location.pathname.endsWith('audit.html') && document.body && document.body.textContent.includes('张三') \
+         ? document.body.textContent : null",
+        "the audit report",
+    );
+    assert!(report.as_str().unwrap().contains("县长"), "{report}");
+
+    // a unit renamed (on the command line) to markup is shown as text in the map's popup, never run
+    let hostile = "<img src=x onerror=\"window.pwned=1\">";
+    let (c, _, e) = run(&[
+        "register",
+        s(&reg),
+        "change",
+        "--unit",
+        "330523HD0101",
+        "--name",
+        hostile,
+        "--date",
+        "2021-07-01",
+        "--reason",
+        "名称变更",
+        "--registrar",
+        "test",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    b.call("Page.navigate", json!({"url": format!("{}/#16/30.524/119.525", srv.url)}));
+    b.wait("window.nrledger && window.nrledger.map && window.nrledger.map.loaded() ? true : null", "the map");
+    let r = b.eval("(() => { const r = document.getElementById('map').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()");
+    b.click(r[0].as_f64().unwrap(), r[1].as_f64().unwrap());
+    let info = b.wait(
+        "document.getElementById('info').textContent.includes('330523HD0101') ? document.getElementById('info').textContent : null",
+        "the lookup at the unit",
+    );
+    assert!(info.as_str().unwrap().contains(hostile), "the name is not shown as text: {info}");
+    assert_eq!(b.eval("document.querySelectorAll('#info img').length"), json!(0));
+    assert_eq!(b.eval("window.pwned === undefined"), json!(true));
 }
 
 #[test]

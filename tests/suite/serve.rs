@@ -24,9 +24,15 @@ impl Server {
     }
 
     pub fn start_with(reg: &Path, options: &[&str]) -> Server {
+        Server::start_env(reg, options, &[])
+    }
+
+    /// A server with these environment variables set (which the jobs it runs inherit).
+    pub fn start_env(reg: &Path, options: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("nrledger"))
             .args(["serve", s(reg), "--listen", "127.0.0.1:0"])
             .args(options)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
