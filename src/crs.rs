@@ -229,6 +229,15 @@ impl Transformer {
         Ok(())
     }
 
+    /// [`Transformer::multipolygon`] of an owned multipolygon: the same one, not a copy, when the two CRSs
+    /// are one.
+    pub fn multipolygon_owned(&self, mp: MultiPolygon<f64>) -> Result<MultiPolygon<f64>> {
+        if self.identity {
+            return Ok(mp);
+        }
+        self.multipolygon(&mp)
+    }
+
     /// Transform a multipolygon.
     pub fn multipolygon(&self, mp: &MultiPolygon<f64>) -> Result<MultiPolygon<f64>> {
         if self.identity {

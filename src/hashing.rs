@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::io::blob;
-use crate::io::source::Source;
 use crate::model::Value;
 
 /// SHA-256 over the record's values and geometry: equal hashes across vintages mean an unchanged record.
@@ -39,12 +38,11 @@ pub fn record_hash(values: &[Value], bookkeeping: &[usize], geometry: &geo::Mult
     content_hash(&core, geometry)
 }
 
-/// The source attributes of feature `i` as a JSON object (kept with rejects).
-pub(crate) fn attributes_json(src: &Source, i: usize) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = src
-        .field_names
+/// A source feature's attributes as a JSON object (kept with rejects): its values by the source's field names.
+pub(crate) fn attributes_json(field_names: &[String], values: &[Value]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = field_names
         .iter()
-        .zip(&src.features[i].values)
+        .zip(values)
         .map(|(n, v)| (n.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
         .collect();
     serde_json::Value::Object(map).to_string()

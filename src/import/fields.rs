@@ -1,9 +1,9 @@
 //! The attribute stage of an import: map source fields to the layer's fields through the profile, then
 //! coerce and check every value (type, required, range, pattern, code tables).
 
-use super::Source;
 use crate::catalog::{ClassTables, FieldSource, LayerDef, Profile};
 use crate::error::{Error, Result};
+use crate::io::source::SourceInfo;
 use crate::model::{FieldType, Value};
 
 pub(super) type Mapping = Vec<Option<(usize, FieldSource)>>;
@@ -23,7 +23,7 @@ pub(super) fn raw_value(f: &crate::io::source::SourceFeature, column: usize) -> 
 
 /// For each layer field, the source column it comes from. A required field with no source column is an
 /// error for the whole source (every record would fail).
-pub(super) fn map_fields(src: &Source, def: &LayerDef, profile: &Profile) -> Result<Mapping> {
+pub(super) fn map_fields(src: &SourceInfo, def: &LayerDef, profile: &Profile) -> Result<Mapping> {
     let lower: Vec<String> = src.field_names.iter().map(|n| n.to_lowercase()).collect();
     let mut out = Vec::with_capacity(def.fields.len());
     let mut missing = Vec::new();

@@ -5,11 +5,10 @@
 use geo::BoundingRect;
 use rayon::prelude::*;
 
-use super::Source;
 use crate::area::{AreaCalculator, Areas};
 use crate::crs::{self, CrsInfo, Transformer};
 use crate::error::{Error, Result};
-use crate::io::source::{SourceFeature, SourceGeometry};
+use crate::io::source::{SourceFeature, SourceGeometry, SourceInfo};
 use crate::model::LayerKind;
 
 /// A feature's prepared geometry, or why it was refused (with the geometry to keep with the reject).
@@ -19,9 +18,10 @@ pub(super) type Prepared = std::result::Result<(geo::MultiPolygon<f64>, Areas), 
 /// Mercator grid; a false northing adds at most a few thousand kilometres in the CRSs a registry uses).
 const MAX_NORTHING: f64 = 20_000_000.0;
 
-/// Prepare every feature's geometry for the registry.
+/// Prepare every feature's geometry for the registry, taking it out of the feature (a source in the
+/// registry's CRS is not copied).
 pub(super) fn prepare_all(
-    features: &[SourceFeature],
+    features: &mut [SourceFeature],
     src_crs: &CrsInfo,
     reg: &CrsInfo,
     kind: LayerKind,
@@ -30,11 +30,12 @@ pub(super) fn prepare_all(
     let reg_crs = reg.definition.clone();
     let fe = reg.false_easting;
     let src_def = src_crs.definition.clone();
-    // fail early, with a clear message, if PROJ cannot build the transformations
-    Transformer::new(&src_def, &reg_crs)?;
-    AreaCalculator::for_crs(reg)?;
+    // fail early, with a clear message, if PROJ cannot build the transformations (this thread's own, kept
+    // for the next batch)
+    Transformer::for_thread(&src_def, &reg_crs)?;
+    AreaCalculator::for_thread(reg)?;
     Ok(features
-        .par_iter()
+        .par_iter_mut()
         .with_min_len(256)
         .map_init(
             || {
@@ -43,13 +44,16 @@ pub(super) fn prepare_all(
                     AreaCalculator::for_thread(reg).expect("checked above"),
                 )
             },
-            |(tr, calc), f| prepare_one(f, tr, calc, fe, kind, make_valid, src_crs.gcj02),
+            |(tr, calc), f| {
+                let geometry = std::mem::replace(&mut f.geometry, SourceGeometry::Missing);
+                prepare_one(geometry, tr, calc, fe, kind, make_valid, src_crs.gcj02)
+            },
         )
         .collect())
 }
 
 fn prepare_one(
-    f: &SourceFeature,
+    geometry: SourceGeometry,
     tr: &Transformer,
     calc: &AreaCalculator,
     fe: f64,
@@ -57,7 +61,7 @@ fn prepare_one(
     make_valid: bool,
     gcj02: bool,
 ) -> Prepared {
-    let mp = match &f.geometry {
+    let mp = match geometry {
         SourceGeometry::Missing => return Err(("no geometry".to_string(), None)),
         SourceGeometry::Empty => return Err(("empty geometry".to_string(), None)),
         SourceGeometry::NotPolygonal(t) => {
@@ -66,15 +70,13 @@ fn prepare_one(
         SourceGeometry::Unreadable(e) => return Err((format!("unreadable geometry: {e}"), None)),
         SourceGeometry::Polygonal { mp, .. } => mp,
     };
-    let unshifted;
     let mp = if gcj02 {
         use geo::MapCoords;
-        unshifted = mp.map_coords(|c| crate::gcj02::to_wgs84(c.x, c.y).into());
-        &unshifted
+        mp.map_coords(|c| crate::gcj02::to_wgs84(c.x, c.y).into())
     } else {
         mp
     };
-    let moved = tr.multipolygon(mp).map_err(|e| (e.to_string(), None))?;
+    let moved = tr.multipolygon_owned(mp).map_err(|e| (e.to_string(), None))?;
     let as_geom = || Some(geo::Geometry::MultiPolygon(moved.clone()));
     use geo::CoordsIter;
     if !moved.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) {
@@ -116,25 +118,30 @@ fn is_gcj02(given: &str) -> bool {
 }
 
 /// Decide the source CRS: `--src-crs` wins; GeoJSON lon/lat is taken as the registry's geographic CRS
-/// (CGCS2000) as is; a source with no CRS is refused with a hint from its coordinates; projected
-/// coordinates that do not fit their CRS's false easting (zone prefix confusion) are refused.
-pub(super) fn source_crs(src: &Source, given: Option<&str>, reg: &CrsInfo) -> Result<CrsInfo> {
-    let info = match (given, &src.crs) {
+/// (CGCS2000) as is; a source with no CRS is refused with a hint from its coordinates.
+pub(super) fn source_crs(src: &SourceInfo, given: Option<&str>, reg: &CrsInfo) -> Result<CrsInfo> {
+    Ok(match (given, &src.crs) {
         (Some(g), _) if is_gcj02(g) => CrsInfo { gcj02: true, ..crs::describe("EPSG:4326")? },
         (Some(g), _) => crs::describe(g)?,
         (None, Some(c)) if src.driver == "GeoJSON" && c.epsg == Some(4326) => crs::describe(&reg.geographic)?,
         (None, Some(c)) => c.clone(),
         (None, None) => {
-            let hint = src.extent.map(|e| crs::guess_hint(e[0], e[1], e[2], e[3], reg)).unwrap_or_default();
+            let hint = src.declared_extent.map(|e| crs::guess_hint(e[0], e[1], e[2], e[3], reg)).unwrap_or_default();
             return Err(Error::NoSourceCrs { path: src.path.clone(), layer: src.layer.clone(), hint });
         }
-    };
-    if let (Some(e), false) = (src.extent, info.gcj02) {
-        crs::check_false_easting(&info, e[0], e[1]).map_err(|reason| Error::CrsMismatch {
+    })
+}
+
+/// Refuse projected coordinates that do not fit the source CRS's false easting (zone prefix confusion),
+/// judged on the polygons' extent (`[minx, maxx, miny, maxy]`; a batch's, since a batch failing means the
+/// whole source does).
+pub(super) fn check_extent(src: &SourceInfo, info: &CrsInfo, extent: Option<[f64; 4]>) -> Result<()> {
+    if let (Some(e), false) = (extent, info.gcj02) {
+        crs::check_false_easting(info, e[0], e[1]).map_err(|reason| Error::CrsMismatch {
             path: src.path.clone(),
             layer: src.layer.clone(),
             reason,
         })?;
     }
-    Ok(info)
+    Ok(())
 }

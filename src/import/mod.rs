@@ -11,16 +11,18 @@ mod fields;
 mod geometry;
 mod plausibility;
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use crate::catalog::{LayerDef, Profile};
 use crate::error::{Error, Result};
 use crate::hashing;
-use crate::io::source::{self, Source, SourceGeometry, SourceRequest};
+use crate::io::source::{self, SourceFeature, SourceGeometry, SourceInfo, SourceRequest, Take};
 use crate::model::{AsOf, LayerKind, Value};
 use crate::progress::Progress;
-use crate::store::{ImportOutcome, PreparedImport, PreparedRecord, Registry, RejectRow};
+use crate::store::{ImportHead, ImportOutcome, ImportTail, PreparedRecord, Registry, RejectRow};
 
 /// What to import.
 #[derive(Debug, Clone)]
@@ -143,24 +145,43 @@ struct Validated {
     key: Option<String>,
 }
 
-/// What an import reads: the request, the layer, the profile's field mapping and the source.
+/// What an import reads: the request, the layer, the profile's field mapping, the source and its classes.
 struct Inputs<'a> {
     req: &'a ImportRequest,
     def: &'a LayerDef,
     mapping: &'a fields::Mapping,
-    src: &'a source::Source,
+    src: &'a SourceInfo,
     file: &'a str,
+    classes: &'a crate::catalog::ClassTables,
+    /// The source's CRS as the import takes it.
+    crs: &'a crate::crs::CrsInfo,
+    /// The registry's CRS.
+    reg_crs: &'a crate::crs::CrsInfo,
 }
 
-/// Run an import against an open registry: resolve the profile, read the source, validate the attributes,
-/// prepare the geometry, hash the good records, check plausibility, and store the records (and the
-/// rejects, with `keep_going`) in one transaction.
+/// What the batches fed to the store leave behind: every problem, the rejects to keep, and the counts.
+#[derive(Default)]
+struct Fed {
+    problems: Vec<Problem>,
+    rejects: Vec<RejectRow>,
+    /// Rejects counted (with keep_going).
+    rejected: usize,
+    read: usize,
+    repaired: usize,
+}
+
+/// Run an import against an open registry: resolve the profile, then stream the source a batch at a time
+/// into one transaction — on one thread attributes validated, geometry prepared and good records hashed,
+/// on this one the records written, batch after batch — which keeps the vintage only when the whole source
+/// is plausible and (atomic) free of problems, or (with `keep_going`) has few enough rejects, stored with
+/// it. Memory holds a few batches, the source's keys, the open records' keys and hashes, and the problems.
 pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Result<ImportReport> {
     let started_at = chrono::Utc::now().to_rfc3339();
     crate::model::check_not_future(req.as_of, req.force, "--as-of")?;
     if let Some(scope) = &req.scope {
         crate::store::check_scope(scope)?;
     }
+    let reg: &Registry = reg;
     let def = reg.catalog().layer(req.layer).clone();
     let (profile, profile_picked) = resolve_profile(reg, req, &def)?;
     let mut sreq = req.source.clone();
@@ -174,61 +195,40 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         let path = req.source.path.clone();
         std::thread::spawn(move || hashing::hash_source(&path))
     };
-    let src = source::read(&sreq, progress)?;
-    lap("read");
-    progress.finish();
-    let src_crs = geometry::source_crs(&src, req.src_crs.as_deref(), &reg.crs)?;
-    let mapping = fields::map_fields(&src, &def, &profile)?;
+    let stream = source::open(&sreq, Take::All)?;
+    let info = stream.info.clone();
+    let src_crs = geometry::source_crs(&info, req.src_crs.as_deref(), &reg.crs)?;
+    let mapping = fields::map_fields(&info, &def, &profile)?;
     let file = req.source.path.display().to_string();
-    let inputs = Inputs { req, def: &def, mapping: &mapping, src: &src, file: &file };
-    let (mut rows, mut problems) = inputs.attributes(&reg.catalog().classes);
-    lap("attributes validated");
-    let geo_results = geometry::prepare_all(&src.features, &src_crs, &reg.crs, def.kind, req.source.make_valid)?;
-    lap("geometry prepared (CRS, validity, areas)");
-    let (records, rejects) = inputs.records(&mut rows, geo_results, &mut problems);
-    problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
-    lap("records hashed");
-    if !req.force {
-        plausibility::check(&records, reg, &def, &file)?;
-        plausibility::gcj02(&records, reg, &def, &src_crs, &file)?;
-    }
-    let repaired =
-        src.features.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
-    let mut report = ImportReport {
-        outcome: None,
-        problems,
-        read: src.features.len(),
-        source_layer: src.layer.clone(),
-        encoding: src.encoding.clone(),
-        source_crs: source_crs_label(&src_crs).chars().take(120).collect(),
-        repaired,
-        refused: None,
-        profile: profile.name.clone(),
-        profile_picked,
+    let classes = &reg.catalog().classes;
+    let inputs = Inputs {
+        req,
+        def: &def,
+        mapping: &mapping,
+        src: &info,
+        file: &file,
+        classes,
+        crs: &src_crs,
+        reg_crs: &reg.crs,
     };
-    if !report.problems.is_empty() && !req.keep_going {
-        return Ok(report);
-    }
-    report.refused = too_many_rejected(rejects.len(), report.read, req.max_rejected_percent);
-    if report.refused.is_some() {
-        return Ok(report);
-    }
-    let reject_rows = inputs.reject_rows(rejects, &report.problems);
-    let prepared = PreparedImport {
+    let keys = match req.keep_going {
+        true => KeyCheck::Known(inputs.duplicate_keys(&sreq)?),
+        false => KeyCheck::AsRead {
+            seen: rustc_hash::FxHashMap::with_capacity_and_hasher(info.count as usize, Default::default()),
+            duplicates: BTreeMap::new(),
+        },
+    };
+    lap("opened");
+    let head = ImportHead {
         layer: req.layer,
         as_of: req.as_of,
-        records,
-        rejects: reject_rows,
-        source_path: file,
-        source_sha256: source_hash.join().expect("the source hashing thread panicked")?,
-        source_layer: src.layer.clone(),
-        driver: src.driver.clone(),
+        source_path: file.clone(),
+        source_layer: info.layer.clone(),
+        driver: info.driver.clone(),
         profile: profile.name.clone(),
         source_crs: source_crs_label(&src_crs),
-        encoding: src.encoding.clone(),
+        encoding: info.encoding.clone(),
         mode: if req.keep_going { "keep-going".into() } else { "atomic".into() },
-        read_count: src.features.len(),
-        repaired,
         user: req.user.clone(),
         reason: req
             .reason
@@ -238,16 +238,66 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         correction: req.correction,
         scope: req.scope.clone(),
     };
-    lap("source hashed");
-    let bar = Progress::new(prepared.records.len() as u64, "storing");
-    let outcome = reg.apply(&prepared, &bar)?;
-    bar.finish();
+    let tally = plausibility::Tally::new(reg, &def)?;
+    let gcj02 = plausibility::Gcj02::new(reg, &def, &src_crs)?;
+    progress.set_len(info.count);
+    let mut fed = None;
+    let outcome = reg.apply(&head, |sink| {
+        let (done, tally) = std::thread::scope(|scope| -> Result<(Fed, plausibility::Tally<'_>)> {
+            let (tx, rx) = sync_channel::<Result<(Vec<PreparedRecord>, bool)>>(1);
+            let preparing = scope.spawn(|| inputs.prepare(stream, keys, tally, &gcj02, tx, progress));
+            for prepared in rx {
+                let (records, write) = prepared?;
+                if write {
+                    sink.write(&records)?;
+                }
+            }
+            preparing.join().expect("the import's preparing thread panicked")
+        })?;
+        lap("read, checked and written");
+        let done = fed.insert(done);
+        if !req.force {
+            tally.verdict().map_or(Ok(()), |what| Err(implausible(&file, what)))?;
+        }
+        let refused = too_many_rejected(done.rejected, done.read, req.max_rejected_percent);
+        if !done.problems.is_empty() && !req.keep_going || refused.is_some() {
+            return Ok(None);
+        }
+        let source_sha256 = source_hash.join().expect("the source hashing thread panicked")?;
+        lap("source hashed");
+        let rejects = std::mem::take(&mut done.rejects);
+        Ok(Some(ImportTail { source_sha256, read_count: done.read, repaired: done.repaired, rejects }))
+    })?;
+    progress.finish();
     lap("stored");
-    report.outcome = Some(outcome);
-    Ok(report)
+    let mut fed = fed.expect("the import fed its records");
+    fed.problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
+    let refused = match req.keep_going {
+        true => too_many_rejected(fed.rejected, fed.read, req.max_rejected_percent),
+        false => None,
+    };
+    Ok(ImportReport {
+        outcome,
+        problems: fed.problems,
+        read: fed.read,
+        source_layer: info.layer.clone(),
+        encoding: info.encoding.clone(),
+        source_crs: source_crs_label(&src_crs).chars().take(120).collect(),
+        repaired: fed.repaired,
+        refused,
+        profile: profile.name.clone(),
+        profile_picked,
+    })
 }
 
-/// The import's profile (named, or picked by the source layer's name) and why it was picked; refused when
+/// The refusal of a source the plausibility checks judge wrong as a whole.
+fn implausible(file: &str, what: String) -> Error {
+    Error::Invalid(format!(
+        "{file}: {what} — is the source's CRS (declared or --src-crs) wrong? Nothing was written; pass --force to import it anyway"
+    ))
+}
+
+/// The profile of an import (named, or picked by the source layer's name) and why it was picked; refused when
 /// it loads another layer.
 fn resolve_profile(reg: &Registry, req: &ImportRequest, def: &LayerDef) -> Result<(Profile, Option<String>)> {
     let (profile, picked) = match &req.profile {
@@ -266,47 +316,173 @@ fn resolve_profile(reg: &Registry, req: &ImportRequest, def: &LayerDef) -> Resul
 /// A good row: its key and values in layer field order.
 type Row = Option<(String, Vec<Value>)>;
 
-/// A rejected feature: its position and the geometry to keep with it.
+/// A rejected feature: its position in its batch and the geometry to keep with it.
 type Rejected = (usize, Option<geo::Geometry<f64>>);
 
+/// The features whose key another feature of the source also holds: by feature position, the key and the
+/// other features' positions.
+type Duplicates = HashMap<usize, (String, Vec<usize>)>;
+
+/// How an import finds the keys its source holds twice. With `keep_going` they are known before the
+/// records are read, from a read of the key field alone: both records of a duplicate are rejected, and the
+/// first may come in a batch already written. An atomic import finds them as it reads (one duplicate, and
+/// it writes nothing): the first feature of each key, and every feature of a key held twice.
+enum KeyCheck {
+    Known(Duplicates),
+    AsRead {
+        /// Each key's first feature (position, fid).
+        seen: rustc_hash::FxHashMap<Box<str>, (usize, Option<u64>)>,
+        /// The keys found twice, with every feature holding them.
+        duplicates: BTreeMap<String, Vec<(usize, Option<u64>)>>,
+    },
+}
+
+impl KeyCheck {
+    /// A duplicate was found (or is known to come).
+    fn any(&self) -> bool {
+        match self {
+            KeyCheck::Known(d) => !d.is_empty(),
+            KeyCheck::AsRead { duplicates, .. } => !duplicates.is_empty(),
+        }
+    }
+}
+
 impl Inputs<'_> {
-    /// Validate every feature's attributes (in parallel) and find duplicate keys: the good rows (None for a
-    /// feature with a problem) and the problems, in feature order.
-    fn attributes(&self, classes: &crate::catalog::ClassTables) -> (Vec<Row>, Vec<Problem>) {
-        let (src, def, file) = (self.src, self.def, self.file);
+    /// Prepare the source's records a batch at a time and hand each batch over `tx` with whether to write
+    /// it (an atomic import stops writing at its first problem, but reads on to find them all); what the
+    /// batches leave behind, and the plausibility tally, when the source is read.
+    fn prepare<'t>(
+        &self,
+        stream: source::Stream,
+        mut keys: KeyCheck,
+        mut tally: plausibility::Tally<'t>,
+        gcj02: &plausibility::Gcj02,
+        tx: SyncSender<Result<(Vec<PreparedRecord>, bool)>>,
+        progress: &Progress,
+    ) -> Result<(Fed, plausibility::Tally<'t>)> {
+        let req = self.req;
+        let mut fed = Fed::default();
+        let mut step = |batch: Result<Vec<SourceFeature>>| -> Result<(Vec<PreparedRecord>, bool)> {
+            let mut batch = batch?;
+            fed.read += batch.len();
+            fed.repaired +=
+                batch.iter().filter(|f| matches!(f.geometry, SourceGeometry::Polygonal { repaired: true, .. })).count();
+            geometry::check_extent(self.src, self.crs, source::extent_of(&batch))?;
+            let (mut rows, mut problems) = self.attributes(&batch, &mut keys);
+            let geo_results =
+                geometry::prepare_all(&mut batch, self.crs, self.reg_crs, self.def.kind, req.source.make_valid)?;
+            let (records, rejects) = self.records(&batch, &mut rows, geo_results, &mut problems);
+            if !req.force {
+                tally.add(&records)?;
+                gcj02.check(&records, self.file)?;
+            }
+            let write = req.keep_going || fed.problems.is_empty() && problems.is_empty() && !keys.any();
+            // rejects are kept only with keep_going (an atomic import writes none)
+            if req.keep_going {
+                problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
+                fed.rejected += rejects.len();
+                fed.rejects.extend(self.reject_rows(&batch, rejects, &problems));
+            }
+            fed.problems.extend(problems);
+            progress.inc(batch.len() as u64);
+            Ok((records, write))
+        };
+        for batch in stream {
+            let prepared = step(batch);
+            let failed = prepared.is_err();
+            if tx.send(prepared).is_err() || failed {
+                break; // the writer stopped, or this thread did
+            }
+        }
+        if let KeyCheck::AsRead { duplicates, .. } = keys {
+            for (k, holders) in duplicates {
+                for &(i, fid) in &holders {
+                    let others: Vec<String> =
+                        holders.iter().filter(|h| h.0 != i).map(|h| format!("#{}", h.0)).collect();
+                    fed.problems.push(self.duplicate(i, fid, &k, &others));
+                }
+            }
+        }
+        Ok((fed, tally))
+    }
+
+    /// The problem of a feature whose key others hold too.
+    fn duplicate(&self, index: usize, fid: Option<u64>, key: &str, others: &[String]) -> Problem {
+        let def = self.def;
+        let reason = format!("duplicate {} '{key}' (also feature {})", def.key, others.join(", "));
+        problem(self.file, self.src, index, fid, Some(key.to_string()), Some(def.key.clone()), reason)
+    }
+
+    /// The source's duplicate keys, from a read of the key field alone (no geometry): each feature's key as
+    /// validation makes it, sorted in parallel (no map of a million keys), runs of equal keys kept. Keys
+    /// taken from the feature ids are unique.
+    fn duplicate_keys(&self, sreq: &SourceRequest) -> Result<Duplicates> {
+        use rayon::prelude::*;
+        let key_idx = self.def.key_index();
+        let Some((column, how)) = self.mapping[key_idx].as_ref().filter(|m| m.0 != fields::FID_COLUMN) else {
+            return Ok(Duplicates::new());
+        };
+        let mut keys: Vec<(String, usize)> = Vec::with_capacity(self.src.count as usize);
+        for batch in source::open(sreq, Take::Fields(vec![*column]))? {
+            let batch = batch?;
+            let found = batch.par_iter().with_min_len(1024).filter_map(|f| {
+                let raw = fields::rewrite(&fields::raw_value(f, *column), how);
+                match fields::check_value(self.def, key_idx, raw, self.classes) {
+                    Ok(Value::Null) | Err(_) => None,
+                    Ok(v) => Some((v.to_string(), f.index)),
+                }
+            });
+            keys.par_extend(found);
+        }
+        keys.par_sort_unstable();
+        let mut duplicates = Duplicates::new();
+        for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+            for (k, i) in run {
+                let others = run.iter().map(|r| r.1).filter(|j| j != i).collect();
+                duplicates.insert(*i, (k.clone(), others));
+            }
+        }
+        Ok(duplicates)
+    }
+
+    /// Validate a batch's attributes (in parallel) and refuse its duplicate keys: the good rows (None for a
+    /// feature with a problem) and the problems (those of keys found twice as read come at the end).
+    fn attributes(&self, batch: &[SourceFeature], keys: &mut KeyCheck) -> (Vec<Row>, Vec<Problem>) {
+        let (src, file) = (self.src, self.file);
         let validated: Vec<Validated> = {
             use rayon::prelude::*;
-            src.features.par_iter().with_min_len(256).map(|f| self.validate(f, classes)).collect()
+            batch.par_iter().with_min_len(256).map(|f| self.validate(f)).collect()
         };
         let mut problems: Vec<Problem> = Vec::new();
-        let mut rows: Vec<Row> = Vec::with_capacity(src.features.len());
-        let duplicates = self.duplicate_keys(&validated);
-        for (f, Validated { values, bad, key }) in src.features.iter().zip(validated) {
+        let mut rows: Vec<Row> = Vec::with_capacity(batch.len());
+        for (f, Validated { values, bad, key }) in batch.iter().zip(validated) {
             for (field, reason) in &bad {
                 problems.push(problem(file, src, f.index, f.fid, key.clone(), Some(field.clone()), reason.clone()));
             }
-            rows.push(if bad.is_empty() { key.map(|k| (k, values)) } else { None });
-        }
-        for (k, idxs) in &duplicates {
-            for &i in idxs {
-                let others: Vec<String> = idxs.iter().filter(|&&j| j != i).map(|j| format!("#{j}")).collect();
-                problems.push(problem(
-                    file,
-                    src,
-                    i,
-                    src.features[i].fid,
-                    Some(k.clone()),
-                    Some(def.key.clone()),
-                    format!("duplicate {} '{k}' (also feature {})", def.key, others.join(", ")),
-                ));
-                rows[i] = None;
-            }
+            let duplicate = match (&mut *keys, &key) {
+                (KeyCheck::Known(known), _) => known.get(&f.index).map(|(k, others)| {
+                    let others: Vec<String> = others.iter().map(|j| format!("#{j}")).collect();
+                    problems.push(self.duplicate(f.index, f.fid, k, &others));
+                }),
+                (KeyCheck::AsRead { seen, duplicates }, Some(k)) => match seen.entry(k.as_str().into()) {
+                    Entry::Occupied(first) => {
+                        duplicates.entry(k.clone()).or_insert_with(|| vec![*first.get()]).push((f.index, f.fid));
+                        Some(())
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert((f.index, f.fid));
+                        None
+                    }
+                },
+                (KeyCheck::AsRead { .. }, None) => None,
+            };
+            rows.push(if bad.is_empty() && duplicate.is_none() { key.map(|k| (k, values)) } else { None });
         }
         (rows, problems)
     }
 
     /// One feature's values (mapped, rewritten and checked), its problems and its key.
-    fn validate(&self, f: &source::SourceFeature, classes: &crate::catalog::ClassTables) -> Validated {
+    fn validate(&self, f: &SourceFeature) -> Validated {
         let def = self.def;
         let key_idx = def.key_index();
         let mut values = Vec::with_capacity(def.fields.len());
@@ -323,7 +499,7 @@ impl Inputs<'_> {
                 .as_ref()
                 .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw))
                 .unwrap_or(Value::Null);
-            match fields::check_value(def, i, raw, classes) {
+            match fields::check_value(def, i, raw, self.classes) {
                 Ok(v) => values.push(v),
                 Err(reason) => {
                     bad.push((fd.name.clone(), reason));
@@ -337,9 +513,9 @@ impl Inputs<'_> {
                 let ci = def.field_index(of).expect("checked at load");
                 if let Value::Text(code) = &values[ci] {
                     let base = code.trim_end_matches(['K', 'A']);
-                    let ok = [code.as_str(), base].iter().any(|c| classes.landuse_name(c) == Some(name.as_str()));
+                    let ok = [code.as_str(), base].iter().any(|c| self.classes.landuse_name(c) == Some(name.as_str()));
                     if !ok {
-                        if let Some(expected) = classes.landuse_name(code.as_str()) {
+                        if let Some(expected) = self.classes.landuse_name(code.as_str()) {
                             bad.push((
                                 fd.name.clone(),
                                 format!("'{name}' is not the name of {of} {code} ({expected})"),
@@ -365,27 +541,12 @@ impl Inputs<'_> {
         Validated { values, bad, key }
     }
 
-    /// Keys held by more than one feature, with those features' indices: runs of a parallel sort by key (no
-    /// map of a million keys).
-    fn duplicate_keys(&self, validated: &[Validated]) -> Vec<(String, Vec<usize>)> {
-        use rayon::prelude::*;
-        let mut duplicates = Vec::new();
-        let mut order: Vec<usize> = (0..validated.len()).filter(|&i| validated[i].key.is_some()).collect();
-        order.par_sort_unstable_by(|&a, &b| validated[a].key.cmp(&validated[b].key).then(a.cmp(&b)));
-        for run in order.chunk_by(|&a, &b| validated[a].key == validated[b].key) {
-            if run.len() > 1 {
-                let k = validated[run[0]].key.clone().expect("keyed");
-                duplicates.push((k, run.iter().map(|&i| self.src.features[i].index).collect()));
-            }
-        }
-        duplicates
-    }
-
     /// The good records (attributes and geometry both good), each with its content hash without its
     /// bookkeeping fields (hashed in parallel), and the rejected features; a geometry problem joins
     /// `problems`.
     fn records(
         &self,
+        batch: &[SourceFeature],
         rows: &mut [Row],
         geo_results: Vec<geometry::Prepared>,
         problems: &mut Vec<Problem>,
@@ -408,7 +569,7 @@ impl Inputs<'_> {
         };
         let mut records = Vec::new();
         let mut rejects = Vec::new();
-        for (i, (f, g)) in self.src.features.iter().zip(geo_results).enumerate() {
+        for (i, (f, g)) in batch.iter().zip(geo_results).enumerate() {
             match (rows[i].take(), g) {
                 (Some((key, values)), Ok((geometry, areas))) => {
                     let hash = hashes[i].take().expect("hashed above");
@@ -435,7 +596,7 @@ impl Inputs<'_> {
     /// The rejects as stored, each with its reasons and key (as the source gives it, even when the key field
     /// itself is at fault: its stored record stays open, since the rejected record may be its unchanged or
     /// changed successor).
-    fn reject_rows(&self, rejects: Vec<Rejected>, problems: &[Problem]) -> Vec<RejectRow> {
+    fn reject_rows(&self, batch: &[SourceFeature], rejects: Vec<Rejected>, problems: &[Problem]) -> Vec<RejectRow> {
         let key_idx = self.def.key_index();
         let mut by_feature: HashMap<usize, Vec<&Problem>> = HashMap::new();
         for p in problems {
@@ -443,7 +604,7 @@ impl Inputs<'_> {
         }
         // a rejected record's key as the source gives it (even when the key field itself is at fault): its
         // stored record stays open, since the rejected record may be its unchanged or changed successor
-        let source_key = |f: &source::SourceFeature| {
+        let source_key = |f: &SourceFeature| {
             self.mapping[key_idx]
                 .as_ref()
                 .map(|(si, rw)| fields::rewrite(&fields::raw_value(f, *si), rw).to_string())
@@ -452,7 +613,7 @@ impl Inputs<'_> {
         rejects
             .into_iter()
             .map(|(i, geometry)| {
-                let f = &self.src.features[i];
+                let f = &batch[i];
                 let mine = by_feature.get(&f.index).map(Vec::as_slice).unwrap_or_default();
                 RejectRow {
                     feature_index: f.index,
@@ -467,7 +628,7 @@ impl Inputs<'_> {
                         })
                         .collect::<Vec<_>>()
                         .join("; "),
-                    attributes: hashing::attributes_json(self.src, i),
+                    attributes: hashing::attributes_json(&self.src.field_names, &f.values),
                     geometry,
                 }
             })
@@ -533,7 +694,7 @@ fn too_many_rejected(rejected: usize, read: usize, max_percent: f64) -> Option<S
 
 fn problem(
     file: &str,
-    src: &Source,
+    src: &SourceInfo,
     index: usize,
     fid: Option<u64>,
     key: Option<String>,
@@ -575,9 +736,10 @@ pub fn read_geometry(
     source: &SourceRequest,
     src_crs: Option<&str>,
 ) -> Result<(geo::MultiPolygon<f64>, crate::area::Areas)> {
-    let src = source::read(source, &Progress::hidden())?;
+    let mut src = source::read(source, &Progress::hidden())?;
     let crs = geometry::source_crs(&src, src_crs, &reg.crs)?;
-    let prepared = geometry::prepare_all(&src.features, &crs, &reg.crs, LayerKind::Units, source.make_valid)?;
+    geometry::check_extent(&src, &crs, src.extent)?;
+    let prepared = geometry::prepare_all(&mut src.features, &crs, &reg.crs, LayerKind::Units, source.make_valid)?;
     let mut polys = Vec::new();
     for (f, p) in src.features.iter().zip(prepared) {
         match p {

@@ -6,8 +6,15 @@ use geo_traits::to_geo::ToGeoGeometry;
 
 /// Encode a multipolygon as a GeoPackage blob with an `[minx, maxx, miny, maxy]` envelope.
 pub fn encode(mp: &MultiPolygon<f64>, srs_id: i32) -> Vec<u8> {
-    let geom = geo::Geometry::MultiPolygon(mp.clone());
-    let mut out = Vec::with_capacity(40 + wkb::writer::geometry_wkb_size(&geom));
+    let mut out = Vec::new();
+    encode_into(mp, srs_id, &mut out);
+    out
+}
+
+/// [`encode`] into `out` (cleared first), so that a writer encoding blob after blob reuses one buffer.
+pub fn encode_into(mp: &MultiPolygon<f64>, srs_id: i32, out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(40 + wkb::writer::geometry_wkb_size(mp));
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
     let empty = mp.0.is_empty();
@@ -21,13 +28,8 @@ pub fn encode(mp: &MultiPolygon<f64>, srs_id: i32) -> Vec<u8> {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
-    wkb::writer::write_geometry(
-        &mut out,
-        &geom,
-        &wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian },
-    )
-    .expect("writing WKB to a Vec cannot fail");
-    out
+    wkb::writer::write_geometry(out, mp, &wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian })
+        .expect("writing WKB to a Vec cannot fail");
 }
 
 /// The envelope `[minx, maxx, miny, maxy]` stored in a blob header, if any.

@@ -36,6 +36,37 @@ pub enum Decoding {
     Detect,
 }
 
+/// What the values of an undeclared encoding were seen to be, one value at a time: whether every one is
+/// UTF-8, and whether every one is GBK (GB18030).
+#[derive(Debug, Clone, Copy)]
+pub struct Detection {
+    utf8: bool,
+    gbk: bool,
+}
+
+impl Default for Detection {
+    fn default() -> Detection {
+        Detection { utf8: true, gbk: true }
+    }
+}
+
+impl Detection {
+    /// Take in one value's bytes.
+    pub fn see(&mut self, bytes: &[u8]) {
+        if self.utf8 && std::str::from_utf8(bytes).is_err() {
+            self.utf8 = false;
+        }
+        if self.gbk {
+            self.gbk = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes).is_some();
+        }
+    }
+
+    /// Nothing more to learn: neither encoding holds.
+    pub fn settled(&self) -> bool {
+        !self.utf8 && !self.gbk
+    }
+}
+
 impl Decoding {
     /// The decoding of the source at `path` given `--encoding` (if any).
     pub fn for_source(path: &Path, given: Option<&str>) -> Result<Decoding> {
@@ -87,23 +118,21 @@ impl Decoding {
         }
     }
 
-    /// Settle a detected encoding from all the values' bytes: UTF-8 if every value is, else GBK if every value
-    /// is; an error naming the file otherwise. A decoding that is not [`Decoding::Detect`] stays as it is.
-    pub fn settle<'a>(self, path: &Path, values: impl Iterator<Item = &'a [u8]> + Clone) -> Result<Decoding> {
+    /// Settle a detected encoding from what [`Detection`] saw of every value's bytes: UTF-8 if every value
+    /// is, else GBK if every value is; an error naming the file otherwise. A decoding that is not
+    /// [`Decoding::Detect`] stays as it is.
+    pub fn settle(self, path: &Path, seen: &Detection) -> Result<Decoding> {
         if !matches!(self, Decoding::Detect) {
             return Ok(self);
         }
-        if values.clone().all(|b| std::str::from_utf8(b).is_ok()) {
+        if seen.utf8 {
             return Ok(Decoding::Strict {
                 encoding: encoding_rs::UTF_8,
                 raw_open: true,
                 label: "UTF-8 (no .cpg; detected)".into(),
             });
         }
-        if values
-            .into_iter()
-            .all(|b| encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(b).is_some())
-        {
+        if seen.gbk {
             return Ok(Decoding::Strict {
                 encoding: encoding_rs::GB18030,
                 raw_open: true,

@@ -4,18 +4,21 @@
 //! Attribute text is decoded as `io::encoding` says: strictly, a value that is not text in the source's
 //! encoding named with its field rather than replaced.
 //!
-//! A large GeoPackage layer is read in fid ranges, one GDAL handle per core on its own thread
-//! ([`read_with`]); the features come in the order, and at the positions, one handle gives them.
+//! A layer is read a batch at a time ([`open`], [`Stream`]) on threads of its own, so that an import holds a
+//! few batches, not the layer; a large GeoPackage layer in fid ranges, one GDAL handle per core. The
+//! features come in the order, and at the positions, one handle gives them. [`read`] collects them all.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::MultiPolygon;
 use geo_traits::to_geo::ToGeoGeometry;
 
-use super::encoding::Decoding;
+use super::encoding::{Decoding, Detection};
 use crate::crs::{describe_srs, CrsInfo};
 use crate::error::{Error, Result};
 use crate::model::Value;
@@ -71,9 +74,9 @@ pub struct SourceFeature {
     pub undecodable: Vec<usize>,
 }
 
-/// A source layer read into memory.
-#[derive(Debug)]
-pub struct Source {
+/// A source layer as opened: everything about it but its features.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
     /// The file.
     pub path: PathBuf,
     /// GDAL driver short name.
@@ -84,43 +87,374 @@ pub struct Source {
     pub field_names: Vec<String>,
     /// The source layer's CRS, if it declares one.
     pub crs: Option<CrsInfo>,
-    /// `[minx, maxx, miny, maxy]` of all polygonal geometries.
-    pub extent: Option<[f64; 4]>,
     /// The attribute encoding used, and how it was chosen.
     pub encoding: String,
+    /// Features in the layer, as GDAL counts them.
+    pub count: u64,
+    /// For a layer that declares no CRS: its extent (`[minx, maxx, miny, maxy]`) as GDAL reports it, for the
+    /// hint of the refusal.
+    pub declared_extent: Option<[f64; 4]>,
+}
+
+/// A source layer read into memory.
+#[derive(Debug)]
+pub struct Source {
+    /// The layer.
+    pub info: SourceInfo,
+    /// `[minx, maxx, miny, maxy]` of all polygonal geometries.
+    pub extent: Option<[f64; 4]>,
     /// The features.
     pub features: Vec<SourceFeature>,
 }
 
-/// A feature as GDAL hands it over: fid, field values, the geometry when it is not WKB, and its WKB (with
-/// whether MakeValid repaired it).
-type ReadFeature = (Option<u64>, Vec<Raw>, SourceGeometry, Option<(Vec<u8>, bool)>);
+impl std::ops::Deref for Source {
+    type Target = SourceInfo;
+    fn deref(&self) -> &SourceInfo {
+        &self.info
+    }
+}
 
-enum Raw {
-    V(Value),
-    Bytes(Vec<u8>),
+/// What a read takes from each feature.
+#[derive(Debug, Clone)]
+pub enum Take {
+    /// Every field and the geometry.
+    All,
+    /// Only these fields (indices into the layer's fields) and no geometry: GDAL is told to skip the rest,
+    /// which read as null, and the geometry as missing.
+    Fields(Vec<usize>),
 }
 
 /// Features from which a GeoPackage layer is read in fid ranges on several threads.
 const PARALLEL_READ_MIN: u64 = 100_000;
 
-/// Read one layer of a vector source.
+/// Features of a batch: a GeoPackage's batches are fid ranges this wide, another format's this many
+/// features. With two reading threads at most five batches are in memory at once.
+const BATCH: i64 = 8192;
+
+/// [`BATCH`], or with the `fault-injection` feature (the tests' build) `NRLEDGER_SOURCE_BATCH`, so that the
+/// tests' small sources cross batch boundaries.
+fn batch_size() -> i64 {
+    #[cfg(feature = "fault-injection")]
+    if let Some(n) = std::env::var("NRLEDGER_SOURCE_BATCH").ok().and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0)
+    {
+        return n;
+    }
+    BATCH
+}
+
+/// Read one layer of a vector source whole.
 pub fn read(req: &SourceRequest, progress: &Progress) -> Result<Source> {
     read_with(req, progress, PARALLEL_READ_MIN)
 }
 
-/// The fid column of a GeoPackage layer and the fid ranges `[lo, hi)` to read it in, one per core — or
-/// None when it is read through one handle: another format, fewer than `parallel_min` features, one core,
-/// or a fid range GDAL does not report.
-fn fid_ranges(
+/// [`read`], reading a GeoPackage layer of at least `parallel_min` features in fid ranges on several threads.
+pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) -> Result<Source> {
+    let stream = open_with(req, parallel_min, Take::All)?;
+    let info = stream.info.clone();
+    progress.set_len(info.count);
+    let mut features = Vec::with_capacity(info.count as usize);
+    for batch in stream {
+        let batch = batch?;
+        progress.inc(batch.len() as u64);
+        features.extend(batch);
+    }
+    let extent = extent_of(&features);
+    Ok(Source { info, extent, features })
+}
+
+/// Open one layer of a vector source to read it a batch at a time ([`Stream`]).
+pub fn open(req: &SourceRequest, take: Take) -> Result<Stream> {
+    open_with(req, PARALLEL_READ_MIN, take)
+}
+
+/// A source layer read a batch at a time, in the order one GDAL handle gives its features and with the
+/// positions that order gives them. The batches are read ahead on threads of their own — a large GeoPackage
+/// in fid ranges, one GDAL handle per core, the others through one handle — while the caller works on the
+/// batch before; at most two batches per thread wait. Dropping the stream stops the threads.
+pub struct Stream {
+    /// The layer.
+    pub info: SourceInfo,
+    /// The reading threads' batches: batch k comes from `rx[k % rx.len()]`.
+    rx: Vec<Receiver<Result<Vec<SourceFeature>>>>,
+    /// How many batches there are, when known (fid ranges); else the stream ends with its one thread.
+    batches: Option<usize>,
+    /// The next batch.
+    next: usize,
+    /// The position of the next feature.
+    index: usize,
+}
+
+impl Iterator for Stream {
+    type Item = Result<Vec<SourceFeature>>;
+
+    fn next(&mut self) -> Option<Result<Vec<SourceFeature>>> {
+        if self.batches.is_some_and(|n| self.next >= n) {
+            return None;
+        }
+        let k = self.next;
+        self.next += 1;
+        match self.rx[k % self.rx.len()].recv() {
+            Ok(Ok(mut batch)) => {
+                for f in &mut batch {
+                    f.index = self.index;
+                    self.index += 1;
+                }
+                Some(Ok(batch))
+            }
+            Ok(Err(e)) => {
+                self.batches = Some(0);
+                Some(Err(e))
+            }
+            Err(_) if self.batches.is_none() => None,
+            Err(_) => {
+                self.batches = Some(0);
+                Some(Err(Error::Invalid(format!("{}: a thread reading the source stopped", self.info.path.display()))))
+            }
+        }
+    }
+}
+
+/// [`open`], reading a GeoPackage layer of at least `parallel_min` features in fid ranges on several threads.
+pub fn open_with(req: &SourceRequest, parallel_min: u64, take: Take) -> Result<Stream> {
+    open_sized(req, parallel_min, batch_size(), take)
+}
+
+/// [`open_with`], `batch` features (or fids) a batch.
+fn open_sized(req: &SourceRequest, parallel_min: u64, batch: i64, take: Take) -> Result<Stream> {
+    quiet_gdal_errors();
+    let path = req.path.as_path();
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    check_shapefile_parts(path)?;
+    let decoding = Decoding::for_source(path, req.encoding.as_deref())?;
+    let options: Vec<String> = decoding.open_option().into_iter().collect();
+    let opt_refs: Vec<&str> = options.iter().map(String::as_str).collect();
+    let ds = open_read_only(path, &opt_refs)?;
+    let driver = ds.driver().short_name();
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    if names.is_empty() {
+        return Err(Error::NotVector { path: path.to_path_buf(), reason: "it has no vector layers".into() });
+    }
+    let chosen = choose_layer(path, &names, req)?;
+    let mut layer = ds.layer_by_name(&chosen)?;
+    let crs = match layer.spatial_ref() {
+        Some(srs) => Some(describe_srs(&srs, &format!("{} layer {chosen}", path.display()))?),
+        None => None,
+    };
+    let declared_extent =
+        if crs.is_none() { layer.get_extent().ok().map(|e| [e.MinX, e.MaxX, e.MinY, e.MaxY]) } else { None };
+    let fields: Vec<(String, OGRFieldType::Type)> = layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
+    let count = layer.feature_count();
+    let decoding = match decoding {
+        Decoding::Detect => decoding.settle(path, &detect(&mut layer, &fields)?)?,
+        d => d,
+    };
+    let span = fid_span(&ds, &layer, &driver, count, parallel_min, batch);
+    drop(ds);
+    let info = SourceInfo {
+        path: path.to_path_buf(),
+        driver,
+        layer: chosen.clone(),
+        field_names: fields.iter().map(|f| f.0.clone()).collect(),
+        crs,
+        encoding: decoding.label(),
+        count,
+        declared_extent,
+    };
+    let plan = Arc::new(Plan {
+        path: path.to_path_buf(),
+        options,
+        layer: chosen,
+        fields,
+        take,
+        make_valid: req.make_valid,
+        decoding,
+        batch,
+    });
+    let (rx, batches) = match span {
+        Some((col, lo, hi)) => {
+            let threads = crate::read_threads();
+            let b = plan.batch;
+            let ranges: Vec<(i64, i64)> =
+                (0..).map(|k| lo + k * b).take_while(|a| *a <= hi).map(|a| (a, (a + b).min(hi + 1))).collect();
+            let n = ranges.len();
+            let rx = (0..threads.min(n))
+                .map(|t| {
+                    let mine: Vec<(i64, i64)> = ranges.iter().copied().skip(t).step_by(threads).collect();
+                    let (tx, rx) = sync_channel(1);
+                    let (plan, col) = (plan.clone(), col.clone());
+                    std::thread::spawn(move || plan.read_ranges(&col, &mine, &tx));
+                    rx
+                })
+                .collect();
+            (rx, Some(n))
+        }
+        None => {
+            let (tx, rx) = sync_channel(1);
+            std::thread::spawn(move || plan.read_sequential(&tx));
+            (vec![rx], None)
+        }
+    };
+    Ok(Stream { info, rx, batches, next: 0, index: 0 })
+}
+
+/// What a source without a declared encoding holds: every string value's bytes seen (the geometry skipped),
+/// until neither UTF-8 nor GBK can hold.
+fn detect(layer: &mut gdal::vector::Layer<'_>, fields: &[(String, OGRFieldType::Type)]) -> Result<Detection> {
+    let mut seen = Detection::default();
+    let strings: Vec<usize> = (0..fields.len()).filter(|&i| fields[i].1 == OGRFieldType::OFTString).collect();
+    let mut skipped: Vec<&str> =
+        fields.iter().filter(|f| f.1 != OGRFieldType::OFTString).map(|f| f.0.as_str()).collect();
+    skipped.extend(["OGR_GEOMETRY", "OGR_STYLE"]);
+    ignore_fields(layer, &skipped)?;
+    'features: for feature in layer.features() {
+        for &i in &strings {
+            if let Raw::Bytes(b) = read_field(&feature, i, OGRFieldType::OFTString) {
+                seen.see(&b);
+                if seen.settled() {
+                    break 'features;
+                }
+            }
+        }
+    }
+    ignore_fields(layer, &[])?;
+    Ok(seen)
+}
+
+/// Tell GDAL to skip these fields (`OGR_GEOMETRY`: the geometry); none: read everything again.
+fn ignore_fields(layer: &gdal::vector::Layer<'_>, names: &[&str]) -> Result<()> {
+    let owned: Vec<CString> = names.iter().filter_map(|n| CString::new(*n).ok()).collect();
+    let mut ptrs: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: a valid layer handle and a NULL-terminated list of C strings that outlive the call (GDAL copies
+    // them); NULL resets the list
+    let rc = unsafe {
+        gdal_sys::OGR_L_SetIgnoredFields(
+            layer.c_layer(),
+            if names.is_empty() { std::ptr::null_mut() } else { ptrs.as_mut_ptr() },
+        )
+    };
+    if rc != gdal_sys::OGRErr::OGRERR_NONE {
+        return Err(Error::Invalid(format!("GDAL could not skip fields {names:?} (OGRErr {rc})")));
+    }
+    Ok(())
+}
+
+/// How the reading threads read a layer: which file, options and layer, what to take of each feature, and
+/// how its text decodes.
+struct Plan {
+    path: PathBuf,
+    options: Vec<String>,
+    layer: String,
+    fields: Vec<(String, OGRFieldType::Type)>,
+    take: Take,
+    make_valid: bool,
+    decoding: Decoding,
+    /// Features (or fids) a batch.
+    batch: i64,
+}
+
+/// A batch as a reading thread sends it.
+type Batch = Result<Vec<SourceFeature>>;
+
+impl Plan {
+    /// The layer through a handle of this thread's own, told what to skip.
+    fn with_layer<T>(&self, f: impl FnOnce(&mut gdal::vector::Layer<'_>) -> Result<T>) -> Result<T> {
+        let options: Vec<&str> = self.options.iter().map(String::as_str).collect();
+        let ds = open_read_only(&self.path, &options)?;
+        let mut layer = ds.layer_by_name(&self.layer)?;
+        if let Take::Fields(wanted) = &self.take {
+            let mut skipped: Vec<&str> =
+                (0..self.fields.len()).filter(|i| !wanted.contains(i)).map(|i| self.fields[i].0.as_str()).collect();
+            skipped.extend(["OGR_GEOMETRY", "OGR_STYLE"]);
+            ignore_fields(&layer, &skipped)?;
+        }
+        f(&mut layer)
+    }
+
+    /// Read these fid ranges `[lo, hi)` of column `col`, a batch each, in order.
+    fn read_ranges(&self, col: &str, ranges: &[(i64, i64)], tx: &SyncSender<Batch>) {
+        let col = format!("\"{}\"", col.replace('"', "\"\""));
+        let read = self.with_layer(|layer| {
+            for (lo, hi) in ranges {
+                layer.set_attribute_filter(&format!("{col} >= {lo} AND {col} < {hi}"))?;
+                let batch: Vec<SourceFeature> = layer.features().map(|f| self.feature(&f)).collect();
+                if tx.send(Ok(batch)).is_err() {
+                    break; // the stream was dropped
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = read {
+            let _ = tx.send(Err(e));
+        }
+    }
+
+    /// Read the whole layer through one handle, a batch at a time.
+    fn read_sequential(&self, tx: &SyncSender<Batch>) {
+        let n = self.batch as usize;
+        let read = self.with_layer(|layer| {
+            let mut batch = Vec::with_capacity(n);
+            for f in layer.features() {
+                batch.push(self.feature(&f));
+                if batch.len() == n && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(n)))).is_err() {
+                    return Ok(()); // the stream was dropped
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(Ok(batch));
+            }
+            Ok(())
+        });
+        if let Err(e) = read {
+            let _ = tx.send(Err(e));
+        }
+    }
+
+    /// One feature as GDAL hands it over: its values decoded (a value that does not decode kept lossily for
+    /// the reject's attributes and its field marked undecodable) and its geometry parsed; its position is
+    /// set by the stream.
+    fn feature(&self, feature: &gdal::vector::Feature<'_>) -> SourceFeature {
+        let mut undecodable = Vec::new();
+        let values = (0..self.fields.len())
+            .map(|i| {
+                if matches!(&self.take, Take::Fields(w) if !w.contains(&i)) {
+                    return Value::Null;
+                }
+                match read_field(feature, i, self.fields[i].1) {
+                    Raw::V(v) => v,
+                    Raw::Bytes(b) => Value::Text(self.decoding.decode(&b).unwrap_or_else(|| {
+                        // kept for the reject's attributes, never stored as the record's value
+                        undecodable.push(i);
+                        String::from_utf8_lossy(&b).into_owned()
+                    })),
+                }
+            })
+            .collect();
+        let geometry = match self.take {
+            Take::Fields(_) => SourceGeometry::Missing,
+            Take::All => match geometry_wkb(feature.geometry(), self.make_valid) {
+                Ok((bytes, repaired)) => parse_wkb(&bytes, repaired),
+                Err(g) => g,
+            },
+        };
+        SourceFeature { index: 0, fid: feature.fid(), values, geometry, undecodable }
+    }
+}
+
+/// The fid column of a GeoPackage layer and its fid range `[lo, hi]`, to read it in fid ranges on several
+/// threads — or None when it is read through one handle: another format, fewer than `parallel_min`
+/// features, one core, a fid range GDAL does not report, or fids so sparse that most ranges would be empty.
+fn fid_span(
     ds: &Dataset,
     layer: &gdal::vector::Layer<'_>,
     driver: &str,
     count: u64,
     parallel_min: u64,
-) -> Option<(String, Vec<(i64, i64)>)> {
-    let threads = crate::read_threads() as i64;
-    if driver != "GPKG" || count < parallel_min || count == 0 || threads < 2 {
+    batch: i64,
+) -> Option<(String, i64, i64)> {
+    if driver != "GPKG" || count < parallel_min || count == 0 || crate::read_threads() < 2 {
         return None;
     }
     // SAFETY: the layer handle is valid while `layer` lives; GDAL returns a pointer to its own string
@@ -140,142 +474,15 @@ fn fid_ranges(
     let mut res = ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::SQLITE).ok()??;
     let f = res.features().next()?;
     let (lo, hi) = (f.field_as_integer64(0).ok()??, f.field_as_integer64(1).ok()??);
-    let span = hi - lo + 1;
-    let step = (span + threads - 1) / threads;
-    Some((
-        fid_col,
-        (0..threads).map(|k| (lo + k * step, (lo + (k + 1) * step).min(hi + 1))).filter(|(a, b)| a < b).collect(),
-    ))
-}
-
-/// [`read`], reading a GeoPackage layer of at least `parallel_min` features in fid ranges on several threads.
-pub fn read_with(req: &SourceRequest, progress: &Progress, parallel_min: u64) -> Result<Source> {
-    quiet_gdal_errors();
-    let path = req.path.as_path();
-    if !path.exists() {
-        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
-    }
-    check_shapefile_parts(path)?;
-    let decoding = Decoding::for_source(path, req.encoding.as_deref())?;
-    let open_opts: Vec<String> = decoding.open_option().into_iter().collect();
-    let opt_refs: Vec<&str> = open_opts.iter().map(String::as_str).collect();
-    let ds = open_read_only(path, &opt_refs)?;
-    let driver = ds.driver().short_name();
-    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-    if names.is_empty() {
-        return Err(Error::NotVector { path: path.to_path_buf(), reason: "it has no vector layers".into() });
-    }
-    let chosen = choose_layer(path, &names, req)?;
-    let mut layer = ds.layer_by_name(&chosen)?;
-    let crs = match layer.spatial_ref() {
-        Some(srs) => Some(describe_srs(&srs, &format!("{} layer {chosen}", path.display()))?),
-        None => None,
-    };
-    let fields: Vec<(String, OGRFieldType::Type)> = layer.defn().fields().map(|f| (f.name(), f.field_type())).collect();
-    let count = layer.feature_count();
-    progress.set_len(count);
-    let chunks = read_features(path, &ds, &mut layer, &chosen, &opt_refs, &fields, req, progress, parallel_min)?;
-    let raws = parse_geometries(chunks, count as usize);
-    let extent = extent_of(&raws);
-    let byte_values = raws.iter().flat_map(|r| &r.2).filter_map(|v| match v {
-        Raw::Bytes(b) => Some(b.as_slice()),
-        Raw::V(_) => None,
-    });
-    let decoding = decoding.settle(path, byte_values)?;
-    let features = decode_values(raws, &decoding);
-    Ok(Source {
-        path: path.to_path_buf(),
-        driver,
-        layer: chosen,
-        field_names: fields.into_iter().map(|f| f.0).collect(),
-        crs,
-        extent,
-        encoding: decoding.label(),
-        features,
-    })
-}
-
-/// A feature with its WKB parsed: position, fid, raw values, geometry.
-type Parsed = (usize, Option<u64>, Vec<Raw>, SourceGeometry);
-
-/// Every feature of `layer`, in the order one handle gives them: GDAL hands them over one at a time (fields
-/// and WKB); a large GeoPackage is read in fid ranges, each through a handle of its own on its own thread
-/// (GDAL's own decoding was most of a 1 000 000-feature read, on one core), the ranges in fid order.
-#[allow(clippy::too_many_arguments)]
-fn read_features(
-    path: &Path,
-    ds: &gdal::Dataset,
-    layer: &mut gdal::vector::Layer<'_>,
-    chosen: &str,
-    opt_refs: &[&str],
-    fields: &[(String, OGRFieldType::Type)],
-    req: &SourceRequest,
-    progress: &Progress,
-    parallel_min: u64,
-) -> Result<Vec<Vec<ReadFeature>>> {
-    let count = layer.feature_count();
-    let driver = ds.driver().short_name();
-    let read_all = |layer: &mut gdal::vector::Layer<'_>| -> Vec<ReadFeature> {
-        layer
-            .features()
-            .map(|feature| {
-                let vals: Vec<Raw> =
-                    fields.iter().enumerate().map(|(i, (_, ty))| read_field(&feature, i, *ty)).collect();
-                let (geometry, wkb) = match geometry_wkb(feature.geometry(), req.make_valid) {
-                    Ok(w) => (SourceGeometry::Empty, Some(w)),
-                    Err(g) => (g, None),
-                };
-                progress.inc(1);
-                (feature.fid(), vals, geometry, wkb)
-            })
-            .collect()
-    };
-    let ranges = fid_ranges(ds, layer, &driver, count, parallel_min);
-    Ok(match ranges {
-        None => vec![read_all(layer)],
-        Some((fid_col, ranges)) => std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .iter()
-                .map(|&(lo, hi)| {
-                    let (fid_col, read_all) = (&fid_col, &read_all);
-                    scope.spawn(move || -> Result<Vec<_>> {
-                        let ds = open_read_only(path, opt_refs)?;
-                        let mut layer = ds.layer_by_name(chosen)?;
-                        let col = format!("\"{}\"", fid_col.replace('"', "\"\""));
-                        layer.set_attribute_filter(&format!("{col} >= {lo} AND {col} < {hi}"))?;
-                        Ok(read_all(&mut layer))
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("a source reading thread panicked")).collect::<Result<Vec<_>>>()
-        })?,
-    })
-}
-
-/// The features in order with their WKB parsed (in parallel).
-fn parse_geometries(chunks: Vec<Vec<ReadFeature>>, count: usize) -> Vec<Parsed> {
-    let mut raws: Vec<(usize, Option<u64>, Vec<Raw>, SourceGeometry)> = Vec::with_capacity(count);
-    let mut wkbs: Vec<Option<(Vec<u8>, bool)>> = Vec::with_capacity(count);
-    for (index, (fid, vals, geometry, wkb)) in chunks.into_iter().flatten().enumerate() {
-        raws.push((index, fid, vals, geometry));
-        wkbs.push(wkb);
-    }
-    {
-        use rayon::prelude::*;
-        raws.par_iter_mut().zip(wkbs.into_par_iter()).with_min_len(256).for_each(|(r, w)| {
-            if let Some((bytes, repaired)) = w {
-                r.3 = parse_wkb(&bytes, repaired);
-            }
-        });
-    }
-    raws
+    let sparse = (hi - lo + 1) as f64 > 4.0 * count as f64 + batch as f64;
+    (!sparse).then_some((fid_col, lo, hi))
 }
 
 /// The extent of the polygonal features (min x, max x, min y, max y), None without any.
-fn extent_of(raws: &[Parsed]) -> Option<[f64; 4]> {
+pub fn extent_of(features: &[SourceFeature]) -> Option<[f64; 4]> {
     let mut extent: Option<[f64; 4]> = None;
-    for (_, _, _, geometry) in raws {
-        if let SourceGeometry::Polygonal { mp, .. } = geometry {
+    for f in features {
+        if let SourceGeometry::Polygonal { mp, .. } = &f.geometry {
             if let Some(r) = geo::BoundingRect::bounding_rect(mp) {
                 let e = extent.get_or_insert([f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY]);
                 e[0] = e[0].min(r.min().x);
@@ -288,27 +495,9 @@ fn extent_of(raws: &[Parsed]) -> Option<[f64; 4]> {
     extent
 }
 
-/// The features with their byte values decoded in the settled encoding; a value that does not decode is
-/// kept lossily for the reject's attributes and its field marked undecodable.
-fn decode_values(raws: Vec<Parsed>, decoding: &Decoding) -> Vec<SourceFeature> {
-    raws.into_iter()
-        .map(|(index, fid, vals, geometry)| {
-            let mut undecodable = Vec::new();
-            let values = vals
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Raw::V(v) => v,
-                    Raw::Bytes(b) => Value::Text(decoding.decode(&b).unwrap_or_else(|| {
-                        // kept for the reject's attributes, never stored as the record's value
-                        undecodable.push(i);
-                        String::from_utf8_lossy(&b).into_owned()
-                    })),
-                })
-                .collect();
-            SourceFeature { index, fid, values, geometry, undecodable }
-        })
-        .collect()
+enum Raw {
+    V(Value),
+    Bytes(Vec<u8>),
 }
 
 /// A Shapefile is a .shp with its .shx and .dbf: name the missing part (GDAL's own refusal does not).
@@ -581,6 +770,26 @@ mod tests {
             let ranges = features(path, 0);
             assert!(one.features.len() > 1000);
             same(&one, &ranges);
+            // in small batches, through one handle and in fid ranges: the same features at the same positions
+            for parallel_min in [u64::MAX, 0] {
+                let req = SourceRequest { path: path.to_path_buf(), layer: Some("DLTB".into()), ..Default::default() };
+                let stream = open_sized(&req, parallel_min, 97, Take::All).unwrap();
+                let info = stream.info.clone();
+                let batches: Vec<Vec<SourceFeature>> = stream.map(|b| b.unwrap()).collect();
+                assert!(batches.len() > 10 && batches.iter().all(|b| b.len() <= 97));
+                let features: Vec<SourceFeature> = batches.into_iter().flatten().collect();
+                same(&one, &Source { info, extent: extent_of(&features), features });
+            }
+            // the key field alone: the same positions, other fields null, no geometry
+            let req = SourceRequest { path: path.to_path_buf(), layer: Some("DLTB".into()), ..Default::default() };
+            let keys: Vec<SourceFeature> =
+                open_sized(&req, 0, 97, Take::Fields(vec![0])).unwrap().flat_map(|b| b.unwrap()).collect();
+            assert_eq!(keys.len(), one.features.len());
+            for (k, f) in keys.iter().zip(&one.features) {
+                assert_eq!((k.index, k.fid, &k.values[0]), (f.index, f.fid, &f.values[0]));
+                assert!(k.values[1..].iter().all(|v| *v == Value::Null));
+                assert!(matches!(k.geometry, SourceGeometry::Missing));
+            }
             assert!(one.features.iter().enumerate().all(|(i, f)| f.index == i));
         }
         let with_gaps = features(&copy, 0);
@@ -588,9 +797,10 @@ mod tests {
         // a GeoJSON source is read through one handle whatever the threshold
         let ds = Dataset::open(&seed).unwrap();
         let layer = ds.layer_by_name("DLTB").unwrap();
-        assert!(fid_ranges(&ds, &layer, "GPKG", 3000, 0)
-            .is_some_and(|(col, r)| col == "fid" && r.len() >= 2 && r.windows(2).all(|w| w[0].1 == w[1].0)));
-        assert!(fid_ranges(&ds, &layer, "GeoJSON", 3000, 0).is_none());
-        assert!(fid_ranges(&ds, &layer, "GPKG", 3000, 3001).is_none());
+        assert!(fid_span(&ds, &layer, "GPKG", 3000, 0, BATCH).is_some_and(|(col, lo, hi)| col == "fid" && lo < hi));
+        assert!(fid_span(&ds, &layer, "GeoJSON", 3000, 0, BATCH).is_none());
+        assert!(fid_span(&ds, &layer, "GPKG", 3000, 3001, BATCH).is_none());
+        // fids so sparse that most small fid ranges would hold nothing: one handle
+        assert!(fid_span(&ds, &layer, "GPKG", 3, 0, 10).is_none());
     }
 }

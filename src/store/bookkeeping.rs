@@ -66,14 +66,12 @@ fn kept(
     Ok(out)
 }
 
+/// Bookkeeping values by fid.
+pub(super) type ShownNow = rustc_hash::FxHashMap<i64, Box<[Value]>>;
+
 /// The bookkeeping values the open records (of the scope) show now, by fid, in the order of
 /// [`LayerDef::bookkeeping_indices`].
-pub(super) fn shown(
-    conn: &Connection,
-    def: &LayerDef,
-    scope_sql: &str,
-    scope_params: &[&str],
-) -> Result<HashMap<i64, Vec<Value>>> {
+pub(super) fn shown(conn: &Connection, def: &LayerDef, scope_sql: &str, scope_params: &[&str]) -> Result<ShownNow> {
     let idx = def.bookkeeping_indices();
     let cols: Vec<String> = idx.iter().map(|&i| format!("\"{}\"", def.fields[i].name)).collect();
     let mut st = conn.prepare(&format!(
@@ -81,12 +79,12 @@ pub(super) fn shown(
         cols.join(", "),
         def.kind.name()
     ))?;
-    let mut shown: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut shown = ShownNow::default();
     let mut rows = st.query(params_from_iter(scope_params.iter()))?;
     while let Some(r) = rows.next()? {
         let vals =
             (0..idx.len()).map(|k| super::read::value_of(r.get_ref(k + 1)?)).collect::<rusqlite::Result<Vec<_>>>()?;
-        shown.insert(r.get(0)?, vals);
+        shown.insert(r.get(0)?, vals.into_boxed_slice());
     }
     for (fid, later) in kept(conn, def, None, None)? {
         if let Some(vals) = shown.get_mut(&fid) {
@@ -107,7 +105,7 @@ pub(super) fn keep(
     conn: &Connection,
     def: &LayerDef,
     idx: &[usize],
-    shown: Option<&Vec<Value>>,
+    shown: Option<&[Value]>,
     fid: i64,
     as_of: &str,
     import_id: i64,

@@ -37,7 +37,7 @@ pub use schema::SCHEMA_VERSION;
 pub use submissions::{Submission, SubmissionState};
 pub use tokens::{token_hash, ActiveToken, TokenInfo, MAX_TOKEN_DAYS, TOKEN_PREFIX};
 pub use trail::{Actor, Change, TrailEntry};
-pub use write::{check_scope, ImportOutcome, PreparedImport, PreparedRecord, RejectRow};
+pub use write::{check_scope, ImportHead, ImportOutcome, ImportTail, PreparedRecord, RejectRow, Sink};
 
 use crate::catalog::Catalog;
 use crate::crs::CrsInfo;

@@ -14,7 +14,7 @@
 //! `nr_scoped_vintages`. Each scope's vintages are in date order, and a whole-layer vintage must follow all
 //! of them.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use geo::BoundingRect;
 use rusqlite::{params, params_from_iter, OptionalExtension};
@@ -25,12 +25,14 @@ use crate::catalog::LayerDef;
 use crate::error::{Error, Result};
 use crate::io::blob;
 use crate::model::{AsOf, EventType, LayerKind, Value};
-use crate::progress::Progress;
 
 /// New records from which an import packs the layer's R-tree again instead of inserting them one by one
 /// (when they are also at least an eighth of the entries already there: packing costs about a tenth of an
 /// insert per entry, old or new).
 const RTREE_PACK_MIN: usize = 1024;
+
+/// The page cache of an import's transaction, KiB.
+const PAGE_CACHE_KIB: i64 = 64 * 1024;
 
 /// A record ready to store (validated, in the registry CRS, with areas).
 #[derive(Debug, Clone)]
@@ -69,21 +71,15 @@ pub struct RejectRow {
     pub geometry: Option<geo::Geometry<f64>>,
 }
 
-/// Everything an import will write.
+/// Everything about an import but its records, known before they are read.
 #[derive(Debug, Clone)]
-pub struct PreparedImport {
+pub struct ImportHead {
     /// Layer kind.
     pub layer: LayerKind,
     /// Vintage date.
     pub as_of: AsOf,
-    /// Valid records.
-    pub records: Vec<PreparedRecord>,
-    /// Rejected records (written only with keep-going).
-    pub rejects: Vec<RejectRow>,
     /// Source path as given.
     pub source_path: String,
-    /// SHA-256 of the source file(s).
-    pub source_sha256: String,
     /// Source layer name.
     pub source_layer: String,
     /// GDAL driver.
@@ -96,10 +92,6 @@ pub struct PreparedImport {
     pub encoding: String,
     /// `atomic` or `keep-going`.
     pub mode: String,
-    /// Features read.
-    pub read_count: usize,
-    /// Geometries repaired.
-    pub repaired: usize,
     /// Who ran the import (registrar for events).
     pub user: String,
     /// Reason recorded on registration events.
@@ -110,6 +102,19 @@ pub struct PreparedImport {
     pub started_at: String,
     /// County code of a scoped vintage (a prefix of the layer's scope field); None: the whole layer.
     pub scope: Option<String>,
+}
+
+/// What an import knows once it has read every record.
+#[derive(Debug, Clone)]
+pub struct ImportTail {
+    /// SHA-256 of the source file(s).
+    pub source_sha256: String,
+    /// Features read.
+    pub read_count: usize,
+    /// Geometries repaired.
+    pub repaired: usize,
+    /// Rejected records (written only with keep-going).
+    pub rejects: Vec<RejectRow>,
 }
 
 /// What an import did.
@@ -136,13 +141,18 @@ pub struct ImportOutcome {
 }
 
 impl Registry {
-    /// Store a prepared import as one transaction, phase by phase: the page cache is sized, the write lock
-    /// taken and the vintage's date order checked under it; the open records it replaces are read; the
-    /// records are written (unchanged ones kept, changed ones closed and inserted, events recorded); the
-    /// R-tree is filled; records missing from the snapshot are closed and rejects stored; the vintage and
-    /// the import are logged and the layer's extent widened; then it commits. Any error rolls it all back.
-    pub fn apply(&mut self, imp: &PreparedImport, progress: &Progress) -> Result<ImportOutcome> {
-        let def = self.catalog.layer(imp.layer).clone();
+    /// Store an import as one transaction, its records fed a batch at a time by `feed` through a [`Sink`]:
+    /// the page cache is sized, the write lock taken and the vintage's date order checked under it; the
+    /// open records it replaces are read; `feed` writes the records (unchanged ones kept, changed ones
+    /// closed and inserted, events recorded) and ends with the import's [`ImportTail`], or with None when
+    /// nothing is to be kept; then the R-tree is filled, records missing from the snapshot closed, rejects
+    /// stored, the vintage and the import logged, the layer's extent widened, and it commits. None from
+    /// `feed`, or any error, rolls it all back.
+    pub fn apply<F>(&self, head: &ImportHead, feed: F) -> Result<Option<ImportOutcome>>
+    where
+        F: FnOnce(&mut Sink<'_>) -> Result<Option<ImportTail>>,
+    {
+        let def = self.catalog.layer(head.layer).clone();
         let fault = fault::Pause::requested();
         self.size_page_cache(fault.is_some())?;
         // IMMEDIATE: take the write lock before the date-order checks, so that a second import of the layer
@@ -150,51 +160,61 @@ impl Registry {
         // the import id reserved here stays ours
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| super::locked_or(&self.path, e))?;
-        let scope = Scope::of(imp, &def);
-        self.check_date_order(imp, &def, &scope)?;
+        let scope = Scope::of(head, &def);
+        self.check_date_order(head, &scope)?;
         let t0 = std::time::Instant::now();
         let lap = |what: &str| crate::progress::lap(t0, &format!("  store: {what}"));
         let import_id: i64 =
             tx.query_row("SELECT coalesce(max(import_id), 0) + 1 FROM nr_imports", [], |r| r.get(0))?;
-        let mut open = open_records(&tx, &def, &scope)?;
+        let open = open_records(&tx, &def, &scope)?;
         let same = Sameness::read(self, &tx, &def, &scope)?;
         lap("open records read");
-        let trigger = RtreeTrigger::suspend(&tx, imp.layer)?;
-        let mut out = ImportOutcome { import_id, ..Default::default() };
-        let writer = Writer { tx: &tx, imp, def: &def, import_id, as_of: day(imp.as_of), srs_id: self.srs_id };
-        let boxes = writer.records(&mut open, &same, &mut out, progress, fault)?;
+        let trigger = RtreeTrigger::suspend(&tx, head.layer)?;
+        let writer = Writer { tx: &tx, imp: head, def: &def, import_id, as_of: day(head.as_of), srs_id: self.srs_id };
+        let mut sink = Sink {
+            writer,
+            open,
+            same,
+            out: ImportOutcome { import_id, ..Default::default() },
+            boxes: Vec::new(),
+            fault,
+            written: 0,
+        };
+        let Some(tail) = feed(&mut sink)? else { return Ok(None) };
+        let Sink { writer, mut open, mut out, boxes, .. } = sink;
         lap("rows inserted");
-        fill_rtree(&tx, imp.layer, &boxes)?;
+        fill_rtree(&tx, head.layer, &boxes)?;
         lap("R-tree");
-        keep_rejected_open(imp, &mut open, &mut out);
+        keep_rejected_open(&tail.rejects, &mut open, &mut out);
         writer.close_missing(&open, &mut out)?;
-        writer.rejects(&mut out)?;
+        writer.rejects(&tail.rejects, &mut out)?;
         trigger.restore(&tx)?;
-        writer.log(&out)?;
-        widen_extent(&tx, imp.layer, &boxes)?;
+        writer.log(&out, &tail)?;
+        widen_extent(&tx, head.layer, &boxes)?;
         lap("extents");
         tx.commit()?;
         lap("committed");
-        Ok(out)
+        Ok(Some(out))
     }
 
-    /// A page cache big enough for the whole transaction (1 GiB at most, allocated as used): SQLite's
-    /// default 2 MB spills dirty pages to the file and journal again and again during a large import. Under
-    /// fault injection a tiny one makes the transaction spill into the file before the pause, so an
-    /// interrupted import exercises SQLite's hot-journal rollback, as a large real import would.
+    /// A page cache of [`PAGE_CACHE_KIB`] (allocated as used): SQLite's default 2 MB spills dirty pages to
+    /// the write-ahead log again and again during a large import, a cache as large as the import held it all
+    /// in memory; with this one a large import spills its pages in large runs. Under fault injection a tiny
+    /// one makes the transaction spill into the file before the pause, so an interrupted import exercises
+    /// SQLite's rollback, as a large real import would.
     fn size_page_cache(&self, tiny: bool) -> Result<()> {
-        Ok(self.conn.execute_batch(if tiny {
-            "PRAGMA cache_size = -64;"
+        Ok(self.conn.execute_batch(&if tiny {
+            "PRAGMA cache_size = -64;".to_string()
         } else {
-            "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;"
+            format!("PRAGMA cache_size = -{PAGE_CACHE_KIB}; PRAGMA temp_store = MEMORY;")
         })?)
     }
 
     /// Refuse a vintage out of date order (checked under the write lock): a whole-layer vintage after the
     /// last one; a scoped one after the last whole-layer vintage and every vintage of a scope containing or
     /// contained in it, with every record inside its scope; either after every record registered one by
-    /// one since (units), which it could not close.
-    fn check_date_order(&self, imp: &PreparedImport, def: &LayerDef, scope: &Scope) -> Result<()> {
+    /// one since (units), which it could not close. (Each record's scope is checked as it is written.)
+    fn check_date_order(&self, imp: &ImportHead, scope: &Scope) -> Result<()> {
         let t = imp.layer.name();
         let as_of = day(imp.as_of);
         match &imp.scope {
@@ -206,7 +226,7 @@ impl Registry {
                     )));
                 }
             }
-            Some(s) => self.check_scoped_order(imp, def, s)?,
+            Some(s) => self.check_scoped_order(imp, s)?,
         }
         let latest: Option<String> = self.conn.query_row(
             &format!("SELECT max(valid_from) FROM {t} WHERE valid_to IS NULL{}", scope.sql),
@@ -222,7 +242,7 @@ impl Registry {
     }
 
     /// [`Registry::check_date_order`] for a county's vintage (`--scope`).
-    fn check_scoped_order(&self, imp: &PreparedImport, def: &LayerDef, scope: &str) -> Result<()> {
+    fn check_scoped_order(&self, imp: &ImportHead, scope: &str) -> Result<()> {
         let t = imp.layer.name();
         check_scope(scope)?;
         let whole: Option<String> =
@@ -240,14 +260,6 @@ impl Registry {
                      order and never replaced, so --as-of must be after {d}"
                 )));
             }
-        }
-        let si = def.scope_index();
-        if let Some(r) = imp.records.iter().find(|r| !r.values[si].to_string().starts_with(scope)) {
-            return Err(Error::Invalid(format!(
-                "record {} is outside the import's scope {scope} ({})",
-                r.key,
-                def.scope_field()
-            )));
         }
         Ok(())
     }
@@ -267,7 +279,7 @@ struct Scope {
 }
 
 impl Scope {
-    fn of(imp: &PreparedImport, def: &LayerDef) -> Scope {
+    fn of(imp: &ImportHead, def: &LayerDef) -> Scope {
         match &imp.scope {
             None => Scope { sql: String::new(), value: None },
             Some(s) => Scope {
@@ -285,24 +297,38 @@ impl Scope {
 /// An open record before this vintage: its fid, its record hash, and whether this vintage's snapshot holds
 /// its key (a map of the open records marked, rather than a set of a million keys: a vintage's first import
 /// has none).
+/// The record hash is kept as its 32 bytes (None: not a SHA-256 in hex, so no delivered record equals it):
+/// a million open records are held through a whole import.
 struct Open {
     fid: i64,
-    hash: String,
+    hash: Option<[u8; 32]>,
     seen: bool,
 }
 
 /// The open records before this vintage, by key.
-fn open_records(tx: &rusqlite::Transaction, def: &LayerDef, scope: &Scope) -> Result<HashMap<String, Open>> {
+type OpenRecords = FxHashMap<Box<str>, Open>;
+
+/// A record hash (SHA-256 in hex) as its bytes.
+fn hash_bytes(hex: &str) -> Option<[u8; 32]> {
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(hex, &mut b).ok().map(|()| b)
+}
+
+/// The open records before this vintage, by key.
+fn open_records(tx: &rusqlite::Transaction, def: &LayerDef, scope: &Scope) -> Result<OpenRecords> {
     let mut st = tx.prepare(&format!(
         "SELECT \"{}\", fid, rec_hash FROM {} WHERE valid_to IS NULL{}",
         def.key,
         def.kind.name(),
         scope.sql
     ))?;
-    let rows = st.query_map(params_from_iter(scope.params()), |r| {
-        Ok((r.get::<_, String>(0)?, Open { fid: r.get(1)?, hash: r.get(2)?, seen: false }))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut open = OpenRecords::default();
+    let mut rows = st.query(params_from_iter(scope.params()))?;
+    while let Some(r) = rows.next()? {
+        let hash = r.get_ref(2)?.as_str().ok().and_then(hash_bytes);
+        open.insert(r.get::<_, String>(0)?.into_boxed_str(), Open { fid: r.get(1)?, hash, seen: false });
+    }
+    Ok(open)
 }
 
 /// What decides whether a delivered record is its open predecessor unchanged: the record hash (which leaves
@@ -312,7 +338,7 @@ struct Sameness {
     /// Positions of the bookkeeping fields.
     bookkeeping: Vec<usize>,
     /// The bookkeeping values the open records show now (their own, or the latest kept for them), by fid.
-    shown: HashMap<i64, Vec<Value>>,
+    shown: super::bookkeeping::ShownNow,
     /// Stored hashes are over every field.
     whole_hashes: bool,
 }
@@ -321,7 +347,7 @@ impl Sameness {
     fn read(reg: &Registry, tx: &rusqlite::Transaction, def: &LayerDef, scope: &Scope) -> Result<Sameness> {
         let bookkeeping = def.bookkeeping_indices();
         let shown = if bookkeeping.is_empty() {
-            HashMap::new()
+            Default::default()
         } else {
             super::bookkeeping::shown(tx, def, &scope.sql, &scope.params())?
         };
@@ -331,14 +357,15 @@ impl Sameness {
 
     /// `rec` is the open record `open` unchanged.
     fn same(&self, open: &Open, rec: &PreparedRecord) -> bool {
-        open.hash == rec.hash
+        open.hash.is_some() && open.hash == hash_bytes(&rec.hash)
             || self.whole_hashes
                 && self.shown.get(&open.fid).is_some_and(|bk| {
                     let mut values = rec.values.clone();
                     for (k, &i) in self.bookkeeping.iter().enumerate() {
                         values[i] = bk[k].clone();
                     }
-                    crate::hashing::content_hash(&values, &rec.geometry) == open.hash
+                    open.hash.is_some()
+                        && hash_bytes(&crate::hashing::content_hash(&values, &rec.geometry)) == open.hash
                 })
     }
 }
@@ -371,7 +398,7 @@ impl RtreeTrigger {
 /// The writes of one import, inside its transaction.
 struct Writer<'a> {
     tx: &'a rusqlite::Transaction<'a>,
-    imp: &'a PreparedImport,
+    imp: &'a ImportHead,
     def: &'a LayerDef,
     import_id: i64,
     as_of: String,
@@ -382,91 +409,84 @@ struct Writer<'a> {
 const EVENT_SQL: &str = "INSERT INTO nr_events (unit_code, event_type, event_date, registrar, reason, document_no, \
      import_id, old_fid, new_fid, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-impl Writer<'_> {
-    /// Write the delivered records: an unchanged one keeps its open record (and new bookkeeping values); a
-    /// changed one closes it; new and changed ones are inserted (with a registration event for units).
-    /// Returns the boxes of the rows inserted, for the R-tree.
-    fn records(
-        &self,
-        open: &mut HashMap<String, Open>,
-        same: &Sameness,
-        out: &mut ImportOutcome,
-        progress: &Progress,
-        fault: Option<fault::Pause>,
-    ) -> Result<Vec<(i64, [f64; 4])>> {
-        let t = self.imp.layer.name();
-        let cols: Vec<String> = self.def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
-        let mut ins = self.tx.prepare(&format!(
+/// Where an import's records go, a batch at a time, inside its transaction ([`Registry::apply`]).
+pub struct Sink<'a> {
+    writer: Writer<'a>,
+    open: OpenRecords,
+    same: Sameness,
+    out: ImportOutcome,
+    /// The boxes of the rows inserted, for the R-tree.
+    boxes: Vec<(i64, [f64; 4])>,
+    fault: Option<fault::Pause>,
+    /// Records written so far.
+    written: usize,
+}
+
+impl Sink<'_> {
+    /// Write a batch of the delivered records: an unchanged one keeps its open record (and new bookkeeping
+    /// values); a changed one closes it; new and changed ones are inserted (with a registration event for
+    /// units). A record outside a scoped vintage's scope is refused.
+    pub fn write(&mut self, records: &[PreparedRecord]) -> Result<()> {
+        self.in_scope(records)?;
+        let w = &self.writer;
+        let t = w.imp.layer.name();
+        let cols: Vec<String> = w.def.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+        let mut ins = w.tx.prepare_cached(&format!(
             "INSERT INTO {t} (geom, {}, valid_from, valid_to, import_id, area_ell, area_gk, rec_hash) VALUES ({})",
             cols.join(", "),
             (1..=cols.len() + 7).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
         ))?;
-        let mut close = self.tx.prepare(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
-        let mut event = self.tx.prepare(EVENT_SQL)?;
+        let mut close = w.tx.prepare_cached(&format!("UPDATE {t} SET valid_to = ?1 WHERE fid = ?2"))?;
+        let mut event = w.tx.prepare_cached(EVENT_SQL)?;
         let now = chrono::Utc::now().to_rfc3339();
-        let (records, srs_id) = (&self.imp.records, self.srs_id);
-        let mut boxes = Vec::new();
-        // the blobs of the records to insert (new or changed) are encoded in parallel, a batch at a time: the
-        // batch's blobs by position in the batch (None: the record is unchanged)
-        let mut blobs: Vec<Option<Vec<u8>>> = Vec::new();
-        let mut paused = false;
+        let (same, srs_id) = (&self.same, w.srs_id);
+        // the blob of a record to insert is encoded here, on the writing thread (the import prepares the next
+        // batch on every core meanwhile)
+        let mut geom = Vec::new();
         for (n, rec) in records.iter().enumerate() {
-            if n % ENCODE_BATCH == 0 {
-                use rayon::prelude::*;
-                let open = &*open;
-                let end = (n + ENCODE_BATCH).min(records.len());
-                blobs = records[n..end]
-                    .par_iter()
-                    .map(|r| {
-                        let changed = open.get(&r.key).is_none_or(|o| !same.same(o, r));
-                        changed.then(|| blob::encode(&r.geometry, srs_id))
-                    })
-                    .collect();
-            }
-            let prev = open.get_mut(&rec.key).map(|o| {
+            let prev = self.open.get_mut(rec.key.as_str()).map(|o| {
                 o.seen = true;
                 &*o
             });
             if let Some(o) = prev.filter(|o| same.same(o, rec)) {
-                out.unchanged += 1;
-                let (shown, fid) = (same.shown.get(&o.fid), o.fid);
+                self.out.unchanged += 1;
+                let (shown, fid) = (same.shown.get(&o.fid).map(|v| &v[..]), o.fid);
                 if super::bookkeeping::keep(
-                    self.tx,
-                    self.def,
+                    w.tx,
+                    w.def,
                     &same.bookkeeping,
                     shown,
                     fid,
-                    &self.as_of,
-                    self.import_id,
+                    &w.as_of,
+                    w.import_id,
                     &rec.values,
                 )? {
-                    out.bookkeeping += 1;
+                    self.out.bookkeeping += 1;
                 }
-                progress.inc(1);
                 continue;
             }
             let old_fid = prev.map(|o| o.fid);
             if let Some(fid) = old_fid {
-                close.execute(params![self.as_of, fid])?;
-                out.closed += 1;
+                close.execute(params![w.as_of, fid])?;
+                self.out.closed += 1;
             }
-            let geom = blobs[n % ENCODE_BATCH].take().expect("encoded with its batch");
-            let new_fid = self.insert(&mut ins, rec, &geom)?;
+            blob::encode_into(&rec.geometry, srs_id, &mut geom);
+            let new_fid = w.insert(&mut ins, rec, &geom)?;
             if let Some(r) = rec.geometry.bounding_rect() {
-                boxes.push((new_fid, crate::geometry::index::envelope(r)));
+                self.boxes.push((new_fid, crate::geometry::index::envelope(r)));
             }
-            out.inserted += 1;
-            if self.def.registration {
-                let ty = match (old_fid, self.imp.correction) {
+            self.out.inserted += 1;
+            if w.def.registration {
+                let ty = match (old_fid, w.imp.correction) {
                     (None, _) => EventType::First,
                     (Some(_), false) => EventType::Change,
                     (Some(_), true) => EventType::Correct,
                 };
-                let (imp, id) = (self.imp, self.import_id);
+                let (imp, id) = (w.imp, w.import_id);
                 event.execute(params![
                     rec.key,
                     ty.label(),
-                    self.as_of,
+                    w.as_of,
                     imp.user,
                     imp.reason,
                     rec.document_no,
@@ -475,18 +495,34 @@ impl Writer<'_> {
                     new_fid,
                     now
                 ])?;
-                out.events += 1;
+                self.out.events += 1;
             }
-            progress.inc(1);
             // at the first record written at or past the point asked for (unchanged records write nothing)
-            if let Some(f) = fault.filter(|f| !paused && n + 1 >= f.after) {
-                paused = true;
+            if let Some(f) = self.fault.filter(|f| self.written + n + 1 >= f.after) {
+                self.fault = None;
                 f.pause();
             }
         }
-        Ok(boxes)
+        self.written += records.len();
+        Ok(())
     }
 
+    /// Refuse a record of a scoped vintage outside its scope.
+    fn in_scope(&self, records: &[PreparedRecord]) -> Result<()> {
+        let (def, Some(scope)) = (self.writer.def, &self.writer.imp.scope) else { return Ok(()) };
+        let si = def.scope_index();
+        match records.iter().find(|r| !r.values[si].to_string().starts_with(scope.as_str())) {
+            Some(r) => Err(Error::Invalid(format!(
+                "record {} is outside the import's scope {scope} ({})",
+                r.key,
+                def.scope_field()
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Writer<'_> {
     /// Insert one record (its blob already encoded), parameters bound by reference (no boxed copies of
     /// every value); its new fid.
     fn insert(&self, ins: &mut rusqlite::Statement, rec: &PreparedRecord, geom: &[u8]) -> Result<i64> {
@@ -506,12 +542,12 @@ impl Writer<'_> {
     }
 
     /// Close the open records the snapshot does not hold (for units: cancel them, 注销登记).
-    fn close_missing(&self, open: &HashMap<String, Open>, out: &mut ImportOutcome) -> Result<()> {
+    fn close_missing(&self, open: &OpenRecords, out: &mut ImportOutcome) -> Result<()> {
         let mut close =
             self.tx.prepare(&format!("UPDATE {} SET valid_to = ?1 WHERE fid = ?2", self.imp.layer.name()))?;
         let mut event = self.tx.prepare(EVENT_SQL)?;
         let now = chrono::Utc::now().to_rfc3339();
-        let mut gone: Vec<(&String, i64)> = open.iter().filter(|(_, o)| !o.seen).map(|(k, o)| (k, o.fid)).collect();
+        let mut gone: Vec<(&str, i64)> = open.iter().filter(|(_, o)| !o.seen).map(|(k, o)| (&**k, o.fid)).collect();
         gone.sort();
         for (k, fid) in gone {
             close.execute(params![self.as_of, fid])?;
@@ -537,13 +573,13 @@ impl Writer<'_> {
     }
 
     /// Store the rejected records with their reasons.
-    fn rejects(&self, out: &mut ImportOutcome) -> Result<()> {
+    fn rejects(&self, rejects: &[RejectRow], out: &mut ImportOutcome) -> Result<()> {
         let imp = self.imp;
         let mut rej = self.tx.prepare(
             "INSERT INTO rejects (geom, import_id, layer, source_path, feature_index, source_fid, record_key, field, reason, attributes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        for r in &imp.rejects {
+        for r in rejects {
             rej.execute(params![
                 r.geometry.as_ref().map(|g| blob::encode_any(g, self.srs_id)),
                 self.import_id,
@@ -563,7 +599,7 @@ impl Writer<'_> {
 
     /// Log the vintage (whole-layer or scoped) and, last, the import with its final counts (nr_imports is
     /// append-only).
-    fn log(&self, out: &ImportOutcome) -> Result<()> {
+    fn log(&self, out: &ImportOutcome, tail: &ImportTail) -> Result<()> {
         let (imp, t, as_of, import_id) = (self.imp, self.imp.layer.name(), &self.as_of, self.import_id);
         match &imp.scope {
             None => self.tx.execute(
@@ -580,9 +616,9 @@ impl Writer<'_> {
                encoding, mode, read_count, inserted, unchanged, closed, rejected, repaired, user, tool_version, started_at, finished_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             params![
-                import_id, t, as_of, imp.source_path, imp.source_sha256, imp.source_layer, imp.driver, imp.profile,
-                imp.source_crs, imp.encoding, imp.mode, imp.read_count as i64, out.inserted as i64, out.unchanged as i64,
-                out.closed as i64, out.rejected as i64, imp.repaired as i64, imp.user, env!("CARGO_PKG_VERSION"),
+                import_id, t, as_of, imp.source_path, tail.source_sha256, imp.source_layer, imp.driver, imp.profile,
+                imp.source_crs, imp.encoding, imp.mode, tail.read_count as i64, out.inserted as i64, out.unchanged as i64,
+                out.closed as i64, out.rejected as i64, tail.repaired as i64, imp.user, env!("CARGO_PKG_VERSION"),
                 imp.started_at, chrono::Utc::now().to_rfc3339()
             ],
         )?;
@@ -592,16 +628,16 @@ impl Writer<'_> {
 
 /// A rejected source record's stored record stays open: the rejected record may be its successor, changed
 /// or not; a rejected record without a readable key may be any of them.
-fn keep_rejected_open(imp: &PreparedImport, open: &mut HashMap<String, Open>, out: &mut ImportOutcome) {
-    for r in &imp.rejects {
-        if let Some(o) = r.key.as_ref().and_then(|k| open.get_mut(k)) {
+fn keep_rejected_open(rejects: &[RejectRow], open: &mut OpenRecords, out: &mut ImportOutcome) {
+    for r in rejects {
+        if let Some(o) = r.key.as_deref().and_then(|k| open.get_mut(k)) {
             if !o.seen {
                 o.seen = true;
                 out.kept_open += 1;
             }
         }
     }
-    if imp.rejects.iter().any(|r| r.key.is_none()) {
+    if rejects.iter().any(|r| r.key.is_none()) {
         for o in open.values_mut().filter(|o| !o.seen) {
             o.seen = true;
             out.kept_open += 1;
@@ -712,10 +748,6 @@ pub fn check_scope(scope: &str) -> Result<()> {
     }
     Ok(())
 }
-
-/// Records whose blobs are encoded together (in parallel) before they are inserted (small enough that the
-/// tests' imports cross batch boundaries).
-const ENCODE_BATCH: usize = 1024;
 
 /// Bind a value to parameter `i` of a statement, by reference.
 fn bind_value(st: &mut rusqlite::Statement<'_>, i: usize, v: &Value) -> rusqlite::Result<()> {

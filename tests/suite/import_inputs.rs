@@ -1166,3 +1166,132 @@ fn damaged_coordinates_beyond_the_poles_are_rejected_not_densified() {
     );
     assert!(out.contains("1 inserted"), "{out}");
 }
+
+/// Run nrledger with its source read `batch` features (or fids) at a time (the tests' build reads
+/// `NRLEDGER_SOURCE_BATCH`): (exit code, stdout, stderr).
+fn run_batched(batch: &str, args: &[&str]) -> (i32, String, String) {
+    let out = nrledger().env("NRLEDGER_SOURCE_BATCH", batch).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// Rows of a query over a registry, each as its columns' text joined by `|`.
+fn rows(reg: &std::path::Path, sql: &str) -> Vec<String> {
+    let c = rusqlite::Connection::open(reg).unwrap();
+    let mut st = c.prepare(sql).unwrap();
+    let n = st.column_count();
+    st.query_map([], |r| {
+        Ok((0..n)
+            .map(|i| match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => "∅".to_string(),
+                rusqlite::types::ValueRef::Integer(x) => x.to_string(),
+                rusqlite::types::ValueRef::Real(x) => format!("{x:.6}"),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                rusqlite::types::ValueRef::Blob(b) => format!("{:x}", sha2::Sha256::digest(b)),
+            })
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+use sha2::Digest;
+
+/// Imports stream their source a batch at a time (issue 23). A real delivery with invalid geometries and
+/// duplicate codes (2008 cadastral parcels, farms_33S), read 37 features a batch, stores the records,
+/// rejects (reasons, attributes, geometry) and log it stores when read in one batch; so does the seed
+/// county read 97 fids a batch through several GDAL handles, first and second vintage.
+#[test]
+fn an_import_read_in_small_batches_stores_what_one_batch_stores() {
+    let profile_dir = tempfile::tempdir().unwrap();
+    let profile = profile_dir.path().join("farms.toml");
+    std::fs::write(&profile, "name = \"farms\"\nlayer = \"forest\"\n[fields]\nXBH = [\"SG_CODE\"]\n").unwrap();
+    let farms = |batch: &str| {
+        let d = tempfile::tempdir().unwrap();
+        let reg = d.path().join("za.gpkg");
+        assert_eq!(run(&["init", s(&reg), "--crs", "EPSG:32733"]).0, 0);
+        let src = fixture("real/farms_33S.shp");
+        let args = ["import", s(&reg), s(&src), "--layer", "forest", "--as-of", "2008-01-01", "--profile", s(&profile)];
+        let (code, out, err) = run_batched(batch, &[&args[..], &["--keep-going", "--max-rejected", "100"]].concat());
+        assert_eq!(code, 1, "{out}{err}");
+        let stored = [
+            rows(&reg, "SELECT XBH, rec_hash, area_ell, geom FROM forest ORDER BY fid"),
+            rows(&reg, "SELECT feature_index, source_fid, record_key, field, reason, attributes, geom FROM rejects ORDER BY feature_index"),
+            rows(&reg, "SELECT read_count, inserted, unchanged, closed, rejected, repaired FROM nr_imports"),
+        ];
+        (stored, err.lines().filter(|l| l.contains("farms_33S")).map(str::to_string).collect::<Vec<_>>(), d)
+    };
+    let (one, one_err, _d1) = farms("1000000");
+    let (small, small_err, _d2) = farms("37");
+    assert!(one[1].len() > 16 && one[1].iter().any(|r| r.contains("duplicate XBH")), "{:?}", one[1]);
+    assert_eq!(one, small);
+    assert_eq!(one_err, small_err);
+
+    let seed_county = |batch: &str| {
+        let d = tempfile::tempdir().unwrap();
+        let reg = registry(d.path());
+        for v in ["2019-12-31", "2020-12-31"] {
+            let src = seed(&format!("{v}.gpkg"));
+            let (code, out, err) = run_batched(
+                batch,
+                &["import", s(&reg), s(&src), "--layer", "parcels", "--as-of", v, "--profile", "sandiao-dltb"],
+            );
+            assert_eq!(code, 0, "{out}{err}");
+        }
+        let stored = [
+            rows(&reg, "SELECT BSM, valid_from, valid_to, rec_hash, area_ell, geom FROM parcels ORDER BY fid"),
+            rows(&reg, "SELECT fid, field, value FROM nr_bookkeeping ORDER BY fid, field"),
+            rows(&reg, "SELECT id, minx, maxx, miny, maxy FROM rtree_parcels_geom ORDER BY id"),
+            rows(&reg, "SELECT read_count, inserted, unchanged, closed, rejected FROM nr_imports ORDER BY import_id"),
+        ];
+        (stored, d)
+    };
+    let (one, _d3) = seed_county("1000000");
+    let (small, _d4) = seed_county("97");
+    assert!(one[0].len() > 3000);
+    assert_eq!(one, small);
+}
+
+/// An atomic import streamed in batches finds every problem, also the last batch's, and writes nothing:
+/// a duplicate code between the first and the last feature and a bad class code in the last batch leave
+/// the registry as it was (the earlier vintage only, no log row, no reject).
+#[test]
+fn an_atomic_import_with_a_problem_in_its_last_batch_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    assert_eq!(import_dltb(&reg, &seed("2019-12-31.gpkg"), "2019-12-31", &[]).0, 0);
+    let before = rows(&reg, "SELECT fid, valid_to FROM parcels ORDER BY fid");
+    let src = d.path().join("late.gpkg");
+    std::fs::copy(seed("2020-12-31.gpkg"), &src).unwrap();
+    {
+        let c = rusqlite::Connection::open(&src).unwrap();
+        let triggers: Vec<String> = {
+            let mut st =
+                c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'DLTB'").unwrap();
+            st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        for t in triggers {
+            c.execute_batch(&format!("DROP TRIGGER \"{t}\"")).unwrap();
+        }
+        c.execute_batch(
+            "UPDATE DLTB SET BSM = (SELECT BSM FROM DLTB ORDER BY fid LIMIT 1) WHERE fid = (SELECT max(fid) FROM DLTB);
+             UPDATE DLTB SET DLBM = '9999' WHERE fid = (SELECT max(fid) - 1 FROM DLTB);",
+        )
+        .unwrap();
+    }
+    let (code, out, err) = run_batched(
+        "97",
+        &["import", s(&reg), s(&src), "--layer", "parcels", "--as-of", "2020-12-31", "--profile", "sandiao-dltb"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err.lines().filter(|l| l.contains("duplicate BSM")).count(), 2, "{err}");
+    assert!(err.contains("unknown code '9999'"), "{err}");
+    assert_eq!(rows(&reg, "SELECT fid, valid_to FROM parcels ORDER BY fid"), before);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_imports"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_vintages"), 1);
+    assert_eq!(count(&reg, "SELECT count(*) FROM rejects"), 0);
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_bookkeeping"), 0);
+    assert_eq!(rtree_check(&reg, "parcels"), "ok");
+}
