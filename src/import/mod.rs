@@ -1,6 +1,7 @@
-//! The import pipeline: read a source → map its fields through a profile → validate every record against
-//! the layer definition and the classification tables → reproject to the registry CRS → compute areas →
-//! hand a [`PreparedImport`] to the store.
+//! The import pipeline: read a source a batch at a time → map its fields through a profile → validate every
+//! record against the layer definition and the classification tables → reproject to the registry CRS →
+//! compute areas → hand the batch's records to the store's [`crate::store::Sink`], all inside one
+//! transaction ([`Registry::apply`]).
 //!
 //! Bad records are [`Problem`]s, never panics or early exits: all of them are found and reported together,
 //! each naming the file, layer, feature, field and reason. In atomic mode (the default) one problem means

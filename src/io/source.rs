@@ -66,11 +66,11 @@ pub struct SourceFeature {
     pub index: usize,
     /// GDAL feature id, if the format has one.
     pub fid: Option<u64>,
-    /// Values, parallel to [`Source::field_names`].
+    /// Values, parallel to [`SourceInfo::field_names`].
     pub values: Vec<Value>,
     /// The geometry.
     pub geometry: SourceGeometry,
-    /// Fields (indices into [`Source::field_names`]) whose bytes are not text in the source's encoding.
+    /// Fields (indices into [`SourceInfo::field_names`]) whose bytes are not text in the source's encoding.
     pub undecodable: Vec<usize>,
 }
 
