@@ -182,6 +182,19 @@ pub struct Stream {
     next: usize,
     /// The position of the next feature.
     index: usize,
+    /// The reading threads, joined when the stream is dropped.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Stream {
+    /// Stop the reading threads and wait for them: a thread still inside GDAL when the process exits (an
+    /// import refused after its source was opened) would meet GDAL's own teardown and crash the process.
+    fn drop(&mut self) {
+        self.rx.clear(); // a thread's next send fails, and it stops
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Iterator for Stream {
@@ -272,6 +285,7 @@ fn open_sized(req: &SourceRequest, parallel_min: u64, batch: i64, take: Take) ->
         decoding,
         batch,
     });
+    let mut handles = Vec::new();
     let (rx, batches) = match span {
         Some((col, lo, hi)) => {
             let threads = crate::read_threads();
@@ -284,7 +298,7 @@ fn open_sized(req: &SourceRequest, parallel_min: u64, batch: i64, take: Take) ->
                     let mine: Vec<(i64, i64)> = ranges.iter().copied().skip(t).step_by(threads).collect();
                     let (tx, rx) = sync_channel(1);
                     let (plan, col) = (plan.clone(), col.clone());
-                    std::thread::spawn(move || plan.read_ranges(&col, &mine, &tx));
+                    handles.push(std::thread::spawn(move || plan.read_ranges(&col, &mine, &tx)));
                     rx
                 })
                 .collect();
@@ -292,11 +306,11 @@ fn open_sized(req: &SourceRequest, parallel_min: u64, batch: i64, take: Take) ->
         }
         None => {
             let (tx, rx) = sync_channel(1);
-            std::thread::spawn(move || plan.read_sequential(&tx));
+            handles.push(std::thread::spawn(move || plan.read_sequential(&tx)));
             (vec![rx], None)
         }
     };
-    Ok(Stream { info, rx, batches, next: 0, index: 0 })
+    Ok(Stream { info, rx, batches, next: 0, index: 0, threads: handles })
 }
 
 /// What a source without a declared encoding holds: every string value's bytes seen (the geometry skipped),
