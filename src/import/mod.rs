@@ -247,13 +247,19 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         let (done, tally) = std::thread::scope(|scope| -> Result<(Fed, plausibility::Tally<'_>)> {
             let (tx, rx) = sync_channel::<Result<(Vec<PreparedRecord>, bool)>>(1);
             let preparing = scope.spawn(|| inputs.prepare(stream, keys, tally, &gcj02, tx, progress));
-            for prepared in rx {
-                let (records, write) = prepared?;
-                if write {
-                    sink.write(&records)?;
+            let mut failed = None;
+            for prepared in rx.iter() {
+                let written = prepared.and_then(|(records, write)| if write { sink.write(&records) } else { Ok(()) });
+                if let Err(e) = written {
+                    failed = Some(e);
+                    break;
                 }
             }
-            preparing.join().expect("the import's preparing thread panicked")
+            // the preparing thread is joined (it and its thread-local PROJ and GEOS handles gone) before any
+            // return: the scope alone waits only for its closure, and a process exiting meanwhile crashed
+            drop(rx);
+            let done = preparing.join().expect("the import's preparing thread panicked");
+            failed.map_or(done, Err)
         })?;
         lap("read, checked and written");
         let done = fed.insert(done);
