@@ -167,6 +167,8 @@ struct Fed {
     rejects: Vec<RejectRow>,
     /// Rejects counted (with keep_going).
     rejected: usize,
+    /// Why nothing was written although `keep_going` was asked (too many rejects).
+    refused: Option<String>,
     read: usize,
     repaired: usize,
 }
@@ -266,8 +268,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         if !req.force {
             tally.verdict().map_or(Ok(()), |what| Err(implausible(&file, what)))?;
         }
-        let refused = too_many_rejected(done.rejected, done.read, req.max_rejected_percent);
-        if !done.problems.is_empty() && !req.keep_going || refused.is_some() {
+        if req.keep_going {
+            done.refused = too_many_rejected(done.rejected, done.read, req.max_rejected_percent);
+        }
+        if !done.problems.is_empty() && !req.keep_going || done.refused.is_some() {
             return Ok(None);
         }
         let source_sha256 = source_hash.join().expect("the source hashing thread panicked")?;
@@ -279,10 +283,6 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     lap("stored");
     let mut fed = fed.expect("the import fed its records");
     fed.problems.sort_by(|a, b| (a.feature_index, &a.field).cmp(&(b.feature_index, &b.field)));
-    let refused = match req.keep_going {
-        true => too_many_rejected(fed.rejected, fed.read, req.max_rejected_percent),
-        false => None,
-    };
     Ok(ImportReport {
         outcome,
         problems: fed.problems,
@@ -291,7 +291,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         encoding: info.encoding.clone(),
         source_crs: source_crs_label(&src_crs).chars().take(120).collect(),
         repaired: fed.repaired,
-        refused,
+        refused: fed.refused,
         profile: profile.name.clone(),
         profile_picked,
     })

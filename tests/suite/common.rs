@@ -22,7 +22,12 @@ pub fn nrledger() -> Command {
 
 /// Run and return (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = nrledger().args(args).output().unwrap();
+    run_env(&[], args)
+}
+
+/// [`run`] with these environment variables set.
+pub fn run_env(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let out = nrledger().envs(env.iter().copied()).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1170,9 +1170,7 @@ fn damaged_coordinates_beyond_the_poles_are_rejected_not_densified() {
 /// Run nrledger with its source read `batch` features (or fids) at a time (the tests' build reads
 /// `NRLEDGER_SOURCE_BATCH`): (exit code, stdout, stderr).
 fn run_batched(batch: &str, args: &[&str]) -> (i32, String, String) {
-    let out = nrledger().env("NRLEDGER_SOURCE_BATCH", batch).args(args).output().unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    run_env(&[("NRLEDGER_SOURCE_BATCH", batch)], args)
 }
 
 /// Rows of a query over a registry, each as its columns' text joined by `|`.
