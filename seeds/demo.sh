@@ -60,6 +60,14 @@ BAL=(--from 2019-12-31 --to 2020-12-31 --region 330523 --forest-changes "$SEEDS/
 "$N" balance "$REG" "${BAL[@]}" --format xlsx --out "$OUT/balance-330523.xlsx"
 "$N" balance "$REG" "${BAL[@]}" --level 8class --format json --out "$OUT/balance-330523-8class.json"
 
+echo "== land-use monitoring (国土空间监测): the 2020 approvals and mining rights, then the changes since 2019 screened"
+echo "   against them (exit status 1 is expected: some new construction has no approval in force)"
+"$N" import "$REG" "$SEEDS/2020-12-31.gpkg" --layer approvals --profile pzyd --as-of 2020-12-31 --registrar demo
+"$N" import "$REG" "$SEEDS/2020-12-31.gpkg" --layer mining --profile kyq --as-of 2020-12-31 --registrar demo
+"$N" screen "$REG" --from 2019-12-31 --to 2020-12-31 --region 330523 --patches "$OUT/screen-patches.gpkg" \
+  --format xlsx --out "$OUT/screen-330523.xlsx" || test $? -eq 1
+"$N" screen "$REG" --from 2019-12-31 --to 2020-12-31 --region 330523 || test $? -eq 1
+
 echo "== outgoing audit (离任审计) of the county head for the same period: indicators, score, new findings, report"
 "$N" audit "$REG" --official 张三 --post 县长 --region 330523 --from 2019-12-31 --to 2020-12-31 \
   --targets "$SEEDS/targets.toml" --forest-changes "$SEEDS/forest-changes.csv" --water "$SEEDS/water.csv" \
@@ -67,6 +75,7 @@ echo "== outgoing audit (离任审计) of the county head for the same period: i
 
 echo "== done: registry $REG (open it in QGIS), exports in $OUT/export/, findings in $OUT/findings.gpkg, book pages in $OUT/,"
 echo "   balance sheet workbook $OUT/balance-330523.xlsx, changed pieces $OUT/balance-trace.gpkg"
+echo "   screening: suspect patches $OUT/screen-patches.gpkg, workbook $OUT/screen-330523.xlsx"
 echo "   audit report: $(cd "$OUT" && pwd)/audit-330523.html (workbook audit-330523.xlsx)"
 echo "== serve the registry to the bureau (OGC API – Features for QGIS and GDAL; Ctrl-C stops it):"
 echo "   $N serve $REG --listen 127.0.0.1:8080"

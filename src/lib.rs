@@ -54,6 +54,7 @@ pub mod import;
 pub mod inspect;
 pub mod io;
 pub mod model;
+pub mod monitor;
 pub mod progress;
 pub mod quantity;
 pub mod query;

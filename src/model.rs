@@ -5,29 +5,32 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// The kinds of layer a registry holds, one GeoPackage table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LayerKind {
-    /// 行政区 administrative divisions.
-    Admin,
-    /// 自然资源登记单元 registration units.
-    Units,
-    /// 地类图斑 land-use parcels.
-    Parcels,
-    /// 生态保护红线 ecological protection red lines.
-    Redlines,
-    /// 永久基本农田 permanent basic farmland.
-    Farmland,
-    /// 城镇开发边界 urban development boundary.
-    Urban,
-    /// 森林资源小班 forest inventory stands.
-    Forest,
-}
+/// A kind of layer the registry holds, one GeoPackage table each: the seven built-in kinds below, whose
+/// meaning the checks, balance sheets and register book rely on, and any other kind defined by a file in
+/// `layers/kinds/` (approvals, mining rights …), which is imported, kept with its history, checked for
+/// geometry and served like the others. The name is the table name and the CLI name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LayerKind(&'static str);
 
+#[allow(non_upper_case_globals)]
 impl LayerKind {
-    /// Every layer kind, in the order they are listed and queried.
-    pub const ALL: [LayerKind; 7] = [
+    /// 行政区 administrative divisions.
+    pub const Admin: LayerKind = LayerKind("admin");
+    /// 自然资源登记单元 registration units.
+    pub const Units: LayerKind = LayerKind("units");
+    /// 地类图斑 land-use parcels.
+    pub const Parcels: LayerKind = LayerKind("parcels");
+    /// 生态保护红线 ecological protection red lines.
+    pub const Redlines: LayerKind = LayerKind("redlines");
+    /// 永久基本农田 permanent basic farmland.
+    pub const Farmland: LayerKind = LayerKind("farmland");
+    /// 城镇开发边界 urban development boundary.
+    pub const Urban: LayerKind = LayerKind("urban");
+    /// 森林资源小班 forest inventory stands.
+    pub const Forest: LayerKind = LayerKind("forest");
+
+    /// The built-in kinds, in the order they are listed and queried; every catalog defines them.
+    pub const BUILT_IN: [LayerKind; 7] = [
         LayerKind::Admin,
         LayerKind::Units,
         LayerKind::Parcels,
@@ -37,28 +40,121 @@ impl LayerKind {
         LayerKind::Forest,
     ];
 
-    /// The table name in the registry (also the CLI name).
-    pub fn name(self) -> &'static str {
-        match self {
-            LayerKind::Admin => "admin",
-            LayerKind::Units => "units",
-            LayerKind::Parcels => "parcels",
-            LayerKind::Redlines => "redlines",
-            LayerKind::Farmland => "farmland",
-            LayerKind::Urban => "urban",
-            LayerKind::Forest => "forest",
-        }
+    /// The kind named `name`, for code that relies on a kind the embedded catalog defines in
+    /// `layers/kinds/` (the rules reading temporary land or facility filings): equal to the kind the catalog
+    /// defines under that name.
+    pub const fn named(name: &'static str) -> LayerKind {
+        LayerKind(name)
     }
 
-    /// Parse a CLI/table name.
+    /// The table name in the registry (also the CLI name).
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// A known kind by name: a built-in one or one a loaded layer definition named.
     pub fn parse(s: &str) -> Option<LayerKind> {
-        LayerKind::ALL.into_iter().find(|k| k.name() == s)
+        LayerKind::all().iter().copied().find(|k| k.0 == s)
+    }
+
+    /// The kind named `name`, known from now on. A name is a table name: lower-case ASCII letters, digits
+    /// and `_`, starting with a letter, at most 40 characters, not a name the registry uses itself.
+    pub fn define(name: &str) -> std::result::Result<LayerKind, String> {
+        if let Some(k) = LayerKind::parse(name) {
+            return Ok(k);
+        }
+        let good = name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let reserved = ["rejects", "layer_styles", "sqlite_sequence"].contains(&name)
+            || ["nr_", "gpkg_", "rtree_", "sqlite_"].iter().any(|p| name.starts_with(p))
+            || name.ends_with("_current");
+        if !good || reserved {
+            return Err(format!(
+                "'{name}' cannot name a layer kind: use lower-case letters, digits and _ (at most 40, starting \
+                 with a letter), not a name of the registry's own tables (nr_…, gpkg_…, rtree_…, rejects, …_current)"
+            ));
+        }
+        let mut all = KINDS.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = all.iter().copied().find(|k| k.0 == name) {
+            return Ok(k);
+        }
+        let kind = LayerKind(Box::leak(name.to_string().into_boxed_str()));
+        let mut more: Vec<LayerKind> = all.to_vec();
+        more.push(kind);
+        more.sort();
+        *all = Box::leak(more.into_boxed_slice());
+        Ok(kind)
+    }
+
+    /// Every kind known in this process: the built-in ones, then the defined ones by name.
+    pub fn all() -> &'static [LayerKind] {
+        *KINDS.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this is one of the [`LayerKind::BUILT_IN`] kinds.
+    pub fn is_built_in(self) -> bool {
+        LayerKind::BUILT_IN.contains(&self)
+    }
+
+    fn rank(self) -> usize {
+        LayerKind::BUILT_IN.iter().position(|k| *k == self).unwrap_or(LayerKind::BUILT_IN.len())
+    }
+}
+
+/// The kinds known so far (a kind's name is leaked once, when it is first defined: there are a handful).
+static KINDS: std::sync::RwLock<&'static [LayerKind]> = std::sync::RwLock::new(&LayerKind::BUILT_IN);
+
+impl PartialOrd for LayerKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LayerKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.rank(), self.0).cmp(&(other.rank(), other.0))
+    }
+}
+
+impl fmt::Debug for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 
 impl fmt::Display for LayerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for LayerKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LayerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<LayerKind, D::Error> {
+        let name = String::deserialize(d)?;
+        LayerKind::define(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for LayerKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LayerKind".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A layer kind: its table name. Built in: admin (行政区), units (自然资源登记单元), parcels \
+                (地类图斑), redlines (生态保护红线), farmland (永久基本农田), urban (城镇开发边界), forest (森林资源小班); \
+                others are defined in layers/kinds/ (approvals 农用地转用和土地征收, supply 供地, temporary 临时用地, \
+                facility 设施农用地, mining 矿业权 …).",
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]{0,39}$"
+        })
     }
 }
 

@@ -8,7 +8,8 @@
 //!   `--format json` outputs; `exceptions.schema.json`: the allow-list file of `nrledger check`; `book.schema.json`: the register-book page;
 //! - `balance.schema.json` (`nrledger balance --format json`), `targets.schema.json` (the targets file), and
 //!   Frictionless Table Schemas for the balance sheet's tabular inputs (`forest-changes`, `water`) and its
-//!   tidy CSV/Parquet output (`balance-tables`); `balance-trace.schema.json`: the `--trace` layer.
+//!   tidy CSV/Parquet output (`balance-tables`); `balance-trace.schema.json`: the `--trace` layer;
+//! - `screen.schema.json` (`nrledger screen --format json`) and `screen-patches.schema.json` (its `--patches` layer).
 
 use serde_json::{json, Value as Json};
 
@@ -41,6 +42,8 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("water.tableschema.json".into(), water_schema()));
     out.push(("balance-tables.tableschema.json".into(), tidy_schema()));
     out.push(("balance-trace.schema.json".into(), trace_schema()));
+    out.push(("screen.schema.json".into(), schemars_json::<crate::monitor::Screening>("screen")));
+    out.push(("screen-patches.schema.json".into(), patches_schema()));
     out.into_iter().map(|(p, j)| (p, serde_json::to_string_pretty(&j).expect("json") + "\n")).collect()
 }
 
@@ -135,6 +138,32 @@ fn trace_schema() -> Json {
             "to_code": {"type": "string"},
             "area_m2": {"type": "number", "description": "ellipsoidal area, m²"}
         }
+    })
+}
+
+/// The layer `nrledger screen --patches` writes, from its column list.
+fn patches_schema() -> Json {
+    use crate::model::FieldType;
+    let properties: serde_json::Map<String, Json> = crate::monitor::table::COLUMNS
+        .iter()
+        .map(|(name, ty, what)| {
+            let t = match ty {
+                FieldType::Text => json!({"type": ["string", "null"], "description": what}),
+                FieldType::Date => json!({"type": "string", "format": "date", "description": what}),
+                FieldType::Real | FieldType::Integer => json!({"type": "number", "description": what}),
+            };
+            (name.to_string(), t)
+        })
+        .collect();
+    json!({
+        "$schema": DRAFT,
+        "$id": format!("{BASE}screen-patches.schema.json"),
+        "title": "nrledger screen --patches: one changed piece of ground of concern (监测图斑; GeoJSON properties, GeoPackage layer screen_patches)",
+        "description": "Geometry: the piece (MultiPolygon; GeoJSON in CGCS2000 lon/lat, GeoPackage in the registry CRS). Statuses and what covers which change: layers/rules/monitoring.toml.",
+        "type": "object",
+        "required": crate::monitor::table::COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>(),
+        "additionalProperties": false,
+        "properties": properties,
     })
 }
 

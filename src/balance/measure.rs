@@ -216,7 +216,7 @@ type Window<'a> = &'a dyn Fn(LayerKind, AsOf) -> Result<Vec<StoredRecord>>;
 /// The opening and closing partitions of the region. The opening parcels are read through boxes covering
 /// the region and clipped as they are read; the closing partition carries over the opening parcels still
 /// valid and reads only the parcels the closing vintage adds, while the opening partition is built.
-fn partitions(
+pub(super) fn partitions(
     reg: &Registry,
     req: &Request,
     region: &Region,

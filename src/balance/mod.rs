@@ -301,6 +301,84 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<BalanceSheet> {
     assemble(reg, req, setup, &region.code, &region.name, m, t0)
 }
 
+/// One side of a piece of changed ground: the parcel at one date.
+#[derive(Debug, Clone)]
+pub struct ChangedSide {
+    /// The parcel's registry fid.
+    pub fid: i64,
+    /// Its key (BSM).
+    pub key: String,
+    /// Its land class as stored (DLBM).
+    pub class: String,
+    /// Its 变更原因 (BGYY), when it has one.
+    pub cause: Option<String>,
+}
+
+/// A piece of ground whose land class differs between two vintages (parcel codes as stored).
+#[derive(Debug, Clone)]
+pub struct ChangedGround {
+    /// The parcel at the opening date.
+    pub from: ChangedSide,
+    /// The parcel at the closing date.
+    pub to: ChangedSide,
+    /// Ellipsoidal area, m².
+    pub area: f64,
+    /// The ground, registry CRS.
+    pub geometry: geo::MultiPolygon<f64>,
+}
+
+/// Every piece of ground in `region` (None: every admin outline) whose parcel class on `to` differs from
+/// the class on `from`, from the overlay the balance sheet builds (overlaps resolved as it does); ground no
+/// parcel covers at either date (未覆盖) is left out: it is a coverage gap (NR103), not a change.
+pub fn changed_ground(
+    reg: &Registry,
+    from: AsOf,
+    to: AsOf,
+    region: Option<&str>,
+) -> Result<(Vec<ChangedGround>, crate::region::Region)> {
+    let t0 = std::time::Instant::now();
+    let req = Request {
+        from,
+        to,
+        region: region.map(str::to_string),
+        level: Level::Two,
+        liability: None,
+        targets: None,
+        forest_changes: None,
+        water: None,
+        rules: None,
+        overlaps: OverlapPolicy::Resolve,
+        trace: true,
+    };
+    let calc = AreaCalculator::for_crs(&reg.crs)?;
+    let region = crate::region::Region::load(reg, region, to, &calc)?;
+    let crs = reg.crs.clone();
+    let calc_for =
+        move || AreaCalculator::for_thread(&crs).expect("the registry CRS was usable when the registry was created");
+    let (p1, p2) = measure::partitions(reg, &req, &region, &calc_for, &|what| lap(t0, what))?;
+    let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
+    let side = |p: &partition::Piece| ChangedSide {
+        fid: p.fid,
+        key: p.key.clone(),
+        class: p.class.clone(),
+        cause: p.cause.clone(),
+    };
+    let changed = pairs
+        .into_iter()
+        .filter_map(|pair| {
+            let (a, b) = (&p1.pieces[pair.from], &p2.pieces[pair.to]);
+            let geometry = pair.geometry?;
+            (a.class != b.class && a.class != GAP && b.class != GAP).then(|| ChangedGround {
+                from: side(a),
+                to: side(b),
+                area: pair.area,
+                geometry,
+            })
+        })
+        .collect();
+    Ok((changed, region))
+}
+
 /// One county of a streamed sheet ([`compute_by_county`]).
 #[derive(Debug, Clone)]
 pub struct CountySheet {

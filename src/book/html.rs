@@ -62,7 +62,7 @@ pub fn map_svg(
         );
     }
     for (kind, mp) in zones {
-        let (stroke, dash) = match kind {
+        let (stroke, dash) = match *kind {
             LayerKind::Redlines => ("#d7301f", "1.2,0.6"),
             LayerKind::Farmland => ("#e6ab02", "0.6,0.6"),
             _ => ("#7570b3", "2,0.8"),

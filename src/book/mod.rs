@@ -75,7 +75,7 @@ pub struct Share {
 /// A public control the unit overlaps.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Link {
-    /// Layer (redlines, farmland, urban).
+    /// Layer (redlines, farmland, urban, or a linked kind: approvals, mining …).
     pub layer: LayerKind,
     /// Layer title (生态保护红线 …).
     pub title: String,
@@ -247,8 +247,9 @@ fn breakdown(pieces: &[crate::units::Piece], total: f64) -> (Vec<Share>, Vec<Sha
     (shares(types, total), shares(owners, total), warnings)
 }
 
-/// 关联信息: the red lines, farmland blocks and urban boundary the unit overlaps (with the overlaps'
-/// areas), and their outlines for the map.
+/// 关联信息: the red lines, farmland blocks and urban boundary the unit overlaps, and the records of the
+/// linked kinds (approvals, mining rights: [`crate::catalog::LayerDef::linked`]) that do, with the overlaps'
+/// areas, and their outlines for the map.
 #[allow(clippy::type_complexity)]
 fn controls(
     reg: &Registry,
@@ -260,12 +261,19 @@ fn controls(
     let cat = reg.catalog();
     let mut links = Vec::new();
     let mut zones = Vec::new();
-    for (kind, detail_field) in
-        [(LayerKind::Redlines, "GKFQ"), (LayerKind::Farmland, "BHKBH"), (LayerKind::Urban, "FQLX")]
-    {
+    // the control lines with their zone, then the kinds the catalog links (approvals, mining rights …) with
+    // their summary fields
+    let controls = [(LayerKind::Redlines, "GKFQ"), (LayerKind::Farmland, "BHKBH"), (LayerKind::Urban, "FQLX")];
+    let linked = cat.layers().iter().filter(|d| d.linked && !controls.iter().any(|(k, _)| *k == d.kind));
+    let kinds: Vec<(LayerKind, Vec<&str>)> = controls
+        .iter()
+        .map(|(k, f)| (*k, vec!["HXMC", *f]))
+        .chain(linked.map(|d| (d.kind, d.summary.iter().map(String::as_str).collect())))
+        .collect();
+    for (kind, detail_fields) in kinds {
         let def = cat.layer(kind);
-        let di = def.field_index(detail_field);
-        let ni = def.field_index("HXMC");
+        let shown: Vec<usize> =
+            detail_fields.iter().filter_map(|f| def.field_index(f)).filter(|i| *i != def.key_index()).collect();
         for z in reg.read(&Read::layer(kind).on(at))? {
             if !z.record.geometry.bounding_rect().is_some_and(|b| b.intersects(&env)) {
                 continue;
@@ -279,13 +287,7 @@ fn controls(
             if a < MIN_LINK_M2 {
                 continue;
             }
-            let mut detail: Vec<String> = Vec::new();
-            if let Some(i) = ni {
-                detail.push(z.record.value(i).to_string());
-            }
-            if let Some(i) = di.filter(|i| Some(*i) != def.field_index(&def.key)) {
-                detail.push(z.record.value(i).to_string());
-            }
+            let detail: Vec<String> = shown.iter().map(|i| z.record.value(*i).to_string()).collect();
             links.push(Link {
                 layer: kind,
                 title: def.title.clone(),

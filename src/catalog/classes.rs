@@ -48,6 +48,13 @@ impl ClassTable {
     }
 }
 
+/// The code tables whose file names are fixed.
+fn is_known(path: &str) -> bool {
+    ["gbt21010-2017.csv", "sandiao-extensions.csv", "qsxz.csv", "gkfq.csv", "forest-origin.csv", "change-causes.csv"]
+        .iter()
+        .any(|f| path.ends_with(f))
+}
+
 /// All code tables by name. `landuse` is GB/T 21010-2017 ∪ 三调 extensions.
 #[derive(Debug, Clone, Default)]
 pub struct ClassTables {
@@ -119,11 +126,17 @@ impl ClassTables {
                 p if p.ends_with("gkfq.csv") => "gkfq",
                 p if p.ends_with("forest-origin.csv") => "forest-origin",
                 p if p.ends_with("change-causes.csv") => "change-cause",
-                _ => continue,
+                // any other code table (code,name[,aliases]) is named after its file: a layer kind defined in
+                // kinds/ refers to it by that name (`codes = "approval-types"`)
+                p => p.rsplit('/').next().and_then(|n| n.strip_suffix(".csv")).unwrap_or(p),
             };
             let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
             let headers = rdr.headers().map_err(|e| cfg(path, e))?.clone();
             let col = |name: &str| headers.iter().position(|h| h == name);
+            let code_table = path.ends_with(".csv") && col("code").is_some() && col("name").is_some();
+            if !(code_table || is_known(path)) {
+                continue;
+            }
             let (Some(ci), Some(ni)) = (col("code"), col("name")) else {
                 return Err(Error::Config { file: path.clone(), reason: "needs columns code,name".into() });
             };

@@ -51,6 +51,10 @@ pub struct FieldDef {
     /// layer. It costs a little at every import; registries created without it get it when next opened.
     #[serde(default)]
     pub indexed: bool,
+    /// A date field that must not come before the date in this other field (an end date and its start:
+    /// 有效期止 and 有效期起); a record whose dates run backwards is refused.
+    #[serde(default)]
+    pub not_before: Option<String>,
 }
 
 impl FieldDef {
@@ -82,6 +86,16 @@ pub struct LayerDef {
     /// Records of this layer are registration units and carry registration events.
     #[serde(default)]
     pub registration: bool,
+    /// What a record keeps for life, by field name (`geometry` for its ground): a later delivery that gives
+    /// a known key other values here is refused, field by field (an approval's number drawn on other ground,
+    /// or with another approval date, is not the same approval).
+    #[serde(default)]
+    pub fixed: Vec<String>,
+    /// The register book's 关联信息 lists this layer's records that overlap a unit (with the overlap's area
+    /// and the summary fields): approvals, mining rights. The control lines (red lines, permanent farmland,
+    /// the urban boundary) are always listed.
+    #[serde(default)]
+    pub linked: bool,
     /// Fields shown in one-line text summaries (the clerk's lookup).
     #[serde(default)]
     pub summary: Vec<String>,
@@ -115,6 +129,22 @@ impl LayerDef {
             return Err(Error::Config {
                 file: file.into(),
                 reason: format!("field {}: only text fields can be indexed", bad.name),
+            });
+        }
+        for f in &def.fields {
+            let Some(other) = &f.not_before else { continue };
+            let later = def.field_index(other).map(|i| def.fields[i].field_type);
+            if f.field_type != FieldType::Date || later != Some(FieldType::Date) {
+                return Err(Error::Config {
+                    file: file.into(),
+                    reason: format!("field {}: not_before names {other}, and both must be date fields", f.name),
+                });
+            }
+        }
+        if let Some(bad) = def.fixed.iter().find(|n| *n != "geometry" && def.field_index(n).is_none()) {
+            return Err(Error::Config {
+                file: file.into(),
+                reason: format!("fixed field {bad} is neither a field nor `geometry`"),
             });
         }
         if def.field_index(&def.key).is_none() {

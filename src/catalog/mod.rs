@@ -32,6 +32,11 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("kinds/farmland.toml", include_str!("../../layers/kinds/farmland.toml")),
     ("kinds/urban.toml", include_str!("../../layers/kinds/urban.toml")),
     ("kinds/forest.toml", include_str!("../../layers/kinds/forest.toml")),
+    ("kinds/approvals.toml", include_str!("../../layers/kinds/approvals.toml")),
+    ("kinds/supply.toml", include_str!("../../layers/kinds/supply.toml")),
+    ("kinds/temporary.toml", include_str!("../../layers/kinds/temporary.toml")),
+    ("kinds/facility.toml", include_str!("../../layers/kinds/facility.toml")),
+    ("kinds/mining.toml", include_str!("../../layers/kinds/mining.toml")),
     ("classes/gbt21010-2017.csv", include_str!("../../layers/classes/gbt21010-2017.csv")),
     ("classes/sandiao-extensions.csv", include_str!("../../layers/classes/sandiao-extensions.csv")),
     ("classes/qsxz.csv", include_str!("../../layers/classes/qsxz.csv")),
@@ -41,6 +46,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/crosswalks.csv", include_str!("../../layers/classes/crosswalks.csv")),
     ("classes/change-causes.csv", include_str!("../../layers/classes/change-causes.csv")),
     ("classes/map-colours.csv", include_str!("../../layers/classes/map-colours.csv")),
+    ("classes/approval-types.csv", include_str!("../../layers/classes/approval-types.csv")),
+    ("classes/supply-methods.csv", include_str!("../../layers/classes/supply-methods.csv")),
+    ("classes/mining-types.csv", include_str!("../../layers/classes/mining-types.csv")),
+    ("classes/facility-types.csv", include_str!("../../layers/classes/facility-types.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
@@ -48,6 +57,11 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("profiles/zrzy-djdy.toml", include_str!("../../layers/profiles/zrzy-djdy.toml")),
     ("profiles/forest-xb.toml", include_str!("../../layers/profiles/forest-xb.toml")),
     ("profiles/tianditu-county.toml", include_str!("../../layers/profiles/tianditu-county.toml")),
+    ("profiles/pzyd.toml", include_str!("../../layers/profiles/pzyd.toml")),
+    ("profiles/gd.toml", include_str!("../../layers/profiles/gd.toml")),
+    ("profiles/lsyd.toml", include_str!("../../layers/profiles/lsyd.toml")),
+    ("profiles/ssnyd.toml", include_str!("../../layers/profiles/ssnyd.toml")),
+    ("profiles/kyq.toml", include_str!("../../layers/profiles/kyq.toml")),
 ];
 
 /// Everything loaded from `layers/`.
@@ -96,8 +110,18 @@ impl Catalog {
         for (path, text) in &files {
             if path == "classes/map-colours.csv" {
                 colours = MapColours::parse(path, text)?;
-            } else if path.starts_with("kinds/") {
-                layers.push(LayerDef::parse(path, text)?);
+            } else if let Some(name) = path.strip_prefix("kinds/").and_then(|n| n.strip_suffix(".toml")) {
+                let def = LayerDef::parse(path, text)?;
+                if def.kind.name() != name {
+                    return Err(Error::Config {
+                        file: path.clone(),
+                        reason: format!(
+                            "defines kind '{}': a kind's file is named after it ({}.toml)",
+                            def.kind, def.kind
+                        ),
+                    });
+                }
+                layers.push(def);
             } else if path.starts_with("profiles/") {
                 profiles.push(Profile::parse(path, text)?);
             } else if path.starts_with("classes/") {
@@ -105,7 +129,7 @@ impl Catalog {
             }
         }
         let classes = ClassTables::parse(&class_files)?;
-        for kind in LayerKind::ALL {
+        for kind in LayerKind::BUILT_IN {
             if !layers.iter().any(|l: &LayerDef| l.kind == kind) {
                 return Err(Error::Config {
                     file: format!("kinds/{kind}.toml"),
@@ -117,7 +141,12 @@ impl Catalog {
             l.check_against(&classes)?;
         }
         for p in &profiles {
-            let def = layers.iter().find(|l| l.kind == p.layer).expect("all kinds present");
+            let Some(def) = layers.iter().find(|l| l.kind == p.layer) else {
+                return Err(Error::Config {
+                    file: format!("profiles/{}.toml", p.name),
+                    reason: format!("layer '{}' is not defined in kinds/", p.layer),
+                });
+            };
             p.check_against(def)?;
         }
         layers.sort_by_key(|l| l.kind);
@@ -127,6 +156,16 @@ impl Catalog {
     /// The definition of a layer kind.
     pub fn layer(&self, kind: LayerKind) -> &LayerDef {
         self.layers.iter().find(|l| l.kind == kind).expect("catalog holds every kind")
+    }
+
+    /// The definition of a layer kind, if this catalog defines it.
+    pub fn find_layer(&self, kind: LayerKind) -> Option<&LayerDef> {
+        self.layers.iter().find(|l| l.kind == kind)
+    }
+
+    /// The kinds this catalog defines, built-in ones first.
+    pub fn kinds(&self) -> impl Iterator<Item = LayerKind> + '_ {
+        self.layers.iter().map(|l| l.kind)
     }
 
     /// All layer definitions.
@@ -143,7 +182,13 @@ impl Catalog {
         if path.exists() {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
             let p = Profile::parse(name_or_path, &text)?;
-            p.check_against(self.layer(p.layer))?;
+            let Some(def) = self.find_layer(p.layer) else {
+                return Err(Error::Config {
+                    file: name_or_path.to_string(),
+                    reason: format!("layer '{}' is not defined in kinds/", p.layer),
+                });
+            };
+            p.check_against(def)?;
             return Ok(p);
         }
         Err(Error::Config {
@@ -168,7 +213,7 @@ mod tests {
     #[test]
     fn embedded_catalog_loads_and_is_consistent() {
         let c = Catalog::embedded().unwrap();
-        assert_eq!(c.layers().len(), 7);
+        assert_eq!(c.layers().len(), 12);
         assert_eq!(c.layer(LayerKind::Parcels).key, "BSM");
         assert_eq!(c.classes.landuse_name("0103"), Some("旱地"));
         assert_eq!(c.classes.landuse_name("1104A"), Some("养殖坑塘"));

@@ -38,6 +38,32 @@ pub struct Tolerance {
     /// Absolute tolerance, m².
     #[serde(default)]
     pub absolute_tolerance_m2: Option<f64>,
+    /// Land classes (code prefixes) the rule looks at; the longest matching prefix among these and
+    /// `exclude_classes` decides.
+    #[serde(default)]
+    pub classes: Option<Vec<String>>,
+    /// Land classes carved out of `classes`.
+    #[serde(default)]
+    pub exclude_classes: Option<Vec<String>>,
+    /// Codes of a field the rule looks at (种植属性 ZZSXDM …).
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+    /// The largest share (0–1) allowed before a finding.
+    #[serde(default)]
+    pub max_share: Option<f64>,
+}
+
+impl Tolerance {
+    /// Whether land class `code` is one of [`Tolerance::classes`] (none listed: none is).
+    pub fn has_class(&self, code: &str) -> bool {
+        let longest = |list: &Option<Vec<String>>| {
+            list.iter().flatten().filter(|p| code.starts_with(p.as_str())).map(String::len).max()
+        };
+        match (longest(&self.classes), longest(&self.exclude_classes)) {
+            (Some(i), Some(e)) => i > e,
+            (i, _) => i.is_some(),
+        }
+    }
 }
 
 /// All rules' tolerances, and the red-line table.

@@ -271,7 +271,7 @@ impl Context {
         let mut loaded: HashMap<LayerKind, Vec<StoredRecord>> = HashMap::new();
         let mut outside: HashMap<LayerKind, Vec<StoredRecord>> = HashMap::new();
         let mut vintages = Vec::new();
-        for kind in LayerKind::ALL {
+        for kind in reg.catalog().kinds() {
             let v = reg.vintages(kind)?;
             let used = v.iter().rfind(|d| at.is_none_or(|a| **d <= a)).map(|d| d.to_string());
             vintages.push((kind, used));

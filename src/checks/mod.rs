@@ -195,7 +195,7 @@ impl Needs {
 pub fn layers_needed(only: &[String], config: &RuleConfig) -> Result<Needs> {
     let rules = selected(only)?;
     let kinds: Vec<LayerKind> =
-        LayerKind::ALL.into_iter().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
+        LayerKind::all().iter().copied().filter(|k| rules.iter().any(|c| c.layers().contains(k))).collect();
     let near = kinds
         .iter()
         .filter_map(|k| {

@@ -14,6 +14,7 @@ mod inspect;
 mod query;
 mod register;
 mod schemas;
+mod screen;
 mod serve;
 mod token;
 mod user;
@@ -62,6 +63,7 @@ enum Command {
     History(register::HistoryArgs),
     Book(book::Args),
     Balance(balance::Args),
+    Screen(screen::Args),
     Audit(audit::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
@@ -78,6 +80,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(dir) => Catalog::with_overrides(dir)?,
         None => Catalog::embedded()?,
     };
+    // a `--layer` argument names a kind before the catalog is read (it may define more kinds): one the
+    // catalog does not define is refused here, before anything is opened
+    if let Some(unknown) = nrledger::LayerKind::all().iter().find(|k| catalog.find_layer(**k).is_none()) {
+        anyhow::bail!(
+            "unknown layer '{unknown}'; layers are: {}",
+            catalog.layers().iter().map(|d| d.kind.name()).collect::<Vec<_>>().join(", ")
+        );
+    }
     match cli.command {
         Command::Init(a) => init::run(a, catalog),
         Command::Import(a) => import::run(a, catalog),
@@ -91,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(a) => register::history(a, catalog),
         Command::Book(a) => book::run(a, catalog),
         Command::Balance(a) => balance::run(a, catalog),
+        Command::Screen(a) => screen::run(a, catalog),
         Command::Audit(a) => audit::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
@@ -127,7 +138,8 @@ fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
 pub struct Delivery {
     /// Source file (or FileGDB folder).
     source: PathBuf,
-    /// Target layer: admin, units, parcels, redlines, farmland, urban, forest.
+    /// Target layer: admin, units, parcels, redlines, farmland, urban, forest, or a kind defined in layers/kinds
+    /// (approvals, supply, temporary, facility, mining).
     #[arg(long, value_parser = layer_arg)]
     layer: nrledger::LayerKind,
     /// Mapping profile name (sandiao-dltb, stbhhx, yjjbnt, czkfbj, zrzy-djdy, forest-xb, tianditu-county) or
@@ -167,12 +179,8 @@ fn percent_arg(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Parse a layer-kind argument.
+/// Parse a layer-kind argument: a well-formed name (whether the catalog defines it is checked in [`run`],
+/// once the catalog, which `--layers` may extend, is read).
 fn layer_arg(s: &str) -> Result<nrledger::LayerKind, String> {
-    nrledger::LayerKind::parse(s).ok_or_else(|| {
-        format!(
-            "unknown layer '{s}'; layers are: {}",
-            nrledger::LayerKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
-        )
-    })
+    nrledger::LayerKind::define(s)
 }

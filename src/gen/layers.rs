@@ -49,6 +49,9 @@ pub fn write_county(c: &County, dir: &Path) -> Result<Vec<PathBuf>> {
         write_vintage(c, dir, ("2019-12-31", 2019), &c.vintages[0], &farmland, &delivery)?,
         write_vintage(c, dir, ("2020-12-31", 2020), &second.parcels, &second.farmland, &delivery)?,
     ];
+    let (approvals, rights) = super::permits::permits(c, &c.vintages[0], &second.parcels)?;
+    write_zone_table(&written[1], "PZYD", &super::permits::APPROVAL_COLUMNS, &approvals, &c.crs)?;
+    write_zone_table(&written[1], "KYQ", &super::permits::MINING_COLUMNS, &rights, &c.crs)?;
     let (v2, farmland2, defects) = (&second.parcels, &second.farmland, &second.defects);
     let code = &c.code;
     let dpath = dir.join("defects.json");

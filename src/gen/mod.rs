@@ -13,6 +13,7 @@
 mod classes;
 mod forest;
 mod layers;
+mod permits;
 
 use std::path::{Path, PathBuf};
 

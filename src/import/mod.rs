@@ -9,6 +9,7 @@
 //! registry's `rejects` layer.
 
 mod fields;
+mod fixed;
 mod geometry;
 mod plausibility;
 
@@ -158,6 +159,8 @@ struct Inputs<'a> {
     crs: &'a crate::crs::CrsInfo,
     /// The registry's CRS.
     reg_crs: &'a crate::crs::CrsInfo,
+    /// The open records of a layer whose records keep some fields for life ([`LayerDef::fixed`]).
+    fixed: Option<&'a fixed::Known>,
 }
 
 /// What the batches fed to the store leave behind: every problem, the rejects to keep, and the counts.
@@ -204,6 +207,10 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
     let mapping = fields::map_fields(&info, &def, &profile)?;
     let file = req.source.path.display().to_string();
     let classes = &reg.catalog().classes;
+    let known = match def.fixed.is_empty() {
+        true => None,
+        false => Some(fixed::Known::read(reg, &def)?),
+    };
     let inputs = Inputs {
         req,
         def: &def,
@@ -213,6 +220,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         classes,
         crs: &src_crs,
         reg_crs: &reg.crs,
+        fixed: known.as_ref(),
     };
     let keys = match req.keep_going {
         true => KeyCheck::Known(inputs.duplicate_keys(&sreq)?),
@@ -532,6 +540,16 @@ impl Inputs<'_> {
                 }
             }
         }
+        // not_before: an end date not before its start
+        for (i, fd) in def.fields.iter().enumerate() {
+            let Some(start) = &fd.not_before else { continue };
+            let si = def.field_index(start).expect("checked at load");
+            if let (Value::Text(end), Value::Text(from)) = (&values[i], &values[si]) {
+                if end < from {
+                    bad.push((fd.name.clone(), format!("{} {end} is before {start} {from}", fd.title)));
+                }
+            }
+        }
         let key = match &values[key_idx] {
             Value::Null => None,
             v => Some(v.to_string()),
@@ -579,6 +597,12 @@ impl Inputs<'_> {
         for (i, (f, g)) in batch.iter().zip(geo_results).enumerate() {
             match (rows[i].take(), g) {
                 (Some((key, values)), Ok((geometry, areas))) => {
+                    let changed = self.fixed.and_then(|known| known.changed(self.def, &key, &values, &geometry));
+                    if let Some((field, reason)) = changed {
+                        problems.push(problem(self.file, self.src, f.index, f.fid, Some(key), Some(field), reason));
+                        rejects.push((i, Some(geo::Geometry::MultiPolygon(geometry))));
+                        continue;
+                    }
                     let hash = hashes[i].take().expect("hashed above");
                     let document_no = def.field_index("DJWH").and_then(|di| values[di].as_str().map(str::to_string));
                     records.push(PreparedRecord { key, values, geometry, areas, hash, document_no });

@@ -228,11 +228,25 @@ impl Registry {
         // on a 1 000 000-parcel read and put up to 2 GB of file pages in the process's resident memory
         // a registry created with an older layer definition gets the new (optional) columns
         let mut migration = String::new();
+        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
+        let styled: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'layer_styles'",
+            [],
+            |r| r.get(0),
+        )?;
         for def in catalog.layers() {
             let mut st = conn.prepare(&format!("PRAGMA table_info({})", def.kind.name()))?;
             let cols: Vec<String> = st.query_map([], |r| r.get::<_, String>(1))?.collect::<rusqlite::Result<_>>()?;
-            if cols.is_empty() {
+            if cols.is_empty() && def.kind.is_built_in() {
                 return Err(not_registry(format!("no table for layer {}", def.kind)));
+            }
+            if cols.is_empty() {
+                // a kind defined after the registry was made (layers/kinds/, --layers): its empty table
+                migration.push_str(&schema::layer_sql(def, srs_id));
+                if styled > 0 {
+                    migration.push_str(&styles::layer_style_sql(def, &catalog.colours));
+                }
+                continue;
             }
             if let Some(sql) = schema::migrate_sql(def, &cols) {
                 migration.push_str(&sql);
@@ -263,7 +277,6 @@ impl Registry {
         if !has_table("nr_bookkeeping")? {
             migration.push_str(&bookkeeping::table_sql());
         }
-        let srs_id = crs.epsg.map(|c| c as i32).unwrap_or(100_000);
         if !has_table("nr_check_runs")? {
             migration.push_str(&findings::tables_sql(srs_id));
         }

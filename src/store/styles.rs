@@ -18,7 +18,16 @@ pub fn layer_styles_sql(catalog: &Catalog) -> String {
          ('layer_styles', 'attributes', 'layer_styles', 'QGIS 图层样式 Layer styles QGIS reads');\n",
     );
     for def in catalog.layers() {
-        let qml = qml(def, &catalog.colours);
+        sql.push_str(&layer_style_sql(def, &catalog.colours));
+    }
+    sql
+}
+
+/// SQL inserting the default style of one layer's table and its `_current` view into `layer_styles`.
+pub fn layer_style_sql(def: &LayerDef, colours: &MapColours) -> String {
+    let mut sql = String::new();
+    let qml = qml(def, colours);
+    {
         for table in [def.kind.name().to_string(), format!("{}_current", def.kind.name())] {
             sql.push_str(&format!(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, \

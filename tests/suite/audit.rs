@@ -107,9 +107,17 @@ fn demo_tenure_report() {
         _ => "差",
     };
     assert_eq!(a["grade"], grade);
-    // the findings that arose in the tenure are exactly the injected 2020 defects
+    // the findings that arose in the tenure are exactly the injected 2020 defects, and the construction land
+    // under the farmland block drawn into the urban boundary (破坏永久基本农田, NR601)
     let nf = a["new_findings"].as_array().unwrap();
-    assert_eq!(nf.len(), defects["defects_2020"].as_array().unwrap().len(), "{nf:#?}");
+    let drawn_in =
+        defects["defects_2020"].as_array().unwrap().iter().find(|d| d["kind"] == "farmland_urban_overlap").unwrap()
+            ["BHKBH"]
+            .clone();
+    let (on_farmland, others): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        nf.iter().partition(|f| f["rule"] == "NR601");
+    assert!(!on_farmland.is_empty() && on_farmland.iter().all(|f| f["ids"][1] == drawn_in), "{on_farmland:#?}");
+    assert_eq!(others.len(), defects["defects_2020"].as_array().unwrap().len(), "{nf:#?}");
     for f in nf {
         let (lon, lat) = (f["location"]["lon"].as_f64().unwrap(), f["location"]["lat"].as_f64().unwrap());
         assert!((119.2..120.0).contains(&lon) && (30.3..31.0).contains(&lat), "{f}");

@@ -83,7 +83,7 @@ fn assert_identities(sheet: &serde_json::Value, acc_key: &str, table_id: &str) {
 }
 
 /// Geodesic area (GeographicLib) of a GEOS geometry in EPSG:4549, after densifying to 1 m.
-fn geodesic_area(g: &Geometry, to_ll: &CoordTransform) -> f64 {
+pub fn geodesic_area(g: &Geometry, to_ll: &CoordTransform) -> f64 {
     let d = g.clone();
     unsafe { gdal_sys::OGR_G_Segmentize(d.c_geometry(), 1.0) };
     let ll = d.transform(to_ll).unwrap();
@@ -117,7 +117,7 @@ fn geodesic_area(g: &Geometry, to_ll: &CoordTransform) -> f64 {
     total
 }
 
-fn to_lonlat() -> CoordTransform {
+pub fn to_lonlat() -> CoordTransform {
     let mut src = SpatialRef::from_epsg(4549).unwrap();
     let mut dst = SpatialRef::from_epsg(4490).unwrap();
     src.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
@@ -125,7 +125,7 @@ fn to_lonlat() -> CoordTransform {
     CoordTransform::new(&src, &dst).unwrap()
 }
 
-fn rect_geom(x0: f64, x1: f64, y0: f64, y1: f64) -> Geometry {
+pub fn rect_geom(x0: f64, x1: f64, y0: f64, y1: f64) -> Geometry {
     let (x, y) = (500_000.0, 3_300_000.0);
     Geometry::from_wkt(&format!(
         "POLYGON(({a} {b},{c} {b},{c} {e},{a} {e},{a} {b}))",

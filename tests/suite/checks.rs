@@ -104,7 +104,27 @@ fn demo_county_defects_are_found_exactly() {
     assert_eq!(code, 1);
     let defects: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(seed("defects.json")).unwrap()).unwrap();
-    let errs = errors(&r20);
+    // the block drawn into the urban boundary lies on built-up land: NR601 finds each construction parcel
+    // under it (and NR602, a warning, the block's share on such ground), all of them that block's
+    let drawn_in = defects["defects_2020"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "farmland_urban_overlap")
+        .map(|d| d["BHKBH"].as_str().unwrap().to_string())
+        .unwrap();
+    let (under_block, errs): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        errors(&r20).into_iter().partition(|f| f["rule"] == "NR601");
+    assert!(
+        !under_block.is_empty() && under_block.iter().all(|f| f["ids"][1] == drawn_in.as_str()),
+        "{under_block:#?}"
+    );
+    let nr602: Vec<&serde_json::Value> =
+        r20["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "NR602").collect();
+    let built: f64 = under_block.iter().map(|f| f["area_m2"].as_f64().unwrap()).sum();
+    assert_eq!(nr602.len(), 1, "{nr602:#?}");
+    assert_eq!(nr602[0]["ids"][0], drawn_in.as_str());
+    assert!(nr602[0]["area_m2"].as_f64().unwrap() >= built - 1e-6, "{nr602:#?}");
     assert_eq!(errs.len(), defects["defects_2020"].as_array().unwrap().len(), "{errs:#?}");
     for dft in defects["defects_2020"].as_array().unwrap() {
         let area = dft["area_m2"].as_f64().unwrap();
@@ -127,7 +147,7 @@ fn demo_county_defects_are_found_exactly() {
     // it does not list would panic (exit 101) here, one reading a field it does not name would see it empty
     let rules: Vec<String> =
         r20["summary"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap().to_string()).collect();
-    assert_eq!(rules.len(), 15, "every rule is in the summary");
+    assert_eq!(rules.len(), 20, "every rule is in the summary");
     for rule in &rules {
         let (_, alone) = check_json(&[s(&reg), "--only", rule]);
         let of = |r: &serde_json::Value| -> Vec<String> {
@@ -206,7 +226,8 @@ fn demo_findings_agree_with_geos() {
         assert!((ours - geos).abs() / geos < 1e-6, "{}: ours {ours} vs GEOS {geos}", f["rule"]);
         compared += 1;
     }
-    assert_eq!(compared, 5);
+    // the five injected defects, and the four construction parcels under the block drawn into the urban boundary (NR601)
+    assert_eq!(compared, 9);
 }
 
 /// Real data: the Paris Urban Atlas subset. Its neighbours share edges digitised twice, so GEOS finds
@@ -524,6 +545,11 @@ const ELSEWHERE: &[(&str, &str)] = &[
     ("NR103", "hand_computed_overlap_and_gap (needs an admin outline)"),
     ("NR304", "unit_area_must_equal_its_resource_types (units composed of parcels of several types)"),
     ("NR501", "demo_county_defects_are_found_exactly (the red-line land-use table on the demo county)"),
+    ("NR601", "monitoring::farmland_protection_rules_find_the_known_cases, demo_county_defects_are_found_exactly"),
+    ("NR602", "monitoring::farmland_protection_rules_find_the_known_cases"),
+    ("NR603", "monitoring::farmland_protection_rules_find_the_known_cases"),
+    ("NR604", "monitoring::farmland_protection_rules_find_the_known_cases"),
+    ("NR605", "monitoring::farmland_protection_rules_find_the_known_cases"),
 ];
 
 #[test]

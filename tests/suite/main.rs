@@ -18,6 +18,7 @@ mod generator;
 mod import_inputs;
 mod jobs;
 mod map;
+mod monitoring;
 mod province;
 mod register;
 mod registry;

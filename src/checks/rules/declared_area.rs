@@ -21,14 +21,14 @@ impl Check for DeclaredArea {
         "declared-area"
     }
     fn layers(&self) -> &'static [LayerKind] {
-        &LayerKind::ALL
+        LayerKind::all()
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let rel = tol.relative_tolerance.unwrap_or(0.01);
         let abs = tol.absolute_tolerance_m2.unwrap_or(1.0);
         let mut out = Vec::new();
-        for kind in LayerKind::ALL {
+        for kind in ctx.catalog.kinds() {
             let def = ctx.catalog.layer(kind);
             let Some(fi) = def.area_field.as_deref().and_then(|f| def.field_index(f)) else { continue };
             let field = &def.fields[fi].name;

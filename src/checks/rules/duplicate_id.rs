@@ -24,12 +24,12 @@ impl Check for DuplicateId {
         "duplicate-id"
     }
     fn layers(&self) -> &'static [LayerKind] {
-        &LayerKind::ALL
+        LayerKind::all()
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let mut out = Vec::new();
-        for kind in LayerKind::ALL {
+        for kind in ctx.catalog.kinds() {
             let mut by_key: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
             for r in &ctx.layer(kind).records {
                 by_key.entry(r.record.key.as_str()).or_default().push(r.fid);
@@ -49,7 +49,7 @@ impl Check for DuplicateId {
         Some((|| {
             let tol = config.tolerance(self.code())?;
             let mut out = Vec::new();
-            for kind in LayerKind::ALL {
+            for kind in reg.catalog().kinds() {
                 for (k, fids) in reg.duplicate_keys(kind, at)? {
                     out.push(finding(tol, kind, &k, fids));
                 }

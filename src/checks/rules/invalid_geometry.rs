@@ -23,12 +23,12 @@ impl Check for InvalidGeometry {
         "invalid-geometry"
     }
     fn layers(&self) -> &'static [LayerKind] {
-        &LayerKind::ALL
+        LayerKind::all()
     }
     fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
         let tol = ctx.config.tolerance(self.code())?;
         let mut out = Vec::new();
-        for kind in LayerKind::ALL {
+        for kind in ctx.catalog.kinds() {
             let set = ctx.layer(kind);
             out.extend(
                 set.records

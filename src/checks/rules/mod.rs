@@ -17,16 +17,27 @@
 //! | NR403 | farmland-urban-overlap | farmland × urban |
 //! | NR501 | redline-prohibited-use | parcels × redlines |
 //! | NR502 | unit-redline-link | units × redlines |
+//! | NR601 | farmland-construction | parcels × farmland |
+//! | NR602 | farmland-not-cultivated | parcels × farmland |
+//! | NR603 | farmland-non-grain | parcels × farmland |
+//! | NR604 | temporary-overdue | temporary |
+//! | NR605 | facility-over-area | parcels × facility |
 
 mod control_overlap;
 mod coverage_gap;
 mod declared_area;
 mod deduction;
 mod duplicate_id;
+mod facility_over_area;
+mod farmland_construction;
+mod farmland_non_grain;
+mod farmland_not_cultivated;
+mod inside;
 mod invalid_geometry;
 mod multipart;
 pub(crate) mod parcel_overlap;
 mod redline_use;
+mod temporary_overdue;
 mod unit_area_sum;
 mod unit_overlap;
 mod unit_redline_link;
@@ -56,6 +67,11 @@ pub fn catalogue() -> Vec<Box<dyn Check>> {
         Box::new(control_overlap::FARMLAND_URBAN),
         Box::new(redline_use::RedlineUse),
         Box::new(unit_redline_link::UnitRedlineLink),
+        Box::new(farmland_construction::FarmlandConstruction),
+        Box::new(farmland_not_cultivated::FarmlandNotCultivated),
+        Box::new(farmland_non_grain::FarmlandNonGrain),
+        Box::new(temporary_overdue::TemporaryOverdue),
+        Box::new(facility_over_area::FacilityOverArea),
     ]
 }
 

@@ -7,13 +7,10 @@
 //! is prohibited (功能不降低、面积不减少、性质不改变); each violation carries the parcel, the red line, the class
 //! and the area of the violating piece, for enforcement and for the outgoing audit.
 
-use geo::{Area, BoundingRect};
-use rayon::prelude::*;
-
+use super::inside::{self, Inside};
 use super::{Check, Context, Finding};
 use crate::catalog::Verdict;
 use crate::checks::{geom, RuleConfig};
-use crate::geometry::{Clip, Outline};
 use crate::model::LayerKind;
 use crate::quantity::SquareMetres;
 
@@ -59,66 +56,40 @@ impl Check for RedlineUse {
         let rdef = ctx.catalog.layer(LayerKind::Redlines);
         let [Some(ci), Some(ni)] = PARCEL_FIELDS.map(|f| pdef.field_index(f)) else { return Ok(vec![]) };
         let [Some(zi)] = REDLINE_FIELDS.map(|f| rdef.field_index(f)) else { return Ok(vec![]) };
-        // candidate (parcel, red line, basis) where the parcel's class is prohibited in that red line's zone
-        let mut cands = Vec::new();
-        for (j, rl) in redlines.records.iter().enumerate() {
-            let zone = rl.record.value(zi).to_string();
-            let Some(env) = rl.record.geometry.bounding_rect() else { continue };
-            for i in parcels.candidates(env) {
-                let class = parcels.records[i].record.value(ci).to_string();
-                if let Verdict::Prohibited(basis) = ctx.config.redline.verdict(&zone, &class) {
-                    cands.push((i, j, zone.clone(), class, basis));
-                }
+        // a (parcel, red line) pair is a candidate where the parcel's class is prohibited in the red line's zone
+        let zones: Vec<String> = redlines.records.iter().map(|r| r.record.value(zi).to_string()).collect();
+        let pick = |i: usize, j: usize| {
+            let class = parcels.records[i].record.value(ci).to_string();
+            match ctx.config.redline.verdict(&zones[j], &class) {
+                Verdict::Prohibited(basis) => Some((class, basis)),
+                Verdict::Allowed => None,
             }
-        }
-        // each red line with candidates, tiled: a parcel is located against the outline near it only (a red
-        // line is a union of many parcels; clipping every candidate against all of it was the cost here)
-        let mut with_cands: Vec<usize> = cands.iter().map(|c| c.1).collect();
-        with_cands.sort_unstable();
-        with_cands.dedup();
-        let outlines: std::collections::HashMap<usize, Outline> = with_cands
-            .into_par_iter()
-            .map(|j| (j, Outline::new(redlines.records[j].record.geometry.clone())))
-            .collect();
-        let found: Vec<Finding> = cands
-            .into_par_iter()
-            .with_min_len(16)
-            .map_init(
-                || ctx.area_calculator(),
-                |calc, (i, j, zone, class, basis)| {
-                    let (p, rl) = (&parcels.records[i], &redlines.records[j]);
-                    let piece = match outlines[&j].clip(&p.record.geometry) {
-                        Clip::Inside => p.record.geometry.clone(),
-                        Clip::Outside => return None,
-                        Clip::Cut(g) => g,
-                    };
-                    let planar = piece.unsigned_area();
-                    if piece.0.is_empty() || planar <= 0.5 * tol.ignore_area_m2.unwrap_or(0.0) {
-                        return None;
-                    }
-                    let area = crate::area::piece_area(calc, &piece);
-                    let (klass, severity) = geom::classify(&piece, area, tol)?;
-                    let name = p.record.value(ni).to_string();
-                    Some(Finding {
-                        rule: self.code().into(),
-                        name: self.name().into(),
-                        severity,
-                        class: klass,
-                        layers: vec![LayerKind::Parcels, LayerKind::Redlines],
-                        ids: vec![p.record.key.clone(), rl.record.key.clone()],
-                        fids: vec![p.fid, rl.fid],
-                        area_m2: SquareMetres(area),
-                        area_planar_m2: SquareMetres(planar),
-                        message: format!(
-                            "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({zone}): prohibited — {basis}",
-                            p.record.key, rl.record.key
-                        ),
-                        excepted_by: None,
-                        geometry: Some(piece),
-                    })
-                },
-            )
-            .flatten()
+        };
+        let ignore = tol.ignore_area_m2.unwrap_or(0.0);
+        let found: Vec<Finding> = inside::pieces(ctx, parcels, redlines, ignore, pick)
+            .into_iter()
+            .filter_map(|Inside { record, zone, what: (class, basis), piece, area, planar }| {
+                let (p, rl) = (&parcels.records[record], &redlines.records[zone]);
+                let (klass, severity) = geom::classify(&piece, area, tol)?;
+                let name = p.record.value(ni).to_string();
+                Some(Finding {
+                    rule: self.code().into(),
+                    name: self.name().into(),
+                    severity,
+                    class: klass,
+                    layers: vec![LayerKind::Parcels, LayerKind::Redlines],
+                    ids: vec![p.record.key.clone(), rl.record.key.clone()],
+                    fids: vec![p.fid, rl.fid],
+                    area_m2: SquareMetres(area),
+                    area_planar_m2: SquareMetres(planar),
+                    message: format!(
+                        "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({}): prohibited — {basis}",
+                        p.record.key, rl.record.key, zones[zone]
+                    ),
+                    excepted_by: None,
+                    geometry: Some(piece),
+                })
+            })
             .collect();
         Ok(found)
     }

@@ -1,0 +1,82 @@
+//! NR601 farmland-construction.
+//!
+//! **What it catches:** the part of a land parcel inside a permanent basic farmland block (永久基本农田) whose
+//! class is construction land (the classes `checks.toml` lists: 05–10, 1201, 13, less 0603 盐田 and 1006
+//! 农村道路). **Why it matters:** permanent basic farmland may not be occupied by construction (破坏永久基本
+//! 农田 is among the first findings of an outgoing audit); each finding carries the parcel, the block, the
+//! class and the area of the piece at fault.
+
+use super::inside::{self, Inside};
+use super::{Check, Context, Finding};
+use crate::checks::{geom, RuleConfig};
+use crate::model::LayerKind;
+use crate::quantity::SquareMetres;
+
+/// The parcel fields it reads: class code and class name.
+const PARCEL_FIELDS: [&str; 2] = ["DLBM", "DLMC"];
+
+/// NR601.
+pub struct FarmlandConstruction;
+
+impl Check for FarmlandConstruction {
+    fn code(&self) -> &'static str {
+        "NR601"
+    }
+    fn name(&self) -> &'static str {
+        "farmland-construction"
+    }
+    fn layers(&self) -> &'static [LayerKind] {
+        &[LayerKind::Parcels, LayerKind::Farmland]
+    }
+    fn fields(&self, kind: LayerKind) -> Option<&'static [&'static str]> {
+        match kind {
+            LayerKind::Parcels => Some(&PARCEL_FIELDS),
+            LayerKind::Farmland => Some(&[]),
+            _ => None,
+        }
+    }
+    /// Only construction parcels can be at fault.
+    fn classes(&self, kind: LayerKind, config: &RuleConfig) -> Option<(&'static str, Vec<String>)> {
+        let classes = config.tolerance(self.code()).ok()?.classes.clone()?;
+        (kind == LayerKind::Parcels).then_some((PARCEL_FIELDS[0], classes))
+    }
+    fn near(&self) -> &'static [(LayerKind, LayerKind)] {
+        &[(LayerKind::Parcels, LayerKind::Farmland)]
+    }
+    fn run(&self, ctx: &Context) -> crate::Result<Vec<Finding>> {
+        let tol = ctx.config.tolerance(self.code())?;
+        let (parcels, blocks) = (ctx.layer(LayerKind::Parcels), ctx.layer(LayerKind::Farmland));
+        let pdef = ctx.catalog.layer(LayerKind::Parcels);
+        let [Some(ci), Some(ni)] = PARCEL_FIELDS.map(|f| pdef.field_index(f)) else { return Ok(vec![]) };
+        let pick = |i: usize, _| {
+            let class = parcels.records[i].record.value(ci).to_string();
+            tol.has_class(&class).then_some(class)
+        };
+        Ok(inside::pieces(ctx, parcels, blocks, tol.ignore_area_m2.unwrap_or(0.0), pick)
+            .into_iter()
+            .filter_map(|Inside { record, zone, what: class, piece, area, planar }| {
+                let (p, b) = (&parcels.records[record], &blocks.records[zone]);
+                let (klass, severity) = geom::classify(&piece, area, tol)?;
+                Some(Finding {
+                    rule: self.code().into(),
+                    name: self.name().into(),
+                    severity,
+                    class: klass,
+                    layers: vec![LayerKind::Parcels, LayerKind::Farmland],
+                    ids: vec![p.record.key.clone(), b.record.key.clone()],
+                    fids: vec![p.fid, b.fid],
+                    area_m2: SquareMetres(area),
+                    area_planar_m2: SquareMetres(planar),
+                    message: format!(
+                        "parcel {} ({class} {}) has {area:.2} m² of construction land inside permanent farmland block {}",
+                        p.record.key,
+                        p.record.value(ni),
+                        b.record.key
+                    ),
+                    excepted_by: None,
+                    geometry: Some(piece),
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,73 @@
+//! The pieces of records lying inside zones (parcels inside red lines, inside permanent farmland): the
+//! (record, zone) pairs a rule picks by their attributes, each zone with a pick tiled once ([`Outline`]: a
+//! zone is a union of many parcels, and clipping every candidate against all of it was the cost), and every
+//! pick clipped to its zone in parallel — a record wholly inside is not clipped at all.
+
+use geo::{Area, BoundingRect, MultiPolygon};
+use rayon::prelude::*;
+
+use super::Context;
+use crate::checks::geom::LayerSet;
+use crate::geometry::{Clip, Outline};
+
+/// A record's piece inside a zone.
+pub(super) struct Inside<T> {
+    /// Position of the record in its layer set.
+    pub record: usize,
+    /// Position of the zone in its layer set.
+    pub zone: usize,
+    /// What the rule's pick said of the pair.
+    pub what: T,
+    /// The piece, registry CRS.
+    pub piece: MultiPolygon<f64>,
+    /// Its ellipsoidal area, m².
+    pub area: f64,
+    /// Its planar area, m².
+    pub planar: f64,
+}
+
+/// The pieces of `records` inside `zones` for the pairs `pick` keeps (it sees positions in the two sets);
+/// pieces whose planar area is at most half `ignore_m2` are left out.
+pub(super) fn pieces<T: Send>(
+    ctx: &Context,
+    records: &LayerSet,
+    zones: &LayerSet,
+    ignore_m2: f64,
+    pick: impl Fn(usize, usize) -> Option<T> + Sync,
+) -> Vec<Inside<T>> {
+    let mut cands = Vec::new();
+    for (j, z) in zones.records.iter().enumerate() {
+        let Some(env) = z.record.geometry.bounding_rect() else { continue };
+        for i in records.candidates(env) {
+            if let Some(what) = pick(i, j) {
+                cands.push((i, j, what));
+            }
+        }
+    }
+    let mut with_cands: Vec<usize> = cands.iter().map(|c| c.1).collect();
+    with_cands.sort_unstable();
+    with_cands.dedup();
+    let outlines: std::collections::HashMap<usize, Outline> =
+        with_cands.into_par_iter().map(|j| (j, Outline::new(zones.records[j].record.geometry.clone()))).collect();
+    cands
+        .into_par_iter()
+        .with_min_len(16)
+        .map_init(
+            || ctx.area_calculator(),
+            |calc, (i, j, what)| {
+                let piece = match outlines[&j].clip(&records.records[i].record.geometry) {
+                    Clip::Inside => records.records[i].record.geometry.clone(),
+                    Clip::Outside => return None,
+                    Clip::Cut(g) => g,
+                };
+                let planar = piece.unsigned_area();
+                if piece.0.is_empty() || planar <= 0.5 * ignore_m2 {
+                    return None;
+                }
+                let area = crate::area::piece_area(calc, &piece);
+                Some(Inside { record: i, zone: j, what, piece, area, planar })
+            },
+        )
+        .flatten()
+        .collect()
+}
