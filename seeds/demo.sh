@@ -66,7 +66,12 @@ echo "   against them (exit status 1 is expected: some new construction has no a
 "$N" import "$REG" "$SEEDS/2020-12-31.gpkg" --layer mining --profile kyq --as-of 2020-12-31 --registrar demo
 "$N" screen "$REG" --from 2019-12-31 --to 2020-12-31 --region 330523 --patches "$OUT/screen-patches.gpkg" \
   --format xlsx --out "$OUT/screen-330523.xlsx" || test $? -eq 1
-"$N" screen "$REG" --from 2019-12-31 --to 2020-12-31 --region 330523 || test $? -eq 1
+"$N" screen "$REG" --from 2019-12-31 --to 2020-12-31 --region 330523 --store || test $? -eq 1
+echo "== the suspect patch followed: checked in the field (违法), being rectified"
+PATCH=$("$N" patch list "$REG" --step 待核查 --format json | sed -n 's/.*"patch_id": "\(JC[^"]*\)".*/\1/p' | head -1)
+"$N" patch set "$REG" "$PATCH" --step 已核查 --result 违法 --date 2021-03-01 --by demo --note "未取得采矿许可，开采中"
+"$N" patch set "$REG" "$PATCH" --step 整改中 --date 2021-03-15 --by demo --note "责令停止开采，限期复绿"
+"$N" patch list "$REG"
 
 echo "== outgoing audit (离任审计) of the county head for the same period: indicators, score, new findings, report"
 "$N" audit "$REG" --official 张三 --post 县长 --region 330523 --from 2019-12-31 --to 2020-12-31 \

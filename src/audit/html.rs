@@ -447,6 +447,7 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
         }
         s.push_str("</tbody></table><p class=\"note\">注：原因取所涉图斑的变更原因 (BGYY, layers/classes/change-causes.csv)；数据未注明的列为未注明。</p>");
     }
+    s.push_str(&patches_html(a));
     s.push_str(r#"<h2>五、自然资源资产负债表 <span class="en">Balance sheets of the tenure</span></h2>"#);
     for t in balance_tables {
         s.push_str(&table_html(t));
@@ -456,5 +457,41 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
         let _ = write!(s, "<tr><td>{}</td><td>{}</td></tr>", esc(&k), esc(&v));
     }
     s.push_str("</tbody></table></body></html>\n");
+    s
+}
+
+/// The suspect patches found during the tenure and where each stood at its end, with the count of
+/// unresolved illegal occupation of cultivated land.
+fn patches_html(a: &Audit) -> String {
+    let mut s = String::from(
+        r#"<h3>任期内监测图斑 <span class="en">Suspect patches found during the tenure (nrledger screen --store)</span></h3>"#,
+    );
+    if a.patches.is_empty() {
+        s.push_str("<p>无 (none stored)</p>");
+        return s;
+    }
+    let unresolved: Vec<_> = a.patches.iter().filter(|p| p.unresolved_illegal_cultivated).collect();
+    let _ = write!(
+        s,
+        r#"<p id="unresolved">违法占用耕地未整改 (illegal occupation of cultivated land not rectified): {} 处, {:.2} m²</p>"#,
+        unresolved.len(),
+        unresolved.iter().map(|p| p.area_m2.0).sum::<f64>()
+    );
+    s.push_str(r#"<table id="patches"><thead><tr><th>监测编号</th><th>变化</th><th>前 → 后</th><th>乡镇</th><th>面积（m²）</th><th>任期末状态</th></tr></thead><tbody>"#);
+    for p in &a.patches {
+        let _ = write!(
+            s,
+            r#"<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td class="n">{:.2}</td><td>{}{}</td></tr>"#,
+            esc(&p.patch_id),
+            esc(&p.change),
+            esc(&p.before),
+            esc(&p.after),
+            esc(&p.township),
+            p.area_m2.0,
+            esc(&p.step),
+            p.result.as_deref().map(|r| format!(" ({})", esc(r))).unwrap_or_default()
+        );
+    }
+    s.push_str("</tbody></table>");
     s
 }

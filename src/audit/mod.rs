@@ -109,6 +109,31 @@ pub struct Indicator {
     pub points: f64,
 }
 
+/// A suspect patch (`screen --store`) found in a survey of the tenure, as it stood at its end.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TenurePatch {
+    /// 监测编号.
+    pub patch_id: String,
+    /// 新增建设用地 / 耕地流出.
+    pub change: String,
+    /// The survey it was found in.
+    pub found: String,
+    /// Township code.
+    pub township: String,
+    /// The parcels before and after (BSM, class, name).
+    pub before: String,
+    /// The parcel after.
+    pub after: String,
+    /// Ellipsoidal area, m².
+    pub area_m2: SquareMetres,
+    /// Its step at the end of the tenure (待核查 … 销号).
+    pub step: String,
+    /// Its check's result by then (合法 / 违法 / 其他), if checked.
+    pub result: Option<String>,
+    /// Illegal (违法) occupation of cultivated land not rectified by the end of the tenure.
+    pub unresolved_illegal_cultivated: bool,
+}
+
 /// A check finding that arose during the tenure.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NewFinding {
@@ -158,6 +183,8 @@ pub struct Audit {
     pub grade: String,
     /// Findings present at the end of the tenure and absent at its start.
     pub new_findings: Vec<NewFinding>,
+    /// The suspect patches found in surveys of the tenure, with their step at its end.
+    pub patches: Vec<TenurePatch>,
     /// Targets file and its SHA-256.
     pub targets: crate::balance::inputs::ConfigFile,
     /// The balance sheet of the tenure.
@@ -235,6 +262,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         .map(|b| b.grade.clone())
         .unwrap_or_else(|| scoring.bands.last().expect("bands").grade.clone());
     let new_findings = new_findings(reg, req)?;
+    let patches = tenure_patches(reg, req)?;
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
@@ -260,6 +288,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         score,
         grade,
         new_findings,
+        patches,
         targets: balance::inputs::ConfigFile { path: req.targets.display().to_string(), sha256: targets_hash },
         sheet,
         map,
@@ -371,6 +400,40 @@ fn indicators(
 }
 
 /// Error findings present at the end of the tenure and absent at its start (same rule and ids).
+/// The stored suspect patches found in a survey after the start of the tenure and up to its end, each with
+/// its latest step dated by the end; the illegal occupation of cultivated land (耕地流出, or construction on
+/// 01 land) found 违法 and not rectified (已整改, 销号) by then is marked.
+fn tenure_patches(reg: &Registry, req: &Request) -> Result<Vec<TenurePatch>> {
+    let (from, to) = (req.from.to_string(), req.to.to_string());
+    let mut out = Vec::new();
+    for p in reg.patches()?.into_iter().filter(|p| p.to_date > from && p.to_date <= to) {
+        // a patch of another county in a province registry (its township code names its county)
+        if !p.township.is_empty() && !p.township.starts_with(&req.region) {
+            continue;
+        }
+        let steps = reg.patch_steps(&p.patch_id)?.unwrap_or_default();
+        let by_end: Vec<_> = steps.iter().filter(|s| s.date <= to).collect();
+        let step = by_end.last().map(|s| s.step.label().to_string()).unwrap_or_else(|| "待核查".into());
+        let result = by_end.iter().rev().find_map(|s| s.result.clone());
+        let cultivated = p.change == "耕地流出" || p.before.split(' ').nth(1).is_some_and(|c| c.starts_with("01"));
+        let unresolved =
+            cultivated && result.as_deref() == Some("违法") && !["已整改", "销号"].contains(&step.as_str());
+        out.push(TenurePatch {
+            patch_id: p.patch_id,
+            change: p.change,
+            found: p.to_date,
+            township: p.township,
+            before: p.before,
+            after: p.after,
+            area_m2: SquareMetres(p.area_m2),
+            step,
+            result,
+            unresolved_illegal_cultivated: unresolved,
+        });
+    }
+    Ok(out)
+}
+
 fn new_findings(reg: &Registry, req: &Request) -> Result<Vec<NewFinding>> {
     let run = |d: AsOf| -> Result<Vec<checks::Finding>> {
         let config = RuleConfig::load(req.rules.as_deref())?;
@@ -485,7 +548,38 @@ pub fn tables(a: &Audit) -> Vec<Table> {
             .collect(),
         notes: vec![],
     };
-    vec![ind, fin]
+    let unresolved: Vec<&TenurePatch> = a.patches.iter().filter(|p| p.unresolved_illegal_cultivated).collect();
+    let pat = Table {
+        id: "patches".into(),
+        title: "任期内监测图斑及其任期末状态".into(),
+        title_en: "Suspect patches found during the tenure, as they stood at its end".into(),
+        code_header: crate::table::Header::new("监测编号", "Patch"),
+        name_header: crate::table::Header::new("变化 · 任期末状态", "Change · step at the end"),
+        columns: vec![Col::new("面积", "Area", "m²", 2), Col::new("面积", "Area", "亩", 2)],
+        rows: a
+            .patches
+            .iter()
+            .map(|p| Row {
+                code: p.patch_id.clone(),
+                name: format!(
+                    "{} {} → {} · {}{}{}",
+                    p.change,
+                    p.before,
+                    p.after,
+                    p.step,
+                    p.result.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                    if p.unresolved_illegal_cultivated { " · 违法占用耕地未整改" } else { "" }
+                ),
+                values: vec![Some(p.area_m2.0), Some(crate::monitor::mu(p.area_m2.0))],
+            })
+            .collect(),
+        notes: vec![format!(
+            "违法占用耕地未整改 unresolved illegal occupation of cultivated land: {} 处, {:.2} m²",
+            unresolved.len(),
+            unresolved.iter().map(|p| p.area_m2.0).sum::<f64>()
+        )],
+    };
+    vec![ind, fin, pat]
 }
 
 /// Provenance lines for the report and the workbook.

@@ -11,6 +11,7 @@ mod import;
 mod info;
 mod init;
 mod inspect;
+mod patch;
 mod query;
 mod register;
 mod schemas;
@@ -64,6 +65,7 @@ enum Command {
     Book(book::Args),
     Balance(balance::Args),
     Screen(screen::Args),
+    Patch(patch::Args),
     Audit(audit::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
@@ -102,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Book(a) => book::run(a, catalog),
         Command::Balance(a) => balance::run(a, catalog),
         Command::Screen(a) => screen::run(a, catalog),
+        Command::Patch(a) => patch::run(a, catalog),
         Command::Audit(a) => audit::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),

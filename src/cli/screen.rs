@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use nrledger::catalog::Catalog;
 use nrledger::io::{export, output, tabular};
 use nrledger::model::AsOf;
-use nrledger::monitor::{self, MonitorRules, Screening, Status};
+use nrledger::monitor::{self, MonitorRules, Screening};
 use nrledger::Registry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,9 +51,13 @@ pub struct Args {
     /// Report file (default: stdout for text, json and csv).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Write the patches as a layer to this file (.gpkg, .geojson or .shp; schemas/screen-patches.md).
+    /// Write the patches as a layer to this file (.gpkg, .geojson or .shp; schemas/screen-patches.schema.json).
     #[arg(long)]
     patches: Option<PathBuf>,
+    /// Keep the suspect patches (not or partly covered) in the registry, each at 待核查, to follow them to
+    /// their end with `nrledger patch`; patches stored by an earlier screening are left as they are.
+    #[arg(long)]
+    store: bool,
 }
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
@@ -70,7 +74,20 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         let n = export::write_dated(&monitor::table::layer(&s), p, &reg.crs.definition, &reg.crs.geographic, &s.to)?;
         eprintln!("wrote {n} patch(es) to {}", p.display());
     }
-    let open = s.patches.iter().any(|p| matches!(p.status, Status::NotCovered | Status::Partly));
+    if a.store {
+        let (new, known) = reg.store_patches(&s, &nrledger::store::Actor::command_line())?;
+        eprintln!("stored {new} new suspect patch(es) at 待核查 ({known} stored before)");
+        let back = monitor::restored(&reg, a.to, &rules)?;
+        let marked = reg.mark_restored(&s.to, &back, &nrledger::store::Actor::command_line())?;
+        if !back.is_empty() {
+            eprintln!(
+                "{} patch(es) found before show their ground restored in the survey of {} ({marked} new): confirm them with `nrledger patch set`",
+                back.len(),
+                s.to
+            );
+        }
+    }
+    let open = s.patches.iter().any(|p| p.status.is_suspect());
     Ok(if open { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

@@ -4,8 +4,12 @@
 //! - [`rules`]: which changes are of concern, what covers and what exempts them (`layers/rules/monitoring.toml`);
 //! - [`screen`]: every changed piece of ground of concern, classified 已覆盖 covered / 部分覆盖 partly covered
 //!   / 未覆盖 not covered (a suspect patch, 疑似违法图斑) / 例外 exempt, with the records compared;
-//! - [`table`]: the screening as a layer, a text table and its summary by township.
+//! - [`table`]: the screening as a layer, a text table and its summary by township;
+//! - [`ledger`]: the cultivated-land ledgers of the period (占补平衡, 进出平衡) by township;
+//! - [`follow`]: the steps a stored suspect patch goes through to its end (`nrledger patch`).
 
+pub mod follow;
+pub mod ledger;
 pub mod rules;
 mod screen;
 pub mod table;
@@ -14,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::quantity::SquareMetres;
 pub use rules::MonitorRules;
-pub use screen::{screen, Request};
+pub use screen::{restored, screen, Request};
 
 /// What kind of change a piece of ground went through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
@@ -51,6 +55,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Whether a patch of this status is a suspect one, followed to its end (not or partly covered).
+    pub fn is_suspect(self) -> bool {
+        matches!(self, Status::NotCovered | Status::Partly)
+    }
+
     /// The official term.
     pub fn label(self) -> &'static str {
         match self {
@@ -170,6 +179,8 @@ pub struct Screening {
     pub patches: Vec<Patch>,
     /// Totals by township, change and status, then by change and status over the region (`合计`).
     pub summary: Vec<SummaryRow>,
+    /// The cultivated-land ledgers (占补平衡, 进出平衡) by township, then the region's (`合计`).
+    pub ledger: Vec<ledger::LedgerRow>,
 }
 
 /// 1 亩 = 10000/15 m².

@@ -71,6 +71,22 @@ pub struct Exempt {
     pub changes: Vec<Change>,
 }
 
+/// How the cultivated-land ledgers sort land made cultivated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerRules {
+    /// Other agricultural land (code prefixes): cultivated land turned to it flows out, land turned back
+    /// from it flows in (进出平衡); land made cultivated from any other class is 补充耕地 (占补平衡).
+    pub agricultural: Vec<String>,
+}
+
+impl LedgerRules {
+    /// Whether land class `code` is other agricultural land.
+    pub fn is_agricultural(&self, code: &str) -> bool {
+        self.agricultural.iter().any(|p| code.starts_with(p.as_str()))
+    }
+}
+
 /// The rules, with where they came from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +103,8 @@ pub struct MonitorRules {
     /// What exempts them.
     #[serde(default)]
     pub exempt: Vec<Exempt>,
+    /// The cultivated-land ledgers.
+    pub ledger: LedgerRules,
     /// The file the rules came from.
     #[serde(skip)]
     pub source: String,

@@ -98,6 +98,8 @@ pub fn screen(reg: &Registry, req: &Request, rules: &MonitorRules) -> Result<Scr
         .collect::<Result<Vec<Patch>>>()?;
     patches.sort_by(|a, b| (&a.township, &a.id).cmp(&(&b.township, &b.id)));
     let summary = summary(&patches);
+    let township = |fid: i64| townships.get(&fid).cloned().unwrap_or_default();
+    let ledger = super::ledger::ledgers(&changed, &patches, &township, rules);
     Ok(Screening {
         from,
         to,
@@ -108,6 +110,7 @@ pub fn screen(reg: &Registry, req: &Request, rules: &MonitorRules) -> Result<Scr
         cover_layers,
         patches,
         summary,
+        ledger,
     })
 }
 
@@ -282,4 +285,38 @@ fn summary(patches: &[Patch]) -> Vec<SummaryRow> {
         .map(|((t, c, s), v)| row(t, c, s, v))
         .chain(total.into_iter().map(|((c, s), v)| row("合计".into(), c, s, v)))
         .collect()
+}
+
+/// The stored patches, not yet closed and found before `to`, whose ground the parcels valid on `to` show
+/// restored — no longer construction land (新增建设用地), cultivated again (耕地流出) — all but at most
+/// the rules' tolerance: (patch, restored m²). A reviewer still confirms with a step (`nrledger patch set`).
+pub fn restored(reg: &Registry, to: AsOf, rules: &MonitorRules) -> Result<Vec<(String, f64)>> {
+    let open = reg.open_patches(&to.to_string())?;
+    let Some(ci) = reg.catalog().layer(LayerKind::Parcels).field_index("DLBM") else { return Ok(vec![]) };
+    let calc = AreaCalculator::for_crs(&reg.crs)?;
+    let mut out = Vec::new();
+    for p in open {
+        let Some(b) = p.geometry.bounding_rect() else { continue };
+        let parcels =
+            reg.read(&Read::layer(LayerKind::Parcels).on(Some(to)).fields(Fields::Only(&["DLBM"])).in_boxes(&[b]))?;
+        let mut restored = 0.0;
+        for r in &parcels {
+            let class = r.record.value(ci).to_string();
+            let back = match p.change.as_str() {
+                l if l == Change::Construction.label() => !rules.construction.contains(&class),
+                _ => rules.cultivated.contains(&class),
+            };
+            if !back {
+                continue;
+            }
+            let shared = crate::geometry::intersection(&p.geometry, &r.record.geometry);
+            if !shared.0.is_empty() {
+                restored += calc.areas(&shared)?.ellipsoidal;
+            }
+        }
+        if p.area_m2 - restored <= rules.tolerance_m2 {
+            out.push((p.patch_id, restored));
+        }
+    }
+    Ok(out)
 }

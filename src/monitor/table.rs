@@ -151,5 +151,50 @@ pub fn tables(s: &Screening) -> Vec<Table> {
             s.to
         )],
     };
-    vec![patches, summary]
+    let ledger = Table {
+        id: "ledger".into(),
+        title: "耕地占补平衡、进出平衡（按乡镇）".into(),
+        title_en: "Cultivated-land ledgers of the period, by township".into(),
+        code_header: Header::new("乡镇", "township"),
+        name_header: Header::new("占补 · 进出", "occupation · in-out"),
+        columns: vec![
+            Col::new("建设占用耕地", "taken by construction", "m²", 2),
+            Col::new("其中已批", "of it approved", "m²", 2),
+            Col::new("补充耕地", "supplemented", "m²", 2),
+            Col::new("流出", "out", "m²", 2),
+            Col::new("例外流出", "out, exempt", "m²", 2),
+            Col::new("流入", "in", "m²", 2),
+        ],
+        rows: s
+            .ledger
+            .iter()
+            .map(|r| Row {
+                code: r.township.clone(),
+                name: format!(
+                    "占补{} · 进出{}",
+                    if r.occupation_balanced { "平衡" } else { "不平衡" },
+                    if r.in_out_balanced { "平衡" } else { "不平衡" }
+                ),
+                values: vec![
+                    Some(r.taken_by_construction_m2.0),
+                    Some(r.taken_approved_m2.0),
+                    Some(r.supplemented_m2.0),
+                    Some(r.out_m2.0),
+                    Some(r.out_exempt_m2.0),
+                    Some(r.in_m2.0),
+                ],
+            })
+            .collect(),
+        notes: s
+            .ledger
+            .iter()
+            .filter(|r| !r.supplemented_by_cause.is_empty())
+            .map(|r| {
+                let by: Vec<String> =
+                    r.supplemented_by_cause.iter().map(|(c, a)| format!("{c} {:.2} m²", a.0)).collect();
+                format!("{} 补充耕地 by cause: {}", r.township, by.join(", "))
+            })
+            .collect(),
+    };
+    vec![patches, summary, ledger]
 }

@@ -11,6 +11,7 @@ mod bookkeeping;
 mod condition;
 mod exceptions;
 mod findings;
+pub mod patches;
 mod read;
 mod register;
 mod rtree;
@@ -291,6 +292,9 @@ impl Registry {
         }
         if !has_table("nr_submissions")? {
             migration.push_str(&submissions::table_sql(srs_id));
+        }
+        if !has_table("nr_patches")? {
+            migration.push_str(&patches::tables_sql(srs_id));
         }
         if !has_table("nr_tokens")? {
             migration.push_str(&tokens::table_sql());

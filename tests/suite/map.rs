@@ -663,7 +663,7 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
         st.query_map([], |r| r.get(0))
             .unwrap()
             .map(Result::unwrap)
-            .filter(|t: &String| !["rejects", "nr_findings", "nr_submissions"].contains(&t.as_str()))
+            .filter(|t: &String| !["rejects", "nr_findings", "nr_submissions", "nr_patches"].contains(&t.as_str()))
             .collect()
     };
     // the 12 layer kinds of the embedded catalog (7 built in, 5 defined in layers/kinds/) and their views

@@ -6,11 +6,10 @@
 //! the survey's planting attribute says where it is not, and each finding carries the parcel, the block,
 //! the attribute and the area inside the block.
 
-use super::inside::{self, Inside};
-use super::{Check, Context, Finding};
-use crate::checks::{geom, RuleConfig};
+use super::inside;
+use super::{piece_finding, Check, Context, Finding};
+use crate::checks::RuleConfig;
 use crate::model::LayerKind;
-use crate::quantity::SquareMetres;
 
 /// The parcel fields it reads: class code and planting attribute.
 const PARCEL_FIELDS: [&str; 2] = ["DLBM", "ZZSXDM"];
@@ -56,26 +55,16 @@ impl Check for FarmlandNonGrain {
         };
         Ok(inside::pieces(ctx, parcels, blocks, tol.ignore_area_m2.unwrap_or(0.0), pick)
             .into_iter()
-            .filter_map(|Inside { record, zone, what: (class, planting), piece, area, planar }| {
-                let (p, b) = (&parcels.records[record], &blocks.records[zone]);
-                let (klass, severity) = geom::classify(&piece, area, tol)?;
-                Some(Finding {
-                    rule: self.code().into(),
-                    name: self.name().into(),
-                    severity,
-                    class: klass,
-                    layers: vec![LayerKind::Parcels, LayerKind::Farmland],
-                    ids: vec![p.record.key.clone(), b.record.key.clone()],
-                    fids: vec![p.fid, b.fid],
-                    area_m2: SquareMetres(area),
-                    area_planar_m2: SquareMetres(planar),
-                    message: format!(
-                        "parcel {} ({class}, 种植属性 {planting}) has {area:.2} m² inside permanent farmland block {} not planted with grain",
-                        p.record.key, b.record.key
-                    ),
-                    excepted_by: None,
-                    geometry: Some(piece),
-                })
+            .filter_map(|inside| {
+                let (p, (class, planting)) = inside.classified(tol)?;
+                let (parcel, block) = (&parcels.records[p.a].record, &blocks.records[p.b].record);
+                let message = format!(
+                    "parcel {} ({class}, 种植属性 {planting}) has {:.2} m² inside permanent farmland block {} not planted with grain",
+                    parcel.key,
+                    p.area,
+                    block.key
+                );
+                Some(piece_finding(self, (LayerKind::Parcels, parcels), (LayerKind::Farmland, blocks), p, message))
             })
             .collect())
     }

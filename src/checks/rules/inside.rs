@@ -7,7 +7,8 @@ use geo::{Area, BoundingRect, MultiPolygon};
 use rayon::prelude::*;
 
 use super::Context;
-use crate::checks::geom::LayerSet;
+use crate::checks::geom::{LayerSet, Piece};
+use crate::checks::Tolerance;
 use crate::geometry::{Clip, Outline};
 
 /// A record's piece inside a zone.
@@ -24,6 +25,17 @@ pub(super) struct Inside<T> {
     pub area: f64,
     /// Its planar area, m².
     pub planar: f64,
+}
+
+impl<T> Inside<T> {
+    /// The piece classified by the rule's tolerances (sliver or real; None below its ignore threshold), and
+    /// what the pick said.
+    pub fn classified(self, tol: &Tolerance) -> Option<(Piece, T)> {
+        let class = crate::checks::geom::classify(&self.piece, self.area, tol)?;
+        let piece =
+            Piece { a: self.record, b: self.zone, geometry: self.piece, area: self.area, planar: self.planar, class };
+        Some((piece, self.what))
+    }
 }
 
 /// The pieces of `records` inside `zones` for the pairs `pick` keeps (it sees positions in the two sets);

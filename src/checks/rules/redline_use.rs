@@ -7,12 +7,11 @@
 //! is prohibited (功能不降低、面积不减少、性质不改变); each violation carries the parcel, the red line, the class
 //! and the area of the violating piece, for enforcement and for the outgoing audit.
 
-use super::inside::{self, Inside};
-use super::{Check, Context, Finding};
+use super::inside;
+use super::{piece_finding, Check, Context, Finding};
 use crate::catalog::Verdict;
-use crate::checks::{geom, RuleConfig};
+use crate::checks::RuleConfig;
 use crate::model::LayerKind;
-use crate::quantity::SquareMetres;
 
 /// The parcel fields it reads: class code and class name.
 const PARCEL_FIELDS: [&str; 2] = ["DLBM", "DLMC"];
@@ -68,27 +67,18 @@ impl Check for RedlineUse {
         let ignore = tol.ignore_area_m2.unwrap_or(0.0);
         let found: Vec<Finding> = inside::pieces(ctx, parcels, redlines, ignore, pick)
             .into_iter()
-            .filter_map(|Inside { record, zone, what: (class, basis), piece, area, planar }| {
-                let (p, rl) = (&parcels.records[record], &redlines.records[zone]);
-                let (klass, severity) = geom::classify(&piece, area, tol)?;
-                let name = p.record.value(ni).to_string();
-                Some(Finding {
-                    rule: self.code().into(),
-                    name: self.name().into(),
-                    severity,
-                    class: klass,
-                    layers: vec![LayerKind::Parcels, LayerKind::Redlines],
-                    ids: vec![p.record.key.clone(), rl.record.key.clone()],
-                    fids: vec![p.fid, rl.fid],
-                    area_m2: SquareMetres(area),
-                    area_planar_m2: SquareMetres(planar),
-                    message: format!(
-                        "parcel {} ({class} {name}) has {area:.2} m² inside red line {} ({}): prohibited — {basis}",
-                        p.record.key, rl.record.key, zones[zone]
-                    ),
-                    excepted_by: None,
-                    geometry: Some(piece),
-                })
+            .filter_map(|inside| {
+                let (p, (class, basis)) = inside.classified(tol)?;
+                let (parcel, rl) = (&parcels.records[p.a].record, &redlines.records[p.b].record);
+                let message = format!(
+                    "parcel {} ({class} {}) has {:.2} m² inside red line {} ({}): prohibited — {basis}",
+                    parcel.key,
+                    parcel.value(ni),
+                    p.area,
+                    rl.key,
+                    zones[p.b]
+                );
+                Some(piece_finding(self, (LayerKind::Parcels, parcels), (LayerKind::Redlines, redlines), p, message))
             })
             .collect();
         Ok(found)
