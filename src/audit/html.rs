@@ -448,6 +448,7 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
         s.push_str("</tbody></table><p class=\"note\">注：原因取所涉图斑的变更原因 (BGYY, layers/classes/change-causes.csv)；数据未注明的列为未注明。</p>");
     }
     s.push_str(&patches_html(a));
+    s.push_str(&ledger_html(a));
     s.push_str(r#"<h2>五、自然资源资产负债表 <span class="en">Balance sheets of the tenure</span></h2>"#);
     for t in balance_tables {
         s.push_str(&table_html(t));
@@ -493,5 +494,27 @@ fn patches_html(a: &Audit) -> String {
         );
     }
     s.push_str("</tbody></table>");
+    s
+}
+
+/// The tenure's cultivated-land ledgers over the region: what was taken and made up, balanced or not.
+fn ledger_html(a: &Audit) -> String {
+    let mut s = String::from(
+        r#"<h3>耕地占补平衡、进出平衡 <span class="en">Cultivated-land ledgers of the tenure (nrledger screen)</span></h3>"#,
+    );
+    let Some(t) = a.ledger.last() else { return s };
+    let yes = |b: bool| if b { "平衡 (balanced)" } else { "不平衡 (not balanced)" };
+    let _ = write!(
+        s,
+        r#"<p id="ledger">占补平衡 {}: 建设占用耕地 {:.2} m²（其中已批 {:.2} m²），补充耕地 {:.2} m²。进出平衡 {}: 流出 {:.2} m²（例外 {:.2} m² 另计），流入 {:.2} m²。</p>"#,
+        yes(t.occupation_balanced),
+        t.taken_by_construction_m2.0,
+        t.taken_approved_m2.0,
+        t.supplemented_m2.0,
+        yes(t.in_out_balanced),
+        t.out_m2.0,
+        t.out_exempt_m2.0,
+        t.in_m2.0
+    );
     s
 }

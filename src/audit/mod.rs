@@ -185,6 +185,8 @@ pub struct Audit {
     pub new_findings: Vec<NewFinding>,
     /// The suspect patches found in surveys of the tenure, with their step at its end.
     pub patches: Vec<TenurePatch>,
+    /// The cultivated-land ledgers of the tenure (占补平衡, 进出平衡) by township, then the region's (`合计`).
+    pub ledger: Vec<crate::monitor::ledger::LedgerRow>,
     /// Targets file and its SHA-256.
     pub targets: crate::balance::inputs::ConfigFile,
     /// The balance sheet of the tenure.
@@ -263,6 +265,9 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         .unwrap_or_else(|| scoring.bands.last().expect("bands").grade.clone());
     let new_findings = new_findings(reg, req)?;
     let patches = tenure_patches(reg, req)?;
+    let rules = crate::monitor::MonitorRules::load(req.rules.as_deref(), catalog)?;
+    let screened = crate::monitor::Request { from: req.from, to: req.to, region: Some(req.region.clone()) };
+    let ledger = crate::monitor::screen(reg, &screened, &rules)?.ledger;
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
@@ -289,6 +294,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         grade,
         new_findings,
         patches,
+        ledger,
         targets: balance::inputs::ConfigFile { path: req.targets.display().to_string(), sha256: targets_hash },
         sheet,
         map,
@@ -579,7 +585,8 @@ pub fn tables(a: &Audit) -> Vec<Table> {
             unresolved.iter().map(|p| p.area_m2.0).sum::<f64>()
         )],
     };
-    vec![ind, fin, pat]
+    let ledger = crate::monitor::table::ledger_table(&a.ledger, &a.sheet.provenance.from, &a.sheet.provenance.to);
+    vec![ind, fin, pat, ledger]
 }
 
 /// Provenance lines for the report and the workbook.

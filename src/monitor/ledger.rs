@@ -61,12 +61,16 @@ impl LedgerRow {
     }
 }
 
+/// How a changed piece is named: its township (by the later parcel's fid), and a cause's code.
+pub type Names<'a> = (&'a dyn Fn(i64) -> String, &'a dyn Fn(&str) -> String);
+
 /// The ledgers by township, then the region's (`合计`). `township` gives a changed piece's township (by the
-/// later parcel's fid); `patches` are the screening's, for what approvals cover and what is exempt.
+/// later parcel's fid), `cause` a cause's code (an alias as delivered normalised); `patches` are the
+/// screening's, for what approvals cover and what is exempt.
 pub fn ledgers(
     changed: &[ChangedGround],
     patches: &[Patch],
-    township: &dyn Fn(i64) -> String,
+    (township, cause): Names,
     rules: &MonitorRules,
 ) -> Vec<LedgerRow> {
     let by_pair: std::collections::HashMap<(&str, &str), &Patch> =
@@ -96,7 +100,7 @@ pub fn ledgers(
             (false, _) if rules.ledger.is_agricultural(from) => row.in_m2.0 += g.area,
             (false, _) => {
                 row.supplemented_m2.0 += g.area;
-                let cause = g.to.cause.clone().unwrap_or_else(|| "未注明".into());
+                let cause = g.to.cause.as_deref().map_or_else(|| "未注明".into(), cause);
                 row.supplemented_by_cause.entry(cause).or_default().0 += g.area;
             }
         }

@@ -99,7 +99,9 @@ pub fn screen(reg: &Registry, req: &Request, rules: &MonitorRules) -> Result<Scr
     patches.sort_by(|a, b| (&a.township, &a.id).cmp(&(&b.township, &b.id)));
     let summary = summary(&patches);
     let township = |fid: i64| townships.get(&fid).cloned().unwrap_or_default();
-    let ledger = super::ledger::ledgers(&changed, &patches, &township, rules);
+    let causes = catalog.classes.table("change-cause");
+    let cause = |c: &str| causes.and_then(|t| t.normalise(c)).unwrap_or(c).to_string();
+    let ledger = super::ledger::ledgers(&changed, &patches, (&township, &cause), rules);
     Ok(Screening {
         from,
         to,

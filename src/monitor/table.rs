@@ -1,6 +1,7 @@
 //! The screening as a layer (`screen --out`, one feature per patch; documented in
 //! `schemas/screen-patches.md`) and as report tables (the patches, and the summary by township).
 
+use super::ledger::LedgerRow;
 use super::{Patch, Screening};
 use crate::io::export::{Column, Table as Layer};
 use crate::model::{FieldType, Value};
@@ -151,10 +152,16 @@ pub fn tables(s: &Screening) -> Vec<Table> {
             s.to
         )],
     };
-    let ledger = Table {
+    let ledger = ledger_table(&s.ledger, &s.from, &s.to);
+    vec![patches, summary, ledger]
+}
+
+/// The cultivated-land ledgers (占补平衡, 进出平衡) of a period as a report table, by township then `合计`.
+pub fn ledger_table(rows: &[LedgerRow], from: &str, to: &str) -> Table {
+    Table {
         id: "ledger".into(),
-        title: "耕地占补平衡、进出平衡（按乡镇）".into(),
-        title_en: "Cultivated-land ledgers of the period, by township".into(),
+        title: format!("耕地占补平衡、进出平衡（按乡镇） {from} → {to}"),
+        title_en: format!("Cultivated-land ledgers, {from} to {to}, by township"),
         code_header: Header::new("乡镇", "township"),
         name_header: Header::new("占补 · 进出", "occupation · in-out"),
         columns: vec![
@@ -165,8 +172,7 @@ pub fn tables(s: &Screening) -> Vec<Table> {
             Col::new("例外流出", "out, exempt", "m²", 2),
             Col::new("流入", "in", "m²", 2),
         ],
-        rows: s
-            .ledger
+        rows: rows
             .iter()
             .map(|r| Row {
                 code: r.township.clone(),
@@ -185,8 +191,7 @@ pub fn tables(s: &Screening) -> Vec<Table> {
                 ],
             })
             .collect(),
-        notes: s
-            .ledger
+        notes: rows
             .iter()
             .filter(|r| !r.supplemented_by_cause.is_empty())
             .map(|r| {
@@ -195,6 +200,5 @@ pub fn tables(s: &Screening) -> Vec<Table> {
                 format!("{} 补充耕地 by cause: {}", r.township, by.join(", "))
             })
             .collect(),
-    };
-    vec![patches, summary, ledger]
+    }
 }

@@ -62,7 +62,7 @@ fn county(dir: &Path) -> PathBuf {
                 &zl("16", "0701", "建设占用"),
                 &zl("17", "0201", ""),
                 &zl("18", "0103", "开发"),
-                &zl("19", "0103", "复垦"),
+                &zl("19", "0103", "reclamation"),
             ],
             &[
                 rect(0.0, 100.0, 0.0, 100.0),
@@ -198,7 +198,8 @@ fn hand_made_changes_are_classified_against_the_approvals_in_force() {
     let patches: f64 = by_after.values().map(|p| p["area_m2"].as_f64().unwrap()).sum();
     assert!((total - patches).abs() < 1e-6, "{total} vs {patches}");
     // the ledgers: 11 and 16 took cultivated land for construction (all of 11 and half of 16 approved), 17
-    // left for an orchard, 15 left under 生态退耕 (exempt); 18 came back from forest, 19 was reclaimed (复垦)
+    // left for an orchard, 15 left under 生态退耕 (exempt); 18 came back from forest, 19 was reclaimed (复垦, delivered
+    // under its alias "reclamation")
     let total = r["ledger"].as_array().unwrap().last().unwrap();
     assert_eq!(total["township"], "合计");
     let m2 = |k: &str| total[k].as_f64().unwrap();
@@ -894,6 +895,12 @@ fn the_audit_lists_the_tenures_patches_as_they_stood_at_its_end() {
         "report"
     );
     assert!(report.contains(&on_cultivated));
+    // the tenure's cultivated-land ledgers: the screening's
+    let (_, screened) = screen_json(&reg, &["--region", "330100"]);
+    assert_eq!(a["ledger"], screened["ledger"]);
+    let total = a["ledger"].as_array().unwrap().last().unwrap();
+    assert_eq!((total["occupation_balanced"].as_bool(), total["in_out_balanced"].as_bool()), (Some(false), Some(true)));
+    assert!(report.contains("占补平衡 不平衡 (not balanced)") && report.contains("进出平衡 平衡 (balanced)"), "report");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit.schema.json")).unwrap()).unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&a));
