@@ -90,6 +90,11 @@ pub struct Args {
     /// file (.gpkg or .geojson).
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Add the cultivated-land ledgers of the period by township (耕地占补平衡, 耕地进出平衡; the table
+    /// `nrledger screen` gives, with layers/rules/monitoring.toml from --rules): a second overlay of the two
+    /// vintages, with the approvals in force.
+    #[arg(long)]
+    ledgers: bool,
 }
 
 /// Write the sheet in `format` to `out` (stdout when None; the formats writing files are checked to have one).
@@ -167,7 +172,14 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     } else {
         balance::compute(&reg, &req)?
     };
-    let tables = balance::tables::tables(&sheet, a.unit);
+    let mut tables = balance::tables::tables(&sheet, a.unit);
+    if a.ledgers {
+        nrledger::progress::stage("耕地占补、进出平衡 the cultivated-land ledgers");
+        let rules = nrledger::monitor::MonitorRules::load(a.inputs.rules.as_deref(), reg.catalog())?;
+        let req = nrledger::monitor::Request { from: a.from, to: a.to, region: a.region.clone() };
+        let screened = nrledger::monitor::screen(&reg, &req, &rules)?;
+        tables.push(nrledger::monitor::table::ledger_table(&screened.ledger, &screened.from, &screened.to));
+    }
     nrledger::progress::stage("写出结果 writing the files");
     write(a.format, a.out.as_deref(), &sheet, &tables)?;
     if let Some(out) = &a.out {

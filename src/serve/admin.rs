@@ -44,7 +44,7 @@ pub(super) fn page(s: &Service, caller: &Caller, title: &str, body: &str) -> Str
          .with-preview{{display:flex;gap:2em;align-items:flex-start}}.preview-pane{{flex:1 1 55%;position:sticky;top:0}}\
          .preview svg{{width:100%;max-width:680px;height:auto}}.preview figure{{margin:0}}</style></head><body>{logout}\
          <nav><a href=\"{b}/\">地图 Map</a><a href=\"{b}/registrations\">登记 Registrations</a>\
-         <a href=\"{b}/findings\">检查发现 Findings</a><a href=\"{b}/jobs\">报表任务 Jobs</a>\
+         <a href=\"{b}/findings\">检查发现 Findings</a><a href=\"{b}/patches\">监测图斑 Patches</a><a href=\"{b}/jobs\">报表任务 Jobs</a>\
          <a href=\"{b}/admin/trail\">操作留痕 Trail</a><a href=\"{b}/admin/users\">账户 Accounts</a></nav>\
          <h1>{t}</h1>{body}</body></html>\n",
         t = escape(title),

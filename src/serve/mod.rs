@@ -22,6 +22,7 @@ mod lookup;
 mod map;
 mod openapi;
 mod params;
+mod patches;
 mod pool;
 mod preview;
 mod problem;
@@ -186,7 +187,7 @@ const ADMINS: &[Role] = &[Role::Admin];
 const REGISTRATION_READERS: &[Role] = &[Role::Registrar, Role::Reviewer, Role::Auditor, Role::Admin];
 /// Who prepares and submits registrations.
 const REGISTRARS: &[Role] = &[Role::Registrar];
-/// Who approves or returns them, and grants exceptions to findings.
+/// Who approves or returns them, grants exceptions to findings, and steps suspect patches.
 const REVIEWERS: &[Role] = &[Role::Reviewer];
 /// Who may start report jobs (auditors: sheets and reports; reviewers: check runs).
 const JOB_STARTERS: &[Role] = &[Role::Auditor, Role::Reviewer];
@@ -228,6 +229,10 @@ fn routes() -> Vec<Route> {
         route("POST", "/registrations/{id}/return", Roles(REVIEWERS), registrations::give_back),
         route("GET", "/findings", SignedIn, review::list),
         route("POST", "/findings/{fid}/except", Roles(REVIEWERS), review::except),
+        route("GET", "/patches", SignedIn, patches::list),
+        route("GET", "/patches/{id}", SignedIn, patches::show),
+        route("POST", "/patches/{id}/steps", Roles(REVIEWERS), patches::step).taking(upload::MAX_UPLOAD_BYTES),
+        route("GET", "/patches/{id}/evidence/{sha}", SignedIn, patches::evidence),
         route("GET", "/jobs", Roles(JOB_READERS), reports::list),
         route("GET", "/jobs/new", Roles(JOB_STARTERS), reports::new),
         route("POST", "/jobs", Roles(JOB_STARTERS), reports::start).taking(upload::MAX_UPLOAD_BYTES),

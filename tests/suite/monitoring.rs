@@ -905,3 +905,142 @@ fn the_audit_lists_the_tenures_patches_as_they_stood_at_its_end() {
         serde_json::from_str(&std::fs::read_to_string(root().join("schemas/audit.schema.json")).unwrap()).unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&a));
 }
+
+/// The patches page of `nrledger serve`: any account reads the patches and their history; a reviewer takes
+/// the next step with its evidence uploaded, and a step out of order is refused on the page with nothing
+/// written; the evidence comes back byte for byte.
+#[test]
+fn a_reviewer_steps_a_patch_in_the_service() {
+    use crate::access::{add_people, call, post_multipart, sign_in, PEOPLE};
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let (_, r) = screen_json(&reg, &["--store"]);
+    let id = r["patches"].as_array().unwrap().iter().find(|p| p["after"]["key"] == "16").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    add_people(&reg);
+    let srv = crate::serve::Server::start(&reg);
+    let (reviewer, viewer) =
+        (PEOPLE.iter().find(|p| p.0 == "sun").unwrap(), PEOPLE.iter().find(|p| p.0 == "liu").unwrap());
+    let (rb, vb) = (sign_in(&srv, reviewer.0, reviewer.2), sign_in(&srv, viewer.0, viewer.2));
+    let list = call(&format!("{}/patches?f=json", srv.url), "GET", &[vb.header()], None);
+    assert_eq!(list.status, 200, "{}", list.body);
+    let listed: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(listed["patches"].as_array().unwrap().len(), 5);
+    // the viewer sees the patch but not the form; the reviewer sees the form with the next step only
+    let page = |b: &crate::access::Browser| {
+        call(&format!("{}/patches/{id}", srv.url), "GET", &[b.header(), ("Accept", "text/html".into())], None).body
+    };
+    assert!(!page(&vb).contains(&format!("/patches/{id}/steps")), "a viewer gets no form");
+    let form = page(&rb);
+    assert!(
+        form.contains(&format!("/patches/{id}/steps"))
+            && form.contains("<option>已核查</option>")
+            && !form.contains("<option>销号</option>"),
+        "{form}"
+    );
+    let path = format!("/patches/{id}/steps");
+    let steps = || count(&reg, "SELECT count(*) FROM nr_patch_steps");
+    let before = steps();
+    // out of order: 销号 before 核查 — the page says why, nothing is written
+    let refused = post_multipart(
+        &srv,
+        &rb,
+        &path,
+        &[("csrf", &rb.csrf), ("step", "销号"), ("date", "2021-03-01"), ("note", "x")],
+        &[],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("销号 cannot follow 待核查"), "{}", refused.body);
+    assert_eq!(steps(), before);
+    // without the session's token the form is refused
+    let forged = post_multipart(
+        &srv,
+        &rb,
+        &path,
+        &[("csrf", "x"), ("step", "已核查"), ("result", "违法"), ("date", "2021-03-01"), ("note", "x")],
+        &[],
+    );
+    assert_eq!(forged.status, 403);
+    // the viewer may not step it
+    let viewer_post = post_multipart(
+        &srv,
+        &vb,
+        &path,
+        &[("csrf", &vb.csrf), ("step", "已核查"), ("result", "违法"), ("date", "2021-03-01"), ("note", "x")],
+        &[],
+    );
+    assert_eq!(viewer_post.status, 403);
+    assert_eq!(steps(), before);
+    let photo: &[u8] = b"JFIF field photo of patch 16";
+    let done = post_multipart(
+        &srv,
+        &rb,
+        &path,
+        &[("csrf", &rb.csrf), ("step", "已核查"), ("result", "违法"), ("date", "2021-03-01"), ("note", "未批先建")],
+        &[("evidence", "photo.jpg", photo)],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let shown = call(&format!("{}/patches/{id}?f=json", srv.url), "GET", &[vb.header()], None);
+    let shown: serde_json::Value = serde_json::from_str(&shown.body).unwrap();
+    let last = shown["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["step"].as_str(), last["result"].as_str(), last["person"].as_str()),
+        (Some("已核查"), Some("违法"), Some("sun"))
+    );
+    let sha = last["evidence"][0][1].as_str().unwrap().to_string();
+    let file = call(&format!("{}/patches/{id}/evidence/{sha}", srv.url), "GET", &[vb.header()], None);
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body.as_bytes(), photo, "the evidence comes back as uploaded");
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(photo)), sha);
+    // the step is the trail's too, by the reviewer's account
+    assert_eq!(count(&reg, "SELECT count(*) FROM nr_trail WHERE action = 'patch.step' AND who = 'sun'"), 1);
+}
+
+/// `balance --ledgers` adds the screening's cultivated-land ledgers to the sheet's tables, in every format.
+#[test]
+fn the_balance_sheet_carries_the_ledgers_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = county(d.path());
+    let args =
+        ["balance", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330100", "--format", "json"];
+    let (c, plain, e) = run(&args);
+    assert_eq!(c, 0, "{e}");
+    let ids = |out: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["tables"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(!ids(&plain).contains(&"ledger".to_string()), "only when asked");
+    let (c, out, e) = run(&[&args[..], &["--ledgers"]].concat());
+    assert_eq!(c, 0, "{e}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ledger = v["tables"].as_array().unwrap().iter().find(|t| t["id"] == "ledger").expect("the ledger table");
+    let total = ledger["rows"].as_array().unwrap().last().unwrap();
+    assert_eq!(total["code"], "合计");
+    let (_, screened) = screen_json(&reg, &["--region", "330100"]);
+    let want = screened["ledger"].as_array().unwrap().last().unwrap();
+    let cols = ["taken_by_construction_m2", "taken_approved_m2", "supplemented_m2", "out_m2", "out_exempt_m2", "in_m2"];
+    for (i, c) in cols.iter().enumerate() {
+        assert_eq!(total["values"][i].as_f64(), want[*c].as_f64(), "{c}");
+    }
+    assert_eq!(total["name"], "占补不平衡 · 进出平衡");
+    let xlsx = d.path().join("sheet.xlsx");
+    let (c, _, e) = run(&[
+        "balance",
+        s(&reg),
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--region",
+        "330100",
+        "--ledgers",
+        "--format",
+        "xlsx",
+        "--out",
+        s(&xlsx),
+    ]);
+    assert_eq!(c, 0, "{e}");
+}
