@@ -130,11 +130,12 @@ pub struct Patch {
     pub geometry: geo::MultiPolygon<f64>,
 }
 
-/// One summary row: a township's patches of one kind and status.
+/// One summary row: the patches of one group (a township, or a cause) of one kind and status.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SummaryRow {
-    /// Township code, or `合计` for the total.
-    pub township: String,
+    /// Township code ([`Screening::summary`]) or cause, 变更原因 of the later parcel or 未注明
+    /// ([`Screening::summary_by_cause`]); `合计` for the region's total.
+    pub group: String,
     /// What changed.
     pub change: Change,
     /// How it stands.
@@ -179,6 +180,8 @@ pub struct Screening {
     pub patches: Vec<Patch>,
     /// Totals by township, change and status, then by change and status over the region (`合计`).
     pub summary: Vec<SummaryRow>,
+    /// Totals by cause, change and status, then over the region (`合计`).
+    pub summary_by_cause: Vec<SummaryRow>,
     /// The cultivated-land ledgers (占补平衡, 进出平衡) by township, then the region's (`合计`).
     pub ledger: Vec<ledger::LedgerRow>,
 }

@@ -97,7 +97,8 @@ pub fn screen(reg: &Registry, req: &Request, rules: &MonitorRules) -> Result<Scr
         )
         .collect::<Result<Vec<Patch>>>()?;
     patches.sort_by(|a, b| (&a.township, &a.id).cmp(&(&b.township, &b.id)));
-    let summary = summary(&patches);
+    let summary_by_cause = summary(&patches, |p| p.cause.clone().unwrap_or_else(|| "未注明".into()));
+    let summary = summary(&patches, |p| p.township.clone());
     let township = |fid: i64| townships.get(&fid).cloned().unwrap_or_default();
     let causes = catalog.classes.table("change-cause");
     let cause = |c: &str| causes.and_then(|t| t.normalise(c)).unwrap_or(c).to_string();
@@ -112,6 +113,7 @@ pub fn screen(reg: &Registry, req: &Request, rules: &MonitorRules) -> Result<Scr
         cover_layers,
         patches,
         summary,
+        summary_by_cause,
         ledger,
     })
 }
@@ -261,22 +263,20 @@ fn why_not(set: &CoverSet, r: &StoredRecord, change: Change, class: &str, to: &s
     None
 }
 
-/// Totals by township, change and status, then over the region (`合计`).
-fn summary(patches: &[Patch]) -> Vec<SummaryRow> {
+/// Totals by `group` (township, cause), change and status, then over the region (`合计`).
+fn summary(patches: &[Patch], group: impl Fn(&Patch) -> String) -> Vec<SummaryRow> {
     let mut by: BTreeMap<(String, Change, Status), (usize, f64, f64)> = BTreeMap::new();
     let mut total: BTreeMap<(Change, Status), (usize, f64, f64)> = BTreeMap::new();
     for p in patches {
-        for e in [
-            by.entry((p.township.clone(), p.change, p.status)).or_default(),
-            total.entry((p.change, p.status)).or_default(),
-        ] {
+        for e in [by.entry((group(p), p.change, p.status)).or_default(), total.entry((p.change, p.status)).or_default()]
+        {
             e.0 += 1;
             e.1 += p.area_m2.0;
             e.2 += p.uncovered_m2.0;
         }
     }
-    let row = |township: String, change, status, (count, area, uncovered): (usize, f64, f64)| SummaryRow {
-        township,
+    let row = |group: String, change, status, (count, area, uncovered): (usize, f64, f64)| SummaryRow {
+        group,
         change,
         status,
         count,

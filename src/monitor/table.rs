@@ -119,11 +119,25 @@ pub fn tables(s: &Screening) -> Vec<Table> {
             .map(|p| format!("{}: {}", p.id, compared(p)))
             .collect(),
     };
-    let summary = Table {
-        id: "summary".into(),
-        title: "监测图斑汇总（按乡镇、变化类型、状态）".into(),
-        title_en: "Patches by township, change and status".into(),
-        code_header: Header::new("乡镇", "township"),
+    let note = format!(
+        "规则 rules: {} (sha256 {}); 变化置于后时相 {}: a record covers it when in force on that date",
+        s.rules,
+        &s.rules_sha256[..12],
+        s.to
+    );
+    let summary = summary_table("summary", ("乡镇", "township"), &s.summary, vec![note]);
+    let by_cause = summary_table("summary_causes", ("变更原因", "cause"), &s.summary_by_cause, vec![]);
+    let ledger = ledger_table(&s.ledger, &s.from, &s.to);
+    vec![patches, summary, by_cause, ledger]
+}
+
+/// A summary of the patches by a group (township, cause), change and status.
+fn summary_table(id: &str, (zh, en): (&str, &str), rows: &[super::SummaryRow], notes: Vec<String>) -> Table {
+    Table {
+        id: id.into(),
+        title: format!("监测图斑汇总（按{zh}、变化类型、状态）"),
+        title_en: format!("Patches by {en}, change and status"),
+        code_header: Header::new(zh, en),
         name_header: Header::new("变化 · 状态", "change · status"),
         columns: vec![
             Col::new("图斑数", "patches", "个", 0),
@@ -131,11 +145,10 @@ pub fn tables(s: &Screening) -> Vec<Table> {
             Col::new("面积", "area", "亩", 2),
             Col::new("未覆盖", "uncovered", "m²", 2),
         ],
-        rows: s
-            .summary
+        rows: rows
             .iter()
             .map(|r| Row {
-                code: r.township.clone(),
+                code: r.group.clone(),
                 name: format!("{} · {}", r.change.label(), r.status.label()),
                 values: vec![
                     Some(r.count as f64),
@@ -145,15 +158,8 @@ pub fn tables(s: &Screening) -> Vec<Table> {
                 ],
             })
             .collect(),
-        notes: vec![format!(
-            "规则 rules: {} (sha256 {}); 变化置于后时相 {}: a record covers it when in force on that date",
-            s.rules,
-            &s.rules_sha256[..12],
-            s.to
-        )],
-    };
-    let ledger = ledger_table(&s.ledger, &s.from, &s.to);
-    vec![patches, summary, ledger]
+        notes,
+    }
 }
 
 /// The cultivated-land ledgers (占补平衡, 进出平衡) of a period as a report table, by township then `合计`.

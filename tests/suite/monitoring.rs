@@ -192,7 +192,7 @@ fn hand_made_changes_are_classified_against_the_approvals_in_force() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["township"] == "合计")
+        .filter(|s| s["group"] == "合计")
         .map(|s| s["area_m2"].as_f64().unwrap())
         .sum();
     let patches: f64 = by_after.values().map(|p| p["area_m2"].as_f64().unwrap()).sum();
@@ -218,6 +218,22 @@ fn hand_made_changes_are_classified_against_the_approvals_in_force() {
         .map(|l| l["taken_by_construction_m2"].as_f64().unwrap())
         .sum();
     assert!(near(townships, m2("taken_by_construction_m2")));
+    // by cause: the exempt 生态退耕, the 建设占用 ones, and the orchard without a cause
+    let causes: BTreeMap<(String, String, String), i64> = r["summary_by_cause"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["group"] != "合计")
+        .map(|s| {
+            let k = |f: &str| s[f].as_str().unwrap().to_string();
+            ((k("group"), k("change"), k("status")), s["count"].as_i64().unwrap())
+        })
+        .collect();
+    let key = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(causes[&key("生态退耕", "cultivated", "exempt")], 1, "{causes:?}");
+    assert_eq!(causes[&key("未注明", "cultivated", "not-covered")], 1, "{causes:?}");
+    assert_eq!(causes[&key("建设占用", "construction", "not-covered")], 2, "{causes:?}");
+    assert_eq!(causes.values().sum::<i64>(), 7);
     // the ids are stable
     let (_, again) = screen_json(&reg, &[]);
     let ids =
