@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use super::admin::{form_token, format_of, html, page};
 use super::auth::Caller;
 use super::html::escape;
-use super::login::check_csrf;
 use super::params::{Format, Query};
 use super::problem::{clip, ApiError};
 use super::Service;
@@ -161,24 +160,11 @@ pub async fn step(
     State(s): State<Arc<Service>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, ApiError> {
-    let mut values = std::collections::HashMap::new();
-    let mut evidence = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad("body", e.body_text()))? {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "evidence" {
-            let file_name = field.file_name().unwrap_or("").to_string();
-            let bytes = field.bytes().await.map_err(|e| ApiError::bad("evidence", e.body_text()))?;
-            if !bytes.is_empty() {
-                evidence.push((file_name, bytes.to_vec()));
-            }
-        } else {
-            let text = field.text().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
-            values.insert(name, text);
-        }
-    }
-    check_csrf(&caller, values.get("csrf").map_or("", String::as_str))?;
+    let super::upload::PostedForm { values, files } = super::upload::posted(&caller, form).await?;
+    let evidence: Vec<(String, Vec<u8>)> =
+        files.into_iter().filter(|f| f.0 == "evidence").map(|(_, name, bytes)| (name, bytes)).collect();
     let get = |k: &str| values.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let Some(step) = Step::parse(&get("step")) else {
         let why = format!("步骤未记录。step '{}': not one of 已核查, 整改中, 已整改, 销号", clip(&get("step")));

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::admin::{form_token, format_of, format_only, html, page};
 use super::auth::Caller;
 use super::html::escape;
-use super::login::{check_csrf, posted};
+use super::login::posted;
 use super::params::{Format, Query};
 use super::problem::{clip, ApiError};
 use super::upload::{self, Scratch};
@@ -217,24 +217,10 @@ fn form_page(
 pub async fn submit(
     State(s): State<Arc<Service>>,
     Extension(caller): Extension<Caller>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, ApiError> {
-    let mut values = HashMap::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad("body", e.body_text()))? {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "geometry" {
-            let file_name = field.file_name().unwrap_or("").to_string();
-            let bytes = field.bytes().await.map_err(|e| ApiError::bad("geometry", e.body_text()))?;
-            if !bytes.is_empty() {
-                file = Some((file_name, bytes.to_vec()));
-            }
-        } else {
-            let text = field.text().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
-            values.insert(name, text);
-        }
-    }
-    check_csrf(&caller, values.get("csrf").map_or("", String::as_str))?;
+    let upload::PostedForm { mut values, files } = upload::posted(&caller, form).await?;
+    let mut file = files.into_iter().find(|f| f.0 == "geometry").map(|(_, name, bytes)| (name, bytes));
     let owner = caller.account.as_ref().map_or(String::new(), |a| a.name.clone());
     // a file uploaded for a preview is kept: the form is submitted without choosing it again
     match &file {

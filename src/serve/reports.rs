@@ -17,7 +17,7 @@ use super::admin::{form_token, format_only, html, page};
 use super::auth::Caller;
 use super::html::escape;
 use super::jobs::{Arg, Job, Kind, Plan};
-use super::login::{check_csrf, posted};
+use super::login::posted;
 use super::params::{Format, Query};
 use super::problem::{clip, ApiError};
 use super::Service;
@@ -202,23 +202,10 @@ fn form_page(
 pub async fn start(
     State(s): State<Arc<Service>>,
     Extension(caller): Extension<Caller>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, ApiError> {
-    let mut values = HashMap::new();
-    let mut files: HashMap<String, (String, Vec<u8>)> = HashMap::new();
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad("body", e.body_text()))? {
-        let name = field.name().unwrap_or("").to_string();
-        if let Some(file_name) = field.file_name().map(str::to_string) {
-            let bytes = field.bytes().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
-            if !bytes.is_empty() {
-                files.insert(name, (file_name, bytes.to_vec()));
-            }
-        } else {
-            let text = field.text().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
-            values.insert(name, text);
-        }
-    }
-    check_csrf(&caller, values.get("csrf").map_or("", String::as_str))?;
+    let super::upload::PostedForm { values, files } = super::upload::posted(&caller, form).await?;
+    let files: HashMap<String, (String, Vec<u8>)> = files.into_iter().map(|(f, n, b)| (f, (n, b))).collect();
     let kind = kind_of(values.get("kind").map_or("", String::as_str))?;
     if !may_start(&caller, kind) {
         return Err(ApiError::new(

@@ -18,6 +18,35 @@ const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
 const MAX_UNPACKED: u64 = 1024 * 1024;
 const MAX_ENTRIES: usize = 64;
 
+/// A multipart form as posted: its text fields, and its files (field, file name, bytes) in the order sent,
+/// a file input left empty left out.
+pub struct PostedForm {
+    /// Text fields by name.
+    pub values: std::collections::HashMap<String, String>,
+    /// Files: field, file name, content.
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+/// Read a posted multipart form (a field with a file name is a file) and check its CSRF token against the
+/// caller's session.
+pub async fn posted(caller: &super::auth::Caller, mut form: axum::extract::Multipart) -> Result<PostedForm, ApiError> {
+    let mut out = PostedForm { values: Default::default(), files: Vec::new() };
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad("body", e.body_text()))? {
+        let name = field.name().unwrap_or("").to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            let bytes = field.bytes().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
+            if !bytes.is_empty() {
+                out.files.push((name, file_name, bytes.to_vec()));
+            }
+        } else {
+            let text = field.text().await.map_err(|e| ApiError::bad(name.clone(), e.body_text()))?;
+            out.values.insert(name, text);
+        }
+    }
+    super::login::check_csrf(caller, out.values.get("csrf").map_or("", String::as_str))?;
+    Ok(out)
+}
+
 /// A private folder removed when dropped.
 pub struct Scratch(PathBuf);
 
