@@ -38,6 +38,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("balance.schema.json".into(), schemars_json::<crate::balance::BalanceJson>("balance")));
     out.push(("audit.schema.json".into(), schemars_json::<crate::audit::Audit>("audit")));
     out.push(("targets.schema.json".into(), schemars_json::<crate::balance::inputs::Targets>("targets")));
+    out.push(("indicators.schema.json".into(), schemars_json::<crate::audit::system::SystemFile>("indicators")));
     out.push(("forest-changes.tableschema.json".into(), forest_changes_schema()));
     out.push(("water.tableschema.json".into(), water_schema()));
     out.push(("balance-tables.tableschema.json".into(), tidy_schema()));

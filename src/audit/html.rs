@@ -178,6 +178,60 @@ fn matrix_chart(a: &Audit) -> String {
     s
 }
 
+/// The indicators by block: values, verdicts, points and why, each block with its score.
+fn indicator_table(a: &Audit) -> String {
+    let mut s = String::from(r#"<h2>一、审计指标 <span class="en">Indicators against targets</span></h2>"#);
+    let zone = a.function_zone.as_deref().map(|z| format!("，主体功能区 {}", esc(z))).unwrap_or_default();
+    let _ = write!(
+        s,
+        r#"<p id="system">评价体系 <b>{}</b>{zone}；得分 {:.2} / 可计分 {:.2}{}</p>"#,
+        esc(&a.system.name),
+        a.points_earned,
+        a.points_available,
+        if (a.points_available - a.total).abs() > 1e-9 {
+            format!("，按可计分折算为 {:.2} / {} (scaled to the points with data)", a.score, a.total)
+        } else {
+            String::new()
+        }
+    );
+    s.push_str(r#"<table id="indicators"><thead><tr><th>判定</th><th>指标</th><th>单位</th><th>任期初</th><th>任期末</th><th>变化</th><th>目标</th><th>规则</th><th>满分</th><th>得分</th><th>计分依据 <span class="en">why</span></th></tr></thead><tbody>"#);
+    for b in &a.blocks {
+        let _ = write!(
+            s,
+            r#"<tr class="block" id="block-{c}"><th colspan="8">{c} {n} <span class="en">{ne}</span></th><td class="n">{p}</td><td class="n"><b>{sc:.2}</b></td><td>{r}</td></tr>"#,
+            c = esc(&b.code),
+            n = esc(&b.name),
+            ne = esc(&b.name_en),
+            p = b.points,
+            sc = b.score,
+            r = esc(&b.reason)
+        );
+        for i in a.indicators.iter().filter(|i| i.block == b.code) {
+            let evidence = i.evidence.as_deref().map(|e| format!("（证据 {}）", esc(e))).unwrap_or_default();
+            let _ = write!(
+                s,
+                r#"<tr class="verdict-{v:?}" id="ind-{id}"><td><span class="light {v:?}"></span>{vl}</td><td>{n}<br><span class="en">{ne}</span></td><td>{u}</td><td class="n">{st}</td><td class="n">{en}</td><td class="n">{ch}</td><td class="n">{tg}</td><td>{r}</td><td class="n">{w}</td><td class="n">{pt:.2}</td><td>{why}{evidence}</td></tr>"#,
+                v = i.verdict,
+                id = esc(&i.id),
+                vl = i.verdict.label(),
+                n = esc(&i.name),
+                ne = esc(&i.name_en),
+                u = esc(&i.unit),
+                st = num(i.start, 4),
+                en = num(i.end, 4),
+                ch = num(i.start.zip(i.end).map(|(a, b)| b - a), 4),
+                tg = num(i.target, 4),
+                r = esc(&i.rule),
+                w = i.max_points,
+                pt = i.points,
+                why = esc(&i.reason),
+            );
+        }
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
 /// Indicator change, start → end, in % of the start value.
 fn indicator_chart(a: &Audit) -> String {
     let rows: Vec<(&str, f64, Verdict)> = a
@@ -205,6 +259,7 @@ fn indicator_chart(a: &Audit) -> String {
             Verdict::Met => "#31a354",
             Verdict::NotMet => "#de2d26",
             Verdict::NoData => "#999",
+            Verdict::Scored => "#3182bd",
         };
         let _ = write!(
             s,
@@ -377,34 +432,16 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
     let counts = super::verdict_counts(a);
     let _ = write!(
         s,
-        r#"<div class="summary" id="summary"><div><div class="grade" id="grade">{grade}</div><div class="en">grade</div></div><div><div class="score">得分 <b id="score">{score:.1}</b> / 100</div><div>达标 {met} 项 · 未达标 {not} 项 · 无数据 {nd} 项</div><div>任期内新增问题 <b>{nf}</b> 处 (new findings)</div></div></div>"#,
+        r#"<div class="summary" id="summary"><div><div class="grade" id="grade">{grade}</div><div class="en">grade</div></div><div><div class="score">得分 <b id="score">{score:.1}</b> / {total}</div><div>达标 {met} 项 · 未达标 {not} 项 · 无数据 {nd} 项</div><div>任期内新增问题 <b>{nf}</b> 处 (new findings)</div></div></div>"#,
         grade = esc(&a.grade),
         score = a.score,
+        total = a.total,
         met = counts.get("达标").copied().unwrap_or(0),
         not = counts.get("未达标").copied().unwrap_or(0),
         nd = counts.get("无数据").copied().unwrap_or(0),
         nf = a.new_findings.len()
     );
-    s.push_str(r#"<h2>一、审计指标 <span class="en">Indicators against targets</span></h2><table id="indicators"><thead><tr><th>判定</th><th>指标</th><th>单位</th><th>任期初</th><th>任期末</th><th>变化</th><th>目标</th><th>规则</th><th>权重</th><th>得分</th></tr></thead><tbody>"#);
-    for i in &a.indicators {
-        let _ = write!(
-            s,
-            r#"<tr class="verdict-{v:?}"><td><span class="light {v:?}"></span>{vl}</td><td>{n}<br><span class="en">{ne}</span></td><td>{u}</td><td class="n">{st}</td><td class="n">{en}</td><td class="n">{ch}</td><td class="n">{tg}</td><td>{r}</td><td class="n">{w:.1}</td><td class="n">{pt:.1}</td></tr>"#,
-            v = i.verdict,
-            vl = i.verdict.label(),
-            n = esc(&i.name),
-            ne = esc(&i.name_en),
-            u = esc(&i.unit),
-            st = num(i.start, 4),
-            en = num(i.end, 4),
-            ch = num(i.start.zip(i.end).map(|(a, b)| b - a), 4),
-            tg = num(i.target, 4),
-            r = esc(&i.rule),
-            w = i.weight,
-            pt = i.points
-        );
-    }
-    s.push_str("</tbody></table>");
+    s.push_str(&indicator_table(a));
     s.push_str(r#"<h2>二、图表 <span class="en">Charts</span></h2><h3>地类面积（任期初 / 任期末） <span class="en">Land classes at the start and end</span></h3>"#);
     s.push_str(&class_chart(a));
     s.push_str(r#"<h3>地类净变化 <span class="en">Net change by class (公顷)</span></h3>"#);

@@ -7,14 +7,18 @@
 //! checks at D1 and at D2 ─▶ findings new at D2 ─┘          └─▶ html::render, workbook tables
 //! ```
 
+pub mod cells;
+pub mod formula;
 pub mod html;
+pub mod score;
+pub mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::balance::{self, inputs::Scoring, BalanceSheet, LandAccount};
+use crate::balance::{self, BalanceSheet};
 use crate::catalog::Catalog;
 use crate::checks::{self, Context, Exceptions, RuleConfig, Severity};
 use crate::error::{Error, Result};
@@ -22,20 +26,7 @@ use crate::model::{AsOf, LayerKind};
 use crate::quantity::SquareMetres;
 use crate::store::{Read, Registry};
 use crate::table::{Col, Row, Table};
-
-/// The indicators an audit knows, in report order: (id, Chinese name, English name, unit).
-pub const INDICATORS: [(&str, &str, &str, &str); 10] = [
-    ("cultivated_land", "耕地保有量", "Cultivated land", "公顷"),
-    ("permanent_farmland", "永久基本农田面积", "Permanent basic farmland", "公顷"),
-    ("redline_area", "生态保护红线面积", "Ecological red-line area", "公顷"),
-    ("redline_prohibited_use", "红线内禁止用途面积", "Prohibited uses inside red lines", "公顷"),
-    ("forest_coverage", "森林覆盖率", "Forest coverage", "%"),
-    ("forest_volume", "森林蓄积量", "Forest stock volume", "m³"),
-    ("wetland_area", "湿地面积", "Wetland area", "公顷"),
-    ("construction_land", "建设用地总规模", "Construction land", "公顷"),
-    ("water_use", "用水总量", "Water use", "万m³"),
-    ("water_quality", "Ⅰ–Ⅲ类水质断面比例", "Sections of quality Ⅰ–Ⅲ", "%"),
-];
+use system::System;
 
 /// What to audit.
 #[derive(Debug, Clone)]
@@ -69,6 +60,8 @@ pub enum Verdict {
     NotMet,
     /// 无数据 (grey): not scored.
     NoData,
+    /// 计分 (blue): scored without a verdict (bonus and judged items).
+    Scored,
 }
 
 impl Verdict {
@@ -78,6 +71,7 @@ impl Verdict {
             Verdict::Met => "达标",
             Verdict::NotMet => "未达标",
             Verdict::NoData => "无数据",
+            Verdict::Scored => "计分",
         }
     }
 }
@@ -85,7 +79,7 @@ impl Verdict {
 /// One indicator.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Indicator {
-    /// Id (see [`INDICATORS`]).
+    /// Code (from the evaluation system).
     pub id: String,
     /// Chinese name.
     pub name: String,
@@ -93,20 +87,34 @@ pub struct Indicator {
     pub name_en: String,
     /// Unit.
     pub unit: String,
+    /// The block's code.
+    pub block: String,
+    /// The formula of its value.
+    pub formula: Option<String>,
     /// Value at the start of the tenure.
     pub start: Option<f64>,
     /// Value at the end (or over the tenure, for flows).
     pub end: Option<f64>,
-    /// Target, cap or reference.
+    /// Target, cap, or the band's lower end.
     pub target: Option<f64>,
-    /// The rule the verdict applies (e.g. "期末 ≥ 目标").
+    /// The band's upper end.
+    pub upper: Option<f64>,
+    /// The rule the verdict applies (e.g. "期末 ≥ 目标"), or the scoring method without a rule.
     pub rule: String,
     /// Verdict.
     pub verdict: Verdict,
-    /// Weight (points when met).
-    pub weight: f64,
-    /// Points earned.
+    /// How its points are scored (达标计分, 分档计分, 扣分, 加分, 定性评分).
+    pub method: String,
+    /// Its full points (a bonus item's: its cap).
+    pub max_points: f64,
+    /// Points earned (a bonus item's: added).
     pub points: f64,
+    /// Why it got its points.
+    pub reason: String,
+    /// The auditor's note (judged items).
+    pub note: Option<String>,
+    /// Where the evidence is (judged items).
+    pub evidence: Option<String>,
 }
 
 /// A suspect patch (`screen --store`) found in a survey of the tenure, as it stood at its end.
@@ -168,6 +176,17 @@ pub struct LonLat {
     pub lat: f64,
 }
 
+/// The evaluation system an audit used.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SystemUsed {
+    /// Its name.
+    pub name: String,
+    /// Where it came from.
+    pub source: String,
+    /// SHA-256 of its text.
+    pub sha256: String,
+}
+
 /// The audit.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Audit {
@@ -175,10 +194,22 @@ pub struct Audit {
     pub official: String,
     /// The post.
     pub post: String,
+    /// The evaluation system (审计评价指标体系): its name, file and SHA-256.
+    pub system: SystemUsed,
+    /// The region's 主体功能区 type, when the targets file gives one.
+    pub function_zone: Option<String>,
     /// Indicators.
     pub indicators: Vec<Indicator>,
-    /// Score out of 100 (over the indicators with data).
+    /// The blocks' scores.
+    pub blocks: Vec<score::BlockScore>,
+    /// Points earned over all blocks.
+    pub points_earned: f64,
+    /// Points of the indicators with data.
+    pub points_available: f64,
+    /// The score on the system's scale (earned over available, when some indicators have no data).
     pub score: f64,
+    /// The system's full score (100).
+    pub total: f64,
     /// Grade.
     pub grade: String,
     /// Findings present at the end of the tenure and absent at its start.
@@ -197,44 +228,66 @@ pub struct Audit {
     pub map: Vec<(String, geo::MultiPolygon<f64>)>,
 }
 
-fn sum_classes(acc: &LandAccount, keep: impl Fn(&str) -> bool) -> (f64, f64) {
-    let (mut a, mut b) = (0i64, 0i64);
-    for (i, c) in acc.classes.iter().enumerate() {
-        if keep(&c.code) {
-            a += acc.opening(i);
-            b += acc.closing(i);
-        }
-    }
-    (a as f64, b as f64)
-}
-
-/// Check the scoring section of a targets file: known indicators, bands.
-fn check_scoring(s: Option<&Scoring>, path: &Path) -> Result<Scoring> {
-    let s = s.cloned().ok_or_else(|| {
-        Error::Invalid(format!("{}: no [scoring] section (weights and grade bands of the audit)", path.display()))
-    })?;
-    for k in s.weights.keys() {
-        if !INDICATORS.iter().any(|i| i.0 == k) {
-            return Err(Error::Invalid(format!(
-                "{}: [scoring.weights]: unknown indicator '{k}'; indicators are {}",
-                path.display(),
-                INDICATORS.iter().map(|i| i.0).collect::<Vec<_>>().join(", ")
-            )));
-        }
-    }
-    if s.bands.is_empty() || s.bands.windows(2).any(|w| w[0].min <= w[1].min) {
+/// The evaluation system for a targets file: its `[system]` table, else `rules/indicators.toml`, else the
+/// embedded default; its formulas checked against the catalog and the check rules.
+pub fn system(
+    targets: &balance::inputs::Targets,
+    path: &Path,
+    rules: Option<&Path>,
+    catalog: &Catalog,
+) -> Result<System> {
+    if targets.scoring.is_some() {
         return Err(Error::Invalid(format!(
-            "{}: [scoring] bands must be listed best first with decreasing `min`",
+            "{}: [scoring] is no longer read: points and grade bands are in the evaluation system \
+             (layers/rules/indicators.toml, `--rules DIR` or a [system] table); put forest_coverage_pct and \
+             water_quality_good_pct under [regions.\"CODE\"]",
             path.display()
         )));
     }
-    Ok(s)
+    let codes: Vec<&str> = checks::rules::catalogue().iter().map(|c| c.code()).collect();
+    let known = |c: &formula::Cell| cells::known(c, catalog, &codes);
+    System::load(targets.system.as_ref().map(|s| (s, path)), rules, &known)
+}
+
+/// Check the region's part of the targets file against the system: its 主体功能区 type is one of the
+/// system's, and each judgement is of a judged item, within its points, with a note.
+fn check_region(sys: &System, rt: &balance::inputs::RegionTargets, region: &str, path: &Path) -> Result<()> {
+    let bad = |m: String| Err(Error::Invalid(format!("{}: [regions.\"{region}\"] {m}", path.display())));
+    if let Some(z) = &rt.function_zone {
+        if !sys.file.function_zones.contains(z) {
+            let list =
+                if sys.file.function_zones.is_empty() { "none".into() } else { sys.file.function_zones.join(", ") };
+            return bad(format!(
+                "function_zone '{z}' is not a 主体功能区 type of the system {} ({list})",
+                sys.file.name
+            ));
+        }
+    }
+    for (code, j) in &rt.judgements {
+        let Some(i) = sys.indicators.iter().find(|i| &i.def.code == code) else {
+            return bad(format!("judgements: '{code}' is not an indicator of the system {}", sys.file.name));
+        };
+        if !matches!(i.def.score, system::Method::Judged) {
+            return bad(format!("judgements: '{code}' is computed, not judged by the auditor"));
+        }
+        if j.note.trim().is_empty() {
+            return bad(format!("judgements.{code}: a qualitative item without a note (say why it got its points)"));
+        }
+        let max = sys.indicator_points(&i.def, rt.function_zone.as_deref());
+        if !(0.0..=max).contains(&j.points) {
+            return bad(format!("judgements.{code}: {} points, but the item has {max}", j.points));
+        }
+    }
+    Ok(())
 }
 
 /// Run the audit.
 pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let (targets, targets_hash) = balance::inputs::targets(&req.targets)?;
-    let scoring = check_scoring(targets.scoring.as_ref(), &req.targets)?;
+    let catalog = reg.catalog();
+    let sys = system(&targets, &req.targets, req.rules.as_deref(), catalog)?;
+    let rt = targets.regions.get(&req.region).cloned().unwrap_or_default();
+    check_region(&sys, &rt, &req.region, &req.targets)?;
     let sheet = balance::compute(
         reg,
         &balance::Request {
@@ -251,23 +304,20 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
             trace: false,
         },
     )?;
-    let catalog = reg.catalog();
-    let rt = targets.regions.get(&req.region).cloned().unwrap_or_default();
-    let indicators = indicators(&sheet, catalog, &rt, &scoring);
-    let scored: f64 = indicators.iter().filter(|i| i.verdict != Verdict::NoData).map(|i| i.weight).sum();
-    let earned: f64 = indicators.iter().map(|i| i.points).sum();
-    let score = if scored > 0.0 { 100.0 * earned / scored } else { 0.0 };
-    let grade = scoring
-        .bands
-        .iter()
-        .find(|b| score >= b.min)
-        .map(|b| b.grade.clone())
-        .unwrap_or_else(|| scoring.bands.last().expect("bands").grade.clone());
     let new_findings = new_findings(reg, req)?;
     let patches = tenure_patches(reg, req)?;
     let rules = crate::monitor::MonitorRules::load(req.rules.as_deref(), catalog)?;
     let screened = crate::monitor::Request { from: req.from, to: req.to, region: Some(req.region.clone()) };
     let ledger = crate::monitor::screen(reg, &screened, &rules)?.ledger;
+    let src = cells::Sources {
+        sheet: &sheet,
+        catalog,
+        findings: &new_findings,
+        patches: &patches,
+        ledger: &ledger,
+        region: &rt,
+    };
+    let (indicators, total) = evaluate(&sys, &src);
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
@@ -289,9 +339,15 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     Ok(Audit {
         official: req.official.clone(),
         post: req.post.clone(),
+        system: SystemUsed { name: sys.file.name.clone(), source: sys.source.clone(), sha256: sys.sha256.clone() },
+        function_zone: rt.function_zone.clone(),
         indicators,
-        score,
-        grade,
+        blocks: total.blocks,
+        points_earned: total.earned,
+        points_available: total.available,
+        score: total.score,
+        total: sys.file.total,
+        grade: total.grade,
         new_findings,
         patches,
         ledger,
@@ -301,108 +357,57 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     })
 }
 
-fn indicators(
-    sheet: &BalanceSheet,
-    catalog: &Catalog,
-    rt: &balance::inputs::RegionTargets,
-    scoring: &Scoring,
-) -> Vec<Indicator> {
-    let ha = |m2: f64| SquareMetres(m2).hectares();
-    let acc = &sheet.land_level2;
-    let fig = &sheet.liabilities.figures;
-    let zone = |z: &str| {
-        fig.zone_areas_m2.iter().find(|x| x.zone == z).map(|x| (x.opening_m2.hectares(), x.closing_m2.hectares()))
-    };
-    let region_area = sheet.provenance.region_area_m2.0;
-    let level1 = |c: &str| catalog.classes.crosswalk("level1", c).map(|x| x.code.clone()).unwrap_or_default();
-    let eight = |c: &str| catalog.classes.crosswalk("8class", c).map(|x| x.code.clone()).unwrap_or_default();
-    let years = sheet.water.as_ref().map(|w| w.years.len().max(1) as f64).unwrap_or(1.0);
+/// Each indicator's values, verdict and points, and the blocks' total.
+fn evaluate(sys: &System, src: &cells::Sources) -> (Vec<Indicator>, score::Total) {
+    use cells::{At, Period};
+    let zone = src.region.function_zone.as_deref();
+    let mut scored = Vec::new();
     let mut out = Vec::new();
-    for (id, name, name_en, unit) in INDICATORS {
-        // (start, end, target, rule, met?)
-        let (start, end, target, rule): (Option<f64>, Option<f64>, Option<f64>, &str) = match id {
-            "cultivated_land" => {
-                let (a, b) = sum_classes(acc, |c| c.starts_with("01"));
-                (Some(ha(a)), Some(ha(b)), rt.cultivated_land_ha, "期末 ≥ 耕地保有量目标")
+    for i in &sys.indicators {
+        let d = &i.def;
+        let at = |p: Period, start: Option<f64>| At { src, period: p, start };
+        let start = i.value.as_ref().and_then(|v| v.eval(&at(Period::Start, None)));
+        let end = i.value.as_ref().and_then(|v| v.eval(&at(Period::End, None)));
+        let t = |e: &formula::Expr| e.eval(&at(Period::End, start));
+        let (target, upper) = match (&i.target, &i.band) {
+            (_, Some((lo, hi))) => (t(lo), t(hi)),
+            (Some(x), None) => (t(x), None),
+            (None, None) if matches!(d.rule, Some(system::Rule::NotDecreasing | system::Rule::NotIncreasing)) => {
+                (start, None)
             }
-            "permanent_farmland" => {
-                let z = zone("永久基本农田");
-                (z.map(|x| x.0), z.map(|x| x.1), rt.permanent_farmland_ha, "期末 ≥ 永久基本农田保护目标")
-            }
-            "redline_area" => {
-                let z = zone("生态保护红线");
-                (z.map(|x| x.0), z.map(|x| x.1), z.map(|x| x.0), "面积不减少 (期末 ≥ 期初)")
-            }
-            "redline_prohibited_use" => {
-                let (a, b) = (fig.redline_prohibited_m2.opening, fig.redline_prohibited_m2.closing);
-                (Some(a.hectares()), Some(b.hectares()), Some(a.hectares()), "禁止用途不增加 (期末 ≤ 期初)")
-            }
-            "forest_coverage" => {
-                let (a, b) = sum_classes(acc, |c| c.starts_with("03"));
-                let (a, b) = (100.0 * a / region_area, 100.0 * b / region_area);
-                (
-                    Some(a),
-                    Some(b),
-                    scoring.forest_coverage_pct.or(Some(a)),
-                    if scoring.forest_coverage_pct.is_some() {
-                        "期末 ≥ 目标"
-                    } else {
-                        "不降低 (期末 ≥ 期初)"
-                    },
-                )
-            }
-            "forest_volume" => {
-                let t = sheet.forest_volume.rows.last();
-                let has = sheet.forest_volume.stands.opening + sheet.forest_volume.stands.closing > 0;
-                let (a, b) = (t.filter(|_| has).map(|r| r.opening_m3.0), t.filter(|_| has).map(|r| r.closing_m3.0));
-                (a, b, a, "不减少 (期末 ≥ 期初)")
-            }
-            "wetland_area" => {
-                let (a, b) = sum_classes(acc, |c| level1(c) == "00");
-                (Some(ha(a)), Some(ha(b)), Some(ha(a)), "不减少 (期末 ≥ 期初)")
-            }
-            "construction_land" => {
-                let (a, b) = sum_classes(acc, |c| matches!(eight(c).as_str(), "5" | "6") || c == "1109");
-                (Some(ha(a)), Some(ha(b)), rt.construction_land_cap_ha, "期末 ≤ 建设用地总规模上限")
-            }
-            "water_use" => {
-                let w = sheet.water.as_ref().map(|w| w.withdrawal(0) + w.withdrawal(1));
-                (None, w, rt.water_use_cap_10k_m3_per_year.map(|c| c * years), "任期用水总量 ≤ 控制指标 × 年数")
-            }
-            _ => {
-                let g = sheet.water.as_ref().and_then(|w| w.good_share());
-                (None, g, scoring.water_quality_good_pct, "Ⅰ–Ⅲ类比例 ≥ 目标")
-            }
+            _ => (None, None),
         };
-        let upper = matches!(id, "redline_prohibited_use" | "construction_land" | "water_use");
-        let verdict = match (end, target) {
-            (Some(e), Some(t)) => {
-                // areas are compared to the square metre (1e-4 ha), rates to 1e-9
-                let eps = 1e-6 * t.abs().max(1.0);
-                if (upper && e <= t + eps) || (!upper && e >= t - eps) {
-                    Verdict::Met
-                } else {
-                    Verdict::NotMet
-                }
-            }
-            _ => Verdict::NoData,
-        };
-        let weight = scoring.weights.get(id).copied().unwrap_or(0.0);
+        let m = score::Measured { start, end, target, upper };
+        let max = sys.indicator_points(d, zone);
+        let judgement = src.region.judgements.get(&d.code);
+        let p = score::indicator(&d.score, d.rule, max, &m, judgement);
+        let reason = p.as_ref().map(|p| p.reason.clone()).unwrap_or_else(|| match d.score {
+            system::Method::Judged => "未评定 (目标文件无此项评分)，不计分".into(),
+            _ => "无数据，不计分".into(),
+        });
         out.push(Indicator {
-            id: id.into(),
-            name: name.into(),
-            name_en: name_en.into(),
-            unit: unit.into(),
+            id: d.code.clone(),
+            name: d.name.clone(),
+            name_en: d.name_en.clone(),
+            unit: d.unit.clone(),
+            block: d.block.clone(),
+            formula: d.value.clone(),
             start,
             end,
             target,
-            rule: rule.into(),
-            verdict,
-            weight,
-            points: if verdict == Verdict::Met { weight } else { 0.0 },
+            upper,
+            rule: d.rule.map_or(d.score.label(), |r| r.label()).to_string(),
+            verdict: p.as_ref().map_or(Verdict::NoData, |p| p.verdict),
+            method: d.score.label().to_string(),
+            max_points: max,
+            points: p.as_ref().map_or(0.0, |p| p.points),
+            reason,
+            note: judgement.filter(|_| matches!(d.score, system::Method::Judged)).map(|j| j.note.clone()),
+            evidence: judgement.and_then(|j| j.evidence.clone()),
         });
+        scored.push(p);
     }
-    out
+    (out, score::total(sys, zone, &scored))
 }
 
 /// Error findings present at the end of the tenure and absent at its start (same rule and ids).
@@ -506,26 +511,61 @@ pub fn tables(a: &Audit) -> Vec<Table> {
             Col::new("任期末", "End of tenure", "", 4),
             Col::new("变化", "Change", "", 4),
             Col::new("目标", "Target", "", 4),
-            Col::new("权重", "Weight", "分", 1),
-            Col::new("得分", "Points", "分", 1),
+            Col::new("满分", "Points", "分", 2),
+            Col::new("得分", "Earned", "分", 2),
         ],
         rows: a
             .indicators
             .iter()
             .map(|i| Row {
                 code: i.id.clone(),
-                name: format!("{}（{}）· {} — {}", i.name, i.unit, i.verdict.label(), i.rule),
+                name: format!(
+                    "[{}] {}（{}）· {} — {} · {}",
+                    i.block,
+                    i.name,
+                    i.unit,
+                    i.verdict.label(),
+                    i.rule,
+                    i.reason
+                ),
                 values: vec![
                     i.start,
                     i.end,
                     i.start.zip(i.end).map(|(s, e)| e - s),
                     i.target,
-                    Some(i.weight),
+                    Some(i.max_points),
                     Some(i.points),
                 ],
             })
             .collect(),
-        notes: vec![format!("得分 score {:.1} / 100, 评价 grade {}", a.score, a.grade)],
+        notes: vec![format!(
+            "评价体系 {} · 得分 score {:.2} / {}, 评价 grade {}",
+            a.system.name, a.score, a.total, a.grade
+        )],
+    };
+    let blocks = Table {
+        id: "blocks".into(),
+        title: "版块得分".into(),
+        title_en: "Block scores".into(),
+        code_header: crate::table::Header::new("版块", "Block"),
+        name_header: crate::table::Header::new("名称 · 计分依据", "Name · why"),
+        columns: vec![
+            Col::new("满分", "Points", "分", 2),
+            Col::new("可计分", "With data", "分", 2),
+            Col::new("指标得分", "Earned", "分", 2),
+            Col::new("加分", "Bonus", "分", 2),
+            Col::new("得分", "Score", "分", 2),
+        ],
+        rows: a
+            .blocks
+            .iter()
+            .map(|b| Row {
+                code: b.code.clone(),
+                name: format!("{} · {}", b.name, b.reason),
+                values: vec![Some(b.points), Some(b.available), Some(b.earned), Some(b.bonus), Some(b.score)],
+            })
+            .collect(),
+        notes: vec![],
     };
     let fin = Table {
         id: "new_findings".into(),
@@ -586,14 +626,18 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         )],
     };
     let ledger = crate::monitor::table::ledger_table(&a.ledger, &a.sheet.provenance.from, &a.sheet.provenance.to);
-    vec![ind, fin, pat, ledger]
+    vec![ind, blocks, fin, pat, ledger]
 }
 
 /// Provenance lines for the report and the workbook.
 pub fn about(a: &Audit) -> Vec<(String, String)> {
     let mut v = vec![
         ("被审计领导干部 Official".to_string(), format!("{} {}", a.post, a.official)),
-        ("得分 Score".into(), format!("{:.1} / 100, {}", a.score, a.grade)),
+        ("得分 Score".into(), format!("{:.2} / {}, {}", a.score, a.total, a.grade)),
+        (
+            "评价体系 Evaluation system".into(),
+            format!("{} ({}, sha256 {})", a.system.name, a.system.source, a.system.sha256),
+        ),
         ("目标文件 Targets".into(), format!("{} (sha256 {})", a.targets.path, a.targets.sha256)),
     ];
     v.extend(balance::tables::about(&a.sheet));

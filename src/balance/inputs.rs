@@ -433,40 +433,17 @@ pub struct Targets {
     /// Region code → targets.
     #[serde(default)]
     pub regions: BTreeMap<String, RegionTargets>,
-    /// Audit scoring: indicator weights and grade bands (`nrledger audit`).
+    /// The audit's evaluation system (审计评价指标体系), replacing `layers/rules/indicators.toml`.
     #[serde(default)]
-    pub scoring: Option<Scoring>,
+    pub system: Option<crate::audit::system::SystemFile>,
+    /// The scoring section of earlier versions: refused with where its parts went.
+    #[serde(default)]
+    #[schemars(skip)]
+    pub scoring: Option<serde_json::Value>,
 }
 
-/// The audit's 100-point score: a weight per indicator and the grade bands.
-#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Scoring {
-    /// Indicator id → weight (points when met). Ids: cultivated_land, permanent_farmland, redline_area,
-    /// redline_prohibited_use, forest_coverage, forest_volume, wetland_area, construction_land, water_use,
-    /// water_quality.
-    pub weights: BTreeMap<String, f64>,
-    /// Grade bands, best first: a score at or above `min` (out of 100) gets `grade`.
-    pub bands: Vec<Band>,
-    /// 森林覆盖率 target, % (optional: without it the rate must not fall).
-    #[serde(default)]
-    pub forest_coverage_pct: Option<f64>,
-    /// Share of sections in classes Ⅰ–Ⅲ target, %.
-    #[serde(default)]
-    pub water_quality_good_pct: Option<f64>,
-}
-
-/// A grade band.
-#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Band {
-    /// 好 / 较好 / 一般 / 较差 / 差.
-    pub grade: String,
-    /// Lowest score of the band.
-    pub min: f64,
-}
-
-/// The control targets of one region.
+/// The control targets of one region, with what the audit needs of it: its 主体功能区 type, input values,
+/// other named targets and the auditor's judgements.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionTargets {
@@ -488,6 +465,73 @@ pub struct RegionTargets {
     /// 建设用地总规模上限, ha.
     #[serde(default)]
     pub construction_land_cap_ha: Option<f64>,
+    /// 森林覆盖率目标, %.
+    #[serde(default)]
+    pub forest_coverage_pct: Option<f64>,
+    /// Ⅰ–Ⅲ类水质断面比例目标, %.
+    #[serde(default)]
+    pub water_quality_good_pct: Option<f64>,
+    /// 主体功能区 type of the region (one of the evaluation system's `function_zones`).
+    #[serde(default)]
+    pub function_zone: Option<String>,
+    /// Values the registry cannot compute (`input[NAME]`): a number for the end of the tenure, or
+    /// `{ start = …, end = … }`.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, InputValue>,
+    /// The auditor's scores of judged items (制度建设 …), by indicator code.
+    #[serde(default)]
+    pub judgements: BTreeMap<String, Judgement>,
+    /// Other named targets of an office's indicators (`target[NAME]`).
+    #[serde(default)]
+    pub targets: BTreeMap<String, f64>,
+}
+
+impl RegionTargets {
+    /// A named target.
+    pub fn target(&self, name: &str) -> Option<f64> {
+        match name {
+            "permanent_farmland_ha" => self.permanent_farmland_ha,
+            "cultivated_land_ha" => self.cultivated_land_ha,
+            "groundwater_cap_10k_m3_per_year" => self.groundwater_cap_10k_m3_per_year,
+            "water_use_cap_10k_m3_per_year" => self.water_use_cap_10k_m3_per_year,
+            "harvest_quota_m3_per_year" => self.harvest_quota_m3_per_year,
+            "construction_land_cap_ha" => self.construction_land_cap_ha,
+            "forest_coverage_pct" => self.forest_coverage_pct,
+            "water_quality_good_pct" => self.water_quality_good_pct,
+            other => self.targets.get(other).copied(),
+        }
+    }
+}
+
+/// An input value: at the end of the tenure, or at both ends.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum InputValue {
+    /// At the end (or over the tenure).
+    Value(f64),
+    /// At the start and at the end.
+    Period {
+        /// At the start.
+        #[serde(default)]
+        start: Option<f64>,
+        /// At the end.
+        #[serde(default)]
+        end: Option<f64>,
+    },
+}
+
+/// The auditor's score of a judged item.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Judgement {
+    /// Points given.
+    pub points: f64,
+    /// Why (required).
+    #[serde(default)]
+    pub note: String,
+    /// Where the evidence is (审计底稿 …).
+    #[serde(default)]
+    pub evidence: Option<String>,
 }
 
 /// Read a targets file (TOML or JSON).

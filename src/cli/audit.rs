@@ -31,7 +31,9 @@ pub struct Args {
     /// End of the tenure, YYYY-MM-DD.
     #[arg(long, value_parser = super::date_arg)]
     to: AsOf,
-    /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets, weights and grade bands.
+    /// Targets file (TOML or JSON, schemas/targets.schema.json): control targets, input values, the auditor's
+    /// judgements, and optionally the office's evaluation system ([system]; else `--rules DIR`'s
+    /// indicators.toml, else the default).
     #[arg(long)]
     targets: PathBuf,
     #[command(flatten)]
@@ -76,7 +78,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     }
     output::write_file(&a.out, html.as_bytes())?;
     println!(
-        "{} {} ({} {}, {} → {}): score {:.1} / 100, grade {}; {} finding(s) arose during the tenure",
+        "{} {} ({} {}, {} → {}): score {:.2} / {}, grade {}; {} finding(s) arose during the tenure",
         au.post,
         au.official,
         au.sheet.provenance.region,
@@ -84,11 +86,15 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         au.sheet.provenance.from,
         au.sheet.provenance.to,
         au.score,
+        au.total,
         au.grade,
         au.new_findings.len()
     );
-    for i in &au.indicators {
-        println!("  {:<6} {} {}", i.verdict.label(), i.name, i.rule);
+    for b in &au.blocks {
+        println!("  {} {}: {:.2} / {}", b.code, b.name, b.score, b.points);
+        for i in au.indicators.iter().filter(|i| i.block == b.code) {
+            println!("    {:<6} {} {} — {}", i.verdict.label(), i.name, i.rule, i.reason);
+        }
     }
     println!("wrote the audit report to {}", a.out.display());
     if let Some(x) = &a.xlsx {

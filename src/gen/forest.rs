@@ -238,23 +238,13 @@ pub(super) fn write_tables(c: &County, f: &Forest, farmland: &[Zone], dir: &Path
          construction_land_cap_ha = {:.0}         # 建设用地总规模上限\n\
          groundwater_cap_10k_m3_per_year = 400    # 地下水取水总量控制指标 (万 m³ per year)\n\
          water_use_cap_10k_m3_per_year = 18000    # 用水总量控制指标 (万 m³ per year)\n\
-         harvest_quota_m3_per_year = {:.0}         # 森林采伐限额 (m³ per year)\n\n\
-         # The audit's 100-point score (nrledger audit): points per indicator met, grade bands best first.\n\
-         [scoring]\n\
+         harvest_quota_m3_per_year = {:.0}         # 森林采伐限额 (m³ per year)\n\
          forest_coverage_pct = 88.0               # 森林覆盖率目标 (%)\n\
-         water_quality_good_pct = 90.0            # Ⅰ–Ⅲ类水质断面比例目标 (%)\n\
-         bands = [\n  {{ grade = \"好\", min = 90 }},\n  {{ grade = \"较好\", min = 80 }},\n  {{ grade = \"一般\", min = 70 }},\n  {{ grade = \"较差\", min = 60 }},\n  {{ grade = \"差\", min = 0 }},\n]\n\n\
-         [scoring.weights]\n\
-         cultivated_land = 15\n\
-         permanent_farmland = 15\n\
-         redline_area = 10\n\
-         redline_prohibited_use = 15\n\
-         forest_coverage = 10\n\
-         forest_volume = 5\n\
-         wetland_area = 5\n\
-         construction_land = 10\n\
-         water_use = 10\n\
-         water_quality = 5\n",
+         water_quality_good_pct = 90.0            # Ⅰ–Ⅲ类水质断面比例目标 (%)\n\n\
+         # The audit (nrledger audit) scores the indicators of layers/rules/indicators.toml against these\n\
+         # targets; an office's own evaluation system goes in a [system] table here or in --rules DIR.\n\
+         # Values the registry cannot compute go in [regions.\"{code}\".inputs], the auditor's scores of\n\
+         # judged items (with a note) in [regions.\"{code}\".judgements.CODE].\n",
         farm_ha.ceil() + 5.0,
         (cultivated_ha - 150.0).floor(),
         (construction_ha + 60.0).round(),

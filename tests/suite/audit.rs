@@ -87,18 +87,22 @@ fn demo_tenure_report() {
     let row01 = land["classes"].as_array().unwrap().iter().position(|c| c["code"] == "01").unwrap();
     let closing01: i64 = land["matrix"].as_array().unwrap().iter().map(|r| r[row01].as_i64().unwrap()).sum();
     assert!((ind("cultivated_land")["end"].as_f64().unwrap() - closing01 as f64 / 1e4).abs() < 1e-9);
-    // the score is the weights met over the weights scored, and the grade follows the bands
+    // the default system scores by verdict: the score is the points met over the points with data, block
+    // by block, and the grade follows the bands
     let (mut met, mut scored) = (0.0, 0.0);
     for i in a["indicators"].as_array().unwrap() {
         if i["verdict"] != "NoData" {
-            scored += i["weight"].as_f64().unwrap();
+            scored += i["max_points"].as_f64().unwrap();
         }
         if i["verdict"] == "Met" {
-            met += i["weight"].as_f64().unwrap();
+            met += i["max_points"].as_f64().unwrap();
         }
     }
     let score = a["score"].as_f64().unwrap();
     assert!((score - 100.0 * met / scored).abs() < 1e-9);
+    let blocks: f64 = a["blocks"].as_array().unwrap().iter().map(|b| b["score"].as_f64().unwrap()).sum();
+    assert!((blocks - met).abs() < 1e-9 && a["points_earned"] == blocks, "{}", a["blocks"]);
+    assert_eq!(a["system"]["source"], "layers/rules/indicators.toml (embedded)");
     let grade = match score {
         x if x >= 90.0 => "好",
         x if x >= 80.0 => "较好",
@@ -238,13 +242,51 @@ fn bad_input_is_refused_and_no_report_is_left() {
     let html = d.path().join("report.html");
     let targets = std::fs::read_to_string(seed("targets.toml")).unwrap();
     let write = |name: &str, text: String| write_file(d.path(), name, text);
-    let unknown = write("t1.toml", targets.replace("wetland_area = 5", "wetland_area = 5\ngreen_gdp = 5"));
-    let no_scoring = write("t2.toml", targets.split("[scoring]").next().unwrap().to_string());
     let t = seed("targets.toml");
     let r = s(&reg);
+    let old_scoring = write("t1.toml", targets.clone() + "\n[scoring]\nbands = []\n");
+    let system = std::fs::read_to_string(root().join("tests/fixtures/audit/indicators.toml")).unwrap();
+    let example = std::fs::read_to_string(root().join("tests/fixtures/audit/targets.toml")).unwrap();
+    // an office's system inline in the targets file ([system]), broken in the ways the issue names
+    let inline = |name: &str, (from, to): (&str, &str), (t_from, t_to): (&str, &str)| {
+        assert!(system.contains(from) && example.contains(t_from), "{from} / {t_from}");
+        let sys = system
+            .replacen(from, to, 1)
+            .replace("[[blocks]]", "[[system.blocks]]")
+            .replace("[[indicators]]", "[[system.indicators]]");
+        let (top, rest) = sys.split_at(sys.find("[[system.blocks]]").unwrap());
+        write(name, format!("{}\n[system]\n{top}\n{rest}", example.replacen(t_from, t_to, 1)))
+    };
+    let (same, same_t) = (("total = 100", "total = 100"), ("[regions", "[regions"));
+    let no_cell = inline("t3.toml", ("target[国土开发强度上限]", "target[国土开发强度上限] + land[99]"), same_t);
+    let not_adding = inline("t4.toml", ("points = 25\n", "points = 26\n"), same_t);
+    let no_cap = inline("t5.toml", (", cap = 13 }", " }"), same_t);
+    let no_note = inline("t6.toml", same, ("note = \"制度基本健全；两项制度执行有缺项\"", ""));
+    let bad_zone =
+        inline("t7.toml", same, ("cultivated_land_ha", "function_zone = \"城市化地区\"\ncultivated_land_ha"));
+    let too_many = inline("t8.toml", same, ("points = 10\nnote", "points = 14\nnote"));
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
-        (vec!["--targets", s(&unknown)], vec!["t1.toml", "unknown indicator 'green_gdp'", "cultivated_land"]),
-        (vec!["--targets", s(&no_scoring)], vec!["t2.toml", "[scoring]"]),
+        (vec!["--targets", s(&old_scoring)], vec!["t1.toml", "[scoring] is no longer read", "forest_coverage_pct"]),
+        (
+            vec!["--targets", s(&no_cell)],
+            vec![
+                "t3.toml [system]",
+                "indicator 'development_intensity'",
+                "land[99]",
+                "no land class has a code starting '99'",
+            ],
+        ),
+        (
+            vec!["--targets", s(&not_adding)],
+            vec!["t4.toml [system]", "the blocks' points add up to 101, not the total 100"],
+        ),
+        (vec!["--targets", s(&no_cap)], vec!["indicator 'reforms': a deduction without a cap"]),
+        (vec!["--targets", s(&no_note)], vec!["t6.toml", "judgements.institutions: a qualitative item without a note"]),
+        (
+            vec!["--targets", s(&bad_zone)],
+            vec!["t7.toml", "function_zone '城市化地区' is not a 主体功能区 type", "重点生态功能区"],
+        ),
+        (vec!["--targets", s(&too_many)], vec!["judgements.institutions: 14 points, but the item has 12"]),
     ];
     for (extra, wants) in cases {
         let (c, _, e) = run(&audit_args(r, s(&html), &extra));
@@ -290,4 +332,111 @@ fn bad_input_is_refused_and_no_report_is_left() {
             .to_string_lossy()
             .contains("partial")));
     }
+}
+
+/// The worked example of the national evaluation system (domain brief: block 一 at −2 per reform not
+/// carried out, block caps, the national bands), with an office's own items, figure by figure: through
+/// `--rules DIR`, and inline in the targets file for a 重点生态功能区 county with its own points.
+#[test]
+fn an_offices_evaluation_system_scores_the_worked_example() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = demo_registry(d.path());
+    let fixtures = root().join("tests/fixtures/audit");
+    let rules = d.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::copy(fixtures.join("indicators.toml"), rules.join("indicators.toml")).unwrap();
+    let (html, json) = (d.path().join("r.html"), d.path().join("a.json"));
+    let t = fixtures.join("targets.toml");
+    let extra = ["--targets", s(&t), "--rules", s(&rules), "--json", s(&json)];
+    let (c, out, e) = run(&audit_args(s(&reg), s(&html), &extra));
+    assert_eq!(c, 0, "{e}");
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ind = |id: &str| a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap().clone();
+    let pts = |id: &str| ind(id)["points"].as_f64().unwrap();
+    // block 一 (25): 13 − 3 × 2 = 7, and the auditor's 10 of 12 with the note and evidence
+    assert_eq!((pts("reforms"), pts("institutions")), (7.0, 10.0));
+    assert!(
+        ind("reforms")["reason"].as_str().unwrap().contains("扣 3 × 2 分 = 6 分，得 13 − 6 = 7 分"),
+        "{}",
+        ind("reforms")
+    );
+    assert_eq!(ind("institutions")["note"], "制度基本健全；两项制度执行有缺项");
+    assert_eq!(ind("institutions")["evidence"], "审计底稿 ZR-A-02");
+    // block 二 (30): intensity met (10), cover 73.4 % in the ≥ 73 grade (20 × 0.9 = 18), bonus 2300 亩 → 4
+    // steps of 500 → +4; 32 is capped at the block's 30
+    assert_eq!((pts("development_intensity"), pts("grassland_cover"), pts("surplus_farmland")), (10.0, 18.0, 4.0));
+    assert_eq!(ind("grassland_cover")["verdict"], "Met");
+    // block 三 (45): 20 − 3 × 3 = 11, protected area not decreased 25
+    assert_eq!((pts("unrectified"), pts("protected_area")), (11.0, 25.0));
+    let blocks: Vec<(String, f64, f64)> = a["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["code"].as_str().unwrap().to_string(), b["points"].as_f64().unwrap(), b["score"].as_f64().unwrap()))
+        .collect();
+    let want = [("一", 25.0, 17.0), ("二", 30.0, 30.0), ("三", 45.0, 36.0)];
+    assert_eq!(blocks, want.map(|(c, p, s)| (c.to_string(), p, s)).to_vec());
+    assert!(
+        a["blocks"][1]["reason"].as_str().unwrap().contains("28 + 加分 4 = 32，不超过版块总分 30"),
+        "{}",
+        a["blocks"][1]
+    );
+    assert_eq!((a["score"].as_f64(), a["grade"].as_str()), (Some(83.0), Some("较好")));
+    assert!(out.contains("score 83.00 / 100, grade 较好"), "{out}");
+    assert!(a["system"]["source"].as_str().unwrap().ends_with("rules/indicators.toml"));
+
+    // 国土开发强度 is computed from the registry: construction land (8-class 5 and 6, and 1109) over the
+    // region's area, from the sheet's second-level classes and the crosswalk file
+    let crosswalk = std::fs::read_to_string(root().join("layers/classes/crosswalks.csv")).unwrap();
+    let built: Vec<&str> = crosswalk
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0] == "8class" && (f[2] == "5" || f[2] == "6")).then_some(f[1])
+        })
+        .collect();
+    let land = &a["sheet"]["land_level2"];
+    let classes = land["classes"].as_array().unwrap();
+    let mut m2 = 0i64;
+    for (k, c) in classes.iter().enumerate() {
+        let code = c["code"].as_str().unwrap();
+        if built.iter().any(|p| code.starts_with(p)) || code.starts_with("1109") {
+            m2 += land["matrix"].as_array().unwrap().iter().map(|r| r[k].as_i64().unwrap()).sum::<i64>();
+        }
+    }
+    let area = a["sheet"]["provenance"]["region_area_m2"].as_f64().unwrap();
+    let intensity = ind("development_intensity")["end"].as_f64().unwrap();
+    assert!(m2 > 0 && (intensity - 100.0 * m2 as f64 / area).abs() < 1e-9, "{intensity}");
+
+    // the report shows each block and each indicator's points and why
+    let text = std::fs::read_to_string(&html).unwrap();
+    for needle in [
+        "id=\"block-二\"",
+        "28 + 加分 4 = 32，不超过版块总分 30",
+        "审计评定 10 分",
+        "证据 审计底稿 ZR-A-02",
+        "离任审计评价指标体系",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the report");
+    }
+
+    // the same system inline in the targets file, for a 重点生态功能区 county whose development exceeds its
+    // cap: block 二 has 20 points (5 + 15): 0 + 15 × 0.9 + 4 = 17.5; block 三 has 55 (25 + 30): 16 + 30
+    let system = std::fs::read_to_string(fixtures.join("indicators.toml")).unwrap();
+    let sys = system.replace("[[blocks]]", "[[system.blocks]]").replace("[[indicators]]", "[[system.indicators]]");
+    let (top, rest) = sys.split_at(sys.find("[[system.blocks]]").unwrap());
+    let targets = std::fs::read_to_string(&t)
+        .unwrap()
+        .replacen("cultivated_land_ha", "function_zone = \"重点生态功能区\"\ncultivated_land_ha", 1)
+        .replacen("\"国土开发强度上限\" = 30", "\"国土开发强度上限\" = 0.1", 1);
+    let zoned = write_file(d.path(), "zoned.toml", format!("{targets}\n[system]\n{top}\n{rest}"));
+    let (html2, json2) = (d.path().join("r2.html"), d.path().join("a2.json"));
+    let (c, _, e) = run(&audit_args(s(&reg), s(&html2), &["--targets", s(&zoned), "--json", s(&json2)]));
+    assert_eq!(c, 0, "{e}");
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    let scores: Vec<f64> = a["blocks"].as_array().unwrap().iter().map(|b| b["score"].as_f64().unwrap()).collect();
+    assert_eq!(scores, vec![17.0, 17.5, 46.0]);
+    assert_eq!((a["score"].as_f64(), a["grade"].as_str()), (Some(80.5), Some("较好")));
+    assert_eq!(a["function_zone"], "重点生态功能区");
+    assert!(a["system"]["source"].as_str().unwrap().ends_with("zoned.toml [system]"));
 }

@@ -89,3 +89,21 @@ fn catalog_files_validate_against_their_schemas() {
         }
     }
 }
+
+#[test]
+fn evaluation_systems_and_targets_validate_against_their_schemas() {
+    let sys = validator("indicators.schema.json");
+    let targets = validator("targets.schema.json");
+    for (rel, v) in [
+        ("layers/rules/indicators.toml", &sys),
+        ("tests/fixtures/audit/indicators.toml", &sys),
+        ("tests/fixtures/audit/targets.toml", &targets),
+        ("seeds/anji/targets.toml", &targets),
+    ] {
+        let t: toml::Value = toml::from_str(&std::fs::read_to_string(root().join(rel)).unwrap()).unwrap();
+        assert_valid(v, &serde_json::to_value(t).unwrap(), rel);
+    }
+    // a system without its blocks is not one
+    let bad = serde_json::json!({"name": "x", "bands": [], "indicators": []});
+    assert!(!sys.is_valid(&bad));
+}
