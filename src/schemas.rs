@@ -36,6 +36,10 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("exceptions.schema.json".into(), schemars_json::<crate::checks::Exceptions>("exceptions")));
     out.push(("book.schema.json".into(), schemars_json::<crate::book::BookPage>("book")));
     out.push(("balance.schema.json".into(), schemars_json::<crate::balance::BalanceJson>("balance")));
+    out.push((
+        "balance-series.schema.json".into(),
+        schemars_json::<crate::balance::series::SeriesJson>("balance-series"),
+    ));
     out.push(("audit.schema.json".into(), schemars_json::<crate::audit::Audit>("audit")));
     out.push(("targets.schema.json".into(), schemars_json::<crate::balance::inputs::Targets>("targets")));
     out.push(("indicators.schema.json".into(), schemars_json::<crate::audit::system::SystemFile>("indicators")));

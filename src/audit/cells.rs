@@ -122,12 +122,12 @@ pub struct Sources<'a> {
     pub sheet: &'a BalanceSheet,
     /// The catalog (crosswalks).
     pub catalog: &'a Catalog,
-    /// Error findings that arose in the tenure.
-    pub findings: &'a [NewFinding],
-    /// Suspect patches found in the tenure.
-    pub patches: &'a [TenurePatch],
-    /// The ledger rows (the region's is `合计`).
-    pub ledger: &'a [LedgerRow],
+    /// Error findings that arose in the tenure (None: not for this period).
+    pub findings: Option<&'a [NewFinding]>,
+    /// Suspect patches found in the tenure (None: not for this period).
+    pub patches: Option<&'a [TenurePatch]>,
+    /// The ledger rows, the region's `合计` among them (None: not for this period).
+    pub ledger: Option<&'a [LedgerRow]>,
     /// The region's targets, inputs included.
     pub region: &'a RegionTargets,
 }
@@ -191,7 +191,7 @@ impl Cells for At<'_> {
             "water.good_share" if end => s.sheet.water.as_ref().and_then(|w| w.good_share()),
             "findings.count" | "findings.area" if end => {
                 let of: Vec<&NewFinding> =
-                    s.findings.iter().filter(|f| keys.is_empty() || keys.contains(&f.rule)).collect();
+                    s.findings?.iter().filter(|f| keys.is_empty() || keys.contains(&f.rule)).collect();
                 Some(match path.ends_with("count") {
                     true => of.len() as f64,
                     false => of.iter().map(|f| ha(f.area_m2.0)).sum(),
@@ -200,7 +200,7 @@ impl Cells for At<'_> {
             p if end && p.starts_with("patches") => {
                 let (group, what) = p.rsplit_once('.')?;
                 let of: Vec<&TenurePatch> = s
-                    .patches
+                    .patches?
                     .iter()
                     .filter(|x| match group {
                         "patches.illegal" => x.result.as_deref() == Some("违法"),
@@ -214,7 +214,7 @@ impl Cells for At<'_> {
                 })
             }
             p if end && p.starts_with("ledger.") => {
-                let r = s.ledger.iter().find(|r| r.township == "合计")?;
+                let r = s.ledger?.iter().find(|r| r.township == "合计")?;
                 let m2 = match &p["ledger.".len()..] {
                     "taken" => r.taken_by_construction_m2,
                     "taken_approved" => r.taken_approved_m2,

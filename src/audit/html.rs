@@ -232,6 +232,37 @@ fn indicator_table(a: &Audit) -> String {
     s
 }
 
+/// The indicators at each year-end of the tenure, with their trend; a year without a survey is flagged.
+fn years_table(a: &Audit) -> String {
+    let mut s = String::from(
+        r#"<h3>任期逐年 <span class="en">The tenure year by year</span></h3><table id="years"><thead><tr><th>指标</th><th>单位</th>"#,
+    );
+    let _ = write!(s, "<th>{}</th>", a.years.first().map(|y| esc(&y.from)).unwrap_or_default());
+    for y in &a.years {
+        let flag = if y.missing { r#"<br><span class="missing">无当年数据</span>"# } else { "" };
+        let _ = write!(s, "<th>{}{flag}</th>", esc(&y.to));
+    }
+    s.push_str("<th>趋势 <span class=\"en\">trend</span></th></tr></thead><tbody>");
+    for i in a.indicators.iter().filter(|i| i.by_year.iter().any(Option::is_some)) {
+        let _ = write!(s, "<tr><td>{}</td><td>{}</td>", esc(&i.name), esc(&i.unit));
+        for v in &i.by_year {
+            let _ = write!(s, r#"<td class="n">{}</td>"#, num(*v, 4));
+        }
+        let _ = write!(s, "<td>{}</td></tr>", esc(&i.trend));
+    }
+    s.push_str("</tbody></table>");
+    for y in a.years.iter().filter(|y| y.missing) {
+        let _ = write!(
+            s,
+            r#"<p class="missing-year">{} 年无土地调查数据（{} 至 {} 无地类图斑更新），该年数值沿用此前数据。 <span class="en">No survey dated in that year: its figures carry the data before it.</span></p>"#,
+            y.year,
+            esc(&y.from),
+            esc(&y.to)
+        );
+    }
+    s
+}
+
 /// Indicator change, start → end, in % of the start value.
 fn indicator_chart(a: &Audit) -> String {
     let rows: Vec<(&str, f64, Verdict)> = a
@@ -442,6 +473,7 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
         nf = a.new_findings.len()
     );
     s.push_str(&indicator_table(a));
+    s.push_str(&years_table(a));
     s.push_str(r#"<h2>二、图表 <span class="en">Charts</span></h2><h3>地类面积（任期初 / 任期末） <span class="en">Land classes at the start and end</span></h3>"#);
     s.push_str(&class_chart(a));
     s.push_str(r#"<h3>地类净变化 <span class="en">Net change by class (公顷)</span></h3>"#);

@@ -115,6 +115,26 @@ pub struct Indicator {
     pub note: Option<String>,
     /// Where the evidence is (judged items).
     pub evidence: Option<String>,
+    /// Its value at each date of the tenure year by year (`Audit::years`: the first's opening, then each
+    /// year's closing); flows have none.
+    pub by_year: Vec<Option<f64>>,
+    /// 上升 / 下降 / 持平 over the years, with 向好 / 趋差 by its rule.
+    pub trend: String,
+}
+
+/// One year of the tenure.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TenureYear {
+    /// The year of its closing date.
+    pub year: i32,
+    /// Opening date.
+    pub from: String,
+    /// Closing date.
+    pub to: String,
+    /// Parcel vintages dated inside it.
+    pub surveys: Vec<String>,
+    /// No survey of its own (缺当年数据).
+    pub missing: bool,
 }
 
 /// A suspect patch (`screen --store`) found in a survey of the tenure, as it stood at its end.
@@ -202,6 +222,9 @@ pub struct Audit {
     pub indicators: Vec<Indicator>,
     /// The blocks' scores.
     pub blocks: Vec<score::BlockScore>,
+    /// The tenure year by year: each year opens where the last closed (checked); a year without a survey of
+    /// its own is flagged.
+    pub years: Vec<TenureYear>,
     /// Points earned over all blocks.
     pub points_earned: f64,
     /// Points of the indicators with data.
@@ -288,22 +311,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let sys = system(&targets, &req.targets, req.rules.as_deref(), catalog)?;
     let rt = targets.regions.get(&req.region).cloned().unwrap_or_default();
     check_region(&sys, &rt, &req.region, &req.targets)?;
-    let sheet = balance::compute(
-        reg,
-        &balance::Request {
-            from: req.from,
-            to: req.to,
-            region: Some(req.region.clone()),
-            level: balance::Level::One,
-            liability: None,
-            targets: Some(req.targets.clone()),
-            forest_changes: req.forest_changes.clone(),
-            water: req.water.clone(),
-            rules: req.rules.clone(),
-            overlaps: balance::OverlapPolicy::Resolve,
-            trace: false,
-        },
-    )?;
+    let sheet = balance::compute(reg, &sheet_request(req))?;
     let new_findings = new_findings(reg, req)?;
     let patches = tenure_patches(reg, req)?;
     let rules = crate::monitor::MonitorRules::load(req.rules.as_deref(), catalog)?;
@@ -312,12 +320,14 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let src = cells::Sources {
         sheet: &sheet,
         catalog,
-        findings: &new_findings,
-        patches: &patches,
-        ledger: &ledger,
+        findings: Some(&new_findings),
+        patches: Some(&patches),
+        ledger: Some(&ledger),
         region: &rt,
     };
-    let (indicators, total) = evaluate(&sys, &src);
+    let (mut indicators, total) = evaluate(&sys, &src);
+    let series = tenure_series(reg, req, &sheet)?;
+    let years = by_year(&sys, &series, catalog, &rt, &mut indicators);
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
@@ -343,6 +353,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         function_zone: rt.function_zone.clone(),
         indicators,
         blocks: total.blocks,
+        years,
         points_earned: total.earned,
         points_available: total.available,
         score: total.score,
@@ -355,6 +366,94 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         sheet,
         map,
     })
+}
+
+fn sheet_request(req: &Request) -> balance::Request {
+    balance::Request {
+        from: req.from,
+        to: req.to,
+        region: Some(req.region.clone()),
+        level: balance::Level::One,
+        liability: None,
+        targets: Some(req.targets.clone()),
+        forest_changes: req.forest_changes.clone(),
+        water: req.water.clone(),
+        rules: req.rules.clone(),
+        overlaps: balance::OverlapPolicy::Resolve,
+        trace: false,
+    }
+}
+
+/// The tenure year by year (its start, each 31 December inside it, its end), chained; a tenure of one period
+/// is the tenure's own sheet.
+fn tenure_series(reg: &Registry, req: &Request, sheet: &BalanceSheet) -> Result<balance::series::Series> {
+    let dates = balance::series::tenure_dates(req.from, req.to);
+    if dates.len() > 2 {
+        return balance::series::compute(reg, &sheet_request(req), &dates);
+    }
+    balance::series::single(reg, sheet.clone())
+}
+
+/// Each indicator's value at every date of the series and its trend; the years with their missing flags.
+fn by_year(
+    sys: &System,
+    series: &balance::series::Series,
+    catalog: &Catalog,
+    rt: &balance::inputs::RegionTargets,
+    indicators: &mut [Indicator],
+) -> Vec<TenureYear> {
+    use cells::{At, Period};
+    let sources: Vec<cells::Sources> = series
+        .years
+        .iter()
+        .map(|y| cells::Sources { sheet: &y.sheet, catalog, findings: None, patches: None, ledger: None, region: rt })
+        .collect();
+    for (ind, def) in indicators.iter_mut().zip(&sys.indicators) {
+        let Some(expr) = &def.value else { continue };
+        let mut values = vec![expr.eval(&At { src: &sources[0], period: Period::Start, start: None })];
+        values.extend(sources.iter().map(|src| expr.eval(&At { src, period: Period::End, start: None })));
+        ind.trend = trend(&values, def.def.rule);
+        ind.by_year = values;
+    }
+    series
+        .years
+        .iter()
+        .map(|y| TenureYear {
+            year: y.year,
+            from: y.from.clone(),
+            to: y.to.clone(),
+            surveys: y.surveys.clone(),
+            missing: y.missing,
+        })
+        .collect()
+}
+
+/// 上升 / 下降 / 持平 from the first to the last value with data, and whether that is 向好 or 趋差 by the rule.
+fn trend(values: &[Option<f64>], rule: Option<system::Rule>) -> String {
+    use system::Rule;
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    let (Some(a), Some(b)) = (known.first(), known.last()) else { return "—".into() };
+    if known.len() < 2 {
+        return "—".into();
+    }
+    let eps = 1e-6 * a.abs().max(1.0);
+    let (dir, up) = if b - a > eps {
+        ("上升", Some(true))
+    } else if a - b > eps {
+        ("下降", Some(false))
+    } else {
+        ("持平", None)
+    };
+    let good = match (rule, up) {
+        (Some(Rule::AtLeast | Rule::NotDecreasing), Some(u)) => Some(u),
+        (Some(Rule::AtMost | Rule::NotIncreasing), Some(u)) => Some(!u),
+        _ => None,
+    };
+    match good {
+        Some(true) => format!("{dir} (向好)"),
+        Some(false) => format!("{dir} (趋差)"),
+        None => dir.to_string(),
+    }
 }
 
 /// Each indicator's values, verdict and points, and the blocks' total.
@@ -404,6 +503,8 @@ fn evaluate(sys: &System, src: &cells::Sources) -> (Vec<Indicator>, score::Total
             reason,
             note: judgement.filter(|_| matches!(d.score, system::Method::Judged)).map(|j| j.note.clone()),
             evidence: judgement.and_then(|j| j.evidence.clone()),
+            by_year: vec![],
+            trend: "—".into(),
         });
         scored.push(p);
     }
@@ -626,7 +727,43 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         )],
     };
     let ledger = crate::monitor::table::ledger_table(&a.ledger, &a.sheet.provenance.from, &a.sheet.provenance.to);
-    vec![ind, blocks, fin, pat, ledger]
+    vec![ind, blocks, years_table(a), fin, pat, ledger]
+}
+
+/// The indicators at each date of the tenure year by year, with their trend.
+fn years_table(a: &Audit) -> Table {
+    let mut columns: Vec<Col> = Vec::new();
+    if let Some(y) = a.years.first() {
+        columns.push(Col::new(&y.from, &y.from, "", 4));
+    }
+    for y in &a.years {
+        let zh = if y.missing { format!("{}（无当年数据）", y.to) } else { y.to.clone() };
+        columns.push(Col::new(&zh, &y.to, "", 4));
+    }
+    Table {
+        id: "indicator_years".into(),
+        title: "任期逐年指标".into(),
+        title_en: "Indicators year by year".into(),
+        code_header: crate::table::Header::new("指标", "Indicator"),
+        name_header: crate::table::Header::new("名称（单位）· 趋势", "Name (unit) · trend"),
+        columns,
+        rows: a
+            .indicators
+            .iter()
+            .filter(|i| i.by_year.iter().any(Option::is_some))
+            .map(|i| Row {
+                code: i.id.clone(),
+                name: format!("{}（{}）· {}", i.name, i.unit, i.trend),
+                values: i.by_year.clone(),
+            })
+            .collect(),
+        notes: a
+            .years
+            .iter()
+            .filter(|y| y.missing)
+            .map(|y| format!("{} 年无土地调查数据 (no survey dated {} … {})", y.year, y.from, y.to))
+            .collect(),
+    }
 }
 
 /// Provenance lines for the report and the workbook.

@@ -263,11 +263,13 @@ pub fn account(
     }
     // round at the second level, then add whole square metres up to the level: every table of the sheet
     // (whatever its level) then shows the same totals
-    let mut fine: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for ((f, t), v) in m2 {
-        fine.insert((f.as_str(), t.as_str()), v.round() as i64);
-    }
-    let mut codes: Vec<String> = m2.keys().flat_map(|(f, t)| [f.clone(), t.clone()]).collect();
+    let fine: BTreeMap<(String, String), i64> = m2.iter().map(|(k, v)| (k.clone(), v.round() as i64)).collect();
+    from_cells(&fine, cls, level)
+}
+
+/// The account of whole square metres by (from, to) class code pairs, gathered to the classifier's level.
+pub fn from_cells(fine: &BTreeMap<(String, String), i64>, cls: &Classifier<'_>, level: Level) -> Result<LandAccount> {
+    let mut codes: Vec<String> = fine.keys().flat_map(|(f, t)| [f.clone(), t.clone()]).collect();
     codes.sort();
     codes.dedup();
     let classes = cls.ordered(&codes)?;
@@ -280,6 +282,21 @@ pub fn account(
     let acc = LandAccount { level, classes, matrix };
     acc.verify()?;
     Ok(acc)
+}
+
+impl LandAccount {
+    /// Its cells by (from, to) class code, zero cells left out.
+    pub fn cells(&self) -> BTreeMap<(String, String), i64> {
+        let mut out = BTreeMap::new();
+        for (i, row) in self.matrix.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                if *v != 0 {
+                    out.insert((self.classes[i].code.clone(), self.classes[j].code.clone()), *v);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Area of each (second-level) class inside a zone (red lines, farmland) on a date, m².

@@ -24,6 +24,7 @@ pub mod liability;
 mod measure;
 pub(crate) mod overlay;
 pub(crate) mod partition;
+pub mod series;
 pub mod tables;
 pub mod trace;
 pub mod water;
@@ -107,6 +108,8 @@ pub struct Provenance {
     pub overlaps_resolved: Vec<DateOverlaps>,
     /// 未覆盖 ground (no parcel) at the opening and closing dates, m².
     pub uncovered_m2: OpeningClosing<f64>,
+    /// Slivers of uncovered ground left out of the account at the opening and closing dates, m².
+    pub gap_slivers_m2: OpeningClosing<f64>,
     /// Parcel pieces at the opening and closing dates, and overlay pairs.
     pub counts: PieceCounts,
 }
@@ -497,6 +500,7 @@ fn assemble(
             DateOverlaps { date: req.to.to_string(), overlaps: o2 },
         ],
         uncovered_m2: OpeningClosing { opening: m.uncovered_m2[0], closing: m.uncovered_m2[1] },
+        gap_slivers_m2: OpeningClosing { opening: m.gap_slivers_m2[0], closing: m.gap_slivers_m2[1] },
         counts: m.counts,
     };
     lap(t0, "provenance (registry hash)");

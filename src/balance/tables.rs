@@ -18,7 +18,7 @@ pub enum AreaUnit {
 }
 
 impl AreaUnit {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             AreaUnit::Ha => "公顷",
             AreaUnit::Mu => "亩",
@@ -26,7 +26,7 @@ impl AreaUnit {
         }
     }
     /// Convert whole square metres (exactly representable to 4 decimals in every unit).
-    fn of(self, m2: i64) -> f64 {
+    pub(crate) fn of(self, m2: i64) -> f64 {
         match self {
             AreaUnit::Ha => m2 as f64 / 1e4,
             AreaUnit::Mu => (m2 * 15) as f64 / 1e4,
@@ -36,7 +36,7 @@ impl AreaUnit {
     fn of_f(self, a: SquareMetres) -> f64 {
         self.of(a.0.round() as i64)
     }
-    fn decimals(self) -> usize {
+    pub(crate) fn decimals(self) -> usize {
         if self == AreaUnit::M2 {
             0
         } else {
@@ -116,6 +116,11 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     out.push(water_area_table(s, u));
     out.push(liabilities_table(s));
     out
+}
+
+/// The sheet's 土地资源存量及变动表 (at its level), with its heading note.
+pub fn land_table_of(s: &BalanceSheet, u: AreaUnit) -> Table {
+    land_overview(s, u)
 }
 
 /// 土地资源存量及变动表 with its heading note.

@@ -43,11 +43,16 @@ pub struct Args {
     /// Registry file.
     registry: PathBuf,
     /// Opening date (期初), YYYY-MM-DD.
-    #[arg(long, value_parser = super::date_arg)]
-    from: AsOf,
+    #[arg(long, value_parser = super::date_arg, required_unless_present = "years", conflicts_with = "years")]
+    from: Option<AsOf>,
     /// Closing date (期末), YYYY-MM-DD.
-    #[arg(long, value_parser = super::date_arg)]
-    to: AsOf,
+    #[arg(long, value_parser = super::date_arg, required_unless_present = "years", conflicts_with = "years")]
+    to: Option<AsOf>,
+    /// A yearly series instead of one period: `2020..2023` draws one sheet per year (31 December to 31
+    /// December), checks that each year opens where the year before closed, and adds the series tables
+    /// (stocks at every year-end); a year without a survey of its own is flagged.
+    #[arg(long, value_parser = years_arg, conflicts_with_all = ["by_county", "trace", "ledgers"])]
+    years: Option<(i32, i32)>,
     /// Region: admin code (the outline with that code, or the outlines whose codes start with it). Default: every admin outline.
     #[arg(long)]
     region: Option<String>,
@@ -97,6 +102,16 @@ pub struct Args {
     ledgers: bool,
 }
 
+fn years_arg(s: &str) -> Result<(i32, i32), String> {
+    let bad = || format!("'{s}': give the first and last year as 2019..2023");
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let (a, b): (i32, i32) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    if !(1900..=2200).contains(&a) || !(1900..=2200).contains(&b) || b < a {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
 /// Write the sheet in `format` to `out` (stdout when None; the formats writing files are checked to have one).
 fn write(format: SheetFormat, out: Option<&Path>, sheet: &BalanceSheet, tables: &[Table]) -> anyhow::Result<()> {
     match (format, out) {
@@ -133,6 +148,48 @@ fn write(format: SheetFormat, out: Option<&Path>, sheet: &BalanceSheet, tables: 
     Ok(())
 }
 
+/// `--years`: the sheets of each year, chained, with the series tables.
+fn series(a: &Args, reg: &Registry, req: &balance::Request, first: i32, last: i32) -> anyhow::Result<ExitCode> {
+    let dates = balance::series::year_ends(first, last)?;
+    let s = balance::series::compute(reg, req, &dates)?;
+    let tables = balance::series::tables(&s, a.unit);
+    let last_sheet = &s.years.last().expect("a year").sheet;
+    nrledger::progress::stage("写出结果 writing the files");
+    let write_series = |format: SheetFormat, out: Option<&Path>| -> anyhow::Result<()> {
+        match format {
+            SheetFormat::Json => {
+                let v = balance::series::SeriesJson { series: s.clone(), tables: tables.clone() };
+                let text = serde_json::to_string_pretty(&v)? + "\n";
+                match out {
+                    Some(p) => output::write_file(p, text.as_bytes())?,
+                    None => print!("{text}"),
+                }
+                Ok(())
+            }
+            SheetFormat::Text => {
+                let text = balance::series::render_text(&s, &tables);
+                match out {
+                    Some(p) => output::write_file(p, text.as_bytes())?,
+                    None => print!("{text}"),
+                }
+                Ok(())
+            }
+            f => write(f, out, last_sheet, &tables),
+        }
+    };
+    write_series(a.format, a.out.as_deref())?;
+    for (format, out) in [(SheetFormat::Json, &a.json), (SheetFormat::Xlsx, &a.xlsx)] {
+        if let Some(out) = out {
+            write_series(format, Some(out))?;
+            eprintln!("wrote the series ({} tables) to {}", tables.len(), out.display());
+        }
+    }
+    for y in s.years.iter().filter(|y| y.missing) {
+        eprintln!("{}: no survey dated in {} … {} (the year is drawn from the data before it)", y.year, y.from, y.to);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Overlaps {
     Resolve,
@@ -145,9 +202,17 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         bail!("--format {:?} writes a file: give --out FILE", a.format);
     }
     let reg = Registry::open(&a.registry, catalog)?;
+    let (from, to) = match (a.from, a.to, a.years) {
+        (_, _, Some((first, last))) => {
+            let d = balance::series::year_ends(first, last)?;
+            (d[0], d[d.len() - 1])
+        }
+        (Some(f), Some(t), None) => (f, t),
+        _ => bail!("give --from and --to, or --years"),
+    };
     let req = balance::Request {
-        from: a.from,
-        to: a.to,
+        from,
+        to,
         region: a.region.clone(),
         level: a.level,
         liability: a.liability.clone(),
@@ -161,6 +226,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         },
         trace: a.trace.is_some(),
     };
+    if let Some((first, last)) = a.years {
+        return series(&a, &reg, &req, first, last);
+    }
     let sheet = if a.by_county {
         balance::compute_by_county(&reg, &req, |c, secs| {
             nrledger::progress::stage(&format!("county {} {} measured", c.code, c.name));
@@ -176,7 +244,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     if a.ledgers {
         nrledger::progress::stage("耕地占补、进出平衡 the cultivated-land ledgers");
         let rules = nrledger::monitor::MonitorRules::load(a.inputs.rules.as_deref(), reg.catalog())?;
-        let req = nrledger::monitor::Request { from: a.from, to: a.to, region: a.region.clone() };
+        let req = nrledger::monitor::Request { from, to, region: a.region.clone() };
         let screened = nrledger::monitor::screen(&reg, &req, &rules)?;
         tables.push(nrledger::monitor::table::ledger_table(&screened.ledger, &screened.from, &screened.to));
     }

@@ -440,3 +440,52 @@ fn an_offices_evaluation_system_scores_the_worked_example() {
     assert_eq!(a["function_zone"], "重点生态功能区");
     assert!(a["system"]["source"].as_str().unwrap().ends_with("zoned.toml [system]"));
 }
+
+/// A tenure of four years: the audit draws each year (chained), shows every indicator at each year-end with
+/// its trend, and flags the year without a survey; the values are the yearly series' own.
+#[test]
+fn a_long_tenure_is_shown_year_by_year() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = crate::balance::yearly_registry(d.path(), "years.gpkg", None);
+    let (html, json) = (d.path().join("r.html"), d.path().join("a.json"));
+    let t = seed("targets.toml");
+    let mut args = audit_args(s(&reg), s(&html), &["--targets", s(&t), "--json", s(&json)]);
+    let to = args.iter().position(|a| *a == "2020-12-31").unwrap();
+    args[to] = "2023-12-31";
+    let (c, _, e) = run(&args);
+    assert_eq!(c, 0, "{e}");
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let years: Vec<(i64, bool)> = a["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| (y["year"].as_i64().unwrap(), y["missing"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(years, [(2020, false), (2021, false), (2022, false), (2023, true)]);
+    // the yearly series of the same years gives the same stocks
+    let (c, out, e) = run(&["balance", s(&reg), "--years", "2020..2023", "--format", "json"]);
+    assert_eq!(c, 0, "{e}");
+    let series: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let land = series["tables"].as_array().unwrap().iter().find(|t| t["id"] == "series_land").unwrap();
+    let row01: Vec<f64> = land["rows"].as_array().unwrap().iter().find(|r| r["code"] == "01").unwrap()["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let cult = a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == "cultivated_land").unwrap();
+    let by_year: Vec<f64> = cult["by_year"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(by_year.len(), 5);
+    for (x, y) in by_year.iter().zip(&row01) {
+        assert!((x - y).abs() < 1e-9, "{by_year:?} vs {row01:?}");
+    }
+    // the alternating deliveries end where 2019's started (2020's delivery) … less cultivated land: worse
+    assert!(by_year[4] < by_year[0]);
+    assert_eq!(cult["trend"], "下降 (趋差)");
+    // flows have no yearly values, and the tenure's own figures are the tenure sheet's
+    let water = a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == "water_use").unwrap();
+    assert!(water["by_year"].as_array().unwrap().iter().all(|v| v.is_null()));
+    assert!((cult["end"].as_f64().unwrap() - by_year[4]).abs() < 1e-9);
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(text.contains("id=\"years\"") && text.contains("2023 年无土地调查数据"), "report");
+}

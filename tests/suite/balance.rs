@@ -871,3 +871,153 @@ fn a_repaired_parcel_does_not_stop_the_sheet() {
     let got = cells(&sheet["land_level2"]);
     assert!(got.contains_key(&("0101".to_string(), "0103".to_string())), "{got:?}");
 }
+
+/// A registry with a survey at each year-end from 2018 to 2022 (the demo's two deliveries in turn, so every
+/// year changes), and the admin outline at each; `cut` redraws the outline on one date.
+pub(crate) fn yearly_registry(dir: &Path, name: &str, cut: Option<(&str, &Path)>) -> PathBuf {
+    let reg = dir.join(name);
+    assert_eq!(run(&["init", s(&reg), "--region", "330523"]).0, 0);
+    for (k, d) in ["2018-12-31", "2019-12-31", "2020-12-31", "2021-12-31", "2022-12-31"].iter().enumerate() {
+        let src = seed(if k % 2 == 0 { "2019-12-31.gpkg" } else { "2020-12-31.gpkg" });
+        let admin: Vec<&str> = match cut {
+            Some((date, file)) if date == *d => vec![s(file)],
+            _ => vec![s(&src), "--src-layer", "XZQ"],
+        };
+        let mut a = vec!["import", s(&reg)];
+        a.extend(admin);
+        a.extend(["--layer", "admin", "--as-of", d]);
+        let (c, _, e) = run(&a);
+        assert_eq!(c, 0, "{e}");
+        for (layer, profile) in [("parcels", "sandiao-dltb"), ("redlines", "stbhhx"), ("farmland", "yjjbnt")] {
+            let (c, _, e) = run(&["import", s(&reg), s(&src), "--layer", layer, "--profile", profile, "--as-of", d]);
+            assert_eq!(c, 0, "{layer} {d}: {e}");
+        }
+    }
+    reg
+}
+
+fn int_matrix(acc: &serde_json::Value) -> (Vec<String>, Vec<Vec<i64>>) {
+    let codes = acc["classes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect();
+    let m = acc["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
+        .collect();
+    (codes, m)
+}
+
+fn stocks_of(acc: &serde_json::Value, opening: bool) -> BTreeMap<String, i64> {
+    let (codes, m) = int_matrix(acc);
+    let n = m.len();
+    (0..n)
+        .map(|i| (codes[i].clone(), (0..n).map(|k| if opening { m[i][k] } else { m[k][i] }).sum::<i64>()))
+        .filter(|(_, v)| *v != 0)
+        .collect()
+}
+
+/// `balance --years`: five yearly sheets, each opening exactly where the year before closed (at the sheet's
+/// level and the second level), the series table publishing those stocks, a year without a survey flagged,
+/// and an outline redrawn under the series refused.
+#[test]
+fn a_yearly_series_chains_exactly_and_refuses_a_break() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = yearly_registry(d.path(), "years.gpkg", None);
+    let (c, out, err) = run(&["balance", s(&reg), "--years", "2019..2023", "--format", "json"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(err.contains("2023: no survey dated in 2022-12-31 … 2023-12-31"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/balance-series.schema.json")).unwrap())
+            .unwrap();
+    let errors: Vec<String> =
+        jsonschema::validator_for(&schema).unwrap().iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let years = v["series"]["years"].as_array().unwrap();
+    assert_eq!(years.len(), 5);
+    let missing: Vec<bool> = years.iter().map(|y| y["missing"].as_bool().unwrap()).collect();
+    assert_eq!(missing, [false, false, false, false, true]);
+    let series = v["tables"].as_array().unwrap().iter().find(|t| t["id"] == "series_land").unwrap();
+    for (k, y) in years.iter().enumerate() {
+        let sheet = &y["sheet"];
+        assert_eq!(
+            (sheet["provenance"]["from"].as_str(), sheet["provenance"]["to"].as_str()),
+            (v["series"]["dates"][k].as_str(), v["series"]["dates"][k + 1].as_str())
+        );
+        if k > 0 {
+            let prev = &years[k - 1]["sheet"];
+            for acc in ["land", "land_level2"] {
+                assert_eq!(stocks_of(&prev[acc], false), stocks_of(&sheet[acc], true), "{acc}, year {}", y["year"]);
+            }
+        }
+        // the series table's column for each year-end is the year's closing stock, class by class
+        for (code, m2) in stocks_of(&sheet["land"], false) {
+            let row = series["rows"].as_array().unwrap().iter().find(|r| r["code"] == code.as_str()).unwrap();
+            assert!((row["values"][k + 1].as_f64().unwrap() - m2 as f64 * 1e-4).abs() < 1e-9, "{code} {k}");
+        }
+    }
+    // the alternating deliveries: every year with a survey changes ground from one class to another
+    for y in &years[..4] {
+        let (_, m) = int_matrix(&y["sheet"]["land"]);
+        assert!(
+            m.iter().enumerate().any(|(i, r)| r.iter().enumerate().any(|(j, v)| i != j && *v > 0)),
+            "{}",
+            y["year"]
+        );
+    }
+    // a year's sheet is the standalone sheet of its dates, where nothing was carried into it
+    for (k, y) in years.iter().enumerate().filter(|(_, y)| y["carried_m2"].as_object().unwrap().is_empty()) {
+        let alone = balance_json(&[s(&reg), "--from", y["from"].as_str().unwrap(), "--to", y["to"].as_str().unwrap()]);
+        assert_eq!(int_matrix(&alone["land"]), int_matrix(&y["sheet"]["land"]), "year {k}");
+    }
+    // carried differences are rounding: a square metre or two a class
+    for y in years {
+        for (code, m2) in y["carried_m2"].as_object().unwrap() {
+            assert!(m2.as_i64().unwrap().abs() <= 3, "{code} {m2}");
+        }
+    }
+    // the workbook and the text have the series tables
+    let (xlsx, txt) = (d.path().join("s.xlsx"), d.path().join("s.txt"));
+    let (c, _, e) = run(&["balance", s(&reg), "--years", "2020..2021", "--format", "xlsx", "--out", s(&xlsx)]);
+    assert_eq!(c, 0, "{e}");
+    let (c, _, e) = run(&["balance", s(&reg), "--years", "2020..2021", "--out", s(&txt)]);
+    assert_eq!(c, 0, "{e}");
+    let text = std::fs::read_to_string(&txt).unwrap();
+    assert!(text.contains("土地资源存量序列表") && text.contains("土地资源存量及变动表 2021 年"), "{text}");
+
+    // the outline redrawn on 2019-12-31: the year 2019 closes the region's old extent there and 2020
+    // opens its new one — refused, not published
+    let cut = d.path().join("cut.geojson");
+    let o = std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "GeoJSON",
+            s(&cut),
+            s(&seed("2019-12-31.gpkg")),
+            "XZQ",
+            "-clipsrc",
+            "426000",
+            "3361000",
+            "486000",
+            "3418000",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let broken = yearly_registry(d.path(), "broken.gpkg", Some(("2020-12-31", &cut)));
+    let json = d.path().join("b.json");
+    let (c, _, e) = run(&["balance", s(&broken), "--years", "2019..2022", "--format", "json", "--out", s(&json)]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("the series breaks on 2019-12-31: the region 330523 measures"), "{e}");
+    assert!(!json.exists());
+    // each period on its own is still a sheet
+    balance_json(&[s(&broken), "--from", "2019-12-31", "--to", "2020-12-31"]);
+    // and bad years are refused
+    for (years, want) in
+        [("2023..2019", "2019..2023"), ("2019", "2019..2023"), ("2015..2016", "no parcels on that date")]
+    {
+        let (c, _, e) = run(&["balance", s(&reg), "--years", years]);
+        assert_eq!(c, 2, "{years}: {e}");
+        assert!(e.contains(want), "{years}: {e}");
+    }
+}
