@@ -7,6 +7,7 @@
 //! | `land[P, …]` | land classes whose code starts with a listed prefix, ha |
 //! | `land.SCHEME[C, …]` | land classes a crosswalk (`level1`, `8class` …) puts in a listed class, ha |
 //! | `zone[生态保护红线 / 永久基本农田 / 城镇开发边界]` | the control line's area in the region, ha |
+//! | `inside[ZONE, CLASS]` | first-level class (00 湿地, 04 草地 …) inside a control line, ha |
 //! | `redline.prohibited` | prohibited use inside red lines, ha |
 //! | `region.area` | the region's area, ha |
 //! | `forest.volume`, `forest.volume[天然 …]` | stock volume (by origin), m³ |
@@ -41,7 +42,8 @@ const COUNTED: [&str; 3] = ["patches", "patches.illegal", "patches.illegal_culti
 const LEDGER: [&str; 5] = ["taken", "taken_approved", "supplemented", "out", "in"];
 
 /// The cells a formula may name, for error messages.
-pub const NAMES: &str = "land[PREFIX,…], land.SCHEME[CLASS,…], zone[NAME], redline.prohibited, region.area, \
+pub const NAMES: &str =
+    "land[PREFIX,…], land.SCHEME[CLASS,…], zone[NAME], inside[ZONE,CLASS], redline.prohibited, region.area, \
     forest.volume[ORIGIN], water.use, water.years, water.good_share, findings[RULE,…].count|area, \
     patches[.illegal|.illegal_cultivated].count|area, ledger.taken|taken_approved|supplemented|out|in, \
     input[NAME], target[NAME]";
@@ -94,6 +96,16 @@ pub fn known(cell: &Cell, catalog: &Catalog, rules: &[&str]) -> Result<(), Strin
             match ZONES.contains(&keys[0].as_str()) {
                 true => Ok(()),
                 false => Err(format!("{cell}: zones are {}", ZONES.join(", "))),
+            }
+        }
+        "inside" => {
+            let level1 = catalog.classes.crosswalk_classes("level1");
+            match keys.as_slice() {
+                [z, c] if ZONES[..2].contains(&z.as_str()) && level1.iter().any(|x| &x.code == c) => Ok(()),
+                _ => Err(format!(
+                    "{cell}: give a zone ({}) and a first-level class, e.g. inside[生态保护红线,00]",
+                    ZONES[..2].join(", ")
+                )),
             }
         }
         "redline.prohibited" | "region.area" | "water.use" | "water.years" | "water.good_share" => no_keys(),
@@ -175,6 +187,11 @@ impl Cells for At<'_> {
                 .iter()
                 .find(|z| z.zone == keys[0])
                 .map(|z| pick(z.opening_m2.hectares(), z.closing_m2.hectares())),
+            "inside" => {
+                let z = s.sheet.of_which.iter().find(|o| o.zone == keys[0])?;
+                let r = z.level1.iter().find(|r| r.class.code == keys[1])?;
+                Some(pick(r.opening_m2.hectares(), r.closing_m2.hectares()))
+            }
             "redline.prohibited" => {
                 Some(pick(fig.redline_prohibited_m2.opening.hectares(), fig.redline_prohibited_m2.closing.hectares()))
             }

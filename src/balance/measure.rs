@@ -44,8 +44,8 @@ pub(super) struct Measures {
     pub(super) overlaps: [Vec<ResolvedOverlap>; 2],
     /// Pieces at both dates, overlay pairs.
     pub(super) counts: PieceCounts,
-    /// cause → (cultivated gained, cultivated lost, changed at the second level), m².
-    pub(super) by_cause: BTreeMap<String, (f64, f64, f64)>,
+    /// cause → the resources gained and lost by it, and the ground that changed class, m².
+    pub(super) by_cause: BTreeMap<String, CauseMeasure>,
     /// 生态保护红线, 永久基本农田.
     pub(super) of_which: [ZoneMeasure; 2],
     pub(super) quality: [Option<BTreeMap<i64, f64>>; 2],
@@ -54,6 +54,18 @@ pub(super) struct Measures {
     pub(super) zone_areas_m2: [(f64, f64); 3],
     pub(super) redline_prohibited_m2: (f64, f64),
     pub(super) trace: Vec<TracePiece>,
+}
+
+/// The resources whose changes are told by cause: 耕地 (01), 湿地 (00) and 草地 (04) of the first level
+/// (`level1` in crosswalks.csv).
+pub(super) const RESOURCES: [&str; 3] = ["01", "00", "04"];
+
+/// What one cause changed: each of [`RESOURCES`] gained and lost, and all ground that changed class, m².
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CauseMeasure {
+    pub(super) gained: [f64; 3],
+    pub(super) lost: [f64; 3],
+    pub(super) changed: f64,
 }
 
 fn add_maps<K: Ord + Clone>(a: &mut BTreeMap<K, f64>, b: &BTreeMap<K, f64>) {
@@ -109,9 +121,11 @@ impl Measures {
         };
         for (k, v) in o.by_cause {
             let e = self.by_cause.entry(k).or_default();
-            e.0 += v.0;
-            e.1 += v.1;
-            e.2 += v.2;
+            for i in 0..RESOURCES.len() {
+                e.gained[i] += v.gained[i];
+                e.lost[i] += v.lost[i];
+            }
+            e.changed += v.changed;
         }
         for (z, oz) in self.of_which.iter_mut().zip(&o.of_which) {
             for i in 0..2 {
@@ -153,7 +167,11 @@ pub(super) fn measure(
     let pairs = overlay::overlay(&p1, &p2, &calc_for)?;
     lap("overlay");
     let m2 = overlay::matrix(&p1, &p2, &pairs, land::TIANKAN);
-    let by_cause = causes(&p1, &p2, &pairs);
+    let resource = |code: &str| {
+        let l1 = catalog.classes.crosswalk("level1", code).map(|c| c.code.as_str())?;
+        RESOURCES.iter().position(|r| *r == l1)
+    };
+    let by_cause = causes(&p1, &p2, &pairs, &resource);
     lap("land accounts");
     let of_which = of_which(&window, [(&p1, req.from), (&p2, req.to)], &calc_for, &lap)?;
     lap("of-which");
@@ -273,32 +291,38 @@ pub(super) fn partitions(
     Ok((p1, p2))
 }
 
-/// Changes by cause: each pair's share that left or joined 01, and its area when its class changed, by the
-/// closing parcel's cause (未注明 without one).
+/// Changes by cause: each pair's share that left or joined each of [`RESOURCES`] (`resource` says which a
+/// class is), and its area when its class changed, by the closing parcel's cause (未注明 without one).
 fn causes(
     p1: &partition::Partition,
     p2: &partition::Partition,
     pairs: &[overlay::Pair],
-) -> BTreeMap<String, (f64, f64, f64)> {
-    let mut by_cause: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    resource: &dyn Fn(&str) -> Option<usize>,
+) -> BTreeMap<String, CauseMeasure> {
+    let mut by_cause: BTreeMap<String, CauseMeasure> = BTreeMap::new();
     for p in pairs {
         let (x, y) = (&p1.pieces[p.from], &p2.pieces[p.to]);
-        let (mut inc, mut dec) = (0.0, 0.0);
+        let mut m = CauseMeasure { changed: if x.class != y.class { p.area } else { 0.0 }, ..Default::default() };
         for (f, t, v) in overlay::cells(&x.class, x.deduction, &y.class, y.deduction, p.area, land::TIANKAN) {
-            match (f.starts_with("01"), t.starts_with("01")) {
-                (true, false) => dec += v,
-                (false, true) => inc += v,
-                _ => {}
+            let (a, b) = (resource(f), resource(t));
+            if a != b {
+                if let Some(a) = a {
+                    m.lost[a] += v;
+                }
+                if let Some(b) = b {
+                    m.gained[b] += v;
+                }
             }
         }
-        let changed = if x.class != y.class { p.area } else { 0.0 };
-        if dec == 0.0 && inc == 0.0 && changed == 0.0 {
+        if m.changed == 0.0 && m.gained.iter().chain(&m.lost).all(|v| *v == 0.0) {
             continue;
         }
         let e = by_cause.entry(y.cause.clone().unwrap_or_else(|| "未注明".into())).or_default();
-        e.0 += inc;
-        e.1 += dec;
-        e.2 += changed;
+        for i in 0..RESOURCES.len() {
+            e.gained[i] += m.gained[i];
+            e.lost[i] += m.lost[i];
+        }
+        e.changed += m.changed;
     }
     by_cause
 }

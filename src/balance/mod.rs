@@ -24,6 +24,7 @@ pub mod liability;
 mod measure;
 pub(crate) mod overlay;
 pub(crate) mod partition;
+pub mod resources;
 pub mod series;
 pub mod tables;
 pub mod trace;
@@ -121,6 +122,8 @@ pub struct OfWhich {
     pub zone: String,
     /// Area by class, in the land account's class order.
     pub rows: Vec<OfWhichRow>,
+    /// Area by first-level class (`level1`: 00 湿地, 01 耕地 …), whatever the sheet's level.
+    pub level1: Vec<OfWhichRow>,
 }
 
 /// One class of an of-which set.
@@ -198,6 +201,14 @@ pub struct CauseRow {
     pub cultivated_increase_m2: SquareMetres,
     /// Cultivated land lost.
     pub cultivated_decrease_m2: SquareMetres,
+    /// Wetland (三调 00) gained.
+    pub wetland_increase_m2: SquareMetres,
+    /// Wetland lost.
+    pub wetland_decrease_m2: SquareMetres,
+    /// Grassland (04, 0402 沼泽草地 being wetland) gained.
+    pub grassland_increase_m2: SquareMetres,
+    /// Grassland lost.
+    pub grassland_decrease_m2: SquareMetres,
     /// All ground whose second-level class changed.
     pub changed_m2: SquareMetres,
 }
@@ -211,6 +222,12 @@ pub struct BalanceSheet {
     pub land: LandAccount,
     /// Land account at the second level (forest and water rows come from it).
     pub land_level2: LandAccount,
+    /// The wetland account (湿地) by the 三调 classes.
+    pub wetland: resources::ResourceAccount,
+    /// The wetland account by GB/T 24708 types.
+    pub wetland_types: resources::ResourceAccount,
+    /// The grassland account (草地).
+    pub grassland: resources::ResourceAccount,
     /// Of-which sets.
     pub of_which: Vec<OfWhich>,
     /// Cultivated land by quality grade, m²: grade → opening and closing; grade 0 = 未评定.
@@ -469,8 +486,9 @@ fn assemble(
     let cls2 = land::Classifier::new(Level::Two, catalog);
     let land_level2 = land::account(&m.m2, checks(&m, req), m.region_area, &cls2, Level::Two)?;
     let causes = cause_rows(&m, catalog);
-    let of_which = of_which_rows(&m, req, &cls, &land, &mut notes)?;
+    let of_which = of_which_rows(&m, req, &cls, &land, catalog, &mut notes)?;
     let quality = quality_rows(&m);
+    let (wetland, wetland_types, grassland) = resources::accounts(&land_level2, &of_which, catalog);
     let given = Given::read(req, &scope, catalog, &cfg, code, &mut notes)?;
     let forest_volume = forest::volume(m.stands, given.changes.as_deref().unwrap_or(&[]), &mut notes);
     let fig = figures(&m.zone_areas_m2, m.redline_prohibited_m2, &given, &scope);
@@ -508,6 +526,9 @@ fn assemble(
         provenance,
         land,
         land_level2,
+        wetland,
+        wetland_types,
+        grassland,
         of_which,
         quality,
         causes,
@@ -557,12 +578,16 @@ fn measure_notes(m: &Measures, req: &Request) -> Vec<String> {
 fn cause_rows(m: &Measures, catalog: &Catalog) -> Vec<CauseRow> {
     m.by_cause
         .iter()
-        .map(|(cause, &(inc, dec, ch))| CauseRow {
+        .map(|(cause, c)| CauseRow {
             nature: catalog.classes.cause_nature(cause).unwrap_or("未注明").to_string(),
             cause: cause.clone(),
-            cultivated_increase_m2: SquareMetres(inc),
-            cultivated_decrease_m2: SquareMetres(dec),
-            changed_m2: SquareMetres(ch),
+            cultivated_increase_m2: SquareMetres(c.gained[0]),
+            cultivated_decrease_m2: SquareMetres(c.lost[0]),
+            wetland_increase_m2: SquareMetres(c.gained[1]),
+            wetland_decrease_m2: SquareMetres(c.lost[1]),
+            grassland_increase_m2: SquareMetres(c.gained[2]),
+            grassland_decrease_m2: SquareMetres(c.lost[2]),
+            changed_m2: SquareMetres(c.changed),
         })
         .collect()
 }
@@ -573,37 +598,51 @@ fn of_which_rows(
     req: &Request,
     cls: &land::Classifier,
     land: &LandAccount,
+    catalog: &Catalog,
     notes: &mut Vec<String>,
 ) -> Result<Vec<OfWhich>> {
     let mut of_which = Vec::new();
+    let level1 = land::Classifier::new(Level::One, catalog);
+    let first: Vec<ClassLabel> = catalog
+        .classes
+        .crosswalk_classes("level1")
+        .into_iter()
+        .map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() })
+        .collect();
     for (z, zone) in m.of_which.iter().zip(["生态保护红线", "永久基本农田"]) {
-        let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         for (k, d) in [req.from, req.to].into_iter().enumerate() {
             if !z.present[k] {
                 notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero"));
             }
-            for (code, a) in &z.by_code[k] {
-                let c = cls.classify(code)?.code;
-                let e = by_class.entry(c).or_default();
-                if k == 0 {
-                    e.0 += a
-                } else {
-                    e.1 += a
-                }
-            }
         }
-        let rows = land
-            .classes
-            .iter()
-            .map(|c| OfWhichRow {
-                class: c.clone(),
-                opening_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.0)),
-                closing_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.1)),
-            })
-            .collect();
-        of_which.push(OfWhich { zone: zone.into(), rows });
+        let rows = zone_rows(z, cls, &land.classes)?;
+        let level1 = zone_rows(z, &level1, &first)?;
+        of_which.push(OfWhich { zone: zone.into(), rows, level1 });
     }
     Ok(of_which)
+}
+
+/// The area of each of `classes` inside a zone at both dates, its codes classified by `cls`.
+fn zone_rows(z: &measure::ZoneMeasure, cls: &land::Classifier, classes: &[ClassLabel]) -> Result<Vec<OfWhichRow>> {
+    let mut by_class: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for k in 0..2 {
+        for (code, a) in &z.by_code[k] {
+            let e = by_class.entry(cls.classify(code)?.code).or_default();
+            if k == 0 {
+                e.0 += a
+            } else {
+                e.1 += a
+            }
+        }
+    }
+    Ok(classes
+        .iter()
+        .map(|c| OfWhichRow {
+            class: c.clone(),
+            opening_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.0)),
+            closing_m2: SquareMetres(by_class.get(&c.code).map_or(0.0, |v| v.1)),
+        })
+        .collect())
 }
 
 /// Cultivated land by quality grade at both dates (None when neither date has grades).

@@ -100,6 +100,10 @@ pub fn compute(reg: &Registry, base: &Request, dates: &[AsOf]) -> Result<Series>
         let mut carried = BTreeMap::new();
         if let Some(prev) = years.last() {
             carried = chain(&prev.sheet, &mut sheet, &cls2, &cls)?;
+            if !carried.is_empty() {
+                (sheet.wetland, sheet.wetland_types, sheet.grassland) =
+                    super::resources::accounts(&sheet.land_level2, &sheet.of_which, reg.catalog());
+            }
         }
         let year = to.to_string()[..4].parse().unwrap_or(0);
         if surveys.is_empty() {

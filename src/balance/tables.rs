@@ -112,6 +112,19 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
         |c| c.starts_with("03"),
     ));
     out.push(forest_volume_table(s));
+    for (acc, id, title, en) in [
+        (&s.wetland, "wetland", "湿地资源存量及变动表（三调地类）", "Wetland: stocks and changes by 三调 class"),
+        (
+            &s.wetland_types,
+            "wetland_types",
+            "湿地资源存量及变动表（GB/T 24708 类型）",
+            "Wetland: stocks and changes by GB/T 24708 type",
+        ),
+        (&s.grassland, "grassland", "草地资源存量及变动表", "Grassland: stocks and changes by class"),
+    ] {
+        out.push(resource_table(acc, u, id, title, en));
+    }
+    out.push(resources_inside_table(s, u));
     out.extend(water_tables(s));
     out.push(water_area_table(s, u));
     out.push(liabilities_table(s));
@@ -249,6 +262,10 @@ fn causes_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
     let cols = vec![
         Col::new("耕地增加", "Cultivated land gained", l, d),
         Col::new("耕地减少", "Cultivated land lost", l, d),
+        Col::new("湿地增加", "Wetland gained", l, d),
+        Col::new("湿地减少", "Wetland lost", l, d),
+        Col::new("草地增加", "Grassland gained", l, d),
+        Col::new("草地减少", "Grassland lost", l, d),
         Col::new("地类变化合计", "All class changes", l, d),
     ];
     let mut rows: Vec<Row> = s
@@ -260,6 +277,10 @@ fn causes_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
             values: vec![
                 Some(u.of_f(c.cultivated_increase_m2)),
                 Some(u.of_f(c.cultivated_decrease_m2)),
+                Some(u.of_f(c.wetland_increase_m2)),
+                Some(u.of_f(c.wetland_decrease_m2)),
+                Some(u.of_f(c.grassland_increase_m2)),
+                Some(u.of_f(c.grassland_decrease_m2)),
                 Some(u.of_f(c.changed_m2)),
             ],
         })
@@ -273,6 +294,10 @@ fn causes_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
                 values: vec![
                     Some(u.of_f(sel.iter().map(|c| c.cultivated_increase_m2).sum())),
                     Some(u.of_f(sel.iter().map(|c| c.cultivated_decrease_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.wetland_increase_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.wetland_decrease_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.grassland_increase_m2).sum())),
+                    Some(u.of_f(sel.iter().map(|c| c.grassland_decrease_m2).sum())),
                     Some(u.of_f(sel.iter().map(|c| c.changed_m2).sum())),
                 ],
             });
@@ -281,8 +306,53 @@ fn causes_table(s: &BalanceSheet, u: AreaUnit) -> Option<Table> {
     let mut t = table("causes", "变化原因表", "Changes by cause (human / natural)", cols, rows);
     t.code_header = crate::table::Header::new("性质", "Nature");
     t.name_header = crate::table::Header::new("变更原因", "Cause");
-    t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致".into());
+    t.notes.push("原因取期末图斑的变更原因 (BGYY); 耕地增减与土地资源存量及变动表一致; 湿地为三调 00 类, 草地为 04 类 (0402 沼泽草地属湿地)".into());
     Some(t)
+}
+
+/// A resource account's table: its classes (not the other land) and their total.
+fn resource_table(r: &super::resources::ResourceAccount, u: AreaUnit, id: &str, title: &str, en: &str) -> Table {
+    let mut t = land_table(&r.account, u, id, title, en, |c| c != super::resources::OTHER);
+    t.notes.push(format!(
+        "{}：本期增加含自其他地类转入，本期减少含转为其他地类 (increases include ground from other land, decreases ground \
+         that left it); 分类 {}",
+        r.resource, r.scheme
+    ));
+    t
+}
+
+/// 湿地、草地 inside the red lines and the permanent basic farmland, with their shares.
+fn resources_inside_table(s: &BalanceSheet, u: AreaUnit) -> Table {
+    let (l, d) = (u.label(), u.decimals());
+    let mut cols = vec![Col::new("期初面积", "Opening", l, d), Col::new("期末面积", "Closing", l, d)];
+    for z in &s.wetland.inside {
+        cols.push(Col::new(&format!("{}内期初", z.zone), &format!("Inside {}, opening", z.zone), l, d));
+        cols.push(Col::new(&format!("{}内期末", z.zone), &format!("Inside {}, closing", z.zone), l, d));
+        cols.push(Col::new(&format!("{}内比例期初", z.zone), &format!("Share inside {}, opening", z.zone), "%", 2));
+        cols.push(Col::new(&format!("{}内比例期末", z.zone), &format!("Share inside {}, closing", z.zone), "%", 2));
+    }
+    let rows = [(&s.wetland, "00"), (&s.grassland, "04")]
+        .into_iter()
+        .map(|(r, code)| {
+            let (a, b) = (r.stock(false) as f64, r.stock(true) as f64);
+            let share = |x: f64, of: f64| (of > 0.0).then(|| 100.0 * x / of);
+            let mut values = vec![Some(u.of(r.stock(false))), Some(u.of(r.stock(true)))];
+            for z in &r.inside {
+                let (x, y) = (z.area_m2.opening.0, z.area_m2.closing.0);
+                values.extend([Some(u.of_f(SquareMetres(x))), Some(u.of_f(SquareMetres(y))), share(x, a), share(y, b)]);
+            }
+            Row { code: code.into(), name: r.resource.clone(), values }
+        })
+        .collect();
+    let mut t = table(
+        "resources_inside",
+        "湿地、草地保护情况",
+        "Wetland and grassland inside red lines and permanent basic farmland",
+        cols,
+        rows,
+    );
+    t.notes.push("控制线内面积为叠加计算的椭球面积 (ellipsoidal overlay areas); 比例 = 控制线内面积 / 资源面积".into());
+    t
 }
 
 /// 林木资源存量及变动表 by origin.

@@ -366,6 +366,10 @@ fn an_offices_evaluation_system_scores_the_worked_example() {
     // steps of 500 → +4; 32 is capped at the block's 30
     assert_eq!((pts("development_intensity"), pts("grassland_cover"), pts("surplus_farmland")), (10.0, 18.0, 4.0));
     assert_eq!(ind("grassland_cover")["verdict"], "Met");
+    // 湿地保护率 is observed without points: the demo's red lines hold no wetland (to a sliver along an edge)
+    let wp = ind("wetland_protection");
+    assert!(wp["end"].as_f64().unwrap().abs() < 1e-6, "{wp}");
+    assert_eq!((wp["max_points"].as_f64(), wp["verdict"].as_str()), (Some(0.0), Some("Met")));
     // block 三 (45): 20 − 3 × 3 = 11, protected area not decreased 25
     assert_eq!((pts("unrectified"), pts("protected_area")), (11.0, 25.0));
     let blocks: Vec<(String, f64, f64)> = a["blocks"]

@@ -1021,3 +1021,136 @@ fn a_yearly_series_chains_exactly_and_refuses_a_break() {
         assert!(e.contains(want), "{years}: {e}");
     }
 }
+
+/// The wetland and grassland accounts on a hand-made county: 内陆滩涂 partly reclaimed (开发), 其他草地 dug
+/// into a pond (农业结构调整: no longer grassland, wetland by GB/T 24708 though not by 三调), cultivated land
+/// turned 沼泽草地 (自然变化: wetland under 三调, not grassland) — stocks and changes against geodesic areas,
+/// the identities, the causes and the share inside the red line.
+#[test]
+fn wetland_and_grassland_accounts_on_a_hand_made_county() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = registry(d.path());
+    let write = |name: &str, text: String| write_file(d.path(), name, text);
+    let admin =
+        write("a.geojson", collection(&[r#"{"XZQDM":"330523","XZQMC":"测试县"}"#], &[rect(0.0, 400.0, 0.0, 100.0)]));
+    let y19 = write(
+        "p19.geojson",
+        collection(
+            &[
+                r#"{"BSM":"A","DLBM":"1106"}"#,
+                r#"{"BSM":"B","DLBM":"0404"}"#,
+                r#"{"BSM":"C","DLBM":"1108"}"#,
+                r#"{"BSM":"D","DLBM":"0101"}"#,
+            ],
+            &[
+                rect(0.0, 100.0, 0.0, 100.0),
+                rect(100.0, 200.0, 0.0, 100.0),
+                rect(200.0, 300.0, 0.0, 100.0),
+                rect(300.0, 400.0, 0.0, 100.0),
+            ],
+        ),
+    );
+    let y20 = write(
+        "p20.geojson",
+        collection(
+            &[
+                r#"{"BSM":"A1","DLBM":"1106"}"#,
+                r#"{"BSM":"A2","DLBM":"0101","BGYY":"开发"}"#,
+                r#"{"BSM":"B1","DLBM":"1104","BGYY":"农业结构调整"}"#,
+                r#"{"BSM":"C","DLBM":"1108"}"#,
+                r#"{"BSM":"D1","DLBM":"0101"}"#,
+                r#"{"BSM":"D2","DLBM":"0402","BGYY":"自然变化"}"#,
+            ],
+            &[
+                rect(0.0, 60.0, 0.0, 100.0),
+                rect(60.0, 100.0, 0.0, 100.0),
+                rect(100.0, 200.0, 0.0, 100.0),
+                rect(200.0, 300.0, 0.0, 100.0),
+                rect(300.0, 350.0, 0.0, 100.0),
+                rect(350.0, 400.0, 0.0, 100.0),
+            ],
+        ),
+    );
+    let red =
+        write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 150.0, 0.0, 100.0)]));
+    for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
+        for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red)] {
+            let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
+            assert_eq!(c, 0, "{layer} {date}: {e}");
+        }
+    }
+    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--unit", "m2"]);
+    let ll = to_lonlat();
+    let area = |x0, x1| geodesic_area(&rect_geom(x0, x1, 0.0, 100.0), &ll);
+    let near = |got: i64, want: f64, what: &str| assert!((got as f64 - want).abs() <= 1.0, "{what}: {got} vs {want}");
+    let flows = |acc: &serde_json::Value, code: &str| -> (i64, i64, i64, i64) {
+        let (codes, m) = (
+            acc["classes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["code"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            acc["matrix"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect::<Vec<i64>>())
+                .collect::<Vec<_>>(),
+        );
+        let i = codes.iter().position(|c| c == code).unwrap_or_else(|| panic!("{code} not in {codes:?}"));
+        let open: i64 = m[i].iter().sum();
+        let close: i64 = m.iter().map(|r| r[i]).sum();
+        (open, close - m[i][i], open - m[i][i], close)
+    };
+    // 三调 wetland: 1106 loses [60, 100] to cultivated land; 0402 appears on [350, 400]
+    let w = &sheet["wetland"]["account"];
+    let (o, inc, dec, c) = flows(w, "1106");
+    near(o, area(0.0, 100.0), "1106 opening");
+    near(dec, area(60.0, 100.0), "1106 decrease");
+    assert_eq!((inc, c), (0, o - dec));
+    let (o, inc, _, c) = flows(w, "0402");
+    assert_eq!(o, 0);
+    near(inc, area(350.0, 400.0), "0402 increase");
+    assert_eq!(c, inc);
+    near(flows(w, "1108").0, area(200.0, 300.0), "1108");
+    // GB/T 24708: the pond is constructed wetland, 1106 river wetland, 1108 and 0402 marsh
+    let t = &sheet["wetland_types"]["account"];
+    near(flows(t, "5").3, area(100.0, 200.0), "人工湿地 closing");
+    near(flows(t, "2").3, area(0.0, 60.0), "河流湿地 closing");
+    near(flows(t, "4").3, area(200.0, 300.0) + area(350.0, 400.0), "沼泽湿地 closing");
+    // grassland: 0404 gone into the pond; 0402 is wetland, not grassland
+    let (o, _, dec, c) = flows(&sheet["grassland"]["account"], "0404");
+    near(o, area(100.0, 200.0), "0404 opening");
+    assert_eq!((dec, c), (o, 0));
+    assert!(sheet["grassland"]["account"]["classes"].as_array().unwrap().iter().all(|c| c["code"] != "0402"));
+    // the identities, and each account's total the region's
+    for (key, table) in [("wetland", "wetland"), ("wetland_types", "wetland_types"), ("grassland", "grassland")] {
+        let v = serde_json::json!({"acc": sheet[key]["account"], "tables": sheet["tables"], "provenance": sheet["provenance"]});
+        assert_identities(&v, "acc", table);
+    }
+    // the causes: 开发 gained cultivated land from wetland, 自然变化 made wetland of cultivated land,
+    // 农业结构调整 took the grassland
+    let cause = |c: &str| sheet["causes"].as_array().unwrap().iter().find(|r| r["cause"] == c).unwrap().clone();
+    let m2 = |r: &serde_json::Value, f: &str| r[f].as_f64().unwrap().round() as i64;
+    let dev = cause("开发");
+    near(m2(&dev, "cultivated_increase_m2"), area(60.0, 100.0), "开发 cultivated");
+    near(m2(&dev, "wetland_decrease_m2"), area(60.0, 100.0), "开发 wetland");
+    let nat = cause("自然变化");
+    assert_eq!(nat["nature"], "自然");
+    near(m2(&nat, "wetland_increase_m2"), area(350.0, 400.0), "自然变化 wetland");
+    near(m2(&nat, "cultivated_decrease_m2"), area(350.0, 400.0), "自然变化 cultivated");
+    assert_eq!(m2(&nat, "grassland_increase_m2"), 0);
+    near(m2(&cause("农业结构调整"), "grassland_decrease_m2"), area(100.0, 200.0), "农业结构调整 grassland");
+    // inside the red line [0, 150]: the wetland [0, 100] then [0, 60]; the grassland [100, 150] then none
+    let inside = &sheet["wetland"]["inside"][0];
+    assert_eq!(inside["zone"], "生态保护红线");
+    assert!((inside["area_m2"]["opening"].as_f64().unwrap() - area(0.0, 100.0)).abs() < 0.01);
+    assert!((inside["area_m2"]["closing"].as_f64().unwrap() - area(0.0, 60.0)).abs() < 0.01);
+    let g = &sheet["grassland"]["inside"][0];
+    assert!((g["area_m2"]["opening"].as_f64().unwrap() - area(100.0, 150.0)).abs() < 0.01);
+    let table = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == "resources_inside").unwrap();
+    let share = table["rows"][0]["values"][4].as_f64().unwrap();
+    let want = 100.0 * area(0.0, 100.0) / (area(0.0, 100.0) + area(200.0, 300.0));
+    assert!((share - want).abs() < 0.01, "{share} vs {want}");
+}
