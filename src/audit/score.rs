@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::system::{GradeOf, Method, Rule, System};
+use super::system::{GradeOf, Method, Rule, Steps, System};
 use super::Verdict;
 use crate::balance::inputs::Judgement;
 
@@ -104,7 +104,7 @@ pub fn indicator(method: &Method, rule: Option<Rule>, max: f64, m: &Measured, j:
             };
             Some(Points { verdict: from_rule(points), max, points, deducted: 0.0, reason })
         }
-        Method::Deduct { each, points: per, cap, rounding } => {
+        Method::Deduct(Steps { each, points: per, cap, rounding }) => {
             let cap = cap.expect("checked at load");
             let steps = rounding.steps(m.end?.max(0.0), *each);
             let raw = per * steps;
@@ -120,7 +120,7 @@ pub fn indicator(method: &Method, rule: Option<Rule>, max: f64, m: &Measured, j:
             reason = format!("扣 {reason}，得 {} − {} = {} 分", fmt(max), fmt(deducted), fmt(points));
             Some(Points { verdict: from_rule(points), max, points, deducted, reason })
         }
-        Method::Bonus { each, points: per, cap, rounding } => {
+        Method::Bonus(Steps { each, points: per, cap, rounding }) => {
             let cap = cap.expect("checked at load");
             let steps = rounding.steps(m.end?.max(0.0), *each);
             let points = (per * steps).min(cap);
@@ -196,7 +196,7 @@ pub fn total(sys: &System, zone: Option<&str>, scored: &[Option<Points>]) -> Tot
             .filter(|(i, _)| i.def.block == b.code)
             .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
             .collect();
-        let is_bonus = |i: &super::system::Indicator| matches!(i.def.score, Method::Bonus { .. });
+        let is_bonus = |i: &super::system::Indicator| matches!(i.def.score, Method::Bonus(_));
         let points = sys.block_points(b, zone);
         let available: f64 = mine.iter().filter(|(i, _)| !is_bonus(i)).map(|(_, p)| p.max).sum::<f64>().min(points);
         let mut earned: f64 = mine.iter().filter(|(i, _)| !is_bonus(i)).map(|(_, p)| p.points).sum();
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn deductions_are_capped_and_floored() {
-        let per = |cap: f64, rounding| Method::Deduct { each: 1.0, points: 2.0, cap: Some(cap), rounding };
+        let per = |cap: f64, rounding| Method::Deduct(Steps { each: 1.0, points: 2.0, cap: Some(cap), rounding });
         // national 1.1: 13 points, −2 per mandated reform not carried out
         let p = indicator(&per(13.0, Rounding::Exact), None, 13.0, &m(None, 3.0, None), None).unwrap();
         assert_eq!((p.points, p.deducted, p.verdict), (7.0, 6.0, Verdict::NotMet));
@@ -301,7 +301,7 @@ mod tests {
         let p = indicator(&per(13.0, Rounding::Exact), None, 13.0, &m(None, 0.0, None), None).unwrap();
         assert_eq!((p.points, p.verdict), (13.0, Verdict::Met));
         // −2 per 100 亩 of replacement farmland below grade: 350 亩 is 7, 8 or 6 by the rounding
-        let area = |r| Method::Deduct { each: 100.0, points: 2.0, cap: Some(10.0), rounding: r };
+        let area = |r| Method::Deduct(Steps { each: 100.0, points: 2.0, cap: Some(10.0), rounding: r });
         let d = |r| indicator(&area(r), None, 10.0, &m(None, 350.0, None), None).unwrap().deducted;
         assert_eq!((d(Rounding::Exact), d(Rounding::Up), d(Rounding::Down)), (7.0, 8.0, 6.0));
     }
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn bonuses_are_capped() {
         // +0.1 per 1 000 亩 completed, at most 3
-        let b = Method::Bonus { each: 1000.0, points: 0.1, cap: Some(3.0), rounding: Rounding::Down };
+        let b = Method::Bonus(Steps { each: 1000.0, points: 0.1, cap: Some(3.0), rounding: Rounding::Down });
         let p = |v: f64| indicator(&b, None, 3.0, &m(None, v, None), None).unwrap().points;
         assert!((p(12_500.0) - 1.2).abs() < 1e-12);
         assert_eq!(p(45_000.0), 3.0);

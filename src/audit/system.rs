@@ -172,31 +172,9 @@ pub enum Method {
         grades: Vec<Grade>,
     },
     /// `points` off per `each` of the value (occurrences, hectares, 亩 …), at most `cap`, never below zero.
-    Deduct {
-        /// The step (1 per occurrence; 100 for per 100 亩).
-        #[serde(default = "one")]
-        each: f64,
-        /// Points per step.
-        points: f64,
-        /// Most points deducted (required).
-        cap: Option<f64>,
-        /// How part steps count.
-        #[serde(default)]
-        rounding: Rounding,
-    },
+    Deduct(Steps),
     /// `points` added per `each` of the value, at most `cap`; the block's total still caps the block.
-    Bonus {
-        /// The step.
-        #[serde(default = "one")]
-        each: f64,
-        /// Points per step.
-        points: f64,
-        /// Most points added (required).
-        cap: Option<f64>,
-        /// How part steps count.
-        #[serde(default)]
-        rounding: Rounding,
-    },
+    Bonus(Steps),
     /// Scored by the auditor (制度建设, 整改落实 …) in the targets file, with a note and evidence.
     Judged,
 }
@@ -205,14 +183,30 @@ fn one() -> f64 {
     1.0
 }
 
+/// Points per step of a value, capped: a deduction's or a bonus's.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Steps {
+    /// The step (1 per occurrence; 100 for per 100 亩).
+    #[serde(default = "one")]
+    pub each: f64,
+    /// Points per step.
+    pub points: f64,
+    /// Most points (required).
+    pub cap: Option<f64>,
+    /// How part steps count.
+    #[serde(default)]
+    pub rounding: Rounding,
+}
+
 impl Method {
     /// How the method reads in the report.
     pub fn label(&self) -> &'static str {
         match self {
             Method::Verdict => "达标计分",
             Method::Graded { .. } => "分档计分",
-            Method::Deduct { .. } => "扣分",
-            Method::Bonus { .. } => "加分",
+            Method::Deduct(_) => "扣分",
+            Method::Bonus(_) => "加分",
             Method::Judged => "定性评分",
         }
     }
@@ -323,7 +317,7 @@ impl System {
     /// An indicator's points for a region of 主体功能区 type `zone` (a bonus item's: its cap).
     pub fn indicator_points(&self, i: &IndicatorDef, zone: Option<&str>) -> f64 {
         match &i.score {
-            Method::Bonus { cap, .. } => cap.unwrap_or(0.0),
+            Method::Bonus(b) => b.cap.unwrap_or(0.0),
             _ => zone.and_then(|z| i.points_by_zone.get(z)).copied().unwrap_or(i.points),
         }
     }
@@ -371,7 +365,7 @@ fn check(
             return Err(format!("the blocks' points add up to {blocks}{within}, not the total {}", f.total));
         }
         for b in &f.blocks {
-            let items = f.indicators.iter().filter(|i| i.block == b.code && !matches!(i.score, Method::Bonus { .. }));
+            let items = f.indicators.iter().filter(|i| i.block == b.code && !matches!(i.score, Method::Bonus(_)));
             let sum: f64 = items.map(|i| sys.indicator_points(i, zone)).sum();
             let want = sys.block_points(b, zone);
             if (sum - want).abs() > 1e-9 {
@@ -446,13 +440,13 @@ fn indicator(
         return Err("points are negative".into());
     }
     match &i.score {
-        Method::Deduct { each, points, cap, .. } | Method::Bonus { each, points, cap, .. } => {
-            let what = if matches!(i.score, Method::Deduct { .. }) { "a deduction" } else { "a bonus" };
+        Method::Deduct(Steps { each, points, cap, .. }) | Method::Bonus(Steps { each, points, cap, .. }) => {
+            let what = if matches!(i.score, Method::Deduct(_)) { "a deduction" } else { "a bonus" };
             let Some(cap) = cap else { return Err(format!("{what} without a cap (give `cap`, the most points)")) };
             if *each <= 0.0 || *points < 0.0 || *cap < 0.0 {
                 return Err(format!("{what} needs each > 0, points ≥ 0 and cap ≥ 0"));
             }
-            if matches!(i.score, Method::Bonus { .. }) && (i.points != 0.0 || !i.points_by_zone.is_empty()) {
+            if matches!(i.score, Method::Bonus(_)) && (i.points != 0.0 || !i.points_by_zone.is_empty()) {
                 return Err("a bonus item's points are its cap; give no `points`".into());
             }
         }
