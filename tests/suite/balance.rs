@@ -474,6 +474,20 @@ fn demo_sheet_in_every_format() {
     let sheet = balance_json(&args);
     assert_identities(&sheet, "land", "land");
     assert_identities(&sheet, "land_level2", "water_area");
+    // the wetland and grassland accounts: exact identities, and their stocks the level-2 rows of their classes
+    let (codes2, m2) = int_matrix(&sheet["land_level2"]);
+    for (key, table, group) in [("wetland", "wetland", "00"), ("grassland", "grassland", "04")] {
+        let v = serde_json::json!({"acc": sheet[key]["account"], "tables": sheet["tables"], "provenance": sheet["provenance"]});
+        assert_identities(&v, "acc", table);
+        let wetland = ["0303", "0304", "0306", "0402", "0603", "1105", "1106", "1108"];
+        let mine = |c: &str| if group == "00" { wetland.contains(&c) } else { c.starts_with("04") && c != "0402" };
+        let closing: i64 =
+            (0..codes2.len()).filter(|&j| mine(&codes2[j])).map(|j| m2.iter().map(|r| r[j]).sum::<i64>()).sum();
+        let (codes, m) = int_matrix(&sheet[key]["account"]);
+        let own: i64 =
+            (0..codes.len()).filter(|&j| codes[j] != "其他").map(|j| m.iter().map(|r| r[j]).sum::<i64>()).sum();
+        assert!(closing > 0 && own == closing, "{key}: {own} vs {closing}");
+    }
     // the JSON follows its schema
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("schemas/balance.schema.json")).unwrap()).unwrap();
