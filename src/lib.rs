@@ -46,6 +46,7 @@ pub mod catalog;
 pub mod checks;
 pub mod crs;
 pub mod error;
+pub mod evaluation;
 pub mod gcj02;
 pub mod gen;
 pub mod geometry;
@@ -66,6 +67,7 @@ pub mod store;
 pub mod table;
 pub mod units;
 pub mod validity;
+pub mod warning;
 
 // the public surface, flat: the registry and what goes in and comes out of it
 pub use audit::Audit;

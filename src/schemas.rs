@@ -40,9 +40,10 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
         "balance-series.schema.json".into(),
         schemars_json::<crate::balance::series::SeriesJson>("balance-series"),
     ));
+    out.push(("warning.schema.json".into(), schemars_json::<crate::warning::Warning>("warning")));
     out.push(("audit.schema.json".into(), schemars_json::<crate::audit::Audit>("audit")));
     out.push(("targets.schema.json".into(), schemars_json::<crate::balance::inputs::Targets>("targets")));
-    out.push(("indicators.schema.json".into(), schemars_json::<crate::audit::system::SystemFile>("indicators")));
+    out.push(("indicators.schema.json".into(), schemars_json::<crate::evaluation::system::SystemFile>("indicators")));
     out.push(("forest-changes.tableschema.json".into(), forest_changes_schema()));
     out.push(("water.tableschema.json".into(), water_schema()));
     out.push(("balance-tables.tableschema.json".into(), tidy_schema()));

@@ -21,11 +21,11 @@
 //! Stocks have a value at the start and at the end of the tenure; flows (findings, patches, ledger, water
 //! use) only at the end.
 
-use super::formula::{Cell, Cells};
 use super::{NewFinding, TenurePatch};
 use crate::balance::inputs::{InputValue, RegionTargets};
 use crate::balance::{BalanceSheet, LandAccount};
 use crate::catalog::Catalog;
+use crate::evaluation::formula::{Cell, Cells};
 use crate::monitor::ledger::LedgerRow;
 
 /// The start or the end of the tenure.

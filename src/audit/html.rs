@@ -306,20 +306,28 @@ fn indicator_chart(a: &Audit) -> String {
 }
 
 /// The map: region outline, control zones at the end of the tenure, and the findings that arose in it.
-fn map_svg(a: &Audit) -> String {
-    let Some(region) = a.map.iter().find(|m| m.0 == "行政区") else { return String::new() };
-    let Some(b) = region.1.bounding_rect() else { return String::new() };
-    let (w, h) = (640.0_f64, 480.0_f64);
-    let pad = 0.03 * b.width().max(b.height());
-    let (x0, y1) = (b.min().x - pad, b.max().y + pad);
-    let sc = (w / (b.width() + 2.0 * pad)).min(h / (b.height() + 2.0 * pad));
-    let path = |mp: &MultiPolygon<f64>| {
+/// A map's frame: the region's box fitted to `w` × `h` pixels.
+struct Frame {
+    x0: f64,
+    y1: f64,
+    sc: f64,
+}
+
+impl Frame {
+    fn new(b: geo::Rect<f64>, w: f64, h: f64) -> Frame {
+        let pad = 0.03 * b.width().max(b.height());
+        let sc = (w / (b.width() + 2.0 * pad)).min(h / (b.height() + 2.0 * pad));
+        Frame { x0: b.min().x - pad, y1: b.max().y + pad, sc }
+    }
+
+    /// An SVG path of a multipolygon.
+    fn path(&self, mp: &MultiPolygon<f64>) -> String {
         let mut d = String::new();
         for p in &mp.0 {
             for r in std::iter::once(p.exterior()).chain(p.interiors()) {
                 let mut last = (f64::NAN, f64::NAN);
                 for (i, c) in r.0.iter().enumerate() {
-                    let (x, y) = ((c.x - x0) * sc, (y1 - c.y) * sc);
+                    let (x, y) = ((c.x - self.x0) * self.sc, (self.y1 - c.y) * self.sc);
                     // drop vertices closer than a tenth of a pixel to the last one drawn
                     if i > 0 && (x - last.0).abs() < 0.1 && (y - last.1).abs() < 0.1 {
                         continue;
@@ -331,7 +339,58 @@ fn map_svg(a: &Audit) -> String {
             }
         }
         d
-    };
+    }
+}
+
+/// The townships by warning level (资源环境承载能力监测预警), with a legend.
+fn warning_svg(a: &Audit) -> String {
+    let Some(w) = &a.warning else { return String::new() };
+    let Some(region) = a.map.iter().find(|m| m.0 == "行政区") else { return String::new() };
+    let Some(b) = region.1.bounding_rect() else { return String::new() };
+    let (wd, h) = (640.0_f64, 480.0_f64);
+    let f = Frame::new(b, wd, h);
+    let mut s = format!(
+        r##"<svg id="warning-map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {wd} {h}" role="img" aria-label="承载能力预警"><rect width="{wd}" height="{h}" fill="#f7f7f2"/>"##
+    );
+    for u in &w.units {
+        let _ = write!(
+            s,
+            r##"<path class="unit" data-level="{l}" d="{d}" fill="{c}" fill-opacity="0.75" stroke="#333" stroke-width="0.8"><title>{n} {code}: {l}</title></path>"##,
+            l = esc(&u.level),
+            d = f.path(&u.outline),
+            c = esc(&u.colour),
+            n = esc(&u.name),
+            code = esc(&u.code)
+        );
+    }
+    let mut levels: Vec<(&str, &str)> = Vec::new();
+    for u in &w.units {
+        if !levels.iter().any(|l| l.0 == u.level) {
+            levels.push((&u.level, &u.colour));
+        }
+    }
+    s.push_str(r#"<g font-size="11">"#);
+    for (k, (l, c)) in levels.iter().enumerate() {
+        let y = h - 15.0 * (levels.len() - k) as f64 - 5.0;
+        let _ = write!(
+            s,
+            r##"<rect x="10" y="{y}" width="12" height="9" fill="{}" stroke="#333"/><text x="26" y="{}">{}</text>"##,
+            esc(c),
+            y + 8.0,
+            esc(l)
+        );
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
+fn map_svg(a: &Audit) -> String {
+    let Some(region) = a.map.iter().find(|m| m.0 == "行政区") else { return String::new() };
+    let Some(b) = region.1.bounding_rect() else { return String::new() };
+    let (w, h) = (640.0_f64, 480.0_f64);
+    let frame = Frame::new(b, w, h);
+    let (x0, y1, sc) = (frame.x0, frame.y1, frame.sc);
+    let path = |mp: &MultiPolygon<f64>| frame.path(mp);
     let mut s = format!(
         r##"<svg id="map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="区域图"><rect width="{w}" height="{h}" fill="#f7f7f2"/>"##
     );
@@ -486,6 +545,13 @@ pub fn render(a: &Audit, balance_tables: &[Table]) -> String {
     s.push_str(&indicator_chart(a));
     s.push_str(r#"<h2>三、区域图 <span class="en">Map</span></h2>"#);
     s.push_str(&map_svg(a));
+    if let Some(w) = &a.warning {
+        s.push_str(
+            r#"<h3>资源环境承载能力监测预警 <span class="en">Carrying-capacity early warning by township</span></h3>"#,
+        );
+        s.push_str(&warning_svg(a));
+        s.push_str(&table_html(&crate::warning::table(w)));
+    }
     s.push_str(r#"<h2>四、任期内新增问题 <span class="en">Findings that arose during the tenure</span></h2>"#);
     if a.new_findings.is_empty() {
         s.push_str("<p>无 (none)</p>");

@@ -8,10 +8,8 @@
 //! ```
 
 pub mod cells;
-pub mod formula;
 pub mod html;
 pub mod score;
-pub mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,11 +20,12 @@ use crate::balance::{self, BalanceSheet};
 use crate::catalog::Catalog;
 use crate::checks::{self, Context, Exceptions, RuleConfig, Severity};
 use crate::error::{Error, Result};
+use crate::evaluation::formula;
+use crate::evaluation::system::{self, System};
 use crate::model::{AsOf, LayerKind};
 use crate::quantity::SquareMetres;
 use crate::store::{Read, Registry};
 use crate::table::{Col, Row, Table};
-use system::System;
 
 /// What to audit.
 #[derive(Debug, Clone)]
@@ -241,6 +240,9 @@ pub struct Audit {
     pub patches: Vec<TenurePatch>,
     /// The cultivated-land ledgers of the tenure (占补平衡, 进出平衡) by township, then the region's (`合计`).
     pub ledger: Vec<crate::monitor::ledger::LedgerRow>,
+    /// The carrying-capacity warning of the region's townships over the tenure (None: the registry has no
+    /// outlines below the region).
+    pub warning: Option<crate::warning::Warning>,
     /// Targets file and its SHA-256.
     pub targets: crate::balance::inputs::ConfigFile,
     /// The balance sheet of the tenure.
@@ -328,6 +330,7 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
     let (mut indicators, total) = evaluate(&sys, &src);
     let series = tenure_series(reg, req, &sheet)?;
     let years = by_year(&sys, &series, catalog, &rt, &mut indicators);
+    let warning = tenure_warning(reg, req)?;
     // map layers at the end of the tenure
     let calc = crate::area::AreaCalculator::for_crs(&reg.crs)?;
     let region = crate::region::Region::load(reg, Some(&req.region), req.to, &calc)?;
@@ -362,10 +365,28 @@ pub fn compute(reg: &Registry, req: &Request) -> Result<Audit> {
         new_findings,
         patches,
         ledger,
+        warning,
         targets: balance::inputs::ConfigFile { path: req.targets.display().to_string(), sha256: targets_hash },
         sheet,
         map,
     })
+}
+
+/// The warning of the region's townships (or counties) over the tenure, when the registry has their outlines.
+fn tenure_warning(reg: &Registry, req: &Request) -> Result<Option<crate::warning::Warning>> {
+    if crate::warning::units(reg, &req.region, req.to).is_err() {
+        return Ok(None);
+    }
+    let rules = crate::warning::WarningRules::load(req.rules.as_deref())?;
+    let w = crate::warning::Request {
+        from: req.from,
+        to: req.to,
+        region: req.region.clone(),
+        targets: Some(req.targets.clone()),
+        water: req.water.clone(),
+        rules: req.rules.clone(),
+    };
+    crate::warning::compute(reg, &w, &rules).map(Some)
 }
 
 fn sheet_request(req: &Request) -> balance::Request {
@@ -727,7 +748,9 @@ pub fn tables(a: &Audit) -> Vec<Table> {
         )],
     };
     let ledger = crate::monitor::table::ledger_table(&a.ledger, &a.sheet.provenance.from, &a.sheet.provenance.to);
-    vec![ind, blocks, years_table(a), fin, pat, ledger]
+    let mut out = vec![ind, blocks, years_table(a), fin, pat, ledger];
+    out.extend(a.warning.as_ref().map(crate::warning::table));
+    out
 }
 
 /// The indicators at each date of the tenure year by year, with their trend.

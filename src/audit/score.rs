@@ -13,9 +13,9 @@
 
 use serde::Serialize;
 
-use super::system::{GradeOf, Method, Rule, Steps, System};
 use super::Verdict;
 use crate::balance::inputs::Judgement;
+use crate::evaluation::system::{GradeOf, Method, Rule, Steps, System};
 
 /// The numbers an indicator is scored from.
 #[derive(Debug, Clone, Default)]
@@ -189,14 +189,14 @@ pub struct Total {
 pub fn total(sys: &System, zone: Option<&str>, scored: &[Option<Points>]) -> Total {
     let mut blocks = Vec::new();
     for b in &sys.file.blocks {
-        let mine: Vec<(&super::system::Indicator, &Points)> = sys
+        let mine: Vec<(&crate::evaluation::system::Indicator, &Points)> = sys
             .indicators
             .iter()
             .zip(scored)
             .filter(|(i, _)| i.def.block == b.code)
             .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
             .collect();
-        let is_bonus = |i: &super::system::Indicator| matches!(i.def.score, Method::Bonus(_));
+        let is_bonus = |i: &crate::evaluation::system::Indicator| matches!(i.def.score, Method::Bonus(_));
         let points = sys.block_points(b, zone);
         let available: f64 = mine.iter().filter(|(i, _)| !is_bonus(i)).map(|(_, p)| p.max).sum::<f64>().min(points);
         let mut earned: f64 = mine.iter().filter(|(i, _)| !is_bonus(i)).map(|(_, p)| p.points).sum();
@@ -242,8 +242,8 @@ pub fn total(sys: &System, zone: Option<&str>, scored: &[Option<Points>]) -> Tot
 
 #[cfg(test)]
 mod tests {
-    use super::super::system::{Grade, Rounding};
     use super::*;
+    use crate::evaluation::system::{Grade, Rounding};
 
     fn m(start: Option<f64>, end: f64, target: Option<f64>) -> Measured {
         Measured { start, end: Some(end), target, upper: None }
@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn grade_bands_at_their_edges() {
-        let sys = crate::audit::system::System::load(None, None, &|_| Ok(())).unwrap();
+        let sys = crate::evaluation::system::System::load(None, None, &|_| Ok(())).unwrap();
         assert_eq!(sys.grade(90.0), "好");
         assert_eq!(sys.grade(89.99), "较好");
         assert_eq!(sys.grade(60.0), "较差");

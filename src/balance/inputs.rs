@@ -435,7 +435,7 @@ pub struct Targets {
     pub regions: BTreeMap<String, RegionTargets>,
     /// The audit's evaluation system (审计评价指标体系), replacing `layers/rules/indicators.toml`.
     #[serde(default)]
-    pub system: Option<crate::audit::system::SystemFile>,
+    pub system: Option<crate::evaluation::system::SystemFile>,
     /// The scoring section of earlier versions: refused with where its parts went.
     #[serde(default)]
     #[schemars(skip)]

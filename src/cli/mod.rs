@@ -19,6 +19,7 @@ mod screen;
 mod serve;
 mod token;
 mod user;
+mod warn;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ enum Command {
     Screen(screen::Args),
     Patch(patch::Args),
     Audit(audit::Args),
+    Warn(warn::Args),
     Gen(gen::Args),
     Schemas(schemas::Args),
     Serve(serve::Args),
@@ -106,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Screen(a) => screen::run(a, catalog),
         Command::Patch(a) => patch::run(a, catalog),
         Command::Audit(a) => audit::run(a, catalog),
+        Command::Warn(a) => warn::run(a, catalog),
         Command::Gen(a) => gen::run(a),
         Command::Schemas(a) => schemas::run(a, catalog),
         Command::Serve(a) => serve::run(a, catalog),

@@ -135,12 +135,36 @@ fn demo_tenure_report() {
     assert_eq!((mine["cause"].as_str(), mine["nature"].as_str()), (Some("建设占用"), Some("人为")), "{mine}");
     assert!(nf.iter().filter(|f| f["rule"] == "NR403").all(|f| f["nature"] == "未注明"));
 
+    // the townships' carrying-capacity warning over the tenure, each with a level, as `nrledger warn` gives it
+    let units = a["warning"]["units"].as_array().unwrap();
+    assert_eq!(units.len(), 8, "{}", a["warning"]);
+    let (c, out, e) = run(&[
+        "warn",
+        s(&reg),
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--region",
+        "330523",
+        "--targets",
+        s(&t),
+        "--water",
+        s(&w),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let alone: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(alone["units"], a["warning"]["units"]);
+    assert!(units.iter().all(|u| u["level"].as_str().unwrap().ends_with("预警") || u["level"] == "绿色无警"));
     // the report: self-contained, with the summary, indicators, charts and the map with the findings
     let text = std::fs::read_to_string(&html).unwrap();
     for needle in [
         "id=\"causes\"",
         "人为",
         "id=\"summary\"",
+        "id=\"warning-map\"",
         "id=\"indicators\"",
         "id=\"chart-classes\"",
         "id=\"chart-change\"",

@@ -24,3 +24,4 @@ mod register;
 mod registry;
 mod schemas;
 mod serve;
+mod warning;

@@ -1,5 +1,5 @@
 //! The audit's evaluation system (审计评价指标体系) as data: the indicators, how each is computed (a formula
-//! over named cells, [`super::cells`]), the rule of its verdict, its block and points, how its points are
+//! over named cells, `audit::cells`), the rule of its verdict, its block and points, how its points are
 //! scored (by verdict, graded, deducted per occurrence or per hectare with a cap, bonus with a cap, or judged
 //! by the auditor), alternative point sets by 主体功能区 type, and the grade bands.
 //!
