@@ -53,7 +53,18 @@ pub(super) struct Measures {
     /// 生态保护红线, 永久基本农田, 城镇开发边界 area inside the region at both dates, m².
     pub(super) zone_areas_m2: [(f64, f64); 3],
     pub(super) redline_prohibited_m2: (f64, f64),
+    /// The grassland layer (草原) inside the region at both dates: area by 草地类 and by 草原等级, m²; None
+    /// when the catalog defines no grassland kind.
+    pub(super) grassland: Option<[GrasslandMeasure; 2]>,
     pub(super) trace: Vec<TracePiece>,
+}
+
+/// The grassland layer's records inside the region on one date.
+#[derive(Debug, Clone, Default)]
+pub(super) struct GrasslandMeasure {
+    pub(super) records: usize,
+    pub(super) by_class: BTreeMap<String, f64>,
+    pub(super) by_grade: BTreeMap<String, f64>,
 }
 
 /// The resources whose changes are told by cause: 耕地 (01), 湿地 (00) and 草地 (04) of the first level
@@ -138,6 +149,14 @@ impl Measures {
             a.0 += b.0;
             a.1 += b.1;
         }
+        if let Some(og) = o.grassland {
+            let g = self.grassland.get_or_insert_with(Default::default);
+            for (a, b) in g.iter_mut().zip(og) {
+                a.records += b.records;
+                add_maps(&mut a.by_class, &b.by_class);
+                add_maps(&mut a.by_grade, &b.by_grade);
+            }
+        }
         self.redline_prohibited_m2.0 += o.redline_prohibited_m2.0;
         self.redline_prohibited_m2.1 += o.redline_prohibited_m2.1;
         self.trace.extend(o.trace);
@@ -188,6 +207,13 @@ pub(super) fn measure(
     );
     lap("forest");
     let zone_areas_m2 = zone_areas(&window, region, req, &calc)?;
+    let grassland = match LayerKind::parse("grassland").filter(|k| catalog.find_layer(*k).is_some()) {
+        Some(kind) => Some([
+            grassland_at(&window, kind, catalog, region, req.from, &calc)?,
+            grassland_at(&window, kind, catalog, region, req.to, &calc)?,
+        ]),
+        None => None,
+    };
     let redline_prohibited_m2 = (
         liability::redline_encroachment(&p1, &redlines_at(&window, catalog, req.from)?, &rules.redline, &calc_for),
         liability::redline_encroachment(&p2, &redlines_at(&window, catalog, req.to)?, &rules.redline, &calc_for),
@@ -216,6 +242,7 @@ pub(super) fn measure(
         stands,
         zone_areas_m2,
         redline_prohibited_m2,
+        grassland,
         trace,
     };
     // the partitions and their overlay hold every piece's geometry: freeing them takes a quarter of a second
@@ -367,6 +394,40 @@ fn zone_areas(window: Window, region: &Region, req: &Request, calc: &AreaCalcula
         *z = (a(req.from)?, a(req.to)?);
     }
     Ok(zone_areas_m2)
+}
+
+/// The grassland layer's area inside the region on a date, by 草地类 (CDL) and 草原等级 (CYDJ); an empty
+/// value is 未注明.
+fn grassland_at(
+    window: Window,
+    kind: LayerKind,
+    catalog: &Catalog,
+    region: &Region,
+    d: AsOf,
+    calc: &AreaCalculator,
+) -> Result<GrasslandMeasure> {
+    let def = catalog.layer(kind);
+    let (ci, gi) = (def.field_index("CDL"), def.field_index("CYDJ"));
+    let mut m = GrasslandMeasure::default();
+    for r in window(kind, d)? {
+        let a =
+            region.outline.area_inside(&r.record.geometry, r.areas.ellipsoidal, |g| crate::area::piece_area(calc, g));
+        if a <= 0.0 {
+            continue;
+        }
+        m.records += 1;
+        let value = |i: Option<usize>| {
+            let v = i.map(|i| r.record.value(i).to_string()).unwrap_or_default();
+            if v.trim().is_empty() {
+                "未注明".to_string()
+            } else {
+                v
+            }
+        };
+        *m.by_class.entry(value(ci)).or_default() += a;
+        *m.by_grade.entry(value(gi)).or_default() += a;
+    }
+    Ok(m)
 }
 
 /// The red lines on a date with their 管控分区, indexed.

@@ -228,6 +228,8 @@ pub struct BalanceSheet {
     pub wetland_types: resources::ResourceAccount,
     /// The grassland account (草地).
     pub grassland: resources::ResourceAccount,
+    /// The grassland layer (草原) by 草地类 and 草原等级, when the registry has one.
+    pub grassland_layer: Option<resources::GrasslandLayer>,
     /// Of-which sets.
     pub of_which: Vec<OfWhich>,
     /// Cultivated land by quality grade, m²: grade → opening and closing; grade 0 = 未评定.
@@ -489,6 +491,16 @@ fn assemble(
     let of_which = of_which_rows(&m, req, &cls, &land, catalog, &mut notes)?;
     let quality = quality_rows(&m);
     let (wetland, wetland_types, grassland) = resources::accounts(&land_level2, &of_which, catalog);
+    let grassland_layer = m.grassland.as_ref().filter(|g| g[0].records + g[1].records > 0).map(|[a, b]| {
+        let classes = catalog.classes.table("grassland-classes");
+        resources::GrasslandLayer {
+            records: OpeningClosing { opening: a.records, closing: b.records },
+            by_class: resources::group_rows(&a.by_class, &b.by_class, &|c| {
+                classes.and_then(|t| t.name(c)).unwrap_or(c).to_string()
+            }),
+            by_grade: resources::group_rows(&a.by_grade, &b.by_grade, &|c| c.to_string()),
+        }
+    });
     let given = Given::read(req, &scope, catalog, &cfg, code, &mut notes)?;
     let forest_volume = forest::volume(m.stands, given.changes.as_deref().unwrap_or(&[]), &mut notes);
     let fig = figures(&m.zone_areas_m2, m.redline_prohibited_m2, &given, &scope);
@@ -529,6 +541,7 @@ fn assemble(
         wetland,
         wetland_types,
         grassland,
+        grassland_layer,
         of_which,
         quality,
         causes,

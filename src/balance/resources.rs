@@ -18,6 +18,51 @@ use super::{OfWhich, OpeningClosing};
 use crate::catalog::Catalog;
 use crate::quantity::SquareMetres;
 
+/// The grassland layer (草原) inside the region: area by 草地类 and by 草原等级 at both dates.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct GrasslandLayer {
+    /// Records inside the region at the opening and closing dates.
+    pub records: OpeningClosing<usize>,
+    /// By 草地类 (code, name).
+    pub by_class: Vec<GroupRow>,
+    /// By 草原等级 as delivered (the quality account).
+    pub by_grade: Vec<GroupRow>,
+}
+
+/// One group of a grassland table.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct GroupRow {
+    /// Code (or value as delivered).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Area, m².
+    pub area_m2: OpeningClosing<SquareMetres>,
+}
+
+/// Rows from areas by group at both dates, in code order; `name` names a code.
+pub fn group_rows(
+    open: &std::collections::BTreeMap<String, f64>,
+    close: &std::collections::BTreeMap<String, f64>,
+    name: &dyn Fn(&str) -> String,
+) -> Vec<GroupRow> {
+    let codes: std::collections::BTreeSet<&String> = open.keys().chain(close.keys()).collect();
+    let mut rows: Vec<GroupRow> = codes
+        .into_iter()
+        .map(|c| GroupRow {
+            code: c.clone(),
+            name: name(c),
+            area_m2: OpeningClosing {
+                opening: SquareMetres(open.get(c).copied().unwrap_or(0.0)),
+                closing: SquareMetres(close.get(c).copied().unwrap_or(0.0)),
+            },
+        })
+        .collect();
+    // numeric codes in numeric order
+    rows.sort_by_key(|r| (r.code.parse::<u32>().unwrap_or(u32::MAX), r.code.clone()));
+    rows
+}
+
 /// The row of an account holding the ground of every other class.
 pub const OTHER: &str = "其他";
 

@@ -124,6 +124,24 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
     ] {
         out.push(resource_table(acc, u, id, title, en));
     }
+    if let Some(g) = &s.grassland_layer {
+        out.push(group_table(
+            &g.by_class,
+            u,
+            "grassland_classes",
+            "草原类型面积表",
+            "Grassland survey: area by 草地类",
+            ("草地类", "Class"),
+        ));
+        out.push(group_table(
+            &g.by_grade,
+            u,
+            "grassland_grades",
+            "草原等级面积表",
+            "Grassland survey: area by grade (quality)",
+            ("草原等级", "Grade"),
+        ));
+    }
     out.push(resources_inside_table(s, u));
     out.extend(water_tables(s));
     out.push(water_area_table(s, u));
@@ -318,6 +336,33 @@ fn resource_table(r: &super::resources::ResourceAccount, u: AreaUnit, id: &str, 
          that left it); 分类 {}",
         r.resource, r.scheme
     ));
+    t
+}
+
+/// Areas by group at both dates, with the change and a total.
+fn group_table(
+    rows: &[super::resources::GroupRow],
+    u: AreaUnit,
+    id: &str,
+    title: &str,
+    en: &str,
+    header: (&str, &str),
+) -> Table {
+    let (l, d) = (u.label(), u.decimals());
+    let cols =
+        vec![Col::new("期初", "Opening", l, d), Col::new("期末", "Closing", l, d), Col::new("变化", "Change", l, d)];
+    let mut out: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let (a, b) = (u.of_f(r.area_m2.opening), u.of_f(r.area_m2.closing));
+            Row { code: r.code.clone(), name: r.name.clone(), values: vec![Some(a), Some(b), Some(b - a)] }
+        })
+        .collect();
+    let tot: Vec<Option<f64>> = (0..3).map(|k| Some(out.iter().map(|r| r.values[k].unwrap_or(0.0)).sum())).collect();
+    out.push(Row { code: String::new(), name: "合计 Total".into(), values: tot });
+    let mut t = table(id, title, en, cols, out);
+    t.code_header = crate::table::Header::new(header.0, header.1);
+    t.notes.push("草原图斑在区域内的椭球面积 (the grassland layer's polygons inside the region, ellipsoidal)".into());
     t
 }
 

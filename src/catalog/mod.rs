@@ -36,6 +36,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("kinds/supply.toml", include_str!("../../layers/kinds/supply.toml")),
     ("kinds/temporary.toml", include_str!("../../layers/kinds/temporary.toml")),
     ("kinds/facility.toml", include_str!("../../layers/kinds/facility.toml")),
+    ("kinds/grassland.toml", include_str!("../../layers/kinds/grassland.toml")),
     ("kinds/mining.toml", include_str!("../../layers/kinds/mining.toml")),
     ("classes/gbt21010-2017.csv", include_str!("../../layers/classes/gbt21010-2017.csv")),
     ("classes/sandiao-extensions.csv", include_str!("../../layers/classes/sandiao-extensions.csv")),
@@ -50,6 +51,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/supply-methods.csv", include_str!("../../layers/classes/supply-methods.csv")),
     ("classes/mining-types.csv", include_str!("../../layers/classes/mining-types.csv")),
     ("classes/facility-types.csv", include_str!("../../layers/classes/facility-types.csv")),
+    ("classes/grassland-classes.csv", include_str!("../../layers/classes/grassland-classes.csv")),
+    ("classes/basic-grassland.csv", include_str!("../../layers/classes/basic-grassland.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
@@ -61,6 +64,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("profiles/gd.toml", include_str!("../../layers/profiles/gd.toml")),
     ("profiles/lsyd.toml", include_str!("../../layers/profiles/lsyd.toml")),
     ("profiles/ssnyd.toml", include_str!("../../layers/profiles/ssnyd.toml")),
+    ("profiles/cy.toml", include_str!("../../layers/profiles/cy.toml")),
     ("profiles/kyq.toml", include_str!("../../layers/profiles/kyq.toml")),
 ];
 
@@ -213,7 +217,7 @@ mod tests {
     #[test]
     fn embedded_catalog_loads_and_is_consistent() {
         let c = Catalog::embedded().unwrap();
-        assert_eq!(c.layers().len(), 12);
+        assert_eq!(c.layers().len(), 13);
         assert_eq!(c.layer(LayerKind::Parcels).key, "BSM");
         assert_eq!(c.classes.landuse_name("0103"), Some("旱地"));
         assert_eq!(c.classes.landuse_name("1104A"), Some("养殖坑塘"));

@@ -1087,11 +1087,25 @@ fn wetland_and_grassland_accounts_on_a_hand_made_county() {
     );
     let red =
         write("r.geojson", collection(&[r#"{"HXBH":"HX1","GKFQ":"一般控制区"}"#], &[rect(0.0, 150.0, 0.0, 100.0)]));
-    for (date, parcels) in [("2019-12-31", &y19), ("2020-12-31", &y20)] {
+    // the grassland survey: two polygons in 2019 (暖性草丛 一等, 其他 二等), one in 2020, down to 二等
+    let cy19 = write(
+        "cy19.geojson",
+        collection(
+            &[r#"{"TBBH":"C1","CD_L":"14","CYDJ":"一等"}"#, r#"{"TBBH":"C2","CD_L":"16","CYDJ":"二等"}"#],
+            &[rect(100.0, 150.0, 0.0, 100.0), rect(150.0, 200.0, 0.0, 100.0)],
+        ),
+    );
+    let cy20 = write(
+        "cy20.geojson",
+        collection(&[r#"{"TBBH":"C1","CD_L":"14","CYDJ":"二等"}"#], &[rect(100.0, 150.0, 0.0, 100.0)]),
+    );
+    for (date, parcels, cy) in [("2019-12-31", &y19, &cy19), ("2020-12-31", &y20, &cy20)] {
         for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red)] {
             let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
             assert_eq!(c, 0, "{layer} {date}: {e}");
         }
+        let (c, _, e) = run(&["import", s(&reg), s(cy), "--layer", "grassland", "--profile", "cy", "--as-of", date]);
+        assert_eq!(c, 0, "grassland {date}: {e}");
     }
     let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--unit", "m2"]);
     let ll = to_lonlat();
@@ -1156,6 +1170,21 @@ fn wetland_and_grassland_accounts_on_a_hand_made_county() {
     near(m2(&nat, "cultivated_decrease_m2"), area(350.0, 400.0), "自然变化 cultivated");
     assert_eq!(m2(&nat, "grassland_increase_m2"), 0);
     near(m2(&cause("农业结构调整"), "grassland_decrease_m2"), area(100.0, 200.0), "农业结构调整 grassland");
+    // the grassland survey by class and by grade (its quality): 暖性草丛 kept, 其他 gone, 一等 fell to 二等
+    let g = &sheet["grassland_layer"];
+    let row = |key: &str, code: &str| g[key].as_array().unwrap().iter().find(|r| r["code"] == code).unwrap().clone();
+    let oc =
+        |r: &serde_json::Value| (r["area_m2"]["opening"].as_f64().unwrap(), r["area_m2"]["closing"].as_f64().unwrap());
+    let (w1, w2) = (area(100.0, 150.0), area(150.0, 200.0));
+    let close = |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 0.01 && (b - y).abs() < 0.01;
+    assert!(close(oc(&row("by_class", "14")), (w1, w1)), "{g}");
+    assert_eq!(row("by_class", "14")["name"], "暖性草丛");
+    assert!(close(oc(&row("by_class", "16")), (w2, 0.0)), "{g}");
+    assert!(close(oc(&row("by_grade", "一等")), (w1, 0.0)) && close(oc(&row("by_grade", "二等")), (w2, w1)), "{g}");
+    assert_eq!((g["records"]["opening"].as_i64(), g["records"]["closing"].as_i64()), (Some(2), Some(1)));
+    let grades = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == "grassland_grades").unwrap();
+    let total = grades["rows"].as_array().unwrap().last().unwrap();
+    assert!((total["values"][2].as_f64().unwrap() + w2).abs() < 0.01, "{total}");
     // inside the red line [0, 150]: the wetland [0, 100] then [0, 60]; the grassland [100, 150] then none
     let inside = &sheet["wetland"]["inside"][0];
     assert_eq!(inside["zone"], "生态保护红线");

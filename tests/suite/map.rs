@@ -666,8 +666,8 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
             .filter(|t: &String| !["rejects", "nr_findings", "nr_submissions", "nr_patches"].contains(&t.as_str()))
             .collect()
     };
-    // the 12 layer kinds of the embedded catalog (7 built in, 5 defined in layers/kinds/) and their views
-    assert_eq!(layers.len(), 24, "{layers:?}");
+    // the 13 layer kinds of the embedded catalog (7 built in, 6 defined in layers/kinds/) and their views
+    assert_eq!(layers.len(), 26, "{layers:?}");
     for t in &layers {
         let (n, geom): (i64, String) = c
             .query_row(
@@ -716,5 +716,5 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
     drop(c);
     assert_eq!(run(&["info", s(&reg)]).0, 0);
     assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles WHERE styleQML = 'mine'"), 1);
-    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles"), 24);
+    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles"), 26);
 }
