@@ -134,6 +134,24 @@ pub struct SheetInputs {
 }
 
 /// Parse a `YYYY-MM-DD` argument.
+/// Output format of a report command (`screen`, `warn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// A report's bytes to its file, or to stdout without one.
+fn emit(out: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match out {
+        Some(p) => nrledger::io::output::write_file(p, bytes)?,
+        None => std::io::Write::write_all(&mut std::io::stdout(), bytes)?,
+    }
+    Ok(())
+}
+
 fn date_arg(s: &str) -> Result<nrledger::model::AsOf, String> {
     nrledger::model::parse_date(s)
 }

@@ -1,24 +1,15 @@
 //! `nrledger screen`: the changes between two surveys against what permits them (国土空间监测).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::ReportFormat;
 use anyhow::bail;
-use clap::ValueEnum;
 use nrledger::catalog::Catalog;
 use nrledger::io::{export, output, tabular};
 use nrledger::model::AsOf;
 use nrledger::monitor::{self, MonitorRules, Screening};
 use nrledger::Registry;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ScreenFormat {
-    Text,
-    Json,
-    Csv,
-    Xlsx,
-}
 
 /// Screen the change between two surveys (国土空间监测, 卫片执法): every piece of ground that went from
 /// non-construction to construction land (新增建设用地), or from cultivated land to other land (耕地流出), is
@@ -47,7 +38,7 @@ pub struct Args {
     /// Output format of the report: text, json (the screening, schemas/screen.schema.json), csv or xlsx
     /// (the patch and summary tables; xlsx needs --out).
     #[arg(long, value_enum, default_value = "text")]
-    format: ScreenFormat,
+    format: ReportFormat,
     /// Report file (default: stdout for text, json and csv).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -62,7 +53,7 @@ pub struct Args {
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     output::refuse_existing(a.out.iter().chain(&a.patches))?;
-    if a.format == ScreenFormat::Xlsx && a.out.is_none() {
+    if a.format == ReportFormat::Xlsx && a.out.is_none() {
         bail!("--format xlsx writes a file: give --out FILE");
     }
     let rules = MonitorRules::load(a.rules.as_deref(), &catalog)?;
@@ -91,10 +82,10 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     Ok(if open { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn write(format: ScreenFormat, out: Option<&Path>, s: &Screening) -> anyhow::Result<()> {
+fn write(format: ReportFormat, out: Option<&Path>, s: &Screening) -> anyhow::Result<()> {
     let tables = monitor::table::tables(s);
     let bytes = match format {
-        ScreenFormat::Text => {
+        ReportFormat::Text => {
             let mut t = format!(
                 "screening {} {}: {} → {}, {} patch(es)\n",
                 s.region,
@@ -114,13 +105,13 @@ fn write(format: ScreenFormat, out: Option<&Path>, s: &Screening) -> anyhow::Res
             }
             t.into_bytes()
         }
-        ScreenFormat::Json => (serde_json::to_string_pretty(s)? + "\n").into_bytes(),
-        ScreenFormat::Csv => {
+        ReportFormat::Json => (serde_json::to_string_pretty(s)? + "\n").into_bytes(),
+        ReportFormat::Csv => {
             let mut buf = Vec::new();
             tabular::write_csv(&tables, &mut buf)?;
             buf
         }
-        ScreenFormat::Xlsx => {
+        ReportFormat::Xlsx => {
             let about = vec![
                 ("区域 Region".to_string(), format!("{} {}", s.region, s.region_name)),
                 ("前时相 Earlier survey".into(), s.from.clone()),
@@ -132,9 +123,5 @@ fn write(format: ScreenFormat, out: Option<&Path>, s: &Screening) -> anyhow::Res
             return Ok(());
         }
     };
-    match out {
-        Some(p) => output::write_file(p, &bytes)?,
-        None => std::io::stdout().write_all(&bytes)?,
-    }
-    Ok(())
+    super::emit(out, &bytes)
 }

@@ -1,24 +1,15 @@
 //! `nrledger warn`: carrying-capacity early warning (资源环境承载能力监测预警) of a region's townships.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::ReportFormat;
 use anyhow::bail;
-use clap::ValueEnum;
 use nrledger::catalog::Catalog;
 use nrledger::io::{export, output, tabular};
 use nrledger::model::AsOf;
 use nrledger::warning::{self, WarningRules};
 use nrledger::Registry;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum WarnFormat {
-    Text,
-    Json,
-    Csv,
-    Xlsx,
-}
 
 /// Carrying-capacity early warning (资源环境承载能力监测预警): each township of the region (each county of a
 /// city or province) between two dates, year by year — 土地资源压力 (development intensity against the
@@ -50,7 +41,7 @@ pub struct Args {
     rules: Option<PathBuf>,
     /// Output format: text, json, csv or xlsx (needs --out).
     #[arg(long, value_enum, default_value = "text")]
-    format: WarnFormat,
+    format: ReportFormat,
     /// Report file (default: stdout for text, json and csv).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -61,7 +52,7 @@ pub struct Args {
 
 pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     output::refuse_existing(a.out.iter().chain(&a.layer))?;
-    if a.format == WarnFormat::Xlsx && a.out.is_none() {
+    if a.format == ReportFormat::Xlsx && a.out.is_none() {
         bail!("--format xlsx writes a file: give --out FILE");
     }
     let rules = WarningRules::load(a.rules.as_deref())?;
@@ -77,14 +68,14 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let w = warning::compute(&reg, &req, &rules)?;
     let table = warning::table(&w);
     let bytes = match a.format {
-        WarnFormat::Text => (table.render() + "\n").into_bytes(),
-        WarnFormat::Json => (serde_json::to_string_pretty(&w)? + "\n").into_bytes(),
-        WarnFormat::Csv => {
+        ReportFormat::Text => (table.render() + "\n").into_bytes(),
+        ReportFormat::Json => (serde_json::to_string_pretty(&w)? + "\n").into_bytes(),
+        ReportFormat::Csv => {
             let mut buf = Vec::new();
             tabular::write_csv(std::slice::from_ref(&table), &mut buf)?;
             buf
         }
-        WarnFormat::Xlsx => {
+        ReportFormat::Xlsx => {
             let about = vec![
                 ("区域 Region".to_string(), w.region.clone()),
                 ("期间 Period".into(), format!("{} → {}", w.dates[0], w.dates[w.dates.len() - 1])),
@@ -95,10 +86,8 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
             Vec::new()
         }
     };
-    match (&a.out, a.format) {
-        (_, WarnFormat::Xlsx) => {}
-        (Some(p), _) => output::write_file(p, &bytes)?,
-        (None, _) => std::io::stdout().write_all(&bytes)?,
+    if a.format != ReportFormat::Xlsx {
+        super::emit(a.out.as_deref(), &bytes)?;
     }
     if let Some(p) = &a.layer {
         let n = export::write_dated(
