@@ -46,6 +46,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, String)> {
     out.push(("indicators.schema.json".into(), schemars_json::<crate::evaluation::system::SystemFile>("indicators")));
     out.push(("forest-changes.tableschema.json".into(), forest_changes_schema()));
     out.push(("water.tableschema.json".into(), water_schema()));
+    out.push(("livestock.tableschema.json".into(), livestock_schema()));
     out.push(("balance-tables.tableschema.json".into(), tidy_schema()));
     out.push(("balance-trace.schema.json".into(), trace_schema()));
     out.push(("screen.schema.json".into(), schemars_json::<crate::monitor::Screening>("screen")));
@@ -106,11 +107,32 @@ fn water_schema() -> Json {
     )
 }
 
+fn livestock_schema() -> Json {
+    let rules = crate::balance::grazing::GrazingRules::parse(
+        crate::balance::grazing::DEFAULT,
+        "layers/rules/grazing.toml",
+        &crate::catalog::Catalog::embedded().expect("embedded catalog"),
+    )
+    .expect("embedded grazing rules");
+    let kinds: Vec<&str> = rules.sheep_units.keys().map(String::as_str).collect();
+    table_schema(
+        "livestock",
+        "牲畜存栏 livestock (nrledger balance|audit|warn --livestock), for the 草畜平衡",
+        "One row per region, year and kind: the head at the end of the year (年末存栏). A date's stocking is the count of the latest year ending on or before it. Rows of the sheet's region and the regions under it (code prefix) are taken. Kinds are the keys of [sheep_units] in layers/rules/grazing.toml (a --rules folder may name others). English column names (region, year, kind, head) are accepted too.",
+        json!([
+            {"name": "行政区代码", "title": "region code (GB/T 2260, 6–12 digits)", "type": "string", "constraints": {"required": true, "pattern": "^[0-9]{6,12}$"}},
+            {"name": "年份", "title": "calendar year (the count is at its end)", "type": "integer", "constraints": {"required": true, "minimum": 1900, "maximum": 2200}},
+            {"name": "畜种", "title": "kind of livestock (default coefficients: layers/rules/grazing.toml)", "type": "string", "constraints": {"required": true, "enum": kinds}},
+            {"name": "存栏数", "title": "head at the end of the year", "type": "number", "constraints": {"required": true, "minimum": 0}}
+        ]),
+    )
+}
+
 fn tidy_schema() -> Json {
     table_schema(
         "balance-tables",
         "nrledger balance --format csv|parquet: every cell of every table of the sheet as one row",
-        "Tables (ids): land, matrix, of_which, quality, forest_area, forest_volume, water, water_quality, water_area, liabilities. The XLSX workbook holds the same tables, one sheet each, with Chinese headers and English on a second header row.",
+        "Tables (ids): land, matrix, of_which, quality, forest_area, forest_volume, water, water_quality, water_area, liabilities; with the accounts that apply: wetland, wetland_types, grassland, grassland_classes, grassland_grades, grazing, resources_inside, causes. The XLSX workbook holds the same tables, one sheet each, with Chinese headers and English on a second header row.",
         json!([
             {"name": "table", "title": "table id", "type": "string", "constraints": {"required": true}},
             {"name": "table_title", "title": "Chinese table title", "type": "string", "constraints": {"required": true}},

@@ -10,7 +10,8 @@
 //!
 //! Pressures (higher is worse): 土地资源压力指数 D = (t − t0) / t0 from the unit's development intensity t
 //! and the proper intensity t0 of its 主体功能区 type; the fall of cultivated land (%); the rise of its mean
-//! quality grade; yearly water use over the unit's cap. A pressure without data is left out and said so.
+//! quality grade; yearly water use over the unit's cap; livestock over the grassland's carrying capacity
+//! (草畜平衡, 超载率). A pressure without data is left out and said so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ pub struct WarningRules {
     cultivated: Threshold,
     quality: Threshold,
     water: Threshold,
+    grazing: Threshold,
     integration: Integration,
     trend: TrendRule,
     levels: Levels,
@@ -114,9 +116,13 @@ impl WarningRules {
         };
         let bad = |reason: String| Error::Config { file: source.clone(), reason };
         let mut r: WarningRules = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        for (name, t) in
-            [("land", &r.land), ("cultivated", &r.cultivated), ("quality", &r.quality), ("water", &r.water)]
-        {
+        for (name, t) in [
+            ("land", &r.land),
+            ("cultivated", &r.cultivated),
+            ("quality", &r.quality),
+            ("water", &r.water),
+            ("grazing", &r.grazing),
+        ] {
             if t.critical.is_nan() || t.overload.is_nan() || t.critical > t.overload {
                 return Err(bad(format!("[{name}] critical {} is above overload {}", t.critical, t.overload)));
             }
@@ -179,7 +185,7 @@ impl Trend {
 /// One pressure of one unit.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Pressure {
-    /// land / cultivated / quality / water.
+    /// land / cultivated / quality / water / grazing.
     pub id: String,
     /// Chinese name.
     pub name: String,
@@ -248,6 +254,8 @@ pub struct Request {
     pub targets: Option<PathBuf>,
     /// Water statistics (by unit code).
     pub water: Option<PathBuf>,
+    /// Livestock (by unit code), for the 草畜平衡 pressure.
+    pub livestock: Option<PathBuf>,
     /// Folder overriding `layers/rules/` files.
     pub rules: Option<PathBuf>,
 }
@@ -300,6 +308,7 @@ pub fn compute(reg: &Registry, req: &Request, rules: &WarningRules) -> Result<Wa
             targets: req.targets.clone(),
             forest_changes: None,
             water: req.water.clone(),
+            livestock: req.livestock.clone(),
             rules: req.rules.clone(),
             overlaps: balance::OverlapPolicy::Resolve,
             trace: false,
@@ -315,9 +324,10 @@ pub fn compute(reg: &Registry, req: &Request, rules: &WarningRules) -> Result<Wa
         let pressures = pressures(&sheets, reg.catalog(), rules, &zone, cap);
         out.push(judge(code, name, zone, pressures, outline, rules));
     }
-    let notes = vec![
-        "草原草畜平衡指数: not computed (no livestock input); 环境、生态 pressures are outside the registry".into(),
-    ];
+    let mut notes = vec!["环境、生态 pressures (水气环境, 生态系统) are outside the registry".to_string()];
+    if req.livestock.is_none() {
+        notes.push("草原草畜平衡: not computed (no livestock input, --livestock)".into());
+    }
     Ok(Warning {
         region: req.region.clone(),
         dates: dates.iter().map(|d| d.to_string()).collect(),
@@ -327,7 +337,7 @@ pub fn compute(reg: &Registry, req: &Request, rules: &WarningRules) -> Result<Wa
     })
 }
 
-/// The four pressures of one unit from its yearly sheets.
+/// The five pressures of one unit from its yearly sheets.
 fn pressures(
     sheets: &[&BalanceSheet],
     catalog: &Catalog,
@@ -384,6 +394,14 @@ fn pressures(
             cap.filter(|c| *c > 0.0).map(|c| (w.withdrawal(0) + w.withdrawal(1)) / years / c)
         }))
         .collect();
+    let grazing = at(&|s, c| {
+        let g = s.grazing.as_ref()?;
+        if c {
+            g.overload_rate_pct.closing
+        } else {
+            g.overload_rate_pct.opening
+        }
+    });
     let last = |v: &[Option<f64>]| v.last().copied().flatten();
     vec![
         pressure(
@@ -420,6 +438,14 @@ fn pressures(
                 Some(c) => format!("年均用水量 / 用水总量控制指标 {c} 万m³"),
                 None => "无用水总量控制指标 (targets file)".into(),
             },
+        ),
+        pressure(
+            "grazing",
+            "草原超载率 (%)",
+            grazing.clone(),
+            last(&grazing),
+            &rules.grazing,
+            "(年末存栏羊单位 − 草原合理载畜量) / 合理载畜量 × 100 (layers/rules/grazing.toml)".into(),
         ),
     ]
 }
@@ -495,7 +521,7 @@ pub fn judge(
 /// The warning as a table: a row per unit, its pressures' values.
 pub fn table(w: &Warning) -> crate::table::Table {
     use crate::table::{Col, Header, Row, Table};
-    let names = ["土地资源压力指数", "耕地减少率", "耕地质量等别升高", "用水总量/控制指标"];
+    let names = ["土地资源压力指数", "耕地减少率", "耕地质量等别升高", "用水总量/控制指标", "草原超载率"];
     let columns = names.iter().map(|n| Col::new(n, n, "", 4)).collect();
     let rows = w
         .units
@@ -548,7 +574,7 @@ pub fn layer(w: &Warning) -> crate::io::export::Table<'static> {
         .iter()
         .map(|n| Column { name: n.to_string(), field_type: FieldType::Text })
         .collect();
-    for p in ["TDYL", "GDJS", "ZLBH", "YSB"] {
+    for p in ["TDYL", "GDJS", "ZLBH", "YSB", "CXCZL"] {
         columns.push(Column { name: p.to_string(), field_type: FieldType::Real });
     }
     let text = |t: &str| Value::Text(t.to_string());

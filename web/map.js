@@ -1,6 +1,6 @@
 // The map page of `nrledger serve`: the registry's layers as vector tiles on a date, parcels coloured by land
 // class (map-colours.csv, served in /map/config.json), "what is here" on a click (/lookup), a record found by
-// its key (/search) and a unit's register-book page. Every text from the registry is set as text, never as HTML.
+// its key (/search), a unit's register-book page, a finding (?finding=) and a warning job's townships (?warning=). Every text from the registry is set as text, never as HTML.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -264,6 +264,47 @@
     }
   }
 
+  // `?warning=JOB` (a link of a warning job's page): its townships drawn in their warning level's colour
+  // (资源环境承载能力监测预警, the job's warning.geojson), the map fitted to them, and each township's level,
+  // overload class and depletion trend in the side panel
+  async function showWarning(map) {
+    const id = new URLSearchParams(location.search).get('warning');
+    if (!id) return;
+    const info = $('info');
+    try {
+      const job = await getJson('jobs/' + encodeURIComponent(id) + '?f=json');
+      const r = await fetch('jobs/' + encodeURIComponent(id) + '/files/warning.geojson');
+      if (!r.ok) throw new Error('job #' + id + ' has no warning layer (' + job.state_title + ')');
+      const units = await r.json();
+      map.addSource('warning', { type: 'geojson', data: units });
+      map.addLayer({ id: 'warning-fill', type: 'fill', source: 'warning',
+        paint: { 'fill-color': ['coalesce', ['get', 'YS'], '#bbbbbb'], 'fill-opacity': 0.55 } });
+      map.addLayer({ id: 'warning-line', type: 'line', source: 'warning', paint: { 'line-color': '#333333', 'line-width': 1.5 } });
+      const b = new maplibregl.LngLatBounds();
+      const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+      units.features.forEach((f) => walk(f.geometry.coordinates));
+      if (!location.hash && units.features.length) map.fitBounds(b, { padding: 40, duration: 0 });
+      const params = Object.fromEntries(job.params || []);
+      const rows = units.features.map((f) => {
+        const p = f.properties;
+        const swatch = el('i');
+        swatch.style.background = p.YS;
+        const level = el('td', null, swatch, el('span', ' ' + p.YJDJ));
+        return el('tr', null, el('td', p.DWDM + ' ' + p.DWMC), el('td', p.CZLX), el('td', p.HSQS), level);
+      });
+      const t = el('table', null, el('tr', null, ...['单元 Unit', '超载类型 Overload', '耗损 Depletion', '预警等级 Level'].map((h) => el('th', h))), ...rows);
+      t.className = 'warning';
+      const back = el('a', '任务 Job #' + id);
+      back.href = 'jobs/' + encodeURIComponent(id);
+      info.replaceChildren(el('h2', '承载能力监测预警 Carrying-capacity warning'),
+        el('p', (params.region || '') + ' · ' + (params.from || '') + ' → ' + (params.to || '') + ' · ', back), t);
+      state.warning = units;
+    } catch (e) {
+      info.replaceChildren(el('p', '预警无法显示 the warning cannot be shown: ' + e.message));
+      state.errors.push(String(e.message));
+    }
+  }
+
   async function start() {
     who().catch(() => {});
     const cfg = await getJson('map/config.json');
@@ -288,6 +329,7 @@
     map.on('zoomend', hint);
     map.on('load', hint);
     map.on('load', () => showFinding(map));
+    map.on('load', () => showWarning(map));
     map.on('click', (e) => lookup(e.lngLat));
     // every tile drawn and every failure, by source and date (what the page shows at a glance, and what its test reads)
     map.on('data', (e) => { if (e.dataType === 'source' && e.tile) state.loaded.push([e.sourceId, state.date]); });

@@ -6,12 +6,13 @@
 //! |---|---|
 //! | `land[P, …]` | land classes whose code starts with a listed prefix, ha |
 //! | `land.SCHEME[C, …]` | land classes a crosswalk (`level1`, `8class` …) puts in a listed class, ha |
-//! | `zone[生态保护红线 / 永久基本农田 / 城镇开发边界]` | the control line's area in the region, ha |
-//! | `inside[ZONE, CLASS]` | first-level class (00 湿地, 04 草地 …) inside a control line, ha |
+//! | `zone[生态保护红线 / 永久基本农田 / 城镇开发边界 / 自然保护地]` | the zone's area in the region, ha (自然保护地: when the registry has them) |
+//! | `inside[ZONE, CLASS]` | first-level class (00 湿地, 04 草地 …) inside a red line, permanent basic farmland or a protected area, ha |
 //! | `redline.prohibited` | prohibited use inside red lines, ha |
 //! | `region.area` | the region's area, ha |
 //! | `forest.volume`, `forest.volume[天然 …]` | stock volume (by origin), m³ |
 //! | `water.use`, `water.years`, `water.good_share` | withdrawal over the tenure (万 m³), its years, Ⅰ–Ⅲ share (%) |
+//! | `grazing.capacity`, `grazing.stocking`, `grazing.overload_rate` | 草畜平衡: 羊单位, 羊单位, 超载率 % |
 //! | `findings.count`, `findings.area`, `findings[NR…].…` | error findings that arose in the tenure (by rule) |
 //! | `patches[.illegal / .illegal_cultivated].count / .area` | suspect patches found in the tenure |
 //! | `ledger.taken / taken_approved / supplemented / out / in` | the region's cultivated-land ledger, ha |
@@ -37,14 +38,17 @@ pub enum Period {
     End,
 }
 
-const ZONES: [&str; 3] = ["生态保护红线", "永久基本农田", "城镇开发边界"];
+const ZONES: [&str; 4] = ["生态保护红线", "永久基本农田", "城镇开发边界", "自然保护地"];
+/// The zones with land inside them told (`inside[…]`).
+const INSIDE: [&str; 3] = ["生态保护红线", "永久基本农田", "自然保护地"];
 const COUNTED: [&str; 3] = ["patches", "patches.illegal", "patches.illegal_cultivated"];
 const LEDGER: [&str; 5] = ["taken", "taken_approved", "supplemented", "out", "in"];
 
 /// The cells a formula may name, for error messages.
 pub const NAMES: &str =
     "land[PREFIX,…], land.SCHEME[CLASS,…], zone[NAME], inside[ZONE,CLASS], redline.prohibited, region.area, \
-    forest.volume[ORIGIN], water.use, water.years, water.good_share, findings[RULE,…].count|area, \
+    forest.volume[ORIGIN], water.use, water.years, water.good_share, \
+    grazing.capacity|stocking|overload_rate, findings[RULE,…].count|area, \
     patches[.illegal|.illegal_cultivated].count|area, ledger.taken|taken_approved|supplemented|out|in, \
     input[NAME], target[NAME]";
 
@@ -101,14 +105,21 @@ pub fn known(cell: &Cell, catalog: &Catalog, rules: &[&str]) -> Result<(), Strin
         "inside" => {
             let level1 = catalog.classes.crosswalk_classes("level1");
             match keys.as_slice() {
-                [z, c] if ZONES[..2].contains(&z.as_str()) && level1.iter().any(|x| &x.code == c) => Ok(()),
+                [z, c] if INSIDE.contains(&z.as_str()) && level1.iter().any(|x| &x.code == c) => Ok(()),
                 _ => Err(format!(
                     "{cell}: give a zone ({}) and a first-level class, e.g. inside[生态保护红线,00]",
-                    ZONES[..2].join(", ")
+                    INSIDE.join(", ")
                 )),
             }
         }
-        "redline.prohibited" | "region.area" | "water.use" | "water.years" | "water.good_share" => no_keys(),
+        "redline.prohibited"
+        | "region.area"
+        | "water.use"
+        | "water.years"
+        | "water.good_share"
+        | "grazing.capacity"
+        | "grazing.stocking"
+        | "grazing.overload_rate" => no_keys(),
         "forest.volume" => match keys.len() {
             0 | 1 => Ok(()),
             _ => Err(format!("{cell}: give one origin")),
@@ -206,6 +217,17 @@ impl Cells for At<'_> {
             "water.use" if end => s.sheet.water.as_ref().map(|w| w.withdrawal(0) + w.withdrawal(1)),
             "water.years" if end => s.sheet.water.as_ref().map(|w| w.years.len().max(1) as f64),
             "water.good_share" if end => s.sheet.water.as_ref().and_then(|w| w.good_share()),
+            "grazing.capacity" => s.sheet.grazing.as_ref().map(|g| pick(g.capacity_su.opening, g.capacity_su.closing)),
+            "grazing.stocking" => {
+                s.sheet.grazing.as_ref().and_then(|g| if end { g.stocking_su.closing } else { g.stocking_su.opening })
+            }
+            "grazing.overload_rate" => s.sheet.grazing.as_ref().and_then(|g| {
+                if end {
+                    g.overload_rate_pct.closing
+                } else {
+                    g.overload_rate_pct.opening
+                }
+            }),
             "findings.count" | "findings.area" if end => {
                 let of: Vec<&NewFinding> =
                     s.findings?.iter().filter(|f| keys.is_empty() || keys.contains(&f.rule)).collect();

@@ -46,6 +46,8 @@ pub struct Request {
     pub forest_changes: Option<PathBuf>,
     /// Water statistics.
     pub water: Option<PathBuf>,
+    /// Livestock (草畜平衡).
+    pub livestock: Option<PathBuf>,
     /// Folder overriding `layers/rules/` files.
     pub rules: Option<PathBuf>,
 }
@@ -384,6 +386,7 @@ fn tenure_warning(reg: &Registry, req: &Request) -> Result<Option<crate::warning
         region: req.region.clone(),
         targets: Some(req.targets.clone()),
         water: req.water.clone(),
+        livestock: req.livestock.clone(),
         rules: req.rules.clone(),
     };
     crate::warning::compute(reg, &w, &rules).map(Some)
@@ -399,6 +402,7 @@ fn sheet_request(req: &Request) -> balance::Request {
         targets: Some(req.targets.clone()),
         forest_changes: req.forest_changes.clone(),
         water: req.water.clone(),
+        livestock: req.livestock.clone(),
         rules: req.rules.clone(),
         overlaps: balance::OverlapPolicy::Resolve,
         trace: false,

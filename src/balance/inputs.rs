@@ -178,6 +178,8 @@ pub enum Item {
     GroundwaterOverCap,
     /// 林木超限额采伐量: harvest over the quota, m³.
     HarvestOverQuota,
+    /// 草原超载牲畜: livestock over the grassland's carrying capacity (草畜平衡), 羊单位.
+    GrazingOverCapacity,
 }
 
 impl Item {
@@ -188,6 +190,7 @@ impl Item {
             Item::FarmlandShortfall => "farmland-shortfall",
             Item::GroundwaterOverCap => "groundwater-over-cap",
             Item::HarvestOverQuota => "harvest-over-quota",
+            Item::GrazingOverCapacity => "grazing-over-capacity",
         }
     }
 }
@@ -333,7 +336,8 @@ pub struct LiabilityModel {
     pub title_en: String,
     /// What it measures.
     pub description: String,
-    /// Items (redline-encroachment, farmland-shortfall, groundwater-over-cap, harvest-over-quota).
+    /// Items (redline-encroachment, farmland-shortfall, groundwater-over-cap, harvest-over-quota,
+    /// grazing-over-capacity).
     pub items: Vec<Item>,
 }
 

@@ -95,6 +95,19 @@ pub struct Figures {
     pub harvest_m3: Option<CubicMetres>,
     /// Number of years in the period (for yearly caps).
     pub years: usize,
+    /// 草畜平衡 in 羊单位 (None: no livestock input).
+    pub grazing_su: Option<GrazingFigures>,
+}
+
+/// The grassland's carrying capacity and the livestock on it at both dates, 羊单位.
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+pub struct GrazingFigures {
+    /// 合理载畜量.
+    pub capacity: OpeningClosing<f64>,
+    /// 实际载畜量 (None: no livestock rows for that date's year).
+    pub stocking: OpeningClosing<Option<f64>>,
+    /// The livestock years used.
+    pub years: OpeningClosing<i32>,
 }
 
 /// Compute a model's items.
@@ -175,6 +188,31 @@ pub fn compute(
                     basis,
                 }
             }
+            Item::GrazingOverCapacity => grazing_over_capacity(fig.grazing_su),
         })
         .collect()
+}
+
+/// 草原超载牲畜: the livestock at the closing date over the grassland's carrying capacity, 羊单位.
+fn grazing_over_capacity(g: Option<GrazingFigures>) -> Liability {
+    let basis = match g {
+        None => "未计算 (not computed): no livestock input (--livestock)".to_string(),
+        Some(g) if g.stocking.closing.is_none() => {
+            format!("未计算 (not computed): the livestock input has no rows for {}", g.years.closing)
+        }
+        Some(g) => format!(
+            "{} 年末存栏 × 羊单位系数 vs 合理载畜量 of the grassland (layers/rules/grazing.toml)",
+            g.years.closing
+        ),
+    };
+    Liability {
+        item: Item::GrazingOverCapacity,
+        name: "草原超载牲畜".into(),
+        unit: "羊单位".into(),
+        opening: g.and_then(|g| g.stocking.opening),
+        actual: g.and_then(|g| g.stocking.closing),
+        target: g.map(|g| g.capacity.closing),
+        liability: g.and_then(|g| g.stocking.closing.map(|s| (s - g.capacity.closing).max(0.0))),
+        basis,
+    }
 }

@@ -17,10 +17,46 @@ use crate::quantity::SquareMetres;
 use crate::region::Region;
 use crate::store::{Fields, Read, Registry, StoredRecord};
 
+/// A control zone of the sheet: its layer, its name, and whether the sheet tells the land inside it (其中
+/// rows) besides its area.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Zone {
+    pub(super) kind: LayerKind,
+    pub(super) name: &'static str,
+    pub(super) of_which: bool,
+}
+
+/// 生态保护红线.
+pub const REDLINES: &str = "生态保护红线";
+/// 永久基本农田.
+pub const FARMLAND: &str = "永久基本农田";
+/// 城镇开发边界.
+pub const URBAN: &str = "城镇开发边界";
+/// 自然保护地.
+pub const PROTECTED: &str = "自然保护地";
+
+/// The control zones a sheet measures: the red lines and the permanent basic farmland (area and 其中 rows),
+/// the urban development boundary (area), and the protected areas (area and 其中 rows) when the registry has
+/// a protected-area layer.
+pub(super) fn zones(reg: &Registry) -> Result<Vec<Zone>> {
+    let mut out = vec![
+        Zone { kind: LayerKind::Redlines, name: REDLINES, of_which: true },
+        Zone { kind: LayerKind::Farmland, name: FARMLAND, of_which: true },
+        Zone { kind: LayerKind::Urban, name: URBAN, of_which: false },
+    ];
+    if let Some(kind) = LayerKind::parse("protected").filter(|k| reg.catalog().find_layer(*k).is_some()) {
+        if !reg.vintages(kind)?.is_empty() {
+            out.push(Zone { kind, name: PROTECTED, of_which: true });
+        }
+    }
+    Ok(out)
+}
+
 /// One of-which zone measured: whether the registry has the zone at each date, and the area of each
 /// second-level class inside it at each date, m².
 #[derive(Debug, Clone, Default)]
 pub(super) struct ZoneMeasure {
+    pub(super) zone: &'static str,
     pub(super) present: [bool; 2],
     pub(super) by_code: [BTreeMap<String, f64>; 2],
 }
@@ -46,12 +82,12 @@ pub(super) struct Measures {
     pub(super) counts: PieceCounts,
     /// cause → the resources gained and lost by it, and the ground that changed class, m².
     pub(super) by_cause: BTreeMap<String, CauseMeasure>,
-    /// 生态保护红线, 永久基本农田.
-    pub(super) of_which: [ZoneMeasure; 2],
+    /// The zones with 其中 rows ([`zones`]).
+    pub(super) of_which: Vec<ZoneMeasure>,
     pub(super) quality: [Option<BTreeMap<i64, f64>>; 2],
     pub(super) stands: forest::StandMeasures,
-    /// 生态保护红线, 永久基本农田, 城镇开发边界 area inside the region at both dates, m².
-    pub(super) zone_areas_m2: [(f64, f64); 3],
+    /// Each zone's area inside the region at both dates, m² ([`zones`]).
+    pub(super) zone_areas_m2: Vec<(&'static str, f64, f64)>,
     pub(super) redline_prohibited_m2: (f64, f64),
     /// The grassland layer (草原) inside the region at both dates: area by 草地类 and by 草原等级, m²; None
     /// when the catalog defines no grassland kind.
@@ -138,6 +174,10 @@ impl Measures {
             }
             e.changed += v.changed;
         }
+        if self.of_which.len() < o.of_which.len() {
+            self.of_which = o.of_which.iter().map(|z| ZoneMeasure { zone: z.zone, ..Default::default() }).collect();
+            self.zone_areas_m2 = o.zone_areas_m2.iter().map(|z| (z.0, 0.0, 0.0)).collect();
+        }
         for (z, oz) in self.of_which.iter_mut().zip(&o.of_which) {
             for i in 0..2 {
                 z.present[i] |= oz.present[i];
@@ -146,8 +186,8 @@ impl Measures {
         }
         self.stands.add(&o.stands);
         for (a, b) in self.zone_areas_m2.iter_mut().zip(o.zone_areas_m2) {
-            a.0 += b.0;
             a.1 += b.1;
+            a.2 += b.2;
         }
         if let Some(og) = o.grassland {
             let g = self.grassland.get_or_insert_with(Default::default);
@@ -192,7 +232,8 @@ pub(super) fn measure(
     };
     let by_cause = causes(&p1, &p2, &pairs, &resource);
     lap("land accounts");
-    let of_which = of_which(&window, [(&p1, req.from), (&p2, req.to)], &calc_for, &lap)?;
+    let zones = zones(reg)?;
+    let of_which = of_which(&zones, &window, [(&p1, req.from), (&p2, req.to)], &calc_for, &lap)?;
     lap("of-which");
     let quality = [land::by_quality(&p1), land::by_quality(&p2)];
     let stands = forest::measure(
@@ -206,7 +247,7 @@ pub(super) fn measure(
         &calc,
     );
     lap("forest");
-    let zone_areas_m2 = zone_areas(&window, region, req, &calc)?;
+    let zone_areas_m2 = zone_areas(&zones, &window, region, req, &calc)?;
     let grassland = match LayerKind::parse("grassland").filter(|k| catalog.find_layer(*k).is_some()) {
         Some(kind) => Some([
             grassland_at(&window, kind, catalog, region, req.from, &calc)?,
@@ -354,14 +395,15 @@ fn causes(
     by_cause
 }
 
-/// Of which: the area of each second-level class inside the red lines and the permanent basic farmland, at
-/// each date the registry has them.
+/// Of which: the area of each second-level class inside each zone with 其中 rows, at each date the registry
+/// has it.
 fn of_which(
+    zones: &[Zone],
     window: Window,
     dated: [(&partition::Partition, AsOf); 2],
     calc_for: CalcFor,
     lap: &dyn Fn(&str),
-) -> Result<[ZoneMeasure; 2]> {
+) -> Result<Vec<ZoneMeasure>> {
     let zone_outline = |kind: LayerKind, d: AsOf| -> Result<Option<crate::geometry::Outline>> {
         let recs = window(kind, d)?;
         if recs.is_empty() {
@@ -370,30 +412,36 @@ fn of_which(
         let parts: Vec<geo::Polygon<f64>> = recs.iter().flat_map(|r| r.record.geometry.0.iter().cloned()).collect();
         Ok(Some(crate::geometry::Outline::new(geo::unary_union(parts.iter()))))
     };
-    let mut of_which: [ZoneMeasure; 2] = Default::default();
-    for (z, (kind, zone)) in
-        of_which.iter_mut().zip([(LayerKind::Redlines, "生态保护红线"), (LayerKind::Farmland, "永久基本农田")])
-    {
+    let mut of_which = Vec::new();
+    for zone in zones.iter().filter(|z| z.of_which) {
+        let mut z = ZoneMeasure { zone: zone.name, ..Default::default() };
         for (k, (p, d)) in dated.into_iter().enumerate() {
-            if let Some(o) = zone_outline(kind, d)? {
-                lap(&format!("{zone} union {d}"));
+            if let Some(o) = zone_outline(zone.kind, d)? {
+                lap(&format!("{} union {d}", zone.name));
                 z.present[k] = true;
                 z.by_code[k] = land::inside(p, &o, calc_for);
             }
         }
+        of_which.push(z);
     }
     Ok(of_which)
 }
 
-/// The areas of the red lines, the permanent basic farmland and the urban development boundary inside the
-/// region at both dates, m².
-fn zone_areas(window: Window, region: &Region, req: &Request, calc: &AreaCalculator) -> Result<[(f64, f64); 3]> {
-    let mut zone_areas_m2 = [(0.0, 0.0); 3];
-    for (z, kind) in zone_areas_m2.iter_mut().zip([LayerKind::Redlines, LayerKind::Farmland, LayerKind::Urban]) {
-        let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(kind, d)?, &region.outline, calc)) };
-        *z = (a(req.from)?, a(req.to)?);
-    }
-    Ok(zone_areas_m2)
+/// The area of each zone inside the region at both dates, m².
+fn zone_areas(
+    zones: &[Zone],
+    window: Window,
+    region: &Region,
+    req: &Request,
+    calc: &AreaCalculator,
+) -> Result<Vec<(&'static str, f64, f64)>> {
+    zones
+        .iter()
+        .map(|z| {
+            let a = |d: AsOf| -> Result<f64> { Ok(liability::zone_area(&window(z.kind, d)?, &region.outline, calc)) };
+            Ok((z.name, a(req.from)?, a(req.to)?))
+        })
+        .collect()
 }
 
 /// The grassland layer's area inside the region on a date, by 草地类 (CDL) and 草原等级 (CYDJ); an empty

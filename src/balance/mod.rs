@@ -18,6 +18,7 @@
 //! - [`tables`]: the sheet as report tables and text; [`trace`]: the changed pieces as a layer.
 
 pub mod forest;
+pub mod grazing;
 pub mod inputs;
 pub mod land;
 pub mod liability;
@@ -44,6 +45,7 @@ use crate::quantity::{SquareMetres, WanCubicMetres};
 use crate::store::Registry;
 pub use land::{ClassLabel, LandAccount, Level};
 use measure::{measure, Measures};
+pub use measure::{FARMLAND, PROTECTED, REDLINES, URBAN};
 pub use partition::{OverlapPolicy, ResolvedOverlap, GAP};
 pub use trace::{trace_table, TracePiece, TraceSide};
 
@@ -66,6 +68,8 @@ pub struct Request {
     pub forest_changes: Option<PathBuf>,
     /// Water statistics.
     pub water: Option<PathBuf>,
+    /// Livestock (年末存栏 by kind), for the 草畜平衡.
+    pub livestock: Option<PathBuf>,
     /// Folder overriding `layers/rules/` files.
     pub rules: Option<PathBuf>,
     /// What to do with overlapping parcels.
@@ -230,6 +234,8 @@ pub struct BalanceSheet {
     pub grassland: resources::ResourceAccount,
     /// The grassland layer (草原) by 草地类 and 草原等级, when the registry has one.
     pub grassland_layer: Option<resources::GrasslandLayer>,
+    /// 草畜平衡: the grassland's carrying capacity against the livestock (None without a livestock input).
+    pub grazing: Option<grazing::Grazing>,
     /// Of-which sets.
     pub of_which: Vec<OfWhich>,
     /// Cultivated land by quality grade, m²: grade → opening and closing; grade 0 = 未评定.
@@ -270,6 +276,8 @@ fn vintage_at(reg: &Registry, kind: LayerKind, d: AsOf) -> Result<Option<String>
 /// the registry's hash (read in the background while the sheet is measured).
 struct Setup {
     cfg: inputs::BalanceConfig,
+    /// The 草畜平衡 rules and their file, when the request names livestock.
+    grazing: Option<(grazing::GrazingRules, inputs::ConfigFile)>,
     rules: RuleConfig,
     model_name: String,
     model: inputs::LiabilityModel,
@@ -306,10 +314,27 @@ fn setup(reg: &Registry, req: &Request) -> Result<Setup> {
             )));
         }
     }
+    let grazing = match &req.livestock {
+        Some(_) => Some(grazing_rules(req.rules.as_deref(), reg.catalog())?),
+        None => None,
+    };
     // the registry's hash (provenance) is read while the sheet is computed
     let reg_path = reg.path().to_path_buf();
     let hashing = std::thread::spawn(move || crate::hashing::sha256_file(&reg_path));
-    Ok(Setup { cfg, rules, model_name, model, hashing })
+    Ok(Setup { cfg, grazing, rules, model_name, model, hashing })
+}
+
+/// The 草畜平衡 rules: `dir/grazing.toml`, or the embedded `layers/rules/grazing.toml`.
+fn grazing_rules(
+    dir: Option<&std::path::Path>,
+    catalog: &Catalog,
+) -> Result<(grazing::GrazingRules, inputs::ConfigFile)> {
+    let (path, text) = match dir.map(|d| d.join("grazing.toml")).filter(|p| p.exists()) {
+        Some(p) => (p.display().to_string(), std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?),
+        None => ("(embedded) layers/rules/grazing.toml".to_string(), grazing::DEFAULT.to_string()),
+    };
+    let rules = grazing::GrazingRules::parse(&text, &path, catalog)?;
+    Ok((rules, inputs::ConfigFile { path, sha256: crate::hashing::sha256_hex(text.as_bytes()) }))
 }
 
 /// Produce the sheet.
@@ -368,6 +393,7 @@ pub fn changed_ground(
         targets: None,
         forest_changes: None,
         water: None,
+        livestock: None,
         rules: None,
         overlaps: OverlapPolicy::Resolve,
         trace: true,
@@ -473,7 +499,7 @@ fn assemble(
     t0: std::time::Instant,
 ) -> Result<BalanceSheet> {
     let catalog = reg.catalog();
-    let Setup { cfg, rules, model_name, model, hashing } = setup;
+    let Setup { cfg, grazing, rules, model_name, model, hashing } = setup;
     let scope = inputs::Scope { codes: code.split(';').map(str::to_string).collect(), from: req.from, to: req.to };
     let mut notes = measure_notes(&m, req);
     let cls = land::Classifier::new(req.level, catalog);
@@ -501,13 +527,23 @@ fn assemble(
             by_grade: resources::group_rows(&a.by_grade, &b.by_grade, &|c| c.to_string()),
         }
     });
-    let given = Given::read(req, &scope, catalog, &cfg, code, &mut notes)?;
+    let given = Given::read(req, &scope, catalog, &cfg, grazing.as_ref().map(|g| &g.0), code, &mut notes)?;
     let forest_volume = forest::volume(m.stands, given.changes.as_deref().unwrap_or(&[]), &mut notes);
-    let fig = figures(&m.zone_areas_m2, m.redline_prohibited_m2, &given, &scope);
+    let grazing_balance = grazing
+        .as_ref()
+        .zip(given.livestock.as_ref())
+        .map(|((r, file), rows)| grazing::balance(&land_level2, rows, (req.from, req.to), r, &file.path));
+    let mut fig = figures(&m.zone_areas_m2, m.redline_prohibited_m2, &given, &scope);
+    fig.grazing_su = grazing_balance.as_ref().map(|g| liability::GrazingFigures {
+        capacity: g.capacity_su,
+        stocking: g.stocking_su,
+        years: g.years,
+    });
     let region_targets = given.targets.as_ref().and_then(|t| t.regions.get(code));
     let items = liability::compute(&model, &fig, region_targets, &given.targets_src);
     let liabilities = Liabilities { model: model_name, definition: model, items, figures: fig };
     let mut rule_files = cfg.sources.clone();
+    rule_files.extend(grazing.map(|g| g.1));
     rule_files.push(inputs::ConfigFile { path: rules.source.clone(), sha256: rules.sha256.clone() });
     let [o1, o2] = m.overlaps;
     lap(t0, "tables assembled");
@@ -542,6 +578,7 @@ fn assemble(
         wetland_types,
         grassland,
         grassland_layer,
+        grazing: grazing_balance,
         of_which,
         quality,
         causes,
@@ -622,7 +659,8 @@ fn of_which_rows(
         .into_iter()
         .map(|c| ClassLabel { code: c.code.clone(), name: c.name.clone() })
         .collect();
-    for (z, zone) in m.of_which.iter().zip(["生态保护红线", "永久基本农田"]) {
+    for z in &m.of_which {
+        let zone = z.zone;
         for (k, d) in [req.from, req.to].into_iter().enumerate() {
             if !z.present[k] {
                 notes.push(format!("{d}: the registry has no {zone} layer; its of-which rows are zero"));
@@ -683,6 +721,7 @@ struct Given {
     files: Vec<inputs::InputFile>,
     changes: Option<Vec<inputs::ForestChange>>,
     water: Option<water::WaterAccount>,
+    livestock: Option<Vec<grazing::LivestockRow>>,
     targets: Option<inputs::Targets>,
     /// How the targets file is named in the liabilities' basis.
     targets_src: String,
@@ -694,6 +733,7 @@ impl Given {
         scope: &inputs::Scope,
         catalog: &Catalog,
         cfg: &inputs::BalanceConfig,
+        grazing: Option<&grazing::GrazingRules>,
         code: &str,
         notes: &mut Vec<String>,
     ) -> Result<Given> {
@@ -736,6 +776,21 @@ impl Given {
                 None
             }
         };
+        let livestock = match (&req.livestock, grazing) {
+            (Some(p), Some(rules)) => {
+                files.push(inputs::input_file("livestock", p)?);
+                let rows = grazing::livestock(p, &scope.codes, rules)?;
+                let years = [grazing::count_year(req.from), grazing::count_year(req.to)];
+                if !rows.iter().any(|r| years.contains(&r.year)) {
+                    notes.push(format!(
+                        "{}: no livestock rows for region {code} in the years {years:?} (年末存栏 at the opening and closing dates)",
+                        p.display()
+                    ));
+                }
+                Some(rows)
+            }
+            _ => None,
+        };
         let (targets, targets_src) = match &req.targets {
             Some(p) => {
                 files.push(inputs::input_file("targets", p)?);
@@ -744,28 +799,31 @@ impl Given {
             }
             None => (None, " (none given: --targets)".to_string()),
         };
-        Ok(Given { files, changes, water, targets, targets_src })
+        Ok(Given { files, changes, water, livestock, targets, targets_src })
     }
 }
 
 /// The figures the liabilities are computed from.
 fn figures(
-    zone_areas: &[(f64, f64); 3],
+    zone_areas: &[(&'static str, f64, f64)],
     redline_prohibited: (f64, f64),
     given: &Given,
     scope: &inputs::Scope,
 ) -> liability::Figures {
-    let zone_areas_m2: Vec<liability::ZoneArea> = ["生态保护红线", "永久基本农田", "城镇开发边界"]
+    let zone_areas_m2: Vec<liability::ZoneArea> = zone_areas
         .iter()
-        .zip(zone_areas)
-        .map(|(z, &(a, b))| liability::ZoneArea {
+        .map(|&(z, a, b)| liability::ZoneArea {
             zone: z.to_string(),
             opening_m2: SquareMetres(a),
             closing_m2: SquareMetres(b),
         })
         .collect();
+    let farmland = zone_areas_m2.iter().find(|z| z.zone == measure::FARMLAND);
     liability::Figures {
-        farmland_m2: OpeningClosing { opening: zone_areas_m2[1].opening_m2, closing: zone_areas_m2[1].closing_m2 },
+        farmland_m2: OpeningClosing {
+            opening: farmland.map_or(SquareMetres(0.0), |z| z.opening_m2),
+            closing: farmland.map_or(SquareMetres(0.0), |z| z.closing_m2),
+        },
         zone_areas_m2,
         redline_prohibited_m2: OpeningClosing {
             opening: SquareMetres(redline_prohibited.0),
@@ -777,20 +835,30 @@ fn figures(
             .as_ref()
             .map(|c| c.iter().filter(|x| x.item == inputs::ForestItem::Harvest).map(|x| x.volume_m3).sum()),
         years: scope.years().len().max(1),
+        grazing_su: None,
     }
 }
 
-/// The vintage of each layer the sheet used at both dates.
+/// The vintage of each layer the sheet used at both dates (the grassland and protected-area layers when the
+/// registry has them).
 fn vintages(reg: &Registry, req: &Request) -> Result<Vec<LayerVintages>> {
     let mut vintages = Vec::new();
-    for kind in [
+    let mut kinds = vec![
         LayerKind::Admin,
         LayerKind::Parcels,
         LayerKind::Redlines,
         LayerKind::Farmland,
         LayerKind::Urban,
         LayerKind::Forest,
-    ] {
+    ];
+    for name in ["grassland", "protected"] {
+        if let Some(k) = LayerKind::parse(name).filter(|k| reg.catalog().find_layer(*k).is_some()) {
+            if !reg.vintages(k)?.is_empty() {
+                kinds.push(k);
+            }
+        }
+    }
+    for kind in kinds {
         vintages.push(LayerVintages {
             layer: kind.name().to_string(),
             opening: vintage_at(reg, kind, req.from)?,

@@ -161,30 +161,11 @@ fn chain(
             cur.provenance.region
         )));
     }
-    let closing = stocks(&prev.land_level2, false);
-    let opening = stocks(&cur.land_level2, true);
     let slivers = prev.provenance.gap_slivers_m2.opening + cur.provenance.gap_slivers_m2.closing;
+    let carried = differences(&prev.land_level2, &cur.land_level2, slivers, date)?;
     let mut cells = cur.land_level2.cells();
-    let mut carried = BTreeMap::new();
-    let codes: BTreeSet<&String> = closing.keys().chain(opening.keys()).collect();
-    for code in codes {
-        let (c, n) = (closing.get(code).copied().unwrap_or((0, 0)), opening.get(code).copied().unwrap_or((0, 0)));
-        let diff = c.0 - n.0;
-        if diff == 0 {
-            continue;
-        }
-        // half a square metre a rounded cell on either side, and the slivers either sheet left out
-        let bound = 0.5 * (c.1 + n.1) as f64 + slivers + 1e-9;
-        if diff.abs() as f64 > bound {
-            return Err(Error::Invalid(format!(
-                "the series breaks on {date}: class {code} closes the period before with {} m² and opens the next \
-                 with {} m² ({diff:+} m², more than its rounding allows, {bound:.1} m²); the data on {date} \
-                 differ between the two sheets",
-                c.0, n.0
-            )));
-        }
-        carry(&mut cells, code, diff);
-        carried.insert(code.clone(), diff);
+    for (code, diff) in &carried {
+        carry(&mut cells, code, *diff);
     }
     if !carried.is_empty() {
         let level = cur.land.level;
@@ -197,6 +178,34 @@ fn chain(
         ));
     }
     Ok(carried)
+}
+
+/// The difference of each class between `prev`'s closing and `cur`'s opening (second-level accounts), m²:
+/// each within its rounding (half a square metre a rounded cell on either side, and the `slivers` either
+/// sheet left out), else the series breaks on `date`.
+fn differences(prev: &LandAccount, cur: &LandAccount, slivers: f64, date: &str) -> Result<BTreeMap<String, i64>> {
+    let closing = stocks(prev, false);
+    let opening = stocks(cur, true);
+    let mut out = BTreeMap::new();
+    let codes: BTreeSet<&String> = closing.keys().chain(opening.keys()).collect();
+    for code in codes {
+        let (c, n) = (closing.get(code).copied().unwrap_or((0, 0)), opening.get(code).copied().unwrap_or((0, 0)));
+        let diff = c.0 - n.0;
+        if diff == 0 {
+            continue;
+        }
+        let bound = 0.5 * (c.1 + n.1) as f64 + slivers + 1e-9;
+        if diff.abs() as f64 > bound {
+            return Err(Error::Invalid(format!(
+                "the series breaks on {date}: class {code} closes the period before with {} m² and opens the next \
+                 with {} m² ({diff:+} m², more than its rounding allows, {bound:.1} m²); the data on {date} \
+                 differ between the two sheets",
+                c.0, n.0
+            )));
+        }
+        out.insert(code.clone(), diff);
+    }
+    Ok(out)
 }
 
 /// Stock of each class (opening: row sums; closing: column sums) with its count of non-zero cells.
@@ -338,9 +347,11 @@ fn other_stocks(s: &Series) -> Table {
         std::iter::once(f(&s.years[0].sheet, true)).chain(s.years.iter().map(|y| f(&y.sheet, false))).collect()
     };
     let mut rows = Vec::new();
-    for zone in ["生态保护红线", "永久基本农田", "城镇开发边界"] {
+    let zones: Vec<String> =
+        s.years[0].sheet.liabilities.figures.zone_areas_m2.iter().map(|z| z.zone.clone()).collect();
+    for zone in &zones {
         let values = at(&|sh: &BalanceSheet, open| {
-            let z = sh.liabilities.figures.zone_areas_m2.iter().find(|z| z.zone == zone)?;
+            let z = sh.liabilities.figures.zone_areas_m2.iter().find(|z| &z.zone == zone)?;
             Some(if open { z.opening_m2 } else { z.closing_m2 }.hectares())
         });
         rows.push(Row { code: "zone".into(), name: format!("{zone} (公顷)"), values });
@@ -400,5 +411,33 @@ mod tests {
         // 0301 has no unchanged ground: its largest change takes it
         carry(&mut cells, "0301", 2);
         assert_eq!(cells[&("0301".to_string(), "0101".to_string())], 7);
+    }
+
+    fn account(classes: &[&str], matrix: Vec<Vec<i64>>) -> LandAccount {
+        let classes = classes.iter().map(|c| super::super::ClassLabel { code: c.to_string(), name: String::new() });
+        LandAccount { level: Level::Two, classes: classes.collect(), matrix }
+    }
+
+    /// A class that closes one year with more than its rounding apart from where it opens the next is a
+    /// break; a difference within the rounding (half a m² a cell on either side, plus slivers) is carried.
+    #[test]
+    fn a_class_differing_beyond_its_rounding_breaks_the_series() {
+        // the year before closes 0101 with 600 + 400 = 1 000 m² (two cells), 0301 with 500
+        let prev = account(&["0101", "0301"], vec![vec![600, 0], vec![400, 500]]);
+        // within the rounding: 0101 opens with 999 (bound 0.5 × (2 + 1) = 1.5), 0301 with 501
+        let ok = account(&["0101", "0301"], vec![vec![999, 0], vec![0, 501]]);
+        let carried = differences(&prev, &ok, 0.0, "2020-12-31").unwrap();
+        assert_eq!(carried, BTreeMap::from([("0101".to_string(), 1), ("0301".to_string(), -1)]));
+        // 0101 opens with 990: 10 m² is beyond 1.5 m²
+        let broken = account(&["0101", "0301"], vec![vec![990, 0], vec![0, 510]]);
+        let e = differences(&prev, &broken, 0.0, "2020-12-31").unwrap_err().to_string();
+        assert!(e.contains("the series breaks on 2020-12-31: class 0101 closes the period before with 1000 m²"), "{e}");
+        assert!(e.contains("opens the next with 990 m² (+10 m²"), "{e}");
+        // the same difference inside the slivers the sheets left out is rounding, not a break
+        assert_eq!(differences(&prev, &broken, 12.0, "2020-12-31").unwrap().len(), 2);
+        // ground that moved to a class the year before did not have is a break too
+        let moved = account(&["0101", "0301", "0701"], vec![vec![1000, 0, 0], vec![0, 480, 0], vec![0, 0, 20]]);
+        let e = differences(&prev, &moved, 0.0, "2020-12-31").unwrap_err().to_string();
+        assert!(e.contains("class 0301") && e.contains("(+20 m²"), "{e}");
     }
 }

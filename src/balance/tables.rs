@@ -142,6 +142,7 @@ pub fn tables(s: &BalanceSheet, u: AreaUnit) -> Vec<Table> {
             ("草原等级", "Grade"),
         ));
     }
+    out.extend(s.grazing.as_ref().map(|g| grazing_table(g, u)));
     out.push(resources_inside_table(s, u));
     out.extend(water_tables(s));
     out.push(water_area_table(s, u));
@@ -204,13 +205,24 @@ fn matrix_table(acc: &LandAccount, u: AreaUnit) -> Table {
     m
 }
 
-/// 其中: area by class inside the red lines and the permanent basic farmland.
+/// The English name of a control zone.
+pub fn zone_en(zone: &str) -> &'static str {
+    match zone {
+        super::REDLINES => "ecological red lines",
+        super::FARMLAND => "permanent basic farmland",
+        super::URBAN => "the urban development boundary",
+        _ => "protected areas",
+    }
+}
+
+/// 其中: area by class inside the red lines and the permanent basic farmland (and the protected areas when
+/// the registry has them).
 fn of_which_table(s: &BalanceSheet, u: AreaUnit) -> Table {
     let (l, d) = (u.label(), u.decimals());
     let acc = &s.land;
     let mut cols = Vec::new();
     for o in &s.of_which {
-        let en = if o.zone == "生态保护红线" { "ecological red lines" } else { "permanent basic farmland" };
+        let en = zone_en(&o.zone);
         cols.push(Col::new(&format!("{}内期初", o.zone), &format!("Inside {en}, opening"), l, d));
         cols.push(Col::new(&format!("{}内期末", o.zone), &format!("Inside {en}, closing"), l, d));
         cols.push(Col::new(&format!("{}内净变化", o.zone), &format!("Inside {en}, net change"), l, d));
@@ -238,10 +250,12 @@ fn of_which_table(s: &BalanceSheet, u: AreaUnit) -> Table {
     let n = rows.first().map_or(0, |r| r.values.len());
     let tot: Vec<Option<f64>> = (0..n).map(|k| Some(rows.iter().map(|r| r.values[k].unwrap_or(0.0)).sum())).collect();
     rows.push(Row { code: String::new(), name: "合计 Total".into(), values: tot });
+    let zones: Vec<&str> = s.of_which.iter().map(|o| o.zone.as_str()).collect();
+    let en: Vec<&str> = zones.iter().map(|z| zone_en(z)).collect();
     table(
         "of_which",
-        "其中：生态保护红线内、永久基本农田内",
-        "Of which: inside ecological red lines and permanent basic farmland",
+        &format!("其中：{}内", zones.join("内、")),
+        &format!("Of which: inside {}", en.join(", ")),
         cols,
         rows,
     )
@@ -366,15 +380,77 @@ fn group_table(
     t
 }
 
-/// 湿地、草地 inside the red lines and the permanent basic farmland, with their shares.
+/// 草畜平衡表: capacity by class, stocking by kind, the balance, at both dates.
+fn grazing_table(g: &super::grazing::Grazing, u: AreaUnit) -> Table {
+    let (l, d) = (u.label(), u.decimals());
+    let cols = vec![
+        Col::new("期初面积/存栏", "Opening area / head", "", d),
+        Col::new("期末面积/存栏", "Closing area / head", "", d),
+        Col::new("折算系数", "Factor", "羊单位/公顷 · 羊单位/头", 4),
+        Col::new("期初羊单位", "Opening", "羊单位", 1),
+        Col::new("期末羊单位", "Closing", "羊单位", 1),
+    ];
+    let mut rows: Vec<Row> = g
+        .capacity
+        .iter()
+        .map(|c| {
+            let per_ha = match c.area_m2.closing.0 > 0.0 {
+                true => c.capacity_su.closing / c.area_m2.closing.hectares(),
+                false => c.capacity_su.opening / c.area_m2.opening.hectares(),
+            };
+            Row {
+                code: c.class.code.clone(),
+                name: format!("{}（面积 {l} → 理论载畜量）", c.class.name),
+                values: vec![
+                    Some(u.of_f(c.area_m2.opening)),
+                    Some(u.of_f(c.area_m2.closing)),
+                    per_ha.is_finite().then_some(per_ha),
+                    Some(c.capacity_su.opening),
+                    Some(c.capacity_su.closing),
+                ],
+            }
+        })
+        .collect();
+    let total = |name: &str, v: [Option<f64>; 2]| Row {
+        code: String::new(),
+        name: name.into(),
+        values: vec![None, None, None, v[0], v[1]],
+    };
+    rows.push(total("合理载畜量 Capacity", [Some(g.capacity_su.opening), Some(g.capacity_su.closing)]));
+    rows.extend(g.stocking.iter().map(|s| Row {
+        code: s.kind.clone(),
+        name: format!("{} 存栏（头/只）", s.kind),
+        values: vec![
+            Some(s.head.opening),
+            Some(s.head.closing),
+            Some(s.sheep_units),
+            Some(s.su.opening),
+            Some(s.su.closing),
+        ],
+    }));
+    rows.push(total("实际载畜量 Stocking", [g.stocking_su.opening, g.stocking_su.closing]));
+    rows.push(total("超载（羊单位）Over capacity", [g.overload_su.opening, g.overload_su.closing]));
+    rows.push(total("超载率（%）Overload rate", [g.overload_rate_pct.opening, g.overload_rate_pct.closing]));
+    let mut t = table("grazing", "草畜平衡表", "Forage–livestock balance (草畜平衡)", cols, rows);
+    t.code_header = crate::table::Header::new("地类/畜种", "Class / kind");
+    t.notes.push(g.basis.clone());
+    t.notes.push(format!(
+        "存栏: {} 年末 (opening), {} 年末 (closing); 超载率 = (实际 − 合理) / 合理 × 100",
+        g.years.opening, g.years.closing
+    ));
+    t
+}
+
+/// 湿地、草地 inside the red lines, the permanent basic farmland and the protected areas, with their shares.
 fn resources_inside_table(s: &BalanceSheet, u: AreaUnit) -> Table {
     let (l, d) = (u.label(), u.decimals());
     let mut cols = vec![Col::new("期初面积", "Opening", l, d), Col::new("期末面积", "Closing", l, d)];
     for z in &s.wetland.inside {
-        cols.push(Col::new(&format!("{}内期初", z.zone), &format!("Inside {}, opening", z.zone), l, d));
-        cols.push(Col::new(&format!("{}内期末", z.zone), &format!("Inside {}, closing", z.zone), l, d));
-        cols.push(Col::new(&format!("{}内比例期初", z.zone), &format!("Share inside {}, opening", z.zone), "%", 2));
-        cols.push(Col::new(&format!("{}内比例期末", z.zone), &format!("Share inside {}, closing", z.zone), "%", 2));
+        let en = zone_en(&z.zone);
+        cols.push(Col::new(&format!("{}内期初", z.zone), &format!("Inside {en}, opening"), l, d));
+        cols.push(Col::new(&format!("{}内期末", z.zone), &format!("Inside {en}, closing"), l, d));
+        cols.push(Col::new(&format!("{}内比例期初", z.zone), &format!("Share inside {en}, opening"), "%", 2));
+        cols.push(Col::new(&format!("{}内比例期末", z.zone), &format!("Share inside {en}, closing"), "%", 2));
     }
     let rows = [(&s.wetland, "00"), (&s.grassland, "04")]
         .into_iter()
@@ -392,7 +468,7 @@ fn resources_inside_table(s: &BalanceSheet, u: AreaUnit) -> Table {
     let mut t = table(
         "resources_inside",
         "湿地、草地保护情况",
-        "Wetland and grassland inside red lines and permanent basic farmland",
+        "Wetland and grassland inside the control zones (red lines, permanent basic farmland, protected areas)",
         cols,
         rows,
     );

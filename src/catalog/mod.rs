@@ -38,6 +38,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("kinds/facility.toml", include_str!("../../layers/kinds/facility.toml")),
     ("kinds/grassland.toml", include_str!("../../layers/kinds/grassland.toml")),
     ("kinds/mining.toml", include_str!("../../layers/kinds/mining.toml")),
+    ("kinds/protected.toml", include_str!("../../layers/kinds/protected.toml")),
     ("classes/gbt21010-2017.csv", include_str!("../../layers/classes/gbt21010-2017.csv")),
     ("classes/sandiao-extensions.csv", include_str!("../../layers/classes/sandiao-extensions.csv")),
     ("classes/qsxz.csv", include_str!("../../layers/classes/qsxz.csv")),
@@ -53,6 +54,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("classes/facility-types.csv", include_str!("../../layers/classes/facility-types.csv")),
     ("classes/grassland-classes.csv", include_str!("../../layers/classes/grassland-classes.csv")),
     ("classes/basic-grassland.csv", include_str!("../../layers/classes/basic-grassland.csv")),
+    ("classes/protected-types.csv", include_str!("../../layers/classes/protected-types.csv")),
     ("profiles/sandiao-dltb.toml", include_str!("../../layers/profiles/sandiao-dltb.toml")),
     ("profiles/stbhhx.toml", include_str!("../../layers/profiles/stbhhx.toml")),
     ("profiles/yjjbnt.toml", include_str!("../../layers/profiles/yjjbnt.toml")),
@@ -66,6 +68,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("profiles/ssnyd.toml", include_str!("../../layers/profiles/ssnyd.toml")),
     ("profiles/cy.toml", include_str!("../../layers/profiles/cy.toml")),
     ("profiles/kyq.toml", include_str!("../../layers/profiles/kyq.toml")),
+    ("profiles/zrbhd.toml", include_str!("../../layers/profiles/zrbhd.toml")),
 ];
 
 /// Everything loaded from `layers/`.
@@ -217,7 +220,7 @@ mod tests {
     #[test]
     fn embedded_catalog_loads_and_is_consistent() {
         let c = Catalog::embedded().unwrap();
-        assert_eq!(c.layers().len(), 13);
+        assert_eq!(c.layers().len(), 14);
         assert_eq!(c.layer(LayerKind::Parcels).key, "BSM");
         assert_eq!(c.classes.landuse_name("0103"), Some("旱地"));
         assert_eq!(c.classes.landuse_name("1104A"), Some("养殖坑塘"));

@@ -61,6 +61,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         targets: a.targets.clone(),
         forest_changes: a.inputs.forest_changes.clone(),
         water: a.inputs.water.clone(),
+        livestock: a.inputs.livestock.clone(),
         rules: a.inputs.rules.clone(),
     };
     // everything is computed before anything is written: a failure leaves no partial report

@@ -128,7 +128,11 @@ pub struct SheetInputs {
     /// Water statistics (CSV or Parquet, schemas/water.tableschema.json), water-resources bulletin style.
     #[arg(long)]
     water: Option<PathBuf>,
-    /// Folder replacing files of layers/rules (checks.toml, redline-landuse.csv, water-items.csv, liabilities.toml).
+    /// Livestock (CSV or Parquet, schemas/livestock.tableschema.json): 年末存栏 by kind, for the 草畜平衡.
+    #[arg(long)]
+    livestock: Option<PathBuf>,
+    /// Folder replacing files of layers/rules (checks.toml, redline-landuse.csv, water-items.csv, liabilities.toml,
+    /// grazing.toml, indicators.toml, warning.toml).
     #[arg(long)]
     rules: Option<PathBuf>,
 }

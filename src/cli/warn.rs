@@ -14,7 +14,7 @@ use nrledger::Registry;
 /// Carrying-capacity early warning (资源环境承载能力监测预警): each township of the region (each county of a
 /// city or province) between two dates, year by year — 土地资源压力 (development intensity against the
 /// proper intensity of its 主体功能区 type), the loss of cultivated land and the change of its quality grade,
-/// water use against its cap — each classified 超载 / 临界超载 / 不超载 by layers/rules/warning.toml,
+/// water use against its cap, livestock against the grassland's capacity (草畜平衡) — each classified 超载 / 临界超载 / 不超载 by layers/rules/warning.toml,
 /// combined by the short-board rule, and with their trend giving the warning level (红 / 橙 / 黄 / 蓝 / 绿).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,7 +36,10 @@ pub struct Args {
     /// Water statistics (schemas/water.tableschema.json) with rows for the units' codes.
     #[arg(long)]
     water: Option<PathBuf>,
-    /// Folder replacing layers/rules/ files (warning.toml …).
+    /// Livestock (schemas/livestock.tableschema.json) with rows for the units' codes: the 草畜平衡 pressure.
+    #[arg(long)]
+    livestock: Option<PathBuf>,
+    /// Folder replacing layers/rules/ files (warning.toml, grazing.toml …).
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Output format: text, json, csv or xlsx (needs --out).
@@ -63,6 +66,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         region: a.region.clone(),
         targets: a.targets.clone(),
         water: a.water.clone(),
+        livestock: a.livestock.clone(),
         rules: a.rules.clone(),
     };
     let w = warning::compute(&reg, &req, &rules)?;

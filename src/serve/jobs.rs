@@ -1,4 +1,4 @@
-//! Report jobs (报表任务): balance sheets, audit reports and check runs asked for in the browser run in the
+//! Report jobs (报表任务): balance sheets, audit reports, check runs and carrying-capacity warnings asked for in the browser run in the
 //! background, each as a child process of this same program running the CLI command with the job's
 //! inputs (so a job's files are the bytes `nrledger balance|audit|check` writes for the same inputs, a job
 //! that fails or runs out of memory never takes the server with it, and cancelling one ends it at once).
@@ -30,6 +30,8 @@ pub enum Kind {
     Audit,
     /// A check run kept in the registry (`nrledger check --store`).
     Check,
+    /// A carrying-capacity early warning by township, with its map layer (`nrledger warn`).
+    Warning,
 }
 
 impl Kind {
@@ -39,8 +41,12 @@ impl Kind {
             Kind::Balance => "balance",
             Kind::Audit => "audit",
             Kind::Check => "check",
+            Kind::Warning => "warn",
         }
     }
+
+    /// Every kind, in the order the pages list them.
+    pub const ALL: [Kind; 4] = [Kind::Balance, Kind::Audit, Kind::Check, Kind::Warning];
 
     /// Its name in reports and pages.
     pub fn title(self) -> &'static str {
@@ -48,12 +54,13 @@ impl Kind {
             Kind::Balance => "自然资源资产负债表 Balance sheet",
             Kind::Audit => "离任审计报告 Audit report",
             Kind::Check => "数据检查 Check run",
+            Kind::Warning => "承载能力监测预警 Carrying-capacity warning",
         }
     }
 
     /// The kind a form or URL names.
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Balance, Kind::Audit, Kind::Check].into_iter().find(|k| k.command() == s)
+        Kind::ALL.into_iter().find(|k| k.command() == s)
     }
 }
 

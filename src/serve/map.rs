@@ -48,20 +48,21 @@ pub async fn home(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    // `finding=FID`: the map highlights that finding's piece (map.js reads it)
+    // `finding=FID`: the map highlights that finding's piece; `warning=JOB`: it draws that warning job's
+    // townships by level (map.js reads both)
     let mut q = Query::parse(raw.as_deref())?;
-    let finding = q.take("finding");
-    if let Some(f) = &finding {
-        if f.is_empty() || f.len() > 18 || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::bad("finding", format!("'{}' is not a finding's number", clip(f))));
+    let mut back = "/".to_string();
+    for (name, what) in [("finding", "a finding's number"), ("warning", "a warning job's number")] {
+        if let Some(f) = q.take(name) {
+            if f.is_empty() || f.len() > 18 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::bad(name, format!("'{}' is not {what}", clip(&f))));
+            }
+            back = format!("/?{name}={f}");
         }
     }
     match features::described_by(q, &headers)? {
         // the map reads every layer: an anonymous person signs in first (public collections or not)
-        Format::Html if caller.closed && caller.account.is_none() => {
-            let back = finding.map_or("/".to_string(), |f| format!("/?finding={f}"));
-            Ok(super::session::to_login(&s, &back))
-        }
+        Format::Html if caller.closed && caller.account.is_none() => Ok(super::session::to_login(&s, &back)),
         Format::Html => Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()),
         Format::Json => features::landing(&s),
     }

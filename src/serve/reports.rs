@@ -24,9 +24,10 @@ use super::Service;
 use crate::model::LayerKind;
 use crate::store::{Change, Role};
 
-/// Whether `caller` may start a job of `kind`.
+/// Whether `caller` may start a job of `kind`: an auditor any, a reviewer (the land bureau's monitoring) a
+/// check run or a warning.
 fn may_start(caller: &Caller, kind: Kind) -> bool {
-    matches!((caller.role(), kind), (Some(Role::Auditor), _) | (Some(Role::Reviewer), Kind::Check))
+    matches!((caller.role(), kind), (Some(Role::Auditor), _) | (Some(Role::Reviewer), Kind::Check | Kind::Warning))
 }
 
 /// Whether `caller` may see `job` and its files.
@@ -34,7 +35,7 @@ fn may_see(caller: &Caller, job: &Job) -> bool {
     let Some(a) = &caller.account else { return false };
     a.name == job.by
         || matches!(a.role, Role::Admin | Role::Auditor)
-        || (a.role == Role::Reviewer && job.kind == Kind::Check)
+        || (a.role == Role::Reviewer && matches!(job.kind, Kind::Check | Kind::Warning))
 }
 
 /// The job `id` names if `caller` may see it, else a 404 (a job one may not see is not shown to exist).
@@ -78,7 +79,7 @@ pub async fn list(
             )
         })
         .collect();
-    let new: String = [Kind::Balance, Kind::Audit, Kind::Check]
+    let new: String = Kind::ALL
         .into_iter()
         .filter(|k| may_start(&caller, *k))
         .map(|k| format!("<a href=\"jobs/new?kind={}\">新建 New: {}</a> ", k.command(), k.title()))
@@ -95,7 +96,7 @@ fn summary(job: &Job) -> String {
     job.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
-/// `/jobs/new?kind=balance|audit|check`: the form.
+/// `/jobs/new?kind=balance|audit|check|warn`: the form.
 pub async fn new(
     State(s): State<Arc<Service>>,
     Extension(caller): Extension<Caller>,
@@ -121,7 +122,7 @@ pub async fn new(
 }
 
 fn kind_of(s: &str) -> Result<Kind, ApiError> {
-    Kind::parse(s).ok_or_else(|| ApiError::bad("kind", format!("'{}': give balance, audit or check", clip(s))))
+    Kind::parse(s).ok_or_else(|| ApiError::bad("kind", format!("'{}': give balance, audit, check or warn", clip(s))))
 }
 
 /// The form of `kind` filled with `values`, with `refusal` (message, field) shown.
@@ -148,9 +149,14 @@ fn form_page(
     let period =
         [field("from", "期初 From *", " type=\"date\" required"), field("to", "期末 To *", " type=\"date\" required")]
             .concat();
+    let (water, livestock) = (
+        file("water", "水资源统计 Water statistics (CSV or Parquet)", ".csv,.parquet"),
+        file("livestock", "牲畜存栏 Livestock (CSV or Parquet)", ".csv,.parquet"),
+    );
     let tables = [
         file("forest_changes", "森林变动 Forest changes (CSV or Parquet)", ".csv,.parquet"),
-        file("water", "水资源统计 Water statistics (CSV or Parquet)", ".csv,.parquet"),
+        water.clone(),
+        livestock.clone(),
     ]
     .concat();
     let fields = match kind {
@@ -180,6 +186,16 @@ fn form_page(
         Kind::Check => [
             field("as_of", "检查日期 Date (blank: current records)", " type=\"date\""),
             field("region", "行政区代码 Region (blank: all)", " pattern=\"[0-9]{2,12}\""),
+        ]
+        .concat(),
+        Kind::Warning => [
+            "<p class=\"hint\">逐乡镇（省、市为逐县）评价 each township of a county (each county of a city or province) is judged.</p>"
+                .to_string(),
+            region,
+            period,
+            file("targets", "管控目标 Targets: 主体功能区, 用水总量控制指标 (TOML or JSON)", ".toml,.json"),
+            water,
+            livestock,
         ]
         .concat(),
     };
@@ -310,6 +326,14 @@ fn plan(
             }
             p.stdout = Some("balance.txt");
         }
+        Kind::Warning => {
+            region(&form, &mut p, true)?;
+            period(&form, &mut p)?;
+            tables(files, &mut p)?;
+            p.args.extend(["--format", "json"].map(|a| Arg::Text(a.into())));
+            p.output("--out", "warning.json");
+            p.output("--layer", "warning.geojson");
+        }
         Kind::Check => {
             if let Some(d) = form.date("as_of")? {
                 p.set("as_of", "--as-of", &d);
@@ -390,12 +414,15 @@ fn sheet_options(form: &Form, p: &mut Plan) -> Result<(), Refusal> {
 /// The uploaded tables (targets; required for an audit), kept under names of the server's choosing,
 /// never the name they were sent with.
 fn tables(mut files: HashMap<String, (String, Vec<u8>)>, p: &mut Plan) -> Result<(), Refusal> {
-    const UPLOADS: [(&str, &str, [&str; 2], &str); 3] = [
+    const UPLOADS: [(&str, &str, [&str; 2], &str); 4] = [
         ("targets", "targets", ["toml", "json"], "--targets"),
         ("forest_changes", "forest-changes", ["csv", "parquet"], "--forest-changes"),
         ("water", "water", ["csv", "parquet"], "--water"),
+        ("livestock", "livestock", ["csv", "parquet"], "--livestock"),
     ];
-    for (field, stem, exts, flag) in UPLOADS {
+    // a warning reads no forest changes
+    let takes = |field: &str| !(p.kind == Kind::Warning && field == "forest_changes");
+    for (field, stem, exts, flag) in UPLOADS.into_iter().filter(|u| takes(u.0)) {
         let Some((name, bytes)) = files.remove(field) else {
             if p.kind == Kind::Audit && field == "targets" {
                 return Err(("离任审计须上传管控目标文件。The audit needs a targets file.".into(), field.into()));
@@ -416,11 +443,19 @@ fn tables(mut files: HashMap<String, (String, Vec<u8>)>, p: &mut Plan) -> Result
             ("forest-changes", "csv") => "forest-changes.csv",
             ("forest-changes", _) => "forest-changes.parquet",
             ("water", "csv") => "water.csv",
-            _ => "water.parquet",
+            ("water", _) => "water.parquet",
+            ("livestock", "csv") => "livestock.csv",
+            _ => "livestock.parquet",
         };
         p.params.push((field.into(), name));
         p.args.extend([Arg::Text(flag.into()), Arg::Input(stored)]);
         p.inputs.push((stored, bytes));
+    }
+    if let Some(field) = files.keys().next() {
+        return Err((
+            format!("此任务不接受该文件。A {} job takes no file '{}'.", p.kind.command(), clip(field)),
+            field.clone(),
+        ));
     }
     Ok(())
 }
@@ -458,6 +493,7 @@ const LABELS: &[(&str, &str)] = &[
     ("targets", "管控目标 Targets"),
     ("forest_changes", "森林变动 Forest changes"),
     ("water", "水资源统计 Water statistics"),
+    ("livestock", "牲畜存栏 Livestock"),
 ];
 
 /// A parameter's label.
@@ -508,10 +544,16 @@ fn detail(s: &Service, caller: &Caller, job: &Job) -> String {
     } else {
         format!("<h2>输出 Output</h2><pre>{}</pre>", escape(&job.message))
     };
-    let findings = if job.kind == Kind::Check && job.state == super::jobs::State::Done {
-        format!("<p><a href=\"{}/findings\">查看检查发现 Review the findings</a></p>", escape(&s.base))
-    } else {
-        String::new()
+    let findings = match (job.kind, job.state) {
+        (Kind::Check, super::jobs::State::Done) => {
+            format!("<p><a href=\"{}/findings\">查看检查发现 Review the findings</a></p>", escape(&s.base))
+        }
+        (Kind::Warning, super::jobs::State::Done) => format!(
+            "<p><a class=\"on-map\" href=\"{}/?warning={}\">在地图上查看 View the warning on the map</a></p>",
+            escape(&s.base),
+            job.id
+        ),
+        _ => String::new(),
     };
     format!(
         "{live}{cancel}<table>{facts}{params}</table>{}{}{findings}{message}<p><a href=\"{}/jobs\">全部任务 All jobs</a></p>",
@@ -608,6 +650,7 @@ pub async fn file(
         "csv" => "text/csv; charset=utf-8",
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "gpkg" => "application/geopackage+sqlite3",
+        "geojson" => "application/geo+json",
         _ => "application/octet-stream",
     };
     let disposition = if view && viewable(&name) {

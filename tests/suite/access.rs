@@ -210,7 +210,11 @@ fn matrix() -> Vec<Row> {
         ("POST", "/patches/{id}/steps", vec![("/patches/JC0/steps", "reviewer")]),
         ("GET", "/patches/{id}/evidence/{sha}", vec![("/patches/JC0/evidence/00", signed)]),
         ("GET", "/jobs", vec![("/jobs?f=json", "auditor,reviewer,admin")]),
-        ("GET", "/jobs/new", vec![("/jobs/new?kind=check", "auditor,reviewer")]),
+        (
+            "GET",
+            "/jobs/new",
+            vec![("/jobs/new?kind=check", "auditor,reviewer"), ("/jobs/new?kind=warn", "auditor,reviewer")],
+        ),
         ("POST", "/jobs", vec![("/jobs", "auditor,reviewer")]),
         ("GET", "/jobs/{id}", vec![("/jobs/1?f=json", "auditor,reviewer,admin")]),
         ("POST", "/jobs/{id}/cancel", vec![("/jobs/1/cancel", "auditor,reviewer,admin")]),

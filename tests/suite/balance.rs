@@ -769,6 +769,7 @@ fn only_a_traced_sheet_keeps_the_changed_pieces() {
         targets: None,
         forest_changes: None,
         water: None,
+        livestock: None,
         rules: None,
         overlaps: Default::default(),
         trace,
@@ -1099,15 +1100,36 @@ fn wetland_and_grassland_accounts_on_a_hand_made_county() {
         "cy20.geojson",
         collection(&[r#"{"TBBH":"C1","CD_L":"14","CYDJ":"二等"}"#], &[rect(100.0, 150.0, 0.0, 100.0)]),
     );
+    // a wetland park over [0, 100] (its type as delivered, 湿地公园, is a 自然公园)
+    let park = write(
+        "bhd.geojson",
+        collection(&[r#"{"BHDBH":"B1","BHDMC":"测试湿地公园","BHDLX":"湿地公园"}"#], &[rect(0.0, 100.0, 0.0, 100.0)]),
+    );
     for (date, parcels, cy) in [("2019-12-31", &y19, &cy19), ("2020-12-31", &y20, &cy20)] {
-        for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red)] {
+        for (layer, file) in [("admin", &admin), ("parcels", parcels), ("redlines", &red), ("protected", &park)] {
             let (c, _, e) = run(&["import", s(&reg), s(file), "--layer", layer, "--as-of", date]);
             assert_eq!(c, 0, "{layer} {date}: {e}");
         }
         let (c, _, e) = run(&["import", s(&reg), s(cy), "--layer", "grassland", "--profile", "cy", "--as-of", date]);
         assert_eq!(c, 0, "grassland {date}: {e}");
     }
-    let sheet = balance_json(&[s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--unit", "m2"]);
+    // livestock: 2 sheep at the end of 2019 on no grazing land; 20 goats (16 SU) and a horse (6 SU) in 2020;
+    // the township's rows count for the county
+    let livestock = write(
+        "livestock.csv",
+        "行政区代码,年份,畜种,存栏数\n330523,2019,绵羊,2\n330523101,2020,山羊,20\n330523,2020,马,1\n330524,2020,牛,99\n".into(),
+    );
+    let sheet = balance_json(&[
+        s(&reg),
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--unit",
+        "m2",
+        "--livestock",
+        s(&livestock),
+    ]);
     let ll = to_lonlat();
     let area = |x0, x1| geodesic_area(&rect_geom(x0, x1, 0.0, 100.0), &ll);
     let near = |got: i64, want: f64, what: &str| assert!((got as f64 - want).abs() <= 1.0, "{what}: {got} vs {want}");
@@ -1196,4 +1218,54 @@ fn wetland_and_grassland_accounts_on_a_hand_made_county() {
     let share = table["rows"][0]["values"][4].as_f64().unwrap();
     let want = 100.0 * area(0.0, 100.0) / (area(0.0, 100.0) + area(200.0, 300.0));
     assert!((share - want).abs() < 0.01, "{share} vs {want}");
+    // inside the protected area [0, 100]: the wetland [0, 100] then [0, 60], and the park's area itself
+    let inside = sheet["wetland"]["inside"].as_array().unwrap();
+    assert_eq!(
+        inside.iter().map(|z| z["zone"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["生态保护红线", "永久基本农田", "自然保护地"]
+    );
+    assert!((inside[2]["area_m2"]["opening"].as_f64().unwrap() - area(0.0, 100.0)).abs() < 0.01);
+    assert!((inside[2]["area_m2"]["closing"].as_f64().unwrap() - area(0.0, 60.0)).abs() < 0.01);
+    let zones = sheet["liabilities"]["figures"]["zone_areas_m2"].as_array().unwrap();
+    let park_area = zones.iter().find(|z| z["zone"] == "自然保护地").unwrap();
+    assert!((park_area["closing_m2"].as_f64().unwrap() - area(0.0, 100.0)).abs() < 0.01, "{park_area}");
+    let of_which = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == "of_which").unwrap();
+    assert_eq!(of_which["title"], "其中：生态保护红线内、永久基本农田内、自然保护地内");
+    let vintages = sheet["provenance"]["vintages"].as_array().unwrap();
+    assert!(vintages.iter().any(|v| v["layer"] == "protected" && v["closing"] == "2020-12-31"), "{vintages:?}");
+    // 草畜平衡: only 0402 (1 500 kg/ha × 0.4) carries livestock here, and only at the closing date
+    let g = &sheet["grazing"];
+    let su_per_ha = 1500.0 * 0.4 / (1.8 * 365.0);
+    let capacity = area(350.0, 400.0) / 1e4 * su_per_ha;
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_eq!(f(&g["capacity_su"]["opening"]), 0.0);
+    assert!((f(&g["capacity_su"]["closing"]) - capacity).abs() < 1e-3, "{g}");
+    assert_eq!((f(&g["stocking_su"]["opening"]), f(&g["stocking_su"]["closing"])), (2.0, 22.0));
+    assert!(g["overload_rate_pct"]["opening"].is_null(), "no capacity: no rate");
+    assert!((f(&g["overload_rate_pct"]["closing"]) - 100.0 * (22.0 - capacity) / capacity).abs() < 0.1, "{g}");
+    let item = sheet["liabilities"]["items"].as_array().unwrap().iter().find(|i| i["item"] == "grazing-over-capacity");
+    let item = item.unwrap_or_else(|| panic!("{}", sheet["liabilities"]));
+    assert!((f(&item["liability"]) - (22.0 - capacity)).abs() < 1e-3, "{item}");
+    assert_eq!(item["unit"], "羊单位");
+    let table = sheet["tables"].as_array().unwrap().iter().find(|t| t["id"] == "grazing").unwrap();
+    let kinds: Vec<&str> = table["rows"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
+    assert_eq!(kinds, ["0402", "", "山羊", "绵羊", "马", "", "", ""], "{table}");
+    assert!(sheet["provenance"]["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "livestock"));
+    // a kind without a coefficient is refused, naming the file, the row and the field
+    let bad = write("bad.csv", "行政区代码,年份,畜种,存栏数\n330523,2020,绵羊,5\n330523,2020,羊驼,3\n".into());
+    let (c, _, e) = run(&[
+        "balance",
+        s(&reg),
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--livestock",
+        s(&bad),
+        "--out",
+        s(&d.path().join("never.txt")),
+    ]);
+    assert_ne!(c, 0);
+    assert!(e.contains("bad.csv") && e.contains("row 2") && e.contains("畜种") && e.contains("羊驼"), "{e}");
+    assert!(!d.path().join("never.txt").exists());
 }

@@ -212,13 +212,45 @@ fn an_auditors_jobs_give_the_bytes_the_cli_writes_and_each_person_sees_what_they
     let findings = call(&format!("{}/findings?f=json", srv.url), "GET", &[sun.header()], None);
     assert_eq!(findings.status, 200);
 
+    // the reviewer's carrying-capacity warning: the townships by level as `nrledger warn` writes them, with a
+    // link to the map; a table a warning does not read is refused, with the form again
+    let mut fields = vec![("kind", "warn")];
+    fields.extend(period);
+    let res = start(&srv, &sun, &fields, &[("forest_changes", "forest-changes.csv", &forest)]);
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("takes no file") && res.body.contains("forest_changes"), "{}", res.body);
+    let warn = job_id(&start(&srv, &sun, &fields, &[("water", "water.csv", &water)]));
+    let w = until(&srv, &sun, warn, "done");
+    assert_eq!(names(&w, "outputs"), ["warning.geojson", "warning.json"], "{w}");
+    let mut args: Vec<String> = ["warn", s(&reg)].map(String::from).to_vec();
+    args.extend(["--region", "330523", "--from", "2019-12-31", "--to", "2020-12-31"].map(String::from));
+    args.extend(["--water".into(), s(&input(warn, "water.csv")).to_string(), "--format".into(), "json".into()]);
+    args.extend(["--out".into(), s(&cli.join("warning.json")).to_string()]);
+    args.extend(["--layer".into(), s(&cli.join("warning.geojson")).to_string()]);
+    let (c, _, e) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(c, 0, "{e}");
+    for name in ["warning.json", "warning.geojson"] {
+        let (status, _, bytes) = download(&srv, &sun, warn, name);
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(bytes, std::fs::read(cli.join(name)).unwrap(), "{name} differs from the CLI's");
+    }
+    let layer: Json = serde_json::from_slice(&download(&srv, &sun, warn, "warning.geojson").2).unwrap();
+    let units = layer["features"].as_array().unwrap();
+    assert_eq!(units.len(), 8, "{layer}");
+    assert!(units.iter().all(|u| u["properties"]["YJDJ"].is_string() && u["properties"]["YS"].is_string()));
+    let page = call(&format!("{}/jobs/{warn}?f=html", srv.url), "GET", &[sun.header()], None);
+    assert!(page.body.contains(&format!("/?warning={warn}\"")), "{}", page.body);
+    // an admin reads it too; a reviewer still sees no audit
+    assert_eq!(call(&format!("{}/jobs/{warn}?f=json", srv.url), "GET", &[wang.header()], None).status, 200);
+
     // the trail has each start, by whom, with the SHA-256 of the inputs
     let trail = open_trail(&reg);
     let starts: Vec<&(String, String, String)> = trail.iter().filter(|(_, a, _)| a == "job.start").collect();
-    assert_eq!(starts.len(), 3, "{trail:?}");
+    assert_eq!(starts.len(), 4, "{trail:?}");
     assert_eq!(starts[0].0, "chen");
     assert!(starts[0].2.contains(&format!("targets.toml sha256:{}", sha256_bytes(&targets))), "{}", starts[0].2);
-    assert_eq!(starts[2].0, "sun");
+    assert_eq!((starts[2].0.as_str(), starts[3].0.as_str()), ("sun", "sun"));
+    assert!(starts[3].2.starts_with("warn "), "{}", starts[3].2);
 }
 
 /// (who, action, detail) of every trail row.

@@ -78,6 +78,11 @@ impl Browser {
 
     /// A DevTools command's result (events in between are skipped).
     fn call(&mut self, method: &str, params: Json) -> Json {
+        self.try_call(method, params).unwrap_or_else(|v| panic!("{method}: {v}"))
+    }
+
+    /// A DevTools command's result, or the error it answered with.
+    fn try_call(&mut self, method: &str, params: Json) -> Result<Json, Json> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
@@ -87,8 +92,10 @@ impl Browser {
             let Ok(text) = m.to_text() else { continue };
             let v: Json = serde_json::from_str(text).unwrap();
             if v["id"] == id {
-                assert!(v.get("error").is_none(), "{method}: {v}");
-                return v["result"].clone();
+                return match v.get("error") {
+                    Some(_) => Err(v),
+                    None => Ok(v["result"].clone()),
+                };
             }
         }
     }
@@ -101,12 +108,21 @@ impl Browser {
     }
 
     /// Poll `expr` until it gives something other than null or false; that value. An expression that
-    /// throws (the page between two documents has no body yet) is tried again.
+    /// throws (the page between two documents has no body yet), or whose page navigated away while it ran,
+    /// is tried again.
     fn wait(&mut self, expr: &str, what: &str) -> Json {
         let start = Instant::now();
         loop {
-            let r =
-                self.call("Runtime.evaluate", json!({"expression": expr, "awaitPromise": true, "returnByValue": true}));
+            let params = json!({"expression": expr, "awaitPromise": true, "returnByValue": true});
+            let r = match self.try_call("Runtime.evaluate", params) {
+                Ok(r) => r,
+                Err(e) if e["error"]["message"].as_str().is_some_and(|m| m.contains("navigated or closed")) => {
+                    assert!(start.elapsed() < PATIENCE, "waited too long for {what} (last: {e})");
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+                Err(e) => panic!("Runtime.evaluate: {e}"),
+            };
             let v = match r.get("exceptionDetails") {
                 Some(e) => json!({"exception": e["exception"]["description"]}),
                 None => r["result"]["value"].clone(),
@@ -557,6 +573,38 @@ fn a_registrar_and_a_reviewer_do_a_registration_in_the_browser_and_an_auditor_re
     );
     assert!(report.as_str().unwrap().contains("县长"), "{report}");
 
+    // … and the townships' carrying-capacity warning: its job, then its townships on the map in their
+    // levels' colours, each level in the side panel
+    b.call("Page.navigate", json!({"url": format!("{}/jobs/new?kind=warn", srv.url)}));
+    b.wait("document.getElementById('region') ? true : null", "the warning job form");
+    b.eval("document.getElementById('region').value = '330523'");
+    b.eval("document.querySelector('form.reg').submit()");
+    b.wait("document.querySelector('a.on-map') ? true : null", "the warning job done, its map link shown");
+    let job = b.eval("new URLSearchParams(document.querySelector('a.on-map').search).get('warning')");
+    let files = b.eval("document.body.textContent");
+    assert!(files.as_str().unwrap().contains("warning.geojson"), "{files}");
+    b.eval("document.querySelector('a.on-map').click()");
+    let drawn = b.wait(
+        "window.nrledger && window.nrledger.warning && window.nrledger.map.loaded() \
+         && window.nrledger.map.queryRenderedFeatures({ layers: ['warning-fill'] }).length > 0 \
+         ? document.getElementById('info').textContent : null",
+        "the warning's townships drawn on the map",
+    );
+    let text = drawn.as_str().unwrap();
+    assert!(text.contains("承载能力监测预警") && text.contains(&format!("Job #{}", job.as_str().unwrap())), "{text}");
+    let units =
+        b.eval("window.nrledger.warning.features.map((f) => [f.properties.DWDM, f.properties.YJDJ, f.properties.YS])");
+    let units = units.as_array().unwrap();
+    assert!(!units.is_empty(), "no township in the warning");
+    for u in units {
+        // every township's level is in the panel, and its fill is the level's colour
+        assert!(text.contains(u[0].as_str().unwrap()) && text.contains(u[1].as_str().unwrap()), "{u} not in {text}");
+        assert!(u[2].as_str().unwrap().starts_with('#'), "{u}");
+    }
+    let paint = b.eval("JSON.stringify(window.nrledger.map.getPaintProperty('warning-fill', 'fill-color'))");
+    assert!(paint.as_str().unwrap().contains("YS"), "{paint}");
+    b.screenshot("warning-map.png");
+
     // a unit renamed (on the command line) to markup is shown as text in the map's popup, never run
     let hostile = "<img src=x onerror=\"window.pwned=1\">";
     let (c, _, e) = run(&[
@@ -666,8 +714,8 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
             .filter(|t: &String| !["rejects", "nr_findings", "nr_submissions", "nr_patches"].contains(&t.as_str()))
             .collect()
     };
-    // the 13 layer kinds of the embedded catalog (7 built in, 6 defined in layers/kinds/) and their views
-    assert_eq!(layers.len(), 26, "{layers:?}");
+    // the 14 layer kinds of the embedded catalog (7 built in, 7 defined in layers/kinds/) and their views
+    assert_eq!(layers.len(), 28, "{layers:?}");
     for t in &layers {
         let (n, geom): (i64, String) = c
             .query_row(
@@ -716,5 +764,5 @@ fn a_registry_opened_in_qgis_is_styled_by_land_class_and_keeps_a_style_saved_ove
     drop(c);
     assert_eq!(run(&["info", s(&reg)]).0, 0);
     assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles WHERE styleQML = 'mine'"), 1);
-    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles"), 26);
+    assert_eq!(count(&reg, "SELECT count(*) FROM layer_styles"), 28);
 }

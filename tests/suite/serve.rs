@@ -178,7 +178,7 @@ fn the_service_gives_what_export_writes_at_any_date_in_any_crs() {
     let ids: Vec<&str> = colls["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     // the built-in kinds, the kinds defined in layers/kinds/ (by name), then the registry's own layers
     let kinds = ["admin", "units", "parcels", "redlines", "farmland", "urban", "forest"];
-    let defined = ["approvals", "facility", "grassland", "mining", "supply", "temporary"];
+    let defined = ["approvals", "facility", "grassland", "mining", "protected", "supply", "temporary"];
     assert_eq!(ids, [&kinds[..], &defined[..], &["rejects", "findings"]].concat());
     let parcels = srv.json("/collections/parcels");
     assert_eq!(parcels["storageCrs"], "http://www.opengis.net/def/crs/EPSG/0/4549");
@@ -530,7 +530,7 @@ fn gdal_and_owslib_read_the_collections_and_gdal_gets_what_export_writes() {
     assert!(farmed > 0);
     assert_eq!(
         said.trim(),
-        format!("admin,units,parcels,redlines,farmland,urban,forest,approvals,facility,grassland,mining,supply,temporary,rejects,findings {matched} 50 {farmed}")
+        format!("admin,units,parcels,redlines,farmland,urban,forest,approvals,facility,grassland,mining,protected,supply,temporary,rejects,findings {matched} 50 {farmed}")
     );
 }
 

@@ -9,8 +9,9 @@ use crate::common::*;
 type Strips = [(&'static str, &'static [(f64, f64, &'static str)], &'static [(f64, f64, &'static str)]); 4];
 
 const TOWNS: Strips = [
-    // 10 % built → 20 %: D −0.33 → +0.33 (超载), worse; no cultivated land
-    ("330523101", &[(0.0, 10.0, "0701"), (10.0, 100.0, "0301")], &[(0.0, 20.0, "0701"), (20.0, 100.0, "0301")]),
+    // 10 % built → 20 %: D −0.33 → +0.33 (超载), worse; no cultivated land; the rest is pasture (0401), whose
+    // livestock goes from 11 % under its capacity to 25 % over it (超载, worse)
+    ("330523101", &[(0.0, 10.0, "0701"), (10.0, 100.0, "0401")], &[(0.0, 20.0, "0701"), (20.0, 100.0, "0401")]),
     // 12 % built, unchanged: D = −0.2 (临界); cultivated land unchanged
     ("330523102", &[(100.0, 112.0, "0701"), (112.0, 200.0, "0101")], &[(100.0, 112.0, "0701"), (112.0, 200.0, "0101")]),
     // 5 % → 6 % built: D −0.67 → −0.6 (不超载, worse); cultivated land loses 0.47 of 94 m, 0.5 % (临界, worse)
@@ -66,6 +67,17 @@ fn four_townships_four_warning_levels() {
     );
     let water = write_file(d.path(), "w.csv", "行政区代码,年份,类别,项目,数值\n330523104,2020,地表水,工业取水,95\n");
     let (json, layer) = (d.path().join("w.json"), d.path().join("w.gpkg"));
+    // pasture carrying 100 SU a hectare: 90 SU in 2019, 80 SU in 2020
+    let rules = d.path().join("grazing-rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("grazing.toml"),
+        "intake_kg_per_day = 1.8\ngrazing_days = 365\n[sheep_units]\n\"绵羊\" = 1.0\n\"牛\" = 5.0\n\
+         [forage.\"0401\"]\nyield_kg_per_ha = 65700.0\nutilisation = 1.0\n",
+    )
+    .unwrap();
+    let livestock =
+        write_file(d.path(), "l.csv", "行政区代码,年份,畜种,存栏数\n330523101,2019,绵羊,80\n330523101,2020,牛,20\n");
     let base = ["warn", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523"];
     let mut args = base.to_vec();
     args.extend([
@@ -73,6 +85,10 @@ fn four_townships_four_warning_levels() {
         s(&targets),
         "--water",
         s(&water),
+        "--livestock",
+        s(&livestock),
+        "--rules",
+        s(&rules),
         "--format",
         "json",
         "--out",
@@ -116,6 +132,12 @@ fn four_townships_four_warning_levels() {
     );
     near(&pressure(3, "land"), (0.045 - 0.05) / 0.05);
     near(&pressure(3, "water"), 0.95);
+    // 草畜平衡: the livestock over the pasture's capacity, in %, at each date (ellipsoidal areas: ±0.5)
+    let grazing = pressure(0, "grazing");
+    let at: Vec<f64> = grazing["by_date"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!((at[0] - 100.0 * (80.0 - 90.0) / 90.0).abs() < 0.5 && (at[1] - 25.0).abs() < 0.5, "{grazing}");
+    assert_eq!((grazing["class"].as_str(), grazing["trend"].as_str()), (Some("Overloaded"), Some("Worsening")));
+    assert!(pressure(1, "grazing")["value"].is_null(), "no livestock rows: no data");
     assert_eq!(units[3]["function_zone"], "重点生态功能区");
     // no water statistics for the other townships: no data, said so
     assert!(
