@@ -239,6 +239,14 @@
     }
   }
 
+  // the bounds of GeoJSON features
+  function boundsOf(features) {
+    const b = new maplibregl.LngLatBounds();
+    const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+    features.forEach((f) => walk(f.geometry.coordinates));
+    return b;
+  }
+
   // `?finding=FID` (a link of the findings page): that finding's piece drawn over the layers, the map fitted
   // to it, and what it is in the side panel
   async function showFinding(map) {
@@ -250,10 +258,7 @@
       map.addSource('finding', { type: 'geojson', data: f });
       map.addLayer({ id: 'finding-fill', type: 'fill', source: 'finding', paint: { 'fill-color': '#e31a1c', 'fill-opacity': 0.35 } });
       map.addLayer({ id: 'finding-line', type: 'line', source: 'finding', paint: { 'line-color': '#e31a1c', 'line-width': 3 } });
-      const b = new maplibregl.LngLatBounds();
-      const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
-      walk(f.geometry.coordinates);
-      if (!location.hash) map.fitBounds(b, { padding: 60, maxZoom: 18, duration: 0 });
+      if (!location.hash) map.fitBounds(boundsOf([f]), { padding: 60, maxZoom: 18, duration: 0 });
       const p = f.properties || {};
       const rows = Object.keys(p).map((k) => [k, p[k] === null ? '' : p[k]]);
       info.replaceChildren(el('h2', '检查发现 Finding #' + fid), table(rows));
@@ -280,10 +285,7 @@
       map.addLayer({ id: 'warning-fill', type: 'fill', source: 'warning',
         paint: { 'fill-color': ['coalesce', ['get', 'YS'], '#bbbbbb'], 'fill-opacity': 0.55 } });
       map.addLayer({ id: 'warning-line', type: 'line', source: 'warning', paint: { 'line-color': '#333333', 'line-width': 1.5 } });
-      const b = new maplibregl.LngLatBounds();
-      const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
-      units.features.forEach((f) => walk(f.geometry.coordinates));
-      if (!location.hash && units.features.length) map.fitBounds(b, { padding: 40, duration: 0 });
+      if (!location.hash && units.features.length) map.fitBounds(boundsOf(units.features), { padding: 40, duration: 0 });
       const params = Object.fromEntries(job.params || []);
       const rows = units.features.map((f) => {
         const p = f.properties;

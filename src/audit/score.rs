@@ -46,7 +46,8 @@ pub struct Points {
 }
 
 fn fmt(x: f64) -> String {
-    let s = format!("{x:.4}");
+    // + 0.0: an empty sum is −0.0, which prints as "-0"
+    let s = format!("{:.4}", x + 0.0);
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -209,7 +210,11 @@ pub fn total(sys: &System, zone: Option<&str>, scored: &[Option<Points>]) -> Tot
         let bonus: f64 = mine.iter().filter(|(i, _)| is_bonus(i)).map(|(_, p)| p.points).sum();
         let raw = earned + bonus;
         let score = raw.clamp(0.0, available);
-        let mut reason = format!("{} + 加分 {} = {}", fmt(earned), fmt(bonus), fmt(raw));
+        let has_bonus = mine.iter().any(|(i, _)| is_bonus(i));
+        let mut reason = match has_bonus {
+            true => format!("{} + 加分 {} = {}", fmt(earned), fmt(bonus), fmt(raw)),
+            false => format!("各项合计 {}", fmt(raw)),
+        };
         if raw > available {
             reason.push_str(&format!("，不超过版块总分 {}", fmt(available)));
         }
@@ -428,5 +433,12 @@ score = { method = "bonus", points = 1, cap = 5 }
         let t = total(&s, None, &[p(25.0, 25.0, 0.0), p(25.0, 25.0, 0.0), p(30.0, 0.0, 0.0), None, p(5.0, 3.0, 0.0)]);
         assert_eq!(t.blocks[1].score, 3.0);
         assert_eq!((t.score, t.grade.as_str()), (66.25, "差"));
+    }
+
+    #[test]
+    fn an_empty_sum_prints_as_zero_not_minus_zero() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(fmt(empty), "0");
+        assert_eq!((fmt(7.25), fmt(-1.5), fmt(30.0)), ("7.25".into(), "-1.5".into(), "30".into()));
     }
 }

@@ -1251,6 +1251,78 @@ fn wetland_and_grassland_accounts_on_a_hand_made_county() {
     let kinds: Vec<&str> = table["rows"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
     assert_eq!(kinds, ["0402", "", "山羊", "绵羊", "马", "", "", ""], "{table}");
     assert!(sheet["provenance"]["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "livestock"));
+    // an office's indicators over the same cells: the audit reads the overload rate and the wetland inside
+    // the protected area from the sheet
+    let targets = write(
+        "t.toml",
+        r#"[regions."330523"]
+[system]
+name = "草原、湿地 (test)"
+total = 10
+bands = [{ grade = "好", min = 0 }]
+[[system.blocks]]
+code = "一"
+name = "草原与湿地"
+name_en = "Grassland and wetland"
+points = 10
+[[system.indicators]]
+code = "overgrazing"
+name = "草原超载率"
+name_en = "Overgrazing"
+unit = "%"
+block = "一"
+value = "grazing.overload_rate"
+rule = "at_most"
+target = "10"
+points = 5
+[[system.indicators]]
+code = "park_wetland"
+name = "自然保护地内湿地面积"
+name_en = "Wetland in protected areas"
+unit = "公顷"
+block = "一"
+value = "inside[自然保护地,00]"
+rule = "not_decreasing"
+points = 5
+"#
+        .into(),
+    );
+    let (json, html) = (d.path().join("a.json"), d.path().join("a.html"));
+    let (c, _, e) = run(&[
+        "audit",
+        s(&reg),
+        "--official",
+        "张三",
+        "--post",
+        "县长",
+        "--region",
+        "330523",
+        "--from",
+        "2019-12-31",
+        "--to",
+        "2020-12-31",
+        "--targets",
+        s(&targets),
+        "--livestock",
+        s(&livestock),
+        "--json",
+        s(&json),
+        "--out",
+        s(&html),
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ind = |id: &str| a["indicators"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap().clone();
+    let over = ind("overgrazing");
+    assert!((f(&over["end"]) - f(&g["overload_rate_pct"]["closing"])).abs() < 1e-9, "{over}");
+    assert_eq!(over["verdict"], "NotMet");
+    let park = ind("park_wetland");
+    assert!(
+        (f(&park["start"]) - area(0.0, 100.0) / 1e4).abs() < 1e-6
+            && (f(&park["end"]) - area(0.0, 60.0) / 1e4).abs() < 1e-6,
+        "{park}"
+    );
+    assert_eq!(park["verdict"], "NotMet");
     // a kind without a coefficient is refused, naming the file, the row and the field
     let bad = write("bad.csv", "行政区代码,年份,畜种,存栏数\n330523,2020,绵羊,5\n330523,2020,羊驼,3\n".into());
     let (c, _, e) = run(&[
