@@ -641,6 +641,16 @@ mod tests {
         for (x, want) in [(0.51, Class::Overloaded), (0.5, Class::Critical), (0.0, Class::Sustainable)] {
             assert_eq!(r.quality.classify(x), want, "quality {x}");
         }
+        // grazing: 超载率 over 10 % 超载, over 0 % 临界 (exclusive: livestock at capacity is 不超载)
+        for (x, want) in [
+            (10.01, Class::Overloaded),
+            (10.0, Class::Critical),
+            (0.01, Class::Critical),
+            (0.0, Class::Sustainable),
+            (-30.0, Class::Sustainable),
+        ] {
+            assert_eq!(r.grazing.classify(x), want, "grazing {x}");
+        }
     }
 
     #[test]

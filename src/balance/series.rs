@@ -341,6 +341,9 @@ pub fn render_text(s: &Series, tables: &[Table]) -> String {
 }
 
 /// Control lines, prohibited use and forest stock volume at every date.
+/// A stock of a sheet at its opening (true) or closing date.
+type Stock = fn(&BalanceSheet, bool) -> Option<f64>;
+
 fn other_stocks(s: &Series) -> Table {
     let cols: Vec<Col> = s.dates.iter().map(|d| Col::new(d, d, "", 4)).collect();
     let at = |f: &dyn Fn(&BalanceSheet, bool) -> Option<f64>| -> Vec<Option<f64>> {
@@ -370,6 +373,27 @@ fn other_stocks(s: &Series) -> Table {
             Some(if open { r.opening_m3.0 } else { r.closing_m3.0 })
         });
         rows.push(Row { code: "forest_volume".into(), name: format!("森林蓄积量 {origin} (m³)"), values });
+    }
+    // the resources' stocks, and the 草畜平衡 when the livestock was given
+    for (code, name, get) in [
+        (
+            "wetland",
+            "湿地 (公顷)",
+            (|sh: &BalanceSheet, open: bool| Some(sh.wetland.stock(!open) as f64 / 1e4)) as Stock,
+        ),
+        ("grassland", "草地 (公顷)", |sh, open| Some(sh.grassland.stock(!open) as f64 / 1e4)),
+        ("grazing_capacity", "合理载畜量 (羊单位)", |sh, open| {
+            sh.grazing.as_ref().map(|g| if open { g.capacity_su.opening } else { g.capacity_su.closing })
+        }),
+        ("grazing_stocking", "实际载畜量 (羊单位)", |sh, open| {
+            sh.grazing.as_ref().and_then(|g| if open { g.stocking_su.opening } else { g.stocking_su.closing })
+        }),
+    ] {
+        let values = at(&get);
+        if code.starts_with("grazing") && values.iter().all(Option::is_none) {
+            continue;
+        }
+        rows.push(Row { code: code.into(), name: name.into(), values });
     }
     Table {
         id: "series_other".into(),

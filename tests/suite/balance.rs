@@ -970,6 +970,11 @@ fn a_yearly_series_chains_exactly_and_refuses_a_break() {
             let row = series["rows"].as_array().unwrap().iter().find(|r| r["code"] == code.as_str()).unwrap();
             assert!((row["values"][k + 1].as_f64().unwrap() - m2 as f64 * 1e-4).abs() < 1e-9, "{code} {k}");
         }
+        // … and the wetland's, the 00 row of the year's land account
+        let other = v["tables"].as_array().unwrap().iter().find(|t| t["id"] == "series_other").unwrap();
+        let wet = other["rows"].as_array().unwrap().iter().find(|r| r["code"] == "wetland").unwrap();
+        let w00 = stocks_of(&sheet["land"], false).get("00").copied().unwrap_or(0);
+        assert!((wet["values"][k + 1].as_f64().unwrap() - w00 as f64 * 1e-4).abs() < 1e-9, "wetland {k}");
     }
     // the alternating deliveries: every year with a survey changes ground from one class to another
     for y in &years[..4] {
