@@ -88,10 +88,13 @@ fn an_auditors_jobs_give_the_bytes_the_cli_writes_and_each_person_sees_what_they
         std::fs::read(seed("forest-changes.csv")).unwrap(),
         std::fs::read(seed("water.csv")).unwrap(),
     );
-    let tables: [(&str, &str, &[u8]); 3] = [
+    let livestock =
+        "行政区代码,年份,畜种,存栏数\n330523,2019,绵羊,1200\n330523,2020,绵羊,1500\n330523,2020,牛,80\n".as_bytes();
+    let tables: [(&str, &str, &[u8]); 4] = [
         ("targets", "指标 targets.toml", &targets),
         ("forest_changes", "forest-changes.csv", &forest),
         ("water", "water.csv", &water),
+        ("livestock", "存栏.csv", livestock),
     ];
     let period = [("region", "330523"), ("from", "2019-12-31"), ("to", "2020-12-31")];
     let mut fields = vec![("kind", "audit"), ("official", "张三 <script>alert(1)</script>"), ("post", "县长")];
@@ -103,7 +106,7 @@ fn an_auditors_jobs_give_the_bytes_the_cli_writes_and_each_person_sees_what_they
 
     let a = until(&srv, &chen, audit, "done");
     assert_eq!(names(&a, "outputs"), ["audit.html", "audit.json", "audit.xlsx"], "{a}");
-    assert_eq!(names(&a, "inputs"), ["targets.toml", "forest-changes.csv", "water.csv"]);
+    assert_eq!(names(&a, "inputs"), ["targets.toml", "forest-changes.csv", "water.csv", "livestock.csv"]);
     assert!(a["stages"].as_u64().unwrap() > 10, "the job reported its stages: {a}");
     assert!(a["message"].as_str().unwrap().contains("score"), "{a}");
     let b = until(&srv, &chen, balance, "done");
@@ -122,6 +125,8 @@ fn an_auditors_jobs_give_the_bytes_the_cli_writes_and_each_person_sees_what_they
             s(&input(id, "forest-changes.csv")).into(),
             "--water".into(),
             s(&input(id, "water.csv")).into(),
+            "--livestock".into(),
+            s(&input(id, "livestock.csv")).into(),
         ]
     };
     let mut args: Vec<String> =
@@ -156,6 +161,9 @@ fn an_auditors_jobs_give_the_bytes_the_cli_writes_and_each_person_sees_what_they
             assert_eq!(sha256_bytes(&bytes), f["sha256"].as_str().unwrap(), "{name}");
         }
     }
+    // the livestock uploaded is the sheet's 草畜平衡: 1 500 sheep and 80 cattle (× 5) at the end of 2020
+    let sheet: Json = serde_json::from_slice(&download(&srv, &chen, balance, "balance.json").2).unwrap();
+    assert_eq!(sheet["grazing"]["stocking_su"]["closing"].as_f64(), Some(1900.0), "{}", sheet["grazing"]);
     // the same bytes hold at any hour: the workbooks and the trace carry the closing date, not the time
     for x in ["audit.xlsx", "balance.xlsx"] {
         let mut zip = zip::ZipArchive::new(std::fs::File::open(cli.join(x)).unwrap()).unwrap();
