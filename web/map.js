@@ -64,9 +64,11 @@
   }
 
   function style(cfg) {
-    // parcels and forest below, the control lines and the units on top
+    // parcels and forest below, the layers defined in layers/kinds/ (grassland, protected areas, approvals …)
+    // over them, the control lines and the units on top
     const order = [cfg.class_layer, 'forest', 'admin', 'farmland', 'urban', 'redlines', 'units'];
-    const layers = cfg.layers.slice().sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+    const rank = (l) => (order.indexOf(l.id) < 0 ? 1.5 : order.indexOf(l.id));
+    const layers = cfg.layers.slice().sort((a, b) => rank(a) - rank(b));
     const sources = {};
     layers.forEach((l) => {
       sources[l.id] = { type: 'vector', tiles: [dated(l.tiles)], minzoom: l.minzoom, maxzoom: l.maxzoom };
