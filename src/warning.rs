@@ -260,25 +260,43 @@ pub struct Request {
     pub rules: Option<PathBuf>,
 }
 
-/// The admin outlines one level below `region` on `date` (townships of a county, counties of a city).
+/// The GB/T 2260 level of an admin code: 1 province (`33`, `330000`), 2 city (`3305`, `330500`), 3 county
+/// (`330523`), 4 township (9 digits), 5 village (12 digits).
+pub fn admin_level(code: &str) -> u8 {
+    match code.len() {
+        0..=2 => 1,
+        3..=4 => 2,
+        5..=6 if code.ends_with("0000") => 1,
+        5..=6 if code.ends_with("00") => 2,
+        5..=6 => 3,
+        7..=9 => 4,
+        _ => 5,
+    }
+}
+
+/// The units a region's warning judges on `date`: the counties of a province or city, the townships of a
+/// county (the villages of a township), from the admin outlines.
 pub fn units(reg: &Registry, region: &str, date: AsOf) -> Result<Vec<(String, String, geo::MultiPolygon<f64>)>> {
     let admin = reg.read(&Read::layer(LayerKind::Admin).on(Some(date)))?;
     let mut stem = region;
     while stem.len() > 2 && stem.ends_with("00") {
         stem = &stem[..stem.len() - 2];
     }
-    let below: Vec<_> =
-        admin.iter().filter(|r| r.record.key.len() > region.len() && r.record.key.starts_with(stem)).collect();
-    let Some(level) = below.iter().map(|r| r.record.key.len()).min() else {
+    let level = (admin_level(region) + 1).max(3);
+    let below: Vec<_> = admin
+        .iter()
+        .filter(|r| r.record.key != region && r.record.key.starts_with(stem) && admin_level(&r.record.key) == level)
+        .collect();
+    if below.is_empty() {
+        let what = ["", "", "", "counties'", "townships'", "villages'"][level as usize];
         return Err(Error::Invalid(format!(
-            "--region {region}: no admin outline below it on {date} in {} (import the townships' XZQ outlines)",
+            "--region {region}: no admin outline below it on {date} in {} (import the {what} XZQ outlines)",
             reg.path().display()
         )));
-    };
+    }
     let name = reg.catalog().layer(LayerKind::Admin).field_index("XZQMC");
     let mut out: Vec<_> = below
         .into_iter()
-        .filter(|r| r.record.key.len() == level)
         .map(|r| {
             let n = name.map(|i| r.record.value(i).to_string()).unwrap_or_default();
             (r.record.key.clone(), n, r.record.geometry.clone())
@@ -608,6 +626,13 @@ mod tests {
 
     fn p(id: &str, value: Option<f64>, t: &Threshold, by: Vec<Option<f64>>) -> Pressure {
         pressure(id, id, by, value, t, String::new())
+    }
+
+    #[test]
+    fn a_province_and_a_city_are_judged_by_county_a_county_by_township() {
+        let levels: Vec<u8> =
+            ["33", "330000", "3305", "330500", "330523", "330523101", "330523101001"].map(admin_level).to_vec();
+        assert_eq!(levels, [1, 1, 2, 2, 3, 4, 5]);
     }
 
     #[test]

@@ -163,10 +163,17 @@ fn four_townships_four_warning_levels() {
     let (c, out, e) = run(&base);
     assert_eq!(c, 0, "{e}");
     assert!(out.contains("第1镇 · 超载 · 耗损加剧 · 红色预警"), "{out}");
+    // a city is judged county by county (here its one county), not township by township
+    let (c, out, e) =
+        run(&["warn", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330500", "--format", "json"]);
+    assert_eq!(c, 0, "{e}");
+    let city: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = city["units"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["330523"]);
     // a region without units below it, and rules that do not hold, are refused
     let (c, _, e) = run(&["warn", s(&reg), "--from", "2019-12-31", "--to", "2020-12-31", "--region", "330523101"]);
     assert_eq!(c, 2);
-    assert!(e.contains("--region 330523101: no admin outline below it"), "{e}");
+    assert!(e.contains("--region 330523101: no admin outline below it") && e.contains("villages'"), "{e}");
     let rules = d.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
     std::fs::write(rules.join("warning.toml"), "[land]\noverload = 0\n").unwrap();
