@@ -249,7 +249,7 @@ pub fn run(reg: &mut Registry, req: &ImportRequest, progress: &Progress) -> Resu
         correction: req.correction,
         scope: req.scope.clone(),
     };
-    let tally = plausibility::Tally::new(reg, &def)?;
+    let tally = plausibility::Tally::new(reg, &def, req.scope.as_deref())?;
     let gcj02 = plausibility::Gcj02::new(reg, &def, &src_crs)?;
     progress.set_len(info.count);
     let mut fed = None;

@@ -39,16 +39,31 @@ pub(super) struct Tally<'a> {
     ratios: Vec<f64>,
 }
 
+/// An admin code without its trailing `00` pairs (`330500` → `3305`), the prefix of the codes under it.
+fn stem(code: &str) -> &str {
+    let mut s = code;
+    while s.len() > 2 && s.ends_with("00") {
+        s = &s[..s.len() - 2];
+    }
+    s
+}
+
 impl<'a> Tally<'a> {
-    pub(super) fn new(reg: &'a Registry, def: &'a LayerDef) -> Result<Tally<'a>> {
+    /// `scope`: the import's `--scope`. A scoped import (one county of a province) is judged by the outlines of
+    /// its scope and of the regions above and below it only: a neighbour's outline says nothing of where a
+    /// county lies, and a county the registry has no outline for yet is judged by the CRS alone.
+    pub(super) fn new(reg: &'a Registry, def: &'a LayerDef, scope: Option<&str>) -> Result<Tally<'a>> {
         // fail early, with a clear message, if PROJ cannot build the transformation
         Transformer::new(&reg.crs.definition, &reg.crs.geographic)?;
+        let related = |key: &str| scope.is_none_or(|s| key.starts_with(stem(s)) || s.starts_with(stem(key)));
         let outline = match def.kind {
             LayerKind::Admin => None,
             _ => reg
-                .envelopes_at(LayerKind::Admin, None)?
+                .read(&Read::layer(LayerKind::Admin))?
                 .into_iter()
-                .map(|(_, e)| e)
+                .filter(|r| related(&r.record.key))
+                .filter_map(|r| r.record.geometry.bounding_rect())
+                .map(|b| [b.min().x, b.max().x, b.min().y, b.max().y])
                 .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].max(b[3])]),
         };
         Ok(Tally { crs: &reg.crs, def, outline, records: 0, outside_use: 0, far: 0, ratios: Vec::new() })

@@ -571,6 +571,21 @@ fn a_source_in_a_wrong_crs_is_refused_as_a_whole() {
     // --force imports it all the same
     assert_eq!(import_parcels(&reg, &src, "2019-12-31", &["--force"]).0, 0);
     assert_eq!(count(&reg, "SELECT count(*) FROM parcels"), 4);
+    // a province imported county by county: a county the registry has no outline for yet is not judged by
+    // its neighbour's; a county whose outline it holds still is
+    let county = |code: &str| {
+        let props: Vec<String> = ["E", "F", "G", "H"]
+            .iter()
+            .map(|k| format!(r#"{{"BSM":"{code}{k}","DLBM":"0101","ZLDWDM":"{code}1010000000"}}"#))
+            .collect();
+        w(&format!("{code}.geojson"), &props.iter().map(String::as_str).collect::<Vec<_>>(), &far)
+    };
+    let (c, _, e) = import_parcels(&reg, &county("330521"), "2020-12-31", &["--scope", "330521"]);
+    assert_eq!(c, 0, "{e}");
+    let (c, _, e) = import_parcels(&reg, &county("330523"), "2020-12-31", &["--scope", "330523"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(e.contains("4 of 4 records lie more than 5 km outside the registry's admin outline"), "{e}");
+    assert_eq!(count(&reg, "SELECT count(*) FROM parcels WHERE BSM LIKE '330523%'"), 0);
 }
 
 /// Regression (issue 19.9a): polygons whose interior is disconnected (a hole touching the shell twice, a
