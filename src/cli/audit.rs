@@ -60,9 +60,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         region: a.region.clone(),
         targets: a.targets.clone(),
         forest_changes: a.inputs.forest_changes.clone(),
-        water: a.inputs.water.clone(),
-        livestock: a.inputs.livestock.clone(),
-        rules: a.inputs.rules.clone(),
+        water: a.inputs.units.water.clone(),
+        livestock: a.inputs.units.livestock.clone(),
+        rules: a.inputs.units.rules.clone(),
     };
     // everything is computed before anything is written: a failure leaves no partial report
     let au = audit::compute(&reg, &req)?;

@@ -218,9 +218,9 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
         liability: a.liability.clone(),
         targets: a.targets.clone(),
         forest_changes: a.inputs.forest_changes.clone(),
-        water: a.inputs.water.clone(),
-        livestock: a.inputs.livestock.clone(),
-        rules: a.inputs.rules.clone(),
+        water: a.inputs.units.water.clone(),
+        livestock: a.inputs.units.livestock.clone(),
+        rules: a.inputs.units.rules.clone(),
         overlaps: match a.overlaps {
             Overlaps::Resolve => OverlapPolicy::Resolve,
             Overlaps::Error => OverlapPolicy::Error,
@@ -244,7 +244,7 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     let mut tables = balance::tables::tables(&sheet, a.unit);
     if a.ledgers {
         nrledger::progress::stage("耕地占补、进出平衡 the cultivated-land ledgers");
-        let rules = nrledger::monitor::MonitorRules::load(a.inputs.rules.as_deref(), reg.catalog())?;
+        let rules = nrledger::monitor::MonitorRules::load(a.inputs.units.rules.as_deref(), reg.catalog())?;
         let req = nrledger::monitor::Request { from, to, region: a.region.clone() };
         let screened = nrledger::monitor::screen(&reg, &req, &rules)?;
         tables.push(nrledger::monitor::table::ledger_table(&screened.ledger, &screened.from, &screened.to));

@@ -125,6 +125,14 @@ pub struct SheetInputs {
     /// harvest, disaster.
     #[arg(long)]
     forest_changes: Option<PathBuf>,
+    #[command(flatten)]
+    units: UnitInputs,
+}
+
+/// The inputs read by region code for each unit judged (a sheet's region, a warning's townships), and the
+/// rules folder.
+#[derive(Debug, clap::Args)]
+pub struct UnitInputs {
     /// Water statistics (CSV or Parquet, schemas/water.tableschema.json), water-resources bulletin style.
     #[arg(long)]
     water: Option<PathBuf>,

@@ -33,15 +33,9 @@ pub struct Args {
     /// `water_use_cap_10k_m3_per_year`.
     #[arg(long)]
     targets: Option<PathBuf>,
-    /// Water statistics (schemas/water.tableschema.json) with rows for the units' codes.
-    #[arg(long)]
-    water: Option<PathBuf>,
-    /// Livestock (schemas/livestock.tableschema.json) with rows for the units' codes: the 草畜平衡 pressure.
-    #[arg(long)]
-    livestock: Option<PathBuf>,
-    /// Folder replacing layers/rules/ files (warning.toml, grazing.toml …).
-    #[arg(long)]
-    rules: Option<PathBuf>,
+    /// Water statistics, livestock (rows by the units' codes) and the rules folder.
+    #[command(flatten)]
+    inputs: super::UnitInputs,
     /// Output format: text, json, csv or xlsx (needs --out).
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
@@ -58,16 +52,16 @@ pub fn run(a: Args, catalog: Catalog) -> anyhow::Result<ExitCode> {
     if a.format == ReportFormat::Xlsx && a.out.is_none() {
         bail!("--format xlsx writes a file: give --out FILE");
     }
-    let rules = WarningRules::load(a.rules.as_deref())?;
+    let rules = WarningRules::load(a.inputs.rules.as_deref())?;
     let reg = Registry::open(&a.registry, catalog)?;
     let req = warning::Request {
         from: a.from,
         to: a.to,
         region: a.region.clone(),
         targets: a.targets.clone(),
-        water: a.water.clone(),
-        livestock: a.livestock.clone(),
-        rules: a.rules.clone(),
+        water: a.inputs.water.clone(),
+        livestock: a.inputs.livestock.clone(),
+        rules: a.inputs.rules.clone(),
     };
     let w = warning::compute(&reg, &req, &rules)?;
     let table = warning::table(&w);
