@@ -56,6 +56,7 @@ pub mod inspect;
 pub mod io;
 pub mod model;
 pub mod monitor;
+pub mod process;
 pub mod progress;
 pub mod quantity;
 pub mod query;

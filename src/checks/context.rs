@@ -290,16 +290,20 @@ impl Context {
             }
             crate::progress::lap(t0, &format!("  check: {} loaded", kind.name()));
         }
+        // the near layers' outlines, tiled to cover them, kept for the rules
+        let mut tiled: HashMap<LayerKind, Vec<Outline>> = HashMap::new();
         if outline.is_none() {
             for &(kind, near) in &needs.near {
                 // boxes covering each near record (Outline::cover): every point of it lies in one, so a record
                 // sharing ground with it meets one of them
                 use rayon::prelude::*;
-                let near_records: Vec<&StoredRecord> = loaded.get(&near).into_iter().flatten().collect();
-                let boxes: Vec<geo::Rect<f64>> = near_records
-                    .par_iter()
-                    .flat_map_iter(|r| Outline::new(r.record.geometry.clone()).cover(NEAR_COVER_DEPTH))
-                    .collect();
+                let outlines: Vec<Outline> = loaded
+                    .get(&near)
+                    .map(|recs| recs.par_iter().map(|r| Outline::new(r.record.geometry.clone())).collect())
+                    .unwrap_or_default();
+                let boxes: Vec<geo::Rect<f64>> =
+                    outlines.par_iter().flat_map_iter(|o| o.cover(NEAR_COVER_DEPTH)).collect();
+                tiled.insert(near, outlines);
                 crate::progress::lap(t0, &format!("  check: {} boxes cover the {}", boxes.len(), near.name()));
                 let recs = needs.read(reg, kind, at, Some(&boxes))?;
                 crate::progress::lap(
@@ -319,7 +323,10 @@ impl Context {
             ring(reg, at, needs, o, &mut loaded, outside, settled)?;
             crate::progress::lap(t0, "  check: ring around the window");
         }
-        let layers = loaded.into_iter().map(|(k, recs)| (k, LayerSet::new(recs))).collect();
+        let layers = loaded
+            .into_iter()
+            .map(|(k, recs)| (k, LayerSet::with_outlines(recs, tiled.remove(&k).unwrap_or_default())))
+            .collect();
         crate::progress::lap(t0, "  check: indexed");
         Ok(Context {
             registry: reg.path().display().to_string(),

@@ -10,7 +10,9 @@ use crate::area::piece_area;
 use crate::area::AreaCalculator;
 use crate::geometry::intersection_in;
 use crate::geometry::LayerIndex;
+use crate::geometry::Outline;
 use crate::store::StoredRecord;
+use std::sync::OnceLock;
 
 /// One layer's records on the check date, with an index over their positions.
 pub struct LayerSet {
@@ -20,14 +22,25 @@ pub struct LayerSet {
     pub envelopes: Vec<Option<geo::Rect<f64>>>,
     /// R-tree whose ids are positions in `records`.
     pub index: LayerIndex,
+    /// Each record's tiled outline ([`Outline`]), built when first asked for ([`LayerSet::outline`]).
+    outlines: Vec<OnceLock<Outline>>,
 }
 
 impl LayerSet {
-    pub(crate) fn new(records: Vec<StoredRecord>) -> LayerSet {
+    /// A set whose first records' outlines are already built (`outlines[i]` of `records[i]`): the check's
+    /// loading tiles each red line to cover it with boxes, and the rules clip against the same tiles.
+    pub(crate) fn with_outlines(records: Vec<StoredRecord>, outlines: Vec<Outline>) -> LayerSet {
         use rayon::prelude::*;
         let envelopes: Vec<Option<geo::Rect<f64>>> =
             records.par_iter().with_min_len(4096).map(|r| r.record.geometry.bounding_rect()).collect();
-        LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records }
+        let mut built: Vec<OnceLock<Outline>> = outlines.into_iter().map(OnceLock::from).collect();
+        built.resize_with(records.len(), OnceLock::new);
+        LayerSet { index: LayerIndex::of_boxes(&envelopes), envelopes, records, outlines: built }
+    }
+
+    /// Record `i`'s tiled outline, built on the first call.
+    pub fn outline(&self, i: usize) -> &Outline {
+        self.outlines[i].get_or_init(|| Outline::new(self.records[i].record.geometry.clone()))
     }
 
     /// Positions of records whose envelope intersects the box.

@@ -412,15 +412,35 @@ impl Registry {
             return self.fids_in_boxes(kind, boxes);
         };
         if boxes.len() >= SCAN_BOXES_MIN {
-            // one pass over the index: the entries of other classes are passed over before any box is tried
+            // one pass over the index: the entries of other classes are passed over before any box is tried.
+            // The fids of the classes are read on a thread of their own while the boxes are indexed and the
+            // tree's upper levels walked; the walk waits for them at its first leaf
             let t0 = std::time::Instant::now();
-            let known = class_fids_on(&self.conn, &class_sql, class_date.as_slice(), &AtomicUsize::new(usize::MAX))?
-                .unwrap_or_default();
-            crate::progress::lap(t0, &format!("  read: {} fids of the classes", known.len()));
-            let bits = FidBits::of(&known);
-            let found = fids_meeting_boxes(&self.conn, kind, boxes, Some(&bits));
-            crate::progress::lap(t0, "  read: the R-tree walked");
-            return found;
+            let path = self.path();
+            return std::thread::scope(|s| {
+                let reading = s.spawn(|| -> Result<FidBits> {
+                    let conn = super::open_reader(path)?;
+                    let all = AtomicUsize::new(usize::MAX);
+                    let fids = class_fids_on(&conn, &class_sql, class_date.as_slice(), &all)?.unwrap_or_default();
+                    crate::progress::lap(t0, &format!("  read: {} fids of the classes", fids.len()));
+                    Ok(FidBits::of(&fids))
+                });
+                let reading = std::sync::Mutex::new(Some(reading));
+                let bits: std::sync::OnceLock<Result<FidBits>> = std::sync::OnceLock::new();
+                let known = |f: i64| {
+                    let b = bits.get_or_init(|| {
+                        let h = reading.lock().expect("not poisoned").take().expect("taken once");
+                        h.join().expect("the class index read panicked")
+                    });
+                    b.as_ref().is_ok_and(|b| b.has(f))
+                };
+                let found = fids_meeting_boxes(&self.conn, kind, boxes, Some(&known));
+                crate::progress::lap(t0, "  read: the R-tree walked");
+                match bits.into_inner() {
+                    Some(Err(e)) => Err(e),
+                    _ => found,
+                }
+            });
         }
         let limit = AtomicUsize::new(usize::MAX);
         let path = self.path();
@@ -734,7 +754,7 @@ fn fids_meeting_boxes(
     conn: &rusqlite::Connection,
     kind: LayerKind,
     boxes: &[geo::Rect<f64>],
-    only: Option<&FidBits>,
+    only: Option<&(dyn Fn(i64) -> bool + Sync)>,
 ) -> Result<Vec<i64>> {
     if boxes.is_empty() {
         return Ok(Vec::new());
@@ -751,7 +771,7 @@ fn fids_meeting_boxes(
         matches!(found, static_aabb2d_index::Control::Break(()))
     };
     // an entry of a class the reader does not want is passed over before any box is tried
-    let keep = |(fid, e): &super::rtree::Entry| only.is_none_or(|bits| bits.has(*fid)) && meets(e);
+    let keep = |(fid, e): &super::rtree::Entry| only.is_none_or(|known| known(*fid)) && meets(e);
     let entries = super::rtree::entries_meeting(conn, &format!("rtree_{}_geom", kind.name()), &meets, &keep)?;
     Ok(entries.into_iter().map(|(fid, _)| fid).collect())
 }
@@ -844,7 +864,8 @@ mod tests {
         assert!(fids_meeting_boxes(&conn, LayerKind::Parcels, &[], None).unwrap().is_empty());
         // restricted to some fids: those of the answer among them
         let odd: Vec<i64> = (1..=3000).filter(|f| f % 2 == 1).collect();
-        let mut only = fids_meeting_boxes(&conn, LayerKind::Parcels, &boxes, Some(&FidBits::of(&odd))).unwrap();
+        let bits = FidBits::of(&odd);
+        let mut only = fids_meeting_boxes(&conn, LayerKind::Parcels, &boxes, Some(&|f| bits.has(f))).unwrap();
         only.sort_unstable();
         assert_eq!(only, searched.iter().copied().filter(|f| f % 2 == 1).collect::<Vec<_>>());
     }

@@ -156,32 +156,119 @@ fn cells(data: &[u8]) -> (u16, Vec<Entry>) {
     (head(0), out)
 }
 
+/// A level of the walk that enters at least this share of the tree's nodes (as 1 / n) reads the node table
+/// in one pass instead of node by node: on the hard county (500 red lines over a quarter of 1 000 000
+/// parcels, 31 414 nodes of which the cover meets most) one lookup a node took 0.14 s, one pass 0.02 s.
+const SCAN_SHARE: usize = 8;
+
+/// Leaves decoded and filtered together, on rayon's threads, while the walk goes on reading.
+const LEAF_BATCH: usize = 1024;
+
 /// The entries of the R-tree `name` that `keep` keeps, found by walking down from the root and entering
 /// only the nodes whose box passes `meets` (which must pass every box holding a kept entry): where the
-/// boxes sought cover part of the layer, the rest of the tree is never read.
+/// boxes sought cover part of the layer, the rest of the tree is never read. A level entering much of the
+/// tree reads the node table in one pass ([`SCAN_SHARE`]); the leaves are filtered in batches, so the
+/// entries `keep` drops are never gathered.
 pub fn entries_meeting(
     conn: &rusqlite::Connection,
     name: &str,
     meets: &(dyn Fn(&[f32; 4]) -> bool + Sync),
     keep: &(dyn Fn(&Entry) -> bool + Sync),
 ) -> Result<Vec<Entry>> {
-    use rayon::prelude::*;
-    let mut st = conn.prepare(&format!("SELECT data FROM \"{name}_node\" WHERE nodeno = ?1"))?;
-    let mut node = |no: i64| -> Result<Vec<u8>> {
-        Ok(st.query_row([no], |r| r.get::<_, Vec<u8>>(0)).optional()?.unwrap_or_default())
-    };
-    let root = node(1)?;
+    let table = format!("\"{name}_node\"");
+    let root: Vec<u8> = conn
+        .query_row(&format!("SELECT data FROM {table} WHERE nodeno = 1"), [], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
     let (depth, top) = cells(&root);
+    if depth == 0 {
+        return Ok(top.into_iter().filter(|e| keep(e)).collect());
+    }
+    let nodes: i64 = conn.query_row(&format!("SELECT ifnull(max(nodeno), 0) FROM {table}"), [], |r| r.get(0))?;
     let mut level: Vec<Entry> = top;
-    for _ in 0..depth {
-        let children: Vec<i64> = level.iter().filter(|(_, b)| meets(b)).map(|(no, _)| *no).collect();
+    for d in 1..=depth {
+        let mut wanted: Vec<i64> = level.iter().filter(|(_, b)| meets(b)).map(|(no, _)| *no).collect();
+        wanted.sort_unstable();
+        let mut leaves = LeafFilter::new(keep);
         let mut next = Vec::new();
-        for no in children {
-            next.extend(cells(&node(no)?).1);
+        let mut take = |data: &[u8]| {
+            if d == depth {
+                leaves.push(data);
+            } else {
+                next.extend(cells(data).1);
+            }
+        };
+        if wanted.len().saturating_mul(SCAN_SHARE) >= usize::try_from(nodes).unwrap_or(0) {
+            let mut st = conn.prepare(&format!("SELECT nodeno, data FROM {table}"))?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                if wanted.binary_search(&r.get::<_, i64>(0)?).is_ok() {
+                    if let rusqlite::types::ValueRef::Blob(b) = r.get_ref(1)? {
+                        take(b);
+                    }
+                }
+            }
+        } else {
+            let mut st = conn.prepare(&format!("SELECT data FROM {table} WHERE nodeno = ?1"))?;
+            for no in wanted {
+                let mut rows = st.query([no])?;
+                if let Some(r) = rows.next()? {
+                    if let rusqlite::types::ValueRef::Blob(b) = r.get_ref(0)? {
+                        take(b);
+                    }
+                }
+            }
+        }
+        if d == depth {
+            return Ok(leaves.finish());
         }
         level = next;
     }
-    Ok(level.into_par_iter().with_min_len(4096).filter(|e| keep(e)).collect())
+    unreachable!("the walk returns at the leaves")
+}
+
+/// The leaves of a walk, filtered a batch at a time on rayon's threads. A batch's nodes are copied into one
+/// buffer, kept from batch to batch.
+struct LeafFilter<'k> {
+    keep: &'k (dyn Fn(&Entry) -> bool + Sync),
+    batch: Vec<u8>,
+    ends: Vec<usize>,
+    kept: Vec<Entry>,
+}
+
+impl LeafFilter<'_> {
+    fn new(keep: &(dyn Fn(&Entry) -> bool + Sync)) -> LeafFilter<'_> {
+        LeafFilter { keep, batch: Vec::new(), ends: Vec::new(), kept: Vec::new() }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        self.batch.extend_from_slice(data);
+        self.ends.push(self.batch.len());
+        if self.ends.len() >= LEAF_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        use rayon::prelude::*;
+        let (keep, batch, ends) = (self.keep, &self.batch, &self.ends);
+        let kept: Vec<Entry> = (0..ends.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .flat_map_iter(|k| {
+                let start = if k == 0 { 0 } else { ends[k - 1] };
+                cells(&batch[start..ends[k]]).1.into_iter().filter(|e| keep(e))
+            })
+            .collect();
+        self.kept.extend(kept);
+        self.batch.clear();
+        self.ends.clear();
+    }
+
+    fn finish(mut self) -> Vec<Entry> {
+        self.flush();
+        self.kept
+    }
 }
 
 #[cfg(test)]
@@ -219,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_packed_tree_is_what_sqlite_builds_entry_by_entry() {
-        for n in [0, 1, 51, 52, 2_601, 20_000] {
+        for n in [0, 1, 51, 52, 2_601, 20_000, 60_000] {
             let entries = boxes(n);
             let (packed, check) = registry_rtree(&entries, true);
             assert_eq!(check, "ok", "{n} entries");
@@ -244,7 +331,12 @@ mod tests {
                 leaves.sort_by_key(|e| e.0);
                 assert_eq!(leaves, all(c), "{n} entries");
                 // walked down from the root: every entry meeting a window, as the module finds them
-                for w in [[400_100.0f32, 400_900.0, 3_300_100.0, 3_300_700.0], [0.0, 1.0, 0.0, 1.0]] {
+                // a small window (node by node), one over most of the layer (the node table in one pass), none
+                for w in [
+                    [400_100.0f32, 400_900.0, 3_300_100.0, 3_300_700.0],
+                    [400_000.0, 407_000.0, 3_300_000.0, 3_302_000.0],
+                    [0.0, 1.0, 0.0, 1.0],
+                ] {
                     let meets = |b: &[f32; 4]| b[0] <= w[1] && b[1] >= w[0] && b[2] <= w[3] && b[3] >= w[2];
                     let mut walked: Vec<i64> = entries_meeting(c, "rtree_t_geom", &meets, &|e| meets(&e.1))
                         .unwrap()

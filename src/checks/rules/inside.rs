@@ -1,5 +1,5 @@
 //! The pieces of records lying inside zones (parcels inside red lines, inside permanent farmland): the
-//! (record, zone) pairs a rule picks by their attributes, each zone with a pick tiled once ([`Outline`]: a
+//! (record, zone) pairs a rule picks by their attributes, each zone with a pick tiled once ([`crate::geometry::Outline`], kept by its layer set: a
 //! zone is a union of many parcels, and clipping every candidate against all of it was the cost), and every
 //! pick clipped to its zone in parallel — a record wholly inside is not clipped at all.
 
@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::Context;
 use crate::checks::geom::{LayerSet, Piece};
 use crate::checks::Tolerance;
-use crate::geometry::{Clip, Outline};
+use crate::geometry::Clip;
 
 /// A record's piece inside a zone.
 pub(super) struct Inside<T> {
@@ -59,15 +59,16 @@ pub(super) fn pieces<T: Send>(
     let mut with_cands: Vec<usize> = cands.iter().map(|c| c.1).collect();
     with_cands.sort_unstable();
     with_cands.dedup();
-    let outlines: std::collections::HashMap<usize, Outline> =
-        with_cands.into_par_iter().map(|j| (j, Outline::new(zones.records[j].record.geometry.clone()))).collect();
+    with_cands.into_par_iter().for_each(|j| {
+        zones.outline(j);
+    });
     cands
         .into_par_iter()
         .with_min_len(16)
         .map_init(
             || ctx.area_calculator(),
             |calc, (i, j, what)| {
-                let piece = match outlines[&j].clip(&records.records[i].record.geometry) {
+                let piece = match zones.outline(j).clip(&records.records[i].record.geometry) {
                     Clip::Inside => records.records[i].record.geometry.clone(),
                     Clip::Outside => return None,
                     Clip::Cut(g) => g,
