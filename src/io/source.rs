@@ -484,7 +484,9 @@ fn fid_span(
     }
     let col = format!("\"{}\"", fid_col.replace('"', "\"\""));
     let table = format!("\"{}\"", layer.name().replace('"', "\"\""));
-    let sql = format!("SELECT min({col}) AS lo, max({col}) AS hi FROM {table}");
+    // two subqueries: SQLite answers a lone min() or max() of the key from the B-tree's ends, but both in one
+    // query from a scan of the whole table (0.19 s at 1 000 000 features)
+    let sql = format!("SELECT (SELECT min({col}) FROM {table}) AS lo, (SELECT max({col}) FROM {table}) AS hi");
     let mut res = ds.execute_sql(&sql, None, gdal::vector::sql::Dialect::SQLITE).ok()??;
     let f = res.features().next()?;
     let (lo, hi) = (f.field_as_integer64(0).ok()??, f.field_as_integer64(1).ok()??);
@@ -810,8 +812,10 @@ mod tests {
         assert!(with_gaps.features.iter().all(|f| f.fid.is_some_and(|x| x % 7 != 0)));
         // a GeoJSON source is read through one handle whatever the threshold
         let ds = Dataset::open(&seed).unwrap();
-        let layer = ds.layer_by_name("DLTB").unwrap();
-        assert!(fid_span(&ds, &layer, "GPKG", 3000, 0, BATCH).is_some_and(|(col, lo, hi)| col == "fid" && lo < hi));
+        let mut layer = ds.layer_by_name("DLTB").unwrap();
+        let fids: Vec<i64> = layer.features().filter_map(|f| f.fid().map(|x| x as i64)).collect();
+        let (lo, hi) = (*fids.iter().min().unwrap(), *fids.iter().max().unwrap());
+        assert_eq!(fid_span(&ds, &layer, "GPKG", 3000, 0, BATCH), Some(("fid".to_string(), lo, hi)));
         assert!(fid_span(&ds, &layer, "GeoJSON", 3000, 0, BATCH).is_none());
         assert!(fid_span(&ds, &layer, "GPKG", 3000, 3001, BATCH).is_none());
         // fids so sparse that most small fid ranges would hold nothing: one handle
