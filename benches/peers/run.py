@@ -246,8 +246,10 @@ def tool_nrledger(data, work, warm_exe):
 
 
 def matrix_seconds(err):
-    """The matrix stage of a balance command (overlay to land account) from its NRLEDGER_TIMING laps on stderr;
-    a sheet streamed by county (`--by-county`) has the stage once per county, and the stages are added."""
+    """The matrix stage of a balance command (the overlay and the transition matrix, from the lap "closing
+    partition" to the lap "transition matrix") from its NRLEDGER_TIMING laps on stderr; a sheet streamed by
+    county (`--by-county`) has the stage once per county, and the stages are added. The change-by-cause table
+    that follows (变化原因表) is the sheet's own, counted in step 5 with its other tables."""
     total, start = 0.0, None
     for line in err.splitlines():
         parts = line.strip().split("s  ", 1)
@@ -260,7 +262,7 @@ def matrix_seconds(err):
         what = parts[1].strip()
         if what == "closing partition":
             start = t
-        elif what == "land accounts" and start is not None:
+        elif what == "transition matrix" and start is not None:
             total += t - start
             start = None
     return total

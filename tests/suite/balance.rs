@@ -782,7 +782,7 @@ fn only_a_traced_sheet_keeps_the_changed_pieces() {
 }
 
 /// `NRLEDGER_TIMING` prints one line per stage on stderr, "<seconds> s  <stage>", which the peer benchmark
-/// reads (the matrix stage runs from "closing partition" to "land accounts"); `=rss` adds the resident
+/// reads (the matrix stage runs from "closing partition" to "transition matrix"); `=rss` adds the resident
 /// memory, its anonymous part and the peak, `=cpu` the CPU seconds used. Without the variable nothing is printed.
 #[test]
 fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
@@ -812,7 +812,12 @@ fn timing_laps_name_the_stages_and_rss_adds_the_memory() {
     let plain = stages(&stderr(Some("1")));
     let names: Vec<&str> = plain.iter().map(|(_, w)| w.as_str()).collect();
     let at = |n: &str| names.iter().position(|w| *w == n).unwrap_or_else(|| panic!("no stage {n}: {names:?}"));
-    assert!(at("closing partition") < at("overlay") && at("overlay") < at("land accounts"), "{names:?}");
+    assert!(
+        at("closing partition") < at("overlay")
+            && at("overlay") < at("transition matrix")
+            && at("transition matrix") < at("land accounts"),
+        "{names:?}"
+    );
     assert!(plain.iter().all(|(_, w)| !w.contains("RSS")));
     let rss = stages(&stderr(Some("rss")));
     assert_eq!(rss.len(), plain.len());
